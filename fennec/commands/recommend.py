@@ -1,0 +1,9 @@
+"""`fennec recommend`: not built yet."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add the `recommend` command (placeholder until its issue lands)."""

@@ -1,0 +1,9 @@
+"""`fennec score`: not built yet."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add the `score` command (placeholder until its issue lands)."""

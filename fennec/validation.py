@@ -1,0 +1,173 @@
+"""Input validation shared by every entry point (library functions, scorers, the CLI).
+
+Every check raises :class:`FennecInputError` with a one-line message that names the input, says what was
+expected and how to fix it. The CLI prints that line and exits with code 2.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+
+class FennecInputError(ValueError):
+    """Bad user input: the message is one line naming the input, the expectation and the fix."""
+
+
+class FennecInputWarning(UserWarning):
+    """Input that is unusual but still gives a defined result (e.g. fewer samples than dimensions)."""
+
+
+def check_features(features: object, name: str = "features", *, warn_n_lt_d: bool = True) -> np.ndarray:
+    """Check a feature matrix and return it as a C-contiguous float64 array.
+
+    Args:
+        features: Array-like of shape (N, D).
+        name: Name used in error messages.
+        warn_n_lt_d: Warn (FennecInputWarning) when N < D: scores stay defined but covariances are singular.
+
+    Returns:
+        float64 array of shape (N, D).
+    """
+    try:
+        arr = np.asarray(features, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise FennecInputError(f"{name}: expected a numeric array of shape (N, D), got {type(features).__name__}"
+                               f" that does not convert to float ({exc})") from None
+    if arr.ndim != 2:
+        raise FennecInputError(f"{name}: expected a 2-D array of shape (N, D), got shape {arr.shape}; "
+                               "reshape to one row per example")
+    if arr.shape[0] < 2 or arr.shape[1] < 1:
+        raise FennecInputError(f"{name}: expected at least 2 rows and 1 column, got shape {arr.shape}")
+    if not np.isfinite(arr).all():
+        bad = int((~np.isfinite(arr)).any(axis=1).sum())
+        raise FennecInputError(f"{name}: {bad} row(s) contain NaN or inf; drop or impute them first")
+    if warn_n_lt_d and arr.shape[0] < arr.shape[1]:
+        warnings.warn(f"{name}: N={arr.shape[0]} < D={arr.shape[1]}; covariance-based scores use a "
+                      "pseudo-inverse or PCA and are less reliable", FennecInputWarning, stacklevel=2)
+    return np.ascontiguousarray(arr)
+
+
+def check_labels(labels: object, n: int | None = None, name: str = "labels", *,
+                 min_classes: int = 2, min_per_class: int = 1) -> np.ndarray:
+    """Check class labels and return them re-indexed to 0..C-1 (int64), keeping the sorted order of values.
+
+    Args:
+        labels: Array-like of shape (N,), any hashable values (ints or strings).
+        n: Expected length (the number of feature rows), or None.
+        name: Name used in error messages.
+        min_classes: Fewest distinct classes allowed.
+        min_per_class: Fewest examples allowed in every class.
+
+    Returns:
+        int64 array of shape (N,) with values in [0, C).
+    """
+    arr = np.asarray(labels)
+    if arr.ndim != 1:
+        raise FennecInputError(f"{name}: expected a 1-D array of shape (N,), got shape {arr.shape}")
+    if n is not None and arr.shape[0] != n:
+        raise FennecInputError(f"{name}: length {arr.shape[0]} does not match the {n} feature rows; "
+                               "give one label per example")
+    if arr.dtype.kind == "f" and not np.isfinite(arr).all():
+        raise FennecInputError(f"{name}: contains NaN or inf; every example needs a class label")
+    values, inverse, counts = np.unique(arr, return_inverse=True, return_counts=True)
+    if len(values) < min_classes:
+        raise FennecInputError(f"{name}: found {len(values)} class(es), need at least {min_classes}; "
+                               "a ranking needs examples of several classes")
+    if counts.min() < min_per_class:
+        small = values[counts < min_per_class][:5].tolist()
+        raise FennecInputError(f"{name}: class(es) {small} have fewer than {min_per_class} examples; "
+                               "add examples or drop those classes")
+    return inverse.astype(np.int64).reshape(-1)
+
+
+def check_probs(probs: object, n: int | None = None, name: str = "probs", *, atol: float = 1e-3) -> np.ndarray:
+    """Check a matrix of per-example source-class probabilities.
+
+    Args:
+        probs: Array-like of shape (N, Cs), non-negative rows summing to one.
+        n: Expected number of rows, or None.
+        name: Name used in error messages.
+        atol: Tolerance on the row sums.
+
+    Returns:
+        float64 array of shape (N, Cs).
+    """
+    arr = check_features(probs, name, warn_n_lt_d=False)
+    if n is not None and arr.shape[0] != n:
+        raise FennecInputError(f"{name}: {arr.shape[0]} rows do not match the {n} labels")
+    if (arr < 0).any():
+        raise FennecInputError(f"{name}: has negative entries; expected probabilities (apply softmax to logits)")
+    sums = arr.sum(axis=1)
+    if not np.allclose(sums, 1.0, atol=atol):
+        worst = float(sums[np.argmax(np.abs(sums - 1.0))])
+        raise FennecInputError(f"{name}: rows must sum to 1 (worst row sums to {worst:.4g}); "
+                               "apply softmax to logits first")
+    return arr
+
+
+def check_same_rows(name_a: str, a: np.ndarray, name_b: str, b: np.ndarray) -> None:
+    """Check that two arrays describe the same examples (same first dimension)."""
+    if a.shape[0] != b.shape[0]:
+        raise FennecInputError(f"{name_b}: {b.shape[0]} rows do not match the {a.shape[0]} rows of {name_a}")
+
+
+def check_positive_int(value: object, name: str, *, allow_none: bool = False) -> int | None:
+    """Check that ``value`` is a positive integer (or None when allowed)."""
+    if value is None and allow_none:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 1:
+        raise FennecInputError(f"{name}: expected a positive integer, got {value!r}")
+    return int(value)
+
+
+def check_fraction(value: object, name: str, *, low: float = 0.0, high: float = 1.0) -> float:
+    """Check that ``value`` is a finite number in [low, high]."""
+    if isinstance(value, bool) or not isinstance(value, int | float | np.floating | np.integer):
+        raise FennecInputError(f"{name}: expected a number in [{low}, {high}], got {value!r}")
+    value = float(value)
+    if not (math.isfinite(value) and low <= value <= high):
+        raise FennecInputError(f"{name}: expected a number in [{low}, {high}], got {value!r}")
+    return value
+
+
+def check_choice(value: object, name: str, choices: list[str] | tuple[str, ...]) -> str:
+    """Check that ``value`` is one of ``choices``."""
+    if value not in choices:
+        raise FennecInputError(f"{name}: expected one of {', '.join(map(str, choices))}, got {value!r}")
+    return str(value)
+
+
+def check_file(path: str | os.PathLike[str], name: str, *, suffixes: tuple[str, ...] = ()) -> Path:
+    """Check that ``path`` is an existing readable file, optionally with one of ``suffixes``."""
+    p = Path(path)
+    if not p.exists():
+        raise FennecInputError(f"{name}: file {str(p)!r} does not exist; check the path")
+    if not p.is_file():
+        raise FennecInputError(f"{name}: {str(p)!r} is not a file")
+    if suffixes and not str(p).lower().endswith(tuple(s.lower() for s in suffixes)):
+        raise FennecInputError(f"{name}: {str(p)!r} should end with {' or '.join(suffixes)}")
+    return p
+
+
+def check_dir(path: str | os.PathLike[str], name: str) -> Path:
+    """Check that ``path`` is an existing directory."""
+    p = Path(path)
+    if not p.is_dir():
+        raise FennecInputError(f"{name}: directory {str(p)!r} does not exist; check the path")
+    return p
+
+
+def check_model_id(model_id: object, name: str = "model") -> tuple[str, str]:
+    """Split a ``source:id`` model id (``timm:resnet50.a1_in1k``, ``open_clip:ViT-B-32:laion2b_s34b_b79k``,
+    ``local:PATH``) into (source, id)."""
+    if not isinstance(model_id, str) or ":" not in model_id:
+        raise FennecInputError(f"{name}: expected 'source:id' such as 'timm:resnet50.a1_in1k', got {model_id!r}")
+    source, _, rest = model_id.partition(":")
+    if not source or not rest:
+        raise FennecInputError(f"{name}: expected 'source:id' such as 'timm:resnet50.a1_in1k', got {model_id!r}")
+    return source, rest
