@@ -1,9 +1,121 @@
-"""`fennec records`: not built yet."""
+"""`fennec records`: load, ingest, export and list transfer records.
+
+    fennec records init [--store PATH]                      # load the shipped records and task cards (idempotent)
+    fennec records ingest FILE.csv [FILE ...] [--benchmark NAME]
+    fennec records export FILE.csv [--benchmark NAME]
+    fennec records list [--benchmark NAME] [--dataset NAME] [--model ID] [--limit N]
+    fennec records stats
+    fennec records models [--format table|json]
+
+Every sub-command takes ``--store PATH`` (default ``$FENNEC_STORE`` or ``~/.local/share/fennec/records.sqlite``;
+a new store is created from the shipped records).
+"""
 
 from __future__ import annotations
 
 import argparse
+import json
+
+
+def add_store_argument(parser: argparse.ArgumentParser) -> None:
+    """The shared ``--store PATH`` option."""
+    parser.add_argument("--store", metavar="PATH", default=None,
+                        help="records store (default: $FENNEC_STORE or ~/.local/share/fennec/records.sqlite; "
+                        "created from the shipped records on first use)")
+
+
+def open_store(args: argparse.Namespace):  # -> RecordStore (imported lazily to keep --help fast)
+    """Open (and on first use create and seed) the store named by ``args.store``."""
+    from fennec.records import RecordStore, default_store_path
+
+    return RecordStore(args.store or default_store_path())
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    """Add the `records` command (placeholder until its issue lands)."""
+    """Add the `records` command."""
+    p = subparsers.add_parser("records", help="load, ingest, export and list transfer records",
+                              description="Transfer records: published fine-tuning results in a SQLite store.")
+    sub = p.add_subparsers(dest="records_command", metavar="SUBCOMMAND", parser_class=type(p))
+    p.set_defaults(func=run)
+
+    q = sub.add_parser("init", help="load the shipped records and task cards into the store (idempotent)")
+    add_store_argument(q)
+
+    q = sub.add_parser("ingest", help="ingest tidy CSV (benchmark,model,dataset,metric,value,source"
+                       "[,architecture][,pretraining]) or PARC oracle CSV")
+    q.add_argument("files", nargs="+", metavar="FILE.csv")
+    q.add_argument("--benchmark", metavar="NAME", help="benchmark of rows without one (PARC files: all rows)")
+    add_store_argument(q)
+
+    q = sub.add_parser("export", help="write the records as tidy CSV")
+    q.add_argument("file", metavar="FILE.csv")
+    q.add_argument("--benchmark", metavar="NAME", help="only this benchmark")
+    add_store_argument(q)
+
+    q = sub.add_parser("list", help="print records")
+    q.add_argument("--benchmark", metavar="NAME")
+    q.add_argument("--dataset", metavar="NAME", help="any alias spelling")
+    q.add_argument("--model", metavar="ID")
+    q.add_argument("--limit", type=int, default=50, metavar="N", help="at most N rows (0: all; default 50)")
+    add_store_argument(q)
+
+    q = sub.add_parser("stats", help="counts per benchmark")
+    add_store_argument(q)
+
+    q = sub.add_parser("models", help="models with their architecture and pre-training text")
+    q.add_argument("--format", choices=("table", "json"), default="table")
+    add_store_argument(q)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Dispatch `fennec records SUBCOMMAND`."""
+    import sys
+
+    from fennec.records import ingest_file, seed_shipped
+
+    cmd = getattr(args, "records_command", None)
+    if cmd is None:
+        print("fennec records: choose a sub-command: init, ingest, export, list, stats, models "
+              "(see fennec records --help)", file=sys.stderr)
+        return 2
+    store = open_store(args)
+    try:
+        if cmd == "init":
+            for res in seed_shipped(store):
+                print(res.summary())
+            print(f"store {store.path}: {store.stats()['records']} records")
+        elif cmd == "ingest":
+            with store.transaction():  # several files: all or nothing
+                results = [ingest_file(store, f, benchmark=args.benchmark) for f in args.files]
+            for res in results:
+                print(res.summary())
+        elif cmd == "export":
+            n = store.export_csv(args.file, benchmark=args.benchmark)
+            print(f"wrote {n} records to {args.file}")
+        elif cmd == "list":
+            from fennec.validation import check_positive_int
+
+            recs = store.records(args.benchmark, dataset=args.dataset, model=args.model)
+            limit = args.limit if args.limit == 0 else check_positive_int(args.limit, "--limit")
+            print("benchmark\tmodel\tdataset\tmetric\tvalue")
+            for r in recs[: limit or None]:
+                print(f"{r.benchmark}\t{r.model}\t{r.dataset}\t{r.metric}\t{r.value:g}")
+            if limit and len(recs) > limit:
+                print(f"... {len(recs) - limit} more (use --limit 0)")
+        elif cmd == "stats":
+            st = store.stats()
+            print(f"store {st['path']} (schema v{st['schema_version']}): {st['records']} records, "
+                  f"{st['models']} models, {st['tasks']} tasks ({st['task_cards']} with a card)")
+            for b, c in st["benchmarks"].items():
+                print(f"  {b}: {c['records']} records, {c['models']} models, {c['datasets']} datasets")
+        elif cmd == "models":
+            models = store.models()
+            if args.format == "json":
+                print(json.dumps([{"id": m.id, "name": m.name, "architecture": m.architecture,
+                                   "pretraining": m.pretraining} for m in models], indent=2))
+            else:
+                for m in models:
+                    print(f"{m.id}\t{m.architecture}\t{m.pretraining}")
+    finally:
+        store.close()
+    return 0

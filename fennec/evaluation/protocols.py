@@ -1,0 +1,277 @@
+"""Evaluation protocols over the records store: leave-one-dataset-out (``lodo``) and leave-models-out (``lomo``).
+
+``lodo``: for each target dataset of a benchmark, the method is fit on every stored record except those of the
+target dataset -- from any benchmark, in any alias spelling (records carry canonical task names) -- and then ranks
+the benchmark's models on the target, given only its task card. Normalisation statistics can only come from the
+training records, since nothing else is passed.
+
+``lomo``: the benchmark's models are split into 5 seeded folds; for each fold every record of its models (any
+benchmark, any dataset) is hidden, the method is fit on the rest, and it scores the held-out models on each of
+the benchmark's datasets from their metadata alone (cold start). The out-of-fold scores of all models are pooled
+per dataset and judged against the published results, so each dataset's ranking covers the whole zoo.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter, defaultdict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from fennec.evaluation.methods import FitContext, Method, create_method
+from fennec.evaluation.metrics import METRIC_KEYS, all_metrics
+from fennec.records.cards import TaskCard
+from fennec.records.store import ModelInfo, Record, RecordStore, default_store_path
+from fennec.validation import FennecInputError, check_choice
+
+PROTOCOLS = ("lodo", "lomo")
+
+
+@dataclass(frozen=True)
+class Benchmark:
+    """An evaluation benchmark: a set of records (one published table) and its target datasets.
+
+    Attributes:
+        name: Name used on the command line.
+        record_benchmark: The ``benchmark`` label of its records in the store.
+        datasets: Target datasets (canonical names), or None for every dataset of the table. Records of other
+            datasets of the table are not part of the benchmark (e.g. PARC's voc2007, off by default).
+        parc: Also report PARC's Pearson x 100 on models with oracle > 0.
+        parc_excluded_sources: Models whose oracle PARC's evaluation overrides to -1 (excluded from
+            ``pearson_parc`` only), matched by the suffix ``/<source>`` of the model id.
+        description: One line.
+    """
+
+    name: str
+    record_benchmark: str
+    datasets: tuple[str, ...] | None = None
+    parc: bool = False
+    parc_excluded_sources: tuple[str, ...] = ()
+    description: str = ""
+
+
+_PARC_TARGETS = ("cifar10", "pets", "cub200", "caltech101", "stanford_dogs", "nabird")
+
+BENCHMARKS: dict[str, Benchmark] = {b.name: b for b in (
+    Benchmark("sfda_supervised", "sfda_supervised",
+              description="11 ImageNet-supervised torchvision CNNs x 11 datasets (SFDA's table)"),
+    Benchmark("logme_tllib", "logme_tllib", description="10 ImageNet CNNs x 9 datasets incl. birdsnap (LogME/TLlib)"),
+    Benchmark("modelspider_single_source", "modelspider_single_source",
+              datasets=("aircraft", "caltech101", "cars", "cifar10", "cifar100", "dtd", "pets", "sun397"),
+              description="Model Spider's single-source table, its 8 classification datasets (regression "
+              "datasets dsprites/utkface left out)"),
+    Benchmark("parc_controlled", "parc_controlled", datasets=_PARC_TARGETS, parc=True,
+              description="PARC's 32 controlled models x its 6 default targets (voc2007 off)"),
+    # PARC's add_oracle() sets these self-supervised sources' oracle to -1, i.e. out of its Pearson.
+    Benchmark("parc_external", "parc_external", datasets=_PARC_TARGETS, parc=True,
+              parc_excluded_sources=("swav_imagenet", "deepclusterv2_imagenet", "npid_imagenet", "moco_imagenet",
+                                     "simclr_imagenet"),
+              description="PARC's 38 crowd-sourced models (with results) x its 6 default targets"),
+    Benchmark("transfergraph", "transfergraph_records",
+              description="TransferGraph: 180 Hugging Face models x 13 datasets, test accuracy"),
+)}
+_BENCHMARK_ALIASES = {"transfergraph_records": "transfergraph", "modelspider": "modelspider_single_source"}
+
+
+def get_benchmark(name: str, store: RecordStore | None = None) -> Benchmark:
+    """The benchmark called ``name``; any other benchmark label present in the store is accepted as is."""
+    name = _BENCHMARK_ALIASES.get(name, name)
+    if name in BENCHMARKS:
+        return BENCHMARKS[name]
+    known = sorted(BENCHMARKS)
+    if store is not None:
+        labels = set(store.benchmarks())
+        if name in labels:
+            return Benchmark(name, name)
+        known = sorted(set(known) | labels)
+    import difflib
+
+    close = difflib.get_close_matches(name, known, n=3, cutoff=0.5)
+    hint = f"; did you mean {', '.join(close)}?" if close else ""
+    raise FennecInputError(f"--benchmark {name!r}: unknown{hint} (known: {', '.join(known)})")
+
+
+MethodSpec = str | type[Method] | Callable[[], Method]
+
+
+def _factory(method: MethodSpec) -> tuple[str, Callable[[], Method]]:
+    if isinstance(method, str):
+        create_method(method)  # fail early on an unknown name
+        return method, lambda: create_method(method)
+    name = getattr(method, "name", None) or getattr(method, "__name__", type(method).__name__)
+    return str(name), method  # a class or a zero-argument factory
+
+
+def _benchmark_records(bench: Benchmark, recs: Sequence[Record],
+                       datasets: Sequence[str] | None) -> tuple[list[str], dict[str, list[Record]]]:
+    """Targets and the ground-truth records of each (one per model: the metric that covers most models)."""
+    mine = [r for r in recs if r.benchmark == bench.record_benchmark]
+    if not mine:
+        raise FennecInputError(f"--benchmark {bench.name!r}: the store has no records labelled "
+                               f"{bench.record_benchmark!r}; run `fennec records init` or ingest them")
+    present = sorted({r.dataset for r in mine})
+    targets = list(datasets if datasets is not None else (bench.datasets or present))
+    missing = [d for d in targets if d not in present]
+    if missing:
+        raise FennecInputError(f"datasets {missing} have no {bench.record_benchmark!r} records (have: "
+                               f"{', '.join(present)})")
+    by_ds: dict[str, list[Record]] = {}
+    for d in targets:
+        rows = [r for r in mine if r.dataset == d]
+        metric = Counter(r.metric for r in rows).most_common(1)[0][0]
+        by_ds[d] = sorted((r for r in rows if r.metric == metric), key=lambda r: r.model)
+    return targets, by_ds
+
+
+def _as_draws(scores: object, n_models: int, method: str, dataset: str) -> np.ndarray:
+    arr = np.asarray(scores, dtype=np.float64)
+    if arr.ndim == 1:
+        arr = arr[None, :]
+    if arr.ndim != 2 or arr.shape[1] != n_models:
+        raise ValueError(f"method {method!r} returned scores of shape {np.shape(scores)} on {dataset!r}; "
+                         f"expected ({n_models},) or (draws, {n_models})")
+    return arr
+
+
+def _fill_missing(row: np.ndarray) -> np.ndarray:
+    """NaN/inf scores rank last, tied (a method that cannot score a model does not get to guess)."""
+    ok = np.isfinite(row)
+    if ok.all():
+        return row
+    if not ok.any():
+        return np.zeros_like(row)
+    out = row.copy()
+    out[~ok] = row[ok].min() - 1.0
+    return out
+
+
+def score_metrics(draws: np.ndarray, gt: np.ndarray, *, parc: bool = False,
+                  parc_mask: np.ndarray | None = None) -> dict[str, float]:
+    """Metrics of every draw (rows of ``draws``, shape (D, M)) against ``gt`` (M,), averaged over draws."""
+    per_draw = []
+    for row in draws:
+        filled = _fill_missing(row)
+        m = all_metrics(filled, gt, parc=False)
+        if parc:
+            from fennec.evaluation.metrics import pearson_parc
+
+            keep = parc_mask if parc_mask is not None else np.ones(gt.size, dtype=bool)
+            m["pearson_parc"] = pearson_parc(filled[keep], gt[keep])
+        per_draw.append(m)
+    keys = list(per_draw[0])
+    return {k: _nanmean([d[k] for d in per_draw]) for k in keys}
+
+
+def _nanmean(values: Sequence[float]) -> float:
+    vals = [v for v in values if v is not None and not math.isnan(v)]
+    return float(np.mean(vals)) if vals else math.nan
+
+
+def _parc_mask(bench: Benchmark, models: Sequence[str]) -> np.ndarray:
+    return np.array([not any(m.endswith("/" + s) for s in bench.parc_excluded_sources) for m in models], dtype=bool)
+
+
+def run_lodo(store: RecordStore, bench: Benchmark, factory: Callable[[], Method], method_name: str, *,
+             seed: int = 0, datasets: Sequence[str] | None = None) -> dict[str, dict[str, float]]:
+    """Leave-one-dataset-out; returns per-dataset metrics."""
+    recs = store.records()
+    targets, by_ds = _benchmark_records(bench, recs, datasets)
+    train_scope = list(bench.datasets or sorted({r.dataset for r in recs if r.benchmark == bench.record_benchmark}))
+    meta = {m.id: m for m in store.models()}
+    cards = store.task_cards()
+    out: dict[str, dict[str, float]] = {}
+    for d in targets:
+        train = [r for r in recs if r.dataset != d]
+        ctx = FitContext(benchmark=bench.name, record_benchmark=bench.record_benchmark, protocol="lodo",
+                         train_datasets=tuple(t for t in train_scope if t != d), models=meta,
+                         tasks={k: v for k, v in cards.items() if k != d}, seed=seed)
+        method = factory().fit(train, ctx)
+        gt_recs = by_ds[d]
+        models = [meta[r.model] for r in gt_recs]
+        draws = _as_draws(method.score(cards.get(d, TaskCard(name=d)), models), len(models), method_name, d)
+        gt = np.array([r.value for r in gt_recs])
+        out[d] = score_metrics(draws, gt, parc=bench.parc, parc_mask=_parc_mask(bench, [m.id for m in models]))
+    return out
+
+
+def run_lomo(store: RecordStore, bench: Benchmark, factory: Callable[[], Method], method_name: str, *,
+             seed: int = 0, n_folds: int = 5, datasets: Sequence[str] | None = None) -> dict[str, dict[str, float]]:
+    """Leave-models-out (cold start), ``n_folds`` seeded folds over the benchmark's models; per-dataset metrics."""
+    recs = store.records()
+    targets, by_ds = _benchmark_records(bench, recs, datasets)
+    zoo = sorted({r.model for rows in by_ds.values() for r in rows})
+    if len(zoo) < n_folds:
+        raise FennecInputError(f"--benchmark {bench.name!r}: {len(zoo)} models, fewer than {n_folds} folds")
+    rng = np.random.default_rng(seed)
+    folds = np.array_split(rng.permutation(np.array(zoo, dtype=object)), n_folds)
+    meta = {m.id: m for m in store.models()}
+    cards = store.task_cards()
+    train_scope = tuple(bench.datasets or sorted({r.dataset for r in recs if r.benchmark == bench.record_benchmark}))
+    pooled: dict[str, dict[str, np.ndarray]] = defaultdict(dict)
+    for fold in folds:
+        held = {str(m) for m in fold}
+        train = [r for r in recs if r.model not in held]
+        ctx = FitContext(benchmark=bench.name, record_benchmark=bench.record_benchmark, protocol="lomo",
+                         train_datasets=train_scope, models=meta, tasks=cards, seed=seed,
+                         held_out_models=tuple(sorted(held)))
+        method = factory().fit(train, ctx)
+        for d in targets:
+            models = [meta[r.model] for r in by_ds[d] if r.model in held]
+            if not models:
+                continue
+            draws = _as_draws(method.score(cards.get(d, TaskCard(name=d)), models), len(models), method_name, d)
+            for j, m in enumerate(models):
+                pooled[d][m.id] = draws[:, j]
+    out: dict[str, dict[str, float]] = {}
+    for d in targets:
+        ids = [r.model for r in by_ds[d]]
+        cols = [pooled[d][i] for i in ids]
+        n_draws = {c.size for c in cols}
+        if len(n_draws) != 1:
+            raise ValueError(f"method {method_name!r} returned different numbers of draws across folds")
+        draws = np.stack(cols, axis=1)
+        gt = np.array([r.value for r in by_ds[d]])
+        out[d] = score_metrics(draws, gt, parc=bench.parc, parc_mask=_parc_mask(bench, ids))
+    return out
+
+
+def evaluate(benchmark: str, method: MethodSpec, protocol: str = "lodo", *, store: RecordStore | None = None,
+             seed: int = 0, datasets: Sequence[str] | None = None, n_folds: int = 5) -> dict[str, Any]:
+    """Evaluate one method on one benchmark.
+
+    Args:
+        benchmark: Benchmark name (``sfda_supervised``, ``logme_tllib``, ``modelspider_single_source``,
+            ``parc_controlled``, ``parc_external``, ``transfergraph``, or any benchmark label in the store).
+        method: A registered method name, a :class:`Method` subclass, or a zero-argument factory.
+        protocol: ``lodo`` or ``lomo``.
+        store: Records store (default: the user's store).
+        seed: Seed passed to the method (and the lomo folds).
+        datasets: Target datasets (default: the benchmark's).
+        n_folds: Folds of ``lomo``.
+
+    Returns:
+        ``{"benchmark", "protocol", "method", "per_dataset": {name: {"weighted_tau", "weighted_tau_ms", "pearson",
+        "spearman", "rel1", "rel3"[, "pearson_parc"]}}, "mean": {same keys}}``; undefined values are None.
+    """
+    from fennec.evaluation.report import make_report
+
+    check_choice(protocol, "--protocol", PROTOCOLS)
+    if store is None:
+        with RecordStore(default_store_path()) as own:
+            return evaluate(benchmark, method, protocol, store=own, seed=seed, datasets=datasets, n_folds=n_folds)
+    bench = get_benchmark(benchmark, store)
+    name, factory = _factory(method)
+    if datasets is not None:
+        datasets = [store.canonical_task(d) for d in datasets]
+    runner = run_lodo if protocol == "lodo" else run_lomo
+    kwargs: dict[str, Any] = {"seed": seed, "datasets": datasets}
+    if protocol == "lomo":
+        kwargs["n_folds"] = n_folds
+    per_dataset = runner(store, bench, factory, name, **kwargs)
+    return make_report(bench.name, protocol, name, per_dataset)
+
+
+__all__ = ["BENCHMARKS", "METRIC_KEYS", "PROTOCOLS", "Benchmark", "ModelInfo", "evaluate", "get_benchmark"]

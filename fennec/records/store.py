@@ -1,0 +1,446 @@
+"""The records store: one SQLite file (stdlib ``sqlite3``, WAL journal, transactions, schema migrations).
+
+Tables
+- ``schema_version(version, applied_at)``: one row per applied migration.
+- ``models(id, name, architecture, pretraining, metadata)``: ``id`` in ``source:id`` form; ``architecture`` is a
+  timm name (or ``torchvision:NAME``); ``pretraining`` free text (data and method).
+- ``tasks(name, n_classes, n_images, class_names, description, classes_complete, task_type, notes)`` and
+  ``task_aliases(alias, task)``: one task per dataset, however the benchmarks spell it.
+- ``records(benchmark, model, task, dataset_name, metric, value, protocol, source, ingested_at)``: one published
+  (or measured) result; unique on (benchmark, model, task, metric).
+- ``ingests(...)``: a log of ingested files (migration 2).
+
+A new store file is seeded with the shipped records and task cards (``data/``) unless ``seed=False``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import datetime as _dt
+import json
+import os
+import sqlite3
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from fennec.records.aliases import ModelAlias, canonical_dataset, normalize_name
+from fennec.records.cards import TaskCard
+from fennec.validation import FennecInputError
+
+
+@dataclass(frozen=True)
+class Record:
+    """One result: ``model`` (id) reached ``value`` of ``metric`` on task ``dataset`` according to ``benchmark``."""
+
+    model: str
+    dataset: str
+    benchmark: str
+    metric: str
+    value: float
+    source: str = ""
+    protocol: str = "finetune"
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    """A model's metadata (what a cold-start method may use)."""
+
+    id: str
+    name: str
+    architecture: str
+    pretraining: str
+    metadata: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
+
+
+def default_store_path() -> Path:
+    """``$FENNEC_STORE``, else ``$XDG_DATA_HOME/fennec/records.sqlite`` (``~/.local/share/fennec/...``)."""
+    env = os.environ.get("FENNEC_STORE")
+    if env:
+        return Path(env).expanduser()
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "fennec" / "records.sqlite"
+
+
+def _now() -> str:
+    return _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+_V1 = """
+CREATE TABLE models (
+    id TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    architecture TEXT NOT NULL,
+    pretraining TEXT NOT NULL DEFAULT '',
+    metadata TEXT NOT NULL DEFAULT '{}'
+);
+CREATE TABLE tasks (
+    name TEXT PRIMARY KEY,
+    n_classes INTEGER NOT NULL DEFAULT 0,
+    n_images INTEGER NOT NULL DEFAULT 0,
+    class_names TEXT NOT NULL DEFAULT '[]',
+    description TEXT NOT NULL DEFAULT '',
+    classes_complete INTEGER NOT NULL DEFAULT 1,
+    task_type TEXT NOT NULL DEFAULT 'classification',
+    notes TEXT NOT NULL DEFAULT ''
+);
+CREATE TABLE task_aliases (
+    alias TEXT PRIMARY KEY,
+    task TEXT NOT NULL REFERENCES tasks(name)
+);
+CREATE TABLE records (
+    id INTEGER PRIMARY KEY,
+    benchmark TEXT NOT NULL,
+    model TEXT NOT NULL REFERENCES models(id),
+    task TEXT NOT NULL REFERENCES tasks(name),
+    dataset_name TEXT NOT NULL,
+    metric TEXT NOT NULL,
+    value REAL NOT NULL,
+    protocol TEXT NOT NULL DEFAULT 'finetune',
+    source TEXT NOT NULL DEFAULT '',
+    ingested_at TEXT NOT NULL,
+    UNIQUE (benchmark, model, task, metric)
+);
+"""
+
+_V2 = """
+CREATE INDEX records_task ON records(task);
+CREATE INDEX records_model ON records(model);
+CREATE TABLE ingests (
+    id INTEGER PRIMARY KEY,
+    file TEXT NOT NULL,
+    sha256 TEXT NOT NULL,
+    rows_added INTEGER NOT NULL,
+    at TEXT NOT NULL
+);
+"""
+
+#: (version, SQL script) applied in order; a store records each applied version in ``schema_version``.
+MIGRATIONS: list[tuple[int, str]] = [(1, _V1), (2, _V2)]
+SCHEMA_VERSION = MIGRATIONS[-1][0]
+
+
+class RecordStore:
+    """The SQLite records store.
+
+    Args:
+        path: Store file (created with its parent directory if missing).
+        seed: Load the shipped records and task cards into a newly created store.
+
+    Example:
+        >>> store = RecordStore(default_store_path())            # doctest: +SKIP
+        >>> recs = store.records(benchmark="sfda_supervised")     # doctest: +SKIP
+    """
+
+    def __init__(self, path: str | os.PathLike[str], *, seed: bool = True) -> None:
+        self.path = Path(path).expanduser()
+        if self.path.exists() and self.path.is_dir():
+            raise FennecInputError(f"--store {str(self.path)!r}: is a directory; give a file such as records.sqlite")
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            # isolation_level=None: we issue BEGIN/COMMIT ourselves so a whole ingest is one transaction.
+            self.conn = sqlite3.connect(str(self.path), isolation_level=None, timeout=30.0)
+            self.conn.execute("PRAGMA journal_mode=WAL")
+        except sqlite3.DatabaseError as exc:
+            raise FennecInputError(f"--store {str(self.path)!r}: not a fennec SQLite store ({exc})") from None
+        self.conn.execute("PRAGMA foreign_keys=ON")
+        self.conn.execute("PRAGMA busy_timeout=30000")
+        self._alias_cache: dict[str, str] | None = None
+        # Schema creation and seeding are one transaction: a crash leaves no half-seeded store behind, and two
+        # processes opening a new store at once serialise on the write lock.
+        with self.transaction():
+            fresh = self._migrate()
+            if fresh and seed:
+                from fennec.records.ingest import seed_shipped
+
+                seed_shipped(self)
+
+    # -- lifecycle -------------------------------------------------------------------------------------
+    def close(self) -> None:
+        self.conn.close()
+
+    def __enter__(self) -> RecordStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction: everything inside commits together or not at all (also on KeyboardInterrupt)."""
+        if self.conn.in_transaction:  # nested: join the outer transaction
+            yield self.conn
+            return
+        self.conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield self.conn
+        except BaseException:
+            self.conn.execute("ROLLBACK")
+            self._alias_cache = None
+            raise
+        self.conn.execute("COMMIT")
+
+    def schema_version(self) -> int:
+        """The highest applied migration (0 for an empty file)."""
+        try:
+            row = self.conn.execute("SELECT MAX(version) FROM schema_version").fetchone()
+        except sqlite3.OperationalError:
+            return 0
+        return int(row[0] or 0)
+
+    def _migrate(self) -> bool:
+        """Apply pending migrations (inside the caller's transaction); return True when the file was new."""
+        try:
+            current = self.schema_version()
+        except sqlite3.DatabaseError as exc:
+            raise FennecInputError(f"--store {str(self.path)!r}: not a fennec SQLite store ({exc})") from None
+        if current > SCHEMA_VERSION:
+            raise FennecInputError(f"--store {str(self.path)!r}: schema version {current} is newer than this "
+                                   f"fennec ({SCHEMA_VERSION}); upgrade fennec")
+        if current == SCHEMA_VERSION:
+            return False
+        c = self.conn
+        c.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER PRIMARY KEY, applied_at TEXT)")
+        for version, script in MIGRATIONS:
+            if version > current:
+                for stmt in script.split(";"):
+                    if stmt.strip():
+                        c.execute(stmt)
+                c.execute("INSERT INTO schema_version VALUES (?, ?)", (version, _now()))
+        return current == 0
+
+    # -- tasks ------------------------------------------------------------------------------------------
+    def _aliases(self) -> dict[str, str]:
+        if self._alias_cache is None:
+            self._alias_cache = dict(self.conn.execute("SELECT alias, task FROM task_aliases").fetchall())
+        return self._alias_cache
+
+    def canonical_task(self, name: str) -> str:
+        """Canonical task name of a dataset spelling, using the store's aliases and the shipped table."""
+        return canonical_dataset(name, self._aliases())
+
+    def ensure_task(self, name: str) -> str:
+        """Create a bare task row (no card yet) if needed; return the canonical name."""
+        canon = self.canonical_task(name)
+        with self.transaction() as c:
+            c.execute("INSERT OR IGNORE INTO tasks(name) VALUES (?)", (canon,))
+        return canon
+
+    def add_task(self, card: TaskCard, *, replace: bool = True) -> None:
+        """Add (or update) a task card and its aliases."""
+        with self.transaction() as c:
+            row = (card.n_classes, card.n_images, json.dumps(list(card.class_names)), card.description,
+                   int(card.classes_complete), card.task_type, card.notes)
+            if replace:
+                c.execute("INSERT INTO tasks(name, n_classes, n_images, class_names, description, classes_complete,"
+                          " task_type, notes) VALUES (?,?,?,?,?,?,?,?) ON CONFLICT(name) DO UPDATE SET "
+                          "n_classes=excluded.n_classes, n_images=excluded.n_images, "
+                          "class_names=excluded.class_names, description=excluded.description, "
+                          "classes_complete=excluded.classes_complete, task_type=excluded.task_type, "
+                          "notes=excluded.notes", (card.name, *row))
+            else:  # only fill a task that has no card yet (a bare row made by an ingest)
+                c.execute("INSERT INTO tasks(name, n_classes, n_images, class_names, description, classes_complete,"
+                          " task_type, notes) VALUES (?,?,?,?,?,?,?,?) ON CONFLICT(name) DO UPDATE SET "
+                          "n_classes=excluded.n_classes, n_images=excluded.n_images, "
+                          "class_names=excluded.class_names, description=excluded.description, "
+                          "classes_complete=excluded.classes_complete, task_type=excluded.task_type, "
+                          "notes=excluded.notes WHERE tasks.description = ''", (card.name, *row))
+            for alias in card.aliases:
+                self.add_task_alias(alias, card.name)
+
+    def add_task_alias(self, alias: str, task: str) -> None:
+        """Make ``alias`` another spelling of ``task`` (records already stored under ``alias`` are moved)."""
+        alias, task = normalize_name(alias), self.canonical_task(task)
+        if alias == task:
+            return
+        with self.transaction() as c:
+            known = c.execute("SELECT task FROM task_aliases WHERE alias=?", (alias,)).fetchone()
+            if known and known[0] != task:
+                raise FennecInputError(f"--alias {alias!r}: already an alias of task {known[0]!r}")
+            c.execute("INSERT OR IGNORE INTO tasks(name) VALUES (?)", (task,))
+            c.execute("INSERT OR IGNORE INTO task_aliases VALUES (?, ?)", (alias, task))
+            if c.execute("SELECT 1 FROM tasks WHERE name=?", (alias,)).fetchone():
+                # The alias was a task of its own: fold its records into the canonical task.
+                c.execute("UPDATE OR IGNORE records SET task=? WHERE task=?", (task, alias))
+                if c.execute("SELECT 1 FROM records WHERE task=?", (alias,)).fetchone():
+                    raise FennecInputError(f"--alias {alias!r}: its records conflict with records of {task!r}")
+                c.execute("UPDATE task_aliases SET task=? WHERE task=?", (task, alias))
+                c.execute("DELETE FROM tasks WHERE name=?", (alias,))
+        self._alias_cache = None
+
+    def task_names(self) -> list[str]:
+        """All canonical task names, sorted."""
+        return [r[0] for r in self.conn.execute("SELECT name FROM tasks ORDER BY name")]
+
+    def task_card(self, name: str) -> TaskCard:
+        """The card of a task (any alias spelling).
+
+        Raises:
+            FennecInputError: for an unknown task.
+        """
+        canon = self.canonical_task(name)
+        row = self.conn.execute("SELECT name, n_classes, n_images, class_names, description, classes_complete, "
+                                "task_type, notes FROM tasks WHERE name=?", (canon,)).fetchone()
+        if row is None:
+            import difflib
+
+            close = difflib.get_close_matches(canon, self.task_names(), n=3, cutoff=0.5)
+            hint = f"; did you mean {', '.join(close)}?" if close else "; add it with `fennec tasks add`"
+            raise FennecInputError(f"task {name!r}: not in the store {str(self.path)!r}{hint}")
+        aliases = tuple(r[0] for r in self.conn.execute(
+            "SELECT alias FROM task_aliases WHERE task=? ORDER BY alias", (canon,)))
+        return TaskCard(name=row[0], n_classes=row[1], n_images=row[2], class_names=tuple(json.loads(row[3])),
+                        description=row[4], classes_complete=bool(row[5]), aliases=aliases, task_type=row[6],
+                        notes=row[7])
+
+    def task_cards(self) -> dict[str, TaskCard]:
+        """Every task's card, keyed by canonical name."""
+        return {n: self.task_card(n) for n in self.task_names()}
+
+    # -- models -----------------------------------------------------------------------------------------
+    def add_model(self, model: ModelAlias | ModelInfo, metadata: dict[str, Any] | None = None) -> str:
+        """Add a model if new; return its id.
+
+        Raises:
+            FennecInputError: when the id is stored with a different architecture.
+        """
+        if isinstance(model, ModelAlias):
+            mid, name, arch, pre = model.model_id, model.published_name, model.architecture, model.pretraining
+        else:
+            mid, name, arch, pre = model.id, model.name, model.architecture, model.pretraining
+            metadata = metadata or model.metadata
+        with self.transaction() as c:
+            row = c.execute("SELECT architecture, pretraining FROM models WHERE id=?", (mid,)).fetchone()
+            if row is None:
+                c.execute("INSERT INTO models VALUES (?,?,?,?,?)", (mid, name, arch, pre, json.dumps(metadata or {})))
+            elif row[0] != arch:
+                raise FennecInputError(f"model {mid!r}: architecture {arch!r} conflicts with the stored {row[0]!r}")
+            elif pre and not row[1]:
+                c.execute("UPDATE models SET pretraining=? WHERE id=?", (pre, mid))
+        return mid
+
+    def models(self) -> list[ModelInfo]:
+        """Every model with its architecture and pre-training text, sorted by id."""
+        return [ModelInfo(r[0], r[1], r[2], r[3], json.loads(r[4])) for r in
+                self.conn.execute("SELECT id, name, architecture, pretraining, metadata FROM models ORDER BY id")]
+
+    def model(self, model_id: str) -> ModelInfo:
+        """One model's metadata (by id or published name)."""
+        r = self.conn.execute("SELECT id, name, architecture, pretraining, metadata FROM models WHERE id=? OR "
+                              "name=? ORDER BY id=? DESC", (model_id, model_id, model_id)).fetchone()
+        if r is None:
+            raise FennecInputError(f"model {model_id!r}: not in the store {str(self.path)!r}")
+        return ModelInfo(r[0], r[1], r[2], r[3], json.loads(r[4]))
+
+    # -- records ----------------------------------------------------------------------------------------
+    def find_record(self, benchmark: str, model: str, task: str, metric: str) -> tuple[float, str] | None:
+        """(value, source) of the stored record with this key, or None."""
+        row = self.conn.execute("SELECT value, source FROM records WHERE benchmark=? AND model=? AND task=? AND "
+                                "metric=?", (benchmark, model, task, metric)).fetchone()
+        return (float(row[0]), row[1]) if row else None
+
+    def insert_record(self, rec: Record, dataset_name: str | None = None) -> bool:
+        """Insert one record unless a record with its key exists; return True when added.
+
+        ``rec.dataset`` should be a canonical task name (see :meth:`ensure_task`); a task row is created if missing.
+        The model must have been added (:meth:`add_model`). Call inside :meth:`transaction` to batch inserts.
+        """
+        self.conn.execute("INSERT OR IGNORE INTO tasks(name) VALUES (?)", (rec.dataset,))
+        cur = self.conn.execute(
+            "INSERT OR IGNORE INTO records(benchmark, model, task, dataset_name, metric, value, protocol, source, "
+            "ingested_at) VALUES (?,?,?,?,?,?,?,?,?)",
+            (rec.benchmark, rec.model, rec.dataset, dataset_name or rec.dataset, rec.metric, float(rec.value),
+             rec.protocol, rec.source, _now()))
+        return cur.rowcount > 0
+
+    def records(self, benchmark: str | None = None, *, dataset: str | None = None, model: str | None = None,
+                metric: str | None = None) -> list[Record]:
+        """Stored records, optionally filtered; ``dataset`` may be any alias spelling.
+
+        Returns:
+            List of :class:`Record` (model id, canonical dataset name, benchmark, metric, value, source, protocol),
+            ordered by benchmark, dataset, model, metric.
+        """
+        where, args = [], []
+        for col, val in (("benchmark", benchmark), ("model", model), ("metric", metric)):
+            if val is not None:
+                where.append(f"{col}=?")
+                args.append(val)
+        if dataset is not None:
+            where.append("task=?")
+            args.append(self.canonical_task(dataset))
+        sql = "SELECT model, task, benchmark, metric, value, source, protocol FROM records"
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        sql += " ORDER BY benchmark, task, model, metric"
+        return [Record(*row) for row in self.conn.execute(sql, args)]
+
+    def benchmarks(self) -> dict[str, dict[str, int]]:
+        """Per benchmark: number of records, models and datasets."""
+        rows = self.conn.execute("SELECT benchmark, COUNT(*), COUNT(DISTINCT model), COUNT(DISTINCT task) FROM "
+                                 "records GROUP BY benchmark ORDER BY benchmark").fetchall()
+        return {b: {"records": n, "models": m, "datasets": d} for b, n, m, d in rows}
+
+    def stats(self) -> dict[str, Any]:
+        """Counts of everything in the store."""
+        one = self.conn.execute
+        return {"path": str(self.path), "schema_version": self.schema_version(),
+                "records": one("SELECT COUNT(*) FROM records").fetchone()[0],
+                "models": one("SELECT COUNT(*) FROM models").fetchone()[0],
+                "tasks": one("SELECT COUNT(*) FROM tasks").fetchone()[0],
+                "task_cards": one("SELECT COUNT(*) FROM tasks WHERE description != ''").fetchone()[0],
+                "benchmarks": self.benchmarks()}
+
+    def log_ingest(self, file: str, sha256: str, rows_added: int) -> None:
+        self.conn.execute("INSERT INTO ingests(file, sha256, rows_added, at) VALUES (?,?,?,?)",
+                          (file, sha256, rows_added, _now()))
+
+    def export_csv(self, path: str | os.PathLike[str], benchmark: str | None = None) -> int:
+        """Write records as tidy CSV (model ids, canonical dataset names, architecture and pre-training columns),
+        atomically; return the number of rows. The file re-ingests into an equal store."""
+        from fennec.io import atomic_open
+
+        models = {m.id: m for m in self.models()}
+        recs = self.records(benchmark)
+        with atomic_open(path, "w", newline="") as fh:
+            w = csv.writer(fh)
+            w.writerow(["benchmark", "model", "dataset", "metric", "value", "source", "architecture", "pretraining"])
+            for r in recs:
+                m = models[r.model]
+                w.writerow([r.benchmark, r.model, r.dataset, r.metric, repr(float(r.value)), r.source,
+                            m.architecture, m.pretraining])
+        return len(recs)
+
+
+def record_matrix(records: Iterable[Record], *, models: Sequence[str] | None = None,
+                  datasets: Sequence[str] | None = None) -> tuple[list[str], list[str], np.ndarray]:
+    """Pivot records into a models x datasets matrix (NaN where there is no record).
+
+    Several records in one cell (e.g. two metrics, or two benchmarks) are averaged: filter ``records`` to one
+    benchmark first when scales differ.
+
+    Args:
+        records: The records to pivot.
+        models: Row order (default: sorted model ids of the records).
+        datasets: Column order (default: sorted dataset names of the records).
+
+    Returns:
+        (model ids, dataset names, float64 array of shape (len(models), len(datasets))).
+    """
+    recs = list(records)
+    rows = list(models) if models is not None else sorted({r.model for r in recs})
+    cols = list(datasets) if datasets is not None else sorted({r.dataset for r in recs})
+    ri, ci = {m: i for i, m in enumerate(rows)}, {d: j for j, d in enumerate(cols)}
+    total = np.zeros((len(rows), len(cols)))
+    count = np.zeros((len(rows), len(cols)))
+    for r in recs:
+        if r.model in ri and r.dataset in ci:
+            total[ri[r.model], ci[r.dataset]] += r.value
+            count[ri[r.model], ci[r.dataset]] += 1
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mat = np.where(count > 0, total / np.maximum(count, 1), np.nan)
+    return rows, cols, mat

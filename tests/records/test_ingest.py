@@ -1,0 +1,151 @@
+"""Ingest: idempotence, all-or-nothing transactions, bad rows rejected with FILE:LINE: reason."""
+
+import re
+import sqlite3
+
+import pytest
+
+from fennec.records import RecordStore, ingest_file
+from fennec.records.aliases import data_dir
+from fennec.records.ingest import SHIPPED_RECORD_FILES, seed_shipped
+from fennec.validation import FennecInputError
+
+HEADER = "benchmark,model,dataset,metric,value,source\n"
+
+
+def _write(tmp_path, text, name="rows.csv"):
+    p = tmp_path / name
+    p.write_text(text)
+    return p
+
+
+def _snapshot(store):
+    return (store.records(), store.models(), store.task_names(),
+            store.conn.execute("SELECT COUNT(*) FROM ingests").fetchone()[0])
+
+
+def test_ingest_twice_adds_nothing(store):
+    before = _snapshot(store)[:3]
+    for name in SHIPPED_RECORD_FILES:
+        res = ingest_file(store, data_dir() / "records" / name)
+        assert res.added == 0 and res.unchanged == res.rows
+    assert seed_shipped(store)[0].added == 0
+    assert _snapshot(store)[:3] == before
+
+
+def test_parc_verbatim_file_matches_the_tidy_records(store):
+    res = ingest_file(store, data_dir() / "records" / "parc_oracles_all.csv")
+    assert (res.rows, res.added, res.unchanged, res.no_result) == (469, 0, 459, 10)
+
+
+def test_parc_format_into_empty_store(empty_store):
+    res = ingest_file(empty_store, data_dir() / "records" / "parc_oracles_all.csv")
+    assert res.added == 459 and res.no_result == 10
+    b = empty_store.benchmarks()
+    assert b["parc_controlled"]["records"] == 196 and b["parc_external"]["records"] == 263
+    m = empty_store.model("parc:resnet50/moco_imagenet")
+    assert m.architecture == "resnet50" and "MoCo" in m.pretraining
+
+
+def test_crash_in_the_middle_leaves_the_store_as_it_was(store, tmp_path, monkeypatch):
+    rows = "".join(f"newbench,timm:resnet{d},cifar10,acc,{50 + d},me\n" for d in (18, 34, 50, 101))
+    path = _write(tmp_path, HEADER + rows)
+    before = _snapshot(store)
+    calls = {"n": 0}
+    real = RecordStore.insert_record
+
+    def crashing(self, rec, dataset_name=None):
+        calls["n"] += 1
+        if calls["n"] == 3:
+            raise RuntimeError("disk on fire")
+        return real(self, rec, dataset_name)
+
+    monkeypatch.setattr(RecordStore, "insert_record", crashing)
+    with pytest.raises(RuntimeError, match="disk on fire"):
+        ingest_file(store, path)
+    assert calls["n"] == 3  # two rows were written inside the transaction before the crash
+    assert _snapshot(store) == before
+    # Another connection sees the same (nothing committed), and a retry works.
+    other = RecordStore(store.path)
+    assert other.records() == before[0]
+    monkeypatch.setattr(RecordStore, "insert_record", real)
+    assert ingest_file(store, path).added == 4
+
+
+def test_interrupt_rolls_back(store, tmp_path, monkeypatch):
+    path = _write(tmp_path, HEADER + "nb,timm:resnet18,cifar10,acc,50,me\nnb,timm:resnet34,cifar10,acc,51,me\n")
+    before = _snapshot(store)
+
+    def interrupted(self, *a, **k):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(RecordStore, "log_ingest", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        ingest_file(store, path)
+    assert _snapshot(store) == before
+
+
+@pytest.mark.parametrize(("body", "line", "reason"), [
+    ("b,timm:resnet18,cifar10,acc,nan,s\n", 2, "not a finite number"),
+    ("b,timm:resnet18,cifar10,acc,,s\n", 2, "empty value"),
+    ("b,timm:resnet18,cifar10,acc,high,s\n", 2, "not a number"),
+    ("b,timm:resnet18,cifar10,acc,0.5,s\nb,timm:resnet34,cifar10,acc,0.6,s\nb,timm:resnet18,cifar10,acc,0.7,s\n", 4,
+     "duplicate of line 2"),
+    ("b,timm:resnet18,cifar10,acc,0.51,s\nb,timm:resnet34,cifar10,acc,0.62,s\nb,timm:resnet50,cifar10,acc,74.3,s\n"
+     "b,timm:resnet101,cifar10,acc,0.7,s\n", 4, "looks like a percentage"),
+    ("b,timm:resnet18,cifar10,test_accuracy_fraction_0_1,91.2,s\n", 2, "outside [0, 1]"),
+    ("b,mystery_net,cifar10,acc,0.5,s\n", 2, "not in the alias table"),
+    ("b,timm:resnet18,,acc,0.5,s\n", 2, "empty dataset"),
+    ("b,timm:resnet18,cifar10,acc,0.5\n", 2, "5 fields"),
+])
+def test_bad_rows_are_rejected_with_file_line_reason(empty_store, tmp_path, body, line, reason):
+    path = _write(tmp_path, HEADER + body)
+    with pytest.raises(FennecInputError) as exc:
+        ingest_file(empty_store, path)
+    msg = str(exc.value)
+    assert msg.startswith(f"{path}:{line}: ") and reason in msg and "\n" not in msg
+    assert empty_store.records() == []
+
+
+def test_unknown_and_missing_columns(empty_store, tmp_path):
+    p = _write(tmp_path, "benchmark,model,dataset,metric,value,source,colour\nb,timm:a,c,acc,1,s,red\n")
+    with pytest.raises(FennecInputError, match=re.escape(f"{p}:1: unknown column(s) 'colour'")):
+        ingest_file(empty_store, p)
+    p = _write(tmp_path, "model,dataset,metric,value\ntimm:resnet18,c,acc,0.5\n")
+    with pytest.raises(FennecInputError, match="missing column"):
+        ingest_file(empty_store, p)
+    assert ingest_file(empty_store, p, benchmark="mine").added == 1
+
+
+def test_conflict_with_stored_value(store, tmp_path):
+    p = _write(tmp_path, HEADER + "sfda_supervised,resnet50,cifar10,finetune_top1_acc,12.5,me\n")
+    with pytest.raises(FennecInputError, match=r":2: .* is stored as"):
+        ingest_file(store, p)
+
+
+def test_percentage_among_stored_fractions(store, tmp_path):
+    p = _write(tmp_path, HEADER + "transfergraph_records,timm:resnet18,cifar10,test_accuracy_fraction_0_1,0.9,me\n"
+               "transfergraph_records,timm:resnet34,cifar10,test_accuracy_fraction_0_1,93.1,me\n")
+    with pytest.raises(FennecInputError, match=":3: "):
+        ingest_file(store, p)
+
+
+def test_architecture_and_pretraining_columns(empty_store, tmp_path):
+    p = _write(tmp_path, "benchmark,model,dataset,metric,value,source,architecture,pretraining\n"
+               "mine,my_cool_net,oxford_pets,acc,0.8,me,convnext_tiny,DINO on my photos\n")
+    ingest_file(empty_store, p)
+    m = empty_store.model("published:my_cool_net")
+    assert (m.architecture, m.pretraining) == ("convnext_tiny", "DINO on my photos")
+    assert empty_store.records()[0].dataset == "pets"
+    p2 = _write(tmp_path, "benchmark,model,dataset,metric,value,source,architecture\n"
+                "mine,my_cool_net,cifar10,acc,0.8,me,resnet18\n", "b.csv")
+    with pytest.raises(FennecInputError, match=r":2: .*conflicts with the stored"):
+        ingest_file(empty_store, p2)
+
+
+def test_concurrent_reader_sees_committed_state(store, tmp_path):
+    p = _write(tmp_path, HEADER + "nb,timm:resnet18,cifar10,acc,50,me\n")
+    reader = sqlite3.connect(store.path)
+    n0 = reader.execute("SELECT COUNT(*) FROM records").fetchone()[0]
+    ingest_file(store, p)
+    assert reader.execute("SELECT COUNT(*) FROM records").fetchone()[0] == n0 + 1

@@ -1,0 +1,89 @@
+"""`fennec records`, `fennec tasks`, `fennec evaluate` through the CLI entry point (in-process)."""
+
+import json
+import shutil
+
+import pytest
+
+from fennec.cli import main
+from fennec.records import RecordStore
+
+
+@pytest.fixture(scope="module")
+def seeded(tmp_path_factory):
+    path = tmp_path_factory.mktemp("cli") / "records.sqlite"
+    RecordStore(path).close()
+    return path
+
+
+@pytest.fixture
+def store_path(seeded, tmp_path):
+    path = tmp_path / "records.sqlite"
+    shutil.copy(seeded, path)
+    return str(path)
+
+
+def test_records_init_is_idempotent(tmp_path, capsys):
+    path = str(tmp_path / "new.sqlite")
+    assert main(["records", "init", "--store", path]) == 0
+    out = capsys.readouterr().out
+    assert "0 records added" in out and "3045 records" in out  # the first open already seeded it
+    assert main(["records", "stats", "--store", path]) == 0
+    assert "sfda_supervised: 121 records, 11 models, 11 datasets" in capsys.readouterr().out
+
+
+def test_records_ingest_export_list(store_path, tmp_path, capsys):
+    f = tmp_path / "mine.csv"
+    f.write_text("model,dataset,metric,value,source\ntimm:resnet18,oxford_pets,acc,0.81,me\n")
+    assert main(["records", "ingest", str(f), "--benchmark", "mine", "--store", store_path]) == 0
+    assert "1 records added" in capsys.readouterr().out
+    assert main(["records", "ingest", str(f), "--benchmark", "mine", "--store", store_path]) == 0
+    assert "0 records added, 1 already present" in capsys.readouterr().out
+    assert main(["records", "list", "--benchmark", "mine", "--dataset", "pets", "--store", store_path]) == 0
+    assert "mine\ttimm:resnet18\tpets\tacc\t0.81" in capsys.readouterr().out
+    out = tmp_path / "export.csv"
+    assert main(["records", "export", str(out), "--benchmark", "mine", "--store", store_path]) == 0
+    assert out.read_text().splitlines()[1].startswith("mine,timm:resnet18,pets,acc,0.81,me,resnet18")
+
+
+def test_records_ingest_bad_row_exit_2(store_path, tmp_path, capsys):
+    f = tmp_path / "bad.csv"
+    f.write_text("benchmark,model,dataset,metric,value,source\nb,timm:resnet18,cifar10,acc,0.8,s\n"
+                 "b,timm:resnet34,cifar10,acc,NaN,s\n")
+    assert main(["records", "ingest", str(f), "--store", store_path]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("fennec records: error: ") and f"{f}:3: " in err and "\n" not in err
+    assert RecordStore(store_path).records(benchmark="b") == []  # nothing half-written
+
+
+def test_tasks_add_list_show(store_path, capsys):
+    assert main(["tasks", "add", "leaves", "--classes", "oak,maple,birch", "--description", "leaf photos",
+                 "--alias", "tree_leaves", "--store", store_path]) == 0
+    assert main(["tasks", "show", "tree_leaves", "--format", "json", "--store", store_path]) == 0
+    out = capsys.readouterr().out
+    card = json.loads(out[out.index("{"):])
+    assert card["name"] == "leaves" and card["class_names"] == ["oak", "maple", "birch"]
+    assert main(["tasks", "list", "--store", store_path]) == 0
+    assert "\nleaves\t3\t" in capsys.readouterr().out
+    assert main(["tasks", "show", "nope_nope", "--store", store_path]) == 2
+    assert main(["tasks", "add", "x", "--classes", "solo", "--store", store_path]) == 2
+
+
+def test_evaluate_json_and_plot(store_path, tmp_path, capsys):
+    png = tmp_path / "bars.png"
+    assert main(["evaluate", "--benchmark", "parc_controlled", "--method", "prior", "--method", "params",
+                 "--format", "json", "--plot", str(png), "--store", store_path]) == 0
+    reps = json.loads(capsys.readouterr().out)
+    assert [r["method"] for r in reps] == ["prior", "params"]
+    assert round(reps[0]["mean"]["pearson_parc"], 1) == 61.0
+    assert png.stat().st_size > 1000
+    assert main(["evaluate", "--benchmark", "sfda_supervised", "--method", "prior", "--store", store_path]) == 0
+    assert "0.837" in capsys.readouterr().out
+
+
+def test_evaluate_bad_input(store_path, capsys):
+    assert main(["evaluate", "--benchmark", "sfda_supervised", "--method", "prio", "--store", store_path]) == 2
+    assert "did you mean prior" in capsys.readouterr().err
+    assert main(["evaluate", "--benchmark", "nope", "--method", "prior", "--store", store_path]) == 2
+    assert main(["evaluate", "--benchmark", "sfda_supervised", "--method", "prior", "--dataset", "mnist",
+                 "--store", store_path]) == 2
