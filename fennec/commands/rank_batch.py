@@ -1,9 +1,67 @@
-"""`fennec rank-batch`: not built yet."""
+"""`fennec rank-batch`: rank the zoo for many tasks with one index search.
+
+    fennec rank-batch TASK [TASK ...] [--manifest FILE.csv] [--space DIR] [--top-k 10] [--format csv|json]
+                      [--out FILE]
+
+A manifest is a CSV with a ``task`` column (a path, or a comma list of class names) and optional ``classes`` and
+``description`` columns.
+"""
 
 from __future__ import annotations
 
 import argparse
+import csv
+import sys
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    """Add the `rank-batch` command (placeholder until its issue lands)."""
+    """Add the `rank-batch` command."""
+    p = subparsers.add_parser("rank-batch", help="rank the zoo for many tasks at once",
+                              description="Rank the zoo for many tasks with a single FAISS search.")
+    p.add_argument("tasks", nargs="*", metavar="TASK", help="image folders, manifests, .npz files or class lists")
+    p.add_argument("--manifest", metavar="FILE.csv", default=None,
+                   help="CSV with a `task` column (and optional `classes`, `description`)")
+    p.add_argument("--space", metavar="DIR", default=None)
+    p.add_argument("--top-k", type=int, default=10)
+    p.add_argument("--format", choices=("csv", "json"), default="csv")
+    p.add_argument("--out", metavar="FILE", default=None, help="write here (atomically) instead of stdout")
+    p.set_defaults(func=run)
+
+
+def _manifest_rows(path: str) -> list[dict[str, str]]:
+    from fennec.validation import FennecInputError, check_file
+
+    p = check_file(path, "--manifest", suffixes=(".csv",))
+    with open(p, newline="", encoding="utf-8") as fh:
+        reader = csv.DictReader(fh)
+        if "task" not in (reader.fieldnames or []):
+            raise FennecInputError(f"--manifest: {path!r} needs a `task` column (got {reader.fieldnames})")
+        return [{k: (v or "").strip() for k, v in row.items() if k} for row in reader]
+
+
+def run(args: argparse.Namespace) -> int:
+    from fennec.commands._ranking_output import render
+    from fennec.io import atomic_open
+    from fennec.space.recommend import rank_batch
+    from fennec.space.store import load_index, load_space
+    from fennec.tasks import read_task
+    from fennec.validation import FennecInputError, check_positive_int
+
+    top_k = check_positive_int(args.top_k, "--top-k")
+    rows = [{"task": t} for t in args.tasks]
+    if args.manifest:
+        rows += _manifest_rows(args.manifest)
+    if not rows:
+        raise FennecInputError("TASK: give at least one task or --manifest FILE.csv")
+    tasks = [read_task(r["task"], r.get("classes") or None, description=r.get("description") or None)
+             for r in rows]
+    space = load_space(args.space)
+    results = rank_batch(space, tasks, top_k=top_k, index=load_index(space))
+    text = render(results, args.format, single=False)
+    if args.out:
+        with atomic_open(args.out, "w") as fh:
+            fh.write(text)
+        print(f"ranked {len(results)} task(s) -> {args.out}", file=sys.stderr)
+    else:
+        sys.stdout.write(text)
+    return 0

@@ -1,9 +1,64 @@
-"""`fennec recommend`: not built yet."""
+"""`fennec recommend` (and `python recommend.py`): rank the zoo for a new task, without a forward pass.
+
+    python recommend.py TASK [--classes FILE|"a,b,c"] [--space DIR] [--top-k 10] [--format table|json|csv]
+                        [--candidates ID ...] [--description TEXT]
+    python recommend.py --classes "cat,dog,horse"        # a task known only by its class names
+
+TASK is an image folder (a sub-folder per class), a CSV/Parquet manifest, an ``.npz`` of features, or omitted
+with ``--classes`` for a text-only task.
+"""
 
 from __future__ import annotations
 
 import argparse
+import sys
+
+
+def add_task_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--classes", metavar='FILE|"a,b,c"', default=None,
+                   help="class names: a text file (one per line) or a comma list; alone, a text-only task")
+    p.add_argument("--description", default=None, help="one line describing the task (helps the text encoder)")
+    p.add_argument("--space", metavar="DIR", default=None, help="trained space (default: the shipped data/space)")
+    p.add_argument("--top-k", type=int, default=10, help="models to list (default 10)")
+    p.add_argument("--format", choices=("table", "json", "csv"), default="table")
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    """Add the `recommend` command (placeholder until its issue lands)."""
+    """Add the `recommend` command."""
+    p = subparsers.add_parser("recommend", help="rank the zoo for a new task (no forward pass through the zoo)",
+                              description="Rank pre-trained models for a task by their predicted fine-tuning "
+                              "result in the transfer space, with the nearest historical tasks as explanation.")
+    p.add_argument("task", nargs="?", default=None, metavar="TASK",
+                   help="image folder, CSV/Parquet manifest or .npz of features (omit with --classes)")
+    add_task_arguments(p)
+    p.add_argument("--candidates", nargs="+", metavar="ID", default=None,
+                   help="rank only these models (source:id; models new to the space get cold-start vectors)")
+    p.set_defaults(func=run)
+
+
+def read_user_task(spec: str | None, classes: str | None, description: str | None):  # -> Task
+    """A task from the command line: a path, or class names alone."""
+    from fennec.tasks import read_task
+    from fennec.validation import FennecInputError
+
+    if spec is None and classes is None:
+        raise FennecInputError("TASK: give an image folder, a manifest or an .npz, or --classes FILE|\"a,b,c\" "
+                               "for a task known by its class names")
+    if spec is None:
+        return read_task(classes, description=description, reader="names")
+    return read_task(spec, classes, description=description)
+
+
+def run(args: argparse.Namespace) -> int:
+    from fennec.commands._ranking_output import render
+    from fennec.space.recommend import recommend
+    from fennec.space.store import load_index, load_space
+    from fennec.validation import check_positive_int
+
+    top_k = check_positive_int(args.top_k, "--top-k")
+    task = read_user_task(args.task, args.classes, args.description)
+    space = load_space(args.space)
+    index = None if args.candidates else load_index(space)
+    result = recommend(space, task, top_k=top_k, candidates=args.candidates, index=index)
+    sys.stdout.write(render([result], args.format, single=True))
+    return 0

@@ -1,9 +1,61 @@
-"""`fennec train`: not built yet."""
+"""`fennec train` (and `python train.py`): learn the transfer space from the records store and write it.
+
+    python train.py [--store PATH] [--out DIR] [--no-warm-start] [--seed N] [--epochs N] [--dim N]
+
+By default it rebuilds the shipped default space (``data/space``). Retraining after new records warm-starts
+from the space already in ``--out``.
+"""
 
 from __future__ import annotations
 
 import argparse
+import sys
+import time
+
+from fennec.commands.records import add_store_argument, open_store
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    """Add the `train` command (placeholder until its issue lands)."""
+    """Add the `train` command."""
+    p = subparsers.add_parser("train", help="train the transfer space from the records store",
+                              description="Learn model and task vectors from every record in the store and write "
+                              "the space (vectors, towers, FAISS index, manifest) atomically to --out.")
+    add_store_argument(p)
+    p.add_argument("--out", metavar="DIR", default=None, help="output directory (default: the shipped data/space)")
+    p.add_argument("--no-warm-start", action="store_true", help="ignore the space already in --out")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--epochs", type=int, default=None, help="maximum epochs (default: the space's default)")
+    p.add_argument("--dim", type=int, default=None, help="width of the learned vectors (default 8)")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from fennec.space.space import TransferSpace
+    from fennec.space.store import default_space_dir, load_space, save_space
+    from fennec.validation import FennecInputError, check_positive_int
+
+    params: dict[str, int] = {"seed": args.seed}
+    if args.epochs is not None:
+        params["epochs"] = check_positive_int(args.epochs, "--epochs")
+    if args.dim is not None:
+        params["dim"] = check_positive_int(args.dim, "--dim")
+    out = args.out or default_space_dir()
+    init = None
+    if not args.no_warm_start:
+        try:
+            init = load_space(out)
+        except FennecInputError:
+            init = None  # nothing (usable) there yet: a cold training
+    t0 = time.perf_counter()
+    with open_store(args) as store:
+        records = store.records()
+        models = {m.id: m for m in store.models()}
+        tasks = dict(store.task_cards())
+    space = TransferSpace(**params).fit(records, models, tasks, init=init)
+    path = save_space(space, out)
+    info = space.train_info_
+    print(f"trained on {info['n_records']} records in {info['n_groups']} (benchmark, dataset) groups, "
+          f"{len(space.model_ids_)} models, {len(space.task_names_)} tasks, {info['epochs']} epochs"
+          f"{' (warm start)' if init is not None else ''} in {time.perf_counter() - t0:.1f} s -> {path}",
+          file=sys.stderr)
+    return 0

@@ -1,0 +1,51 @@
+"""Printing rankings (recommend, rank-batch) as a table, JSON or CSV."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from typing import Any
+
+CSV_COLUMNS = ("task", "rank", "model", "score", "accuracy_low", "accuracy_high", "nearest_tasks", "cold_start")
+
+
+def _rows(results: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    out = []
+    for res in results:
+        for r in res["ranking"]:
+            rng = r["accuracy_range"] or (None, None)
+            out.append({"task": res["task"], "rank": r["rank"], "model": r["model"], "score": r["score"],
+                        "accuracy_low": rng[0], "accuracy_high": rng[1],
+                        "nearest_tasks": ";".join(r["nearest_tasks"]), "cold_start": r["cold_start"]})
+    return out
+
+
+def to_csv(results: list[dict[str, Any]]) -> str:
+    buf = io.StringIO()
+    w = csv.DictWriter(buf, fieldnames=CSV_COLUMNS, lineterminator="\n")
+    w.writeheader()
+    w.writerows(_rows(results))
+    return buf.getvalue()
+
+
+def to_table(results: list[dict[str, Any]]) -> str:
+    lines = []
+    for res in results:
+        near = ", ".join(f"{t['task']} ({t['similarity']:.2f})" for t in res["nearest_tasks"])
+        lines.append(f"task {res['task']}: nearest historical tasks {near}")
+        lines.append(f"{'rank':>4}  {'model':<52} {'score':>8}  {'published on nearest (%)':>24}")
+        for r in res["ranking"]:
+            rng = r["accuracy_range"]
+            span = f"{rng[0]:.1f}-{rng[1]:.1f}" if rng else ("cold start" if r["cold_start"] else "-")
+            lines.append(f"{r['rank']:>4}  {r['model'][:52]:<52} {r['score']:>8.3f}  {span:>24}")
+        lines.append("")
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def render(results: list[dict[str, Any]], fmt: str, single: bool) -> str:
+    if fmt == "json":
+        return json.dumps(results[0] if single else results, indent=2) + "\n"
+    if fmt == "csv":
+        return to_csv(results)
+    return to_table(results)

@@ -1,0 +1,180 @@
+"""Input features of the two towers: what a model and a task look like before the space maps them.
+
+Model side: the archi2vec embedding of its architecture (64 dims; zeros plus a flag when the architecture can't be
+embedded) and the text embedding of its pre-training data and method. Task side: the text part of the task
+descriptor (mean class-name embedding and description embedding, :func:`fennec.tasks.descriptor.text_part`) and
+its size (log classes, log images). The historical tasks of the records come as text-only task cards, so the image
+statistics of a descriptor are not used by this first space.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+
+from fennec.io import atomic_open
+
+_TEXT_PARTS: dict[tuple, np.ndarray] = {}
+TEXT_DIM = 384  # the offline MiniLM sentence model; the open_clip text tower is projected to it by the tower
+
+
+@lru_cache(maxsize=2)
+def _text_encoder(name: str | None) -> object:
+    from fennec.encoders import create_text_encoder
+
+    return create_text_encoder(name)
+
+
+def _disk_cached(parts: tuple, compute: Callable[[], np.ndarray]) -> np.ndarray:
+    """Text embeddings are cached on disk (``$FENNEC_CACHE/space-text``): evaluation folds and retraining embed
+    the same few thousand class names again and again, and the encoder is the slow part."""
+    from fennec.tasks.cache import cache_dir, cache_key
+
+    path = cache_dir("space-text") / f"{cache_key(*parts)}.npy"
+    if path.is_file():
+        try:
+            return np.load(path)
+        except (OSError, ValueError):
+            pass  # a damaged entry is recomputed
+    arr = np.asarray(compute(), dtype=np.float32)
+    with atomic_open(path, "wb") as fh:
+        np.save(fh, arr)
+    return arr
+
+
+@lru_cache(maxsize=8192)
+def _encode_one(text: str, name: str | None) -> np.ndarray:
+    return _disk_cached(("text", name, text), lambda: _text_encoder(name).encode([text])[0])
+
+
+def encode_texts(texts: Sequence[str], text_encoder: str | None = None) -> np.ndarray:
+    """L2-normalized text embeddings (len(texts), TEXT_DIM); empty strings give zero rows. Memoized per text."""
+    out = np.zeros((len(texts), TEXT_DIM), np.float32)
+    for i, t in enumerate(texts):
+        if t and t.strip():
+            out[i] = _encode_one(t.strip(), text_encoder)
+    return out
+
+
+@dataclass(frozen=True)
+class TaskFeatures:
+    """Task-tower inputs for T tasks.
+
+    Attributes:
+        names: (T, TEXT_DIM) mean class-name embedding (zeros when the classes are unnamed).
+        description: (T, TEXT_DIM) description embedding (zeros when there is none).
+        meta: (T, 4) has_names, has_description, log1p(#classes) / 7, log1p(#images) / 14.
+    """
+
+    names: np.ndarray
+    description: np.ndarray
+    meta: np.ndarray
+
+    def stacked(self) -> np.ndarray:
+        """(T, 2 * TEXT_DIM + 4) all inputs side by side."""
+        return np.concatenate([self.names, self.description, self.meta], axis=1).astype(np.float32)
+
+
+def task_features(cards: Sequence[object], text_encoder: str | None = None) -> TaskFeatures:
+    """Featurize task cards (objects with ``name``, ``class_names``, ``description``, ``n_classes``, ``n_images``).
+
+    Both :class:`fennec.records.cards.TaskCard` and :class:`fennec.tasks.task.Task` fit.
+    """
+    from fennec.tasks import task_from_class_names
+    enc = _text_encoder(text_encoder)
+    names = np.zeros((len(cards), TEXT_DIM), np.float32)
+    desc = np.zeros((len(cards), TEXT_DIM), np.float32)
+    meta = np.zeros((len(cards), 4), np.float32)
+    for i, card in enumerate(cards):
+        # unnamed classes (integer labels of a feature file) carry no text
+        classes = list(getattr(card, "class_names", None) or []) if getattr(card, "named_classes", True) else []
+        description = getattr(card, "description", None) or ""
+        n_classes = getattr(card, "n_classes", None) or len(getattr(card, "class_names", None) or ())
+        n_images = getattr(card, "n_images", None) or getattr(card, "n_examples", None) or 0
+        if classes:
+            task = task_from_class_names(str(card.name), classes, description=description or None)
+            # Evaluation featurizes the same cards for every fold: embed each card once per process.
+            key = (task.name, tuple(classes), description, text_encoder)
+            if key not in _TEXT_PARTS:
+                _TEXT_PARTS[key] = _disk_cached(("card", *key), lambda task=task: _text_part_or_zeros(task, enc))
+            names[i], desc[i] = _TEXT_PARTS[key][:TEXT_DIM], _TEXT_PARTS[key][TEXT_DIM:]
+        elif description:
+            desc[i] = encode_texts([description], text_encoder)[0]
+        meta[i] = [float(bool(classes)), float(bool(description)), math.log1p(float(n_classes)) / 7.0,
+                   math.log1p(float(n_images)) / 14.0]
+    return TaskFeatures(names, desc, meta)
+
+
+def _text_part_or_zeros(task: object, enc: object) -> np.ndarray:
+    from fennec.tasks.descriptor import text_part
+
+    part = text_part(task, enc)
+    return np.zeros(2 * TEXT_DIM, np.float32) if part is None else part
+
+
+@dataclass(frozen=True)
+class ModelFeatures:
+    """Model-tower inputs for M models.
+
+    Attributes:
+        arch: (M, A) archi2vec embedding of the architecture (zeros when it can't be embedded).
+        pretraining: (M, TEXT_DIM) text embedding of the pre-training data and method.
+        flags: (M, 2) has_arch, has_pretraining.
+    """
+
+    arch: np.ndarray
+    pretraining: np.ndarray
+    flags: np.ndarray
+
+    def stacked(self) -> np.ndarray:
+        """(M, A + TEXT_DIM + 2) all inputs side by side."""
+        return np.concatenate([self.arch, self.pretraining, self.flags], axis=1).astype(np.float32)
+
+
+ARCH_DIM = 64
+
+
+def arch_embeddings(architectures: Sequence[str | None]) -> tuple[np.ndarray, np.ndarray]:
+    """archi2vec vectors (M, ARCH_DIM) and a has-vector flag (M,) for architecture names (None allowed)."""
+    out = np.zeros((len(architectures), ARCH_DIM), np.float32)
+    ok = np.zeros(len(architectures), np.float32)
+    names = sorted({a for a in architectures if a})
+    vecs: dict[str, np.ndarray] = {}
+    for name in names:
+        vec = _arch_vector(name)
+        if vec is not None:
+            vecs[name] = vec
+    for i, a in enumerate(architectures):
+        if a in vecs:
+            v = vecs[a]
+            out[i, : min(ARCH_DIM, v.shape[0])] = v[:ARCH_DIM]
+            ok[i] = 1.0
+    return out, ok
+
+
+@lru_cache(maxsize=4096)
+def _arch_vector(name: str) -> np.ndarray | None:
+    try:
+        import archi2vec
+
+        vec = archi2vec.embed([name])[0]
+    except Exception as exc:
+        warnings.warn(f"archi2vec could not embed {name!r} ({type(exc).__name__}: {exc}); "
+                      "its model gets no architecture vector", stacklevel=3)
+        return None
+    norm = float(np.linalg.norm(vec))
+    return (vec / norm).astype(np.float32) if norm > 0 else None
+
+
+def model_features(models: Sequence[object], text_encoder: str | None = None) -> ModelFeatures:
+    """Featurize models (objects with ``architecture`` and ``pretraining`` attributes, e.g. ModelInfo)."""
+    arch, has_arch = arch_embeddings([getattr(m, "architecture", None) for m in models])
+    texts = [getattr(m, "pretraining", None) or "" for m in models]
+    pre = encode_texts(texts, text_encoder)
+    flags = np.stack([has_arch, np.array([float(bool(t)) for t in texts], np.float32)], axis=1)
+    return ModelFeatures(arch, pre, flags)

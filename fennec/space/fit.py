@@ -1,0 +1,124 @@
+"""Training loop of the transfer space on indexed records (no I/O, no store: arrays in, trained net out).
+
+Loss, per group g = (benchmark, dataset) of records (never normalised across benchmarks):
+- regression: mean squared error between the group-centred scores and the standardised values
+  z = (value - mean_g) / std_g;
+- listwise ranking: ListNet cross-entropy between softmax(z / tau) and softmax(scores) (Cao et al., ICML 2007);
+- groups of cheap scores (PARC and friends from ``fennec score-zoo``) enter with a smaller weight.
+Every group weighs the same whatever its size. L2 penalties keep free embeddings, biases and protocol offsets
+small, so models with few records lean on their features. Early stopping: a seeded fraction of the training
+datasets is held out, the epoch with the best held-out ranking loss is kept, and the final net is trained on all
+groups for that many epochs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from fennec.space.net import TransferNet
+
+
+@dataclass
+class Batch:
+    """Indexed records: R rows of (model, task, benchmark, group, value) plus per-group weights."""
+
+    model: np.ndarray      # (R,) int index into the model arrays
+    task: np.ndarray       # (R,) int index into the task arrays
+    bench: np.ndarray      # (R,) int benchmark index
+    group: np.ndarray      # (R,) int group index
+    value: np.ndarray      # (R,) float value
+    group_weight: np.ndarray  # (G,) float
+    group_dataset: np.ndarray  # (G,) int task index of each group
+
+
+@dataclass
+class Inputs:
+    """Tower inputs as tensors."""
+
+    model_x: torch.Tensor   # (M, model_in)
+    pre: torch.Tensor       # (M, text_dim)
+    free_idx: torch.Tensor  # (M,) long, -1 for cold-start models
+    task_y: torch.Tensor    # (T, task_in)
+    desc: torch.Tensor      # (T, text_dim)
+    names: torch.Tensor     # (T, text_dim)
+
+
+def standardize(batch: Batch) -> tuple[np.ndarray, np.ndarray]:
+    """Within-group z-scores (R,) and a keep-mask of rows in groups of at least 3 records with spread."""
+    g = batch.group
+    n_groups = len(batch.group_weight)
+    cnt = np.bincount(g, minlength=n_groups).astype(float)
+    mean = np.bincount(g, batch.value, minlength=n_groups) / np.maximum(cnt, 1)
+    var = np.bincount(g, (batch.value - mean[g]) ** 2, minlength=n_groups) / np.maximum(cnt, 1)
+    std = np.sqrt(var)
+    keep = (cnt[g] >= 3) & (std[g] > 0)
+    z = np.where(keep, (batch.value - mean[g]) / np.where(std[g] > 0, std[g], 1.0), 0.0)
+    return z, keep
+
+
+def _losses(net: TransferNet, inp: Inputs, rows: dict[str, torch.Tensor], n_groups: int,
+            tau: float) -> tuple[torch.Tensor, torch.Tensor]:
+    """Per-group MSE and ListNet losses, each (G,)."""
+    mvec, mbias = net.model_parts(inp.model_x, inp.pre, inp.free_idx)
+    tvec = net.task_parts(inp.task_y, inp.desc, inp.names)
+    s = net(mvec, mbias, tvec, rows["model"], rows["task"], rows["bench"], inp.free_idx)
+    g, z = rows["group"], rows["z"]
+    cnt = torch.zeros(n_groups).index_add_(0, g, torch.ones_like(s)).clamp(min=1)
+    centred = s - (torch.zeros(n_groups).index_add_(0, g, s) / cnt)[g]
+    mse = torch.zeros(n_groups).index_add_(0, g, (centred - z) ** 2) / cnt
+    # log-softmax within each group, stabilised by the group's max score
+    gmax = torch.full((n_groups,), -torch.inf).index_reduce_(0, g, s.detach(), "amax", include_self=True)
+    gmax = torch.where(torch.isfinite(gmax), gmax, torch.zeros_like(gmax))
+    lse = torch.log(torch.zeros(n_groups).index_add_(0, g, torch.exp(s - gmax[g])).clamp(min=1e-30)) + gmax
+    pz = torch.exp(z / tau)
+    pz = pz / torch.zeros(n_groups).index_add_(0, g, pz)[g]
+    listnet = -torch.zeros(n_groups).index_add_(0, g, pz * (s - lse[g]))
+    return mse, listnet
+
+
+def train_net(net: TransferNet, inp: Inputs, batch: Batch, *, epochs: int, lr: float, listnet_weight: float,
+              tau: float, l2_free: float, l2_offset: float, l2_proj: float, seed: int,
+              val_fraction: float = 0.0, patience_every: int = 10) -> tuple[TransferNet, dict[str, float]]:
+    """Train ``net`` in place (full batch Adam) and return it with a training summary.
+
+    With ``val_fraction > 0``, a seeded fraction of datasets is held out and the best epoch by held-out
+    ListNet loss is reported as ``best_epoch`` (the net itself is trained on the training groups only).
+    """
+    torch.manual_seed(seed)
+    z, keep = standardize(batch)
+    n_groups = len(batch.group_weight)
+    weight = torch.as_tensor(batch.group_weight, dtype=torch.float32)
+    train_g = np.ones(n_groups, bool)
+    if val_fraction > 0:
+        datasets = np.unique(batch.group_dataset)
+        rng = np.random.default_rng(seed)
+        n_val = max(1, round(val_fraction * len(datasets))) if len(datasets) > 2 else 0
+        val_ds = set(rng.choice(datasets, size=n_val, replace=False).tolist()) if n_val else set()
+        train_g = np.array([d not in val_ds for d in batch.group_dataset])
+    present = np.bincount(batch.group[keep], minlength=n_groups) > 0
+    tw = weight * torch.as_tensor(train_g & present, dtype=torch.float32)
+    vw = weight * torch.as_tensor(~train_g & present, dtype=torch.float32)
+    rows = {k: torch.as_tensor(getattr(batch, k)[keep], dtype=torch.long) for k in ("model", "task", "bench", "group")}
+    rows["z"] = torch.as_tensor(z[keep], dtype=torch.float32)
+    opt = torch.optim.Adam(net.parameters(), lr=lr)
+    best, best_epoch = float("inf"), epochs
+    for epoch in range(1, epochs + 1):
+        opt.zero_grad()
+        mse, listnet = _losses(net, inp, rows, n_groups, tau)
+        per_group = mse + listnet_weight * listnet
+        loss = (per_group * tw).sum() / tw.sum().clamp(min=1e-12)
+        reg = (l2_free * (net.free.pow(2).sum() + net.free_bias.pow(2).sum()) + l2_offset * net.bench_bias.pow(2).sum()
+               + l2_proj * (net.model_proj.weight.pow(2).sum() + net.task_proj.weight.pow(2).sum()
+                            + net.model_bias.weight.pow(2).sum()))
+        (loss + reg).backward()
+        opt.step()
+        if vw.sum() > 0 and epoch % patience_every == 0:
+            with torch.no_grad():
+                _, vl = _losses(net, inp, rows, n_groups, tau)
+                val = float((vl * vw).sum() / vw.sum())
+            if val < best - 1e-6:
+                best, best_epoch = val, epoch
+    return net, {"final_loss": float(loss.detach()), "best_epoch": float(best_epoch), "val_listnet": best}

@@ -1,0 +1,76 @@
+"""The two towers of the transfer space and the score they define.
+
+score(model m, task t | benchmark b) = <u_m, v_t> + k_d <p_m, d_t> + k_n <p_m, n_t> + b_m + delta_{m,b}
+
+- u_m = e_m + P x_m: a free embedding for models with records plus a projection of the model's features x_m
+  (archi2vec vector, pre-training text p_m); a model without records (cold start) has e_m = 0.
+- b_m = beta_m + w . x_m: the model's overall quality (free part plus a part predicted from its features).
+- delta_{m,b}: the offset of model m under benchmark b's fine-tuning protocol (two papers fine-tuning the same
+  network report different numbers); it is used only when scoring within a known benchmark.
+- v_t = W y_t: the task vector from its descriptor y_t (class-name and description embeddings, size).
+- k_d, k_n: source affinity, the similarity of the pre-training data's description to the target task (a model
+  pre-trained on birds transfers to birds; Cui et al., CVPR 2018, "domain similarity").
+
+Everything but delta folds into one inner product, [u_m, k_d p_m, k_n p_m, b_m] . [v_t, d_t, n_t, 1], which is
+what the FAISS index searches (Fennec, Bai et al., arXiv 2403.06382: transferability as vector arithmetic).
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+
+class TransferNet(nn.Module):
+    """Model tower, task tower and source affinity.
+
+    Args:
+        n_models: Number of models with a free embedding slot.
+        n_benchmarks: Number of benchmarks (protocol offsets).
+        model_in: Width of the model features x_m.
+        task_in: Width of the task features y_t.
+        text_dim: Width of the text embeddings p_m, d_t, n_t.
+        dim: Width of u_m and v_t.
+    """
+
+    def __init__(self, n_models: int, n_benchmarks: int, model_in: int, task_in: int, text_dim: int,
+                 dim: int) -> None:
+        super().__init__()
+        self.free = nn.Parameter(torch.zeros(n_models, dim))
+        self.free_bias = nn.Parameter(torch.zeros(n_models))
+        self.bench_bias = nn.Parameter(torch.zeros(n_models, max(n_benchmarks, 1)))
+        self.model_proj = nn.Linear(model_in, dim)
+        self.model_bias = nn.Linear(model_in, 1)
+        self.task_proj = nn.Linear(task_in, dim)
+        self.affinity = nn.Parameter(torch.zeros(2))
+        self.text_dim = text_dim
+
+    def model_parts(self, x: torch.Tensor, pre: torch.Tensor, free_idx: torch.Tensor) -> tuple[torch.Tensor,
+                                                                                                 torch.Tensor]:
+        """Model vectors and biases.
+
+        Args:
+            x: (M, model_in) model features.
+            pre: (M, text_dim) pre-training text embeddings.
+            free_idx: (M,) index of each model's free slot, -1 for a model without one (cold start).
+
+        Returns:
+            (M, dim + 2 * text_dim) folded vectors [u, k_d p, k_n p] and (M,) biases b.
+        """
+        has = (free_idx >= 0).to(x.dtype)
+        idx = free_idx.clamp(min=0)
+        u = self.model_proj(x) + self.free[idx] * has[:, None]
+        b = self.model_bias(x)[:, 0] + self.free_bias[idx] * has
+        folded = torch.cat([u, self.affinity[0] * pre, self.affinity[1] * pre], dim=1)
+        return folded, b
+
+    def task_parts(self, y: torch.Tensor, desc: torch.Tensor, names: torch.Tensor) -> torch.Tensor:
+        """(T, dim + 2 * text_dim) folded task vectors [v, d, n] from features y (T, task_in)."""
+        return torch.cat([self.task_proj(y), desc, names], dim=1)
+
+    def forward(self, mvec: torch.Tensor, mbias: torch.Tensor, tvec: torch.Tensor, mi: torch.Tensor,
+                ti: torch.Tensor, bi: torch.Tensor, free_idx: torch.Tensor) -> torch.Tensor:
+        """Scores of R (model, task, benchmark) triples given folded vectors; (R,)."""
+        s = (mvec[mi] * tvec[ti]).sum(dim=1) + mbias[mi]
+        has = (free_idx[mi] >= 0).to(s.dtype)
+        return s + self.bench_bias[free_idx[mi].clamp(min=0), bi] * has

@@ -1,0 +1,378 @@
+"""The transfer space: fit it from records, score models on a task by vector arithmetic, save and load it.
+
+A fitted :class:`TransferSpace` holds one folded vector per model, ``[u_m, k_d p_m, k_n p_m, b_m]``, and maps any
+task (a card with class names, or a user's folder of images with class-named folders) to ``[v_t, d_t, n_t, 1]``;
+the inner product is the predicted standardised fine-tuning result (see :mod:`fennec.space.net`). Text
+embeddings enter the folded vectors through a PCA fitted on the training texts, which keeps vectors short enough
+for a flat FAISS search over large zoos.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+
+from fennec.space import features as feats
+from fennec.space.fit import Batch, Inputs, train_net
+from fennec.space.net import TransferNet
+from fennec.validation import FennecInputError
+
+
+def is_cheap_metric(metric: str) -> bool:
+    """True for forward-pass scores (``parc``, ``logme``, ...) written by ``fennec score-zoo``."""
+    from fennec.scores import list_scorers
+
+    return metric in set(list_scorers())
+
+
+def usable(metric: str) -> bool:
+    """Metrics the space learns from: higher is better (error rates are left out)."""
+    return "error" not in metric
+
+
+def records_hash(records: Sequence[Any]) -> str:
+    """A stable hash of (benchmark, model, dataset, metric, value) over the records, order-free."""
+    rows = sorted(f"{r.benchmark}|{r.model}|{r.dataset}|{r.metric}|{float(r.value)!r}" for r in records)
+    return hashlib.sha256("\n".join(rows).encode()).hexdigest()
+
+
+def as_percent(value: float, metric: str) -> float:
+    """Fine-tuning results on one scale for display: fractions in [0, 1] become percentages."""
+    return value * 100.0 if ("fraction" in metric or 0.0 <= value <= 1.0) else value
+
+
+@dataclass
+class _Card:
+    """The task fields the towers read (a TaskCard or Task can be passed as is)."""
+
+    name: str
+    class_names: tuple[str, ...] = ()
+    description: str | None = None
+    n_classes: int | None = None
+    n_images: int | None = None
+
+
+class TransferSpace:
+    """A learned space of models and tasks where transferability is a dot product plus a bias.
+
+    Hyper-parameters only here (scikit-learn style); fitted state ends in ``_``.
+
+    Args:
+        dim: Width of the learned model/task vectors u_m, v_t.
+        text_components: PCA width of the text embeddings that enter the folded vectors (source affinity).
+        epochs: Maximum training epochs (full batch).
+        lr: Adam learning rate.
+        listnet_weight: Weight of the listwise ranking loss next to the regression on standardised results.
+        tau: Temperature of the ListNet target distribution softmax(z / tau).
+        l2_free: L2 penalty on free model embeddings and biases.
+        l2_offset: L2 penalty on per-benchmark protocol offsets.
+        l2_proj: L2 penalty on tower weights.
+        aux_weight: Weight of groups of cheap scores (PARC, LogME, ...) relative to fine-tuning groups.
+        val_fraction: Fraction of training datasets held out to choose the number of epochs (0 disables).
+        seed: Seed of everything random (initialisation, validation split).
+        text_encoder: Text encoder id (default: the offline MiniLM of :mod:`fennec.encoders`).
+    """
+
+    def __init__(self, dim: int = 8, text_components: int = 32, epochs: int = 300, lr: float = 0.03,
+                 listnet_weight: float = 1.0, tau: float = 0.5, l2_free: float = 1e-2, l2_offset: float = 1e-2,
+                 l2_proj: float = 1e-3, aux_weight: float = 0.3, val_fraction: float = 0.2, seed: int = 0,
+                 text_encoder: str | None = None) -> None:
+        self.dim = dim
+        self.text_components = text_components
+        self.epochs = epochs
+        self.lr = lr
+        self.listnet_weight = listnet_weight
+        self.tau = tau
+        self.l2_free = l2_free
+        self.l2_offset = l2_offset
+        self.l2_proj = l2_proj
+        self.aux_weight = aux_weight
+        self.val_fraction = val_fraction
+        self.seed = seed
+        self.text_encoder = text_encoder
+
+    def get_params(self) -> dict[str, Any]:
+        """Hyper-parameters as a dict (the constructor's arguments)."""
+        return {k: getattr(self, k) for k in ("dim", "text_components", "epochs", "lr", "listnet_weight", "tau",
+                                               "l2_free", "l2_offset", "l2_proj", "aux_weight", "val_fraction",
+                                               "seed", "text_encoder")}
+
+    # ----------------------------------------------------------------------------------------------- fitting
+    def fit(self, records: Sequence[Any], models: Mapping[str, Any], tasks: Mapping[str, Any],
+            init: TransferSpace | None = None) -> TransferSpace:
+        """Learn the space from records.
+
+        Args:
+            records: Records with ``model``, ``dataset``, ``benchmark``, ``metric``, ``value``.
+            models: Model metadata by id (``architecture``, ``pretraining``); models without records are kept
+                and get cold-start vectors.
+            tasks: Task cards by canonical name; every dataset of ``records`` needs one.
+            init: A previously fitted space to warm-start from (models and tower weights it shares).
+
+        Returns:
+            self
+        """
+        torch.manual_seed(self.seed)
+        recs = _clean(records)
+        if not recs:
+            raise FennecInputError("records: no usable records to train on; ingest some with "
+                                   "`fennec records ingest FILE.csv`")
+        missing = sorted({r.dataset for r in recs} - set(tasks))
+        if missing:
+            raise FennecInputError(f"tasks: no task card for {missing[:5]}; add them with `fennec tasks add`")
+        model_ids = sorted(set(models) | {r.model for r in recs})
+        with_records = sorted({r.model for r in recs})
+        task_names = sorted({r.dataset for r in recs})
+        benches = sorted({r.benchmark for r in recs})
+        infos = [models.get(m) or _bare_model(m) for m in model_ids]
+        cards = [tasks[t] for t in task_names]
+
+        mf = feats.model_features(infos, self.text_encoder)
+        tf = feats.task_features(cards, self.text_encoder)
+        self._fit_text_pca(np.concatenate([mf.pretraining, tf.names, tf.description]))
+        self.model_ids_ = model_ids
+        self.model_info_ = {m: _info_dict(i, m) for m, i in zip(model_ids, infos, strict=True)}
+        self.free_ids_ = with_records
+        self.benchmarks_ = benches
+        self.task_names_ = task_names
+        self.task_cards_ = {t: _card_dict(c) for t, c in zip(task_names, cards, strict=True)}
+        free_pos = {m: i for i, m in enumerate(with_records)}
+        free_idx = np.array([free_pos.get(m, -1) for m in model_ids])
+
+        inp = self._inputs(mf, tf, free_idx)
+        batch = self._batch(recs, {m: i for i, m in enumerate(model_ids)}, {t: i for i, t in enumerate(task_names)},
+                            {b: i for i, b in enumerate(benches)})
+        net = TransferNet(len(with_records), len(benches), inp.model_x.shape[1], inp.task_y.shape[1],
+                          self.text_components, self.dim)
+        cfg = {"lr": self.lr, "listnet_weight": self.listnet_weight, "tau": self.tau, "l2_free": self.l2_free,
+               "l2_offset": self.l2_offset, "l2_proj": self.l2_proj, "seed": self.seed}
+        epochs = self.epochs
+        if self.val_fraction > 0:
+            probe = TransferNet(len(with_records), len(benches), inp.model_x.shape[1], inp.task_y.shape[1],
+                                self.text_components, self.dim)
+            self._warm_start(probe, init, with_records, benches)
+            _, info = train_net(probe, inp, batch, epochs=self.epochs, val_fraction=self.val_fraction, **cfg)
+            epochs = int(info["best_epoch"])
+        torch.manual_seed(self.seed)
+        net = TransferNet(len(with_records), len(benches), inp.model_x.shape[1], inp.task_y.shape[1],
+                          self.text_components, self.dim)
+        self._warm_start(net, init, with_records, benches)
+        net, info = train_net(net, inp, batch, epochs=epochs, **cfg)
+        self.net_ = net.eval()
+        self.train_info_ = {**info, "epochs": epochs, "n_records": len(recs), "n_groups": len(batch.group_weight)}
+        self.records_hash_ = records_hash(recs)
+        with torch.no_grad():
+            mvec, mbias = net.model_parts(inp.model_x, inp.pre, inp.free_idx)
+            self.model_vectors_ = torch.cat([mvec, mbias[:, None]], 1).numpy().astype(np.float32)
+            self.bench_offset_ = (net.bench_bias[inp.free_idx.clamp(min=0)] * (inp.free_idx >= 0)[:, None]).numpy()
+            self.task_vectors_ = self._fold_tasks(tf)
+        self.history_ = _history(recs, model_ids, task_names)
+        return self
+
+    def _fit_text_pca(self, texts: np.ndarray) -> None:
+        from sklearn.decomposition import PCA
+
+        rows = texts[np.abs(texts).sum(1) > 0]
+        k = min(self.text_components, rows.shape[0] - 1, rows.shape[1])
+        pca = PCA(n_components=k, random_state=self.seed).fit(rows)
+        comps = np.zeros((self.text_components, texts.shape[1]), np.float32)
+        comps[:k] = pca.components_
+        self.text_mean_ = pca.mean_.astype(np.float32)
+        self.text_components_ = comps
+
+    def _project(self, texts: np.ndarray) -> np.ndarray:
+        """Centred PCA projection of text embeddings; an absent text (zero row) stays zero."""
+        present = (np.abs(texts).sum(1) > 0)[:, None]
+        return ((texts - self.text_mean_) @ self.text_components_.T * present).astype(np.float32)
+
+    def _inputs(self, mf: feats.ModelFeatures, tf: feats.TaskFeatures, free_idx: np.ndarray) -> Inputs:
+        return Inputs(model_x=torch.as_tensor(mf.stacked()), pre=torch.as_tensor(self._project(mf.pretraining)),
+                      free_idx=torch.as_tensor(free_idx, dtype=torch.long), task_y=torch.as_tensor(tf.stacked()),
+                      desc=torch.as_tensor(self._project(tf.description)),
+                      names=torch.as_tensor(self._project(tf.names)))
+
+    def _batch(self, recs: list[Any], mpos: dict[str, int], tpos: dict[str, int], bpos: dict[str, int]) -> Batch:
+        keys = sorted({(r.benchmark, r.dataset, r.metric) for r in recs})
+        gpos = {k: i for i, k in enumerate(keys)}
+        weight = np.array([self.aux_weight if is_cheap_metric(k[2]) else 1.0 for k in keys])
+        return Batch(model=np.array([mpos[r.model] for r in recs]), task=np.array([tpos[r.dataset] for r in recs]),
+                     bench=np.array([bpos[r.benchmark] for r in recs]),
+                     group=np.array([gpos[(r.benchmark, r.dataset, r.metric)] for r in recs]),
+                     value=np.array([float(r.value) for r in recs]), group_weight=weight,
+                     group_dataset=np.array([tpos[k[1]] for k in keys]))
+
+    def _warm_start(self, net: TransferNet, init: TransferSpace | None, free_ids: list[str],
+                    benches: list[str]) -> None:
+        """Copy what a previous space learned: tower weights always, free vectors for the models it shares."""
+        if init is None or not hasattr(init, "net_"):
+            return
+        old, new = init.net_.state_dict(), net.state_dict()
+        with torch.no_grad():
+            for name in ("model_proj.weight", "model_proj.bias", "model_bias.weight", "model_bias.bias",
+                         "task_proj.weight", "task_proj.bias", "affinity"):
+                if name in old and old[name].shape == new[name].shape:
+                    new[name].copy_(old[name])
+            old_pos = {m: i for i, m in enumerate(init.free_ids_)}
+            old_b = {b: i for i, b in enumerate(init.benchmarks_)}
+            for i, m in enumerate(free_ids):
+                j = old_pos.get(m)
+                if j is None:
+                    continue
+                new["free"][i] = old["free"][j]
+                new["free_bias"][i] = old["free_bias"][j]
+                for bi, b in enumerate(benches):
+                    if b in old_b:
+                        new["bench_bias"][i, bi] = old["bench_bias"][j, old_b[b]]
+        net.load_state_dict(new)
+
+    def _fold_tasks(self, tf: feats.TaskFeatures) -> np.ndarray:
+        y = torch.as_tensor(tf.stacked())
+        with torch.no_grad():
+            t = self.net_.task_parts(y, torch.as_tensor(self._project(tf.description)),
+                                     torch.as_tensor(self._project(tf.names)))
+        return torch.cat([t, torch.ones(len(t), 1)], 1).numpy().astype(np.float32)
+
+    # ----------------------------------------------------------------------------------------------- using
+    def task_vectors(self, cards: Sequence[Any]) -> np.ndarray:
+        """Folded task vectors (T, D) of task cards or tasks (class names, description, sizes)."""
+        return self._fold_tasks(feats.task_features(list(cards), self.text_encoder))
+
+    def model_vectors(self, model_ids: Sequence[str] | None = None) -> np.ndarray:
+        """Folded model vectors (M, D) ``[u, k_d p, k_n p, b]`` for ids in the space (all by default)."""
+        if model_ids is None:
+            return self.model_vectors_
+        pos = {m: i for i, m in enumerate(self.model_ids_)}
+        unknown = [m for m in model_ids if m not in pos]
+        if unknown:
+            from fennec.registry import Registry
+
+            reg: Registry[int] = Registry("model in the space")
+            for m in self.model_ids_:
+                reg.register(m)(0)
+            reg.get(unknown[0])
+        return self.model_vectors_[[pos[m] for m in model_ids]]
+
+    def cold_start_vectors(self, models: Sequence[Any]) -> np.ndarray:
+        """Folded vectors (M, D) of models the space has no records of, from their features alone."""
+        mf = feats.model_features(list(models), self.text_encoder)
+        with torch.no_grad():
+            mvec, mbias = self.net_.model_parts(torch.as_tensor(mf.stacked()),
+                                                torch.as_tensor(self._project(mf.pretraining)),
+                                                torch.full((len(models),), -1, dtype=torch.long))
+        return torch.cat([mvec, mbias[:, None]], 1).numpy().astype(np.float32)
+
+    def add_models(self, models: Mapping[str, Any]) -> list[str]:
+        """Give new models (id -> metadata) cold-start vectors and add them to the space; returns the added ids."""
+        new = [m for m in models if m not in set(self.model_ids_)]
+        if not new:
+            return []
+        vecs = self.cold_start_vectors([models[m] for m in new])
+        self.model_vectors_ = np.concatenate([self.model_vectors_, vecs])
+        self.bench_offset_ = np.concatenate([self.bench_offset_, np.zeros((len(new), self.bench_offset_.shape[1]))])
+        self.history_ = np.concatenate([self.history_, np.full((len(new), self.history_.shape[1]), np.nan)])
+        self.model_ids_ = [*self.model_ids_, *new]
+        self.model_info_.update({m: _info_dict(models[m], m) for m in new})
+        return new
+
+    def score(self, task: Any, model_ids: Sequence[str] | None = None, benchmark: str | None = None) -> np.ndarray:
+        """Predicted standardised fine-tuning result of each model on ``task``; (M,), higher is better.
+
+        Args:
+            task: A task card or task (class names, description, sizes).
+            model_ids: Models to score (default: all in the space).
+            benchmark: Score under this benchmark's protocol (adds the models' protocol offsets) when known.
+        """
+        ids = list(self.model_ids_) if model_ids is None else list(model_ids)
+        s = self.model_vectors(ids) @ self.task_vectors([task])[0]
+        if benchmark is not None and benchmark in self.benchmarks_:
+            pos = {m: i for i, m in enumerate(self.model_ids_)}
+            s = s + self.bench_offset_[[pos[m] for m in ids], self.benchmarks_.index(benchmark)]
+        return s.astype(np.float64)
+
+    def nearest_tasks(self, task_vector: np.ndarray, k: int = 3) -> list[tuple[str, float]]:
+        """The k historical tasks closest to a folded task vector (cosine of the task parts)."""
+        a = self.task_vectors_[:, :-1]
+        q = task_vector[:-1]
+        sim = a @ q / (np.linalg.norm(a, axis=1) * np.linalg.norm(q) + 1e-12)
+        order = np.argsort(-sim, kind="stable")[:k]
+        return [(self.task_names_[i], float(sim[i])) for i in order]
+
+    def accuracy_range(self, model_id: str, tasks: Sequence[str]) -> tuple[float, float] | None:
+        """(min, max) published result (percent) of a model on the given historical tasks, or None."""
+        i = self.model_ids_.index(model_id)
+        cols = [self.task_names_.index(t) for t in tasks]
+        vals = self.history_[i, cols]
+        vals = vals[np.isfinite(vals)]
+        return (float(vals.min()), float(vals.max())) if len(vals) else None
+
+
+def _clean(records: Sequence[Any]) -> list[Any]:
+    """Usable, finite records, with exact duplicates across benchmarks kept once (the same published number
+    copied by two papers is one observation, not two)."""
+    seen: set[tuple[str, str, float]] = set()
+    out = []
+    for r in sorted(records, key=lambda r: (r.benchmark, r.model, r.dataset, r.metric)):
+        v = float(r.value)
+        if not usable(r.metric) or not math.isfinite(v):
+            continue
+        key = (r.model, r.dataset, v)
+        if key in seen:
+            continue
+        seen.add(key)
+        out.append(r)
+    return out
+
+
+def _history(recs: list[Any], model_ids: list[str], task_names: list[str]) -> np.ndarray:
+    """(M, T) mean published result in percent (NaN where none), cheap scores left out."""
+    mpos = {m: i for i, m in enumerate(model_ids)}
+    tpos = {t: i for i, t in enumerate(task_names)}
+    total = np.zeros((len(model_ids), len(task_names)))
+    count = np.zeros_like(total)
+    for r in recs:
+        if is_cheap_metric(r.metric):
+            continue
+        i, j = mpos[r.model], tpos[r.dataset]
+        total[i, j] += as_percent(float(r.value), r.metric)
+        count[i, j] += 1
+    with np.errstate(invalid="ignore"):
+        return np.where(count > 0, total / np.maximum(count, 1), np.nan)
+
+
+@dataclass
+class _BareModel:
+    id: str
+    architecture: str | None = None
+    pretraining: str | None = None
+
+
+def _bare_model(model_id: str) -> _BareModel:
+    return _BareModel(model_id)
+
+
+def _info_dict(info: Any, model_id: str) -> dict[str, Any]:
+    return {"id": model_id, "architecture": getattr(info, "architecture", None),
+            "pretraining": getattr(info, "pretraining", None)}
+
+
+def _card_dict(card: Any) -> dict[str, Any]:
+    return {"name": str(card.name), "class_names": list(getattr(card, "class_names", None) or []),
+            "description": getattr(card, "description", None), "n_classes": getattr(card, "n_classes", None),
+            "n_images": getattr(card, "n_images", None)}
+
+
+def card_from_dict(d: Mapping[str, Any]) -> _Card:
+    """A task card from its JSON form."""
+    return _Card(name=d["name"], class_names=tuple(d.get("class_names") or ()), description=d.get("description"),
+                 n_classes=d.get("n_classes"), n_images=d.get("n_images"))
+
+
+def dumps_config(space: TransferSpace) -> str:
+    return json.dumps(space.get_params(), sort_keys=True)

@@ -1,0 +1,129 @@
+"""Saving and loading a fitted :class:`~fennec.space.space.TransferSpace` as a directory, atomically.
+
+Layout: ``manifest.json`` (versions, records hash, sizes, training summary), ``config.json`` (hyper-parameters),
+``space.npz`` (model ids and folded vectors, protocol offsets, historical task vectors, results history, text
+PCA), ``tower.pt`` (the towers' weights, to featurize new tasks and cold-start models), ``meta.json`` (task cards
+and model metadata) and ``index.faiss``. The directory is written beside its destination and renamed over it,
+so a reader never sees half a space.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from fennec.io import write_json
+from fennec.space.index import ModelIndex
+from fennec.space.net import TransferNet
+from fennec.space.space import TransferSpace
+from fennec.validation import FennecInputError
+
+FORMAT = "fennec-space-v1"
+
+
+def default_space_dir() -> Path:
+    """The shipped default space: ``data/space`` (env ``FENNEC_SPACE`` overrides)."""
+    from fennec.records.aliases import data_dir
+
+    env = os.environ.get("FENNEC_SPACE")
+    return Path(env) if env else data_dir() / "space"
+
+
+def _versions() -> dict[str, str]:
+    import faiss
+    import timm
+
+    import fennec
+
+    return {"fennec": fennec.__version__, "torch": torch.__version__, "timm": timm.__version__,
+            "faiss": faiss.__version__, "numpy": np.__version__}
+
+
+def save_space(space: TransferSpace, out_dir: str | os.PathLike[str]) -> Path:
+    """Write ``space`` to ``out_dir`` atomically (replacing a previous space there); returns the path."""
+    out = Path(out_dir)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+    try:
+        np.savez(tmp / "space.npz", model_ids=np.array(space.model_ids_), model_vectors=space.model_vectors_,
+                 bench_offset=space.bench_offset_, benchmarks=np.array(space.benchmarks_, dtype=str),
+                 task_names=np.array(space.task_names_), task_vectors=space.task_vectors_, history=space.history_,
+                 free_ids=np.array(space.free_ids_), text_mean=space.text_mean_,
+                 text_components=space.text_components_)
+        net = space.net_
+        torch.save({"state_dict": net.state_dict(),
+                    "shape": {"n_models": net.free.shape[0], "n_benchmarks": net.bench_bias.shape[1],
+                              "model_in": net.model_proj.in_features, "task_in": net.task_proj.in_features,
+                              "text_dim": net.text_dim, "dim": net.free.shape[1]}}, tmp / "tower.pt")
+        write_json(tmp / "config.json", space.get_params())
+        write_json(tmp / "meta.json", {"tasks": space.task_cards_, "models": space.model_info_})
+        ModelIndex(space.model_vectors_).save(str(tmp / "index.faiss"))
+        write_json(tmp / "manifest.json", {
+            "format": FORMAT, "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            "versions": _versions(), "records_hash": space.records_hash_, "n_models": len(space.model_ids_),
+            "n_tasks": len(space.task_names_), "vector_dim": int(space.model_vectors_.shape[1]),
+            "train": space.train_info_})
+        old = None
+        if out.exists():
+            old = out.with_name(f".{out.name}.old-{os.getpid()}")
+            os.replace(out, old)
+        os.replace(tmp, out)
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return out
+
+
+def load_space(path: str | os.PathLike[str] | None = None) -> TransferSpace:
+    """Load a space written by :func:`save_space` (default: the shipped one)."""
+    p = Path(path) if path is not None else default_space_dir()
+    manifest = p / "manifest.json"
+    if not manifest.is_file():
+        raise FennecInputError(f"--space: {str(p)!r} holds no trained space (manifest.json missing); "
+                               "train one with `python train.py --out DIR`")
+    info = json.loads(manifest.read_text())
+    if info.get("format") != FORMAT:
+        raise FennecInputError(f"--space: {str(p)!r} has format {info.get('format')!r}, expected {FORMAT!r}; "
+                               "retrain it with this version")
+    space = TransferSpace(**json.loads((p / "config.json").read_text()))
+    with np.load(p / "space.npz", allow_pickle=False) as z:
+        space.model_ids_ = z["model_ids"].tolist()
+        space.model_vectors_ = z["model_vectors"]
+        space.bench_offset_ = z["bench_offset"]
+        space.benchmarks_ = z["benchmarks"].tolist()
+        space.task_names_ = z["task_names"].tolist()
+        space.task_vectors_ = z["task_vectors"]
+        space.history_ = z["history"]
+        space.free_ids_ = z["free_ids"].tolist()
+        space.text_mean_ = z["text_mean"]
+        space.text_components_ = z["text_components"]
+    tower = torch.load(p / "tower.pt", map_location="cpu", weights_only=True)
+    net = TransferNet(**tower["shape"])
+    net.load_state_dict(tower["state_dict"])
+    space.net_ = net.eval()
+    meta = json.loads((p / "meta.json").read_text())
+    space.task_cards_ = meta["tasks"]
+    space.model_info_ = meta["models"]
+    space.records_hash_ = info["records_hash"]
+    space.train_info_ = info.get("train", {})
+    space.path_ = p
+    return space
+
+
+def load_index(space: TransferSpace) -> ModelIndex:
+    """The space's FAISS index: the saved one when it matches the space's models, else rebuilt."""
+    path = getattr(space, "path_", None)
+    if path is not None and (Path(path) / "index.faiss").is_file():
+        index = ModelIndex.load(str(Path(path) / "index.faiss"))
+        if index.size == len(space.model_ids_):
+            return index
+    return ModelIndex(space.model_vectors_)
