@@ -1,9 +1,117 @@
-"""`fennec score`: not built yet."""
+"""`fennec score`: transferability scores of one model on one labelled task, from an ``.npz`` file.
+
+    fennec score --features FILE.npz --method NAME [--method NAME ...] [--format table|json]
+
+The npz holds ``features`` (N, D), ``labels`` (N,), and optionally ``probs`` (N, Cs) source-class
+probabilities and ``grads`` (N, P) per-example gradients. ``--method all`` runs every scorer whose inputs the
+file has. Bad input prints one line on stderr and exits with code 2.
+"""
 
 from __future__ import annotations
 
 import argparse
+import sys
+from typing import Any
+
+#: Shown in --help without importing the scorers (kept equal to fennec.scores.list_scorers() by a test).
+METHODS = ("gbc", "hscore", "knn", "leep", "lfc", "lgc", "logme", "nce", "nleep", "parc", "reg_hscore", "sfda",
+           "transrate")
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    """Add the `score` command (placeholder until its issue lands)."""
+    """Add the `score` command."""
+    p = subparsers.add_parser(
+        "score", help="transferability scores (LogME, PARC, LEEP, ...) of features on a labelled task",
+        description="Score how well a model's features (and optionally its source-class probabilities or "
+                    "per-example gradients) transfer to a labelled task. Higher = better for every method.")
+    p.add_argument("--features", required=True, metavar="FILE.npz",
+                   help="npz with 'features' (N x D), 'labels' (N), optionally 'probs' (N x Cs) and 'grads'")
+    p.add_argument("--method", action="append", required=True, metavar="NAME",
+                   help="scorer name (repeatable): " + ", ".join(METHODS)
+                   + "; or 'all' for every scorer the file has inputs for")
+    p.add_argument("--format", choices=("table", "json"), default="table", help="output format (default: table)")
+    p.set_defaults(func=run)
+
+
+def _load(path: Any) -> dict[str, Any]:
+    import zipfile
+
+    import numpy as np
+
+    from fennec.validation import FennecInputError
+
+    if not zipfile.is_zipfile(path):  # np.load would try to read anything else as a pickle
+        raise FennecInputError(f"--features: {str(path)!r} is not a readable .npz file (not a zip archive); "
+                               "write it with numpy.savez")
+    try:
+        with np.load(path, allow_pickle=False) as npz:
+            return {k: npz[k] for k in npz.files}
+    except (zipfile.BadZipFile, OSError, EOFError) as exc:
+        raise FennecInputError(f"--features: {str(path)!r} is not a readable .npz file ({exc})") from None
+    except ValueError as exc:  # object arrays need pickle, which we refuse to load
+        raise FennecInputError(f"--features: {str(path)!r} holds an array that needs pickle ({exc}); "
+                               "save numeric or string arrays with numpy.savez") from None
+
+
+def run(args: argparse.Namespace) -> int:
+    """Handler of `fennec score`; returns the exit code."""
+    import json
+    import math
+    import warnings
+
+    from fennec.scores import INPUTS, get_scorer_class, list_scorers
+    from fennec.validation import FennecInputError, check_file
+
+    path = check_file(args.features, "--features", suffixes=(".npz",))
+    data = _load(path)
+    keys = ", ".join(sorted(data)) or "none"
+    if "labels" not in data:
+        raise FennecInputError(f"--features: {str(path)!r} has no 'labels' array (keys: {keys}); "
+                               "save one label per example under 'labels'")
+    available = {k for k in INPUTS if k in data}
+
+    methods: list[str] = []
+    for name in args.method:
+        if name == "all":
+            picked = [m for m in list_scorers() if get_scorer_class(m).requires <= available]
+            if not picked:
+                raise FennecInputError(f"--method all: {str(path)!r} has none of {', '.join(INPUTS)} "
+                                       f"(keys: {keys})")
+        else:
+            picked = [name]
+        methods.extend(m for m in picked if m not in methods)
+
+    scorers = []
+    for name in methods:
+        cls = get_scorer_class(name)  # unknown names raise UnknownNameError with close matches
+        missing = sorted(cls.requires - available)
+        if missing:
+            raise FennecInputError(f"--method {name}: needs {', '.join(missing)}, but {str(path)!r} has no "
+                                   f"{' or '.join(repr(m) for m in missing)} array (keys: {keys})")
+        scorers.append((name, cls()))
+
+    results: dict[str, float] = {}
+    seen: set[str] = set()
+    for name, scorer in scorers:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            inputs = {k: data[k] for k in scorer.requires}
+            try:
+                results[name] = scorer.score(labels=data["labels"], **inputs)
+            except FennecInputError as exc:
+                raise FennecInputError(f"--method {name}: {exc}") from None
+        for w in caught:
+            msg = str(w.message).splitlines()[0] if str(w.message) else type(w.message).__name__
+            if msg not in seen:
+                seen.add(msg)
+                print(f"fennec score: warning: {msg}", file=sys.stderr)
+
+    if args.format == "json":
+        clean = {k: (v if math.isfinite(v) else None) for k, v in results.items()}
+        print(json.dumps(clean))
+    else:
+        width = max(len("method"), *(len(k) for k in results))
+        print(f"{'method':<{width}}  score")
+        for name, value in results.items():
+            print(f"{name:<{width}}  {value:.6g}")
+    return 0

@@ -1,0 +1,110 @@
+"""Scores built on source-class probabilities: LEEP, NLEEP (Gaussian-mixture "probabilities") and NCE."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from fennec.scores.base import SCORERS, Scorer, leep_from_probs, pca
+from fennec.scores.mixture import gaussian_mixture_posteriors
+from fennec.validation import check_choice, check_fraction, check_positive_int
+
+
+@SCORERS.register("leep")
+class LEEP(Scorer):
+    """LEEP: log expected empirical prediction.
+
+    With source-class probabilities P (N, Cs): the empirical joint P(y, z) = (1/N) sum_i 1[y_i = y] P_i(z),
+    the conditional P(y | z) = P(y, z) / P(z), and LEEP = (1/N) sum_i log sum_z P(y_i | z) P_i(z) (<= 0).
+
+    Reference: Nguyen, Hassner, Seeger, Archambeau, "LEEP: A New Measure to Evaluate Transferability of
+    Learned Representations", ICML 2020.
+    """
+
+    name = "leep"
+    requires = frozenset({"probs"})
+
+    def __init__(self) -> None:
+        pass
+
+    def _score(self, labels: np.ndarray, probs: np.ndarray) -> float:
+        return leep_from_probs(probs, labels)
+
+
+@SCORERS.register("nce")
+class NCE(Scorer):
+    """NCE: negative conditional entropy -H(Y | Z) of target labels given hard source labels z = argmax P.
+
+    NCE = sum_{y,z} P(y, z) log P(y | z) with empirical frequencies and the natural log; source classes that
+    no example is assigned to are dropped (they carry no mass). 0 is the best value.
+
+    Reference: Tran, Nguyen, Hassner, "Transferability and Hardness of Supervised Classification Tasks",
+    ICCV 2019.
+    """
+
+    name = "nce"
+    requires = frozenset({"probs"})
+
+    def __init__(self) -> None:
+        pass
+
+    def _score(self, labels: np.ndarray, probs: np.ndarray) -> float:
+        n = labels.shape[0]
+        _, z = np.unique(np.argmax(probs, axis=1), return_inverse=True)  # keeps only used source classes
+        joint = np.zeros((int(labels.max()) + 1, int(z.max()) + 1))
+        np.add.at(joint, (labels, z.reshape(-1)), 1.0 / n)
+        marginal = joint.sum(axis=0)
+        nz = joint > 0
+        cond = joint / marginal[None, :]
+        return float(np.sum(joint[nz] * np.log(cond[nz])))
+
+
+@SCORERS.register("nleep")
+class NLEEP(Scorer):
+    """NLEEP: LEEP where the source classifier is replaced by a Gaussian mixture fitted on the features.
+
+    Features are reduced by PCA keeping ``variance`` of the variance, a Gaussian mixture with
+    ``components_per_class`` x C components is fitted (scikit-learn, seeded), and its posterior
+    responsibilities play the role of the source-class probabilities in LEEP. The result depends on the seed
+    (and, through the k-means initialisation, on the order of the examples). The full-covariance mixture is
+    fitted by :mod:`fennec.scores.mixture`, scikit-learn's EM algorithm with exact shortcuts.
+
+    Reference: Li, Jia, Zhu, et al., "Ranking Neural Checkpoints", CVPR 2021.
+
+    Args:
+        components_per_class: Mixture components per target class (5 in the paper).
+        variance: Fraction of variance the PCA keeps (0.8 in the paper).
+        covariance_type: scikit-learn covariance type of the mixture ("full" as in the reference code).
+        random_state: Seed of the mixture's k-means initialisation.
+        max_iter: EM iterations (scikit-learn's default 100).
+    """
+
+    name = "nleep"
+    requires = frozenset({"features"})
+
+    def __init__(self, components_per_class: int = 5, variance: float = 0.8, covariance_type: str = "full",
+                 random_state: int = 0, max_iter: int = 100) -> None:
+        self.components_per_class = components_per_class
+        self.variance = variance
+        self.covariance_type = covariance_type
+        self.random_state = random_state
+        self.max_iter = max_iter
+
+    def _check_params(self) -> None:
+        check_positive_int(self.components_per_class, "components_per_class")
+        check_fraction(self.variance, "variance", low=1e-6, high=1.0)
+        check_choice(self.covariance_type, "covariance_type", ("full", "tied", "diag", "spherical"))
+        check_positive_int(self.max_iter, "max_iter")
+
+    def _score(self, labels: np.ndarray, features: np.ndarray) -> float:
+        n_classes = int(labels.max()) + 1
+        reduced = pca(features, self.variance if self.variance < 1 else None)
+        k = min(self.components_per_class * n_classes, features.shape[0])
+        if self.covariance_type == "full":
+            resp = gaussian_mixture_posteriors(reduced, k, random_state=self.random_state, max_iter=self.max_iter)
+        else:
+            from sklearn.mixture import GaussianMixture
+
+            gmm = GaussianMixture(n_components=k, covariance_type=self.covariance_type,
+                                  random_state=self.random_state, max_iter=self.max_iter)
+            resp = gmm.fit(reduced).predict_proba(reduced)
+        return leep_from_probs(resp, labels)

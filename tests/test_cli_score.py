@@ -1,0 +1,140 @@
+"""`fennec score`: exit codes, JSON output and one-line errors, run in-process."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from fennec.cli import main
+from fennec.scores import create_scorer
+
+EXAMPLE = Path(__file__).resolve().parent.parent / "data" / "examples" / "example_task.npz"
+
+
+@pytest.fixture
+def task(tmp_path: Path) -> Path:
+    rng = np.random.default_rng(0)
+    labels = np.repeat(np.arange(3), 20)
+    feats = rng.normal(size=(60, 6)) + np.eye(3, 6)[labels] * 3
+    probs = rng.dirichlet(np.ones(5), size=60)
+    path = tmp_path / "task.npz"
+    np.savez(path, features=feats, labels=labels, probs=probs)
+    return path
+
+
+def _one_line_error(capsys: pytest.CaptureFixture[str], *needles: str) -> str:
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "Traceback" not in err, err
+    for needle in needles:
+        assert needle in err, err
+    return err
+
+
+def test_json_output_matches_the_library(task: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["score", "--features", str(task), "--method", "logme", "--method", "leep", "--format", "json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    data = np.load(task)
+    assert list(out) == ["logme", "leep"]
+    assert out["logme"] == pytest.approx(create_scorer("logme").score(features=data["features"],
+                                                                      labels=data["labels"]))
+    assert out["leep"] == pytest.approx(create_scorer("leep").score(probs=data["probs"], labels=data["labels"]))
+
+
+def test_all_runs_every_scorer_the_file_has_inputs_for(task: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["score", "--features", str(task), "--method", "all", "--format", "json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert "lgc" not in out  # no grads in the file
+    assert {"leep", "nce", "parc", "logme", "knn"} <= set(out)
+    assert len(out) == 12
+
+
+def test_table_output(task: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["score", "--features", str(task), "--method", "knn"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].split() == ["method", "score"]
+    assert lines[1].split()[0] == "knn" and 0 <= float(lines[1].split()[1]) <= 1
+
+
+def test_shipped_example_task_scores(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["score", "--features", str(EXAMPLE), "--method", "parc", "--method", "nce", "--format",
+                 "json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["parc"] > 0 and out["nce"] < 0
+
+
+def test_missing_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["score", "--features", str(tmp_path / "nope.npz"), "--method", "logme"]) == 2
+    _one_line_error(capsys, "does not exist")
+
+
+def test_not_an_npz(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    bad = tmp_path / "bad.npz"
+    bad.write_text("not a zip")
+    assert main(["score", "--features", str(bad), "--method", "logme"]) == 2
+    _one_line_error(capsys, "not a readable .npz")
+
+
+def test_unknown_method_suggests(task: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["score", "--features", str(task), "--method", "parx"]) == 2
+    _one_line_error(capsys, "unknown scorer 'parx'", "parc")
+
+
+def test_scorer_needs_probs_the_file_lacks(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "noprobs.npz"
+    np.savez(path, features=np.random.default_rng(0).normal(size=(10, 3)), labels=np.arange(10) % 2)
+    assert main(["score", "--features", str(path), "--method", "leep"]) == 2
+    _one_line_error(capsys, "leep", "probs")
+
+
+def test_missing_labels_key(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "nolabels.npz"
+    np.savez(path, features=np.zeros((4, 2)))
+    assert main(["score", "--features", str(path), "--method", "logme"]) == 2
+    _one_line_error(capsys, "'labels'")
+
+
+def test_invalid_arrays(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "nan.npz"
+    feats = np.random.default_rng(0).normal(size=(10, 3))
+    feats[0, 0] = np.nan
+    np.savez(path, features=feats, labels=np.arange(10) % 2)
+    assert main(["score", "--features", str(path), "--method", "hscore"]) == 2
+    _one_line_error(capsys, "features", "NaN")
+
+
+def test_mismatched_labels(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "short.npz"
+    np.savez(path, features=np.random.default_rng(0).normal(size=(10, 3)), labels=np.arange(9) % 2)
+    assert main(["score", "--features", str(path), "--method", "logme"]) == 2
+    _one_line_error(capsys, "labels", "does not match")
+
+
+def test_bad_format_choice_is_exit_2(task: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exc:
+        main(["score", "--features", str(task), "--method", "logme", "--format", "xml"])
+    assert exc.value.code == 2
+    _one_line_error(capsys, "--format")
+
+
+def test_n_lt_d_warning_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "wide.npz"
+    labels = np.arange(12) % 3
+    np.savez(path, features=np.random.default_rng(0).normal(size=(12, 30)), labels=labels)
+    assert main(["score", "--features", str(path), "--method", "hscore", "--format", "json"]) == 0
+    captured = capsys.readouterr()
+    assert np.isfinite(json.loads(captured.out)["hscore"])
+    assert captured.err.count("\n") == 1 and "warning" in captured.err and "N=12 < D=30" in captured.err
+
+
+def test_help_lists_every_scorer(capsys: pytest.CaptureFixture[str]) -> None:
+    from fennec.commands.score import METHODS
+    from fennec.scores import list_scorers
+
+    assert list(METHODS) == list_scorers()
+    with pytest.raises(SystemExit) as exc:
+        main(["score", "--help"])
+    assert exc.value.code == 0
+    assert "reg_hscore" in capsys.readouterr().out
