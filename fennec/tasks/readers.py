@@ -1,0 +1,316 @@
+"""Task readers: one registry, four formats, all returning a :class:`~fennec.tasks.task.Task`.
+
+=============  ===========================================================================================
+reader         input
+=============  ===========================================================================================
+imagefolder    a directory with a folder per class (images found recursively); when every sub-folder is a
+               split name (``train``, ``val``/``valid``/``validation``, ``test``), the class folders inside
+               them are read and each image keeps its split
+manifest       a ``.csv``/``.tsv`` or ``.parquet`` table with columns ``path,label[,split]``; relative paths are
+               relative to the manifest's folder; listed files that do not exist are skipped and reported
+npz            a ``.npz`` with ``features`` (N, D) and ``labels`` (N,) (ints or strings), optional
+               ``class_names`` (C,) and ``splits`` (N,)
+names          class names alone: a text file (one per line, ``#`` comments) or a comma list ``cat,dog,bird``
+=============  ===========================================================================================
+
+:func:`read_task` picks the reader from the spec; ``classes`` (a comma list or a file) names the classes of a task
+whose labels are integers, or renames them in label order.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+import warnings
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+from fennec.registry import Registry
+from fennec.tasks.images import is_image_file
+from fennec.tasks.task import Task
+from fennec.validation import FennecInputError, FennecInputWarning
+
+ReaderFn = Callable[..., Task]
+READERS: Registry[ReaderFn] = Registry("task reader")
+
+SPLIT_ALIASES = {"train": "train", "training": "train", "val": "val", "valid": "val", "validation": "val",
+                 "dev": "val", "test": "test", "testing": "test"}
+MANIFEST_SUFFIXES = (".csv", ".tsv", ".parquet", ".pq")
+NAMES_SUFFIXES = (".txt", ".names", ".lst", ".list")
+PATH_COLUMNS = ("path", "filepath", "file", "filename", "image", "image_path")
+LABEL_COLUMNS = ("label", "class", "class_name", "target", "category")
+SPLIT_COLUMNS = ("split", "subset", "fold")
+
+
+def parse_class_names(classes: str | list[str] | tuple[str, ...]) -> list[str]:
+    """Class names from a list, a text file (one per line, ``#`` comments) or a comma-separated string."""
+    if isinstance(classes, list | tuple):
+        names = [str(c).strip() for c in classes]
+    elif os.path.isfile(classes):
+        try:
+            text = Path(classes).read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise FennecInputError(f"classes: cannot read {classes!r} as UTF-8 text ({exc})") from None
+        names = [ln.strip() for ln in text.splitlines() if ln.strip() and not ln.lstrip().startswith("#")]
+    else:
+        names = [c.strip() for c in str(classes).split(",")]
+    names = [n for n in names if n]
+    if not names:
+        raise FennecInputError(f"classes: no class names in {classes!r}; give a comma list or a file with one "
+                               "name per line")
+    return names
+
+
+def _rename(task_names: list[str], classes: str | list[str] | None, where: str) -> tuple[list[str], bool]:
+    if classes is None:
+        return task_names, False
+    names = parse_class_names(classes)
+    if len(names) != len(task_names):
+        raise FennecInputError(f"classes: {len(names)} name(s) given but task {where} has {len(task_names)} "
+                               "classes; give one name per class in label order")
+    return names, True
+
+
+@READERS.register("names")
+def read_names(spec: str, classes: str | list[str] | None = None, *, name: str | None = None,
+               description: str | None = None) -> Task:
+    """A text-only task from a class-name file or a comma list (``classes`` is ignored: the spec is the names)."""
+    names = parse_class_names(spec)
+    if name is None:
+        name = Path(spec).stem if os.path.isfile(spec) else "classes"
+    return Task(name=name, class_names=tuple(names), kind="names", description=description, source=spec)
+
+
+def _detect_splits(root: Path) -> dict[str, Path] | None:
+    subdirs = [d for d in root.iterdir() if d.is_dir() and not d.name.startswith(".")]
+    if not subdirs or not all(d.name.lower() in SPLIT_ALIASES for d in subdirs):
+        return None
+    if not any(any(x.is_dir() for x in d.iterdir()) for d in subdirs):
+        return None  # e.g. folders called 'train' and 'test' that hold images directly: those are classes
+    return {SPLIT_ALIASES[d.name.lower()]: d for d in sorted(subdirs)}
+
+
+def _class_files(class_dir: Path) -> list[Path]:
+    out: list[Path] = []
+    for dirpath, dirnames, filenames in os.walk(class_dir):
+        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+        out.extend(Path(dirpath) / f for f in sorted(filenames) if is_image_file(f))
+    return out
+
+
+@READERS.register("imagefolder")
+def read_imagefolder(spec: str, classes: str | list[str] | None = None, *, name: str | None = None,
+                     description: str | None = None) -> Task:
+    """An image folder: ``root/<class>/*.jpg`` or ``root/<split>/<class>/*.jpg``."""
+    root = Path(spec)
+    if not root.is_dir():
+        raise FennecInputError(f"task {spec}: not a directory; give a folder with one sub-folder per class")
+    splits = _detect_splits(root)
+    layout = splits if splits is not None else {"": root}
+    class_dirs: dict[str, list[tuple[str, Path]]] = {}
+    for split, sdir in layout.items():
+        for d in sorted(sdir.iterdir()):
+            if d.is_dir() and not d.name.startswith("."):
+                class_dirs.setdefault(d.name, []).append((split, d))
+    if not class_dirs:
+        loose = [f for f in root.iterdir() if f.is_file() and is_image_file(f)]
+        hint = " (found images directly in it: move them into one folder per class)" if loose else ""
+        raise FennecInputError(f"task {spec}: no class folders found{hint}; expected {spec}/<class>/<image>")
+    folder_names = sorted(class_dirs)
+    paths: list[Path] = []
+    labels: list[int] = []
+    split_of: list[str] = []
+    for c, cname in enumerate(folder_names):
+        for split, d in class_dirs[cname]:
+            files = _class_files(d)
+            paths.extend(files)
+            labels.extend([c] * len(files))
+            split_of.extend([split] * len(files))
+    names, _ = _rename(folder_names, classes, spec)
+    return Task(name=name or root.resolve().name, class_names=tuple(names), kind="images", paths=tuple(paths),
+                labels=np.asarray(labels, dtype=np.int64),
+                splits=np.asarray(split_of, dtype=object) if splits is not None else None,
+                description=description, source=spec)
+
+
+def _read_table(path: Path) -> tuple[list[str], list[dict[str, str]]]:
+    if path.suffix.lower() in (".parquet", ".pq"):
+        try:
+            import pyarrow.parquet as pq
+        except ImportError:
+            raise FennecInputError(f"task {path}: reading Parquet needs pyarrow (`pip install pyarrow`); or save the "
+                                   "manifest as CSV") from None
+        try:
+            table = pq.read_table(path)
+        except Exception as exc:  # pyarrow raises its own error types
+            raise FennecInputError(f"task {path}: cannot read Parquet ({str(exc).splitlines()[0]})") from None
+        cols = table.column_names
+        data = table.to_pydict()
+        rows = [{c: ("" if data[c][i] is None else str(data[c][i])) for c in cols} for i in range(table.num_rows)]
+        return cols, rows
+    delimiter = "\t" if path.suffix.lower() == ".tsv" else ","
+    try:
+        with open(path, newline="", encoding="utf-8-sig") as fh:
+            reader = csv.DictReader(fh, delimiter=delimiter)
+            rows = [{(k or "").strip().lower(): (v or "").strip() for k, v in row.items()} for row in reader]
+            cols = [(c or "").strip().lower() for c in (reader.fieldnames or [])]
+    except (OSError, UnicodeDecodeError, csv.Error) as exc:
+        raise FennecInputError(f"task {path}: cannot read the manifest ({exc})") from None
+    return cols, rows
+
+
+def _label_sort_key(values: list[str]) -> list[str]:
+    try:
+        return sorted(values, key=lambda v: float(v))
+    except ValueError:
+        return sorted(values)
+
+
+@READERS.register("manifest")
+def read_manifest(spec: str, classes: str | list[str] | None = None, *, name: str | None = None,
+                  description: str | None = None) -> Task:
+    """A CSV/TSV/Parquet manifest with columns ``path,label[,split]`` (paths relative to the manifest)."""
+    path = Path(spec)
+    if not path.is_file():
+        raise FennecInputError(f"task {spec}: manifest file does not exist; check the path")
+    cols, rows = _read_table(path)
+    cols = [c.lower() for c in cols]
+    pcol = next((c for c in PATH_COLUMNS if c in cols), None)
+    lcol = next((c for c in LABEL_COLUMNS if c in cols), None)
+    scol = next((c for c in SPLIT_COLUMNS if c in cols), None)
+    if pcol is None or lcol is None:
+        raise FennecInputError(f"task {spec}: manifest needs a header with columns 'path,label[,split]', found "
+                               f"{', '.join(cols) or 'no header'}")
+    if not rows:
+        raise FennecInputError(f"task {spec}: manifest has no rows; the task is empty")
+    base = path.parent
+    kept_paths: list[Path] = []
+    kept_labels: list[str] = []
+    kept_splits: list[str] = []
+    skipped: list[tuple[str, str]] = []
+    for i, row in enumerate(rows, start=2):  # line 1 is the header
+        p, lab = row.get(pcol, ""), row.get(lcol, "")
+        if not p or not lab:
+            raise FennecInputError(f"task {spec}: line {i} has an empty {'path' if not p else 'label'}; every row "
+                                   "needs a path and a label")
+        full = Path(p) if os.path.isabs(p) else base / p
+        if not full.is_file():
+            skipped.append((str(full), "file not found"))
+            continue
+        kept_paths.append(full)
+        kept_labels.append(lab)
+        if scol is not None:
+            kept_splits.append(SPLIT_ALIASES.get(row.get(scol, "").lower(), row.get(scol, "").lower() or "train"))
+    if skipped:
+        warnings.warn(f"task {spec}: skipped {len(skipped)} listed file(s) that do not exist, e.g. {skipped[0][0]}",
+                      FennecInputWarning, stacklevel=2)
+    # Classes come from every listed row, so a class whose files are all missing is an error, not silently gone.
+    values = _label_sort_key(sorted({row.get(lcol, "") for row in rows}))
+    index = {v: k for k, v in enumerate(values)}
+    numeric = all(v.lstrip("-").isdigit() for v in values)
+    names, renamed = _rename(values, classes, spec)
+    return Task(name=name or path.stem, class_names=tuple(names), kind="images", paths=tuple(kept_paths),
+                labels=np.asarray([index[v] for v in kept_labels], dtype=np.int64),
+                splits=np.asarray(kept_splits, dtype=object) if scol is not None else None,
+                description=description, source=spec, skipped=skipped,
+                named_classes=renamed or not numeric)
+
+
+@READERS.register("npz")
+def read_npz(spec: str, classes: str | list[str] | None = None, *, name: str | None = None,
+             description: str | None = None) -> Task:
+    """Precomputed features: ``features`` (N, D), ``labels`` (N,), optional ``class_names`` and ``splits``."""
+    path = Path(spec)
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            arrays = {k: data[k] for k in data.files}
+    except FileNotFoundError:
+        raise FennecInputError(f"task {spec}: file does not exist; check the path") from None
+    except (OSError, ValueError) as exc:
+        raise FennecInputError(f"task {spec}: cannot read as .npz ({str(exc).splitlines()[0]}); save with "
+                               "numpy.savez(path, features=..., labels=...)") from None
+    missing = [k for k in ("features", "labels") if k not in arrays]
+    if missing:
+        raise FennecInputError(f"task {spec}: .npz lacks {', '.join(missing)} (has {', '.join(arrays) or 'nothing'}); "
+                               "save with numpy.savez(path, features=..., labels=...)")
+    feats = arrays["features"]
+    if feats.dtype.kind not in "fiu":
+        raise FennecInputError(f"task {spec}: features must be numeric, got dtype {feats.dtype}")
+    feats = np.asarray(feats, dtype=np.float32)
+    raw = np.asarray(arrays["labels"])
+    if raw.ndim != 1:
+        raise FennecInputError(f"task {spec}: labels must have shape (N,), got {raw.shape}")
+    if feats.ndim != 2 or feats.shape[0] != raw.shape[0]:
+        raise FennecInputError(f"task {spec}: features must have shape (N, D) with N = {raw.shape[0]} labels, got "
+                               f"{feats.shape}")
+    stored_names = [str(x) for x in arrays["class_names"].tolist()] if "class_names" in arrays else None
+    named = True
+    if raw.dtype.kind in "iu":
+        if stored_names is not None:
+            if raw.size and (raw.min() < 0 or raw.max() >= len(stored_names)):
+                raise FennecInputError(f"task {spec}: labels must index class_names (0..{len(stored_names) - 1})")
+            labels, names = raw.astype(np.int64), stored_names
+        else:
+            values, labels = np.unique(raw, return_inverse=True)
+            labels = labels.astype(np.int64).reshape(-1)
+            names = [f"class_{v}" for v in values.tolist()]
+            named = False
+    elif raw.dtype.kind in "USO":
+        values, labels = np.unique(raw.astype(str), return_inverse=True)
+        labels = labels.astype(np.int64).reshape(-1)
+        names = values.tolist()
+    else:
+        raise FennecInputError(f"task {spec}: labels must be integers or strings, got dtype {raw.dtype}")
+    names, renamed = _rename(names, classes, spec)
+    splits = None
+    for key in ("splits", "split"):
+        if key in arrays:
+            splits = np.asarray([SPLIT_ALIASES.get(str(s).lower(), str(s).lower()) for s in arrays[key].tolist()],
+                                dtype=object)
+    return Task(name=name or path.stem, class_names=tuple(names), kind="features", labels=labels, features=feats,
+                splits=splits, description=description, source=spec, named_classes=named or renamed)
+
+
+def detect_reader(spec: str) -> str:
+    """The reader name for ``spec`` (see the module docstring)."""
+    p = Path(spec)
+    if p.is_dir():
+        return "imagefolder"
+    low = spec.lower()
+    if p.is_file():
+        if low.endswith(MANIFEST_SUFFIXES):
+            return "manifest"
+        if low.endswith(".npz"):
+            return "npz"
+        if low.endswith(NAMES_SUFFIXES):
+            return "names"
+        raise FennecInputError(f"task {spec}: unknown file type; expected a manifest (.csv, .tsv, .parquet), "
+                               "features (.npz) or class names (.txt)")
+    if "," in spec and not low.endswith((*MANIFEST_SUFFIXES, ".npz", *NAMES_SUFFIXES)):
+        return "names"
+    raise FennecInputError(f"task {spec}: no such file or directory; expected an image folder, a manifest (.csv, "
+                           ".parquet), features (.npz), a class-name file (.txt) or a comma list of class names")
+
+
+def read_task(spec: str | os.PathLike[str], classes: str | list[str] | None = None, *, reader: str | None = None,
+              name: str | None = None, description: str | None = None) -> Task:
+    """Read a task from an image folder, a manifest, an ``.npz`` of features or class names.
+
+    Args:
+        spec: Path or comma list (see the module docstring).
+        classes: Class names (comma list, file or list) for integer labels, in label order; for a text-only spec
+            it is ignored.
+        reader: Force a reader (``imagefolder``, ``manifest``, ``npz``, ``names``) instead of detecting it.
+        name: Task name (default: folder or file stem).
+        description: Free text describing the task (goes into the descriptor's text part).
+
+    Raises:
+        FennecInputError: unreadable or empty task, a single class, a class without examples.
+    """
+    if not isinstance(spec, str | os.PathLike) or not str(spec).strip():
+        raise FennecInputError(f"task: expected a path or a comma list of class names, got {spec!r}")
+    spec = str(spec).strip()
+    fn = READERS.get(reader or detect_reader(spec))
+    return fn(spec, classes, name=name, description=description)

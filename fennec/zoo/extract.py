@@ -1,0 +1,166 @@
+"""Zoo feature extraction: run a timm model over a task's probe set, cache the result.
+
+For each (model, weights, task fingerprint, preprocessing, probe set) the penultimate (pre-logits) features and the
+source-class probabilities (softmax of the ImageNet head) are computed once, with the model's own preprocessing
+(timm's ``resolve_data_config`` + ``create_transform``), under ``torch.inference_mode``, channels-last and batched,
+and stored as ``<key>.npz`` plus a ``<key>.json`` sidecar under ``$FENNEC_CACHE/features`` (default
+``~/.cache/fennec/features``), both written atomically. These are the inputs of the transferability scorers
+(PARC, LogME, LEEP, ...) in :mod:`fennec.scores`.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from fennec.encoders.timm_models import (
+    WeightsInfo,
+    create_eval_transform,
+    create_timm_model,
+    preprocessing_key,
+    resolve_timm_weights,
+    run_model,
+    split_timm_id,
+    timm_data_config,
+)
+from fennec.io import write_json, write_npz
+from fennec.tasks.cache import cache_dir, cache_key
+from fennec.tasks.sampler import DEFAULT_PROBE_SIZE, sample_probe_set
+from fennec.tasks.task import Task
+from fennec.validation import FennecInputError, check_model_id
+
+VERSION = "fennec-extract-v1"
+
+
+@dataclass
+class Extraction:
+    """Features of a task's probe set under one zoo model.
+
+    Attributes:
+        model: The model id (``timm:NAME``).
+        features: float32 of shape (n, D): penultimate (pre-logits) features.
+        probs: float32 of shape (n, Cs): source-class probabilities, or None for a model without a classifier.
+        labels: int64 of shape (n,): target labels of the probe images.
+        indices: int64 of shape (n,): the images' indices in the task.
+        weights: Where the weights came from.
+        preprocessing: timm's data config used.
+        key: The cache key.
+        cached: True when read from the cache.
+        info: Timing and skipped-file details.
+    """
+
+    model: str
+    features: np.ndarray
+    probs: np.ndarray | None
+    labels: np.ndarray
+    indices: np.ndarray
+    weights: WeightsInfo
+    preprocessing: dict[str, Any]
+    key: str
+    cached: bool = False
+    info: dict[str, Any] = field(default_factory=dict)
+
+
+def parse_zoo_id(model_id: str) -> tuple[str, str, str | None]:
+    """Normalise a zoo model id: ``timm:NAME``, ``timm:NAME:/path/weights`` or a bare timm name.
+
+    Returns:
+        (canonical id ``timm:NAME``, timm name, weights file or None).
+    """
+    if not isinstance(model_id, str) or not model_id.strip():
+        raise FennecInputError(f"model: expected 'timm:NAME', got {model_id!r}")
+    model_id = model_id.strip()
+    if ":" not in model_id:
+        model_id = f"timm:{model_id}"
+    source, rest = check_model_id(model_id)
+    if source != "timm":
+        raise FennecInputError(f"model {model_id!r}: zoo extraction runs timm models only (ids 'timm:NAME'); "
+                               f"source {source!r} is not supported")
+    name, weights = split_timm_id(rest)
+    return f"timm:{name}", name, weights
+
+
+def _softmax(logits: np.ndarray) -> np.ndarray:
+    z = logits.astype(np.float64)
+    z -= z.max(axis=1, keepdims=True)
+    e = np.exp(z)
+    return (e / e.sum(axis=1, keepdims=True)).astype(np.float32)
+
+
+def extract_features(model_id: str, task: Task, *, max_images: int = DEFAULT_PROBE_SIZE, seed: int = 0,
+                     batch_size: int = 32, weights: str | None = None, allow_random: bool = False,
+                     channels_last: bool = True, use_cache: bool = True,
+                     cache: str | Path | None = None) -> Extraction:
+    """Penultimate features and source-class probabilities of a timm model on a task's probe set.
+
+    Args:
+        model_id: ``timm:NAME`` (``timm:NAME.TAG``), ``timm:NAME:/path/weights.pth`` or a bare timm name.
+        task: A task with images.
+        max_images: Probe-set size (class-balanced, seeded; the same probe set for every model).
+        seed: Probe-set seed.
+        batch_size: Images per forward pass.
+        weights: A local weights file (overrides the id's).
+        allow_random: Use seeded random weights when no pretrained weights are found (benchmarks only).
+        channels_last: Channels-last memory format.
+        use_cache: Read and write the on-disk cache.
+        cache: Cache directory (default ``$FENNEC_CACHE/features`` or ``~/.cache/fennec/features``).
+
+    Returns:
+        The :class:`Extraction`.
+
+    Raises:
+        FennecInputError: a task without images, an unknown model, missing weights (unless ``allow_random``).
+    """
+    canonical, name, id_weights = parse_zoo_id(model_id)
+    if task.kind != "images":
+        raise FennecInputError(f"task {task.source or task.name}: zoo extraction needs images, this task has "
+                               f"{task.kind}")
+    winfo = resolve_timm_weights(name, weights or id_weights, allow_random=allow_random, model_id=canonical)
+    cfg = timm_data_config(name)
+    probe = sample_probe_set(task, max_images=max_images, seed=seed)
+    key = cache_key(VERSION, name, winfo.key, task.fingerprint, preprocessing_key(cfg), probe.key())
+    root = Path(cache) if cache is not None else cache_dir("features")
+    npz_path, json_path = root / f"{key}.npz", root / f"{key}.json"
+    if use_cache and npz_path.is_file() and json_path.is_file():
+        try:
+            with np.load(npz_path, allow_pickle=False) as z:
+                feats, probs, labels, indices = z["features"], z["probs"], z["labels"], z["indices"]
+            side = json.loads(json_path.read_text(encoding="utf-8"))
+            return Extraction(canonical, feats, probs if probs.size else None, labels, indices, winfo, cfg, key,
+                              cached=True, info=side.get("info", {}))
+        except (OSError, ValueError, KeyError):
+            pass  # damaged entry: recompute and overwrite
+
+    t0 = time.perf_counter()
+    model, winfo = create_timm_model(name, model_id=canonical, info=winfo)
+    t_load = time.perf_counter() - t0
+    transform = create_eval_transform(cfg)
+    loaded: list[int] = []
+    # JPEG draft decoding down to no less than twice the resize target: big photos decode much faster and the
+    # final bicubic resize still works from >= 2x the pixels, so features barely move.
+    side_min = 2 * int(np.ceil(max(cfg["input_size"][1:]) / float(cfg.get("crop_pct") or 1.0)))
+    t1 = time.perf_counter()
+    feats, logits = run_model(model, transform, probe.iter_images(min_size=side_min, loaded=loaded),
+                              batch_size=batch_size, logits=True, channels_last=channels_last)
+    t_run = time.perf_counter() - t1
+    indices = np.asarray(loaded, dtype=np.int64)
+    assert task.labels is not None
+    labels = task.labels[indices]
+    probs = _softmax(logits) if logits is not None and logits.shape[1] > 0 else None
+    info = {"n_images": len(loaded), "n_skipped": probe.report.n_failed,
+            "skipped": [p for p, _ in probe.report.failures[:20]], "seconds_load": round(t_load, 3),
+            "seconds_forward": round(t_run, 3)}
+    ext = Extraction(canonical, feats, probs, labels, indices, winfo, cfg, key, cached=False, info=info)
+    if use_cache:
+        write_npz(npz_path, features=feats, probs=probs if probs is not None else np.zeros((0, 0), np.float32),
+                  labels=labels, indices=indices)
+        write_json(json_path, {"version": VERSION, "model": canonical, "weights": vars(winfo),
+                               "task": {"name": task.name, "fingerprint": task.fingerprint, "source": task.source},
+                               "preprocessing": cfg, "probe": probe.key(), "feature_dim": int(feats.shape[1]),
+                               "n_source_classes": 0 if probs is None else int(probs.shape[1]), "info": info})
+    return ext

@@ -1,0 +1,108 @@
+"""Task descriptors: fixed size, documented layout, missing parts, determinism and the on-disk cache."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from fennec.tasks import (
+    GEOMETRY_STATS,
+    META_FIELDS,
+    describe_task,
+    descriptor_layout,
+    load_descriptor,
+    read_task,
+    task_from_class_names,
+)
+from fennec.tasks.descriptor import prototype_geometry
+
+PROXY = "timm:tf_efficientnet_lite0"  # the fastest wheel proxy keeps the tests quick
+SIZE = 2 * 384 + 2 * 1280 + len(GEOMETRY_STATS) + len(META_FIELDS)
+
+
+def test_layout_is_contiguous_and_documented() -> None:
+    lay = descriptor_layout(384, 1280)
+    assert list(lay) == ["text.names", "text.description", "image.mean", "image.std", "image.geometry", "meta"]
+    stops = [0] + [b for _, b in lay.values()]
+    assert all(a == stops[i] for i, (a, _) in enumerate(lay.values()))
+    assert lay["meta"][1] == SIZE
+
+
+def test_text_only_task(_private_cache: Path) -> None:
+    task = task_from_class_names("pets", ["cat", "dog", "golden_retriever"], description="photos of pets")
+    d = describe_task(task, proxy=PROXY)
+    assert d.vector.shape == (SIZE,) and d.vector.dtype == np.float32 and d.dim == SIZE
+    assert d.parts["image"] is None and d.parts["text"].shape == (768,)
+    assert np.allclose(np.linalg.norm(d.block("text.names")), 1.0, atol=1e-5)
+    assert np.allclose(np.linalg.norm(d.block("text.description")), 1.0, atol=1e-5)
+    assert not d.block("image.mean").any() and not d.block("image.geometry").any()
+    meta = dict(zip(META_FIELDS, d.parts["meta"].tolist(), strict=True))
+    assert meta["has_text_names"] == 1 and meta["has_description"] == 1 and meta["has_image"] == 0
+    assert meta["log1p_classes"] == pytest.approx(np.log1p(3))
+    assert not d.info["cached"]
+    again = describe_task(task, proxy=PROXY)
+    assert again.info["cached"] and np.array_equal(again.vector, d.vector)
+    assert len(list((_private_cache / "descriptors").glob("*.npz"))) == 1
+    fresh = describe_task(task, proxy=PROXY, use_cache=False)
+    assert np.allclose(fresh.vector, d.vector, atol=1e-6)
+
+
+def test_text_part_reflects_meaning() -> None:
+    pets = describe_task(task_from_class_names("a", ["cat", "dog", "rabbit"]), proxy=PROXY)
+    pets2 = describe_task(task_from_class_names("b", ["kitten", "puppy", "bunny"]), proxy=PROXY)
+    cars = describe_task(task_from_class_names("c", ["sedan", "pickup truck", "convertible"]), proxy=PROXY)
+    n = lambda d: d.block("text.names")  # noqa: E731
+    assert float(n(pets) @ n(pets2)) > float(n(pets) @ n(cars)) + 0.1
+    assert pets.parts["meta"][1] == 0  # no description
+
+
+def test_image_task_descriptor(folder: Path) -> None:
+    task = read_task(folder)
+    d = describe_task(task, proxy=PROXY, max_images=6)
+    assert d.vector.shape == (SIZE,)
+    assert d.parts["image"].shape == (2 * 1280 + len(GEOMETRY_STATS),)
+    assert d.info["n_probe"] == 6 and d.info["n_skipped"] == 0
+    geom = dict(zip(GEOMETRY_STATS, d.block("image.geometry").tolist(), strict=True))
+    assert geom["ncm_accuracy"] == pytest.approx(1.0)  # red, green and blue are trivially separable
+    assert 0 < geom["between_frac"] <= 1 and 0 < geom["mean_norm"] <= 1
+    assert geom["intra_cos"] > geom["proto_cos_mean"]
+    assert d.parts["meta"][2] == 1 and d.parts["meta"][5] == pytest.approx(np.log1p(6))
+    again = describe_task(task, proxy=PROXY, max_images=6)
+    assert again.info["cached"] and np.array_equal(again.vector, d.vector)
+    other_seed = describe_task(task, proxy=PROXY, max_images=6, seed=1)
+    assert not other_seed.info["cached"]
+
+
+def test_unreadable_image_is_reported_in_the_descriptor(folder: Path) -> None:
+    (folder / "red" / "0.png").write_bytes(b"garbage")
+    task = read_task(folder)
+    with pytest.warns(UserWarning, match="skipped 1"):
+        d = describe_task(task, proxy=PROXY)
+    assert d.info["n_skipped"] == 1 and d.info["n_probe"] == 11 and "0.png" in d.info["skipped"][0]
+
+
+def test_features_task_and_unnamed_classes(tmp_path: Path) -> None:
+    np.savez(tmp_path / "f.npz", features=np.random.default_rng(0).normal(size=(8, 4)), labels=np.repeat([0, 1], 4))
+    d = describe_task(read_task(tmp_path / "f.npz"), proxy=PROXY)
+    assert d.parts["image"] is None and d.parts["text"] is None  # class_0/class_1 carry no meaning
+    assert d.vector.shape == (SIZE,) and d.parts["meta"][4] == pytest.approx(np.log1p(8))
+    d2 = describe_task(read_task(tmp_path / "f.npz", classes="cat,dog"), proxy=PROXY)
+    assert d2.parts["text"] is not None
+
+
+def test_save_and_load(tmp_path: Path) -> None:
+    d = describe_task(task_from_class_names("t", ["a", "b"]), proxy=PROXY)
+    d.save(tmp_path / "d.npz")
+    e = load_descriptor(tmp_path / "d.npz")
+    assert np.array_equal(e.vector, d.vector) and e.layout == d.layout and e.parts["image"] is None
+    assert e.proxy == PROXY and e.fingerprint == d.fingerprint
+
+
+def test_prototype_geometry_on_known_points() -> None:
+    emb = np.array([[1, 0], [1, 0], [0, 1], [0, 1]], dtype=np.float64)
+    g = dict(zip(GEOMETRY_STATS, prototype_geometry(emb, np.array([0, 0, 1, 1])).tolist(), strict=True))
+    assert g["intra_cos"] == pytest.approx(1.0) and g["proto_cos_mean"] == pytest.approx(0.0)
+    assert g["ncm_accuracy"] == 1.0 and g["between_frac"] == pytest.approx(1.0)
+    assert g["mean_norm"] == pytest.approx(np.sqrt(0.5))

