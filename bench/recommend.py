@@ -1,0 +1,350 @@
+"""Speed of ranking the zoo with the transfer space (issue 6, speed goal).
+
+    python bench/recommend.py [--space DIR] [--threads 1] [--models 1000000] [--queries 100]
+                              [--batch-tasks 10000] [--batch-models 100000] [--images 500]
+                              [--skip-e2e] [--out bench/results/recommend.json]
+
+(a) With the task vector known, rank ``--models`` synthetic folded model vectors (dimension: the space's
+    ``vector_dim`` when ``--space`` is given, else 73 = 8 + 32 + 32 + 1) for ``--queries`` synthetic tasks: time per
+    task, one query at a time (latency) and in one batch (amortised), of the exact flat FAISS index, the IVF index
+    (``ModelIndex(vectors, exact_limit=...)``, its default ``nprobe``) and numpy brute force (``V @ t`` +
+    argpartition), side by side in one run; recall@10 of IVF and numpy against the exact index. Model vectors are
+    i.i.d. Gaussian with the bias as the last coordinate and task vectors Gaussian with a last coordinate of 1:
+    no cluster structure, the hard case for IVF (a real zoo, with families of fine-tuned models, clusters).
+(b) ``--batch-tasks`` tasks x ``--batch-models`` models in one batched top-10 search: total seconds.
+(c) ``python recommend.py DIR --space SPACE --format json`` wall time (subprocess, so imports and loading the space
+    count) on a folder of ``--images`` generated images in 10 class-named folders; the first run with an empty
+    text-embedding cache (``FENNEC_CACHE`` in a temporary directory), then warm runs. The space is ``--space``,
+    else ``data/space`` when it exists, else a small space trained first from the planted test world (said so in
+    the output).
+
+Goals (issue 6): < 10 ms per task at 10^6 models; 10^4 x 10^5 < 30 s. Threads are pinned (``--threads``) for BLAS
+(threadpoolctl), OpenMP and FAISS.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+OUT = ROOT / "bench" / "results" / "recommend.json"
+DEFAULT_DIM = 73
+K = 10
+CLASSES = ["sparrow", "eagle", "owl", "parrot", "heron", "rose", "tulip", "daisy", "sunflower", "orchid"]
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--space", default=None, help="trained space (its vector_dim; used for the end-to-end run)")
+    p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--models", type=int, default=1_000_000)
+    p.add_argument("--queries", type=int, default=100, help="tasks timed in (a)")
+    p.add_argument("--batch-tasks", type=int, default=10_000)
+    p.add_argument("--batch-models", type=int, default=100_000)
+    p.add_argument("--images", type=int, default=500)
+    p.add_argument("--distribution", choices=("gaussian", "clustered"), default="gaussian",
+                   help="synthetic model vectors: i.i.d. Gaussian, or 1000 Gaussian families (centre + 0.5 noise)")
+    p.add_argument("--nprobe", type=int, nargs="*", default=[64, 256], help="IVF nprobe values to sweep in (a)")
+    p.add_argument("--e2e-repeats", type=int, default=3, help="warm end-to-end runs after the cold one")
+    p.add_argument("--skip-e2e", action="store_true")
+    p.add_argument("--out", default=str(OUT))
+    return p.parse_args(argv)
+
+
+def pin_threads(n: int) -> None:
+    """Before numpy/faiss/torch are imported: every thread pool gets ``n`` threads."""
+    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ[var] = str(n)
+
+
+def load_avg() -> list[float] | None:
+    try:
+        return [round(x, 2) for x in os.getloadavg()]
+    except OSError:
+        return None
+
+
+def space_dim(space: str | None) -> tuple[int, str]:
+    if space is None:
+        return DEFAULT_DIM, "default (8 + 32 + 32 + 1)"
+    manifest = Path(space) / "manifest.json"
+    if not manifest.is_file():
+        sys.exit(f"bench/recommend.py: --space {space!r} holds no manifest.json")
+    return int(json.loads(manifest.read_text())["vector_dim"]), f"vector_dim of {space}"
+
+
+def synthetic(n_models: int, n_tasks: int, dim: int, seed: int, distribution: str = "gaussian"):
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    models = rng.standard_normal((n_models, dim), dtype=np.float32)
+    if distribution == "clustered":  # families of models: a shared centre plus a smaller individual part
+        centres = rng.standard_normal((1000, dim), dtype=np.float32)
+        models *= 0.5
+        models += centres[rng.integers(0, len(centres), n_models)]
+    tasks = rng.standard_normal((n_tasks, dim), dtype=np.float32)
+    tasks[:, -1] = 1.0  # the folded bias coordinate
+    return models, tasks
+
+
+def numpy_topk(models, tasks, k: int, chunk: int = 256):
+    """Brute force: scores in chunks of tasks, top-k by argpartition then sort."""
+    import numpy as np
+
+    out = np.empty((len(tasks), k), np.int64)
+    for s in range(0, len(tasks), chunk):
+        sc = tasks[s:s + chunk] @ models.T
+        part = np.argpartition(-sc, k - 1, axis=1)[:, :k]
+        order = np.argsort(-np.take_along_axis(sc, part, 1), axis=1, kind="stable")
+        out[s:s + chunk] = np.take_along_axis(part, order, 1)
+    return out
+
+
+BLAS_THRESHOLD = 20  # faiss 1.15.1's default distance_compute_blas_threshold is 128000
+
+
+def blas(search):
+    """``search`` with ``faiss.cvar.distance_compute_blas_threshold = BLAS_THRESHOLD`` (restored after), so that
+    the exhaustive search of a batch of tasks runs as a BLAS matrix product; with faiss 1.15.1's default a batch of
+    100 or 10^4 tasks is scanned one task at a time. (Measured: single tasks get slower with it.)"""
+    import faiss
+
+    def run(q):
+        old = faiss.cvar.distance_compute_blas_threshold
+        faiss.cvar.distance_compute_blas_threshold = BLAS_THRESHOLD
+        try:
+            return search(q)
+        finally:
+            faiss.cvar.distance_compute_blas_threshold = old
+
+    return run
+
+
+def per_task_ms(search, tasks, batched: bool) -> tuple[float, float]:
+    """(median, p90) ms per task one query at a time, or (amortised, amortised) ms in one batch."""
+    if batched:
+        t0 = time.perf_counter()
+        search(tasks)
+        ms = (time.perf_counter() - t0) * 1e3 / len(tasks)
+        return ms, ms
+    search(tasks[:1])  # warm-up
+    times = []
+    for q in tasks:
+        t0 = time.perf_counter()
+        search(q[None])
+        times.append((time.perf_counter() - t0) * 1e3)
+    times.sort()
+    return statistics.median(times), times[int(0.9 * (len(times) - 1))]
+
+
+def recall(found, truth) -> float:
+    return float(sum(len(set(f.tolist()) & set(t.tolist())) for f, t in zip(found, truth, strict=True))
+                 / truth.size)
+
+
+def bench_large(args: argparse.Namespace, dim: int) -> dict:
+    from fennec.space.index import ModelIndex
+
+    models, tasks = synthetic(args.models, args.queries, dim, seed=0, distribution=args.distribution)
+    t0 = time.perf_counter()
+    flat = ModelIndex(models, exact_limit=len(models))
+    flat_build = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    ivf = ModelIndex(models, exact_limit=len(models) - 1)
+    ivf_build = time.perf_counter() - t0
+    assert flat.exact and not ivf.exact
+    _, truth = flat.search(tasks, K)
+    default_nprobe = int(ivf.index.nprobe)
+    methods = [("faiss flat (exact)", lambda q: flat.search(q, K), flat_build, None),
+               (f"faiss flat (exact), blas_threshold={BLAS_THRESHOLD}", blas(lambda q: flat.search(q, K)),
+                flat_build, None)]
+    for nprobe in sorted({default_nprobe, *args.nprobe}):
+        label = f"faiss IVF nlist={ivf.index.nlist} nprobe={nprobe}" + (" (default)" if nprobe == default_nprobe
+                                                                         else "")
+        methods.append((label, lambda q: ivf.search(q, K), ivf_build, nprobe))
+    methods.append(("numpy brute force", lambda q: numpy_topk(models, q, K), 0.0, None))
+    rows = {}
+    for name, fn, build, nprobe in methods:
+        if nprobe is not None:
+            ivf.index.nprobe = nprobe
+        one_med, one_p90 = per_task_ms(fn, tasks, batched=False)
+        batch_ms, _ = per_task_ms(fn, tasks, batched=True)
+        found = fn(tasks)  # FAISS: (scores, positions); numpy: positions
+        pos = found[1] if isinstance(found, tuple) else found
+        rows[name] = {"ms_per_task_single_median": round(one_med, 3), "ms_per_task_single_p90": round(one_p90, 3),
+                      "ms_per_task_batched": round(batch_ms, 3), "build_s": round(build, 2),
+                      "recall_at_10": round(recall(pos, truth), 4)}
+    ivf.index.nprobe = default_nprobe
+    return {"n_models": args.models, "dim": dim, "n_tasks": args.queries, "k": K, "methods": rows}
+
+
+def bench_batch(args: argparse.Namespace, dim: int) -> dict:
+    from fennec.space.index import ModelIndex
+
+    models, tasks = synthetic(args.batch_models, args.batch_tasks, dim, seed=1, distribution=args.distribution)
+    t0 = time.perf_counter()
+    index = ModelIndex(models)
+    build = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    _, pos = index.search(tasks, K)
+    search = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    _, pos_blas = blas(lambda q: index.search(q, K))(tasks)
+    search_blas = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    np_pos = numpy_topk(models, tasks, K, chunk=512)
+    numpy_s = time.perf_counter() - t0
+    return {"n_tasks": args.batch_tasks, "n_models": args.batch_models, "dim": dim, "k": K, "exact": index.exact,
+            "build_s": round(build, 3), "search_s": round(search, 3), "total_s": round(build + search, 3),
+            "search_blas_s": round(search_blas, 3), "blas_threshold": BLAS_THRESHOLD,
+            "blas_recall_at_10": round(recall(pos_blas, pos), 4),
+            "numpy_brute_force_s": round(numpy_s, 3), "numpy_recall_at_10": round(recall(np_pos, pos), 4)}
+
+
+def make_images(root: Path, n_images: int) -> Path:
+    import numpy as np
+    from PIL import Image
+
+    rng = np.random.default_rng(0)
+    per = n_images // len(CLASSES)
+    for c in CLASSES:
+        (root / c).mkdir(parents=True)
+        for i in range(per):
+            arr = rng.integers(0, 255, (96, 128, 3), dtype=np.uint8)
+            Image.fromarray(arr).save(root / c / f"{c}_{i:03d}.jpg", quality=85)
+    return root
+
+
+def train_planted_space(out: Path, env: dict[str, str]) -> float:
+    """A small space from the planted world of tests/space/conftest.py (no shipped space here)."""
+    import dataclasses
+    import importlib.util
+
+    from fennec.records import RecordStore
+
+    spec = importlib.util.spec_from_file_location("planted_world", ROOT / "tests" / "space" / "conftest.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    records, models, tasks = mod.make_world()
+    store_path = out.parent / "records.sqlite"
+    store = RecordStore(store_path, seed=False)
+    canon = {n: store.canonical_task(n) for n in tasks}
+    for n, card in tasks.items():
+        store.add_task(dataclasses.replace(card, name=canon[n]))
+    for m in models.values():
+        store.add_model(m)
+    with store.transaction():
+        for r in records:
+            store.insert_record(dataclasses.replace(r, dataset=canon[r.dataset]))
+    store.close()
+    t0 = time.perf_counter()
+    subprocess.run([sys.executable, str(ROOT / "train.py"), "--store", str(store_path), "--out", str(out),
+                    "--epochs", "60"], check=True, env=env, cwd=ROOT, capture_output=True)
+    return time.perf_counter() - t0
+
+
+def bench_e2e(args: argparse.Namespace) -> dict:
+    tmp = Path(tempfile.mkdtemp(prefix="fennec-bench-recommend-"))
+    try:
+        env = {**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONWARNINGS": "ignore"}
+        note = None
+        space = args.space
+        if space is None and (ROOT / "data" / "space" / "manifest.json").is_file():
+            space = str(ROOT / "data" / "space")
+        if space is None:
+            trained_s = train_planted_space(tmp / "space", env)
+            space = str(tmp / "space")
+            note = (f"no --space and no data/space: trained a small space from the planted test world "
+                    f"(7 models, 6 tasks, {trained_s:.1f} s) into a temporary directory")
+        folder = make_images(tmp / "my_task", args.images)
+        cmd = [sys.executable, str(ROOT / "recommend.py"), str(folder), "--space", space, "--format", "json"]
+        runs = []
+        for i in range(1 + args.e2e_repeats):
+            run_env = {**env, "FENNEC_CACHE": str(tmp / "cache")} if i == 0 else env
+            t0 = time.perf_counter()
+            proc = subprocess.run(cmd, env=run_env, cwd=ROOT, capture_output=True, text=True)
+            runs.append(time.perf_counter() - t0)
+            if proc.returncode != 0:
+                return {"error": proc.stderr.strip().splitlines()[-1:], "space": space, "note": note}
+        top = json.loads(proc.stdout)["ranking"][0]["model"]
+        t0 = time.perf_counter()
+        subprocess.run([sys.executable, "-c", "import fennec.cli, numpy, torch, faiss"], env=env, check=True)
+        import_s = time.perf_counter() - t0
+        return {"space": space, "note": note, "n_images": args.images, "n_classes": len(CLASSES),
+                "cold_cache_s": round(runs[0], 2), "warm_s_median": round(statistics.median(runs[1:]), 2),
+                "warm_runs_s": [round(r, 2) for r in runs[1:]], "python_imports_s": round(import_s, 2),
+                "top_model": top, "command": " ".join(["python", "recommend.py", "DIR", "--space", space,
+                                                       "--format", "json"])}
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    pin_threads(args.threads)
+    import faiss
+    from threadpoolctl import threadpool_limits
+
+    faiss.omp_set_num_threads(args.threads)
+    dim, dim_from = space_dim(args.space)
+    res: dict = {"threads": args.threads, "dim": dim, "distribution": args.distribution,
+                 "faiss_blas_threshold_default": int(faiss.cvar.distance_compute_blas_threshold),
+                 "dim_from": dim_from, "machine": platform.machine(),
+                 "cpu_count": os.cpu_count(), "python": platform.python_version(), "faiss": faiss.__version__,
+                 "load_avg_before": load_avg(), "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+                 "goals": {"ms_per_task_at_1e6": 10.0, "batch_1e4x1e5_s": 30.0}}
+    with threadpool_limits(limits=args.threads):
+        res["large"] = bench_large(args, dim)
+        res["batch"] = bench_batch(args, dim)
+    res["end_to_end"] = None if args.skip_e2e else bench_e2e(args)
+    res["load_avg_after"] = load_avg()
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    from fennec.io import write_json
+
+    write_json(args.out, res)
+    print_table(res)
+    return 0
+
+
+def print_table(res: dict) -> None:
+    lg = res["large"]
+    print(f"(a) rank {lg['n_models']:,} {res['distribution']} models (dim {lg['dim']}, {res['dim_from']}), "
+          f"top-{lg['k']}, "
+          f"{lg['n_tasks']} tasks, {res['threads']} thread(s), load avg {res['load_avg_before']}")
+    print(f"    {'method':<46} {'ms/task 1-by-1 (med/p90)':>26} {'ms/task batched':>16} {'recall@10':>10} "
+          f"{'build s':>8}")
+    for name, r in lg["methods"].items():
+        print(f"    {name:<46} {r['ms_per_task_single_median']:>12.2f} / {r['ms_per_task_single_p90']:<11.2f} "
+              f"{r['ms_per_task_batched']:>16.3f} {r['recall_at_10']:>10.3f} {r['build_s']:>8.1f}")
+    print(f"    goal: < {res['goals']['ms_per_task_at_1e6']:.0f} ms per task")
+    b = res["batch"]
+    print(f"(b) {b['n_tasks']:,} tasks x {b['n_models']:,} models, one batched top-{b['k']} search "
+          f"({'exact flat' if b['exact'] else 'IVF'}): search {b['search_s']:.2f} s + build {b['build_s']:.2f} s "
+          f"= {b['total_s']:.2f} s (goal < {res['goals']['batch_1e4x1e5_s']:.0f} s); with BLAS (threshold "
+          f"{b['blas_threshold']}) search {b['search_blas_s']:.2f} s; numpy brute force "
+          f"{b['numpy_brute_force_s']:.2f} s")
+    e = res["end_to_end"]
+    if e is None:
+        print("(c) end to end: skipped")
+    elif "error" in e:
+        print(f"(c) end to end: recommend.py failed: {e['error']}")
+    else:
+        if e["note"]:
+            print(f"(c) note: {e['note']}")
+        print(f"(c) {e['command']} on {e['n_images']} images in {e['n_classes']} class folders: "
+              f"{e['cold_cache_s']:.2f} s with an empty cache, {e['warm_s_median']:.2f} s warm (median of "
+              f"{len(e['warm_runs_s'])}); bare imports {e['python_imports_s']:.2f} s; top model {e['top_model']}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

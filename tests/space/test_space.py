@@ -1,0 +1,126 @@
+"""The transfer space: planted answers, determinism, cold start, warm start, save/load."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from fennec.space import TransferSpace
+from fennec.space.store import load_space, save_space
+from fennec.space.zoo import model_from_id
+
+FAST = {"epochs": 150, "val_fraction": 0.0}
+
+
+@pytest.fixture(scope="module")
+def fitted(world):
+    records, models, tasks = world
+    return TransferSpace(**FAST).fit(records, models, tasks)
+
+
+@pytest.mark.parametrize("held_out", ["birds", "aircraft", "food"])
+def test_planted_specialist_ranks_first_on_an_unseen_task(world, held_out):
+    records, models, tasks = world
+    train = [r for r in records if r.dataset != held_out]
+    visible = {k: v for k, v in tasks.items() if k != held_out}
+    space = TransferSpace(**FAST).fit(train, models, visible)
+    ids = sorted(models)
+    scores = space.score(tasks[held_out], ids)
+    assert ids[int(np.argmax(scores))] == f"test:{held_out}"
+
+
+def test_source_affinity_is_learned_positive(fitted):
+    assert float(fitted.net_.affinity.sum()) > 0
+
+
+def test_fit_is_deterministic(world):
+    records, models, tasks = world
+    a = TransferSpace(**FAST).fit(records, models, tasks)
+    b = TransferSpace(**FAST).fit(records, models, tasks)
+    np.testing.assert_array_equal(a.model_vectors_, b.model_vectors_)
+    np.testing.assert_array_equal(a.task_vectors_, b.task_vectors_)
+
+
+def test_seed_changes_the_fit(world):
+    records, models, tasks = world
+    a = TransferSpace(**FAST, seed=0).fit(records, models, tasks)
+    b = TransferSpace(**FAST, seed=1).fit(records, models, tasks)
+    assert not np.allclose(a.model_vectors_, b.model_vectors_)
+
+
+def test_score_is_the_folded_dot_product(fitted, world):
+    _, _, tasks = world
+    ids = fitted.model_ids_
+    tvec = fitted.task_vectors([tasks["dogs"]])[0]
+    np.testing.assert_allclose(fitted.score(tasks["dogs"]), fitted.model_vectors(ids) @ tvec, rtol=1e-5)
+    assert tvec[-1] == 1.0  # the bias coordinate
+
+
+def test_cold_start_model_gets_a_vector_from_its_pretraining_alone(fitted, world):
+    _, _, tasks = world
+    space = load_like(fitted)
+    added = space.add_models({"timm:bird_net": model_from_id("timm:bird_net", "supervised pre-training on "
+                                                                         "photos of bird species")})
+    assert added == ["timm:bird_net"]
+    s = space.score(tasks["birds"], ["timm:bird_net", "test:cars", "test:food"])
+    assert s[0] > s[1] and s[0] > s[2]
+    # adding twice is a no-op
+    assert space.add_models({"timm:bird_net": model_from_id("timm:bird_net")}) == []
+
+
+def load_like(space: TransferSpace) -> TransferSpace:
+    import copy
+
+    return copy.deepcopy(space)
+
+
+def test_save_and_load_round_trip(fitted, world, tmp_path):
+    _, _, tasks = world
+    out = save_space(fitted, tmp_path / "space")
+    again = load_space(out)
+    np.testing.assert_allclose(again.score(tasks["flowers"]), fitted.score(tasks["flowers"]), rtol=1e-6)
+    assert again.model_ids_ == fitted.model_ids_
+    save_space(again, out)  # replacing a space leaves no temporary directory behind
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["space"]
+
+
+def test_warm_start_starts_from_the_previous_space(fitted, world):
+    records, models, tasks = world
+    warm = TransferSpace(epochs=1, lr=1e-6, val_fraction=0.0).fit(records, models, tasks, init=fitted)
+    cold = TransferSpace(epochs=1, lr=1e-6, val_fraction=0.0).fit(records, models, tasks)
+    ref = fitted.model_vectors_
+    assert np.abs(warm.model_vectors_ - ref).max() < np.abs(cold.model_vectors_ - ref).max() / 10
+
+
+def test_exact_duplicate_records_across_benchmarks_count_once(world):
+    from fennec.space.space import _clean
+
+    records, _, _ = world
+    from dataclasses import replace
+
+    copies = [replace(r, benchmark="copycat") for r in records]
+    assert len(_clean(records + copies)) == len(records)
+
+
+def test_nearest_tasks_and_accuracy_range(fitted, world):
+    _, _, tasks = world
+    tvec = fitted.task_vectors([tasks["birds"]])[0]
+    nearest = fitted.nearest_tasks(tvec, k=2)
+    assert nearest[0][0] == "birds"
+    lo, hi = fitted.accuracy_range("test:birds", ["birds"])
+    assert 80 < lo <= hi < 90
+
+
+def test_error_metrics_are_left_out(world):
+    from fennec.space.space import usable
+
+    assert not usable("imagenet_top1_error_1crop_224")
+    assert usable("finetune_top1_acc")
+
+
+def test_no_usable_records_is_a_clear_error(world):
+    from fennec.validation import FennecInputError
+
+    _, models, tasks = world
+    with pytest.raises(FennecInputError, match="no usable records"):
+        TransferSpace(**FAST).fit([], models, tasks)
