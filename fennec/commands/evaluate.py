@@ -4,7 +4,7 @@
                     [--format table|json] [--plot FILE.png] [--dataset NAME ...] [--seed N] [--store PATH]
 
 Methods come from :data:`fennec.evaluation.methods.METHODS` (``prior``, ``random``, ``imagenet``, ``params``, and
-the transfer space's methods when :mod:`fennec.space` is installed).
+the transfer space's methods when :mod:`fennec.space.methods` is installed).
 """
 
 from __future__ import annotations
@@ -42,12 +42,12 @@ def load_methods() -> None:
     import importlib.util
     import sys
 
-    if importlib.util.find_spec("fennec.space") is not None:
+    if importlib.util.find_spec("fennec.space.methods") is not None:
         try:
-            importlib.import_module("fennec.space")
+            importlib.import_module("fennec.space.methods")
         except Exception as exc:  # a broken optional package must not take the baselines down with it
-            print(f"fennec evaluate: warning: fennec.space not loaded ({type(exc).__name__}: {exc}); its methods "
-                  "are unavailable", file=sys.stderr)
+            print(f"fennec evaluate: warning: fennec.space.methods not loaded ({type(exc).__name__}: {exc}); "
+                  "its methods are unavailable", file=sys.stderr)
 
 
 def run(args: argparse.Namespace) -> int:

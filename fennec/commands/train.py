@@ -51,6 +51,12 @@ def run(args: argparse.Namespace) -> int:
         records = store.records()
         models = {m.id: m for m in store.models()}
         tasks = dict(store.task_cards())
+    if init is not None:
+        # models added with `fennec zoo add` have no records: keep them in the retrained space (cold start)
+        from fennec.space.zoo import ZooModel
+
+        for m, meta in init.model_info_.items():
+            models.setdefault(m, ZooModel(m, meta.get("architecture"), meta.get("pretraining")))
     space = TransferSpace(**params).fit(records, models, tasks, init=init)
     path = save_space(space, out)
     info = space.train_info_

@@ -26,7 +26,7 @@ datasets), ``random`` (seeded, 100 draws), ``imagenet`` (ImageNet top-1 where th
 (parameter count of the architecture, for cold start).
 
 The transfer-space package registers ``fennec`` / ``fennec-nmf`` here when imported; ``fennec evaluate`` imports
-:mod:`fennec.space` when it is installed (from Python, import it yourself before ``evaluate(..., "fennec")``).
+:mod:`fennec.space.methods` when it is installed (from Python, import it yourself before ``evaluate(..., "fennec")``).
 
 Example (a learned method)::
 

@@ -1,9 +1,9 @@
 """The transfer space: models and tasks in one space where transferability is a dot product plus a bias.
 
-Importing this package registers the ``fennec`` and ``fennec-nmf`` methods in the evaluation harness.
+Importing :mod:`fennec.space.methods` registers the ``fennec`` and ``fennec-nmf`` methods in the evaluation
+harness (``fennec evaluate`` does it); the serving path (recommend, rank-batch) does not pay for that import.
 """
 
-from fennec.space import methods as _methods  # noqa: F401  (registers the harness methods)
 from fennec.space.space import TransferSpace
 
 __all__ = ["TransferSpace"]

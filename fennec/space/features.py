@@ -75,10 +75,6 @@ class TaskFeatures:
     description: np.ndarray
     meta: np.ndarray
 
-    def stacked(self) -> np.ndarray:
-        """(T, 2 * TEXT_DIM + 4) all inputs side by side."""
-        return np.concatenate([self.names, self.description, self.meta], axis=1).astype(np.float32)
-
 
 def task_features(cards: Sequence[object], text_encoder: str | None = None) -> TaskFeatures:
     """Featurize task cards (objects with ``name``, ``class_names``, ``description``, ``n_classes``, ``n_images``).
@@ -123,58 +119,64 @@ class ModelFeatures:
 
     Attributes:
         arch: (M, A) archi2vec embedding of the architecture (zeros when it can't be embedded).
+        size: (M, 2) log10(parameters) / 8 and log10(FLOPs) / 10 of the architecture (zeros when unknown).
         pretraining: (M, TEXT_DIM) text embedding of the pre-training data and method.
         flags: (M, 2) has_arch, has_pretraining.
     """
 
     arch: np.ndarray
+    size: np.ndarray
     pretraining: np.ndarray
     flags: np.ndarray
-
-    def stacked(self) -> np.ndarray:
-        """(M, A + TEXT_DIM + 2) all inputs side by side."""
-        return np.concatenate([self.arch, self.pretraining, self.flags], axis=1).astype(np.float32)
 
 
 ARCH_DIM = 64
 
 
-def arch_embeddings(architectures: Sequence[str | None]) -> tuple[np.ndarray, np.ndarray]:
-    """archi2vec vectors (M, ARCH_DIM) and a has-vector flag (M,) for architecture names (None allowed)."""
+def arch_embeddings(architectures: Sequence[str | None]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """archi2vec vectors (M, ARCH_DIM), a has-vector flag (M,) and size features (M, 2) for architecture names.
+
+    The size features are log10(parameters) / 8 and log10(FLOPs at 224 px) / 10 from the architecture's graph:
+    capacity is the single most telling property of an architecture for its fine-tuned accuracy, and giving it
+    directly spares the tower from recovering it from the embedding. Unknown architectures get zeros.
+    """
     out = np.zeros((len(architectures), ARCH_DIM), np.float32)
     ok = np.zeros(len(architectures), np.float32)
-    names = sorted({a for a in architectures if a})
-    vecs: dict[str, np.ndarray] = {}
-    for name in names:
-        vec = _arch_vector(name)
-        if vec is not None:
-            vecs[name] = vec
+    size = np.zeros((len(architectures), 2), np.float32)
     for i, a in enumerate(architectures):
-        if a in vecs:
-            v = vecs[a]
-            out[i, : min(ARCH_DIM, v.shape[0])] = v[:ARCH_DIM]
+        found = _arch_vector(a) if a else None
+        if found is not None:
+            vec, sz = found
+            out[i, : min(ARCH_DIM, vec.shape[0])] = vec[:ARCH_DIM]
             ok[i] = 1.0
-    return out, ok
+            size[i] = sz
+    return out, ok, size
 
 
 @lru_cache(maxsize=4096)
-def _arch_vector(name: str) -> np.ndarray | None:
+def _arch_vector(name: str) -> tuple[np.ndarray, np.ndarray] | None:
     try:
         import archi2vec
 
         vec = archi2vec.embed([name])[0]
-    except Exception as exc:
+        graph = archi2vec.get_graph(archi2vec.canonical_name(name))
+    except Exception as exc:  # any architecture that cannot be embedded degrades to "no vector"
         warnings.warn(f"archi2vec could not embed {name!r} ({type(exc).__name__}: {exc}); "
                       "its model gets no architecture vector", stacklevel=3)
         return None
     norm = float(np.linalg.norm(vec))
-    return (vec / norm).astype(np.float32) if norm > 0 else None
+    if norm == 0:
+        return None
+    params, flops = float(getattr(graph, "n_params", 0) or 0), float(getattr(graph, "flops", 0) or 0)
+    size = np.array([math.log10(params) / 8 if params > 0 else 0.0,
+                     math.log10(flops) / 10 if flops > 0 and math.isfinite(flops) else 0.0], np.float32)
+    return (vec / norm).astype(np.float32), size
 
 
 def model_features(models: Sequence[object], text_encoder: str | None = None) -> ModelFeatures:
     """Featurize models (objects with ``architecture`` and ``pretraining`` attributes, e.g. ModelInfo)."""
-    arch, has_arch = arch_embeddings([getattr(m, "architecture", None) for m in models])
+    arch, has_arch, size = arch_embeddings([getattr(m, "architecture", None) for m in models])
     texts = [getattr(m, "pretraining", None) or "" for m in models]
     pre = encode_texts(texts, text_encoder)
     flags = np.stack([has_arch, np.array([float(bool(t)) for t in texts], np.float32)], axis=1)
-    return ModelFeatures(arch, pre, flags)
+    return ModelFeatures(arch, size, pre, flags)

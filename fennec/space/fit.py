@@ -6,7 +6,9 @@ Loss, per group g = (benchmark, dataset) of records (never normalised across ben
 - listwise ranking: ListNet cross-entropy between softmax(z / tau) and softmax(scores) (Cao et al., ICML 2007);
 - groups of cheap scores (PARC and friends from ``fennec score-zoo``) enter with a smaller weight.
 Every group weighs the same whatever its size. L2 penalties keep free embeddings, biases and protocol offsets
-small, so models with few records lean on their features. Early stopping: a seeded fraction of the training
+small, so models with few records lean on their features; interactions (free embeddings) are shrunk at
+least as hard as main effects (free biases), as in hierarchical priors for factorisation models.
+Early stopping: a seeded fraction of the training
 datasets is held out, the epoch with the best held-out ranking loss is kept, and the final net is trained on all
 groups for that many epochs.
 """
@@ -80,7 +82,8 @@ def _losses(net: TransferNet, inp: Inputs, rows: dict[str, torch.Tensor], n_grou
 
 
 def train_net(net: TransferNet, inp: Inputs, batch: Batch, *, epochs: int, lr: float, listnet_weight: float,
-              tau: float, l2_free: float, l2_offset: float, l2_proj: float, seed: int,
+              tau: float, l2_free: float, l2_interaction: float, l2_offset: float, l2_proj: float,
+              seed: int,
               val_fraction: float = 0.0, patience_every: int = 10) -> tuple[TransferNet, dict[str, float]]:
     """Train ``net`` in place (full batch Adam) and return it with a training summary.
 
@@ -110,7 +113,8 @@ def train_net(net: TransferNet, inp: Inputs, batch: Batch, *, epochs: int, lr: f
         mse, listnet = _losses(net, inp, rows, n_groups, tau)
         per_group = mse + listnet_weight * listnet
         loss = (per_group * tw).sum() / tw.sum().clamp(min=1e-12)
-        reg = (l2_free * (net.free.pow(2).sum() + net.free_bias.pow(2).sum()) + l2_offset * net.bench_bias.pow(2).sum()
+        reg = (l2_free * net.free_bias.pow(2).sum() + l2_interaction * net.free.pow(2).sum()
+               + l2_offset * net.bench_bias.pow(2).sum()
                + l2_proj * (net.model_proj.weight.pow(2).sum() + net.task_proj.weight.pow(2).sum()
                             + net.model_bias.weight.pow(2).sum()))
         (loss + reg).backward()

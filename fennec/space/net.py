@@ -42,7 +42,10 @@ class TransferNet(nn.Module):
         self.model_proj = nn.Linear(model_in, dim)
         self.model_bias = nn.Linear(model_in, 1)
         self.task_proj = nn.Linear(task_in, dim)
+        # Source affinity is the mechanism that carries over to unseen tasks; a fixed gain lets Adam move it as
+        # fast as the free embeddings instead of letting them explain what affinity should.
         self.affinity = nn.Parameter(torch.zeros(2))
+        self.affinity_gain = 10.0
         self.text_dim = text_dim
 
     def model_parts(self, x: torch.Tensor, pre: torch.Tensor, free_idx: torch.Tensor) -> tuple[torch.Tensor,
@@ -61,7 +64,8 @@ class TransferNet(nn.Module):
         idx = free_idx.clamp(min=0)
         u = self.model_proj(x) + self.free[idx] * has[:, None]
         b = self.model_bias(x)[:, 0] + self.free_bias[idx] * has
-        folded = torch.cat([u, self.affinity[0] * pre, self.affinity[1] * pre], dim=1)
+        k = self.affinity * self.affinity_gain
+        folded = torch.cat([u, k[0] * pre, k[1] * pre], dim=1)
         return folded, b
 
     def task_parts(self, y: torch.Tensor, desc: torch.Tensor, names: torch.Tensor) -> torch.Tensor:

@@ -10,6 +10,7 @@ for a flat FAISS search over large zoos.
 from __future__ import annotations
 
 import hashlib
+import inspect
 import json
 import math
 from collections.abc import Mapping, Sequence
@@ -71,7 +72,8 @@ class TransferSpace:
         lr: Adam learning rate.
         listnet_weight: Weight of the listwise ranking loss next to the regression on standardised results.
         tau: Temperature of the ListNet target distribution softmax(z / tau).
-        l2_free: L2 penalty on free model embeddings and biases.
+        l2_free: L2 penalty on the free model biases (main effects).
+        l2_interaction: L2 penalty on the free model embeddings (interactions with tasks).
         l2_offset: L2 penalty on per-benchmark protocol offsets.
         l2_proj: L2 penalty on tower weights.
         aux_weight: Weight of groups of cheap scores (PARC, LogME, ...) relative to fine-tuning groups.
@@ -81,7 +83,8 @@ class TransferSpace:
     """
 
     def __init__(self, dim: int = 8, text_components: int = 32, epochs: int = 300, lr: float = 0.03,
-                 listnet_weight: float = 1.0, tau: float = 0.5, l2_free: float = 1e-2, l2_offset: float = 1e-2,
+                 listnet_weight: float = 1.0, tau: float = 0.5, l2_free: float = 1e-2, l2_interaction: float = 1e-2,
+                 l2_offset: float = 1e-2,
                  l2_proj: float = 1e-3, aux_weight: float = 0.3, val_fraction: float = 0.2, seed: int = 0,
                  text_encoder: str | None = None) -> None:
         self.dim = dim
@@ -91,6 +94,7 @@ class TransferSpace:
         self.listnet_weight = listnet_weight
         self.tau = tau
         self.l2_free = l2_free
+        self.l2_interaction = l2_interaction
         self.l2_offset = l2_offset
         self.l2_proj = l2_proj
         self.aux_weight = aux_weight
@@ -100,9 +104,8 @@ class TransferSpace:
 
     def get_params(self) -> dict[str, Any]:
         """Hyper-parameters as a dict (the constructor's arguments)."""
-        return {k: getattr(self, k) for k in ("dim", "text_components", "epochs", "lr", "listnet_weight", "tau",
-                                               "l2_free", "l2_offset", "l2_proj", "aux_weight", "val_fraction",
-                                               "seed", "text_encoder")}
+        names = [p for p in inspect.signature(type(self).__init__).parameters if p != "self"]
+        return {k: getattr(self, k) for k in names}
 
     # ----------------------------------------------------------------------------------------------- fitting
     def fit(self, records: Sequence[Any], models: Mapping[str, Any], tasks: Mapping[str, Any],
@@ -151,8 +154,8 @@ class TransferSpace:
                             {b: i for i, b in enumerate(benches)})
         net = TransferNet(len(with_records), len(benches), inp.model_x.shape[1], inp.task_y.shape[1],
                           self.text_components, self.dim)
-        cfg = {"lr": self.lr, "listnet_weight": self.listnet_weight, "tau": self.tau, "l2_free": self.l2_free,
-               "l2_offset": self.l2_offset, "l2_proj": self.l2_proj, "seed": self.seed}
+        cfg = {k: v for k, v in self.get_params().items()
+               if k in ("lr", "listnet_weight", "tau", "l2_free", "l2_interaction", "l2_offset", "l2_proj", "seed")}
         epochs = self.epochs
         if self.val_fraction > 0:
             probe = TransferNet(len(with_records), len(benches), inp.model_x.shape[1], inp.task_y.shape[1],
@@ -192,9 +195,17 @@ class TransferSpace:
         present = (np.abs(texts).sum(1) > 0)[:, None]
         return ((texts - self.text_mean_) @ self.text_components_.T * present).astype(np.float32)
 
+    def _model_x(self, mf: feats.ModelFeatures) -> np.ndarray:
+        """Model-tower input (M, A + 2 + TEXT_DIM + 2): archi2vec, size, pre-training text, flags."""
+        return np.concatenate([mf.arch, mf.size, mf.pretraining, mf.flags], axis=1)
+
+    def _task_y(self, tf: feats.TaskFeatures) -> np.ndarray:
+        """Task-tower input (T, 2 TEXT_DIM + 4): class-name and description embeddings, size and flags."""
+        return np.concatenate([tf.names, tf.description, tf.meta], axis=1)
+
     def _inputs(self, mf: feats.ModelFeatures, tf: feats.TaskFeatures, free_idx: np.ndarray) -> Inputs:
-        return Inputs(model_x=torch.as_tensor(mf.stacked()), pre=torch.as_tensor(self._project(mf.pretraining)),
-                      free_idx=torch.as_tensor(free_idx, dtype=torch.long), task_y=torch.as_tensor(tf.stacked()),
+        return Inputs(model_x=torch.as_tensor(self._model_x(mf)), pre=torch.as_tensor(self._project(mf.pretraining)),
+                      free_idx=torch.as_tensor(free_idx, dtype=torch.long), task_y=torch.as_tensor(self._task_y(tf)),
                       desc=torch.as_tensor(self._project(tf.description)),
                       names=torch.as_tensor(self._project(tf.names)))
 
@@ -233,7 +244,7 @@ class TransferSpace:
         net.load_state_dict(new)
 
     def _fold_tasks(self, tf: feats.TaskFeatures) -> np.ndarray:
-        y = torch.as_tensor(tf.stacked())
+        y = torch.as_tensor(self._task_y(tf))
         with torch.no_grad():
             t = self.net_.task_parts(y, torch.as_tensor(self._project(tf.description)),
                                      torch.as_tensor(self._project(tf.names)))
@@ -263,7 +274,7 @@ class TransferSpace:
         """Folded vectors (M, D) of models the space has no records of, from their features alone."""
         mf = feats.model_features(list(models), self.text_encoder)
         with torch.no_grad():
-            mvec, mbias = self.net_.model_parts(torch.as_tensor(mf.stacked()),
+            mvec, mbias = self.net_.model_parts(torch.as_tensor(self._model_x(mf)),
                                                 torch.as_tensor(self._project(mf.pretraining)),
                                                 torch.full((len(models),), -1, dtype=torch.long))
         return torch.cat([mvec, mbias[:, None]], 1).numpy().astype(np.float32)

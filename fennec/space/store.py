@@ -90,10 +90,24 @@ def load_space(path: str | os.PathLike[str] | None = None) -> TransferSpace:
     if not manifest.is_file():
         raise FennecInputError(f"--space: {str(p)!r} holds no trained space (manifest.json missing); "
                                "train one with `python train.py --out DIR`")
-    info = json.loads(manifest.read_text())
+    try:
+        info = json.loads(manifest.read_text())
+    except (OSError, ValueError) as exc:
+        raise FennecInputError(f"--space: {str(manifest)!r} is not readable JSON ({exc}); retrain the space") from None
     if info.get("format") != FORMAT:
         raise FennecInputError(f"--space: {str(p)!r} has format {info.get('format')!r}, expected {FORMAT!r}; "
                                "retrain it with this version")
+    try:
+        space = _read(p, info)
+    except (OSError, ValueError, KeyError, TypeError, RuntimeError) as exc:
+        raise FennecInputError(f"--space: {str(p)!r} is damaged ({type(exc).__name__}: {exc}); retrain it with "
+                               "`python train.py --out DIR --no-warm-start`") from None
+    space.path_ = p
+    return space
+
+
+def _read(p: Path, info: dict) -> TransferSpace:
+    """The fitted state of a space directory (errors propagate; :func:`load_space` words them)."""
     space = TransferSpace(**json.loads((p / "config.json").read_text()))
     with np.load(p / "space.npz", allow_pickle=False) as z:
         space.model_ids_ = z["model_ids"].tolist()
@@ -115,7 +129,6 @@ def load_space(path: str | os.PathLike[str] | None = None) -> TransferSpace:
     space.model_info_ = meta["models"]
     space.records_hash_ = info["records_hash"]
     space.train_info_ = info.get("train", {})
-    space.path_ = p
     return space
 
 

@@ -364,10 +364,7 @@ def test_bad_input_is_one_line_and_exit_2(trained, tmp_path, capsys, case):
     assert not (tmp_path / "empty_space").exists() and not (tmp_path / "zero_space").exists()
 
 
-# ------------------------------------------------------------------------------------------------ known bugs
-@pytest.mark.xfail(strict=True, reason="fennec/commands/train.py:52 trains on the store's models only (and "
-                   "TransferSpace.fit, fennec/space/space.py:130, keeps only those): a model added with `zoo add` "
-                   "is silently dropped from the space by the next `train` warm start")
+# ---------------------------------------------------------------------------- once bugs, now regression tests
 def test_retraining_keeps_models_added_with_zoo_add(trained, space_copy, capsys):
     code, _, err = run_cli(capsys, "zoo", "add", "timm:resnet18", "--space", space_copy)
     assert code == 0, err
@@ -378,10 +375,6 @@ def test_retraining_keeps_models_added_with_zoo_add(trained, space_copy, capsys)
     assert "timm:resnet18" in {ln.split("\t")[0] for ln in out.splitlines()}
 
 
-@pytest.mark.xfail(strict=True, reason="fennec/space/store.py:93-113 (load_space) reads manifest.json, "
-                   "config.json, space.npz, tower.pt and meta.json unguarded: a damaged space directory raises "
-                   "JSONDecodeError / FileNotFoundError (a traceback from the CLI) instead of a one-line "
-                   "FennecInputError with exit 2")
 @pytest.mark.parametrize("damage", ["truncated manifest", "missing space.npz"])
 def test_damaged_space_is_a_one_line_error(space_copy, capsys, damage):
     if damage == "truncated manifest":

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-import fennec.space  # noqa: F401  (registers the methods)
+import fennec.space.methods  # noqa: F401  (registers the methods)
 from fennec.evaluation.methods import METHODS, FitContext, create_method
 
 

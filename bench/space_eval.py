@@ -1,0 +1,73 @@
+"""Evaluate the transfer space next to its baselines on every shared benchmark (lodo and lomo).
+
+    python bench/space_eval.py [--benchmark NAME ...] [--protocol lodo|lomo ...] [--store PATH]
+
+Runs the harness of `fennec evaluate` in one process (so a training set shared by two benchmarks is fitted once),
+prints a table of mean metrics and writes ``bench/results/space_eval.json`` and one bar plot per benchmark and
+protocol in ``bench/results/``. The same numbers come from
+``fennec evaluate --benchmark NAME --method fennec --method prior ... --protocol P``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+# Run as `python bench/space_eval.py`, this folder is first on sys.path, and bench/archi2vec.py would shadow the
+# archi2vec package: look modules up from the project instead.
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
+
+BENCHMARKS = ("sfda_supervised", "logme_tllib", "parc_controlled", "parc_external", "transfergraph")
+METHODS = {"lodo": ("fennec", "fennec-nmf", "prior", "imagenet", "random"),
+           "lomo": ("fennec", "params", "random")}
+KEYS = ("weighted_tau", "weighted_tau_ms", "pearson", "pearson_parc", "spearman", "rel1", "rel3")
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--benchmark", action="append", default=None)
+    ap.add_argument("--protocol", action="append", default=None, choices=("lodo", "lomo"))
+    ap.add_argument("--store", default=None)
+    ap.add_argument("--out", default="bench/results/space_eval.json")
+    ap.add_argument("--threads", type=int, default=1)
+    args = ap.parse_args(argv)
+    torch.set_num_threads(args.threads)
+
+    import fennec.space.methods  # noqa: F401  (registers fennec, fennec-nmf)
+    from fennec.evaluation import evaluate
+    from fennec.evaluation.plot import plot_reports
+    from fennec.records import RecordStore, default_store_path
+
+    out = Path(args.out)
+    results = json.loads(out.read_text()) if out.exists() else {}
+    store = RecordStore(args.store or default_store_path())
+    for protocol in args.protocol or ["lodo", "lomo"]:
+        for bench in args.benchmark or BENCHMARKS:
+            reports = []
+            for method in METHODS[protocol]:
+                t0 = time.perf_counter()
+                try:
+                    rep = evaluate(bench, method, protocol, store=store)
+                except Exception as exc:
+                    print(f"{bench} {protocol} {method}: skipped ({exc})", file=sys.stderr)
+                    continue
+                rep["seconds"] = round(time.perf_counter() - t0, 1)
+                reports.append(rep)
+                results.setdefault(bench, {}).setdefault(protocol, {})[method] = rep
+                mean = rep["mean"]
+                cells = " ".join(f"{k}={mean[k]:.3f}" for k in KEYS if mean.get(k) is not None)
+                print(f"{bench:16s} {protocol} {method:11s} {cells} ({rep['seconds']} s)", flush=True)
+                out.parent.mkdir(parents=True, exist_ok=True)
+                out.write_text(json.dumps(results, indent=1))
+            if reports:
+                plot_reports(reports, out.parent / f"space_eval_{bench}_{protocol}.png")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
