@@ -78,6 +78,9 @@ class TransferSpace:
         l2_proj: L2 penalty on tower weights.
         aux_weight: Weight of groups of cheap scores (PARC, LogME, ...) relative to fine-tuning groups.
         val_fraction: Fraction of training datasets held out to choose the number of epochs (0 disables).
+        n_members: Members of the seed ensemble (seeds ``seed .. seed + n_members - 1``); their mean score is
+            one inner product of concatenated vectors. Averaging nets trained from different seeds removes
+            much of the variance a few dozen training tasks leave in any single one.
         seed: Seed of everything random (initialisation, validation split).
         text_encoder: Text encoder id (default: the offline MiniLM of :mod:`fennec.encoders`).
     """
@@ -85,7 +88,8 @@ class TransferSpace:
     def __init__(self, dim: int = 8, text_components: int = 32, epochs: int = 300, lr: float = 0.03,
                  listnet_weight: float = 1.0, tau: float = 0.5, l2_free: float = 1e-2, l2_interaction: float = 1e-2,
                  l2_offset: float = 1e-2,
-                 l2_proj: float = 1e-3, aux_weight: float = 0.3, val_fraction: float = 0.2, seed: int = 0,
+                 l2_proj: float = 1e-3, aux_weight: float = 0.3, val_fraction: float = 0.2, n_members: int = 5,
+                 seed: int = 0,
                  text_encoder: str | None = None) -> None:
         self.dim = dim
         self.text_components = text_components
@@ -99,6 +103,7 @@ class TransferSpace:
         self.l2_proj = l2_proj
         self.aux_weight = aux_weight
         self.val_fraction = val_fraction
+        self.n_members = n_members
         self.seed = seed
         self.text_encoder = text_encoder
 
@@ -122,7 +127,6 @@ class TransferSpace:
         Returns:
             self
         """
-        torch.manual_seed(self.seed)
         recs = _clean(records)
         if not recs:
             raise FennecInputError("records: no usable records to train on; ingest some with "
@@ -152,30 +156,36 @@ class TransferSpace:
         inp = self._inputs(mf, tf, free_idx)
         batch = self._batch(recs, {m: i for i, m in enumerate(model_ids)}, {t: i for i, t in enumerate(task_names)},
                             {b: i for i, b in enumerate(benches)})
-        net = TransferNet(len(with_records), len(benches), inp.model_x.shape[1], inp.task_y.shape[1],
-                          self.text_components, self.dim)
         cfg = {k: v for k, v in self.get_params().items()
-               if k in ("lr", "listnet_weight", "tau", "l2_free", "l2_interaction", "l2_offset", "l2_proj", "seed")}
+               if k in ("lr", "listnet_weight", "tau", "l2_free", "l2_interaction", "l2_offset", "l2_proj")}
+        shape = {"n_models": len(with_records), "n_benchmarks": len(benches), "model_in": inp.model_x.shape[1],
+                 "task_in": inp.task_y.shape[1], "text_dim": self.text_components, "dim": self.dim}
+        old_nets = list(getattr(init, "nets_", []) or [])
         epochs = self.epochs
         if self.val_fraction > 0:
-            probe = TransferNet(len(with_records), len(benches), inp.model_x.shape[1], inp.task_y.shape[1],
-                                self.text_components, self.dim)
-            self._warm_start(probe, init, with_records, benches)
-            _, info = train_net(probe, inp, batch, epochs=self.epochs, val_fraction=self.val_fraction, **cfg)
+            # early stopping: one probe member on part of the datasets picks the epoch count for all members
+            torch.manual_seed(self.seed)
+            probe = TransferNet(**shape)
+            self._warm_start(probe, init, old_nets[0] if old_nets else None, with_records, benches)
+            _, info = train_net(probe, inp, batch, epochs=self.epochs, val_fraction=self.val_fraction,
+                                seed=self.seed, **cfg)
             epochs = int(info["best_epoch"])
-        torch.manual_seed(self.seed)
-        net = TransferNet(len(with_records), len(benches), inp.model_x.shape[1], inp.task_y.shape[1],
-                          self.text_components, self.dim)
-        self._warm_start(net, init, with_records, benches)
-        net, info = train_net(net, inp, batch, epochs=epochs, **cfg)
-        self.net_ = net.eval()
-        self.train_info_ = {**info, "epochs": epochs, "n_records": len(recs), "n_groups": len(batch.group_weight)}
+        nets = []
+        for i in range(self.n_members):
+            torch.manual_seed(self.seed + i)
+            net = TransferNet(**shape)
+            self._warm_start(net, init, old_nets[i] if i < len(old_nets) else None, with_records, benches)
+            net, info = train_net(net, inp, batch, epochs=epochs, seed=self.seed + i, **cfg)
+            nets.append(net.eval())
+        self.nets_ = nets
+        self.train_info_ = {**info, "epochs": epochs, "members": len(nets), "n_records": len(recs),
+                            "n_groups": len(batch.group_weight)}
         self.records_hash_ = records_hash(recs)
+        self.model_vectors_ = self._fold_models(inp.model_x, inp.pre, inp.free_idx)
         with torch.no_grad():
-            mvec, mbias = net.model_parts(inp.model_x, inp.pre, inp.free_idx)
-            self.model_vectors_ = torch.cat([mvec, mbias[:, None]], 1).numpy().astype(np.float32)
-            self.bench_offset_ = (net.bench_bias[inp.free_idx.clamp(min=0)] * (inp.free_idx >= 0)[:, None]).numpy()
-            self.task_vectors_ = self._fold_tasks(tf)
+            offsets = [n.bench_bias[inp.free_idx.clamp(min=0)] * (inp.free_idx >= 0)[:, None] for n in nets]
+        self.bench_offset_ = torch.stack(offsets).mean(0).numpy()
+        self.task_vectors_ = self._fold_tasks(tf)
         self.history_ = _history(recs, model_ids, task_names)
         return self
 
@@ -219,12 +229,13 @@ class TransferSpace:
                      value=np.array([float(r.value) for r in recs]), group_weight=weight,
                      group_dataset=np.array([tpos[k[1]] for k in keys]))
 
-    def _warm_start(self, net: TransferNet, init: TransferSpace | None, free_ids: list[str],
+    @staticmethod
+    def _warm_start(net: TransferNet, init: TransferSpace | None, old_net: TransferNet | None, free_ids: list[str],
                     benches: list[str]) -> None:
-        """Copy what a previous space learned: tower weights always, free vectors for the models it shares."""
-        if init is None or not hasattr(init, "net_"):
+        """Copy what a previous space's member learned: tower weights, free vectors of the models it shares."""
+        if init is None or old_net is None:
             return
-        old, new = init.net_.state_dict(), net.state_dict()
+        old, new = old_net.state_dict(), net.state_dict()
         with torch.no_grad():
             for name in ("model_proj.weight", "model_proj.bias", "model_bias.weight", "model_bias.bias",
                          "task_proj.weight", "task_proj.bias", "affinity"):
@@ -243,12 +254,30 @@ class TransferSpace:
                         new["bench_bias"][i, bi] = old["bench_bias"][j, old_b[b]]
         net.load_state_dict(new)
 
-    def _fold_tasks(self, tf: feats.TaskFeatures) -> np.ndarray:
-        y = torch.as_tensor(self._task_y(tf))
+    def _fold_models(self, x: torch.Tensor, pre: torch.Tensor, free_idx: torch.Tensor) -> np.ndarray:
+        """Folded model vectors (M, n_members * dim + 2k + 1): ``[u_1/n, ..., u_n/n, mean(k) p, mean b]``.
+
+        The mean of the members' scores is itself one inner product with :meth:`_fold_tasks`' vectors, so the
+        seed ensemble costs dimensions, not searches.
+        """
+        us, affs, biases = [], [], []
         with torch.no_grad():
-            t = self.net_.task_parts(y, torch.as_tensor(self._project(tf.description)),
-                                     torch.as_tensor(self._project(tf.names)))
-        return torch.cat([t, torch.ones(len(t), 1)], 1).numpy().astype(np.float32)
+            for net in self.nets_:
+                folded, b = net.model_parts(x, pre, free_idx)
+                us.append(folded[:, : self.dim] / len(self.nets_))
+                affs.append(folded[:, self.dim :])
+                biases.append(b)
+            out = torch.cat([*us, torch.stack(affs).mean(0), torch.stack(biases).mean(0)[:, None]], 1)
+        return out.numpy().astype(np.float32)
+
+    def _fold_tasks(self, tf: feats.TaskFeatures) -> np.ndarray:
+        """Folded task vectors (T, n_members * dim + 2k + 1): ``[v_1, ..., v_n, d, n, 1]``."""
+        y = torch.as_tensor(self._task_y(tf))
+        desc, names = torch.as_tensor(self._project(tf.description)), torch.as_tensor(self._project(tf.names))
+        with torch.no_grad():
+            vs = [net.task_parts(y, desc, names)[:, : self.dim] for net in self.nets_]
+            out = torch.cat([*vs, desc, names, torch.ones(len(y), 1)], 1)
+        return out.numpy().astype(np.float32)
 
     # ----------------------------------------------------------------------------------------------- using
     def task_vectors(self, cards: Sequence[Any]) -> np.ndarray:
@@ -273,11 +302,8 @@ class TransferSpace:
     def cold_start_vectors(self, models: Sequence[Any]) -> np.ndarray:
         """Folded vectors (M, D) of models the space has no records of, from their features alone."""
         mf = feats.model_features(list(models), self.text_encoder)
-        with torch.no_grad():
-            mvec, mbias = self.net_.model_parts(torch.as_tensor(self._model_x(mf)),
-                                                torch.as_tensor(self._project(mf.pretraining)),
-                                                torch.full((len(models),), -1, dtype=torch.long))
-        return torch.cat([mvec, mbias[:, None]], 1).numpy().astype(np.float32)
+        return self._fold_models(torch.as_tensor(self._model_x(mf)), torch.as_tensor(self._project(mf.pretraining)),
+                                 torch.full((len(models),), -1, dtype=torch.long))
 
     def add_models(self, models: Mapping[str, Any]) -> list[str]:
         """Give new models (id -> metadata) cold-start vectors and add them to the space; returns the added ids."""

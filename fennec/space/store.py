@@ -25,7 +25,7 @@ from fennec.space.net import TransferNet
 from fennec.space.space import TransferSpace
 from fennec.validation import FennecInputError
 
-FORMAT = "fennec-space-v1"
+FORMAT = "fennec-space-v2"
 
 
 def default_space_dir() -> Path:
@@ -57,8 +57,8 @@ def save_space(space: TransferSpace, out_dir: str | os.PathLike[str]) -> Path:
                  task_names=np.array(space.task_names_), task_vectors=space.task_vectors_, history=space.history_,
                  free_ids=np.array(space.free_ids_), text_mean=space.text_mean_,
                  text_components=space.text_components_)
-        net = space.net_
-        torch.save({"state_dict": net.state_dict(),
+        net = space.nets_[0]
+        torch.save({"state_dicts": [n.state_dict() for n in space.nets_],
                     "shape": {"n_models": net.free.shape[0], "n_benchmarks": net.bench_bias.shape[1],
                               "model_in": net.model_proj.in_features, "task_in": net.task_proj.in_features,
                               "text_dim": net.text_dim, "dim": net.free.shape[1]}}, tmp / "tower.pt")
@@ -121,9 +121,12 @@ def _read(p: Path, info: dict) -> TransferSpace:
         space.text_mean_ = z["text_mean"]
         space.text_components_ = z["text_components"]
     tower = torch.load(p / "tower.pt", map_location="cpu", weights_only=True)
-    net = TransferNet(**tower["shape"])
-    net.load_state_dict(tower["state_dict"])
-    space.net_ = net.eval()
+    nets = []
+    for state in tower["state_dicts"]:
+        net = TransferNet(**tower["shape"])
+        net.load_state_dict(state)
+        nets.append(net.eval())
+    space.nets_ = nets
     meta = json.loads((p / "meta.json").read_text())
     space.task_cards_ = meta["tasks"]
     space.model_info_ = meta["models"]

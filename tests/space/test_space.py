@@ -9,7 +9,7 @@ from fennec.space import TransferSpace
 from fennec.space.store import load_space, save_space
 from fennec.space.zoo import model_from_id
 
-FAST = {"epochs": 150, "val_fraction": 0.0}
+FAST = {"epochs": 150, "val_fraction": 0.0, "n_members": 2}
 
 
 @pytest.fixture(scope="module")
@@ -30,7 +30,7 @@ def test_planted_specialist_ranks_first_on_an_unseen_task(world, held_out):
 
 
 def test_source_affinity_is_learned_positive(fitted):
-    assert float(fitted.net_.affinity.sum()) > 0
+    assert all(float(net.affinity.sum()) > 0 for net in fitted.nets_)
 
 
 def test_fit_is_deterministic(world):
@@ -39,6 +39,16 @@ def test_fit_is_deterministic(world):
     b = TransferSpace(**FAST).fit(records, models, tasks)
     np.testing.assert_array_equal(a.model_vectors_, b.model_vectors_)
     np.testing.assert_array_equal(a.task_vectors_, b.task_vectors_)
+
+
+def test_ensemble_score_is_the_mean_of_its_members(world):
+    records, models, tasks = world
+    both = TransferSpace(**{**FAST, "n_members": 2}).fit(records, models, tasks)
+    one = TransferSpace(**{**FAST, "n_members": 1}).fit(records, models, tasks)
+    other = TransferSpace(**{**FAST, "n_members": 1, "seed": 1}).fit(records, models, tasks)
+    # every member shares the same text PCA, so the mean of two single-member spaces is the ensemble
+    mean = (one.score(tasks["cars"]) + other.score(tasks["cars"])) / 2
+    np.testing.assert_allclose(both.score(tasks["cars"]), mean, rtol=1e-4, atol=1e-4)
 
 
 def test_seed_changes_the_fit(world):
@@ -86,8 +96,8 @@ def test_save_and_load_round_trip(fitted, world, tmp_path):
 
 def test_warm_start_starts_from_the_previous_space(fitted, world):
     records, models, tasks = world
-    warm = TransferSpace(epochs=1, lr=1e-6, val_fraction=0.0).fit(records, models, tasks, init=fitted)
-    cold = TransferSpace(epochs=1, lr=1e-6, val_fraction=0.0).fit(records, models, tasks)
+    warm = TransferSpace(epochs=1, lr=1e-6, val_fraction=0.0, n_members=2).fit(records, models, tasks, init=fitted)
+    cold = TransferSpace(epochs=1, lr=1e-6, val_fraction=0.0, n_members=2).fit(records, models, tasks)
     ref = fitted.model_vectors_
     assert np.abs(warm.model_vectors_ - ref).max() < np.abs(cold.model_vectors_ - ref).max() / 10
 
