@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from fennec.io import write_json
+from fennec.io import current_umask, write_json
 from fennec.space.index import ModelIndex
 from fennec.space.net import TransferNet
 from fennec.space.space import TransferSpace
@@ -52,6 +52,7 @@ def save_space(space: TransferSpace, out_dir: str | os.PathLike[str]) -> Path:
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
     try:
+        os.chmod(tmp, 0o777 & ~current_umask())  # mkdtemp makes a 0700 directory
         np.savez(tmp / "space.npz", model_ids=np.array(space.model_ids_), model_vectors=space.model_vectors_,
                  bench_offset=space.bench_offset_, benchmarks=np.array(space.benchmarks_, dtype=str),
                  task_names=np.array(space.task_names_), task_vectors=space.task_vectors_, history=space.history_,

@@ -1,0 +1,191 @@
+"""Public entry points: ``embed``, ``load_embeddings``, ``load_encoder``, ``train_and_export``.
+
+Lookup order of :func:`embed`, cheapest first: the shipped precomputed embeddings (``data/archi2vec/
+embeddings.npz``), the on-disk embedding cache, then graph (cached) + encoder, whose result is cached.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import time
+from collections.abc import Callable, Sequence
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from archi2vec import cache
+from archi2vec.catalog import catalog_status, get_graph
+from archi2vec.encoder import Archi2VecEncoder
+from archi2vec.names import canonical_name
+from fennec.io import atomic_open, write_json, write_npz
+
+ENCODER_FILE = "encoder.pt"
+EMBEDDINGS_FILE = "embeddings.npz"
+FAILURES_FILE = "failures.json"
+
+
+def data_dir() -> Path:
+    """Directory of the shipped artefacts (``$ARCHI2VEC_DATA`` or ``<repo>/data/archi2vec``)."""
+    env = os.environ.get("ARCHI2VEC_DATA")
+    return Path(env).expanduser() if env else Path(__file__).resolve().parents[1] / "data" / "archi2vec"
+
+
+def _file_sha(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()[:12]
+
+
+@lru_cache(maxsize=4)
+def _load_encoder_cached(path: str, mtime: float) -> tuple[Archi2VecEncoder, str]:
+    ckpt = torch.load(path, map_location="cpu", weights_only=True)
+    enc = Archi2VecEncoder(**ckpt["config"])
+    enc.load_state_dict(ckpt["state_dict"])
+    enc.eval()
+    return enc, _file_sha(Path(path))
+
+
+def load_encoder(path: str | os.PathLike[str] | None = None) -> Archi2VecEncoder:
+    """The trained encoder (eval mode; call ``.train()`` to fine-tune it end to end).
+
+    Args:
+        path: A checkpoint written by :func:`save_encoder`; default ``data/archi2vec/encoder.pt``.
+    """
+    p = Path(path) if path is not None else data_dir() / ENCODER_FILE
+    if not p.exists():
+        raise FileNotFoundError(f"archi2vec encoder weights {str(p)!r} not found; run `archi2vec train` to make them")
+    enc, _ = _load_encoder_cached(str(p), p.stat().st_mtime)
+    return enc
+
+
+def save_encoder(path: str | os.PathLike[str], encoder: Archi2VecEncoder, info: dict[str, Any] | None = None) -> None:
+    """Write ``{config, state_dict, info}`` atomically."""
+    with atomic_open(path, "wb") as fh:
+        torch.save({"config": encoder.config(), "state_dict": encoder.state_dict(),
+                    "info": json.loads(json.dumps(info or {}))}, fh)
+
+
+@lru_cache(maxsize=4)
+def _load_npz(path: str, mtime: float) -> tuple[list[str], np.ndarray, dict[str, int]]:
+    with np.load(path, allow_pickle=False) as z:
+        names = [str(n) for n in z["names"]]
+        vectors = z["vectors"].astype(np.float32)
+    vectors.setflags(write=False)
+    return names, vectors, {n: i for i, n in enumerate(names)}
+
+
+def load_embeddings(path: str | os.PathLike[str] | None = None) -> tuple[list[str], np.ndarray]:
+    """Precomputed embeddings of the catalog: (canonical names, (N, d) float32 vectors)."""
+    p = Path(path) if path is not None else data_dir() / EMBEDDINGS_FILE
+    if not p.exists():
+        raise FileNotFoundError(f"archi2vec embeddings {str(p)!r} not found; run `archi2vec train` to make them")
+    names, vectors, _ = _load_npz(str(p), p.stat().st_mtime)
+    return list(names), vectors.copy()
+
+
+def embed(names: Sequence[str], *, encoder: Archi2VecEncoder | None = None, use_precomputed: bool = True,
+          use_cache: bool = True) -> np.ndarray:
+    """Embed architectures by name.
+
+    Args:
+        names: Architecture names: ``resnet50``, ``timm:resnet50.a1_in1k``, ``torchvision:alexnet``, ``googlenet``.
+        encoder: Encoder to use; default the shipped one (then shipped embeddings are used when present).
+        use_precomputed: Read the shipped embeddings when the default encoder is used.
+        use_cache: Read / write the graph and embedding caches.
+
+    Returns:
+        (len(names), d) float32.
+
+    Raises:
+        UnknownNameError: for a name that is neither a timm nor a torchvision architecture (close matches listed).
+    """
+    if isinstance(names, str):
+        names = [names]
+    canon = [canonical_name(n) for n in names]
+    default = encoder is None
+    if default:
+        p = data_dir() / ENCODER_FILE
+        if not p.exists():
+            raise FileNotFoundError(f"archi2vec encoder weights {str(p)!r} not found; run `archi2vec train`")
+        encoder, tag = _load_encoder_cached(str(p), p.stat().st_mtime)
+    else:
+        tag = "custom"
+        use_cache = use_cache and False  # no stable key for an arbitrary encoder
+    out = np.zeros((len(canon), encoder.dim), dtype=np.float32)
+    shipped: dict[str, int] = {}
+    vectors = np.zeros((0, encoder.dim), dtype=np.float32)
+    emb_file = data_dir() / EMBEDDINGS_FILE
+    if default and use_precomputed and emb_file.exists():
+        _, vectors, shipped = _load_npz(str(emb_file), emb_file.stat().st_mtime)
+    edir = cache.embedding_dir(tag)
+    missing: list[int] = []
+    for i, c in enumerate(canon):
+        if c in shipped:
+            out[i] = vectors[shipped[c]]
+            continue
+        p = edir / f"{cache._file_stem(c)}.npy"
+        if use_cache and p.exists():
+            out[i] = np.load(p)
+            continue
+        missing.append(i)
+    if missing:
+        todo = sorted({canon[i] for i in missing})
+        graphs = [get_graph(c, use_cache=use_cache) for c in todo]
+        vecs = encoder.embed_graphs(graphs).numpy().astype(np.float32)
+        by_name = dict(zip(todo, vecs, strict=True))
+        for c, v in by_name.items():
+            if use_cache:
+                cache.save_embedding(edir / f"{cache._file_stem(c)}.npy", v)
+        for i in missing:
+            out[i] = by_name[canon[i]]
+    return out
+
+
+def cached_graphs(names: Sequence[str] | None = None) -> tuple[list[str], list[Any]]:
+    """(names, graphs) of every architecture with a cached graph."""
+    ok = catalog_status(list(names) if names is not None else None)["ok"]
+    return ok, [cache.load_graph(cache.graph_path(n)) for n in ok]
+
+
+def export_embeddings(out_dir: str | os.PathLike[str] | None = None, *, encoder: Archi2VecEncoder | None = None,
+                      names: list[str] | None = None, graphs: list[Any] | None = None) -> dict[str, Any]:
+    """Embed every cached graph with ``encoder`` (default: the shipped one) and write ``embeddings.npz`` and
+    ``failures.json`` (failures with reasons, architectures not yet extracted) to ``out_dir``."""
+    out = Path(out_dir) if out_dir is not None else data_dir()
+    enc = encoder if encoder is not None else load_encoder(out / ENCODER_FILE)
+    if names is None or graphs is None:
+        names, graphs = cached_graphs()
+    vectors = enc.embed_graphs(graphs).numpy().astype(np.float32)
+    write_npz(out / EMBEDDINGS_FILE, names=np.array(names), vectors=vectors)
+    status = catalog_status()
+    write_json(out / FAILURES_FILE, {"failures": status["failures"], "pending": status["pending"],
+                                     "n_ok": len(status["ok"])})
+    return {"n_embedded": len(names), "n_failed": len(status["failures"]), "n_pending": len(status["pending"])}
+
+
+def train_and_export(out_dir: str | os.PathLike[str] | None = None, *, test_fraction: float = 0.2,
+                     log: Callable[[str], None] | None = print, **train_kwargs: Any) -> dict[str, Any]:
+    """Train the encoder on the cached catalog graphs outside the held-out split, then write ``encoder.pt``,
+    ``embeddings.npz`` (every cached graph, held-out ones included) and ``failures.json`` to ``out_dir``."""
+    from archi2vec.train import split_names, train_encoder
+
+    out = Path(out_dir) if out_dir is not None else data_dir()
+    t0 = time.time()
+    names, graphs = cached_graphs()
+    train_names, test_names = split_names(names, test_fraction)
+    tr = set(train_names)
+    train_graphs = [g for n, g in zip(names, graphs, strict=True) if n in tr]
+    if log is not None:
+        log(f"training on {len(train_graphs)} graphs ({len(test_names)} held out) loaded in {time.time() - t0:.1f} s")
+    enc, info = train_encoder(train_graphs, log=log, **train_kwargs)
+    info["test_fraction"] = test_fraction
+    info["n_train"] = len(train_names)
+    info["n_held_out"] = len(test_names)
+    info["train_names_sha"] = hashlib.sha256("\n".join(train_names).encode()).hexdigest()[:12]
+    save_encoder(out / ENCODER_FILE, enc, info)
+    export_embeddings(out, encoder=enc, names=names, graphs=graphs)
+    return {"n_train": len(train_names), "n_held_out": len(test_names), "n_embedded": len(names),
+            "seconds": round(time.time() - t0, 1), "epochs_run": info["epochs_run"]}

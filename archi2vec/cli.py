@@ -1,0 +1,196 @@
+"""``archi2vec`` command line.
+
+    archi2vec embed NAME [NAME ...] [--format text|json]
+    archi2vec graph NAME --stats [--format text|json]
+    archi2vec catalog [--retry-failures] [--timeout S] [--list]
+    archi2vec failures [--format text|json]
+    archi2vec train [--epochs N] [--dim D] [--time-budget S] [--out DIR]
+    archi2vec export [--out DIR]
+
+Exit codes: 0 success, 1 failure (e.g. a graph could not be extracted), 2 bad input (unknown name).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import warnings
+from collections import Counter
+from collections.abc import Sequence
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="archi2vec", description="Architecture graphs and GNN embeddings.")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    e = sub.add_parser("embed", help="print one vector per architecture name")
+    e.add_argument("names", nargs="+", metavar="NAME", help="e.g. resnet50, timm:vit_base_patch16_224.augreg_in1k, "
+                   "torchvision:alexnet")
+    e.add_argument("--format", choices=("text", "json"), default="text")
+    e.add_argument("--no-precomputed", action="store_true", help="ignore the shipped embeddings")
+    e.add_argument("--no-cache", action="store_true", help="neither read nor write the on-disk caches")
+
+    g = sub.add_parser("graph", help="extract one architecture's graph")
+    g.add_argument("name", metavar="NAME")
+    g.add_argument("--stats", action="store_true", help="print node / edge counts by op type and the trace path")
+    g.add_argument("--format", choices=("text", "json"), default="text")
+    g.add_argument("--no-cache", action="store_true")
+
+    c = sub.add_parser("catalog", help="extract and cache the graph of every architecture (resumable)")
+    c.add_argument("--retry-failures", action="store_true")
+    c.add_argument("--timeout", type=int, default=240, help="seconds per architecture (default 240)")
+    c.add_argument("--list", action="store_true", help="only list the catalog names")
+    c.add_argument("--limit", type=int, default=None, help="only the first N architectures (catalog order)")
+
+    f = sub.add_parser("failures", help="list architectures whose graph extraction failed, with the reason")
+    f.add_argument("--format", choices=("text", "json"), default="text")
+
+    t = sub.add_parser("train", help="train the encoder on the cached graphs and write data/archi2vec")
+    t.add_argument("--epochs", type=int, default=30)
+    t.add_argument("--dim", type=int, default=64)
+    t.add_argument("--hidden", type=int, default=32)
+    t.add_argument("--layers", type=int, default=2)
+    t.add_argument("--lr", type=float, default=5e-3)
+    t.add_argument("--w-contrast", type=float, default=0.5, help="weight of the contrastive loss")
+    t.add_argument("--w-family", type=float, default=2.0, help="weight of the family classification loss")
+    t.add_argument("--w-reg", type=float, default=2.0, help="weight of the params / FLOPs / depth regression loss")
+    t.add_argument("--w-desc", type=float, default=3.0, help="weight of the descriptor regression loss")
+    t.add_argument("--seed", type=int, default=0)
+    t.add_argument("--time-budget", type=float, default=None, help="stop training after this many seconds")
+    t.add_argument("--out", default=None, help="output directory (default data/archi2vec)")
+
+    x = sub.add_parser("export", help="re-embed every cached graph with the trained encoder (no training)")
+    x.add_argument("--out", default=None, help="directory holding encoder.pt (default data/archi2vec)")
+    return p
+
+
+def _cmd_embed(args: argparse.Namespace) -> int:
+    from archi2vec.api import embed
+    from archi2vec.names import canonical_name
+
+    for n in args.names:  # validate all names before any work
+        canonical_name(n)
+    vecs = embed(args.names, use_precomputed=not args.no_precomputed, use_cache=not args.no_cache)
+    if args.format == "json":
+        print(json.dumps({n: [round(float(v), 6) for v in vec] for n, vec in zip(args.names, vecs, strict=True)}))
+    else:
+        for n, vec in zip(args.names, vecs, strict=True):
+            print(n + "\t" + " ".join(f"{float(v):.6g}" for v in vec))
+    return 0
+
+
+def graph_stats(data: object) -> dict[str, object]:
+    """Node counts by op type, edge counts by (source op -> target op), and the trace path of a graph."""
+    from archi2vec.ops import op_types_of
+
+    ops = op_types_of(data.x)  # type: ignore[attr-defined]
+    ei = data.edge_index.numpy()  # type: ignore[attr-defined]
+    edges = Counter(f"{ops[s]}->{ops[t]}" for s, t in zip(ei[0], ei[1], strict=True))
+    return {"name": getattr(data, "name", ""), "trace_path": getattr(data, "trace_path", ""),
+            "family": getattr(data, "family", ""), "nodes": int(data.num_nodes),  # type: ignore[attr-defined]
+            "edges": int(ei.shape[1]), "depth": int(getattr(data, "depth", 0) or 0),
+            "n_params": float(getattr(data, "n_params", float("nan"))),
+            "flops": float(getattr(data, "flops", float("nan"))),
+            "input_size": list(getattr(data, "input_size", []) or []),
+            "nodes_by_op": dict(Counter(ops).most_common()), "edges_by_op": dict(edges.most_common())}
+
+
+def _cmd_graph(args: argparse.Namespace) -> int:
+    from archi2vec.catalog import get_graph
+
+    data = get_graph(args.name, use_cache=not args.no_cache)
+    stats = graph_stats(data)
+    if not args.stats:
+        stats = {k: stats[k] for k in ("name", "trace_path", "family", "nodes", "edges", "depth")}
+    if args.format == "json":
+        print(json.dumps(stats))
+        return 0
+    print(f"{stats['name']}  path={stats['trace_path']}  family={stats['family']}  nodes={stats['nodes']}  "
+          f"edges={stats['edges']}  depth={stats['depth']}")
+    if args.stats:
+        print(f"params={stats['n_params']:.4g}  flops={stats['flops']:.4g}  input_size={stats['input_size']}")
+        print("nodes by op type:")
+        for op, n in stats["nodes_by_op"].items():  # type: ignore[union-attr]
+            print(f"  {op:<14} {n}")
+        print("edges by op type (source->target), top 15:")
+        for k, n in list(stats["edges_by_op"].items())[:15]:  # type: ignore[union-attr]
+            print(f"  {k:<28} {n}")
+    return 0
+
+
+def _cmd_catalog(args: argparse.Namespace) -> int:
+    from archi2vec.catalog import build_catalog, catalog_order
+
+    names = catalog_order()
+    if args.limit is not None:
+        names = names[:args.limit]
+    if args.list:
+        print("\n".join(names))
+        return 0
+    summary = build_catalog(names, timeout=args.timeout, retry_failures=args.retry_failures)
+    return 0 if summary["done"] + summary["skipped"] > 0 else 1
+
+
+def _cmd_failures(args: argparse.Namespace) -> int:
+    from archi2vec.catalog import catalog_status
+
+    st = catalog_status()
+    if args.format == "json":
+        print(json.dumps({"failures": st["failures"], "n_ok": len(st["ok"]), "pending": len(st["pending"])}))
+        return 0
+    total = len(st["ok"]) + len(st["failures"]) + len(st["pending"])
+    print(f"{len(st['ok'])}/{total} graphs extracted, {len(st['failures'])} failed, {len(st['pending'])} pending")
+    for n, r in sorted(st["failures"].items()):
+        print(f"{n}\t{r}")
+    return 0
+
+
+def _cmd_train(args: argparse.Namespace) -> int:
+    import torch
+
+    from archi2vec.api import train_and_export
+
+    torch.set_num_threads(1)
+    summary = train_and_export(args.out, epochs=args.epochs, dim=args.dim, hidden=args.hidden,
+                               num_layers=args.layers, seed=args.seed, time_budget=args.time_budget,
+                               lr=args.lr, w_contrast=args.w_contrast, w_family=args.w_family,
+                               w_reg=args.w_reg, w_desc=args.w_desc)
+    print(json.dumps(summary))
+    return 0
+
+
+def _cmd_export(args: argparse.Namespace) -> int:
+    import torch
+
+    from archi2vec.api import export_embeddings
+
+    torch.set_num_threads(1)
+    print(json.dumps(export_embeddings(args.out)))
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the CLI; returns the exit code (the console script exits with it)."""
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    warnings.filterwarnings("ignore", message=r".*torch\.jit\.script.* is deprecated")  # timm import noise
+    args = _parser().parse_args(list(argv) if argv is not None else None)
+    from archi2vec.graph import GraphExtractionError
+    from fennec.registry import UnknownNameError
+    from fennec.validation import FennecInputError
+
+    handlers = {"embed": _cmd_embed, "graph": _cmd_graph, "catalog": _cmd_catalog, "failures": _cmd_failures,
+                "train": _cmd_train, "export": _cmd_export}
+    try:
+        return handlers[args.command](args)
+    except (UnknownNameError, FennecInputError) as exc:
+        print(f"archi2vec: error: {exc}", file=sys.stderr)
+        return 2
+    except (GraphExtractionError, FileNotFoundError) as exc:
+        print(f"archi2vec: error: {exc}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
