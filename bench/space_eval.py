@@ -28,6 +28,27 @@ METHODS = {"lodo": ("fennec", "fennec-nmf", "prior", "imagenet", "random"),
 KEYS = ("weighted_tau", "weighted_tau_ms", "pearson", "pearson_parc", "spearman", "rel1", "rel3")
 
 
+def markdown_table(results: dict) -> str:
+    """One row per (benchmark, protocol): weighted tau of every method (and PARC's Pearson x 100 where defined)."""
+    methods = ("fennec", "fennec-nmf", "prior", "imagenet", "params", "random")
+    lines = ["| benchmark | protocol | " + " | ".join(methods) + " |", "| --- | --- |" + " --- |" * len(methods)]
+    for bench in BENCHMARKS:
+        for protocol in ("lodo", "lomo"):
+            reps = results.get(bench, {}).get(protocol)
+            if not reps:
+                continue
+            cells = []
+            for m in methods:
+                mean = reps.get(m, {}).get("mean", {})
+                tau, parc = mean.get("weighted_tau"), mean.get("pearson_parc")
+                cell = "" if m not in reps else ("-" if tau is None else f"{tau:.3f}")
+                if parc is not None:
+                    cell += f" / {parc:.1f}"
+                cells.append(cell)
+            lines.append(f"| {bench} | {protocol} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--benchmark", action="append", default=None)
@@ -35,7 +56,17 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--store", default=None)
     ap.add_argument("--out", default="bench/results/space_eval.json")
     ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--table", nargs="+", metavar="JSON", default=None,
+                    help="only print the README table from result files (e.g. space_eval_lodo.json ...)")
     args = ap.parse_args(argv)
+    if args.table:
+        merged: dict = {}
+        for path in args.table:
+            for bench, by_protocol in json.loads(Path(path).read_text()).items():
+                for protocol, by_method in by_protocol.items():
+                    merged.setdefault(bench, {}).setdefault(protocol, {}).update(by_method)
+        print(markdown_table(merged))
+        return 0
     torch.set_num_threads(args.threads)
 
     import fennec.space.methods  # noqa: F401  (registers fennec, fennec-nmf)
