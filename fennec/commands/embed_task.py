@@ -24,7 +24,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="image folder, manifest (.csv/.parquet), features (.npz), class names (.txt) or 'cat,dog,...'")
     p.add_argument("--proxy", default=None, metavar="ID",
                    help="image encoder, e.g. timm:tf_efficientnet_lite0 or open_clip:ViT-B-32:TAG "
-                        "(default: timm:tf_efficientnet_lite2)")
+                        "(default: timm:tf_efficientnet_lite0)")
     p.add_argument("--text-encoder", default=None, metavar="ID",
                    help="class-name text encoder (default: sentence:all-MiniLM-L6-v2, offline)")
     p.add_argument("--classes", default=None, metavar="NAMES",
