@@ -25,6 +25,14 @@ def _private_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest
 
 
 @pytest.fixture(autouse=True, scope="session")
+def _private_store(tmp_path_factory: pytest.TempPathFactory):
+    """No test touches the user's records store by accident: the default store lives in a session temp dir."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("FENNEC_STORE", str(tmp_path_factory.mktemp("default_store") / "records.sqlite"))
+        yield
+
+
+@pytest.fixture(autouse=True, scope="session")
 def _one_thread() -> None:
     import torch
 
