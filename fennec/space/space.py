@@ -11,10 +11,8 @@ from __future__ import annotations
 
 import hashlib
 import inspect
-import json
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -23,6 +21,7 @@ import torch
 from fennec.space import features as feats
 from fennec.space.fit import Batch, Inputs, train_net
 from fennec.space.net import TransferNet
+from fennec.space.zoo import ZooModel
 from fennec.validation import FennecInputError
 
 
@@ -47,17 +46,6 @@ def records_hash(records: Sequence[Any]) -> str:
 def as_percent(value: float, metric: str) -> float:
     """Fine-tuning results on one scale for display: fractions in [0, 1] become percentages."""
     return value * 100.0 if ("fraction" in metric or 0.0 <= value <= 1.0) else value
-
-
-@dataclass
-class _Card:
-    """The task fields the towers read (a TaskCard or Task can be passed as is)."""
-
-    name: str
-    class_names: tuple[str, ...] = ()
-    description: str | None = None
-    n_classes: int | None = None
-    n_images: int | None = None
 
 
 class TransferSpace:
@@ -138,7 +126,7 @@ class TransferSpace:
         with_records = sorted({r.model for r in recs})
         task_names = sorted({r.dataset for r in recs})
         benches = sorted({r.benchmark for r in recs})
-        infos = [models.get(m) or _bare_model(m) for m in model_ids]
+        infos = [models.get(m) or ZooModel(m, None, None) for m in model_ids]
         cards = [tasks[t] for t in task_names]
 
         mf = feats.model_features(infos, self.text_encoder)
@@ -385,17 +373,6 @@ def _history(recs: list[Any], model_ids: list[str], task_names: list[str]) -> np
         return np.where(count > 0, total / np.maximum(count, 1), np.nan)
 
 
-@dataclass
-class _BareModel:
-    id: str
-    architecture: str | None = None
-    pretraining: str | None = None
-
-
-def _bare_model(model_id: str) -> _BareModel:
-    return _BareModel(model_id)
-
-
 def _info_dict(info: Any, model_id: str) -> dict[str, Any]:
     return {"id": model_id, "architecture": getattr(info, "architecture", None),
             "pretraining": getattr(info, "pretraining", None)}
@@ -405,13 +382,3 @@ def _card_dict(card: Any) -> dict[str, Any]:
     return {"name": str(card.name), "class_names": list(getattr(card, "class_names", None) or []),
             "description": getattr(card, "description", None), "n_classes": getattr(card, "n_classes", None),
             "n_images": getattr(card, "n_images", None)}
-
-
-def card_from_dict(d: Mapping[str, Any]) -> _Card:
-    """A task card from its JSON form."""
-    return _Card(name=d["name"], class_names=tuple(d.get("class_names") or ()), description=d.get("description"),
-                 n_classes=d.get("n_classes"), n_images=d.get("n_images"))
-
-
-def dumps_config(space: TransferSpace) -> str:
-    return json.dumps(space.get_params(), sort_keys=True)
