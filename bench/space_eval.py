@@ -56,6 +56,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--store", default=None)
     ap.add_argument("--out", default="bench/results/space_eval.json")
     ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--fennec-param", action="append", default=[], metavar="KEY=VALUE",
+                    help="hyper-parameter of the fennec method (e.g. n_members=1, epochs=300, val_fraction=0)")
+    ap.add_argument("--methods", nargs="+", default=None, help="methods to run (default: all for the protocol)")
     ap.add_argument("--table", nargs="+", metavar="JSON", default=None,
                     help="only print the README table from result files (e.g. space_eval_lodo.json ...)")
     args = ap.parse_args(argv)
@@ -69,21 +72,27 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     torch.set_num_threads(args.threads)
 
-    import fennec.space.methods  # noqa: F401  (registers fennec, fennec-nmf)
     from fennec.evaluation import evaluate
     from fennec.evaluation.plot import plot_reports
     from fennec.records import RecordStore, default_store_path
+    from fennec.space.methods import SpaceMethod  # registers fennec, fennec-nmf
 
+    params = {k: json.loads(v) for k, _, v in (p.partition("=") for p in args.fennec_param)}
     out = Path(args.out)
     results = json.loads(out.read_text()) if out.exists() else {}
     store = RecordStore(args.store or default_store_path())
     for protocol in args.protocol or ["lodo", "lomo"]:
         for bench in args.benchmark or BENCHMARKS:
             reports = []
-            for method in METHODS[protocol]:
+            for method in args.methods or METHODS[protocol]:
                 t0 = time.perf_counter()
+                spec = method
+                if method == "fennec" and params:
+                    def spec(params=params):
+                        return SpaceMethod(**params)
                 try:
-                    rep = evaluate(bench, method, protocol, store=store)
+                    rep = evaluate(bench, spec, protocol, store=store)
+                    rep["method"] = method if not params or method != "fennec" else f"fennec{params}"
                 except Exception as exc:
                     print(f"{bench} {protocol} {method}: skipped ({exc})", file=sys.stderr)
                     continue
