@@ -9,17 +9,11 @@ from fennec.cli import main
 from fennec.records import RecordStore
 
 
-@pytest.fixture(scope="module")
-def seeded(tmp_path_factory):
-    path = tmp_path_factory.mktemp("cli") / "records.sqlite"
-    RecordStore(path).close()
-    return path
-
-
 @pytest.fixture
-def store_path(seeded, tmp_path):
+def store_path(shipped_store_file, tmp_path):
+    """A private copy of the seeded store (``shipped_store_file`` is built once, in tests/conftest.py)."""
     path = tmp_path / "records.sqlite"
-    shutil.copy(seeded, path)
+    shutil.copy(shipped_store_file, path)
     return str(path)
 
 
