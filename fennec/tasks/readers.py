@@ -73,13 +73,18 @@ def _rename(task_names: list[str], classes: str | list[str] | None, where: str) 
     return names, True
 
 
+def _short(text: str, width: int = 40) -> str:
+    return text if len(text) <= width else text[: width - 3] + "..."
+
+
 @READERS.register("names")
 def read_names(spec: str, classes: str | list[str] | None = None, *, name: str | None = None,
                description: str | None = None) -> Task:
     """A text-only task from a class-name file or a comma list (``classes`` is ignored: the spec is the names)."""
     names = parse_class_names(spec)
     if name is None:
-        name = Path(spec).stem if os.path.isfile(spec) else "classes"
+        # a comma list is named by its classes, so that several text-only tasks stay apart in a batch
+        name = Path(spec).stem if os.path.isfile(spec) else _short(",".join(names))
     return Task(name=name, class_names=tuple(names), kind="names", description=description, source=spec)
 
 

@@ -273,7 +273,7 @@ def test_rank_batch_manifest_to_file(trained, tmp_path, capsys):
     assert text.splitlines()[0] == ",".join(CSV_COLUMNS)
     rows = list(csv.DictReader(io.StringIO(text)))
     assert len(rows) == 4
-    assert [(r["task"], r["rank"]) for r in rows] == [("classes", "1"), ("classes", "2"), ("garden", "1"),
+    assert [(r["task"], r["rank"]) for r in rows] == [(BIRDS, "1"), (BIRDS, "2"), ("garden", "1"),
                                                       ("garden", "2")]
     assert rows[0]["model"] == "test:birds" and rows[2]["model"] == "test:flowers"
     assert [p.name for p in out_file.parent.iterdir()] == ["ranking.csv"]  # atomic: no temporary file left
