@@ -24,6 +24,15 @@ class UnknownNameError(KeyError, ValueError):
         return str(self.args[0]) if self.args else ""
 
 
+def unknown_name_message(kind: str, name: str, known: list[str] | tuple[str, ...]) -> str:
+    """``unknown KIND 'name'; did you mean ...? (known: ...)``: the one wording of every unknown-name error."""
+    close = difflib.get_close_matches(name, list(known), n=3, cutoff=0.5)
+    hint = f"; did you mean {', '.join(close)}?" if close else ""
+    shown = sorted(known)
+    more = f", ... ({len(shown) - 20} more)" if len(shown) > 20 else ""
+    return f"unknown {kind} {name!r}{hint} (known: {', '.join(shown[:20])}{more})"
+
+
 class Registry(Generic[T]):
     """Maps names to factories of one kind of component.
 
@@ -58,9 +67,7 @@ class Registry(Generic[T]):
             raise UnknownNameError(self.unknown_message(name)) from None
 
     def unknown_message(self, name: str) -> str:
-        close = difflib.get_close_matches(name, list(self._entries), n=3, cutoff=0.5)
-        hint = f"; did you mean {', '.join(close)}?" if close else ""
-        return f"unknown {self.kind} {name!r}{hint} (known: {', '.join(sorted(self._entries))})"
+        return unknown_name_message(self.kind, name, list(self._entries))
 
     def names(self) -> list[str]:
         """All registered names, sorted."""

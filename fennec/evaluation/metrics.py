@@ -52,24 +52,23 @@ def weighted_tau_ms(score: object, gt: object) -> float:
     return float(stats.weightedtau(g, s, rank=None).statistic)
 
 
-def pearson(score: object, gt: object) -> float:
-    """Pearson correlation."""
+def _correlation(fn, score: object, gt: object) -> float:
     s, g = _pair(score, gt)
     if _undefined(s, g):
         return math.nan
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        return float(stats.pearsonr(s, g).statistic)
+        warnings.simplefilter("ignore")  # near-constant inputs warn; _undefined already caught the constant ones
+        return float(fn(s, g).statistic)
+
+
+def pearson(score: object, gt: object) -> float:
+    """Pearson correlation."""
+    return _correlation(stats.pearsonr, score, gt)
 
 
 def spearman(score: object, gt: object) -> float:
     """Spearman rank correlation."""
-    s, g = _pair(score, gt)
-    if _undefined(s, g):
-        return math.nan
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        return float(stats.spearmanr(s, g).statistic)
+    return _correlation(stats.spearmanr, score, gt)
 
 
 def pearson_parc(score: object, gt: object) -> float:

@@ -13,18 +13,20 @@ from fennec.space.space import TransferSpace
 from fennec.space.zoo import model_from_id
 
 
-def _explain(space: TransferSpace, tvec: np.ndarray, model_ids: list[str], scores: np.ndarray,
-             n_nearest: int) -> list[dict[str, Any]]:
+def _result(space: TransferSpace, task: Any, tvec: np.ndarray, model_ids: list[str], scores: np.ndarray,
+            n_nearest: int) -> dict[str, Any]:
+    """One task's ranking with its explanation: the nearest historical tasks and each model's published range."""
     nearest = space.nearest_tasks(tvec, k=n_nearest)
     names = [t for t, _ in nearest]
-    rows = []
+    in_space, with_records = set(space.model_ids_), set(space.free_ids_)
+    ranking = []
     for rank, (m, s) in enumerate(zip(model_ids, scores, strict=True), start=1):
-        known = m in space.model_info_ and m in set(space.free_ids_)
-        rng = space.accuracy_range(m, names) if m in set(space.model_ids_) else None
-        rows.append({"rank": rank, "model": m, "score": round(float(s), 6),
-                     "accuracy_range": [round(rng[0], 2), round(rng[1], 2)] if rng else None,
-                     "nearest_tasks": names, "cold_start": not known})
-    return rows
+        rng = space.accuracy_range(m, names) if m in in_space else None
+        ranking.append({"rank": rank, "model": m, "score": round(float(s), 6),
+                        "accuracy_range": [round(rng[0], 2), round(rng[1], 2)] if rng else None,
+                        "nearest_tasks": names, "cold_start": m not in with_records})
+    return {"task": str(getattr(task, "name", "task")),
+            "nearest_tasks": [{"task": t, "similarity": round(v, 4)} for t, v in nearest], "ranking": ranking}
 
 
 def recommend(space: TransferSpace, task: Any, *, top_k: int = 10, candidates: Sequence[str] | None = None,
@@ -45,36 +47,28 @@ def recommend(space: TransferSpace, task: Any, *, top_k: int = 10, candidates: S
     """
     tvec = space.task_vectors([task])[0]
     if candidates:
-        known = set(space.model_ids_)
-        new = {m: model_from_id(m) for m in candidates if m not in known}
-        vecs = np.concatenate([space.model_vectors([m for m in candidates if m in known]) if known & set(candidates)
-                               else np.zeros((0, tvec.shape[0]), np.float32),
-                               space.cold_start_vectors(list(new.values())) if new
-                               else np.zeros((0, tvec.shape[0]), np.float32)])
-        ids = [m for m in candidates if m in known] + list(new)
-        scores = vecs @ tvec
+        in_space = set(space.model_ids_)
+        known = [m for m in candidates if m in in_space]
+        new = [m for m in candidates if m not in in_space]
+        parts = [space.model_vectors(known)]  # (0, D) when empty
+        if new:
+            parts.append(space.cold_start_vectors([model_from_id(m) for m in new]))
+        ids = known + new
+        scores = np.concatenate(parts) @ tvec
         order = np.argsort(-scores, kind="stable")[:top_k]
         ranked_ids, ranked = [ids[i] for i in order], scores[order]
     else:
         index = index or ModelIndex(space.model_vectors_)
         ranked, pos = index.search(tvec[None], top_k)
         ranked, ranked_ids = ranked[0], [space.model_ids_[i] for i in pos[0]]
-    nearest = space.nearest_tasks(tvec, k=n_nearest)
-    return {"task": str(getattr(task, "name", "task")),
-            "nearest_tasks": [{"task": t, "similarity": round(s, 4)} for t, s in nearest],
-            "ranking": _explain(space, tvec, ranked_ids, np.asarray(ranked), n_nearest)}
+    return _result(space, task, tvec, ranked_ids, np.asarray(ranked), n_nearest)
 
 
 def rank_batch(space: TransferSpace, tasks: Sequence[Any], *, top_k: int = 10,
-               index: ModelIndex | None = None) -> list[dict[str, Any]]:
+               index: ModelIndex | None = None, n_nearest: int = 3) -> list[dict[str, Any]]:
     """Rank the zoo for many tasks with one index search; one :func:`recommend`-shaped dict per task."""
     tvecs = space.task_vectors(list(tasks))
     index = index or ModelIndex(space.model_vectors_)
     scores, pos = index.search(tvecs, top_k)
-    out = []
-    for task, tvec, s, p in zip(tasks, tvecs, scores, pos, strict=True):
-        nearest = space.nearest_tasks(tvec, k=3)
-        out.append({"task": str(getattr(task, "name", "task")),
-                    "nearest_tasks": [{"task": t, "similarity": round(v, 4)} for t, v in nearest],
-                    "ranking": _explain(space, tvec, [space.model_ids_[i] for i in p], s, 3)})
-    return out
+    return [_result(space, task, tvec, [space.model_ids_[i] for i in p], s, n_nearest)
+            for task, tvec, s, p in zip(tasks, tvecs, scores, pos, strict=True)]

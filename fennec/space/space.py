@@ -9,6 +9,7 @@ for a flat FAISS search over large zoos.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import inspect
 import math
@@ -18,6 +19,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from fennec.registry import UnknownNameError, unknown_name_message
 from fennec.space import features as feats
 from fennec.space.fit import Batch, Inputs, train_net
 from fennec.space.net import TransferNet
@@ -25,11 +27,16 @@ from fennec.space.zoo import ZooModel
 from fennec.validation import FennecInputError
 
 
-def is_cheap_metric(metric: str) -> bool:
-    """True for forward-pass scores (``parc``, ``logme``, ...) written by ``fennec score-zoo``."""
+@functools.lru_cache(maxsize=1)
+def _scorer_names() -> frozenset[str]:
     from fennec.scores import list_scorers
 
-    return metric in set(list_scorers())
+    return frozenset(list_scorers())
+
+
+def is_cheap_metric(metric: str) -> bool:
+    """True for forward-pass scores (``parc``, ``logme``, ...) written by ``fennec score-zoo``."""
+    return metric in _scorer_names()
 
 
 def usable(metric: str) -> bool:
@@ -279,12 +286,7 @@ class TransferSpace:
         pos = {m: i for i, m in enumerate(self.model_ids_)}
         unknown = [m for m in model_ids if m not in pos]
         if unknown:
-            from fennec.registry import Registry
-
-            reg: Registry[int] = Registry("model in the space")
-            for m in self.model_ids_:
-                reg.register(m)(0)
-            reg.get(unknown[0])
+            raise UnknownNameError(unknown_name_message("model in the space", unknown[0], self.model_ids_))
         return self.model_vectors_[[pos[m] for m in model_ids]]
 
     def cold_start_vectors(self, models: Sequence[Any]) -> np.ndarray:
