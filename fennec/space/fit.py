@@ -11,6 +11,11 @@ least as hard as main effects (free biases), as in hierarchical priors for facto
 Early stopping: a seeded fraction of the training
 datasets is held out, the epoch with the best held-out ranking loss is kept, and the final net is trained on all
 groups for that many epochs.
+
+A second stage (:func:`train_cold_head`) fits the cold-start head on the frozen towers: it scores every training
+model from its features alone, with the same losses, for as many epochs as the towers trained. (Early stopping
+on held-out models was tried: their loss kept falling to 300 epochs while leave-models-out rankings got much
+worse, so the shared budget is the rule.)
 """
 
 from __future__ import annotations
@@ -67,7 +72,12 @@ def _losses(net: TransferNet, inp: Inputs, rows: dict[str, torch.Tensor], n_grou
     mvec, mbias = net.model_parts(inp.model_x, inp.pre, inp.free_idx)
     tvec = net.task_parts(inp.task_y, inp.desc, inp.names)
     s = net(mvec, mbias, tvec, rows["model"], rows["task"], rows["bench"], inp.free_idx)
-    g, z = rows["group"], rows["z"]
+    return _group_losses(s, rows["group"], rows["z"], n_groups, tau)
+
+
+def _group_losses(s: torch.Tensor, g: torch.Tensor, z: torch.Tensor, n_groups: int,
+                  tau: float) -> tuple[torch.Tensor, torch.Tensor]:
+    """MSE of group-centred scores ``s`` (R,) against z-scores ``z`` (R,) and ListNet, per group (G,)."""
     cnt = torch.zeros(n_groups).index_add_(0, g, torch.ones_like(s)).clamp(min=1)
     centred = s - (torch.zeros(n_groups).index_add_(0, g, s) / cnt)[g]
     mse = torch.zeros(n_groups).index_add_(0, g, (centred - z) ** 2) / cnt
@@ -81,6 +91,14 @@ def _losses(net: TransferNet, inp: Inputs, rows: dict[str, torch.Tensor], n_grou
     return mse, listnet
 
 
+def _rows(batch: Batch) -> tuple[np.ndarray, dict[str, torch.Tensor]]:
+    """Keep-mask (R,) of :func:`standardize` and the kept rows as tensors, their z-scores included."""
+    z, keep = standardize(batch)
+    rows = {k: torch.as_tensor(getattr(batch, k)[keep], dtype=torch.long) for k in ("model", "task", "bench", "group")}
+    rows["z"] = torch.as_tensor(z[keep], dtype=torch.float32)
+    return keep, rows
+
+
 def train_net(net: TransferNet, inp: Inputs, batch: Batch, *, epochs: int, lr: float, listnet_weight: float,
               tau: float, l2_free: float, l2_interaction: float, l2_offset: float, l2_proj: float,
               seed: int,
@@ -91,7 +109,7 @@ def train_net(net: TransferNet, inp: Inputs, batch: Batch, *, epochs: int, lr: f
     ListNet loss is reported as ``best_epoch`` (the net itself is trained on the training groups only).
     """
     torch.manual_seed(seed)
-    z, keep = standardize(batch)
+    keep, rows = _rows(batch)
     n_groups = len(batch.group_weight)
     weight = torch.as_tensor(batch.group_weight, dtype=torch.float32)
     train_g = np.ones(n_groups, bool)
@@ -104,9 +122,8 @@ def train_net(net: TransferNet, inp: Inputs, batch: Batch, *, epochs: int, lr: f
     present = np.bincount(batch.group[keep], minlength=n_groups) > 0
     tw = weight * torch.as_tensor(train_g & present, dtype=torch.float32)
     vw = weight * torch.as_tensor(~train_g & present, dtype=torch.float32)
-    rows = {k: torch.as_tensor(getattr(batch, k)[keep], dtype=torch.long) for k in ("model", "task", "bench", "group")}
-    rows["z"] = torch.as_tensor(z[keep], dtype=torch.float32)
-    opt = torch.optim.Adam(net.parameters(), lr=lr)
+    warm = [p for name, p in net.named_parameters() if not name.startswith("cold_")]
+    opt = torch.optim.Adam(warm, lr=lr)
     best, best_epoch = float("inf"), epochs
     for epoch in range(1, epochs + 1):
         opt.zero_grad()
@@ -126,3 +143,33 @@ def train_net(net: TransferNet, inp: Inputs, batch: Batch, *, epochs: int, lr: f
             if val < best - 1e-6:
                 best, best_epoch = val, epoch
     return net, {"final_loss": float(loss.detach()), "best_epoch": float(best_epoch), "val_listnet": best}
+
+
+def train_cold_head(net: TransferNet, inp: Inputs, batch: Batch, *, epochs: int, lr: float, listnet_weight: float,
+                    tau: float, l2: float, seed: int) -> tuple[TransferNet, dict[str, float]]:
+    """Train the cold-start head of ``net`` in place, every other weight frozen.
+
+    Each training model is scored from its features alone (``cold_proj``, ``cold_bias``; the task tower and the
+    source affinity as trained) against the same within-group targets as :func:`train_net`.
+    """
+    torch.manual_seed(seed)
+    _, rows = _rows(batch)
+    n_groups = len(batch.group_weight)
+    present = torch.bincount(rows["group"], minlength=n_groups) > 0
+    weight = torch.as_tensor(batch.group_weight, dtype=torch.float32) * present
+    free_idx = torch.full_like(inp.free_idx, -1)
+    with torch.no_grad():  # frozen: the task tower and the affinity part of every model's folded vector
+        tvec = net.task_parts(inp.task_y, inp.desc, inp.names)
+        affinity = net.model_parts(inp.model_x, inp.pre, free_idx)[0][:, net.cold_proj.out_features:]
+    opt = torch.optim.Adam([*net.cold_proj.parameters(), *net.cold_bias.parameters()], lr=lr)
+    mi, ti = rows["model"], rows["task"]
+    for _ in range(epochs):
+        opt.zero_grad()
+        mvec = torch.cat([net.cold_proj(inp.model_x), affinity], dim=1)
+        s = (mvec[mi] * tvec[ti]).sum(1) + net.cold_bias(inp.model_x)[mi, 0]
+        mse, listnet = _group_losses(s, rows["group"], rows["z"], n_groups, tau)
+        loss = ((mse + listnet_weight * listnet) * weight).sum() / weight.sum().clamp(min=1e-12)
+        reg = l2 * (net.cold_proj.weight.pow(2).sum() + net.cold_bias.weight.pow(2).sum())
+        (loss + reg).backward()
+        opt.step()
+    return net, {"cold_loss": float(loss.detach()) if epochs else float("nan")}

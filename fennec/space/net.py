@@ -3,8 +3,12 @@
 score(model m, task t | benchmark b) = <u_m, v_t> + k_d <p_m, d_t> + k_n <p_m, n_t> + b_m + delta_{m,b}
 
 - u_m = e_m + P x_m: a free embedding for models with records plus a projection of the model's features x_m
-  (archi2vec vector, pre-training text p_m); a model without records (cold start) has e_m = 0.
+  (archi2vec vector, pre-training text p_m).
 - b_m = beta_m + w . x_m: the model's overall quality (free part plus a part predicted from its features).
+- A model without records (cold start) gets u_m = P_c x_m and b_m = w_c . x_m from a cold head of its own,
+  trained to predict every training model's results from its features alone (the free parts absorb what the
+  warm head leaves, so the warm head on its own is no predictor; a separate head keeps warm scores unchanged;
+  DropoutNet, Volkovs et al., NeurIPS 2017, trains the same read-out by dropping the free parts).
 - delta_{m,b}: the offset of model m under benchmark b's fine-tuning protocol (two papers fine-tuning the same
   network report different numbers); it is used only when scoring within a known benchmark.
 - v_t = W y_t: the task vector from its descriptor y_t (class-name and description embeddings, size).
@@ -42,6 +46,13 @@ class TransferNet(nn.Module):
         self.model_proj = nn.Linear(model_in, dim)
         self.model_bias = nn.Linear(model_in, 1)
         self.task_proj = nn.Linear(task_in, dim)
+        self.cold_proj = nn.Linear(model_in, dim)
+        self.cold_bias = nn.Linear(model_in, 1)
+        # A cold-start prediction starts at "average model" and moves only as far as the features earn; a random
+        # start would leave noise wherever early stopping ends training (after a few dozen epochs).
+        for layer in (self.cold_proj, self.cold_bias):
+            nn.init.zeros_(layer.weight)
+            nn.init.zeros_(layer.bias)
         # Source affinity is the mechanism that carries over to unseen tasks; a fixed gain lets Adam move it as
         # fast as the free embeddings instead of letting them explain what affinity should.
         self.affinity = nn.Parameter(torch.zeros(2))
@@ -60,10 +71,10 @@ class TransferNet(nn.Module):
         Returns:
             (M, dim + 2 * text_dim) folded vectors [u, k_d p, k_n p] and (M,) biases b.
         """
-        has = (free_idx >= 0).to(x.dtype)
+        has = (free_idx >= 0).to(x.dtype)[:, None]
         idx = free_idx.clamp(min=0)
-        u = self.model_proj(x) + self.free[idx] * has[:, None]
-        b = self.model_bias(x)[:, 0] + self.free_bias[idx] * has
+        u = has * (self.model_proj(x) + self.free[idx]) + (1 - has) * self.cold_proj(x)
+        b = (has * (self.model_bias(x) + self.free_bias[idx, None]) + (1 - has) * self.cold_bias(x))[:, 0]
         k = self.affinity * self.affinity_gain
         folded = torch.cat([u, k[0] * pre, k[1] * pre], dim=1)
         return folded, b

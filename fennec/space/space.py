@@ -21,7 +21,7 @@ import torch
 
 from fennec.registry import UnknownNameError, unknown_name_message
 from fennec.space import features as feats
-from fennec.space.fit import Batch, Inputs, train_net
+from fennec.space.fit import Batch, Inputs, train_cold_head, train_net
 from fennec.space.net import TransferNet
 from fennec.space.zoo import ZooModel
 from fennec.validation import FennecInputError
@@ -50,6 +50,30 @@ def records_hash(records: Sequence[Any]) -> str:
     return hashlib.sha256("\n".join(rows).encode()).hexdigest()
 
 
+def _fit_scale(cols: np.ndarray) -> np.ndarray:
+    """(2, C) mean and standard deviation of numeric feature columns over the rows where they are known (non-zero).
+
+    The embeddings are unit vectors already; numeric columns such as log parameters vary over a tenth of their
+    range, so an L2 penalty shared with the embeddings would price them out. Standardised, a unit of weight
+    means the same for every input.
+    """
+    out = np.zeros((2, cols.shape[1]), np.float32)
+    out[1] = 1.0
+    for j in range(cols.shape[1]):
+        known = cols[:, j][cols[:, j] != 0]
+        # float32 rounding leaves a constant column a spread of ~1e-8, which would blow up any new value
+        if known.size >= 2 and known.std() > 1e-4:
+            out[:, j] = known.mean(), known.std()
+    return out
+
+
+def _apply_scale(cols: np.ndarray, scale: np.ndarray) -> np.ndarray:
+    """Standardise numeric columns with :func:`_fit_scale`'s statistics; unknown (zero) entries stay at 0 (the
+    mean), which is also what a model without a graph is assumed to be."""
+    z = (cols - scale[0]) / scale[1]
+    return np.where(cols != 0, z, 0.0).astype(np.float32)
+
+
 def as_percent(value: float, metric: str) -> float:
     """Fine-tuning results on one scale for display: fractions in [0, 1] become percentages."""
     return value * 100.0 if ("fraction" in metric or 0.0 <= value <= 1.0) else value
@@ -71,6 +95,9 @@ class TransferSpace:
         l2_interaction: L2 penalty on the free model embeddings (interactions with tasks).
         l2_offset: L2 penalty on per-benchmark protocol offsets.
         l2_proj: L2 penalty on tower weights.
+        l2_cold: L2 penalty on the cold-start head (the model features' read-out for models without records).
+        cold_epochs: Epochs of the cold-start head, trained after the towers with them frozen (default: as
+            many as the towers).
         aux_weight: Weight of groups of cheap scores (PARC, LogME, ...) relative to fine-tuning groups.
         val_fraction: Fraction of training datasets held out to choose the number of epochs (0 disables).
         n_members: Members of the seed ensemble (seeds ``seed .. seed + n_members - 1``); their mean score is
@@ -82,9 +109,8 @@ class TransferSpace:
 
     def __init__(self, dim: int = 8, text_components: int = 32, epochs: int = 300, lr: float = 0.03,
                  listnet_weight: float = 1.0, tau: float = 0.5, l2_free: float = 1e-2, l2_interaction: float = 1e-2,
-                 l2_offset: float = 1e-2,
-                 l2_proj: float = 1e-3, aux_weight: float = 0.3, val_fraction: float = 0.2, n_members: int = 5,
-                 seed: int = 0,
+                 l2_offset: float = 1e-2, l2_proj: float = 1e-3, l2_cold: float = 1e-3, cold_epochs: int | None = None,
+                 aux_weight: float = 0.3, val_fraction: float = 0.2, n_members: int = 5, seed: int = 0,
                  text_encoder: str | None = None) -> None:
         self.dim = dim
         self.text_components = text_components
@@ -96,6 +122,8 @@ class TransferSpace:
         self.l2_interaction = l2_interaction
         self.l2_offset = l2_offset
         self.l2_proj = l2_proj
+        self.l2_cold = l2_cold
+        self.cold_epochs = cold_epochs
         self.aux_weight = aux_weight
         self.val_fraction = val_fraction
         self.n_members = n_members
@@ -139,6 +167,8 @@ class TransferSpace:
         mf = feats.model_features(infos, self.text_encoder)
         tf = feats.task_features(cards, self.text_encoder)
         self._fit_text_pca(np.concatenate([mf.pretraining, tf.names, tf.description]))
+        self.size_scale_ = _fit_scale(mf.size)
+        self.meta_scale_ = _fit_scale(tf.meta[:, 2:])
         self.model_ids_ = model_ids
         self.model_info_ = {m: _info_dict(i, m) for m, i in zip(model_ids, infos, strict=True)}
         self.free_ids_ = with_records
@@ -153,6 +183,7 @@ class TransferSpace:
                             {b: i for i, b in enumerate(benches)})
         cfg = {k: v for k, v in self.get_params().items()
                if k in ("lr", "listnet_weight", "tau", "l2_free", "l2_interaction", "l2_offset", "l2_proj")}
+        cold_cfg = {"lr": self.lr, "listnet_weight": self.listnet_weight, "tau": self.tau, "l2": self.l2_cold}
         shape = {"n_models": len(with_records), "n_benchmarks": len(benches), "model_in": inp.model_x.shape[1],
                  "task_in": inp.task_y.shape[1], "text_dim": self.text_components, "dim": self.dim}
         old_nets = list(getattr(init, "nets_", []) or [])
@@ -165,12 +196,15 @@ class TransferSpace:
             _, info = train_net(probe, inp, batch, epochs=self.epochs, val_fraction=self.val_fraction,
                                 seed=self.seed, **cfg)
             epochs = int(info["best_epoch"])
+        cold_epochs = epochs if self.cold_epochs is None else self.cold_epochs
         nets = []
         for i in range(self.n_members):
             torch.manual_seed(self.seed + i)
             net = TransferNet(**shape)
             self._warm_start(net, init, old_nets[i] if i < len(old_nets) else None, with_records, benches)
             net, info = train_net(net, inp, batch, epochs=epochs, seed=self.seed + i, **cfg)
+            net, cinfo = train_cold_head(net, inp, batch, epochs=cold_epochs, seed=self.seed + i, **cold_cfg)
+            info = {**info, **cinfo, "cold_epochs": cold_epochs}
             nets.append(net.eval())
         self.nets_ = nets
         self.train_info_ = {**info, "epochs": epochs, "members": len(nets), "n_records": len(recs),
@@ -201,12 +235,14 @@ class TransferSpace:
         return ((texts - self.text_mean_) @ self.text_components_.T * present).astype(np.float32)
 
     def _model_x(self, mf: feats.ModelFeatures) -> np.ndarray:
-        """Model-tower input (M, A + 2 + TEXT_DIM + 2): archi2vec, size, pre-training text, flags."""
-        return np.concatenate([mf.arch, mf.size, mf.pretraining, mf.flags], axis=1)
+        """Model-tower input (M, A + 2 + TEXT_DIM + 2): archi2vec, size (standardised), pre-training text, flags."""
+        return np.concatenate([mf.arch, _apply_scale(mf.size, self.size_scale_), mf.pretraining, mf.flags], axis=1)
 
     def _task_y(self, tf: feats.TaskFeatures) -> np.ndarray:
-        """Task-tower input (T, 2 TEXT_DIM + 4): class-name and description embeddings, size and flags."""
-        return np.concatenate([tf.names, tf.description, tf.meta], axis=1)
+        """Task-tower input (T, 2 TEXT_DIM + 4): class-name and description embeddings, flags and size
+        (standardised)."""
+        meta = np.concatenate([tf.meta[:, :2], _apply_scale(tf.meta[:, 2:], self.meta_scale_)], axis=1)
+        return np.concatenate([tf.names, tf.description, meta], axis=1)
 
     def _inputs(self, mf: feats.ModelFeatures, tf: feats.TaskFeatures, free_idx: np.ndarray) -> Inputs:
         return Inputs(model_x=torch.as_tensor(self._model_x(mf)), pre=torch.as_tensor(self._project(mf.pretraining)),
@@ -233,7 +269,8 @@ class TransferSpace:
         old, new = old_net.state_dict(), net.state_dict()
         with torch.no_grad():
             for name in ("model_proj.weight", "model_proj.bias", "model_bias.weight", "model_bias.bias",
-                         "task_proj.weight", "task_proj.bias", "affinity"):
+                         "task_proj.weight", "task_proj.bias", "cold_proj.weight", "cold_proj.bias",
+                         "cold_bias.weight", "cold_bias.bias", "affinity"):
                 if name in old and old[name].shape == new[name].shape:
                     new[name].copy_(old[name])
             old_pos = {m: i for i, m in enumerate(init.free_ids_)}

@@ -25,7 +25,7 @@ from fennec.space.net import TransferNet
 from fennec.space.space import TransferSpace
 from fennec.validation import FennecInputError
 
-FORMAT = "fennec-space-v2"
+FORMAT = "fennec-space-v3"
 
 
 def default_space_dir() -> Path:
@@ -57,7 +57,8 @@ def save_space(space: TransferSpace, out_dir: str | os.PathLike[str]) -> Path:
                  bench_offset=space.bench_offset_, benchmarks=np.array(space.benchmarks_, dtype=str),
                  task_names=np.array(space.task_names_), task_vectors=space.task_vectors_, history=space.history_,
                  free_ids=np.array(space.free_ids_), text_mean=space.text_mean_,
-                 text_components=space.text_components_)
+                 text_components=space.text_components_, size_scale=space.size_scale_,
+                 meta_scale=space.meta_scale_)
         net = space.nets_[0]
         torch.save({"state_dicts": [n.state_dict() for n in space.nets_],
                     "shape": {"n_models": net.free.shape[0], "n_benchmarks": net.bench_bias.shape[1],
@@ -121,6 +122,8 @@ def _read(p: Path, info: dict) -> TransferSpace:
         space.free_ids_ = z["free_ids"].tolist()
         space.text_mean_ = z["text_mean"]
         space.text_components_ = z["text_components"]
+        space.size_scale_ = z["size_scale"]
+        space.meta_scale_ = z["meta_scale"]
     tower = torch.load(p / "tower.pt", map_location="cpu", weights_only=True)
     nets = []
     for state in tower["state_dicts"]:

@@ -134,3 +134,15 @@ def test_no_usable_records_is_a_clear_error(world):
     _, models, tasks = world
     with pytest.raises(FennecInputError, match="no usable records"):
         TransferSpace(**FAST).fit([], models, tasks)
+
+
+def test_numeric_features_are_standardised_and_a_constant_column_left_alone():
+    from fennec.space.space import _apply_scale, _fit_scale
+
+    cols = np.array([[0.9, 0.5], [1.1, 0.5], [0.0, 0.5], [1.0, 0.5]], np.float32)  # row 2: size unknown
+    scale = _fit_scale(cols)
+    np.testing.assert_allclose(scale[:, 0], [1.0, np.std([0.9, 1.1, 1.0])], rtol=1e-5)
+    np.testing.assert_array_equal(scale[:, 1], [0.0, 1.0])  # constant: no standardisation
+    z = _apply_scale(np.array([[1.2, 0.7], [0.0, 0.0]], np.float32), scale)
+    assert z[0, 0] > 2 and z[0, 1] == pytest.approx(0.7)  # a new task's size moves its input by its own value
+    np.testing.assert_array_equal(z[1], [0.0, 0.0])  # unknown stays at the mean
