@@ -8,9 +8,9 @@ Loss, per group g = (benchmark, dataset) of records (never normalised across ben
 Every group weighs the same whatever its size. L2 penalties keep free embeddings, biases and protocol offsets
 small, so models with few records lean on their features; interactions (free embeddings) are shrunk at
 least as hard as main effects (free biases), as in hierarchical priors for factorisation models.
-Early stopping: a seeded fraction of the training
-datasets is held out, the epoch with the best held-out ranking loss is kept, and the final net is trained on all
-groups for that many epochs.
+Early stopping is cross-validated: the training datasets are split into
+folds, a probe net is trained with each fold held out, the epoch with the lowest mean held-out ranking loss is
+kept, and the final nets are trained on all groups for that many epochs (one split alone picks a noisy epoch).
 
 A second stage (:func:`train_cold_head`) fits the cold-start head on the frozen towers: it scores every training
 model from its features alone, with the same losses, for as many epochs as the towers trained. (Early stopping
@@ -21,6 +21,7 @@ worse, so the shared budget is the rule.)
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import torch
@@ -99,32 +100,37 @@ def _rows(batch: Batch) -> tuple[np.ndarray, dict[str, torch.Tensor]]:
     return keep, rows
 
 
+def dataset_folds(batch: Batch, val_fraction: float, seed: int) -> list[set[int]]:
+    """Disjoint seeded folds of the training datasets, each about ``val_fraction`` of them (round(1 / fraction)
+    folds; none with fewer than 3 datasets), for cross-validated early stopping."""
+    datasets = np.unique(batch.group_dataset)
+    if val_fraction <= 0 or len(datasets) < 3:
+        return []
+    k = min(len(datasets), max(2, round(1 / val_fraction)))
+    order = np.random.default_rng(seed).permutation(datasets)
+    return [set(part.tolist()) for part in np.array_split(order, k)]
+
+
 def train_net(net: TransferNet, inp: Inputs, batch: Batch, *, epochs: int, lr: float, listnet_weight: float,
               tau: float, l2_free: float, l2_interaction: float, l2_offset: float, l2_proj: float,
-              seed: int,
-              val_fraction: float = 0.0, patience_every: int = 10) -> tuple[TransferNet, dict[str, float]]:
+              seed: int, val_datasets: set[int] | None = None,
+              patience_every: int = 10) -> tuple[TransferNet, dict[str, Any]]:
     """Train ``net`` in place (full batch Adam) and return it with a training summary.
 
-    With ``val_fraction > 0``, a seeded fraction of datasets is held out and the best epoch by held-out
-    ListNet loss is reported as ``best_epoch`` (the net itself is trained on the training groups only).
+    With ``val_datasets`` (task indices), their groups are held out and the summary holds ``val_curve``, the
+    held-out ListNet loss every ``patience_every`` epochs (the net itself is trained on the other groups only).
     """
     torch.manual_seed(seed)
     keep, rows = _rows(batch)
     n_groups = len(batch.group_weight)
     weight = torch.as_tensor(batch.group_weight, dtype=torch.float32)
-    train_g = np.ones(n_groups, bool)
-    if val_fraction > 0:
-        datasets = np.unique(batch.group_dataset)
-        rng = np.random.default_rng(seed)
-        n_val = max(1, round(val_fraction * len(datasets))) if len(datasets) > 2 else 0
-        val_ds = set(rng.choice(datasets, size=n_val, replace=False).tolist()) if n_val else set()
-        train_g = np.array([d not in val_ds for d in batch.group_dataset])
+    train_g = np.array([d not in (val_datasets or ()) for d in batch.group_dataset], dtype=bool)
     present = np.bincount(batch.group[keep], minlength=n_groups) > 0
     tw = weight * torch.as_tensor(train_g & present, dtype=torch.float32)
     vw = weight * torch.as_tensor(~train_g & present, dtype=torch.float32)
     warm = [p for name, p in net.named_parameters() if not name.startswith("cold_")]
     opt = torch.optim.Adam(warm, lr=lr)
-    best, best_epoch = float("inf"), epochs
+    curve: list[float] = []
     for epoch in range(1, epochs + 1):
         opt.zero_grad()
         mse, listnet = _losses(net, inp, rows, n_groups, tau)
@@ -139,10 +145,18 @@ def train_net(net: TransferNet, inp: Inputs, batch: Batch, *, epochs: int, lr: f
         if vw.sum() > 0 and epoch % patience_every == 0:
             with torch.no_grad():
                 _, vl = _losses(net, inp, rows, n_groups, tau)
-                val = float((vl * vw).sum() / vw.sum())
-            if val < best - 1e-6:
-                best, best_epoch = val, epoch
-    return net, {"final_loss": float(loss.detach()), "best_epoch": float(best_epoch), "val_listnet": best}
+                curve.append(float((vl * vw).sum() / vw.sum()))
+    return net, {"final_loss": float(loss.detach()), "val_curve": curve, "patience_every": patience_every}
+
+
+def best_epoch(curves: list[list[float]], patience_every: int, default: int) -> int:
+    """The epoch with the lowest mean held-out loss over the folds' curves (``default`` without curves)."""
+    curves = [c for c in curves if c]
+    if not curves:
+        return default
+    n = min(len(c) for c in curves)
+    mean = np.mean([c[:n] for c in curves], axis=0)
+    return int((int(np.argmin(mean)) + 1) * patience_every)
 
 
 def train_cold_head(net: TransferNet, inp: Inputs, batch: Batch, *, epochs: int, lr: float, listnet_weight: float,

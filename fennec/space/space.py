@@ -21,7 +21,7 @@ import torch
 
 from fennec.registry import UnknownNameError, unknown_name_message
 from fennec.space import features as feats
-from fennec.space.fit import Batch, Inputs, train_cold_head, train_net
+from fennec.space.fit import Batch, Inputs, best_epoch, dataset_folds, train_cold_head, train_net
 from fennec.space.net import TransferNet
 from fennec.space.zoo import ZooModel
 from fennec.validation import FennecInputError
@@ -99,7 +99,8 @@ class TransferSpace:
         cold_epochs: Epochs of the cold-start head, trained after the towers with them frozen (default: as
             many as the towers).
         aux_weight: Weight of groups of cheap scores (PARC, LogME, ...) relative to fine-tuning groups.
-        val_fraction: Fraction of training datasets held out to choose the number of epochs (0 disables).
+        val_fraction: Share of the training datasets in each fold of the cross-validated early stopping
+            (round(1 / val_fraction) folds; 0 disables it and trains ``epochs`` epochs).
         n_members: Members of the seed ensemble (seeds ``seed .. seed + n_members - 1``); their mean score is
             one inner product of concatenated vectors. Averaging nets trained from different seeds removes
             much of the variance a few dozen training tasks leave in any single one.
@@ -188,14 +189,17 @@ class TransferSpace:
                  "task_in": inp.task_y.shape[1], "text_dim": self.text_components, "dim": self.dim}
         old_nets = list(getattr(init, "nets_", []) or [])
         epochs = self.epochs
-        if self.val_fraction > 0:
-            # early stopping: one probe member on part of the datasets picks the epoch count for all members
-            torch.manual_seed(self.seed)
-            probe = TransferNet(**shape)
-            self._warm_start(probe, init, old_nets[0] if old_nets else None, with_records, benches)
-            _, info = train_net(probe, inp, batch, epochs=self.epochs, val_fraction=self.val_fraction,
-                                seed=self.seed, **cfg)
-            epochs = int(info["best_epoch"])
+        folds = dataset_folds(batch, self.val_fraction, self.seed)
+        if folds:
+            # cross-validated early stopping: one probe per fold of held-out datasets, the best mean epoch for all
+            curves = []
+            for fold in folds:
+                torch.manual_seed(self.seed)
+                probe = TransferNet(**shape)
+                self._warm_start(probe, init, old_nets[0] if old_nets else None, with_records, benches)
+                _, info = train_net(probe, inp, batch, epochs=self.epochs, val_datasets=fold, seed=self.seed, **cfg)
+                curves.append(info["val_curve"])
+            epochs = best_epoch(curves, info["patience_every"], self.epochs)
         cold_epochs = epochs if self.cold_epochs is None else self.cold_epochs
         nets = []
         for i in range(self.n_members):
@@ -207,8 +211,9 @@ class TransferSpace:
             info = {**info, **cinfo, "cold_epochs": cold_epochs}
             nets.append(net.eval())
         self.nets_ = nets
-        self.train_info_ = {**info, "epochs": epochs, "members": len(nets), "n_records": len(recs),
-                            "n_groups": len(batch.group_weight)}
+        info = {k: v for k, v in info.items() if k not in ("val_curve", "patience_every")}
+        self.train_info_ = {**info, "epochs": epochs, "val_folds": len(folds), "members": len(nets),
+                            "n_records": len(recs), "n_groups": len(batch.group_weight)}
         self.records_hash_ = records_hash(recs)
         self.model_vectors_ = self._fold_models(inp.model_x, inp.pre, inp.free_idx)
         with torch.no_grad():

@@ -7,7 +7,7 @@ import pytest
 import torch
 from scipy.stats import spearmanr
 
-from fennec.space.fit import Batch, Inputs, train_cold_head, train_net
+from fennec.space.fit import Batch, Inputs, best_epoch, dataset_folds, train_cold_head, train_net
 from fennec.space.net import TransferNet
 
 N_MODELS, N_WARM, N_TASKS, N_FEAT, TEXT = 40, 30, 8, 6, 4
@@ -76,3 +76,28 @@ def test_cold_head_leaves_every_other_weight_untouched(data):
     for (name, pa), (_, pb) in zip(a.named_parameters(), b.named_parameters(), strict=True):
         if not name.startswith("cold_"):
             torch.testing.assert_close(pa, pb, rtol=0, atol=0, msg=name)
+
+
+def test_early_stopping_folds_partition_the_datasets(data):
+    _, batch, _ = data
+    folds = dataset_folds(batch, val_fraction=0.25, seed=0)
+    assert len(folds) == 4
+    assert set().union(*folds) == set(range(N_TASKS)) and sum(len(f) for f in folds) == N_TASKS
+    assert dataset_folds(batch, val_fraction=0.25, seed=0) == folds  # seeded
+    assert dataset_folds(batch, val_fraction=0.0, seed=0) == []
+
+
+def test_best_epoch_is_the_minimum_of_the_mean_curve():
+    assert best_epoch([[3.0, 1.0, 2.0], [3.0, 2.0, 1.5]], patience_every=10, default=300) == 20
+    assert best_epoch([[3.0, 1.0], [3.0, 2.0, 0.1]], patience_every=10, default=300) == 20  # common length
+    assert best_epoch([[], []], patience_every=10, default=300) == 300
+
+
+def test_held_out_datasets_give_a_validation_curve(data):
+    inp, batch, _ = data
+    torch.manual_seed(0)
+    net = TransferNet(n_models=N_WARM, n_benchmarks=1, model_in=N_FEAT, task_in=3, text_dim=TEXT, dim=4)
+    _, info = train_net(net, inp, batch, epochs=50, lr=0.03, listnet_weight=1.0, tau=0.5, l2_free=1e-2,
+                        l2_interaction=1e-2, l2_offset=1e-2, l2_proj=1e-3, seed=0, val_datasets={0, 1})
+    assert len(info["val_curve"]) == 5 and all(np.isfinite(info["val_curve"]))
+    assert info["val_curve"][-1] < info["val_curve"][0]  # the shared main effect carries over to held-out tasks
