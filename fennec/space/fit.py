@@ -12,10 +12,8 @@ Early stopping is cross-validated: the training datasets are split into
 folds, a probe net is trained with each fold held out, the epoch with the lowest mean held-out ranking loss is
 kept, and the final nets are trained on all groups for that many epochs (one split alone picks a noisy epoch).
 
-A second stage (:func:`train_cold_head`) fits the cold-start head on the frozen towers: it scores every training
-model from its features alone, with the same losses, for as many epochs as the towers trained. (Early stopping
-on held-out models was tried: their loss kept falling to 300 epochs while leave-models-out rankings got much
-worse, so the shared budget is the rule.)
+The cold-start head is then fitted in closed form (:func:`fit_cold_head`): a ridge regression from a model's
+features to the vector and quality the towers learned for it, its penalty chosen by leave-one-model-out.
 """
 
 from __future__ import annotations
@@ -159,31 +157,37 @@ def best_epoch(curves: list[list[float]], patience_every: int, default: int) -> 
     return int((int(np.argmin(mean)) + 1) * patience_every)
 
 
-def train_cold_head(net: TransferNet, inp: Inputs, batch: Batch, *, epochs: int, lr: float, listnet_weight: float,
-                    tau: float, l2: float, seed: int) -> tuple[TransferNet, dict[str, float]]:
-    """Train the cold-start head of ``net`` in place, every other weight frozen.
+def fit_cold_head(net: TransferNet, inp: Inputs, batch: Batch, alphas: np.ndarray | None = None) -> dict[str, Any]:
+    """Set the cold-start head of a trained ``net`` to a ridge regression from model features to warm vectors.
 
-    Each training model is scored from its features alone (``cold_proj``, ``cold_bias``; the task tower and the
-    source affinity as trained) against the same within-group targets as :func:`train_net`.
+    For every model with records, the target is what the towers learned for it: u_m (dim,) and its overall
+    quality b_m plus its mean protocol offset (a model seen in one benchmark only carries its quality there).
+    The ridge penalty is chosen by efficient leave-one-out cross-validation over those models (scikit-learn's
+    ``RidgeCV``), which is exactly the cold-start situation: predict a model that was not in the fit. One
+    penalty per output, so a well-predicted direction (size) is not shrunk with a noisy one.
+
+    Returns:
+        ``{"cold_alpha_median": ..., "cold_models": ...}``.
     """
-    torch.manual_seed(seed)
-    _, rows = _rows(batch)
-    n_groups = len(batch.group_weight)
-    present = torch.bincount(rows["group"], minlength=n_groups) > 0
-    weight = torch.as_tensor(batch.group_weight, dtype=torch.float32) * present
-    free_idx = torch.full_like(inp.free_idx, -1)
-    with torch.no_grad():  # frozen: the task tower and the affinity part of every model's folded vector
-        tvec = net.task_parts(inp.task_y, inp.desc, inp.names)
-        affinity = net.model_parts(inp.model_x, inp.pre, free_idx)[0][:, net.cold_proj.out_features:]
-    opt = torch.optim.Adam([*net.cold_proj.parameters(), *net.cold_bias.parameters()], lr=lr)
-    mi, ti = rows["model"], rows["task"]
-    for _ in range(epochs):
-        opt.zero_grad()
-        mvec = torch.cat([net.cold_proj(inp.model_x), affinity], dim=1)
-        s = (mvec[mi] * tvec[ti]).sum(1) + net.cold_bias(inp.model_x)[mi, 0]
-        mse, listnet = _group_losses(s, rows["group"], rows["z"], n_groups, tau)
-        loss = ((mse + listnet_weight * listnet) * weight).sum() / weight.sum().clamp(min=1e-12)
-        reg = l2 * (net.cold_proj.weight.pow(2).sum() + net.cold_bias.weight.pow(2).sum())
-        (loss + reg).backward()
-        opt.step()
-    return net, {"cold_loss": float(loss.detach()) if epochs else float("nan")}
+    from sklearn.linear_model import RidgeCV
+
+    warm = (inp.free_idx >= 0).numpy()
+    with torch.no_grad():
+        u, b = net.model_parts(inp.model_x, inp.pre, inp.free_idx)
+        d = net.cold_proj.out_features
+        offset = net.bench_bias[inp.free_idx.clamp(min=0)].numpy()
+    seen = np.zeros(offset.shape, bool)  # (model, benchmark) pairs with records: the offsets that were learned
+    seen[batch.model, batch.bench] = True
+    mean_offset = (offset * seen).sum(1) / np.maximum(seen.sum(1), 1)
+    target = np.concatenate([u[:, :d].numpy(), (b.numpy() + mean_offset)[:, None]], axis=1)[warm]
+    x = inp.model_x.numpy()[warm]
+    if len(x) < 3:  # nothing to cross-validate: leave the head at zero ("an average model")
+        return {"cold_alpha_median": float("nan"), "cold_models": len(x)}
+    grid = np.logspace(-3, 4, 15) if alphas is None else alphas
+    ridge = RidgeCV(alphas=grid, alpha_per_target=True).fit(x, target)
+    with torch.no_grad():
+        net.cold_proj.weight.copy_(torch.as_tensor(ridge.coef_[:d], dtype=torch.float32))
+        net.cold_proj.bias.copy_(torch.as_tensor(ridge.intercept_[:d], dtype=torch.float32))
+        net.cold_bias.weight.copy_(torch.as_tensor(ridge.coef_[d:], dtype=torch.float32))
+        net.cold_bias.bias.copy_(torch.as_tensor(ridge.intercept_[d:], dtype=torch.float32))
+    return {"cold_alpha_median": float(np.median(ridge.alpha_)), "cold_models": len(x)}

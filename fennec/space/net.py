@@ -5,10 +5,9 @@ score(model m, task t | benchmark b) = <u_m, v_t> + k_d <p_m, d_t> + k_n <p_m, n
 - u_m = e_m + P x_m: a free embedding for models with records plus a projection of the model's features x_m
   (archi2vec vector, pre-training text p_m).
 - b_m = beta_m + w . x_m: the model's overall quality (free part plus a part predicted from its features).
-- A model without records (cold start) gets u_m = P_c x_m and b_m = w_c . x_m from a cold head of its own,
-  trained to predict every training model's results from its features alone (the free parts absorb what the
-  warm head leaves, so the warm head on its own is no predictor; a separate head keeps warm scores unchanged;
-  DropoutNet, Volkovs et al., NeurIPS 2017, trains the same read-out by dropping the free parts).
+- A model without records (cold start) gets u_m = P_c x_m and b_m = w_c . x_m from a cold head of its own: a
+  ridge read-out of the vectors the towers learned for the models with records (the free parts absorb what P
+  leaves, so the warm projection on its own is no predictor; a separate head keeps warm scores unchanged).
 - delta_{m,b}: the offset of model m under benchmark b's fine-tuning protocol (two papers fine-tuning the same
   network report different numbers); it is used only when scoring within a known benchmark.
 - v_t = W y_t: the task vector from its descriptor y_t (class-name and description embeddings, size).
@@ -48,8 +47,7 @@ class TransferNet(nn.Module):
         self.task_proj = nn.Linear(task_in, dim)
         self.cold_proj = nn.Linear(model_in, dim)
         self.cold_bias = nn.Linear(model_in, 1)
-        # A cold-start prediction starts at "average model" and moves only as far as the features earn; a random
-        # start would leave noise wherever early stopping ends training (after a few dozen epochs).
+        # Set by fit_cold_head after training; until then a cold model is "an average model", not noise.
         for layer in (self.cold_proj, self.cold_bias):
             nn.init.zeros_(layer.weight)
             nn.init.zeros_(layer.bias)

@@ -21,7 +21,7 @@ import torch
 
 from fennec.registry import UnknownNameError, unknown_name_message
 from fennec.space import features as feats
-from fennec.space.fit import Batch, Inputs, best_epoch, dataset_folds, train_cold_head, train_net
+from fennec.space.fit import Batch, Inputs, best_epoch, dataset_folds, fit_cold_head, train_net
 from fennec.space.net import TransferNet
 from fennec.space.zoo import ZooModel
 from fennec.validation import FennecInputError
@@ -95,9 +95,6 @@ class TransferSpace:
         l2_interaction: L2 penalty on the free model embeddings (interactions with tasks).
         l2_offset: L2 penalty on per-benchmark protocol offsets.
         l2_proj: L2 penalty on tower weights.
-        l2_cold: L2 penalty on the cold-start head (the model features' read-out for models without records).
-        cold_epochs: Epochs of the cold-start head, trained after the towers with them frozen (default: as
-            many as the towers).
         aux_weight: Weight of groups of cheap scores (PARC, LogME, ...) relative to fine-tuning groups.
         val_fraction: Share of the training datasets in each fold of the cross-validated early stopping
             (round(1 / val_fraction) folds; 0 disables it and trains ``epochs`` epochs).
@@ -110,7 +107,7 @@ class TransferSpace:
 
     def __init__(self, dim: int = 8, text_components: int = 32, epochs: int = 300, lr: float = 0.03,
                  listnet_weight: float = 1.0, tau: float = 0.5, l2_free: float = 1e-2, l2_interaction: float = 1e-2,
-                 l2_offset: float = 1e-2, l2_proj: float = 1e-3, l2_cold: float = 1e-3, cold_epochs: int | None = None,
+                 l2_offset: float = 1e-2, l2_proj: float = 1e-3,
                  aux_weight: float = 0.3, val_fraction: float = 0.2, n_members: int = 5, seed: int = 0,
                  text_encoder: str | None = None) -> None:
         self.dim = dim
@@ -123,8 +120,6 @@ class TransferSpace:
         self.l2_interaction = l2_interaction
         self.l2_offset = l2_offset
         self.l2_proj = l2_proj
-        self.l2_cold = l2_cold
-        self.cold_epochs = cold_epochs
         self.aux_weight = aux_weight
         self.val_fraction = val_fraction
         self.n_members = n_members
@@ -184,7 +179,6 @@ class TransferSpace:
                             {b: i for i, b in enumerate(benches)})
         cfg = {k: v for k, v in self.get_params().items()
                if k in ("lr", "listnet_weight", "tau", "l2_free", "l2_interaction", "l2_offset", "l2_proj")}
-        cold_cfg = {"lr": self.lr, "listnet_weight": self.listnet_weight, "tau": self.tau, "l2": self.l2_cold}
         shape = {"n_models": len(with_records), "n_benchmarks": len(benches), "model_in": inp.model_x.shape[1],
                  "task_in": inp.task_y.shape[1], "text_dim": self.text_components, "dim": self.dim}
         old_nets = list(getattr(init, "nets_", []) or [])
@@ -200,15 +194,13 @@ class TransferSpace:
                 _, info = train_net(probe, inp, batch, epochs=self.epochs, val_datasets=fold, seed=self.seed, **cfg)
                 curves.append(info["val_curve"])
             epochs = best_epoch(curves, info["patience_every"], self.epochs)
-        cold_epochs = epochs if self.cold_epochs is None else self.cold_epochs
         nets = []
         for i in range(self.n_members):
             torch.manual_seed(self.seed + i)
             net = TransferNet(**shape)
             self._warm_start(net, init, old_nets[i] if i < len(old_nets) else None, with_records, benches)
             net, info = train_net(net, inp, batch, epochs=epochs, seed=self.seed + i, **cfg)
-            net, cinfo = train_cold_head(net, inp, batch, epochs=cold_epochs, seed=self.seed + i, **cold_cfg)
-            info = {**info, **cinfo, "cold_epochs": cold_epochs}
+            info = {**info, **fit_cold_head(net, inp, batch)}
             nets.append(net.eval())
         self.nets_ = nets
         info = {k: v for k, v in info.items() if k not in ("val_curve", "patience_every")}
