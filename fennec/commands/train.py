@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from pathlib import Path
 
 from fennec.commands.records import add_store_argument, open_store
 
@@ -44,8 +45,10 @@ def run(args: argparse.Namespace) -> int:
     if not args.no_warm_start:
         try:
             init = load_space(out)
-        except FennecInputError:
+        except FennecInputError as exc:
             init = None  # nothing (usable) there yet: a cold training
+            if Path(out, "manifest.json").exists():  # a space is there, but not one this version can start from
+                print(f"note: not warm-starting: {exc}", file=sys.stderr)
     t0 = time.perf_counter()
     with open_store(args) as store:
         records = store.records()

@@ -105,6 +105,18 @@ def write_image_folder(root: Path, classes: list[str], per_class: int = 3) -> Pa
 
 
 # ------------------------------------------------------------------------------------------------ train
+def test_train_over_a_space_of_an_older_format_says_it_starts_afresh(trained, tmp_path, capsys):
+    old = tmp_path / "old_space"
+    shutil.copytree(trained["space"], old)
+    manifest = json.loads((old / "manifest.json").read_text())
+    (old / "manifest.json").write_text(json.dumps({**manifest, "format": "fennec-space-v0"}))
+    code, _, err = run_cli(capsys, "train", "--store", trained["store"], "--out", old, "--epochs", "5")
+    assert code == 0, err
+    assert "not warm-starting" in err and "fennec-space-v0" in err
+    assert "(warm start)" not in err
+    assert json.loads((old / "manifest.json").read_text())["format"] != "fennec-space-v0"
+
+
 def test_train_writes_the_space(trained):
     from fennec.records import RecordStore
     from fennec.space.index import ModelIndex
