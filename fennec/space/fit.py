@@ -112,11 +112,12 @@ def dataset_folds(batch: Batch, val_fraction: float, seed: int) -> list[set[int]
 def train_net(net: TransferNet, inp: Inputs, batch: Batch, *, epochs: int, lr: float, listnet_weight: float,
               tau: float, l2_free: float, l2_interaction: float, l2_offset: float, l2_proj: float,
               seed: int, val_datasets: set[int] | None = None,
-              patience_every: int = 10) -> tuple[TransferNet, dict[str, Any]]:
+              patience_every: int = 10, patience: int = 5) -> tuple[TransferNet, dict[str, Any]]:
     """Train ``net`` in place (full batch Adam) and return it with a training summary.
 
     With ``val_datasets`` (task indices), their groups are held out and the summary holds ``val_curve``, the
-    held-out ListNet loss every ``patience_every`` epochs (the net itself is trained on the other groups only).
+    held-out ListNet loss every ``patience_every`` epochs (the net itself is trained on the other groups only);
+    training stops once ``patience`` checks in a row found no better held-out loss.
     """
     torch.manual_seed(seed)
     keep, rows = _rows(batch)
@@ -144,11 +145,17 @@ def train_net(net: TransferNet, inp: Inputs, batch: Batch, *, epochs: int, lr: f
             with torch.no_grad():
                 _, vl = _losses(net, inp, rows, n_groups, tau)
                 curve.append(float((vl * vw).sum() / vw.sum()))
+            if len(curve) - 1 - int(np.argmin(curve)) >= patience:
+                break
     return net, {"final_loss": float(loss.detach()), "val_curve": curve, "patience_every": patience_every}
 
 
 def best_epoch(curves: list[list[float]], patience_every: int, default: int) -> int:
-    """The epoch with the lowest mean held-out loss over the folds' curves (``default`` without curves)."""
+    """The epoch with the lowest mean held-out loss over the folds' curves (``default`` without curves).
+
+    Curves that stopped early are compared over their common length: past it, some fold has seen no gain for
+    ``patience`` checks already.
+    """
     curves = [c for c in curves if c]
     if not curves:
         return default

@@ -114,3 +114,14 @@ def test_held_out_datasets_give_a_validation_curve(data):
                         l2_interaction=1e-2, l2_offset=1e-2, l2_proj=1e-3, seed=0, val_datasets={0, 1})
     assert len(info["val_curve"]) == 5 and all(np.isfinite(info["val_curve"]))
     assert info["val_curve"][-1] < info["val_curve"][0]  # the shared main effect carries over to held-out tasks
+
+
+def test_validation_stops_training_once_the_held_out_loss_stops_improving(data):
+    inp, batch, _ = data
+    torch.manual_seed(0)
+    net = TransferNet(n_models=N_WARM, n_benchmarks=1, model_in=N_FEAT, task_in=3, text_dim=TEXT, dim=4)
+    _, info = train_net(net, inp, batch, epochs=3000, lr=0.03, listnet_weight=1.0, tau=0.5, l2_free=1e-2,
+                        l2_interaction=1e-2, l2_offset=1e-2, l2_proj=1e-3, seed=0, val_datasets={0, 1}, patience=3)
+    curve = info["val_curve"]
+    assert len(curve) < 300  # stopped before the 3000 epochs
+    assert int(np.argmin(curve)) == len(curve) - 1 - 3  # ... right when 3 checks in a row found nothing better
