@@ -19,7 +19,7 @@ import numpy as np
 import torch
 
 from archi2vec import cache
-from archi2vec.catalog import catalog_status, get_graph
+from archi2vec.catalog import catalog_status, get_graphs
 from archi2vec.encoder import Archi2VecEncoder
 from archi2vec.names import canonical_name
 from fennec.io import atomic_open, write_json, write_npz
@@ -87,7 +87,7 @@ def load_embeddings(path: str | os.PathLike[str] | None = None) -> tuple[list[st
 
 
 def embed(names: Sequence[str], *, encoder: Archi2VecEncoder | None = None, use_precomputed: bool = True,
-          use_cache: bool = True) -> np.ndarray:
+          use_cache: bool = True, workers: int = 1) -> np.ndarray:
     """Embed architectures by name.
 
     Args:
@@ -95,6 +95,11 @@ def embed(names: Sequence[str], *, encoder: Archi2VecEncoder | None = None, use_
         encoder: Encoder to use; default the shipped one (then shipped embeddings are used when present).
         use_precomputed: Read the shipped embeddings when the default encoder is used.
         use_cache: Read / write the graph and embedding caches.
+        workers: Processes extracting the graphs that are not cached (one torch thread each, at most one per core
+            is useful). The first start in a process costs several seconds (a fork server imports torch and timm;
+            about 7 s on a 2-core machine), so more than one pays from a few dozen architectures on. Scripts
+            calling this with ``workers > 1`` need the usual ``if __name__ == "__main__":`` guard (the workers are
+            started by a fork server).
 
     Returns:
         (len(names), d) float32.
@@ -133,7 +138,7 @@ def embed(names: Sequence[str], *, encoder: Archi2VecEncoder | None = None, use_
         missing.append(i)
     if missing:
         todo = sorted({canon[i] for i in missing})
-        graphs = [get_graph(c, use_cache=use_cache) for c in todo]
+        graphs = get_graphs(todo, use_cache=use_cache, workers=workers)
         vecs = encoder.embed_graphs(graphs).numpy().astype(np.float32)
         by_name = dict(zip(todo, vecs, strict=True))
         for c, v in by_name.items():

@@ -1,26 +1,29 @@
 """Whole-catalog graph extraction, resumable: one cache file per architecture, a rerun skips what is done.
 
-Run it in the background with one thread::
+Run it in the background with one thread per process (``--workers N`` extracts in N processes)::
 
-    OMP_NUM_THREADS=1 HF_HUB_OFFLINE=1 nohup archi2vec catalog > catalog.log 2>&1 &
+    OMP_NUM_THREADS=1 HF_HUB_OFFLINE=1 nohup archi2vec catalog --workers 2 > catalog.log 2>&1 &
 """
 
 from __future__ import annotations
 
 import contextlib
 import gc
+import multiprocessing
 import random
 import signal
 import sys
 import time
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 
+import numpy as np
+import torch
 from torch_geometric.data import Data
 
 from archi2vec import cache
-from archi2vec.graph import graph_from_timm, graph_from_torchvision
+from archi2vec.graph import GraphExtractionError, graph_from_timm, graph_from_torchvision
 from archi2vec.names import canonical_name, catalog_names
 
 
@@ -29,11 +32,14 @@ class _TimeoutError(Exception):
 
 
 @contextlib.contextmanager
-def _time_limit(seconds: int) -> Iterator[None]:
-    """Raise _TimeoutError after ``seconds`` (main thread only; elsewhere no limit)."""
+def _time_limit(seconds: int | None) -> Iterator[None]:
+    """Raise _TimeoutError after ``seconds`` (main thread only; elsewhere, or with ``None``, no limit)."""
     def handler(signum: int, frame: Any) -> None:
         raise _TimeoutError(f"timed out after {seconds} s")
 
+    if seconds is None:
+        yield
+        return
     try:
         old = signal.signal(signal.SIGALRM, handler)
     except ValueError:  # not the main thread
@@ -70,6 +76,132 @@ def get_graph(name: str, *, use_cache: bool = True) -> Data:
     return data
 
 
+def _failure_reason(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {(str(exc).splitlines() or [''])[0]}"[:400]
+
+
+def _extract_timed(name: str, timeout: int | None) -> tuple[str, Data | None, str, float]:
+    """Extract one graph, never raising: (name, graph or None, failure reason or "", seconds). Runs in the calling
+    process or in a worker."""
+    t0 = time.time()
+    try:
+        with _time_limit(timeout):
+            data = extract(name)
+        return name, data, "", time.time() - t0
+    except Exception as exc:
+        return name, None, _failure_reason(exc), time.time() - t0
+    finally:
+        gc.collect()
+
+
+def _init_worker() -> None:
+    torch.set_num_threads(1)  # one process per core: intra-op threads would only compete with the other workers
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C goes to the parent, which terminates the pool
+
+
+def _to_plain(data: Data) -> dict[str, Any]:
+    """A graph as numpy arrays and Python values, to cross a process boundary. A torch tensor would be sent through
+    torch's shared-memory reducers, whose file descriptor the receiver fetches from the sender afterwards: when a
+    worker exits right after its last task (``maxtasksperchild``) that fetch fails, the pool's result thread quits
+    silently and the run hangs."""
+    return {k: v.numpy() if isinstance(v, torch.Tensor) else v for k, v in data.to_dict().items()}
+
+
+def _from_plain(plain: dict[str, Any]) -> Data:
+    return Data.from_dict({k: torch.from_numpy(v) if isinstance(v, np.ndarray) else v for k, v in plain.items()})
+
+
+def _extract_task(task: tuple[str, int | None]) -> tuple[str, dict[str, Any] | None, str, float]:
+    name, data, reason, seconds = _extract_timed(*task)
+    return name, None if data is None else _to_plain(data), reason, seconds
+
+
+def extract_many(names: Iterable[str], *, workers: int = 1, timeout: int | None = None,
+                 max_tasks_per_worker: int = 100) -> Iterator[tuple[str, Data | None, str, float]]:
+    """Extract graphs, without the cache, yielding ``(name, graph or None, failure reason, seconds)`` per name.
+
+    Args:
+        names: Canonical names.
+        workers: Processes; 1 extracts in this process, in order. More yields in completion order; each worker
+            uses one torch thread.
+        timeout: Seconds allowed per architecture (``None``: no limit); a time-out is a failure.
+        max_tasks_per_worker: Architectures a worker extracts before it is replaced by a fresh process, which
+            bounds the memory that timm's and torch's caches can accumulate.
+
+    Yields:
+        ``(name, graph, "", seconds)`` or ``(name, None, failure reason, seconds)``; this process receives plain
+        arrays from the workers, and writing the cache is left to the caller.
+
+    Raises:
+        ValueError: if ``workers < 1``.
+    """
+    names = list(names)
+    if workers < 1:
+        raise ValueError(f"workers must be >= 1, got {workers}")
+    if workers == 1 or len(names) <= 1:
+        for n in names:
+            yield _extract_timed(n, timeout)
+        return
+    # forkserver: workers are forked from a clean server process that has imported torch and timm once, so they
+    # start fast (also after maxtasksperchild), and never inherit this process's threads (OpenMP is not fork-safe).
+    ctx = multiprocessing.get_context("forkserver")
+    ctx.set_forkserver_preload(["archi2vec.catalog"])
+    pool = ctx.Pool(min(workers, len(names)), initializer=_init_worker, maxtasksperchild=max_tasks_per_worker)
+    finished = False
+    try:
+        for name, plain, reason, seconds in pool.imap_unordered(_extract_task, [(n, timeout) for n in names]):
+            yield name, None if plain is None else _from_plain(plain), reason, seconds
+        finished = True
+    finally:
+        # all done: let the workers exit on their own; interrupted (an exception, the caller stopped iterating):
+        # kill them. Joining either way releases the pool's queues and semaphores before this returns.
+        if finished:
+            pool.close()
+        else:
+            pool.terminate()
+        pool.join()
+
+
+def get_graphs(names: Sequence[str], *, use_cache: bool = True, workers: int = 1) -> list[Data]:
+    """Graphs of several architectures, in the order of ``names``: cache hits are read, the others extracted
+    (in ``workers`` processes when more than one) and cached.
+
+    Args:
+        names: Architecture names (any spelling :func:`~archi2vec.names.canonical_name` accepts; duplicates are
+            extracted once).
+        use_cache: Read and write the graph cache.
+        workers: Extraction processes, one torch thread each.
+
+    Returns:
+        One graph per name.
+
+    Raises:
+        UnknownNameError: for a name that is not an architecture, before any extraction.
+        GraphExtractionError: with ``workers > 1``, after every other graph has been extracted and cached, naming
+            each architecture that failed and why (with one worker, the first failure's own exception).
+    """
+    if workers <= 1:
+        return [get_graph(n, use_cache=use_cache) for n in names]
+    canon = [canonical_name(n) for n in names]
+    found: dict[str, Data] = {}
+    for c in canon:
+        path = cache.graph_path(c)
+        if use_cache and c not in found and path.exists():
+            found[c] = cache.load_graph(path)
+    todo = sorted(set(canon) - set(found))
+    errors: list[str] = []
+    for name, data, reason, _ in extract_many(todo, workers=workers):
+        if data is None:
+            errors.append(f"{name} ({reason})")
+            continue
+        if use_cache:
+            cache.save_graph(cache.graph_path(name), data)
+        found[name] = data
+    if errors:
+        raise GraphExtractionError(f"{len(errors)} of {len(todo)} graphs failed: " + "; ".join(sorted(errors)))
+    return [found[c] for c in canon]
+
+
 def catalog_order(names: list[str] | None = None, seed: int = 0) -> list[str]:
     """torchvision first (few, used by fennec's records), then timm in a seeded random order, so that a partial
     run covers every family evenly."""
@@ -81,13 +213,14 @@ def catalog_order(names: list[str] | None = None, seed: int = 0) -> list[str]:
 
 
 def build_catalog(names: list[str] | None = None, *, timeout: int = 240, retry_failures: bool = False,
-                  log: Callable[[str], None] | None = None) -> dict[str, Any]:
+                  workers: int = 1, log: Callable[[str], None] | None = None) -> dict[str, Any]:
     """Extract and cache the graph of every architecture (default: timm's catalog plus torchvision's).
 
     Args:
         names: Canonical names; default all.
         timeout: Seconds allowed per architecture before it counts as a failure.
         retry_failures: Retry architectures that failed in an earlier run.
+        workers: Extraction processes (one torch thread each); this process writes every cache file.
         log: Progress sink (default: print to stdout, flushed).
 
     Returns:
@@ -99,12 +232,14 @@ def build_catalog(names: list[str] | None = None, *, timeout: int = 240, retry_f
             sys.stdout.flush()
 
     order = catalog_order(names)
+    position = {n: i for i, n in enumerate(order)}
     t_all = time.time()
     done = failed = skipped = 0
     failures: dict[str, str] = {}
-    for i, name in enumerate(order):
-        path = cache.graph_path(name)
-        if path.exists():
+    todo: list[str] = []
+    retried: set[str] = set()
+    for name in order:
+        if cache.graph_path(name).exists():
             skipped += 1
             continue
         prior = cache.load_failure(name)
@@ -112,23 +247,22 @@ def build_catalog(names: list[str] | None = None, *, timeout: int = 240, retry_f
             failures[name] = prior["reason"]
             skipped += 1
             continue
-        t0 = time.time()
-        try:
-            with _time_limit(timeout):
-                data = extract(name)
-            cache.save_graph(path, data)
-            if prior is not None:
+        if prior is not None:
+            retried.add(name)
+        todo.append(name)
+    for name, data, reason, seconds in extract_many(todo, workers=workers, timeout=timeout):
+        tag = f"[{position[name] + 1}/{len(order)}] {name}"
+        if data is not None:
+            cache.save_graph(cache.graph_path(name), data)
+            if name in retried:
                 cache.failure_path(name).unlink(missing_ok=True)
             done += 1
-            log(f"[{i + 1}/{len(order)}] {name} {data.trace_path} nodes={data.num_nodes} "
-                f"edges={data.edge_index.shape[1]} {time.time() - t0:.2f}s")
-        except Exception as exc:
-            reason = f"{type(exc).__name__}: {(str(exc).splitlines() or [''])[0]}"[:400]
-            cache.save_failure(name, reason, time.time() - t0)
+            log(f"{tag} {data.trace_path} nodes={data.num_nodes} edges={data.edge_index.shape[1]} {seconds:.2f}s")
+        else:
+            cache.save_failure(name, reason, seconds)
             failures[name] = reason
             failed += 1
-            log(f"[{i + 1}/{len(order)}] {name} FAILED {reason}")
-        gc.collect()
+            log(f"{tag} FAILED {reason}")
     summary = {"done": done, "failed": failed, "skipped": skipped, "seconds": round(time.time() - t_all, 1),
                "failures": failures}
     log(f"catalog: {done} extracted, {failed} failed, {skipped} skipped in {summary['seconds']} s")

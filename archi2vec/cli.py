@@ -1,8 +1,8 @@
 """``archi2vec`` command line.
 
-    archi2vec embed NAME [NAME ...] [--format text|json]
+    archi2vec embed NAME [NAME ...] [--format text|json] [--workers N]
     archi2vec graph NAME --stats [--format text|json]
-    archi2vec catalog [--retry-failures] [--timeout S] [--list]
+    archi2vec catalog [--retry-failures] [--timeout S] [--list] [--workers N]
     archi2vec failures [--format text|json]
     archi2vec train [--epochs N] [--dim D] [--time-budget S] [--out DIR]
     archi2vec export [--out DIR]
@@ -21,6 +21,16 @@ from collections import Counter
 from collections.abc import Sequence
 
 
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    return value
+
+
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="archi2vec", description="Architecture graphs and GNN embeddings.")
     sub = p.add_subparsers(dest="command", required=True)
@@ -31,6 +41,8 @@ def _parser() -> argparse.ArgumentParser:
     e.add_argument("--format", choices=("text", "json"), default="text")
     e.add_argument("--no-precomputed", action="store_true", help="ignore the shipped embeddings")
     e.add_argument("--no-cache", action="store_true", help="neither read nor write the on-disk caches")
+    e.add_argument("--workers", type=_positive_int, default=1,
+                   help="processes extracting the graphs that are not cached (default 1; at most one per core)")
 
     g = sub.add_parser("graph", help="extract one architecture's graph")
     g.add_argument("name", metavar="NAME")
@@ -43,6 +55,8 @@ def _parser() -> argparse.ArgumentParser:
     c.add_argument("--timeout", type=int, default=240, help="seconds per architecture (default 240)")
     c.add_argument("--list", action="store_true", help="only list the catalog names")
     c.add_argument("--limit", type=int, default=None, help="only the first N architectures (catalog order)")
+    c.add_argument("--workers", type=_positive_int, default=1,
+                   help="extraction processes, one torch thread each (default 1; at most one per core)")
 
     f = sub.add_parser("failures", help="list architectures whose graph extraction failed, with the reason")
     f.add_argument("--format", choices=("text", "json"), default="text")
@@ -72,7 +86,8 @@ def _cmd_embed(args: argparse.Namespace) -> int:
 
     for n in args.names:  # validate all names before any work
         canonical_name(n)
-    vecs = embed(args.names, use_precomputed=not args.no_precomputed, use_cache=not args.no_cache)
+    vecs = embed(args.names, use_precomputed=not args.no_precomputed, use_cache=not args.no_cache,
+                 workers=args.workers)
     if args.format == "json":
         print(json.dumps({n: [round(float(v), 6) for v in vec] for n, vec in zip(args.names, vecs, strict=True)}))
     else:
@@ -129,7 +144,7 @@ def _cmd_catalog(args: argparse.Namespace) -> int:
     if args.list:
         print("\n".join(names))
         return 0
-    summary = build_catalog(names, timeout=args.timeout, retry_failures=args.retry_failures)
+    summary = build_catalog(names, timeout=args.timeout, retry_failures=args.retry_failures, workers=args.workers)
     return 0 if summary["done"] + summary["skipped"] > 0 else 1
 
 

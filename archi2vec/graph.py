@@ -13,18 +13,27 @@ Two extraction paths, tried in order:
 
 Models are built on the meta device (no weights, no memory, no network) and put in eval mode. The path used is
 stored in ``data.trace_path``.
+
+Two shortcuts make extraction cheaper without changing any graph (meta tensors have no values, only metadata):
+weight initialisation is skipped while a model is built on meta (:func:`build_on_meta`), and the output metadata
+of functional aten ops on meta tensors is memoised by input metadata during the forward passes
+(:class:`_MetaMemo`), so repeated blocks do not rerun the slow Python meta kernels (layer norm, batch norm, gelu...).
 """
 
 from __future__ import annotations
 
 import contextlib
+import dis
 import math
 from collections.abc import Callable, Iterator, Sequence
-from typing import Any
+from types import CodeType
+from typing import Any, ClassVar
 
 import numpy as np
 import torch
 from torch import nn
+from torch.overrides import TorchFunctionMode
+from torch.utils._python_dispatch import TorchDispatchMode
 from torch_geometric.data import Data
 
 from archi2vec.ops import NUM_FEATURES, WEIGHTED_OPS, OpRecord, classify_module, classify_name, conv_kind
@@ -160,6 +169,132 @@ def records_to_data(records: list[OpRecord], **meta: Any) -> Data:
     return data
 
 
+# ----------------------------------------------------------------------------------------------- fast meta
+_META = torch.device("meta")
+_MEMO: dict[tuple[Any, ...], tuple[bool, tuple[tuple[torch.Size, tuple[int, ...], torch.dtype], ...]]] = {}
+_MEMO_MAX = 100_000  # entries (a few hundred bytes each); the table is cleared when full
+_MEMOIZABLE: dict[Any, bool] = {}
+_SCALARS = (bool, int, float, str, torch.dtype, torch.device, torch.memory_format, torch.layout)
+
+
+def _memoizable(func: Any) -> bool:
+    """An aten op whose outputs are fresh tensors determined by its inputs' metadata: not mutating, no output
+    aliasing an input, only ``Tensor`` returns, no data-dependent shape, no random numbers."""
+    ok = _MEMOIZABLE.get(func)
+    if ok is None:
+        ok = False
+        if isinstance(func, torch._ops.OpOverload):
+            schema = func._schema
+            bad_tags = {torch.Tag.dynamic_output_shape, torch.Tag.data_dependent_output,
+                        torch.Tag.nondeterministic_seeded}
+            ok = (not schema.is_mutable and bool(schema.returns) and not bad_tags.intersection(func.tags)
+                  and all(str(r.type) == "Tensor" and r.alias_info is None for r in schema.returns))
+        _MEMOIZABLE[func] = ok
+    return ok
+
+
+def _key_parts(obj: Any, parts: list[Any], tensors: list[torch.Tensor]) -> bool:
+    """Append a hashable description of ``obj`` to ``parts`` (tensors: dtype, shape, strides, offset); False
+    when ``obj`` holds something that cannot be described (a non-meta tensor, a generator, ...)."""
+    if isinstance(obj, torch.Tensor):
+        if obj.device != _META or obj.layout != torch.strided or obj.is_conj() or obj.is_neg():
+            return False
+        parts.append((obj.dtype, obj.shape, obj.stride(), obj.storage_offset()))
+        tensors.append(obj)
+        return True
+    if isinstance(obj, list | tuple):
+        parts.append((type(obj), len(obj)))
+        return all(_key_parts(o, parts, tensors) for o in obj)
+    if obj is None or isinstance(obj, _SCALARS):
+        parts.append((type(obj), obj))  # the type keeps 1, 1.0 and True apart
+        return True
+    return False
+
+
+def _out_spec(out: Any, inputs: list[torch.Tensor]
+              ) -> tuple[bool, tuple[tuple[torch.Size, tuple[int, ...], torch.dtype], ...]] | None:
+    """(is a tuple, (shape, strides, dtype) per output) of fresh, dense meta outputs; None if anything else."""
+    outs = list(out) if isinstance(out, tuple | list) else [out]
+    in_storages = {t.untyped_storage()._cdata for t in inputs}
+    spec = []
+    for o in outs:
+        if (type(o) is not torch.Tensor or o.device != _META or o.layout != torch.strided or o.storage_offset() != 0
+                or o.untyped_storage()._cdata in in_storages):
+            return None
+        spec.append((o.shape, o.stride(), o.dtype))
+    return isinstance(out, tuple | list), tuple(spec)
+
+
+class _MetaMemo(TorchDispatchMode):
+    """Memoise functional aten ops on meta tensors: the output metadata (shape, strides, dtype) of such an op is a
+    function of its inputs' metadata and its other arguments, so a repeated call returns fresh empty tensors with the
+    recorded metadata instead of running the kernel again. Many meta kernels are Python decompositions costing a
+    millisecond or more per call, and a network repeats the same block with the same shapes many times. Ops on
+    real (CPU) tensors, mutating ops and views are always run."""
+
+    supports_higher_order_operators = True
+
+    def __torch_dispatch__(self, func: Any, types: Any, args: Sequence[Any] = (),
+                           kwargs: dict[str, Any] | None = None) -> Any:
+        kwargs = kwargs or {}
+        if not _memoizable(func):
+            return func(*args, **kwargs)
+        parts: list[Any] = [func]
+        tensors: list[torch.Tensor] = []
+        if not (_key_parts(args, parts, tensors) and _key_parts(sorted(kwargs.items()), parts, tensors)) \
+                or not tensors:
+            return func(*args, **kwargs)
+        key = tuple(parts)
+        hit = _MEMO.get(key)
+        if hit is not None:
+            outs = tuple(torch.empty_strided(size, stride, dtype=dtype, device=_META) for size, stride, dtype in hit[1])
+            return outs if hit[0] else outs[0]
+        out = func(*args, **kwargs)
+        spec = _out_spec(out, tensors)
+        if spec is not None:
+            if len(_MEMO) >= _MEMO_MAX:
+                _MEMO.clear()
+            _MEMO[key] = spec
+        return out
+
+
+def clear_caches() -> None:
+    """Forget the memoised meta-kernel results and fx's cached disassembly (both only make a process faster once
+    it has seen similar networks), e.g. to time extraction as a fresh process would see it."""
+    _MEMO.clear()
+    _CachedDis._cache.clear()
+
+
+# Value-only in-place ops: they write values into a tensor and return it, never changing its shape, dtype or
+# strides. A meta tensor has no values, so skipping them while a model is built on meta cannot change the model's
+# structure, and weight initialisation (timm's trunc_normal_ runs uniform_, erfinv_, mul_, add_, clamp_ through
+# slow Python meta kernels) is about half of the build time.
+_VALUE_ONLY_METHODS = (
+    "normal_", "uniform_", "fill_", "zero_", "clamp_", "clamp_min_", "clamp_max_", "clip_", "erfinv_", "erf_",
+    "mul_", "add_", "sub_", "div_", "copy_", "exponential_", "bernoulli_", "random_", "cauchy_", "log_normal_",
+    "geometric_", "exp_", "log_", "sqrt_", "neg_", "abs_", "pow_", "reciprocal_", "addcmul_", "addcdiv_", "lerp_",
+    "masked_fill_", "fill_diagonal_", "__iadd__", "__isub__", "__imul__", "__itruediv__",
+)
+# nn.init functions that dispatch as a whole to a TorchFunctionMode (the others reach it as the tensor methods above)
+_VALUE_ONLY_INIT = ("uniform_", "normal_", "constant_", "kaiming_uniform_")
+_SKIPPED_ON_META = frozenset([getattr(torch.Tensor, n) for n in _VALUE_ONLY_METHODS]
+                             + [getattr(nn.init, n) for n in _VALUE_ONLY_INIT])
+
+
+class _SkipMetaInit(TorchFunctionMode):
+    """Return the target tensor unchanged for value-only in-place ops on meta tensors (see ``_SKIPPED_ON_META``);
+    everything else, and every op on a real tensor, runs as usual."""
+
+    def __torch_function__(self, func: Any, types: Any, args: Sequence[Any] = (),
+                           kwargs: dict[str, Any] | None = None) -> Any:
+        kwargs = kwargs or {}
+        if func in _SKIPPED_ON_META:
+            target = args[0] if args else kwargs.get("tensor", kwargs.get("self"))
+            if isinstance(target, torch.Tensor) and target.device == _META:
+                return target
+        return func(*args, **kwargs)
+
+
 # ----------------------------------------------------------------------------------------------- fx path
 def _notrace() -> tuple[tuple[type, ...], tuple[Callable[..., Any], ...]]:
     try:
@@ -171,6 +306,27 @@ def _notrace() -> tuple[tuple[type, ...], tuple[Callable[..., Any], ...]]:
     return mods, fns
 
 
+class _CachedDis:
+    """Stands for the ``dis`` module inside ``torch.fx.proxy`` during a trace. Unpacking a proxy (``B, N, C =
+    x.shape``) makes fx disassemble the whole calling function to find the ``UNPACK_SEQUENCE``; the same few
+    forward functions are disassembled over and over, so their instructions are kept (bytecode never changes)."""
+
+    _cache: ClassVar[dict[CodeType, tuple[dis.Instruction, ...]]] = {}
+
+    def get_instructions(self, x: Any, **kwargs: Any) -> Iterator[dis.Instruction]:
+        if kwargs or not isinstance(x, CodeType):
+            return dis.get_instructions(x, **kwargs)
+        insts = self._cache.get(x)
+        if insts is None:
+            if len(self._cache) >= 20_000:
+                self._cache.clear()
+            insts = self._cache[x] = tuple(dis.get_instructions(x))
+        return iter(insts)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(dis, name)
+
+
 class _Tracer(torch.fx.Tracer):
     """fx tracer with timm's leaf modules / functions, and conv / linear modules kept whole."""
 
@@ -178,11 +334,42 @@ class _Tracer(torch.fx.Tracer):
         mods, fns = _notrace()
         super().__init__(autowrap_functions=fns)
         self._leaf_types = (*mods, nn.modules.conv._ConvNd, nn.Linear)
+        self._param_index: dict[int, tuple[str, nn.Parameter]] = {}
+        self._indexed_root: nn.Module | None = None
 
     def is_leaf_module(self, m: nn.Module, module_qualified_name: str) -> bool:
         if isinstance(m, self._leaf_types):
             return True
         return super().is_leaf_module(m, module_qualified_name)
+
+    def trace(self, root: nn.Module | Callable[..., Any], concrete_args: dict[str, Any] | None = None
+              ) -> torch.fx.Graph:
+        import torch.fx.proxy as fx_proxy
+
+        saved = fx_proxy.dis
+        fx_proxy.dis = _CachedDis()  # type: ignore[assignment]
+        try:
+            return super().trace(root, concrete_args)
+        finally:
+            fx_proxy.dis = saved
+
+    def getattr(self, attr: str, attr_val: Any, parameter_proxy_cache: dict[str, Any]) -> Any:
+        """``torch.fx.Tracer.getattr`` scans every parameter of the root for each parameter read (quadratic in the
+        model's size); an index by identity finds the same name (the first one ``named_parameters`` gives) and makes
+        the same ``get_attr`` proxy. Anything else (a parameter outside the root, a buffer) goes to the original."""
+        if isinstance(attr_val, nn.Parameter) and not self.param_shapes_constant and isinstance(self.root, nn.Module):
+            if self._indexed_root is not self.root:
+                self._param_index = {}
+                for n, p in self.root.named_parameters():
+                    self._param_index.setdefault(id(p), (n, p))
+                self._indexed_root = self.root
+            hit = self._param_index.get(id(attr_val))
+            if hit is not None and hit[1] is attr_val:
+                name = hit[0]
+                if name not in parameter_proxy_cache:
+                    parameter_proxy_cache[name] = self.create_proxy("get_attr", name, (), {}, proxy_factory_fn=None)
+                return parameter_proxy_cache[name]
+        return super().getattr(attr, attr_val, parameter_proxy_cache)
 
 
 class _ShapeInterpreter(torch.fx.Interpreter):
@@ -211,23 +398,26 @@ def _count_flops(fn: Callable[[], Any]) -> float:
     from torch.utils.flop_counter import FlopCounterMode
 
     counter = FlopCounterMode(display=False)
-    with counter:
+    # The memo is entered first so that it sits below the FLOP counter: the counter still sees (and counts) every
+    # op, and only the kernel it then calls is replaced by a memoised result.
+    with _MetaMemo(), counter:
         fn()
     return float(counter.get_total_flops())
 
 
 def _fx_records(model: nn.Module, x: torch.Tensor) -> tuple[list[OpRecord], float, bool]:
-    tracer = _Tracer()
-    graph = tracer.trace(model)
-    gm = torch.fx.GraphModule(model, graph)
+    graph = _Tracer().trace(model)
+    # The graph runs against the model itself: a GraphModule would hold the same submodules under the same names,
+    # and building one generates and compiles Python code for the whole graph (~0.1 s a model) that is never used.
+    interp = _ShapeInterpreter(model, graph=graph)
     shapes_ok = True
     flops = float("nan")
     try:
         with torch.no_grad():
-            flops = _count_flops(lambda: _ShapeInterpreter(gm).run(x))
+            flops = _count_flops(lambda: interp.run(x))
     except Exception:
         shapes_ok = False
-    modules = dict(gm.named_modules())
+    modules = interp.submodules
     records: list[OpRecord] = []
     kept: dict[torch.fx.Node, list[int]] = {}  # node -> indices of records standing for it
 
@@ -524,12 +714,13 @@ def _params_to_meta() -> Iterator[None]:
 
 def build_on_meta(factory: Callable[[], nn.Module]) -> nn.Module:
     """``factory()`` on the meta device; if the constructor needs real tensors, on CPU with every parameter
-    moved to meta as it is registered."""
+    moved to meta as it is registered. Weight initialisation of meta tensors is skipped either way
+    (:class:`_SkipMetaInit`): the model's structure, parameter shapes and buffers' metadata are unchanged."""
     try:
-        with torch.device("meta"):
+        with torch.device("meta"), _SkipMetaInit():
             return factory()
     except (NotImplementedError, RuntimeError):
-        with _params_to_meta():
+        with _params_to_meta(), _SkipMetaInit():
             return factory()
 
 

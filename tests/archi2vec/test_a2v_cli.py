@@ -97,3 +97,16 @@ def test_missing_encoder_exit_1(tmp_path, monkeypatch, capsys) -> None:
     monkeypatch.setenv("ARCHI2VEC_DATA", str(tmp_path / "empty"))
     assert main(["embed", "alexnet"]) == 1
     assert "archi2vec train" in capsys.readouterr().err
+
+
+def test_cli_embed_workers(data_dir, capsys) -> None:
+    args = ["embed", "resnet10t", "torchvision:alexnet", "--format", "json", "--no-cache"]
+    assert main([*args, "--workers", "2"]) == 0
+    parallel = json.loads(capsys.readouterr().out)
+    assert main(args) == 0
+    serial = json.loads(capsys.readouterr().out)
+    assert list(parallel) == list(serial)
+    for n in serial:
+        np.testing.assert_array_equal(parallel[n], serial[n])
+    with pytest.raises(SystemExit):
+        main([*args, "--workers", "0"])
