@@ -189,8 +189,9 @@ class TransferSpace:
             curves = []
             for fold in folds:
                 torch.manual_seed(self.seed)
+                # never warm-started: a previous space has seen the held-out fold, which would make any epoch
+                # count look good
                 probe = TransferNet(**shape)
-                self._warm_start(probe, init, old_nets[0] if old_nets else None, with_records, benches)
                 _, info = train_net(probe, inp, batch, epochs=self.epochs, val_datasets=fold, seed=self.seed, **cfg)
                 curves.append(info["val_curve"])
             epochs = best_epoch(curves, info["patience_every"], self.epochs)
