@@ -2,7 +2,15 @@
 
 Usage (after `archi2vec catalog` and `archi2vec train`)::
 
-    OMP_NUM_THREADS=1 HF_HUB_OFFLINE=1 .venv/bin/python bench/archi2vec.py [--sample 30] [--catalog-log LOG]
+    OMP_NUM_THREADS=1 HF_HUB_OFFLINE=1 .venv/bin/python bench/archi2vec.py [--sample 30] [--catalog-log LOG] \
+        [--workers-sample 48] [--workers 1 2]
+
+From-scratch speed with worker processes: the same fixed sample (``--workers-sample`` timm names of the seeded
+catalog order, after the ``--sample`` ones) is embedded through ``archi2vec.embed(..., use_precomputed=False,
+workers=N)`` once per N, each time with a new empty cache and cold meta memo, so every graph is extracted; wall-clock
+time includes starting the workers, encoding and cache writes. Starting the fork server (once per process: it imports
+torch and timm) is timed apart and added once to the projection for 1,000. The runs are side by side in one process,
+under the same machine load (recorded with each run).
 
 Quality is measured on the architectures held out from encoder training (crc32 split by name, 20%):
 * family retrieval: 1-NN (cosine on z-scored vectors, train architectures as the gallery) accuracy of the family;
@@ -13,6 +21,7 @@ The same for the hand-crafted baseline (archi2vec.baseline). Writes bench/result
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import re
 import statistics
@@ -68,6 +77,9 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--sample", type=int, default=30, help="architectures extracted from scratch for timing")
     ap.add_argument("--catalog-log", default=None, help="log of `archi2vec catalog` for whole-catalog timings")
+    ap.add_argument("--workers-sample", type=int, default=48,
+                    help="architectures embedded from scratch for the worker comparison")
+    ap.add_argument("--workers", type=int, nargs="+", default=[1, 2], help="worker counts compared (default 1 2)")
     ap.add_argument("--out", default=str(Path(__file__).resolve().parent / "results" / "archi2vec.json"))
     args = ap.parse_args(argv)
 
@@ -115,6 +127,10 @@ def main(argv: list[str] | None = None) -> int:
         res["catalog_log"] = {"graphs_timed": len(secs), "median_s_per_graph": statistics.median(secs.values()),
                               "mean_s_per_graph": statistics.mean(secs.values()),
                               "sum_s": round(sum(secs.values()), 1)}
+    elif Path(args.out).exists():  # no log this time: keep the numbers of the last run that had one
+        previous = json.loads(Path(args.out).read_text(encoding="utf-8"))
+        if "catalog_log" in previous:
+            res["catalog_log"] = previous["catalog_log"]
 
     # ---- from-scratch timing on a fixed sample (graph extraction + encoding, empty caches)
     enc = load_encoder()
@@ -157,6 +173,38 @@ def main(argv: list[str] | None = None) -> int:
         "estimated_catalog_extraction_min": mean_s * (attempted + len(pending)) / 60,
         "precomputed_1000_s": t_pre,
     }
+
+    # ---- from scratch with 1 vs N worker processes, side by side (each run with its own empty cache)
+    from archi2vec.catalog import extract_many
+    from archi2vec.graph import clear_caches
+
+    # names after the first timing sample, so that no run profits from graphs this process has already seen
+    wsample = [n for n in catalog_order(seed=123) if n.startswith("timm:")][args.sample: args.sample
+                                                                            + args.workers_sample]
+    runs = []
+    for w in args.workers:
+        start_s = 0.0
+        if w > 1:  # once per process: the fork server imports torch and timm (timed apart, paid once per 1000)
+            t = time.perf_counter()
+            list(extract_many(["torchvision:alexnet", "timm:resnet10t"], workers=w))
+            start_s = time.perf_counter() - t
+        clear_caches()  # this process's memo would otherwise be warm, the workers' never is
+        with tempfile.TemporaryDirectory() as tmp:
+            os.environ["ARCHI2VEC_CACHE"] = tmp
+            load = os.getloadavg()[0]
+            t = time.perf_counter()
+            archi2vec.embed(wsample, use_precomputed=False, workers=w)
+            secs = time.perf_counter() - t
+        runs.append({"workers": w, "seconds": round(secs, 2), "s_per_arch": secs / len(wsample),
+                     "fork_server_start_s": round(start_s, 2),
+                     "projected_1000_min": (secs / len(wsample) * 1000 + start_s) / 60,
+                     "load_avg_1min_before": load})
+    if old_cache is None:
+        os.environ.pop("ARCHI2VEC_CACHE", None)
+    else:
+        os.environ["ARCHI2VEC_CACHE"] = old_cache
+    res["from_scratch_workers"] = {"sample": len(wsample), "first_name": wsample[0], "cpu_count": os.cpu_count(),
+                                   "runs": runs, "speedup": runs[0]["seconds"] / runs[-1]["seconds"]}
 
     # ---- quality on held-out architectures
     ok_set = {n: g for n, g in zip(ok, graphs, strict=True)}
@@ -203,6 +251,12 @@ def main(argv: list[str] | None = None) -> int:
           f"{s['sample']}; encode {1000 * s['encode_s_per_graph']:.1f} ms/graph; 1000 archs from scratch "
           f"~{s['estimated_1000_from_scratch_min']:.1f} min; 1000 precomputed {s['precomputed_1000_s']:.3f} s; "
           f"10 from embedding cache {s['api_embedding_cache_s_for_10']:.3f} s")
+    fw = res["from_scratch_workers"]
+    for r in fw["runs"]:
+        print(f"from scratch, {r['workers']} worker(s): {fw['sample']} architectures in {r['seconds']:.1f} s = "
+              f"{r['s_per_arch']:.3f} s/arch (+ {r['fork_server_start_s']:.1f} s fork server start), 1000 in "
+              f"~{r['projected_1000_min']:.1f} min "
+              f"(load average before: {r['load_avg_1min_before']:.2f} on {fw['cpu_count']} cores)")
     print(f"quality on {q['n_held_out']} held-out architectures ({q['held_out_with_family_in_train']} with a family "
           f"seen in training; majority-family acc {q['majority_family_acc']:.3f})")
     print(f"{'method':<14}{'dim':>5}{'family 1-NN':>13}{'R2 log params':>15}{'R2 log FLOPs':>14}")
