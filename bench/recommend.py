@@ -226,27 +226,11 @@ def make_images(root: Path, n_images: int) -> Path:
 
 
 def train_planted_space(out: Path, env: dict[str, str]) -> float:
-    """A small space from the planted world of tests/space/conftest.py (no shipped space here)."""
-    import dataclasses
-    import importlib.util
+    """A small space from the planted world of :mod:`fennec.space.planted` (no shipped space here)."""
+    from fennec.space.planted import make_world, write_world_store
 
-    from fennec.records import RecordStore
-
-    spec = importlib.util.spec_from_file_location("planted_world", ROOT / "tests" / "space" / "conftest.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    records, models, tasks = mod.make_world()
     store_path = out.parent / "records.sqlite"
-    store = RecordStore(store_path, seed=False)
-    canon = {n: store.canonical_task(n) for n in tasks}
-    for n, card in tasks.items():
-        store.add_task(dataclasses.replace(card, name=canon[n]))
-    for m in models.values():
-        store.add_model(m)
-    with store.transaction():
-        for r in records:
-            store.insert_record(dataclasses.replace(r, dataset=canon[r.dataset]))
-    store.close()
+    write_world_store(store_path, make_world())
     t0 = time.perf_counter()
     subprocess.run([sys.executable, str(ROOT / "train.py"), "--store", str(store_path), "--out", str(out),
                     "--epochs", "60"], check=True, env=env, cwd=ROOT, capture_output=True)

@@ -45,7 +45,6 @@ def run_list(args: argparse.Namespace) -> int:
     from fennec.space.store import load_space
 
     space = load_space(args.space)
-    with_records = set(space.free_ids_)
     for m in space.model_ids_:
-        print(f"{m}\t{'records' if m in with_records else 'cold start'}\t{space.model_info_[m].get('architecture')}")
+        print(f"{m}\t{'records' if space.has_records(m) else 'cold start'}\t{space.model_info_[m].get('architecture')}")
     return 0

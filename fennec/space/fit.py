@@ -26,6 +26,8 @@ import torch
 
 from fennec.space.net import TransferNet
 
+CHECK_EVERY = 10  # epochs between two held-out checks of the early stopping
+
 
 @dataclass
 class Batch:
@@ -112,11 +114,11 @@ def dataset_folds(batch: Batch, val_fraction: float, seed: int) -> list[set[int]
 def train_net(net: TransferNet, inp: Inputs, batch: Batch, *, epochs: int, lr: float, listnet_weight: float,
               tau: float, l2_free: float, l2_interaction: float, l2_offset: float, l2_proj: float,
               seed: int, val_datasets: set[int] | None = None,
-              patience_every: int = 10, patience: int = 5) -> tuple[TransferNet, dict[str, Any]]:
+              patience: int = 5) -> tuple[TransferNet, dict[str, Any]]:
     """Train ``net`` in place (full batch Adam) and return it with a training summary.
 
     With ``val_datasets`` (task indices), their groups are held out and the summary holds ``val_curve``, the
-    held-out ListNet loss every ``patience_every`` epochs (the net itself is trained on the other groups only);
+    held-out ListNet loss every ``CHECK_EVERY`` epochs (the net itself is trained on the other groups only);
     training stops once ``patience`` checks in a row found no better held-out loss.
     """
     torch.manual_seed(seed)
@@ -141,16 +143,16 @@ def train_net(net: TransferNet, inp: Inputs, batch: Batch, *, epochs: int, lr: f
                             + net.model_bias.weight.pow(2).sum()))
         (loss + reg).backward()
         opt.step()
-        if vw.sum() > 0 and epoch % patience_every == 0:
+        if vw.sum() > 0 and epoch % CHECK_EVERY == 0:
             with torch.no_grad():
                 _, vl = _losses(net, inp, rows, n_groups, tau)
                 curve.append(float((vl * vw).sum() / vw.sum()))
             if len(curve) - 1 - int(np.argmin(curve)) >= patience:
                 break
-    return net, {"final_loss": float(loss.detach()), "val_curve": curve, "patience_every": patience_every}
+    return net, {"final_loss": float(loss.detach()), "val_curve": curve}
 
 
-def best_epoch(curves: list[list[float]], patience_every: int, default: int) -> int:
+def best_epoch(curves: list[list[float]], default: int) -> int:
     """The epoch with the lowest mean held-out loss over the folds' curves (``default`` without curves).
 
     Curves that stopped early are compared over their common length: past it, some fold has seen no gain for
@@ -161,7 +163,7 @@ def best_epoch(curves: list[list[float]], patience_every: int, default: int) -> 
         return default
     n = min(len(c) for c in curves)
     mean = np.mean([c[:n] for c in curves], axis=0)
-    return int((int(np.argmin(mean)) + 1) * patience_every)
+    return (int(np.argmin(mean)) + 1) * CHECK_EVERY
 
 
 def fit_cold_head(net: TransferNet, inp: Inputs, batch: Batch, alphas: np.ndarray | None = None) -> dict[str, Any]:

@@ -18,13 +18,13 @@ def _result(space: TransferSpace, task: Any, tvec: np.ndarray, model_ids: list[s
     """One task's ranking with its explanation: the nearest historical tasks and each model's published range."""
     nearest = space.nearest_tasks(tvec, k=n_nearest)
     names = [t for t, _ in nearest]
-    in_space, with_records = set(space.model_ids_), set(space.free_ids_)
+    in_space = space.model_positions()
     ranking = []
     for rank, (m, s) in enumerate(zip(model_ids, scores, strict=True), start=1):
         rng = space.accuracy_range(m, names) if m in in_space else None
         ranking.append({"rank": rank, "model": m, "score": round(float(s), 6),
                         "accuracy_range": [round(rng[0], 2), round(rng[1], 2)] if rng else None,
-                        "nearest_tasks": names, "cold_start": m not in with_records})
+                        "nearest_tasks": names, "cold_start": not space.has_records(m)})
     return {"task": str(getattr(task, "name", "task")),
             "nearest_tasks": [{"task": t, "similarity": round(v, 4)} for t, v in nearest], "ranking": ranking}
 
@@ -47,7 +47,7 @@ def recommend(space: TransferSpace, task: Any, *, top_k: int = 10, candidates: S
     """
     tvec = space.task_vectors([task])[0]
     if candidates:
-        in_space = set(space.model_ids_)
+        in_space = space.model_positions()
         known = [m for m in candidates if m in in_space]
         new = [m for m in candidates if m not in in_space]
         parts = [space.model_vectors(known)]  # (0, D) when empty

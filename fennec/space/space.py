@@ -194,18 +194,18 @@ class TransferSpace:
                 probe = TransferNet(**shape)
                 _, info = train_net(probe, inp, batch, epochs=self.epochs, val_datasets=fold, seed=self.seed, **cfg)
                 curves.append(info["val_curve"])
-            epochs = best_epoch(curves, info["patience_every"], self.epochs)
+            epochs = best_epoch(curves, self.epochs)
         nets = []
         for i in range(self.n_members):
             torch.manual_seed(self.seed + i)
             net = TransferNet(**shape)
             self._warm_start(net, init, old_nets[i] if i < len(old_nets) else None, with_records, benches)
             net, info = train_net(net, inp, batch, epochs=epochs, seed=self.seed + i, **cfg)
-            info = {**info, **fit_cold_head(net, inp, batch)}
+            cold_info = fit_cold_head(net, inp, batch)
             nets.append(net.eval())
         self.nets_ = nets
-        info = {k: v for k, v in info.items() if k not in ("val_curve", "patience_every")}
-        self.train_info_ = {**info, "epochs": epochs, "val_folds": len(folds), "members": len(nets),
+        self.train_info_ = {"final_loss": info["final_loss"], **cold_info, "epochs": epochs,
+                            "val_folds": len(folds), "members": len(nets),
                             "n_records": len(recs), "n_groups": len(batch.group_weight)}
         self.records_hash_ = records_hash(recs)
         self.model_vectors_ = self._fold_models(inp.model_x, inp.pre, inp.free_idx)
@@ -267,8 +267,7 @@ class TransferSpace:
         old, new = old_net.state_dict(), net.state_dict()
         with torch.no_grad():
             for name in ("model_proj.weight", "model_proj.bias", "model_bias.weight", "model_bias.bias",
-                         "task_proj.weight", "task_proj.bias", "cold_proj.weight", "cold_proj.bias",
-                         "cold_bias.weight", "cold_bias.bias", "affinity"):
+                         "task_proj.weight", "task_proj.bias", "affinity"):
                 if name in old and old[name].shape == new[name].shape:
                     new[name].copy_(old[name])
             old_pos = {m: i for i, m in enumerate(init.free_ids_)}
@@ -314,11 +313,29 @@ class TransferSpace:
         """Folded task vectors (T, D) of task cards or tasks (class names, description, sizes)."""
         return self._fold_tasks(feats.task_features(list(cards), self.text_encoder))
 
+    def _lookup(self) -> tuple[dict[str, int], frozenset[str]]:
+        """(row of each model id, ids with records), built once per zoo (``add_models`` makes a new id list):
+        ranking looks models up for every task, and a zoo can hold a million models."""
+        key = (id(self.model_ids_), len(self.model_ids_))
+        cached = getattr(self, "_lookup_cache", None)
+        if cached is None or cached[0] != key:
+            cached = (key, {m: i for i, m in enumerate(self.model_ids_)}, frozenset(self.free_ids_))
+            self._lookup_cache = cached
+        return cached[1], cached[2]
+
+    def model_positions(self) -> dict[str, int]:
+        """Row of each model id in the space's arrays (do not modify)."""
+        return self._lookup()[0]
+
+    def has_records(self, model_id: str) -> bool:
+        """True for a model the space was trained with records of (False: it has a cold-start vector)."""
+        return model_id in self._lookup()[1]
+
     def model_vectors(self, model_ids: Sequence[str] | None = None) -> np.ndarray:
         """Folded model vectors (M, D) ``[u, k_d p, k_n p, b]`` for ids in the space (all by default)."""
         if model_ids is None:
             return self.model_vectors_
-        pos = {m: i for i, m in enumerate(self.model_ids_)}
+        pos = self.model_positions()
         unknown = [m for m in model_ids if m not in pos]
         if unknown:
             raise UnknownNameError(unknown_name_message("model in the space", unknown[0], self.model_ids_))
@@ -332,7 +349,8 @@ class TransferSpace:
 
     def add_models(self, models: Mapping[str, Any]) -> list[str]:
         """Give new models (id -> metadata) cold-start vectors and add them to the space; returns the added ids."""
-        new = [m for m in models if m not in set(self.model_ids_)]
+        known = self.model_positions()
+        new = [m for m in models if m not in known]
         if not new:
             return []
         vecs = self.cold_start_vectors([models[m] for m in new])
@@ -354,7 +372,7 @@ class TransferSpace:
         ids = list(self.model_ids_) if model_ids is None else list(model_ids)
         s = self.model_vectors(ids) @ self.task_vectors([task])[0]
         if benchmark is not None and benchmark in self.benchmarks_:
-            pos = {m: i for i, m in enumerate(self.model_ids_)}
+            pos = self.model_positions()
             s = s + self.bench_offset_[[pos[m] for m in ids], self.benchmarks_.index(benchmark)]
         return s.astype(np.float64)
 
@@ -370,7 +388,7 @@ class TransferSpace:
 
     def accuracy_range(self, model_id: str, tasks: Sequence[str]) -> tuple[float, float] | None:
         """(min, max) published result (percent) of a model on the given historical tasks, or None."""
-        i = self.model_ids_.index(model_id)
+        i = self.model_positions()[model_id]
         cols = [self.task_names_.index(t) for t in tasks]
         vals = self.history_[i, cols]
         vals = vals[np.isfinite(vals)]

@@ -1,14 +1,13 @@
 """The transfer-space commands end to end, in-process: `train`, `recommend`, `rank-batch`, `zoo`.
 
-A tiny records store is built from the planted world of ``conftest.py`` (six domains, one specialist per domain,
-one generic model); the space is trained once per module and copied when a test changes it.
+A tiny records store is built from the planted world of :mod:`fennec.space.planted` (six domains, one specialist
+per domain, one generic model); the space is trained once per module and copied when a test changes it.
 """
 
 from __future__ import annotations
 
 import contextlib
 import csv
-import dataclasses
 import io
 import itertools
 import json
@@ -20,6 +19,7 @@ import pytest
 
 from fennec.cli import main
 from fennec.commands._ranking_output import CSV_COLUMNS
+from fennec.space.planted import write_world_store
 
 BIRDS = "sparrow,eagle,owl"
 FLOWERS = "rose,tulip,daisy"
@@ -37,25 +37,8 @@ def run_cli(capsys: pytest.CaptureFixture[str], *argv: object) -> tuple[int, str
 
 
 def build_store(path: Path, world=None) -> Path:
-    """A records store holding the planted world (task cards under their canonical names, as an ingest would);
-    empty without a world."""
-    from fennec.records import RecordStore
-
-    store = RecordStore(path, seed=False)
-    try:
-        if world is None:
-            return path
-        records, models, tasks = world
-        canon = {name: store.canonical_task(name) for name in tasks}
-        for name, card in tasks.items():
-            store.add_task(dataclasses.replace(card, name=canon[name]))
-        for m in models.values():
-            store.add_model(m)
-        with store.transaction():
-            for r in records:
-                store.insert_record(dataclasses.replace(r, dataset=canon[r.dataset]))
-    finally:
-        store.close()
+    """A records store holding the planted world (empty without a world); returns its path."""
+    write_world_store(path, world)
     return path
 
 

@@ -101,9 +101,9 @@ def test_early_stopping_folds_partition_the_datasets(data):
 
 
 def test_best_epoch_is_the_minimum_of_the_mean_curve():
-    assert best_epoch([[3.0, 1.0, 2.0], [3.0, 2.0, 1.5]], patience_every=10, default=300) == 20
-    assert best_epoch([[3.0, 1.0], [3.0, 2.0, 0.1]], patience_every=10, default=300) == 20  # common length
-    assert best_epoch([[], []], patience_every=10, default=300) == 300
+    assert best_epoch([[3.0, 1.0, 2.0], [3.0, 2.0, 1.5]], default=300) == 20
+    assert best_epoch([[3.0, 1.0], [3.0, 2.0, 0.1]], default=300) == 20  # common length
+    assert best_epoch([[], []], default=300) == 300
 
 
 def test_held_out_datasets_give_a_validation_curve(data):

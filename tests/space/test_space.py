@@ -72,6 +72,8 @@ def test_cold_start_model_gets_a_vector_from_its_pretraining_alone(fitted, world
     added = space.add_models({"timm:bird_net": model_from_id("timm:bird_net", "supervised pre-training on "
                                                                          "photos of bird species")})
     assert added == ["timm:bird_net"]
+    assert space.model_positions()["timm:bird_net"] == len(space.model_ids_) - 1  # the lookup follows the zoo
+    assert not space.has_records("timm:bird_net") and space.has_records("test:birds")
     s = space.score(tasks["birds"], ["timm:bird_net", "test:cars", "test:food"])
     assert s[0] > s[1] and s[0] > s[2]
     # adding twice is a no-op
