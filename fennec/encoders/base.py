@@ -92,6 +92,17 @@ def l2_normalize(x: np.ndarray, eps: float = 1e-12) -> np.ndarray:
     return (x / np.maximum(norms, eps)).astype(np.float32)
 
 
+def check_texts(texts: object) -> list[str]:
+    """The texts given to a :class:`TextEncoder` as a list, or FennecInputError for one string or a non-string."""
+    if isinstance(texts, str):
+        raise FennecInputError("texts: expected a list of strings, got one string; wrap it in a list")
+    out = list(texts)  # type: ignore[call-overload]
+    bad = [t for t in out if not isinstance(t, str)]
+    if bad:
+        raise FennecInputError(f"texts: expected strings, got {type(bad[0]).__name__} {bad[0]!r}")
+    return out
+
+
 def resolve_encoder_id(model_id: str) -> str:
     """Expand aliases (``minilm``, ``lite2``) to the full ``source:id``."""
     if not isinstance(model_id, str) or not model_id.strip():

@@ -17,7 +17,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from fennec.encoders.base import ENCODERS, EncoderEntry, l2_normalize
+from fennec.encoders.base import ENCODERS, EncoderEntry, check_texts, l2_normalize
+from fennec.encoders.timm_models import WEIGHT_SUFFIXES, batches
 from fennec.validation import FennecInputError
 
 if TYPE_CHECKING:
@@ -35,7 +36,7 @@ def split_open_clip_id(model_id: str) -> tuple[str, str]:
 
 
 def _looks_like_path(tag: str) -> bool:
-    return os.sep in tag or tag.endswith((".bin", ".pt", ".pth", ".safetensors"))
+    return os.sep in tag or tag.endswith(WEIGHT_SUFFIXES)
 
 
 def resolve_open_clip_weights(arch: str, tag: str, model_id: str) -> tuple[Path, dict[str, Any]]:
@@ -145,31 +146,24 @@ class OpenClipEncoder:
 
         self._load()
         out: list[np.ndarray] = []
-        batch: list[Any] = []
         with torch.inference_mode():
-            for img in images:
-                batch.append(self._preprocess(img))
-                if len(batch) == self.batch_size:
-                    out.append(self._model.encode_image(torch.stack(batch)).float().numpy())
-                    batch = []
-            if batch:
-                out.append(self._model.encode_image(torch.stack(batch)).float().numpy())
+            for batch in batches(images, self.batch_size):
+                x = torch.stack([self._preprocess(img) for img in batch])
+                out.append(self._model.encode_image(x).float().numpy())
         return l2_normalize(np.concatenate(out)) if out else np.zeros((0, self.dim), np.float32)
 
     def encode(self, texts: list[str]) -> np.ndarray:
         """Embed texts with the text tower; float32 (n, dim), rows L2-normalized."""
         import torch
 
-        if isinstance(texts, str):
-            raise FennecInputError("texts: expected a list of strings, got one string; wrap it in a list")
-        texts = list(texts)
+        texts = check_texts(texts)
         if not texts:
             return np.zeros((0, self.dim), np.float32)
         self._load()
         out = []
         with torch.inference_mode():
-            for i in range(0, len(texts), self.batch_size):
-                tokens = self._tokenizer(texts[i:i + self.batch_size])
+            for batch in batches(texts, self.batch_size):
+                tokens = self._tokenizer(batch)
                 out.append(self._model.encode_text(tokens).float().numpy())
         return l2_normalize(np.concatenate(out))
 

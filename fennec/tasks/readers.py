@@ -20,6 +20,7 @@ whose labels are integers, or renames them in label order.
 from __future__ import annotations
 
 import csv
+import json
 import os
 import warnings
 from collections.abc import Callable
@@ -45,7 +46,8 @@ SPLIT_COLUMNS = ("split", "subset", "fold")
 
 
 def parse_class_names(classes: str | list[str] | tuple[str, ...]) -> list[str]:
-    """Class names from a list, a text file (one per line, ``#`` comments) or a comma-separated string."""
+    """Class names from a list, a file (one per line with ``#`` comments, or a JSON list) or a comma-separated
+    string."""
     if isinstance(classes, list | tuple):
         names = [str(c).strip() for c in classes]
     elif os.path.isfile(classes):
@@ -53,7 +55,13 @@ def parse_class_names(classes: str | list[str] | tuple[str, ...]) -> list[str]:
             text = Path(classes).read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as exc:
             raise FennecInputError(f"classes: cannot read {classes!r} as UTF-8 text ({exc})") from None
-        names = [ln.strip() for ln in text.splitlines() if ln.strip() and not ln.lstrip().startswith("#")]
+        if text.lstrip().startswith("["):
+            try:
+                names = [str(x).strip() for x in json.loads(text)]
+            except (json.JSONDecodeError, TypeError) as exc:
+                raise FennecInputError(f"classes: {classes!r} is not a valid JSON list ({exc})") from None
+        else:
+            names = [ln.strip() for ln in text.splitlines() if ln.strip() and not ln.lstrip().startswith("#")]
     else:
         names = [c.strip() for c in str(classes).split(",")]
     names = [n for n in names if n]
@@ -71,6 +79,12 @@ def _rename(task_names: list[str], classes: str | list[str] | None, where: str) 
         raise FennecInputError(f"classes: {len(names)} name(s) given but task {where} has {len(task_names)} "
                                "classes; give one name per class in label order")
     return names, True
+
+
+def _split_name(value: object) -> str:
+    """A split value, lower-cased, with its aliases (``validation``, ``dev`` ...) mapped to ``train/val/test``."""
+    low = str(value).lower()
+    return SPLIT_ALIASES.get(low, low)
 
 
 def _short(text: str, width: int = 40) -> str:
@@ -151,9 +165,10 @@ def _read_table(path: Path) -> tuple[list[str], list[dict[str, str]]]:
             table = pq.read_table(path)
         except Exception as exc:  # pyarrow raises its own error types
             raise FennecInputError(f"task {path}: cannot read Parquet ({str(exc).splitlines()[0]})") from None
-        cols = table.column_names
         data = table.to_pydict()
-        rows = [{c: ("" if data[c][i] is None else str(data[c][i])) for c in cols} for i in range(table.num_rows)]
+        cols = [c.strip().lower() for c in table.column_names]
+        rows = [{c: ("" if v is None else str(v)) for c, v in zip(cols, values, strict=True)}
+                for values in zip(*data.values(), strict=True)]
         return cols, rows
     delimiter = "\t" if path.suffix.lower() == ".tsv" else ","
     try:
@@ -166,9 +181,10 @@ def _read_table(path: Path) -> tuple[list[str], list[dict[str, str]]]:
     return cols, rows
 
 
-def _label_sort_key(values: list[str]) -> list[str]:
+def _sorted_labels(values: set[str]) -> list[str]:
+    """Label values in numeric order when they are all numbers, else alphabetically."""
     try:
-        return sorted(values, key=lambda v: float(v))
+        return sorted(values, key=lambda v: (float(v), v))  # ties ('1', '1.0') broken by the text
     except ValueError:
         return sorted(values)
 
@@ -180,8 +196,7 @@ def read_manifest(spec: str, classes: str | list[str] | None = None, *, name: st
     path = Path(spec)
     if not path.is_file():
         raise FennecInputError(f"task {spec}: manifest file does not exist; check the path")
-    cols, rows = _read_table(path)
-    cols = [c.lower() for c in cols]
+    cols, rows = _read_table(path)  # column names lower-cased
     pcol = next((c for c in PATH_COLUMNS if c in cols), None)
     lcol = next((c for c in LABEL_COLUMNS if c in cols), None)
     scol = next((c for c in SPLIT_COLUMNS if c in cols), None)
@@ -207,12 +222,12 @@ def read_manifest(spec: str, classes: str | list[str] | None = None, *, name: st
         kept_paths.append(full)
         kept_labels.append(lab)
         if scol is not None:
-            kept_splits.append(SPLIT_ALIASES.get(row.get(scol, "").lower(), row.get(scol, "").lower() or "train"))
+            kept_splits.append(_split_name(row.get(scol, "")) or "train")
     if skipped:
         warnings.warn(f"task {spec}: skipped {len(skipped)} listed file(s) that do not exist, e.g. {skipped[0][0]}",
                       FennecInputWarning, stacklevel=2)
     # Classes come from every listed row, so a class whose files are all missing is an error, not silently gone.
-    values = _label_sort_key(sorted({row.get(lcol, "") for row in rows}))
+    values = _sorted_labels({row.get(lcol, "") for row in rows})
     index = {v: k for k, v in enumerate(values)}
     numeric = all(v.lstrip("-").isdigit() for v in values)
     names, renamed = _rename(values, classes, spec)
@@ -272,8 +287,7 @@ def read_npz(spec: str, classes: str | list[str] | None = None, *, name: str | N
     splits = None
     for key in ("splits", "split"):
         if key in arrays:
-            splits = np.asarray([SPLIT_ALIASES.get(str(s).lower(), str(s).lower()) for s in arrays[key].tolist()],
-                                dtype=object)
+            splits = np.asarray([_split_name(s) for s in arrays[key].tolist()], dtype=object)
     return Task(name=name or path.stem, class_names=tuple(names), kind="features", labels=labels, features=feats,
                 splits=splits, description=description, source=spec, named_classes=named or renamed)
 

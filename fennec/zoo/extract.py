@@ -85,13 +85,6 @@ def parse_zoo_id(model_id: str) -> tuple[str, str, str | None]:
     return f"timm:{name}", name, weights
 
 
-def _softmax(logits: np.ndarray) -> np.ndarray:
-    z = logits.astype(np.float64)
-    z -= z.max(axis=1, keepdims=True)
-    e = np.exp(z)
-    return (e / e.sum(axis=1, keepdims=True)).astype(np.float32)
-
-
 def extract_features(model_id: str, task: Task, *, max_images: int = DEFAULT_PROBE_SIZE, seed: int = 0,
                      batch_size: int = 32, weights: str | None = None, allow_random: bool = False,
                      channels_last: bool = True, use_cache: bool = True,
@@ -136,6 +129,8 @@ def extract_features(model_id: str, task: Task, *, max_images: int = DEFAULT_PRO
         except (OSError, ValueError, KeyError):
             pass  # damaged entry: recompute and overwrite
 
+    from fennec.scores.base import softmax  # imported here: fennec.scores loads every scorer (and scipy)
+
     t0 = time.perf_counter()
     model, winfo = create_timm_model(name, model_id=canonical, info=winfo)
     t_load = time.perf_counter() - t0
@@ -151,7 +146,9 @@ def extract_features(model_id: str, task: Task, *, max_images: int = DEFAULT_PRO
     indices = np.asarray(loaded, dtype=np.int64)
     assert task.labels is not None
     labels = task.labels[indices]
-    probs = _softmax(logits) if logits is not None and logits.shape[1] > 0 else None
+    probs = None
+    if logits is not None and logits.shape[1] > 0:
+        probs = softmax(logits.astype(np.float64)).astype(np.float32)
     info = {"n_images": len(loaded), "n_skipped": probe.report.n_failed,
             "skipped": [p for p, _ in probe.report.failures[:20]], "seconds_load": round(t_load, 3),
             "seconds_forward": round(t_run, 3)}

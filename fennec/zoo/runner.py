@@ -129,23 +129,17 @@ def score_zoo(models: list[str], task: Task, methods: list[str], *, out: str | o
     Returns:
         :class:`RunResult`.
     """
+    from tqdm import tqdm
+
     if log is None:
-        try:  # keeps the progress bar intact
-            from tqdm import tqdm as _tqdm
 
-            def log(msg: str) -> None:
-                _tqdm.write(msg, file=sys.stderr)
-        except ImportError:  # pragma: no cover - tqdm is a dependency
+        def log(msg: str) -> None:
+            tqdm.write(msg, file=sys.stderr)  # keeps the progress bar intact
 
-            def log(msg: str) -> None:
-                print(msg, file=sys.stderr)
     methods = _check_methods(list(methods))
     if not models:
         raise FennecInputError("--models: give at least one model id such as timm:tf_efficientnet_lite0")
-    ids = []
-    for m in models:
-        canonical, _, _ = parse_zoo_id(m)
-        ids.append((m, canonical))
+    ids = [(m, parse_zoo_id(m)[0]) for m in models]
     dataset = dataset or task.name
     result = RunResult(out=Path(out) if out is not None else None)
     rows: list[dict[str, Any]] = read_records_csv(out) if out is not None else []
@@ -155,12 +149,7 @@ def score_zoo(models: list[str], task: Task, methods: list[str], *, out: str | o
 
     from fennec.scores import create_scorer
 
-    try:
-        from tqdm import tqdm
-    except ImportError:  # pragma: no cover - tqdm is a dependency
-        tqdm = None
-    bar = tqdm(total=len(ids) * len(methods), desc="score-zoo", unit="score", file=sys.stderr,
-               disable=not progress) if tqdm is not None else None
+    bar = tqdm(total=len(ids) * len(methods), desc="score-zoo", unit="score", file=sys.stderr, disable=not progress)
     try:
         for raw_id, model in ids:
             todo = []
@@ -170,9 +159,8 @@ def score_zoo(models: list[str], task: Task, methods: list[str], *, out: str | o
                     result.skipped.append((model, m))
                 else:
                     todo.append(m)
-            if bar is not None:
-                bar.update(len(methods) - len(todo))
-                bar.set_postfix_str(model.partition(":")[2][:32])
+            bar.update(len(methods) - len(todo))
+            bar.set_postfix_str(model.partition(":")[2][:32])
             if not todo:
                 continue
             try:
@@ -184,8 +172,7 @@ def score_zoo(models: list[str], task: Task, methods: list[str], *, out: str | o
                 msg = _one_line(exc)
                 result.failures.append((model, "extract", msg))
                 log(f"score-zoo: {model}: skipped ({msg})")
-                if bar is not None:
-                    bar.update(len(todo))
+                bar.update(len(todo))
                 continue
             weights = getattr(ext, "weights", None)
             wsrc = getattr(weights, "source", "unknown")
@@ -205,8 +192,7 @@ def score_zoo(models: list[str], task: Task, methods: list[str], *, out: str | o
                     new_rows.append({"benchmark": benchmark, "model": model, "dataset": dataset, "metric": m,
                                      "value": float(value), "source": source})
                 finally:
-                    if bar is not None:
-                        bar.update(1)
+                    bar.update(1)
             if not new_rows:
                 continue
             rows.extend(new_rows)
@@ -216,8 +202,7 @@ def score_zoo(models: list[str], task: Task, methods: list[str], *, out: str | o
             if db is not None:
                 _insert(db, new_rows, model, db_task, weights)
     finally:
-        if bar is not None:
-            bar.close()
+        bar.close()
         if db is not None:
             db.close()
     return result

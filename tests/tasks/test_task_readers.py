@@ -138,6 +138,10 @@ def test_parquet_manifest(folder: Path) -> None:
     pq.write_table(pa.table({"path": paths, "label": labels}), folder.parent / "m.parquet")
     task = read_task(folder.parent / "m.parquet")
     assert task.n_examples == 6 and task.n_classes == 3
+    # column names are matched case-blind, as in a CSV manifest
+    pq.write_table(pa.table({"Path": paths, "Label": labels}), folder.parent / "upper.parquet")
+    upper = read_task(folder.parent / "upper.parquet")
+    assert upper.n_examples == 6 and upper.class_names == task.class_names
 
 
 def test_parquet_without_pyarrow_is_a_clear_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
