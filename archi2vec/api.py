@@ -7,6 +7,7 @@ embeddings.npz``), the on-disk embedding cache, then graph (cached) + encoder, w
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import os
 import time
@@ -35,17 +36,25 @@ def data_dir() -> Path:
     return Path(env).expanduser() if env else Path(__file__).resolve().parents[1] / "data" / "archi2vec"
 
 
-def _file_sha(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()[:12]
+def _existing(path: Path, what: str) -> Path:
+    if not path.exists():
+        raise FileNotFoundError(f"archi2vec {what} {str(path)!r} not found; run `archi2vec train` to make them")
+    return path
 
 
 @lru_cache(maxsize=4)
 def _load_encoder_cached(path: str, mtime: float) -> tuple[Archi2VecEncoder, str]:
-    ckpt = torch.load(path, map_location="cpu", weights_only=True)
+    raw = Path(path).read_bytes()  # read once: the weights and their hash (the embedding cache's key)
+    ckpt = torch.load(io.BytesIO(raw), map_location="cpu", weights_only=True)
     enc = Archi2VecEncoder(**ckpt["config"])
     enc.load_state_dict(ckpt["state_dict"])
     enc.eval()
-    return enc, _file_sha(Path(path))
+    return enc, hashlib.sha256(raw).hexdigest()[:12]
+
+
+def _encoder_and_tag(path: Path) -> tuple[Archi2VecEncoder, str]:
+    p = _existing(path, "encoder weights")
+    return _load_encoder_cached(str(p), p.stat().st_mtime)
 
 
 def load_encoder(path: str | os.PathLike[str] | None = None) -> Archi2VecEncoder:
@@ -54,11 +63,7 @@ def load_encoder(path: str | os.PathLike[str] | None = None) -> Archi2VecEncoder
     Args:
         path: A checkpoint written by :func:`save_encoder`; default ``data/archi2vec/encoder.pt``.
     """
-    p = Path(path) if path is not None else data_dir() / ENCODER_FILE
-    if not p.exists():
-        raise FileNotFoundError(f"archi2vec encoder weights {str(p)!r} not found; run `archi2vec train` to make them")
-    enc, _ = _load_encoder_cached(str(p), p.stat().st_mtime)
-    return enc
+    return _encoder_and_tag(Path(path) if path is not None else data_dir() / ENCODER_FILE)[0]
 
 
 def save_encoder(path: str | os.PathLike[str], encoder: Archi2VecEncoder, info: dict[str, Any] | None = None) -> None:
@@ -79,9 +84,7 @@ def _load_npz(path: str, mtime: float) -> tuple[list[str], np.ndarray, dict[str,
 
 def load_embeddings(path: str | os.PathLike[str] | None = None) -> tuple[list[str], np.ndarray]:
     """Precomputed embeddings of the catalog: (canonical names, (N, d) float32 vectors)."""
-    p = Path(path) if path is not None else data_dir() / EMBEDDINGS_FILE
-    if not p.exists():
-        raise FileNotFoundError(f"archi2vec embeddings {str(p)!r} not found; run `archi2vec train` to make them")
+    p = _existing(Path(path) if path is not None else data_dir() / EMBEDDINGS_FILE, "embeddings")
     names, vectors, _ = _load_npz(str(p), p.stat().st_mtime)
     return list(names), vectors.copy()
 
@@ -112,26 +115,22 @@ def embed(names: Sequence[str], *, encoder: Archi2VecEncoder | None = None, use_
     canon = [canonical_name(n) for n in names]
     default = encoder is None
     if default:
-        p = data_dir() / ENCODER_FILE
-        if not p.exists():
-            raise FileNotFoundError(f"archi2vec encoder weights {str(p)!r} not found; run `archi2vec train`")
-        encoder, tag = _load_encoder_cached(str(p), p.stat().st_mtime)
+        encoder, tag = _encoder_and_tag(data_dir() / ENCODER_FILE)
     else:
         tag = "custom"
-        use_cache = use_cache and False  # no stable key for an arbitrary encoder
+        use_cache = False  # no stable key for an arbitrary encoder
     out = np.zeros((len(canon), encoder.dim), dtype=np.float32)
     shipped: dict[str, int] = {}
     vectors = np.zeros((0, encoder.dim), dtype=np.float32)
     emb_file = data_dir() / EMBEDDINGS_FILE
     if default and use_precomputed and emb_file.exists():
         _, vectors, shipped = _load_npz(str(emb_file), emb_file.stat().st_mtime)
-    edir = cache.embedding_dir(tag)
     missing: list[int] = []
     for i, c in enumerate(canon):
         if c in shipped:
             out[i] = vectors[shipped[c]]
             continue
-        p = edir / f"{cache._file_stem(c)}.npy"
+        p = cache.embedding_path(tag, c)
         if use_cache and p.exists():
             out[i] = np.load(p)
             continue
@@ -141,18 +140,22 @@ def embed(names: Sequence[str], *, encoder: Archi2VecEncoder | None = None, use_
         graphs = get_graphs(todo, use_cache=use_cache, workers=workers)
         vecs = encoder.embed_graphs(graphs).numpy().astype(np.float32)
         by_name = dict(zip(todo, vecs, strict=True))
-        for c, v in by_name.items():
-            if use_cache:
-                cache.save_embedding(edir / f"{cache._file_stem(c)}.npy", v)
+        if use_cache:
+            for c, v in by_name.items():
+                cache.save_embedding(cache.embedding_path(tag, c), v)
         for i in missing:
             out[i] = by_name[canon[i]]
     return out
 
 
-def cached_graphs(names: Sequence[str] | None = None) -> tuple[list[str], list[Any]]:
+def _load_cached(names: Sequence[str]) -> list[Any]:
+    return [cache.load_graph(cache.graph_path(n)) for n in names]
+
+
+def cached_graphs() -> tuple[list[str], list[Any]]:
     """(names, graphs) of every architecture with a cached graph."""
-    ok = catalog_status(list(names) if names is not None else None)["ok"]
-    return ok, [cache.load_graph(cache.graph_path(n)) for n in ok]
+    ok = catalog_status()["ok"]
+    return ok, _load_cached(ok)
 
 
 def export_embeddings(out_dir: str | os.PathLike[str] | None = None, *, encoder: Archi2VecEncoder | None = None,
@@ -161,11 +164,12 @@ def export_embeddings(out_dir: str | os.PathLike[str] | None = None, *, encoder:
     ``failures.json`` (failures with reasons, architectures not yet extracted) to ``out_dir``."""
     out = Path(out_dir) if out_dir is not None else data_dir()
     enc = encoder if encoder is not None else load_encoder(out / ENCODER_FILE)
+    status = catalog_status()  # one scan of the cache: the graphs to embed (by default) and the failures file
     if names is None or graphs is None:
-        names, graphs = cached_graphs()
+        names = status["ok"]
+        graphs = _load_cached(names)
     vectors = enc.embed_graphs(graphs).numpy().astype(np.float32)
     write_npz(out / EMBEDDINGS_FILE, names=np.array(names), vectors=vectors)
-    status = catalog_status()
     write_json(out / FAILURES_FILE, {"failures": status["failures"], "pending": status["pending"],
                                      "n_ok": len(status["ok"])})
     return {"n_embedded": len(names), "n_failed": len(status["failures"]), "n_pending": len(status["pending"])}

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import os
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +33,7 @@ def cache_root() -> Path:
     return Path(env).expanduser() if env else Path.home() / ".cache" / "fennec" / "archi2vec"
 
 
+@lru_cache(maxsize=1)
 def _versions() -> str:
     import timm
 
@@ -58,6 +60,10 @@ def graph_path(canonical: str) -> Path:
 
 def failure_path(canonical: str) -> Path:
     return graph_dir() / f"{_file_stem(canonical)}.fail.json"
+
+
+def embedding_path(weights_tag: str, canonical: str) -> Path:
+    return embedding_dir(weights_tag) / f"{_file_stem(canonical)}.npy"
 
 
 def save_graph(path: str | os.PathLike[str], data: Data) -> None:

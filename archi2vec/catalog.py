@@ -12,7 +12,6 @@ import gc
 import multiprocessing
 import random
 import signal
-import sys
 import time
 import warnings
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -23,7 +22,7 @@ import torch
 from torch_geometric.data import Data
 
 from archi2vec import cache
-from archi2vec.graph import GraphExtractionError, graph_from_timm, graph_from_torchvision
+from archi2vec.graph import GraphExtractionError, exception_line, graph_from_timm, graph_from_torchvision
 from archi2vec.names import canonical_name, catalog_names
 
 
@@ -76,10 +75,6 @@ def get_graph(name: str, *, use_cache: bool = True) -> Data:
     return data
 
 
-def _failure_reason(exc: BaseException) -> str:
-    return f"{type(exc).__name__}: {(str(exc).splitlines() or [''])[0]}"[:400]
-
-
 def _extract_timed(name: str, timeout: int | None) -> tuple[str, Data | None, str, float]:
     """Extract one graph, never raising: (name, graph or None, failure reason or "", seconds). Runs in the calling
     process or in a worker."""
@@ -89,7 +84,7 @@ def _extract_timed(name: str, timeout: int | None) -> tuple[str, Data | None, st
             data = extract(name)
         return name, data, "", time.time() - t0
     except Exception as exc:
-        return name, None, _failure_reason(exc), time.time() - t0
+        return name, None, exception_line(exc, 400), time.time() - t0
     finally:
         gc.collect()
 
@@ -184,10 +179,11 @@ def get_graphs(names: Sequence[str], *, use_cache: bool = True, workers: int = 1
         return [get_graph(n, use_cache=use_cache) for n in names]
     canon = [canonical_name(n) for n in names]
     found: dict[str, Data] = {}
-    for c in canon:
-        path = cache.graph_path(c)
-        if use_cache and c not in found and path.exists():
-            found[c] = cache.load_graph(path)
+    if use_cache:
+        for c in set(canon):
+            path = cache.graph_path(c)
+            if path.exists():
+                found[c] = cache.load_graph(path)
     todo = sorted(set(canon) - set(found))
     errors: list[str] = []
     for name, data, reason, _ in extract_many(todo, workers=workers):
@@ -229,7 +225,6 @@ def build_catalog(names: list[str] | None = None, *, timeout: int = 240, retry_f
     if log is None:
         def log(msg: str) -> None:
             print(msg, flush=True)
-            sys.stdout.flush()
 
     order = catalog_order(names)
     position = {n: i for i, n in enumerate(order)}
@@ -237,7 +232,6 @@ def build_catalog(names: list[str] | None = None, *, timeout: int = 240, retry_f
     done = failed = skipped = 0
     failures: dict[str, str] = {}
     todo: list[str] = []
-    retried: set[str] = set()
     for name in order:
         if cache.graph_path(name).exists():
             skipped += 1
@@ -247,14 +241,12 @@ def build_catalog(names: list[str] | None = None, *, timeout: int = 240, retry_f
             failures[name] = prior["reason"]
             skipped += 1
             continue
-        if prior is not None:
-            retried.add(name)
         todo.append(name)
     for name, data, reason, seconds in extract_many(todo, workers=workers, timeout=timeout):
         tag = f"[{position[name] + 1}/{len(order)}] {name}"
         if data is not None:
             cache.save_graph(cache.graph_path(name), data)
-            if name in retried:
+            if retry_failures:  # a failure recorded by an earlier run no longer holds
                 cache.failure_path(name).unlink(missing_ok=True)
             done += 1
             log(f"{tag} {data.trace_path} nodes={data.num_nodes} edges={data.edge_index.shape[1]} {seconds:.2f}s")

@@ -82,10 +82,8 @@ def _parser() -> argparse.ArgumentParser:
 
 def _cmd_embed(args: argparse.Namespace) -> int:
     from archi2vec.api import embed
-    from archi2vec.names import canonical_name
 
-    for n in args.names:  # validate all names before any work
-        canonical_name(n)
+    # embed checks every name before any work
     vecs = embed(args.names, use_precomputed=not args.no_precomputed, use_cache=not args.no_cache,
                  workers=args.workers)
     if args.format == "json":
@@ -193,13 +191,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(list(argv) if argv is not None else None)
     from archi2vec.graph import GraphExtractionError
     from fennec.registry import UnknownNameError
-    from fennec.validation import FennecInputError
 
     handlers = {"embed": _cmd_embed, "graph": _cmd_graph, "catalog": _cmd_catalog, "failures": _cmd_failures,
                 "train": _cmd_train, "export": _cmd_export}
     try:
         return handlers[args.command](args)
-    except (UnknownNameError, FennecInputError) as exc:
+    except UnknownNameError as exc:
         print(f"archi2vec: error: {exc}", file=sys.stderr)
         return 2
     except (GraphExtractionError, FileNotFoundError) as exc:

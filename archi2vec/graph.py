@@ -75,6 +75,11 @@ def _arg(args: Sequence[Any], kwargs: dict[str, Any], i: int, key: str) -> Any:
     return kwargs.get(key)
 
 
+def exception_line(exc: BaseException, limit: int) -> str:
+    """``"TypeName: first line of the message"``, at most ``limit`` characters: why an extraction failed."""
+    return f"{type(exc).__name__}: {(str(exc).splitlines() or [''])[0]}"[:limit]
+
+
 def _fill_from_module(rec: OpRecord, mod: nn.Module) -> None:
     """Read kernel / stride / groups / channels from a module's attributes."""
     if isinstance(mod, nn.modules.conv._ConvNd):
@@ -113,7 +118,7 @@ def _fill_from_call(rec: OpRecord, args: Sequence[Any], kwargs: dict[str, Any],
             rec.kernel = int(max(w[2:]))
             rec.cout, rec.cin = int(w[0]), int(w[1]) * rec.groups
         rec.op = conv_kind(rec.cin, rec.groups)
-    elif rec.op == "linear" and rec.name in ("linear",):
+    elif rec.op == "linear" and rec.name == "linear":
         w = shape_of(_arg(args, kwargs, 1, "weight"))
         if w is not None and len(w) == 2:
             rec.cout, rec.cin = int(w[0]), int(w[1])
@@ -390,7 +395,6 @@ class _ShapeInterpreter(torch.fx.Interpreter):
             n.meta["a2v_shape"] = _shape(out)
         elif isinstance(out, tuple | list) and out and all(isinstance(o, torch.Tensor) for o in out):
             n.meta["a2v_shape"] = _shape(out[0])
-            n.meta["a2v_multi"] = True
         return out
 
 
@@ -405,7 +409,7 @@ def _count_flops(fn: Callable[[], Any]) -> float:
     return float(counter.get_total_flops())
 
 
-def _fx_records(model: nn.Module, x: torch.Tensor) -> tuple[list[OpRecord], float, bool]:
+def _fx_records(model: nn.Module, x: torch.Tensor) -> tuple[list[OpRecord], float]:
     graph = _Tracer().trace(model)
     # The graph runs against the model itself: a GraphModule would hold the same submodules under the same names,
     # and building one generates and compiles Python code for the whole graph (~0.1 s a model) that is never used.
@@ -473,7 +477,7 @@ def _fx_records(model: nn.Module, x: torch.Tensor) -> tuple[list[OpRecord], floa
         _finish(rec, first_in.meta["a2v_shape"] if first_in is not None else None)
         kept[node] = [len(records)]
         records.append(rec)
-    return records, flops, shapes_ok
+    return records, flops
 
 
 # ----------------------------------------------------------------------------------------------- hook path
@@ -520,8 +524,6 @@ def _hook_records(model: nn.Module, x: Any, kwargs: dict[str, Any] | None = None
     Returns:
         (records, FLOPs or NaN, the output). Record 0 is the input; the last record is the output.
     """
-    from torch.overrides import TorchFunctionMode
-
     args = x if isinstance(x, tuple) else (x,)
     kwargs = kwargs or {}
     ins = _flatten_tensors((args, kwargs))
@@ -649,10 +651,10 @@ def graph_from_module(module: nn.Module, input_size: Sequence[int] = DEFAULT_INP
     flops = float("nan")
     if force_path in (None, "fx"):
         try:
-            records, flops, _ = _fx_records(module, x)
+            records, flops = _fx_records(module, x)
             path = "fx"
         except Exception as exc:
-            fx_error = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"[:300]
+            fx_error = exception_line(exc, 300)
             if force_path == "fx":
                 raise GraphExtractionError(f"fx: {fx_error}") from exc
     if records is None:
@@ -660,8 +662,7 @@ def graph_from_module(module: nn.Module, input_size: Sequence[int] = DEFAULT_INP
             records, flops, _ = _hook_records(module, x)
             path = "hooks"
         except Exception as exc:
-            err = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"[:300]
-            raise GraphExtractionError(f"fx: {fx_error or 'skipped'}; hooks: {err}") from exc
+            raise GraphExtractionError(f"fx: {fx_error or 'skipped'}; hooks: {exception_line(exc, 300)}") from exc
     if len(records) < 3:
         raise GraphExtractionError(f"graph too small ({len(records)} nodes)")
     return records_to_data(records, trace_path=path, n_params=n_params,

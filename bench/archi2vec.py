@@ -21,6 +21,7 @@ The same for the hand-crafted baseline (archi2vec.baseline). Writes bench/result
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import re
@@ -28,6 +29,7 @@ import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -37,6 +39,21 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 # package, not this file.
 _HERE = Path(__file__).resolve().parent
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _HERE]
+
+
+@contextlib.contextmanager
+def _empty_cache() -> Iterator[None]:
+    """Point ``$ARCHI2VEC_CACHE`` at a new empty directory for the block, then restore it."""
+    old = os.environ.get("ARCHI2VEC_CACHE")
+    with tempfile.TemporaryDirectory() as tmp:
+        os.environ["ARCHI2VEC_CACHE"] = tmp
+        try:
+            yield
+        finally:
+            if old is None:
+                os.environ.pop("ARCHI2VEC_CACHE", None)
+            else:
+                os.environ["ARCHI2VEC_CACHE"] = old
 
 
 def _zscore(train: np.ndarray, test: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -104,6 +121,7 @@ def main(argv: list[str] | None = None) -> int:
     attempted = len(ok) + len(fails)
     timm_ok = [n for n in ok if n.startswith("timm:")]
     timm_att = timm_ok + [n for n in fails if n.startswith("timm:")]
+    timm_total = len(archi2vec.names.timm_architectures())
     graphs = [cache.load_graph(cache.graph_path(n)) for n in ok]
     paths = [g.trace_path for g in graphs]
     nodes = [g.num_nodes for g in graphs]
@@ -112,8 +130,7 @@ def main(argv: list[str] | None = None) -> int:
         "pending": len(pending), "coverage_attempted": len(ok) / max(attempted, 1),
         "coverage_catalog": len(ok) / max(attempted + len(pending), 1),
         "timm_ok": len(timm_ok), "timm_attempted": len(timm_att),
-        "timm_total": len(archi2vec.names.timm_architectures()),
-        "timm_coverage": len(timm_ok) / max(len(archi2vec.names.timm_architectures()), 1),
+        "timm_total": timm_total, "timm_coverage": len(timm_ok) / max(timm_total, 1),
         "fx": paths.count("fx"), "hooks": paths.count("hooks"),
         "with_flops": int(sum(np.isfinite(g.flops) for g in graphs)),
     }
@@ -135,9 +152,7 @@ def main(argv: list[str] | None = None) -> int:
     # ---- from-scratch timing on a fixed sample (graph extraction + encoding, empty caches)
     enc = load_encoder()
     sample = [n for n in catalog_order(seed=123) if n.startswith("timm:")][: args.sample]
-    old_cache = os.environ.get("ARCHI2VEC_CACHE")
-    with tempfile.TemporaryDirectory() as tmp:
-        os.environ["ARCHI2VEC_CACHE"] = tmp
+    with _empty_cache():
         per, sample_graphs = [], []
         for n in sample:
             t = time.perf_counter()
@@ -156,10 +171,6 @@ def main(argv: list[str] | None = None) -> int:
         t = time.perf_counter()
         archi2vec.embed(sample[:10], use_precomputed=False)
         t_api_cached10 = time.perf_counter() - t
-    if old_cache is None:
-        os.environ.pop("ARCHI2VEC_CACHE", None)
-    else:
-        os.environ["ARCHI2VEC_CACHE"] = old_cache
     mean_s = float(np.mean(per))
     names_all, _ = load_embeddings()
     t = time.perf_counter()
@@ -189,8 +200,7 @@ def main(argv: list[str] | None = None) -> int:
             list(extract_many(["torchvision:alexnet", "timm:resnet10t"], workers=w))
             start_s = time.perf_counter() - t
         clear_caches()  # this process's memo would otherwise be warm, the workers' never is
-        with tempfile.TemporaryDirectory() as tmp:
-            os.environ["ARCHI2VEC_CACHE"] = tmp
+        with _empty_cache():
             load = os.getloadavg()[0]
             t = time.perf_counter()
             archi2vec.embed(wsample, use_precomputed=False, workers=w)
@@ -199,10 +209,6 @@ def main(argv: list[str] | None = None) -> int:
                      "fork_server_start_s": round(start_s, 2),
                      "projected_1000_min": (secs / len(wsample) * 1000 + start_s) / 60,
                      "load_avg_1min_before": load})
-    if old_cache is None:
-        os.environ.pop("ARCHI2VEC_CACHE", None)
-    else:
-        os.environ["ARCHI2VEC_CACHE"] = old_cache
     res["from_scratch_workers"] = {"sample": len(wsample), "first_name": wsample[0], "cpu_count": os.cpu_count(),
                                    "runs": runs, "speedup": runs[0]["seconds"] / runs[-1]["seconds"]}
 
@@ -218,11 +224,12 @@ def main(argv: list[str] | None = None) -> int:
     btr, bte = handcrafted_matrix(gtr), handcrafted_matrix(gte)
     ftr = [g.family for g in gtr]
     fte = [g.family for g in gte]
+    train_families = set(ftr)
     ytr = np.stack([regression_targets(g) for g in gtr])
     yte = np.stack([regression_targets(g) for g in gte])
     quality = {"n_train": len(gtr), "n_held_out": len(gte), "encoder_trained_on": trained_on,
-               "held_out_with_family_in_train": int(sum(f in set(ftr) for f in fte)),
-               "n_families": len(set(ftr) | set(fte))}
+               "held_out_with_family_in_train": sum(f in train_families for f in fte),
+               "n_families": len(train_families | set(fte))}
     for label, a, b in (("gnn", ztr, zte), ("baseline", btr, bte), ("gnn+baseline", np.hstack([ztr, btr]),
                                                                      np.hstack([zte, bte]))):
         quality[label] = {"family_1nn_acc": family_1nn(a, ftr, b, fte),

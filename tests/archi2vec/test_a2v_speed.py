@@ -42,17 +42,25 @@ def test_skip_init_only_touches_meta_tensors() -> None:
         assert cpu.fill_(2.0) is cpu
         assert meta.normal_() is meta and nn.init.uniform_(meta) is meta
         assert nn.init.trunc_normal_(meta, std=0.02) is meta
-        assert torch.empty(4, device="meta").add_(1).shape == (4,)  # not skipped elsewhere: still a tensor
+        t = torch.empty(4, device="meta")
+        assert t.add_(1) is t and t.shape == (4,)  # skipped: the target itself comes back, unchanged
     assert torch.equal(cpu, torch.full((3,), 2.0))  # real tensors are initialised as usual
     assert meta.shape == (2, 5) and meta.device.type == "meta"
 
 
-def test_meta_memo_replays_metadata() -> None:
+def test_meta_memo_replays_metadata(monkeypatch: pytest.MonkeyPatch) -> None:
     x = torch.empty(2, 8, 6, device="meta").transpose(1, 2)  # non-contiguous: strides must be replayed too
     w = torch.empty(8, device="meta")
     ref = torch.nn.functional.layer_norm(x, (8,), w, w)
+    graph.clear_caches()
+    misses: list[object] = []  # _out_spec runs only when the kernel ran, i.e. on a memo miss
+    out_spec = graph._out_spec
+    monkeypatch.setattr(graph, "_out_spec", lambda out, inputs: misses.append(out) or out_spec(out, inputs))
     with graph._MetaMemo():
-        outs = [torch.nn.functional.layer_norm(x, (8,), w, w) for _ in range(3)]
+        outs = [torch.nn.functional.layer_norm(x, (8,), w, w)]
+        n_first = len(misses)
+        outs += [torch.nn.functional.layer_norm(x, (8,), w, w) for _ in range(2)]
+        assert n_first > 0 and len(misses) == n_first  # the repeats were replayed, no kernel ran
         y = torch.nn.functional.gelu(x)
         y.add_(1.0)  # in-place: never memoised, returns its input
     assert all(o.shape == ref.shape and o.stride() == ref.stride() and o.dtype == ref.dtype for o in outs)
