@@ -2,6 +2,12 @@
 
 score(model m, task t | benchmark b) = <u_m, v_t> + k_d <p_m, d_t> + k_n <p_m, n_t> + b_m + delta_{m,b}
 
+- The main effects start from the records themselves: b_m and delta_{m,b} each hold a fixed baseline, the
+  model's shrunken mean standardised result overall (a_m) and within benchmark b (a_{m,b} - a_m), set from the
+  training records before training (:func:`fennec.space.fit.set_baseline`; "baseline predictors" of
+  collaborative filtering, Koren, KDD 2008). The learned parts are residuals around it, so their L2 penalties
+  shrink towards what the records say instead of towards an average model.
+
 - u_m = e_m + P x_m: a free embedding for models with records plus a projection of the model's features x_m
   (archi2vec vector, pre-training text p_m).
 - b_m = beta_m + w . x_m: the model's overall quality (free part plus a part predicted from its features).
@@ -42,6 +48,8 @@ class TransferNet(nn.Module):
         self.free = nn.Parameter(torch.zeros(n_models, dim))
         self.free_bias = nn.Parameter(torch.zeros(n_models))
         self.bench_bias = nn.Parameter(torch.zeros(n_models, max(n_benchmarks, 1)))
+        self.register_buffer("base", torch.zeros(n_models))
+        self.register_buffer("base_bench", torch.zeros(n_models, max(n_benchmarks, 1)))
         self.model_proj = nn.Linear(model_in, dim)
         self.model_bias = nn.Linear(model_in, 1)
         self.task_proj = nn.Linear(task_in, dim)
@@ -72,7 +80,8 @@ class TransferNet(nn.Module):
         has = (free_idx >= 0).to(x.dtype)[:, None]
         idx = free_idx.clamp(min=0)
         u = has * (self.model_proj(x) + self.free[idx]) + (1 - has) * self.cold_proj(x)
-        b = (has * (self.model_bias(x) + self.free_bias[idx, None]) + (1 - has) * self.cold_bias(x))[:, 0]
+        b = (has * (self.model_bias(x) + self.free_bias[idx, None] + self.base[idx, None])
+             + (1 - has) * self.cold_bias(x))[:, 0]
         k = self.affinity * self.affinity_gain
         folded = torch.cat([u, k[0] * pre, k[1] * pre], dim=1)
         return folded, b
@@ -81,9 +90,17 @@ class TransferNet(nn.Module):
         """(T, dim + 2 * text_dim) folded task vectors [v, d, n] from features y (T, task_in)."""
         return torch.cat([self.task_proj(y), desc, names], dim=1)
 
+    def baseline(self, free_idx: torch.Tensor) -> torch.Tensor:
+        """(M,) fixed baseline a_m of each model (0 for cold-start models, which have none)."""
+        return self.base[free_idx.clamp(min=0)] * (free_idx >= 0).to(self.base.dtype)
+
+    def offsets(self) -> torch.Tensor:
+        """(n_models, n_benchmarks) protocol offsets delta_{m,b} of the models with free slots."""
+        return self.bench_bias + self.base_bench
+
     def forward(self, mvec: torch.Tensor, mbias: torch.Tensor, tvec: torch.Tensor, mi: torch.Tensor,
                 ti: torch.Tensor, bi: torch.Tensor, free_idx: torch.Tensor) -> torch.Tensor:
         """Scores of R (model, task, benchmark) triples given folded vectors; (R,)."""
         s = (mvec[mi] * tvec[ti]).sum(dim=1) + mbias[mi]
         has = (free_idx[mi] >= 0).to(s.dtype)
-        return s + self.bench_bias[free_idx[mi].clamp(min=0), bi] * has
+        return s + self.offsets()[free_idx[mi].clamp(min=0), bi] * has

@@ -21,7 +21,16 @@ import torch
 
 from fennec.registry import UnknownNameError, unknown_name_message
 from fennec.space import features as feats
-from fennec.space.fit import Batch, Inputs, best_epoch, dataset_folds, fit_cold_head, train_net
+from fennec.space.fit import (
+    Batch,
+    Inputs,
+    best_epoch,
+    choose_learned_scale,
+    dataset_folds,
+    fit_cold_head,
+    score_parts,
+    train_net,
+)
 from fennec.space.net import TransferNet
 from fennec.space.zoo import ZooModel
 from fennec.validation import FennecInputError
@@ -96,6 +105,8 @@ class TransferSpace:
         l2_offset: L2 penalty on per-benchmark protocol offsets.
         l2_proj: L2 penalty on tower weights.
         aux_weight: Weight of groups of cheap scores (PARC, LogME, ...) relative to fine-tuning groups.
+        base_prior: Pseudo-groups that shrink each model's fixed baseline (its mean standardised result) towards
+            an average model; a negative value turns the baseline off (main effects learned from zero).
         val_fraction: Share of the training datasets in each fold of the cross-validated early stopping
             (round(1 / val_fraction) folds; 0 disables it and trains ``epochs`` epochs).
         n_members: Members of the seed ensemble (seeds ``seed .. seed + n_members - 1``); their mean score is
@@ -108,7 +119,8 @@ class TransferSpace:
     def __init__(self, dim: int = 8, text_components: int = 32, epochs: int = 300, lr: float = 0.03,
                  listnet_weight: float = 1.0, tau: float = 0.5, l2_free: float = 1e-2, l2_interaction: float = 1e-2,
                  l2_offset: float = 1e-2, l2_proj: float = 1e-3,
-                 aux_weight: float = 0.3, val_fraction: float = 0.2, n_members: int = 5, seed: int = 0,
+                 aux_weight: float = 0.3, base_prior: float = 1.0, val_fraction: float = 0.2, n_members: int = 5,
+                 seed: int = 0,
                  text_encoder: str | None = None) -> None:
         self.dim = dim
         self.text_components = text_components
@@ -121,6 +133,7 @@ class TransferSpace:
         self.l2_offset = l2_offset
         self.l2_proj = l2_proj
         self.aux_weight = aux_weight
+        self.base_prior = base_prior
         self.val_fraction = val_fraction
         self.n_members = n_members
         self.seed = seed
@@ -178,7 +191,8 @@ class TransferSpace:
         batch = self._batch(recs, {m: i for i, m in enumerate(model_ids)}, {t: i for i, t in enumerate(task_names)},
                             {b: i for i, b in enumerate(benches)})
         cfg = {k: v for k, v in self.get_params().items()
-               if k in ("lr", "listnet_weight", "tau", "l2_free", "l2_interaction", "l2_offset", "l2_proj")}
+               if k in ("lr", "listnet_weight", "tau", "l2_free", "l2_interaction", "l2_offset", "l2_proj",
+                        "base_prior")}
         shape = {"n_models": len(with_records), "n_benchmarks": len(benches), "model_in": inp.model_x.shape[1],
                  "task_in": inp.task_y.shape[1], "text_dim": self.text_components, "dim": self.dim}
         old_nets = list(getattr(init, "nets_", []) or [])
@@ -186,7 +200,7 @@ class TransferSpace:
         folds = dataset_folds(batch, self.val_fraction, self.seed)
         if folds:
             # cross-validated early stopping: one probe per fold of held-out datasets, the best mean epoch for all
-            curves = []
+            curves, parts = [], []
             for fold in folds:
                 torch.manual_seed(self.seed)
                 # never warm-started: a previous space has seen the held-out fold, which would make any epoch
@@ -194,7 +208,14 @@ class TransferSpace:
                 probe = TransferNet(**shape)
                 _, info = train_net(probe, inp, batch, epochs=self.epochs, val_datasets=fold, seed=self.seed, **cfg)
                 curves.append(info["val_curve"])
+                if info["best_state"] is not None:
+                    probe.load_state_dict(info["best_state"])
+                held = np.isin(batch.task, list(fold))
+                parts.append((*score_parts(probe, inp, batch), held))
             epochs = best_epoch(curves, self.epochs)
+            self.learned_scale_ = choose_learned_scale(parts, batch)
+        else:
+            self.learned_scale_ = 1.0
         nets = []
         for i in range(self.n_members):
             torch.manual_seed(self.seed + i)
@@ -205,12 +226,13 @@ class TransferSpace:
             nets.append(net.eval())
         self.nets_ = nets
         self.train_info_ = {"final_loss": info["final_loss"], **cold_info, "epochs": epochs,
-                            "val_folds": len(folds), "members": len(nets),
+                            "val_folds": len(folds), "members": len(nets), "learned_scale": self.learned_scale_,
                             "n_records": len(recs), "n_groups": len(batch.group_weight)}
         self.records_hash_ = records_hash(recs)
         self.model_vectors_ = self._fold_models(inp.model_x, inp.pre, inp.free_idx)
+        a, idx, has = self.learned_scale_, inp.free_idx.clamp(min=0), (inp.free_idx >= 0)[:, None]
         with torch.no_grad():
-            offsets = [n.bench_bias[inp.free_idx.clamp(min=0)] * (inp.free_idx >= 0)[:, None] for n in nets]
+            offsets = [(n.base_bench[idx] + a * n.bench_bias[idx]) * has for n in nets]
         self.bench_offset_ = torch.stack(offsets).mean(0).numpy()
         self.task_vectors_ = self._fold_tasks(tf)
         self.history_ = _history(recs, model_ids, task_names)
@@ -284,18 +306,21 @@ class TransferSpace:
         net.load_state_dict(new)
 
     def _fold_models(self, x: torch.Tensor, pre: torch.Tensor, free_idx: torch.Tensor) -> np.ndarray:
-        """Folded model vectors (M, n_members * dim + 2k + 1): ``[u_1/n, ..., u_n/n, mean(k) p, mean b]``.
+        """Folded model vectors (M, n_members * dim + 2k + 1): ``[a u_1/n, ..., a u_n/n, a mean(k) p, mean b']``.
 
         The mean of the members' scores is itself one inner product with :meth:`_fold_tasks`' vectors, so the
-        seed ensemble costs dimensions, not searches.
+        seed ensemble costs dimensions, not searches. a is ``learned_scale_``: everything learned is scaled by it
+        around the fixed baseline, b' = a_m + a (b - a_m), which keeps a score a dot product plus a bias.
         """
+        a = float(getattr(self, "learned_scale_", 1.0))
         us, affs, biases = [], [], []
         with torch.no_grad():
             for net in self.nets_:
                 folded, b = net.model_parts(x, pre, free_idx)
-                us.append(folded[:, : self.dim] / len(self.nets_))
-                affs.append(folded[:, self.dim :])
-                biases.append(b)
+                fixed = net.baseline(free_idx)
+                us.append(a * folded[:, : self.dim] / len(self.nets_))
+                affs.append(a * folded[:, self.dim :])
+                biases.append(fixed + a * (b - fixed))
             out = torch.cat([*us, torch.stack(affs).mean(0), torch.stack(biases).mean(0)[:, None]], 1)
         return out.numpy().astype(np.float32)
 

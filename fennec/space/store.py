@@ -25,7 +25,7 @@ from fennec.space.net import TransferNet
 from fennec.space.space import TransferSpace
 from fennec.validation import FennecInputError
 
-FORMAT = "fennec-space-v3"
+FORMAT = "fennec-space-v4"
 
 
 def default_space_dir() -> Path:
@@ -58,7 +58,7 @@ def save_space(space: TransferSpace, out_dir: str | os.PathLike[str]) -> Path:
                  task_names=np.array(space.task_names_), task_vectors=space.task_vectors_, history=space.history_,
                  free_ids=np.array(space.free_ids_), text_mean=space.text_mean_,
                  text_components=space.text_components_, size_scale=space.size_scale_,
-                 meta_scale=space.meta_scale_)
+                 meta_scale=space.meta_scale_, learned_scale=np.float64(space.learned_scale_))
         net = space.nets_[0]
         torch.save({"state_dicts": [n.state_dict() for n in space.nets_],
                     "shape": {"n_models": net.free.shape[0], "n_benchmarks": net.bench_bias.shape[1],
@@ -124,6 +124,7 @@ def _read(p: Path, info: dict) -> TransferSpace:
         space.text_components_ = z["text_components"]
         space.size_scale_ = z["size_scale"]
         space.meta_scale_ = z["meta_scale"]
+        space.learned_scale_ = float(z["learned_scale"])
     tower = torch.load(p / "tower.pt", map_location="cpu", weights_only=True)
     nets = []
     for state in tower["state_dicts"]:

@@ -7,7 +7,17 @@ import pytest
 import torch
 from scipy.stats import spearmanr
 
-from fennec.space.fit import Batch, Inputs, best_epoch, dataset_folds, fit_cold_head, train_net
+from fennec.space.fit import (
+    Batch,
+    Inputs,
+    best_epoch,
+    choose_learned_scale,
+    dataset_folds,
+    fit_cold_head,
+    set_baseline,
+    standardize,
+    train_net,
+)
 from fennec.space.net import TransferNet
 
 N_MODELS, N_WARM, N_TASKS, N_FEAT, TEXT = 40, 30, 8, 6, 4
@@ -108,12 +118,18 @@ def test_best_epoch_is_the_minimum_of_the_mean_curve():
 
 def test_held_out_datasets_give_a_validation_curve(data):
     inp, batch, _ = data
-    torch.manual_seed(0)
-    net = TransferNet(n_models=N_WARM, n_benchmarks=1, model_in=N_FEAT, task_in=3, text_dim=TEXT, dim=4)
-    _, info = train_net(net, inp, batch, epochs=50, lr=0.03, listnet_weight=1.0, tau=0.5, l2_free=1e-2,
-                        l2_interaction=1e-2, l2_offset=1e-2, l2_proj=1e-3, seed=0, val_datasets={0, 1})
-    assert len(info["val_curve"]) == 5 and all(np.isfinite(info["val_curve"]))
-    assert info["val_curve"][-1] < info["val_curve"][0]  # the shared main effect carries over to held-out tasks
+    curves = {}
+    for prior in (-1.0, 1.0):  # baseline off, on
+        torch.manual_seed(0)
+        net = TransferNet(n_models=N_WARM, n_benchmarks=1, model_in=N_FEAT, task_in=3, text_dim=TEXT, dim=4)
+        _, info = train_net(net, inp, batch, epochs=50, lr=0.03, listnet_weight=1.0, tau=0.5, l2_free=1e-2,
+                            l2_interaction=1e-2, l2_offset=1e-2, l2_proj=1e-3, seed=0, base_prior=prior,
+                            val_datasets={0, 1})
+        assert len(info["val_curve"]) == 5 and all(np.isfinite(info["val_curve"]))
+        curves[prior] = info["val_curve"]
+    off, on = curves[-1.0], curves[1.0]
+    assert off[-1] < off[0]  # learned from zero, the shared main effect carries over to held-out tasks
+    assert on[0] < off[0]  # the fixed baseline carries it from the start
 
 
 def test_validation_stops_training_once_the_held_out_loss_stops_improving(data):
@@ -125,3 +141,45 @@ def test_validation_stops_training_once_the_held_out_loss_stops_improving(data):
     curve = info["val_curve"]
     assert len(curve) < 300  # stopped before the 3000 epochs
     assert int(np.argmin(curve)) == len(curve) - 1 - 3  # ... right when 3 checks in a row found nothing better
+
+
+def test_baseline_is_each_models_mean_z_over_the_training_groups_only(data):
+    inp, batch, _ = data
+    z, _ = standardize(batch)
+    train = np.arange(N_TASKS) < 6  # groups 6 and 7 held out
+    net = TransferNet(n_models=N_WARM, n_benchmarks=1, model_in=N_FEAT, task_in=3, text_dim=TEXT, dim=4)
+    set_baseline(net, inp, batch, train, prior=0.0)
+    rows = train[batch.group]
+    expected = np.bincount(batch.model[rows], z[rows], minlength=N_WARM) / np.bincount(batch.model[rows])
+    np.testing.assert_allclose(net.base.numpy(), expected, atol=1e-5)
+    np.testing.assert_allclose(net.base_bench.numpy(), 0.0, atol=1e-5)  # one benchmark: nothing beyond a_m
+    # the held-out groups' results do not reach the baseline
+    moved = Batch(**{**batch.__dict__, "value": np.where(rows, batch.value, -batch.value)})
+    other = TransferNet(n_models=N_WARM, n_benchmarks=1, model_in=N_FEAT, task_in=3, text_dim=TEXT, dim=4)
+    set_baseline(other, inp, moved, train, prior=0.0)
+    torch.testing.assert_close(other.base, net.base)
+
+
+def test_baseline_prior_shrinks_towards_an_average_model_and_a_negative_one_turns_it_off(data):
+    inp, batch, _ = data
+    train = np.ones(N_TASKS, bool)
+    net = TransferNet(n_models=N_WARM, n_benchmarks=1, model_in=N_FEAT, task_in=3, text_dim=TEXT, dim=4)
+    set_baseline(net, inp, batch, train, prior=0.0)
+    raw = net.base.clone()
+    set_baseline(net, inp, batch, train, prior=N_TASKS)  # as many pseudo-groups as groups: halved
+    torch.testing.assert_close(net.base, raw / 2, atol=1e-5, rtol=1e-4)
+    set_baseline(net, inp, batch, train, prior=-1.0)
+    assert float(net.base.abs().max()) == 0.0
+
+
+def test_learned_scale_keeps_a_useful_residual_and_drops_noise(data):
+    _, batch, _ = data
+    z, _ = standardize(batch)
+    rng = np.random.default_rng(1)
+    fixed = 0.3 * rng.standard_normal(len(z))
+    held = [np.isin(batch.task, f) for f in ([0, 1, 2, 3], [4, 5, 6, 7])]
+    useful = [(fixed, z - fixed, h) for h in held]     # baseline + 1 * learned is the truth
+    noise = [(z, rng.standard_normal(len(z)), h) for h in held]  # the baseline alone is the truth
+    assert choose_learned_scale(useful, batch) >= 1.0
+    assert choose_learned_scale(noise, batch) == 0.0
+    assert choose_learned_scale([], batch) == 1.0  # nothing held out: keep everything
