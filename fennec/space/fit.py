@@ -12,6 +12,11 @@ Early stopping is cross-validated: the training datasets are split into
 folds, a probe net is trained with each fold held out, the epoch with the lowest mean held-out ranking loss is
 kept, and the final nets are trained on all groups for that many epochs (one split alone picks a noisy epoch).
 
+Under the learned parts lies a fixed baseline (:func:`set_baseline`): each model's shrunken mean standardised
+result over the training groups, overall and per benchmark ("baseline predictors", Koren, KDD 2008), so the L2
+penalties pull towards what the records say of a model rather than towards an average model. The folds of the
+early stopping also choose how much of the learned residual to keep (:func:`choose_learned_scale`).
+
 The cold-start head is then fitted in closed form (:func:`fit_cold_head`): a ridge regression from a model's
 features to the vector and quality the towers learned for it, its penalty chosen by leave-one-model-out.
 """

@@ -10,7 +10,7 @@ score(model m, task t | benchmark b) = <u_m, v_t> + k_d <p_m, d_t> + k_n <p_m, n
 
 - u_m = e_m + P x_m: a free embedding for models with records plus a projection of the model's features x_m
   (archi2vec vector, pre-training text p_m).
-- b_m = beta_m + w . x_m: the model's overall quality (free part plus a part predicted from its features).
+- b_m = a_m + beta_m + w . x_m: the model's overall quality (fixed baseline, free part, part predicted from features).
 - A model without records (cold start) gets u_m = P_c x_m and b_m = w_c . x_m from a cold head of its own: a
   ridge read-out of the vectors the towers learned for the models with records (the free parts absorb what P
   leaves, so the warm projection on its own is no predictor; a separate head keeps warm scores unchanged).
