@@ -96,6 +96,16 @@ def test_save_and_load_round_trip(fitted, world, tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["space"]
 
 
+def test_cross_validated_learned_scale_is_saved_with_the_space(world, tmp_path):
+    records, models, tasks = world
+    space = TransferSpace(epochs=60, val_fraction=0.5, n_members=1).fit(records, models, tasks)
+    assert 0.0 <= space.learned_scale_ <= 1.5 and space.train_info_["learned_scale"] == space.learned_scale_
+    again = load_space(save_space(space, tmp_path / "space"))
+    assert again.learned_scale_ == space.learned_scale_
+    new = [model_from_id("timm:resnet18")]  # cold-start vectors are rebuilt from the towers and the scale
+    np.testing.assert_allclose(again.cold_start_vectors(new), space.cold_start_vectors(new), rtol=1e-5, atol=1e-6)
+
+
 def test_warm_start_starts_from_the_previous_space(fitted, world):
     records, models, tasks = world
     warm = TransferSpace(epochs=1, lr=1e-6, val_fraction=0.0, n_members=2).fit(records, models, tasks, init=fitted)
