@@ -245,11 +245,14 @@ def best_epoch(curves: list[list[float]], default: int) -> int:
     return (int(np.argmin(mean)) + 1) * CHECK_EVERY
 
 
-def fit_cold_head(net: TransferNet, inp: Inputs, batch: Batch, alphas: np.ndarray | None = None) -> dict[str, Any]:
+def fit_cold_head(net: TransferNet, inp: Inputs, batch: Batch, scale: float = 1.0,
+                  alphas: np.ndarray | None = None) -> dict[str, Any]:
     """Set the cold-start head of a trained ``net`` to a ridge regression from model features to warm vectors.
 
-    For every model with records, the target is what the towers learned for it: u_m (dim,) and its overall
-    quality b_m plus its mean protocol offset (a model seen in one benchmark only carries its quality there).
+    For every model with records, the target is what the space says of it: u_m (dim,) and its overall quality
+    b_m plus its mean protocol offset (a model seen in one benchmark only carries its quality there), with the
+    learned parts scaled by ``scale`` around the fixed baseline (:func:`choose_learned_scale`), so a cold-start
+    score predicts the warm score on the same scale and is not scaled again.
     The ridge penalty is chosen by efficient leave-one-out cross-validation over those models (scikit-learn's
     ``RidgeCV``), which is exactly the cold-start situation: predict a model that was not in the fit. One
     penalty per output, so a well-predicted direction (size) is not shrunk with a noisy one.
@@ -262,8 +265,11 @@ def fit_cold_head(net: TransferNet, inp: Inputs, batch: Batch, alphas: np.ndarra
     warm = (inp.free_idx >= 0).numpy()
     with torch.no_grad():
         u, b = net.model_parts(inp.model_x, inp.pre, inp.free_idx)
+        fixed = net.baseline(inp.free_idx)
+        u, b = scale * u, fixed + scale * (b - fixed)
         d = net.cold_proj.out_features
-        offset = net.offsets()[inp.free_idx.clamp(min=0)].numpy()
+        idx = inp.free_idx.clamp(min=0)
+        offset = (net.base_bench[idx] + scale * net.bench_bias[idx]).numpy()
     seen = np.zeros(offset.shape, bool)  # (model, benchmark) pairs with records: the offsets that were learned
     seen[batch.model, batch.bench] = True
     mean_offset = (offset * seen).sum(1) / np.maximum(seen.sum(1), 1)

@@ -222,7 +222,7 @@ class TransferSpace:
             net = TransferNet(**shape)
             self._warm_start(net, init, old_nets[i] if i < len(old_nets) else None, with_records, benches)
             net, info = train_net(net, inp, batch, epochs=epochs, seed=self.seed + i, **cfg)
-            cold_info = fit_cold_head(net, inp, batch)
+            cold_info = fit_cold_head(net, inp, batch, self.learned_scale_)
             nets.append(net.eval())
         self.nets_ = nets
         self.train_info_ = {"final_loss": info["final_loss"], **cold_info, "epochs": epochs,
@@ -310,9 +310,10 @@ class TransferSpace:
 
         The mean of the members' scores is itself one inner product with :meth:`_fold_tasks`' vectors, so the
         seed ensemble costs dimensions, not searches. a is ``learned_scale_``: everything learned is scaled by it
-        around the fixed baseline, b' = a_m + a (b - a_m), which keeps a score a dot product plus a bias.
+        around the fixed baseline, b' = a_m + a (b - a_m), which keeps a score a dot product plus a bias; the
+        cold-start head was fitted to those scaled vectors (:func:`fit_cold_head`), so cold rows are not scaled.
         """
-        a = float(getattr(self, "learned_scale_", 1.0))
+        a = torch.where(free_idx >= 0, float(getattr(self, "learned_scale_", 1.0)), 1.0)[:, None]
         us, affs, biases = [], [], []
         with torch.no_grad():
             for net in self.nets_:
@@ -320,7 +321,7 @@ class TransferSpace:
                 fixed = net.baseline(free_idx)
                 us.append(a * folded[:, : self.dim] / len(self.nets_))
                 affs.append(a * folded[:, self.dim :])
-                biases.append(fixed + a * (b - fixed))
+                biases.append(fixed + a[:, 0] * (b - fixed))
             out = torch.cat([*us, torch.stack(affs).mean(0), torch.stack(biases).mean(0)[:, None]], 1)
         return out.numpy().astype(np.float32)
 

@@ -183,3 +183,16 @@ def test_learned_scale_keeps_a_useful_residual_and_drops_noise(data):
     assert choose_learned_scale(useful, batch) >= 1.0
     assert choose_learned_scale(noise, batch) == 0.0
     assert choose_learned_scale([], batch) == 1.0  # nothing held out: keep everything
+
+
+def test_cold_head_predicts_the_scaled_warm_scores(data):
+    """With the learned parts scaled to 0 the warm score is the fixed baseline alone: the cold head then reads out
+    no interaction and a quality that tracks the baseline a_m."""
+    inp, batch, _ = data
+    net = fit(inp, batch)
+    fit_cold_head(net, inp, batch, scale=0.0)
+    cold_idx = torch.full_like(inp.free_idx, -1)
+    with torch.no_grad():
+        u, b = net.model_parts(inp.model_x, inp.pre, cold_idx)
+    assert float(u[:, :4].abs().max()) < 1e-6
+    assert np.corrcoef(b.numpy()[:N_WARM], net.base.numpy())[0, 1] > 0.9
