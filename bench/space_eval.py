@@ -49,6 +49,34 @@ def markdown_table(results: dict) -> str:
     return "\n".join(lines)
 
 
+PAIRS = {"lodo": ("prior", "fennec-nmf"), "lomo": ("params",)}
+
+
+def paired_table(results: dict) -> str:
+    """fennec minus each baseline, per (benchmark, protocol): mean per-dataset difference [90% bootstrap CI]
+    and datasets won / lost; weighted tau, and PARC's Pearson x 100 on the PARC benchmarks."""
+    from fennec.evaluation.report import paired_difference
+
+    lines = ["| benchmark | protocol | versus | metric | fennec - baseline [90% CI] | won / lost |",
+             "| --- | --- | --- | --- | --- | --- |"]
+    for bench in BENCHMARKS:
+        for protocol, baselines in PAIRS.items():
+            reps = results.get(bench, {}).get(protocol, {})
+            if "fennec" not in reps:
+                continue
+            for other in baselines:
+                if other not in reps:
+                    continue
+                for key, fmt in (("weighted_tau", "{:+.3f}"), ("pearson_parc", "{:+.1f}")):
+                    d = paired_difference(reps["fennec"], reps[other], key=key)
+                    if d is None:
+                        continue
+                    ci = "" if d["low"] is None else f" [{fmt.format(d['low'])}, {fmt.format(d['high'])}]"
+                    lines.append(f"| {bench} | {protocol} | {other} | {key} | {fmt.format(d['mean'])}{ci} | "
+                                 f"{d['wins']} / {d['losses']} |")
+    return "\n".join(lines)
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--benchmark", action="append", default=None)
@@ -60,7 +88,8 @@ def main(argv: list[str] | None = None) -> int:
                     help="hyper-parameter of the fennec method (e.g. n_members=1, epochs=300, val_fraction=0)")
     ap.add_argument("--methods", nargs="+", default=None, help="methods to run (default: all for the protocol)")
     ap.add_argument("--table", nargs="+", metavar="JSON", default=None,
-                    help="only print the README table from result files (e.g. space_eval_lodo.json ...)")
+                    help="only print the README tables (means; paired differences) from result files "
+                    "(e.g. space_eval_lodo.json ...)")
     args = ap.parse_args(argv)
     if args.table:
         merged: dict = {}
@@ -69,6 +98,8 @@ def main(argv: list[str] | None = None) -> int:
                 for protocol, by_method in by_protocol.items():
                     merged.setdefault(bench, {}).setdefault(protocol, {}).update(by_method)
         print(markdown_table(merged))
+        print()
+        print(paired_table(merged))
         return 0
     torch.set_num_threads(args.threads)
 
@@ -105,7 +136,8 @@ def main(argv: list[str] | None = None) -> int:
                 out.parent.mkdir(parents=True, exist_ok=True)
                 out.write_text(json.dumps(results, indent=1))
             if reports:
-                plot_reports(reports, out.parent / f"space_eval_{bench}_{protocol}.png")
+                # every method of the result file, not only those of this run
+                plot_reports(list(results[bench][protocol].values()), out.parent / f"space_eval_{bench}_{protocol}.png")
     return 0
 
 

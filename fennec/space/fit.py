@@ -10,7 +10,8 @@ small, so models with few records lean on their features; interactions (free emb
 least as hard as main effects (free biases), as in hierarchical priors for factorisation models.
 Early stopping is cross-validated: the training datasets are split into
 folds, a probe net is trained with each fold held out, the epoch with the lowest mean held-out ranking loss is
-kept, and the final nets are trained on all groups for that many epochs (one split alone picks a noisy epoch).
+kept, and the final nets are trained on all groups for that many epochs (one split alone picks a noisy epoch;
+:class:`~fennec.space.space.TransferSpace` pools the folds of several independent splits).
 
 Under the learned parts lies a fixed baseline (:func:`set_baseline`): each model's shrunken mean standardised
 result over the training groups, overall and per benchmark ("baseline predictors", Koren, KDD 2008), so the L2

@@ -109,6 +109,8 @@ class TransferSpace:
             an average model; a negative value turns the baseline off (main effects learned from zero).
         val_fraction: Share of the training datasets in each fold of the cross-validated early stopping
             (round(1 / val_fraction) folds; 0 disables it and trains ``epochs`` epochs).
+        cv_repeats: Independent fold splits of that cross-validation (repeated k-fold): the epoch count and the
+            learned scale are chosen on all of them, so they depend less on how one split fell.
         n_members: Members of the seed ensemble (seeds ``seed .. seed + n_members - 1``); their mean score is
             one inner product of concatenated vectors. Averaging nets trained from different seeds removes
             much of the variance a few dozen training tasks leave in any single one.
@@ -119,8 +121,8 @@ class TransferSpace:
     def __init__(self, dim: int = 8, text_components: int = 32, epochs: int = 300, lr: float = 0.03,
                  listnet_weight: float = 1.0, tau: float = 0.5, l2_free: float = 1e-2, l2_interaction: float = 1e-2,
                  l2_offset: float = 1e-2, l2_proj: float = 1e-3,
-                 aux_weight: float = 0.3, base_prior: float = 1.0, val_fraction: float = 0.2, n_members: int = 5,
-                 seed: int = 0,
+                 aux_weight: float = 0.3, base_prior: float = 1.0, val_fraction: float = 0.2, cv_repeats: int = 3,
+                 n_members: int = 5, seed: int = 0,
                  text_encoder: str | None = None) -> None:
         self.dim = dim
         self.text_components = text_components
@@ -135,6 +137,7 @@ class TransferSpace:
         self.aux_weight = aux_weight
         self.base_prior = base_prior
         self.val_fraction = val_fraction
+        self.cv_repeats = cv_repeats
         self.n_members = n_members
         self.seed = seed
         self.text_encoder = text_encoder
@@ -197,7 +200,8 @@ class TransferSpace:
                  "task_in": inp.task_y.shape[1], "text_dim": self.text_components, "dim": self.dim}
         old_nets = list(getattr(init, "nets_", []) or [])
         epochs = self.epochs
-        folds = dataset_folds(batch, self.val_fraction, self.seed)
+        folds = [f for r in range(max(self.cv_repeats, 1))
+                 for f in dataset_folds(batch, self.val_fraction, self.seed + 1000 * r)]
         if folds:
             # cross-validated early stopping: one probe per fold of held-out datasets, the best mean epoch for all
             curves, parts = [], []

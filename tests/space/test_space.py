@@ -98,8 +98,9 @@ def test_save_and_load_round_trip(fitted, world, tmp_path):
 
 def test_cross_validated_learned_scale_is_saved_with_the_space(world, tmp_path):
     records, models, tasks = world
-    space = TransferSpace(epochs=60, val_fraction=0.5, n_members=1).fit(records, models, tasks)
+    space = TransferSpace(epochs=60, val_fraction=0.5, cv_repeats=2, n_members=1).fit(records, models, tasks)
     assert 0.0 <= space.learned_scale_ <= 1.5 and space.train_info_["learned_scale"] == space.learned_scale_
+    assert space.train_info_["val_folds"] == 4  # two folds, two independent splits
     again = load_space(save_space(space, tmp_path / "space"))
     assert again.learned_scale_ == space.learned_scale_
     new = [model_from_id("timm:resnet18")]  # cold-start vectors are rebuilt from the towers and the scale

@@ -1,0 +1,43 @@
+"""Paired comparison of two evaluation reports over their target datasets."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from fennec.evaluation.report import make_report, paired_difference
+
+
+def report(values: dict[str, float | None]) -> dict:
+    return make_report("b", "lodo", "m", {d: {"weighted_tau": v} for d, v in values.items()})
+
+
+def test_a_constant_lead_is_its_own_mean_with_no_interval():
+    a = report({"x": 0.9, "y": 0.8, "z": 0.7})
+    b = report({"x": 0.8, "y": 0.7, "z": 0.6})
+    out = paired_difference(a, b)
+    assert out["mean"] == pytest.approx(0.1) and out["wins"] == 3 and out["losses"] == 0
+    assert out["low"] is None and out["high"] is None  # no spread: nothing to bootstrap
+
+
+def test_interval_brackets_the_mean_and_only_shared_defined_datasets_count():
+    rng = np.random.default_rng(0)
+    diffs = 0.05 + 0.02 * rng.standard_normal(12)
+    a = report({f"d{i}": 0.5 + d for i, d in enumerate(diffs)} | {"only_a": 0.9, "undefined": None})
+    b = report({f"d{i}": 0.5 for i in range(12)} | {"undefined": 0.4})
+    out = paired_difference(a, b)
+    assert out["n"] == 12 and out["mean"] == pytest.approx(diffs.mean())
+    assert out["low"] < out["mean"] < out["high"]
+    assert out["low"] > 0  # a clear, consistent lead excludes 0
+    assert paired_difference(a, b) == out  # seeded
+
+
+def test_a_coin_flip_interval_contains_zero():
+    a = report({"x": 0.9, "y": 0.1, "z": 0.8, "w": 0.2})
+    b = report({"x": 0.1, "y": 0.9, "z": 0.2, "w": 0.8})
+    out = paired_difference(a, b)
+    assert out["low"] < 0 < out["high"] and out["wins"] == out["losses"] == 2
+
+
+def test_nothing_in_common_gives_none():
+    assert paired_difference(report({"x": 0.5}), report({"y": 0.5})) is None
