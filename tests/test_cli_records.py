@@ -72,7 +72,18 @@ def test_evaluate_json_and_plot(store_path, tmp_path, capsys):
     assert round(reps[0]["mean"]["pearson_parc"], 1) == 61.0
     assert png.stat().st_size > 1000
     assert main(["evaluate", "--benchmark", "sfda_supervised", "--method", "prior", "--store", store_path]) == 0
-    assert "0.837" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "0.837" in out and "paired" not in out  # one method: nothing to pair
+
+
+def test_evaluate_table_pairs_the_first_method_with_the_others(store_path, capsys):
+    assert main(["evaluate", "--benchmark", "parc_controlled", "--method", "prior", "--method", "random",
+                 "--store", store_path]) == 0
+    out = capsys.readouterr().out.split("paired over target datasets")[1]
+    tau, parc = out.strip().splitlines()[-2:]
+    # the prior is far ahead of random rankings on every one of PARC's six targets
+    assert tau.startswith("prior - random  weighted_tau: +0.6") and "won 6 / lost 0 of 6" in tau
+    assert parc.startswith("prior - random  pearson_parc: +61.") and "90% CI [+" in parc
 
 
 def test_evaluate_bad_input(store_path, capsys):

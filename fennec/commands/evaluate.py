@@ -3,8 +3,10 @@
     fennec evaluate --benchmark NAME --method METHOD [--method M2 ...] [--protocol lodo|lomo]
                     [--format table|json] [--plot FILE.png] [--dataset NAME ...] [--seed N] [--store PATH]
 
-Methods come from :data:`fennec.evaluation.methods.METHODS` (``prior``, ``random``, ``imagenet``, ``params``, and
-the transfer space's methods when :mod:`fennec.space.methods` is installed).
+With several methods the table ends with the first one minus each other one, per target dataset (mean,
+90% bootstrap interval, datasets won / lost). Methods come from :data:`fennec.evaluation.methods.METHODS`
+(``prior``, ``random``, ``imagenet``, ``params``, and the transfer space's methods when
+:mod:`fennec.space.methods` is installed).
 """
 
 from __future__ import annotations
@@ -53,7 +55,7 @@ def load_methods() -> None:
 def run(args: argparse.Namespace) -> int:
     """Run the evaluation and print a table or JSON."""
     from fennec.evaluation import METHODS, evaluate
-    from fennec.evaluation.report import format_table
+    from fennec.evaluation.report import format_paired, format_table
     from fennec.validation import FennecInputError
 
     load_methods()
@@ -71,6 +73,8 @@ def run(args: argparse.Namespace) -> int:
         print(json.dumps(reports[0] if len(reports) == 1 else reports, indent=2))
     else:
         print(format_table(reports), end="")
+        if len(reports) > 1:
+            print(f"\npaired over target datasets (bootstrap, seeded):\n{format_paired(reports)}", end="")
     if args.plot:
         from fennec.evaluation.plot import plot_reports
 

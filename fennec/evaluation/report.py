@@ -86,3 +86,21 @@ def paired_difference(report: Mapping[str, Any], baseline: Mapping[str, Any], ke
     return {"key": key, "n": int(diff.size), "mean": float(diff.mean()), "low": low, "high": high,
             "wins": int((diff > 0).sum()), "losses": int((diff < 0).sum())}
 
+
+def format_paired(reports: Sequence[Mapping[str, Any]]) -> str:
+    """The first report's method minus each other one's, per metric that decides the benchmark (weighted tau,
+    and PARC's Pearson x 100 where defined): mean per-dataset difference, 90% bootstrap interval, datasets
+    won / lost (:func:`paired_difference`). Empty with fewer than two reports."""
+    lines: list[str] = []
+    first = reports[0] if reports else None
+    for other in reports[1:]:
+        for key in ("weighted_tau", "pearson_parc"):
+            d = paired_difference(first, other, key=key)
+            if d is None:
+                continue
+            fmt = "{:+.1f}" if key == "pearson_parc" else "{:+.3f}"
+            ci = "" if d["low"] is None else f"  90% CI [{fmt.format(d['low'])}, {fmt.format(d['high'])}]"
+            lines.append(f"{first['method']} - {other['method']}  {key}: {fmt.format(d['mean'])}{ci}  "
+                         f"won {d['wins']} / lost {d['losses']} of {d['n']} datasets")
+    return "\n".join(lines) + ("\n" if lines else "")
+
