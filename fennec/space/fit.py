@@ -153,7 +153,9 @@ def train_net(net: TransferNet, inp: Inputs, batch: Batch, *, epochs: int, lr: f
 
     With ``val_datasets`` (task indices), their groups are held out and the summary holds ``val_curve``, the
     held-out ListNet loss every ``CHECK_EVERY`` epochs (the net itself is trained on the other groups only);
-    training stops once ``patience`` checks in a row found no better held-out loss.
+    training stops once ``patience`` checks in a row found no better held-out loss, and ``best_state`` holds
+    the net's state at the best check (None without held-out groups). The fixed baseline is set first, from the
+    training groups only (:func:`set_baseline` with ``base_prior``).
     """
     torch.manual_seed(seed)
     keep, rows = _rows(batch)

@@ -59,6 +59,13 @@ class TransferNet(nn.Module):
         for layer in (self.cold_proj, self.cold_bias):
             nn.init.zeros_(layer.weight)
             nn.init.zeros_(layer.bias)
+        # The learned parts start at exactly zero around the fixed baseline: a default (random) init of the task
+        # projection and of the feature bias would put a random interaction and a random quality of the size of
+        # the z-scores into every score, which early stopping (often after a few epochs) never trains away. The
+        # model projection keeps its random init, which is what gives the task projection a gradient.
+        for layer in (self.task_proj, self.model_bias):
+            nn.init.zeros_(layer.weight)
+            nn.init.zeros_(layer.bias)
         # Source affinity is the mechanism that carries over to unseen tasks; a fixed gain lets Adam move it as
         # fast as the free embeddings instead of letting them explain what affinity should.
         self.affinity = nn.Parameter(torch.zeros(2))
