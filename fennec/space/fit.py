@@ -248,8 +248,42 @@ def best_epoch(curves: list[list[float]], default: int) -> int:
     return (int(np.argmin(mean)) + 1) * CHECK_EVERY
 
 
+GROUP_SCALES = np.array([0.0, 0.1, 0.3, 1.0, 3.0])
+
+
+def feature_group_scales(x: np.ndarray, target: np.ndarray, groups: list[slice], grid: np.ndarray,
+                         passes: int = 2) -> np.ndarray:
+    """(F,) column scales, one per feature group, chosen by the leave-one-out error of a ridge regression.
+
+    Scaling a group's columns by s is ridge with that group's penalty divided by s^2 (0 drops the group), so
+    this is a group-wise penalty (the archi2vec vector, the size, the pre-training text may each deserve a
+    different one) searched coordinate-wise over :data:`GROUP_SCALES`, a few passes, each step scored by
+    scikit-learn's efficient leave-one-out (``RidgeCV``, mean best score over the targets).
+    """
+    from sklearn.linear_model import RidgeCV
+
+    col = np.ones(x.shape[1])
+    chosen = np.ones(len(groups))
+
+    def loo(c: np.ndarray) -> float:
+        return float(np.mean(RidgeCV(alphas=grid, alpha_per_target=True).fit(x * c, target).best_score_))
+
+    best = loo(col)
+    for _ in range(passes):
+        for gi, sl in enumerate(groups):
+            for s in GROUP_SCALES:
+                if s == chosen[gi]:
+                    continue
+                trial = col.copy()
+                trial[sl] = s
+                score = loo(trial)
+                if score > best + 1e-12:
+                    best, col, chosen[gi] = score, trial, s
+    return col
+
+
 def fit_cold_head(net: TransferNet, inp: Inputs, batch: Batch, scale: float = 1.0,
-                  alphas: np.ndarray | None = None) -> dict[str, Any]:
+                  alphas: np.ndarray | None = None, feature_groups: list[slice] | None = None) -> dict[str, Any]:
     """Set the cold-start head of a trained ``net`` to a ridge regression from model features to warm vectors.
 
     For every model with records, the target is what the space says of it: u_m (dim,) and its overall quality
@@ -260,8 +294,11 @@ def fit_cold_head(net: TransferNet, inp: Inputs, batch: Batch, scale: float = 1.
     ``RidgeCV``), which is exactly the cold-start situation: predict a model that was not in the fit. One
     penalty per output, so a well-predicted direction (size) is not shrunk with a noisy one.
 
+    With ``feature_groups`` (column spans of the model features), each group gets its own penalty
+    (:func:`feature_group_scales`).
+
     Returns:
-        ``{"cold_alpha_median": ..., "cold_models": ...}``.
+        ``{"cold_alpha_median": ..., "cold_models": ..., "cold_group_scales": [...]}``.
     """
     from sklearn.linear_model import RidgeCV
 
@@ -281,10 +318,13 @@ def fit_cold_head(net: TransferNet, inp: Inputs, batch: Batch, scale: float = 1.
     if len(x) < 3:  # nothing to cross-validate: leave the head at zero ("an average model")
         return {"cold_alpha_median": float("nan"), "cold_models": len(x)}
     grid = np.logspace(-3, 4, 15) if alphas is None else alphas
-    ridge = RidgeCV(alphas=grid, alpha_per_target=True).fit(x, target)
+    col = feature_group_scales(x, target, feature_groups, grid) if feature_groups else np.ones(x.shape[1])
+    ridge = RidgeCV(alphas=grid, alpha_per_target=True).fit(x * col, target)
+    ridge.coef_ = ridge.coef_ * col  # back to the unscaled features the head reads
     with torch.no_grad():
         net.cold_proj.weight.copy_(torch.as_tensor(ridge.coef_[:d], dtype=torch.float32))
         net.cold_proj.bias.copy_(torch.as_tensor(ridge.intercept_[:d], dtype=torch.float32))
         net.cold_bias.weight.copy_(torch.as_tensor(ridge.coef_[d:], dtype=torch.float32))
         net.cold_bias.bias.copy_(torch.as_tensor(ridge.intercept_[d:], dtype=torch.float32))
-    return {"cold_alpha_median": float(np.median(ridge.alpha_)), "cold_models": len(x)}
+    return {"cold_alpha_median": float(np.median(ridge.alpha_)), "cold_models": len(x),
+            "cold_group_scales": [float(col[g][0]) for g in feature_groups or []]}

@@ -226,7 +226,7 @@ class TransferSpace:
             net = TransferNet(**shape)
             self._warm_start(net, init, old_nets[i] if i < len(old_nets) else None, with_records, benches)
             net, info = train_net(net, inp, batch, epochs=epochs, seed=self.seed + i, **cfg)
-            cold_info = fit_cold_head(net, inp, batch, self.learned_scale_)
+            cold_info = fit_cold_head(net, inp, batch, self.learned_scale_, feature_groups=self._feature_groups(mf))
             nets.append(net.eval())
         self.nets_ = nets
         self.train_info_ = {"final_loss": info["final_loss"], **cold_info, "epochs": epochs,
@@ -261,6 +261,12 @@ class TransferSpace:
     def _model_x(self, mf: feats.ModelFeatures) -> np.ndarray:
         """Model-tower input (M, A + 2 + TEXT_DIM + 2): archi2vec, size (standardised), pre-training text, flags."""
         return np.concatenate([mf.arch, _apply_scale(mf.size, self.size_scale_), mf.pretraining, mf.flags], axis=1)
+
+    @staticmethod
+    def _feature_groups(mf: feats.ModelFeatures) -> list[slice]:
+        """Column spans of :meth:`_model_x`'s groups: archi2vec, size, pre-training text (flags left alone)."""
+        a, t = mf.arch.shape[1], mf.pretraining.shape[1]
+        return [slice(0, a), slice(a, a + 2), slice(a + 2, a + 2 + t)]
 
     def _task_y(self, tf: feats.TaskFeatures) -> np.ndarray:
         """Task-tower input (T, 2 TEXT_DIM + 4): class-name and description embeddings, flags and size

@@ -13,6 +13,7 @@ from fennec.space.fit import (
     best_epoch,
     choose_learned_scale,
     dataset_folds,
+    feature_group_scales,
     fit_cold_head,
     set_baseline,
     standardize,
@@ -194,3 +195,13 @@ def test_cold_head_predicts_the_scaled_warm_scores(data):
         u, b = net.model_parts(inp.model_x, inp.pre, cold_idx)
     assert float(u[:, :4].abs().max()) < 1e-6
     assert np.corrcoef(b.numpy()[:N_WARM], net.base.numpy())[0, 1] > 0.9
+
+
+def test_feature_group_scales_drop_a_noise_group_and_keep_the_signal():
+    rng = np.random.default_rng(0)
+    signal, noise = rng.standard_normal((80, 3)), rng.standard_normal((80, 60))
+    x = np.concatenate([signal, noise], axis=1)
+    target = (signal @ np.array([1.0, -0.5, 0.25]) + 0.1 * rng.standard_normal(80))[:, None]
+    col = feature_group_scales(x, target, [slice(0, 3), slice(3, 63)], np.logspace(-3, 4, 15))
+    assert col[0] > 0 and col[3] < col[0]  # the noise group is penalised harder than the signal group
+    assert np.all(col[:3] == col[0]) and np.all(col[3:] == col[3])  # one scale per group
