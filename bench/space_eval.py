@@ -55,24 +55,18 @@ PAIRS = {"lodo": ("prior", "fennec-nmf"), "lomo": ("params",)}
 def paired_table(results: dict) -> str:
     """fennec minus each baseline, per (benchmark, protocol): mean per-dataset difference [90% bootstrap CI]
     and datasets won / lost; weighted tau, and PARC's Pearson x 100 on the PARC benchmarks."""
-    from fennec.evaluation.report import paired_difference
+    from fennec.evaluation.report import paired_differences, signed
 
     lines = ["| benchmark | protocol | versus | metric | fennec - baseline [90% CI] | won / lost |",
              "| --- | --- | --- | --- | --- | --- |"]
     for bench in BENCHMARKS:
         for protocol, baselines in PAIRS.items():
             reps = results.get(bench, {}).get(protocol, {})
-            if "fennec" not in reps:
-                continue
-            for other in baselines:
-                if other not in reps:
-                    continue
-                for key, fmt in (("weighted_tau", "{:+.3f}"), ("pearson_parc", "{:+.1f}")):
-                    d = paired_difference(reps["fennec"], reps[other], key=key)
-                    if d is None:
-                        continue
-                    ci = "" if d["low"] is None else f" [{fmt.format(d['low'])}, {fmt.format(d['high'])}]"
-                    lines.append(f"| {bench} | {protocol} | {other} | {key} | {fmt.format(d['mean'])}{ci} | "
+            for other in (b for b in baselines if "fennec" in reps and b in reps):
+                for d in paired_differences(reps["fennec"], reps[other]):
+                    k = d["key"]
+                    ci = "" if d["low"] is None else f" [{signed(d['low'], k)}, {signed(d['high'], k)}]"
+                    lines.append(f"| {bench} | {protocol} | {other} | {k} | {signed(d['mean'], k)}{ci} | "
                                  f"{d['wins']} / {d['losses']} |")
     return "\n".join(lines)
 

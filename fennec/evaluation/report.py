@@ -87,20 +87,27 @@ def paired_difference(report: Mapping[str, Any], baseline: Mapping[str, Any], ke
             "wins": int((diff > 0).sum()), "losses": int((diff < 0).sum())}
 
 
+PAIRED_KEYS = ("weighted_tau", "pearson_parc")  # the metrics that decide a benchmark
+
+
+def paired_differences(report: Mapping[str, Any], baseline: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """:func:`paired_difference` for each of :data:`PAIRED_KEYS` the two reports share."""
+    return [d for key in PAIRED_KEYS if (d := paired_difference(report, baseline, key=key)) is not None]
+
+
+def signed(value: float, key: str) -> str:
+    """A difference of metric ``key`` with its sign: Pearson x 100 to 0.1, the others to 0.001."""
+    return f"{value:+.1f}" if key == "pearson_parc" else f"{value:+.3f}"
+
+
 def format_paired(reports: Sequence[Mapping[str, Any]]) -> str:
-    """The first report's method minus each other one's, per metric that decides the benchmark (weighted tau,
-    and PARC's Pearson x 100 where defined): mean per-dataset difference, 90% bootstrap interval, datasets
-    won / lost (:func:`paired_difference`). Empty with fewer than two reports."""
+    """The first report's method minus each other one's (:func:`paired_differences`): mean per-dataset
+    difference, 90% bootstrap interval, datasets won / lost. Empty with fewer than two reports."""
     lines: list[str] = []
-    first = reports[0] if reports else None
     for other in reports[1:]:
-        for key in ("weighted_tau", "pearson_parc"):
-            d = paired_difference(first, other, key=key)
-            if d is None:
-                continue
-            fmt = "{:+.1f}" if key == "pearson_parc" else "{:+.3f}"
-            ci = "" if d["low"] is None else f"  90% CI [{fmt.format(d['low'])}, {fmt.format(d['high'])}]"
-            lines.append(f"{first['method']} - {other['method']}  {key}: {fmt.format(d['mean'])}{ci}  "
+        for d in paired_differences(reports[0], other):
+            k = d["key"]
+            ci = "" if d["low"] is None else f"  90% CI [{signed(d['low'], k)}, {signed(d['high'], k)}]"
+            lines.append(f"{reports[0]['method']} - {other['method']}  {k}: {signed(d['mean'], k)}{ci}  "
                          f"won {d['wins']} / lost {d['losses']} of {d['n']} datasets")
     return "\n".join(lines) + ("\n" if lines else "")
-

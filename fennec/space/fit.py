@@ -193,15 +193,13 @@ def train_net(net: TransferNet, inp: Inputs, batch: Batch, *, epochs: int, lr: f
 
 
 def score_parts(net: TransferNet, inp: Inputs, batch: Batch) -> tuple[np.ndarray, np.ndarray]:
-    """Per record (R,): the fixed baseline (:func:`set_baseline`) and what training learned on top of it."""
+    """Per record (R,): the fixed baseline (:func:`set_baseline`) and what training learned on top of it, i.e.
+    the score with the learned parts scaled by 0 and the difference the full ones make."""
     with torch.no_grad():
-        mvec, mbias = net.model_parts(inp.model_x, inp.pre, inp.free_idx)
         tvec = net.task_parts(inp.task_y, inp.desc, inp.names)
         mi, ti, bi = (torch.as_tensor(a) for a in (batch.model, batch.task, batch.bench))
-        full = net(mvec, mbias, tvec, mi, ti, bi, inp.free_idx)
-        has = (inp.free_idx[mi] >= 0).to(full.dtype)
-        idx = inp.free_idx[mi].clamp(min=0)
-        fixed = (net.base[idx] + net.base_bench[idx, bi]) * has
+        fixed, full = (net(*net.model_parts(inp.model_x, inp.pre, inp.free_idx, scale=a), tvec, mi, ti, bi,
+                           inp.free_idx, scale=a) for a in (0.0, 1.0))
     return fixed.numpy(), (full - fixed).numpy()
 
 
@@ -304,12 +302,9 @@ def fit_cold_head(net: TransferNet, inp: Inputs, batch: Batch, scale: float = 1.
 
     warm = (inp.free_idx >= 0).numpy()
     with torch.no_grad():
-        u, b = net.model_parts(inp.model_x, inp.pre, inp.free_idx)
-        fixed = net.baseline(inp.free_idx)
-        u, b = scale * u, fixed + scale * (b - fixed)
+        u, b = net.model_parts(inp.model_x, inp.pre, inp.free_idx, scale=scale)
         d = net.cold_proj.out_features
-        idx = inp.free_idx.clamp(min=0)
-        offset = (net.base_bench[idx] + scale * net.bench_bias[idx]).numpy()
+        offset = net.offsets(scale)[inp.free_idx.clamp(min=0)].numpy()
     seen = np.zeros(offset.shape, bool)  # (model, benchmark) pairs with records: the offsets that were learned
     seen[batch.model, batch.bench] = True
     mean_offset = (offset * seen).sum(1) / np.maximum(seen.sum(1), 1)

@@ -72,42 +72,44 @@ class TransferNet(nn.Module):
         self.affinity_gain = 10.0
         self.text_dim = text_dim
 
-    def model_parts(self, x: torch.Tensor, pre: torch.Tensor, free_idx: torch.Tensor) -> tuple[torch.Tensor,
-                                                                                                 torch.Tensor]:
+    def model_parts(self, x: torch.Tensor, pre: torch.Tensor, free_idx: torch.Tensor,
+                    scale: float = 1.0) -> tuple[torch.Tensor, torch.Tensor]:
         """Model vectors and biases.
 
         Args:
             x: (M, model_in) model features.
             pre: (M, text_dim) pre-training text embeddings.
             free_idx: (M,) index of each model's free slot, -1 for a model without one (cold start).
+            scale: Share kept of what training learned around the fixed baseline, for models with records:
+                vectors a [u, k_d p, k_n p], bias a_m + a (beta_m + w . x_m). Cold-start rows are left as the
+                head gives them (:func:`fennec.space.fit.fit_cold_head` fits the head to the scaled vectors).
 
         Returns:
             (M, dim + 2 * text_dim) folded vectors [u, k_d p, k_n p] and (M,) biases b.
         """
         has = (free_idx >= 0).to(x.dtype)[:, None]
         idx = free_idx.clamp(min=0)
-        u = has * (self.model_proj(x) + self.free[idx]) + (1 - has) * self.cold_proj(x)
-        b = (has * (self.model_bias(x) + self.free_bias[idx, None] + self.base[idx, None])
-             + (1 - has) * self.cold_bias(x))[:, 0]
+        keep = 1 - has + has * scale  # the scale on warm rows, 1 on cold ones
         k = self.affinity * self.affinity_gain
-        folded = torch.cat([u, k[0] * pre, k[1] * pre], dim=1)
+        u = has * (self.model_proj(x) + self.free[idx]) + (1 - has) * self.cold_proj(x)
+        folded = keep * torch.cat([u, k[0] * pre, k[1] * pre], dim=1)
+        learned = has * (self.model_bias(x) + self.free_bias[idx, None]) + (1 - has) * self.cold_bias(x)
+        b = (has * self.base[idx, None] + keep * learned)[:, 0]
         return folded, b
 
     def task_parts(self, y: torch.Tensor, desc: torch.Tensor, names: torch.Tensor) -> torch.Tensor:
         """(T, dim + 2 * text_dim) folded task vectors [v, d, n] from features y (T, task_in)."""
         return torch.cat([self.task_proj(y), desc, names], dim=1)
 
-    def baseline(self, free_idx: torch.Tensor) -> torch.Tensor:
-        """(M,) fixed baseline a_m of each model (0 for cold-start models, which have none)."""
-        return self.base[free_idx.clamp(min=0)] * (free_idx >= 0).to(self.base.dtype)
-
-    def offsets(self) -> torch.Tensor:
-        """(n_models, n_benchmarks) protocol offsets delta_{m,b} of the models with free slots."""
-        return self.bench_bias + self.base_bench
+    def offsets(self, scale: float = 1.0) -> torch.Tensor:
+        """(n_models, n_benchmarks) protocol offsets delta_{m,b} of the models with free slots: the fixed part plus
+        ``scale`` times the learned one (see :meth:`model_parts`)."""
+        return self.base_bench + scale * self.bench_bias
 
     def forward(self, mvec: torch.Tensor, mbias: torch.Tensor, tvec: torch.Tensor, mi: torch.Tensor,
-                ti: torch.Tensor, bi: torch.Tensor, free_idx: torch.Tensor) -> torch.Tensor:
-        """Scores of R (model, task, benchmark) triples given folded vectors; (R,)."""
+                ti: torch.Tensor, bi: torch.Tensor, free_idx: torch.Tensor, scale: float = 1.0) -> torch.Tensor:
+        """Scores of R (model, task, benchmark) triples given folded vectors (of :meth:`model_parts` with the same
+        ``scale``); (R,)."""
         s = (mvec[mi] * tvec[ti]).sum(dim=1) + mbias[mi]
         has = (free_idx[mi] >= 0).to(s.dtype)
-        return s + self.offsets()[free_idx[mi].clamp(min=0), bi] * has
+        return s + self.offsets(scale)[free_idx[mi].clamp(min=0), bi] * has

@@ -234,9 +234,9 @@ class TransferSpace:
                             "n_records": len(recs), "n_groups": len(batch.group_weight)}
         self.records_hash_ = records_hash(recs)
         self.model_vectors_ = self._fold_models(inp.model_x, inp.pre, inp.free_idx)
-        a, idx, has = self.learned_scale_, inp.free_idx.clamp(min=0), (inp.free_idx >= 0)[:, None]
+        idx, has = inp.free_idx.clamp(min=0), (inp.free_idx >= 0)[:, None]
         with torch.no_grad():
-            offsets = [(n.base_bench[idx] + a * n.bench_bias[idx]) * has for n in nets]
+            offsets = [n.offsets(self.learned_scale_)[idx] * has for n in nets]
         self.bench_offset_ = torch.stack(offsets).mean(0).numpy()
         self.task_vectors_ = self._fold_tasks(tf)
         self.history_ = _history(recs, model_ids, task_names)
@@ -316,22 +316,20 @@ class TransferSpace:
         net.load_state_dict(new)
 
     def _fold_models(self, x: torch.Tensor, pre: torch.Tensor, free_idx: torch.Tensor) -> np.ndarray:
-        """Folded model vectors (M, n_members * dim + 2k + 1): ``[a u_1/n, ..., a u_n/n, a mean(k) p, mean b']``.
+        """Folded model vectors (M, n_members * dim + 2k + 1): ``[u_1/n, ..., u_n/n, mean(k) p, mean b]``.
 
         The mean of the members' scores is itself one inner product with :meth:`_fold_tasks`' vectors, so the
-        seed ensemble costs dimensions, not searches. a is ``learned_scale_``: everything learned is scaled by it
-        around the fixed baseline, b' = a_m + a (b - a_m), which keeps a score a dot product plus a bias; the
-        cold-start head was fitted to those scaled vectors (:func:`fit_cold_head`), so cold rows are not scaled.
+        seed ensemble costs dimensions, not searches. Each member's parts come with everything learned scaled by
+        ``learned_scale_`` around the fixed baseline (:meth:`TransferNet.model_parts`), which keeps a score a
+        dot product plus a bias.
         """
-        a = torch.where(free_idx >= 0, float(getattr(self, "learned_scale_", 1.0)), 1.0)[:, None]
         us, affs, biases = [], [], []
         with torch.no_grad():
             for net in self.nets_:
-                folded, b = net.model_parts(x, pre, free_idx)
-                fixed = net.baseline(free_idx)
-                us.append(a * folded[:, : self.dim] / len(self.nets_))
-                affs.append(a * folded[:, self.dim :])
-                biases.append(fixed + a[:, 0] * (b - fixed))
+                folded, b = net.model_parts(x, pre, free_idx, scale=self.learned_scale_)
+                us.append(folded[:, : self.dim] / len(self.nets_))
+                affs.append(folded[:, self.dim :])
+                biases.append(b)
             out = torch.cat([*us, torch.stack(affs).mean(0), torch.stack(biases).mean(0)[:, None]], 1)
         return out.numpy().astype(np.float32)
 
