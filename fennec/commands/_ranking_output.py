@@ -32,8 +32,12 @@ def to_csv(results: list[dict[str, Any]]) -> str:
 def to_table(results: list[dict[str, Any]]) -> str:
     lines = []
     for res in results:
-        near = ", ".join(f"{t['task']} ({t['similarity']:.2f})" for t in res["nearest_tasks"])
+        near = (", ".join(f"{t['task']} ({t['similarity']:.2f})" for t in res["nearest_tasks"])
+                or "none (the task has no class names, description or images to compare)")
         lines.append(f"task {res['task']}: nearest historical tasks {near}")
+        seen = res.get("images")
+        if seen:
+            lines.append(f"images ({seen['n_images']} labelled by {seen['proxy']}): {seen['description']}")
         lines.append(f"{'rank':>4}  {'model':<52} {'score':>8}  {'published on nearest (%)':>24}")
         for r in res["ranking"]:
             rng = r["accuracy_range"]

@@ -1,10 +1,11 @@
 """`fennec rank-batch`: rank the zoo for many tasks with one index search.
 
     fennec rank-batch TASK [TASK ...] [--manifest FILE.csv] [--space DIR] [--top-k 10] [--format csv|json]
-                      [--out FILE]
+                      [--out FILE] [--proxy ID | --no-images]
 
 A manifest is a CSV with a ``task`` column (a path, or a comma list of class names) and optional ``classes`` and
-``description`` columns.
+``description`` columns. Tasks with images are seen through the proxy as in ``recommend`` (``--no-images`` skips
+it).
 """
 
 from __future__ import annotations
@@ -25,6 +26,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--top-k", type=int, default=10)
     p.add_argument("--format", choices=("csv", "json"), default="csv")
     p.add_argument("--out", metavar="FILE", default=None, help="write here (atomically) instead of stdout")
+    p.add_argument("--proxy", metavar="ID", default=None,
+                   help="image model that names the tasks' images (default: the offline timm:tf_efficientnet_lite0)")
+    p.add_argument("--no-images", action="store_true", help="rank from class names and descriptions alone")
     p.set_defaults(func=run)
 
 
@@ -41,6 +45,7 @@ def _manifest_rows(path: str) -> list[dict[str, str]]:
 
 def run(args: argparse.Namespace) -> int:
     from fennec.commands._ranking_output import render
+    from fennec.commands.recommend import space_view, with_visual
     from fennec.io import atomic_open
     from fennec.space.recommend import rank_batch
     from fennec.space.store import load_index, load_space
@@ -55,8 +60,10 @@ def run(args: argparse.Namespace) -> int:
         raise FennecInputError("TASK: give at least one task or --manifest FILE.csv")
     tasks = [read_task(r["task"], r.get("classes") or None, description=r.get("description") or None)
              for r in rows]
+    views = [space_view(t, not args.no_images, args.proxy) for t in tasks]
     space = load_space(args.space)
-    results = rank_batch(space, tasks, top_k=top_k, index=load_index(space))
+    results = rank_batch(space, [card for card, _ in views], top_k=top_k, index=load_index(space))
+    results = [with_visual(r, visual) for r, (_, visual) in zip(results, views, strict=True)]
     text = render(results, args.format, single=False)
     if args.out:
         with atomic_open(args.out, "w") as fh:

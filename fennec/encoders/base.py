@@ -67,6 +67,22 @@ class ImageEncoder(Protocol):
         ...
 
 
+@runtime_checkable
+class ImageLabeler(Protocol):
+    """A proxy that can also name what it sees: a classifier over a fixed label set (e.g. ImageNet-1k)."""
+
+    name: str
+
+    @property
+    def label_names(self) -> list[str] | None:
+        """Readable names of the classifier's labels (L,), or None when the head's label set is unknown."""
+        ...
+
+    def classify_images(self, images: Iterable[Image.Image]) -> np.ndarray:
+        """Label probabilities of RGB PIL images; returns float32 of shape (n, L), rows summing to 1."""
+        ...
+
+
 @dataclass(frozen=True)
 class EncoderEntry:
     """A registry entry.

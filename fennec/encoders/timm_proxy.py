@@ -112,6 +112,28 @@ class TimmImageEncoder:
                              channels_last=self.channels_last)
         return l2_normalize(feats)
 
+    @property
+    def label_names(self) -> list[str] | None:
+        """Readable names of the classifier head's labels (L,): timm's ImageNet label descriptions when the head
+        has the size of an ImageNet subset (1k, 22k), else None (a head fine-tuned on other labels)."""
+        from timm.data import ImageNetInfo, infer_imagenet_subset
+
+        subset = infer_imagenet_subset(self.model)
+        if subset is None:
+            return None
+        info = ImageNetInfo(subset)
+        return [info.index_to_description(i) for i in range(info.num_classes())]
+
+    def classify_images(self, images: Iterable[Image.Image]) -> np.ndarray:
+        """Softmax probabilities of the classifier head, float32 of shape (n, L), for RGB PIL images."""
+        self._load()
+        _, logits = run_model(self._model, self._transform, images, batch_size=self.batch_size, logits=True,
+                              channels_last=self.channels_last)
+        assert logits is not None
+        z = logits - logits.max(axis=1, keepdims=True)
+        p = np.exp(z)
+        return (p / p.sum(axis=1, keepdims=True)).astype(np.float32)
+
     def __repr__(self) -> str:
         return f"TimmImageEncoder({self.name!r})"
 

@@ -412,10 +412,13 @@ class TransferSpace:
 
     def nearest_tasks(self, task_vector: np.ndarray, k: int = 3) -> list[tuple[str, float]]:
         """The k historical tasks closest to a folded task vector: cosine of the text parts ``[d_t, n_t]`` (what
-        the tasks are about), not of the learned parts, which encode how models rank on them."""
+        the tasks are about), not of the learned parts, which encode how models rank on them. A task without any
+        text (placeholder class names, no description, no images) is near nothing: the list is empty."""
         start = self.n_members * self.dim
         a = self.task_vectors_[:, start:-1]
         q = task_vector[start:-1]
+        if not np.any(q):
+            return []
         sim = a @ q / (np.linalg.norm(a, axis=1) * np.linalg.norm(q) + 1e-12)
         order = np.argsort(-sim, kind="stable")[:k]
         return [(self.task_names_[i], float(sim[i])) for i in order]

@@ -22,6 +22,7 @@ from __future__ import annotations
 import csv
 import json
 import os
+import re
 import warnings
 from collections.abc import Callable
 from pathlib import Path
@@ -69,6 +70,15 @@ def parse_class_names(classes: str | list[str] | tuple[str, ...]) -> list[str]:
         raise FennecInputError(f"classes: no class names in {classes!r}; give a comma list or a file with one "
                                "name per line")
     return names
+
+
+_PLACEHOLDER = re.compile(r"(?:class|cls|label|category|cat|c)?[ _\-]?\d+|n\d{8}", re.IGNORECASE)
+
+
+def placeholder_names(names: list[str]) -> bool:
+    """True when class names are placeholders that carry no meaning for a text encoder: numbers (``0``, ``1``),
+    numbered labels (``class_3``, ``label-12``) or WordNet ids (``n01440764``)."""
+    return bool(names) and all(_PLACEHOLDER.fullmatch(str(n).strip()) for n in names)
 
 
 def _rename(task_names: list[str], classes: str | list[str] | None, where: str) -> tuple[list[str], bool]:
@@ -147,11 +157,11 @@ def read_imagefolder(spec: str, classes: str | list[str] | None = None, *, name:
             paths.extend(files)
             labels.extend([c] * len(files))
             split_of.extend([split] * len(files))
-    names, _ = _rename(folder_names, classes, spec)
+    names, renamed = _rename(folder_names, classes, spec)
     return Task(name=name or root.resolve().name, class_names=tuple(names), kind="images", paths=tuple(paths),
                 labels=np.asarray(labels, dtype=np.int64),
                 splits=np.asarray(split_of, dtype=object) if splits is not None else None,
-                description=description, source=spec)
+                description=description, source=spec, named_classes=renamed or not placeholder_names(folder_names))
 
 
 def _read_table(path: Path) -> tuple[list[str], list[dict[str, str]]]:
@@ -229,13 +239,12 @@ def read_manifest(spec: str, classes: str | list[str] | None = None, *, name: st
     # Classes come from every listed row, so a class whose files are all missing is an error, not silently gone.
     values = _sorted_labels({row.get(lcol, "") for row in rows})
     index = {v: k for k, v in enumerate(values)}
-    numeric = all(v.lstrip("-").isdigit() for v in values)
     names, renamed = _rename(values, classes, spec)
     return Task(name=name or path.stem, class_names=tuple(names), kind="images", paths=tuple(kept_paths),
                 labels=np.asarray([index[v] for v in kept_labels], dtype=np.int64),
                 splits=np.asarray(kept_splits, dtype=object) if scol is not None else None,
                 description=description, source=spec, skipped=skipped,
-                named_classes=renamed or not numeric)
+                named_classes=renamed or not placeholder_names(values))
 
 
 @READERS.register("npz")

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from fennec.encoders import DEFAULT_PROXY, ImageEncoder, create_image_encoder
+from fennec.encoders import DEFAULT_PROXY, ImageEncoder, ImageLabeler, create_image_encoder
 from fennec.encoders.timm_models import (
     convert_lite_state_dict,
     create_eval_transform,
@@ -114,3 +114,16 @@ def test_bad_weights_files(tmp_path: Path) -> None:
     lite = lite_wheel_file("tf_efficientnet_lite0")
     with pytest.raises(FennecInputError, match="does not fit ConvNeXt"):
         create_timm_model("test_convnext", lite)
+
+
+def test_default_proxy_names_what_it_sees() -> None:
+    """The proxy's classifier: label probabilities (rows sum to 1) and timm's ImageNet label names."""
+    data = pytest.importorskip("skimage.data")
+    enc = create_image_encoder()
+    assert isinstance(enc, ImageLabeler)
+    names = enc.label_names
+    assert names is not None and len(names) == 1000 and names[967] == "espresso"
+    probs = enc.classify_images([Image.fromarray(data.chelsea()), Image.fromarray(data.coffee())])
+    assert probs.shape == (2, 1000) and probs.dtype == np.float32
+    assert np.allclose(probs.sum(axis=1), 1.0, atol=1e-5) and (probs >= 0).all()
+    assert int(np.argmax(probs[0])) in CAT_CLASSES and int(np.argmax(probs[1])) in (967, 968, 504)

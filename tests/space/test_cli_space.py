@@ -194,8 +194,8 @@ def test_recommend_candidates_with_a_cold_start_model(trained, capsys):
     assert ranking[0]["model"] == "test:birds"
 
 
-def test_recommend_image_folder_offline_reads_only_class_names(trained, tmp_path, capsys, monkeypatch):
-    """An image folder is ranked from its class names: no proxy image model is built, no image is decoded."""
+def test_recommend_image_folder_no_images_reads_only_class_names(trained, tmp_path, capsys, monkeypatch):
+    """With --no-images an image folder is ranked from its class names: no proxy is built, no image decoded."""
     import PIL.Image
 
     import fennec.encoders
@@ -216,11 +216,54 @@ def test_recommend_image_folder_offline_reads_only_class_names(trained, tmp_path
     real_open = PIL.Image.open
     monkeypatch.setattr(PIL.Image, "open", lambda *a, **k: opened.append(a[0]) or real_open(*a, **k))
 
-    res = recommend_json(capsys, trained["space"], folder)
+    res = recommend_json(capsys, trained["space"], folder, "--no-images")
     assert res["task"] == "backyard"
     check_ranking(res["ranking"], N_MODELS)
     assert res["ranking"][0]["model"] == "test:birds"
-    assert opened == []
+    assert opened == [] and res["images"] is None
+
+
+def fake_labeller(monkeypatch, class_labels: tuple[str, ...], calls: list[str]) -> None:
+    """Replace the proxy's labelling with planted labels (the real proxy is tested in tests/tasks)."""
+    import fennec.tasks.visual as visual
+
+    def label(task, proxy=None, **kwargs):
+        calls.append(task.name)
+        top = tuple((name, round(1.0 / len(class_labels), 4)) for name in class_labels)
+        return visual.VisualLabels(class_labels, top, proxy or "fake:proxy", task.n_examples)
+
+    monkeypatch.setattr(visual, "label_task_images", label)
+
+
+def test_recommend_image_folder_with_placeholder_classes_is_seen_through_its_images(trained, tmp_path, capsys,
+                                                                                     monkeypatch):
+    """Folders named 0, 1, 2 carry no text; the proxy's names for their images put the bird model first."""
+    folder = write_image_folder(tmp_path / "numbered", ["0", "1", "2"])
+    calls: list[str] = []
+    blind = recommend_json(capsys, trained["space"], folder, "--no-images")
+    assert blind["nearest_tasks"] == [] and calls == []
+    fake_labeller(monkeypatch, ("sparrow", "owl", "eagle"), calls)
+    res = recommend_json(capsys, trained["space"], folder)
+    assert calls == ["numbered"]
+    assert res["ranking"][0]["model"] == "test:birds"
+    assert res["images"]["class_labels"] == ["sparrow", "owl", "eagle"]
+    assert res["images"]["description"] == "Photos of sparrow, owl and eagle."
+    assert res["nearest_tasks"][0]["task"] == "birds"
+    code, out, err = run_cli(capsys, "recommend", folder, "--space", trained["space"])
+    assert code == 0, err
+    assert "images (9 labelled by fake:proxy): Photos of sparrow, owl and eagle." in out
+    code, out, err = run_cli(capsys, "recommend", folder, "--space", trained["space"], "--no-images")
+    assert code == 0, err
+    assert "nearest historical tasks none" in out and "images (" not in out
+
+
+def test_user_class_names_and_description_win_over_the_images(trained, tmp_path, capsys, monkeypatch):
+    """Named folders keep their names; the images only add a description, and a given description wins."""
+    folder = write_image_folder(tmp_path / "garden", ["rose", "tulip", "daisy"])
+    fake_labeller(monkeypatch, ("sparrow", "owl", "eagle"), [])
+    res = recommend_json(capsys, trained["space"], folder, "--description", "photos of flowers")
+    assert res["ranking"][0]["model"] == "test:flowers"
+    assert res["images"]["class_labels"] == ["sparrow", "owl", "eagle"]  # reported, not used for the names
 
 
 def test_recommend_class_file_and_description(trained, tmp_path, capsys):
@@ -250,8 +293,10 @@ def test_rank_batch_two_tasks_matches_recommend(trained, tmp_path, capsys):
                                                                     abs=1e-5)
 
 
-def test_rank_batch_manifest_to_file(trained, tmp_path, capsys):
+def test_rank_batch_manifest_to_file(trained, tmp_path, capsys, monkeypatch):
     folder = write_image_folder(tmp_path / "garden", ["rose", "tulip", "daisy"], per_class=2)
+    calls: list[str] = []
+    fake_labeller(monkeypatch, ("daisy", "daisy", "daisy"), calls)
     manifest = tmp_path / "tasks.csv"
     with open(manifest, "w", newline="") as fh:
         w = csv.writer(fh)
@@ -272,6 +317,11 @@ def test_rank_batch_manifest_to_file(trained, tmp_path, capsys):
                                                       ("garden", "2")]
     assert rows[0]["model"] == "test:birds" and rows[2]["model"] == "test:flowers"
     assert [p.name for p in out_file.parent.iterdir()] == ["ranking.csv"]  # atomic: no temporary file left
+    assert calls == ["garden"]  # only the task with images went through the proxy
+    code, out, err = run_cli(capsys, "rank-batch", "--manifest", manifest, "--space", trained["space"],
+                             "--top-k", 2, "--format", "json", "--no-images")
+    assert code == 0, err
+    assert [r["images"] for r in json.loads(out)] == [None, None] and calls == ["garden"]
 
 
 # ------------------------------------------------------------------------------------------------ zoo

@@ -1,0 +1,175 @@
+"""What a task's images show, in words: the proxy's classifier names a probe set, and the names become task text.
+
+The transfer space is trained on historical tasks known by text alone (class names and a one-line description;
+the published records come without images), so image statistics of a new task have no learned weights to go
+through. The proxy's ImageNet head bridges the gap: it names what the probe images look like, and those names
+are text the space already reads. A folder whose classes are placeholders (``0``, ``1``, ... or ``class_3``)
+thereby gets class names ("tiger cat", "espresso"), and any image task without a description gets one
+("Photos of tiger cat, espresso, ..."), which also feeds the source affinity (a model pre-trained on birds for
+images the proxy calls birds). This is zero-shot labelling with a supervised classifier's label set, the same
+idea as describing a task by its ImageNet label distribution (Achille et al., "Task2Vec", ICCV 2019, use the
+probe network's view of the images; here the view is read out as text).
+
+Labels are computed once per task, proxy and probe setting and cached on disk (``$FENNEC_CACHE``/visual).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from fennec.io import atomic_open
+from fennec.records.cards import TaskCard
+from fennec.tasks.cache import cache_dir, cache_key
+from fennec.tasks.sampler import sample_probe_set
+from fennec.tasks.task import Task
+from fennec.validation import FennecInputError
+
+VERSION = "fennec-visual-v1"
+VISUAL_PROBE_SIZE = 200  # a few images per class name a class reliably; labelling 500 would cost 2.5x the time
+TOP_LABELS = 5
+
+
+@dataclass(frozen=True)
+class VisualLabels:
+    """The proxy's names for a task's images.
+
+    Attributes:
+        class_labels: (C,) the label with the highest mean probability over each class's probe images ("" for a
+            class none of whose images could be read).
+        top_labels: Up to :data:`TOP_LABELS` (label, probability) pairs of the whole task, best first; the
+            probability is averaged over classes first, so a large class does not speak for the others.
+        proxy: Id of the proxy that named them.
+        n_images: Probe images that were labelled.
+    """
+
+    class_labels: tuple[str, ...]
+    top_labels: tuple[tuple[str, float], ...]
+    proxy: str
+    n_images: int
+
+    def description(self) -> str:
+        """One line in the style of the historical task cards: ``"Photos of tiger cat, espresso and cup."``."""
+        names = [name for name, _ in self.top_labels]
+        if not names:
+            return ""
+        listed = names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
+        return f"Photos of {listed}."
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"class_labels": list(self.class_labels), "top_labels": [[n, p] for n, p in self.top_labels],
+                "proxy": self.proxy, "n_images": self.n_images}
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> VisualLabels:
+        return cls(class_labels=tuple(str(x) for x in d["class_labels"]),
+                   top_labels=tuple((str(n), float(p)) for n, p in d["top_labels"]), proxy=str(d["proxy"]),
+                   n_images=int(d["n_images"]))
+
+
+def short_label(description: str) -> str:
+    """The first synonym of an ImageNet label description (``"tabby, tabby cat"`` -> ``"tabby"``)."""
+    return description.split(",")[0].strip()
+
+
+def summarize_labels(probs: np.ndarray, labels: np.ndarray, n_classes: int, label_names: list[str], proxy: str,
+                     top: int = TOP_LABELS) -> VisualLabels:
+    """Per-class and task-level labels from per-image label probabilities.
+
+    Args:
+        probs: (n, L) label probabilities of the probe images.
+        labels: (n,) task class of each image, values in [0, n_classes).
+        n_classes: C.
+        label_names: (L,) readable label names.
+        proxy: Proxy id, recorded in the result.
+        top: Task-level labels to keep.
+    """
+    probs = np.asarray(probs, dtype=np.float64)
+    labels = np.asarray(labels, dtype=np.int64)
+    if probs.ndim != 2 or probs.shape[1] != len(label_names) or len(probs) != len(labels):
+        raise ValueError(f"probs {probs.shape} do not match {len(labels)} labels and {len(label_names)} names")
+    counts = np.bincount(labels, minlength=n_classes).astype(np.float64)
+    sums = np.zeros((n_classes, probs.shape[1]))
+    np.add.at(sums, labels, probs)
+    seen = counts > 0
+    per_class = sums[seen] / counts[seen, None]
+    class_labels = [""] * n_classes
+    for c, row in zip(np.flatnonzero(seen), per_class, strict=True):
+        class_labels[int(c)] = short_label(label_names[int(np.argmax(row))])
+    task_level = per_class.mean(axis=0) if len(per_class) else np.zeros(probs.shape[1])
+    best: list[tuple[str, float]] = []
+    for i in np.argsort(-task_level, kind="stable"):
+        name = short_label(label_names[int(i)])
+        if task_level[i] <= 0 or len(best) >= top:
+            break
+        if name not in {n for n, _ in best}:  # different labels can share a first synonym
+            best.append((name, round(float(task_level[i]), 4)))
+    return VisualLabels(tuple(class_labels), tuple(best), proxy, len(labels))
+
+
+def label_task_images(task: Task, proxy: str | None = None, *, max_images: int = VISUAL_PROBE_SIZE, seed: int = 0,
+                      use_cache: bool = True, cache: str | Path | None = None) -> VisualLabels:
+    """Name what a task's images show with the proxy's classifier (cached on disk).
+
+    Args:
+        task: A task with images (an image folder or a manifest).
+        proxy: Image encoder id with a classifier head (default :data:`fennec.encoders.DEFAULT_PROXY`, the
+            offline ImageNet EfficientNet-Lite0).
+        max_images: Probe-set size (class-balanced, seeded).
+        seed: Probe-set seed.
+        use_cache: Read and write the on-disk cache.
+        cache: Cache directory (default ``$FENNEC_CACHE``/visual or ``~/.cache/fennec/visual``).
+
+    Raises:
+        FennecInputError: the task has no images, or the proxy cannot name images.
+    """
+    from fennec.encoders import DEFAULT_PROXY, create_image_encoder, resolve_encoder_id
+
+    if task.kind != "images":
+        raise FennecInputError(f"task {task.source or task.name}: has no images ({task.kind}); only an image folder "
+                               "or a manifest can be labelled by the proxy")
+    proxy_id = resolve_encoder_id(proxy or DEFAULT_PROXY)
+    key = cache_key(VERSION, task.fingerprint, proxy_id, max_images, seed)
+    path = (Path(cache) if cache is not None else cache_dir("visual")) / f"{key}.json"
+    if use_cache and path.is_file():
+        try:
+            return VisualLabels.from_dict(json.loads(path.read_text()))
+        except (OSError, ValueError, KeyError, TypeError):
+            pass  # a damaged entry is recomputed and overwritten
+    enc = create_image_encoder(proxy_id)
+    names = enc.label_names if hasattr(enc, "classify_images") else None
+    if not names:
+        raise FennecInputError(f"proxy {proxy_id}: has no classifier head with known label names, so it cannot name "
+                               "images; use an ImageNet-trained timm proxy (e.g. timm:tf_efficientnet_lite0) or "
+                               "pass --no-images")
+    probe = sample_probe_set(task, max_images=max_images, seed=seed)
+    loaded: list[int] = []
+    probs = enc.classify_images(probe.iter_images(min_size=512, loaded=loaded))
+    assert task.labels is not None
+    out = summarize_labels(probs, task.labels[np.asarray(loaded, dtype=np.int64)], task.n_classes, names, proxy_id)
+    if use_cache:
+        with atomic_open(path, "w") as fh:
+            json.dump(out.to_dict(), fh)
+    return out
+
+
+def text_card(task: Task, visual: VisualLabels | None = None) -> TaskCard:
+    """The task as the space reads it: a text card, with the proxy's names filling in what the task lacks.
+
+    Placeholder class names (``task.named_classes`` False) are replaced by the per-class labels (repeated
+    labels kept once: the names part is a mean over distinct names); a missing description becomes
+    :meth:`VisualLabels.description`. Names and a description the user gave always win.
+    """
+    names: tuple[str, ...] = tuple(task.class_names) if task.named_classes else ()
+    description = task.description or ""
+    if visual is not None:
+        if not names:
+            names = tuple(dict.fromkeys(label for label in visual.class_labels if label))
+        if not description:
+            description = visual.description()
+    return TaskCard(name=task.name, n_classes=task.n_classes, n_images=task.n_examples, class_names=names,
+                    description=description)
