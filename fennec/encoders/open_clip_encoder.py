@@ -104,6 +104,7 @@ class OpenClipEncoder:
         self._model: Any = None
         self._preprocess: Any = None
         self._tokenizer: Any = None
+        self._label_text: np.ndarray | None = None
         self._lock = threading.Lock()
 
     @property
@@ -166,6 +167,28 @@ class OpenClipEncoder:
                 tokens = self._tokenizer(batch)
                 out.append(self._model.encode_text(tokens).float().numpy())
         return l2_normalize(np.concatenate(out))
+
+    @property
+    def label_names(self) -> list[str]:
+        """The ImageNet-1k label descriptions (timm's list) that :meth:`classify_images` scores zero-shot."""
+        from timm.data import ImageNetInfo
+
+        info = ImageNetInfo("imagenet-1k")
+        return [info.index_to_description(i) for i in range(info.num_classes())]
+
+    def classify_images(self, images: Iterable[Image.Image]) -> np.ndarray:
+        """Zero-shot ImageNet-1k probabilities, float32 (n, 1000): softmax of the model's logit scale times the
+        cosine between each image and the prompt "a photo of a {label}." (CLIP's zero-shot classifier, Radford
+        et al., ICML 2021), the label being the first synonym of each description."""
+        if self._label_text is None:
+            prompts = [f"a photo of a {d.split(',')[0].strip()}." for d in self.label_names]
+            self._label_text = self.encode(prompts)
+        img = self.encode_images(images)
+        scale = float(self._model.logit_scale.exp()) if hasattr(self._model, "logit_scale") else 100.0
+        z = scale * (img @ self._label_text.T)
+        z -= z.max(axis=1, keepdims=True)
+        p = np.exp(z)
+        return (p / p.sum(axis=1, keepdims=True)).astype(np.float32)
 
     def __repr__(self) -> str:
         return f"OpenClipEncoder({self.name!r})"

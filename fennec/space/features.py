@@ -4,7 +4,8 @@ Model side: the archi2vec embedding of its architecture (64 dims; zeros plus a f
 embedded) and the text embedding of its pre-training data and method. Task side: the text part of the task
 descriptor (mean class-name embedding and description embedding, :func:`fennec.tasks.descriptor.text_part`) and
 its size (log classes, log images). The historical tasks of the records come as text-only task cards, so the image
-statistics of a descriptor are not used by this first space.
+statistics of a descriptor are not used by this first space; a new task's images reach it as text instead, the
+proxy's names for them (:mod:`fennec.tasks.visual`).
 """
 
 from __future__ import annotations

@@ -104,3 +104,32 @@ def test_open_clip_loads_a_local_weights_file(tmp_path) -> None:
     assert emb.shape == (2, 384) and np.allclose(np.linalg.norm(emb, axis=1), 1, atol=1e-5)
     img = create_image_encoder(f"open_clip:ViT-S-32:{path}").encode_images([Image.new("RGB", (64, 48))])
     assert img.shape == (1, 384)
+
+
+def test_open_clip_zero_shot_labels_with_its_own_towers() -> None:
+    """classify_images scores images against prompts of the ImageNet labels with the model's two towers and its
+    logit scale; a stand-in model (no weights offline) whose image tower returns the text embedding of "espresso"
+    makes espresso the most probable label, with rows summing to 1."""
+    import torch
+
+    from fennec.encoders.open_clip_encoder import OpenClipEncoder
+
+    enc = OpenClipEncoder("open_clip:ViT-B-32:laion2b_s34b_b79k")
+    names = enc.label_names
+    assert len(names) == 1000 and names[967] == "espresso"
+    vocab = {f"a photo of a {d.split(',')[0].strip()}.": i for i, d in enumerate(names)}
+
+    class Model:
+        logit_scale = torch.tensor(4.6052)  # log(100), CLIP's trained value
+
+        def encode_text(self, tokens):
+            return torch.nn.functional.one_hot(torch.tensor(tokens), 1000).float()
+
+        def encode_image(self, x):
+            return torch.nn.functional.one_hot(torch.full((len(x),), 967), 1000).float() + 0.01
+
+    enc._model, enc._preprocess = Model(), lambda img: torch.zeros(3, 2, 2)
+    enc._tokenizer = lambda batch: [vocab[t] for t in batch]
+    probs = enc.classify_images([object(), object()])
+    assert probs.shape == (2, 1000) and np.allclose(probs.sum(axis=1), 1.0, atol=1e-5)
+    assert (probs.argmax(axis=1) == 967).all() and probs[0, 967] > 0.99
