@@ -56,10 +56,26 @@ def read_user_task(spec: str | None, classes: str | None, description: str | Non
 
 
 def space_view(task, images: bool = True, proxy: str | None = None):  # -> (TaskCard, VisualLabels | None)
-    """What the space reads of a task: its text, filled in from its images by the proxy when it has some."""
-    from fennec.tasks.visual import label_task_images, text_card
+    """What the space reads of a task: its text, filled in from its images by the proxy when it has some.
 
-    visual = label_task_images(task, proxy) if images and task.kind == "images" else None
+    With the default proxy, a task whose images cannot be labelled (unreadable files, no proxy weights) is
+    ranked from its text with a warning: looking at the images refines a ranking, it is not required for one.
+    A proxy the user asked for fails loudly.
+    """
+    import warnings
+
+    from fennec.tasks.visual import label_task_images, text_card
+    from fennec.validation import FennecInputError, FennecInputWarning
+
+    visual = None
+    if images and task.kind == "images":
+        try:
+            visual = label_task_images(task, proxy)
+        except FennecInputError as exc:
+            if proxy is not None:
+                raise
+            warnings.warn(f"{exc}; ranking task {task.name!r} from its class names alone (--no-images skips the "
+                          "images)", FennecInputWarning, stacklevel=2)
     return text_card(task, visual), visual
 
 

@@ -6,6 +6,8 @@ Public API::
     task_from_class_names(name, class_names, description=None) -> Task
     sample_probe_set(task, max_images=500, seed=0) -> ProbeSet
     describe_task(task, proxy=None, text_encoder=None) -> TaskDescriptor   # .vector, .parts
+    label_task_images(task, proxy=None) -> VisualLabels  # what the proxy's classifier sees in the images
+    text_card(task, labels=None) -> TaskCard             # the task as the transfer space reads it
 """
 
 from fennec.tasks.descriptor import (
@@ -20,6 +22,7 @@ from fennec.tasks.images import ImageLoadError, LoadReport, load_image, load_ima
 from fennec.tasks.readers import READERS, detect_reader, parse_class_names, read_task
 from fennec.tasks.sampler import ProbeSet, balanced_sample, sample_probe_set
 from fennec.tasks.task import Task, task_from_class_names
+from fennec.tasks.visual import VisualLabels, label_task_images, text_card
 
 __all__ = [
     "GEOMETRY_STATS",
@@ -30,10 +33,12 @@ __all__ = [
     "ProbeSet",
     "Task",
     "TaskDescriptor",
+    "VisualLabels",
     "balanced_sample",
     "describe_task",
     "descriptor_layout",
     "detect_reader",
+    "label_task_images",
     "load_descriptor",
     "load_image",
     "load_images",
@@ -41,4 +46,5 @@ __all__ = [
     "read_task",
     "sample_probe_set",
     "task_from_class_names",
+    "text_card",
 ]

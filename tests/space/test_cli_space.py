@@ -257,6 +257,24 @@ def test_recommend_image_folder_with_placeholder_classes_is_seen_through_its_ima
     assert "nearest historical tasks none" in out and "images (" not in out
 
 
+def test_images_the_default_proxy_cannot_label_fall_back_to_the_class_names(trained, tmp_path, capsys,
+                                                                             monkeypatch):
+    import fennec.tasks.visual as visual
+    from fennec.validation import FennecInputError
+
+    def broken(task, proxy=None, **kwargs):
+        raise FennecInputError(f"task {task.name}: class 'owl' has no readable image")
+
+    folder = write_image_folder(tmp_path / "backyard", ["sparrow", "owl", "eagle"])
+    monkeypatch.setattr(visual, "label_task_images", broken)
+    with pytest.warns(UserWarning, match="no readable image; ranking task 'backyard' from its class names alone"):
+        res = recommend_json(capsys, trained["space"], folder)
+    assert res["images"] is None and res["ranking"][0]["model"] == "test:birds"
+    code, _, err = run_cli(capsys, "recommend", folder, "--space", trained["space"], "--proxy",
+                           "timm:tf_efficientnet_lite0")
+    assert code == 2 and "no readable image" in err and "Traceback" not in err
+
+
 def test_user_class_names_and_description_win_over_the_images(trained, tmp_path, capsys, monkeypatch):
     """Named folders keep their names; the images only add a description, and a given description wins."""
     folder = write_image_folder(tmp_path / "garden", ["rose", "tulip", "daisy"])
