@@ -30,7 +30,7 @@ from fennec.tasks.task import Task
 from fennec.validation import FennecInputError
 
 VERSION = "fennec-visual-v1"
-VISUAL_PROBE_SIZE = 100  # the description needs a sample, not the task: 100 images take ~2.8 s on 2 cores, 200 ~5 s
+VISUAL_PROBE_SIZE = 100  # a sample is enough to name what a task shows, and each image costs a proxy forward pass
 TOP_LABELS = 5
 
 
