@@ -14,6 +14,8 @@ import argparse
 import csv
 import sys
 
+from fennec.commands.recommend import add_image_arguments
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the `rank-batch` command."""
@@ -26,9 +28,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--top-k", type=int, default=10)
     p.add_argument("--format", choices=("csv", "json"), default="csv")
     p.add_argument("--out", metavar="FILE", default=None, help="write here (atomically) instead of stdout")
-    p.add_argument("--proxy", metavar="ID", default=None,
-                   help="image model that names the tasks' images (default: the offline timm:tf_efficientnet_lite0)")
-    p.add_argument("--no-images", action="store_true", help="rank from class names and descriptions alone")
+    add_image_arguments(p)
     p.set_defaults(func=run)
 
 
@@ -60,8 +60,8 @@ def run(args: argparse.Namespace) -> int:
         raise FennecInputError("TASK: give at least one task or --manifest FILE.csv")
     tasks = [read_task(r["task"], r.get("classes") or None, description=r.get("description") or None)
              for r in rows]
-    views = [space_view(t, not args.no_images, args.proxy) for t in tasks]
     space = load_space(args.space)
+    views = [space_view(t, not args.no_images, args.proxy) for t in tasks]
     results = rank_batch(space, [card for card, _ in views], top_k=top_k, index=load_index(space))
     results = [with_visual(r, visual) for r, (_, visual) in zip(results, views, strict=True)]
     text = render(results, args.format, single=False)

@@ -14,6 +14,12 @@ from __future__ import annotations
 
 import argparse
 import sys
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from fennec.records.cards import TaskCard
+    from fennec.tasks import Task
+    from fennec.tasks.visual import VisualLabels
 
 
 def add_task_arguments(p: argparse.ArgumentParser) -> None:
@@ -23,10 +29,17 @@ def add_task_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--space", metavar="DIR", default=None, help="trained space (default: the shipped data/space)")
     p.add_argument("--top-k", type=int, default=10, help="models to list (default 10)")
     p.add_argument("--format", choices=("table", "json", "csv"), default="table")
-    p.add_argument("--proxy", metavar="ID", default=None,
+    add_image_arguments(p)
+
+
+def add_image_arguments(p: argparse.ArgumentParser) -> None:
+    """``--proxy ID | --no-images``: how a task's images are looked at (recommend, rank-batch)."""
+    g = p.add_mutually_exclusive_group()
+    g.add_argument("--proxy", metavar="ID", default=None,
                    help="image model that names the task's images (default: the offline timm:tf_efficientnet_lite0)")
-    p.add_argument("--no-images", action="store_true",
-                   help="do not look at the task's images: rank from its class names and description alone")
+    g.add_argument("--no-images", action="store_true",
+                   help="do not look at the task's images: rank from its class names (or label values) and "
+                   "description alone")
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -55,10 +68,11 @@ def read_user_task(spec: str | None, classes: str | None, description: str | Non
     return read_task(spec, classes, description=description)
 
 
-def space_view(task, images: bool = True, proxy: str | None = None):  # -> (TaskCard, VisualLabels | None)
+def space_view(task: Task, images: bool = True, proxy: str | None = None) -> tuple[TaskCard, VisualLabels | None]:
     """What the space reads of a task: its text, filled in from its images by the proxy when it has some.
 
-    With the default proxy, a task whose images cannot be labelled (unreadable files, no proxy weights) is
+    The proxy runs only when its names can be used: a task with real class names and a description has nothing
+    left to fill. With the default proxy, a task whose images cannot be labelled (unreadable files, no proxy weights) is
     ranked from its text with a warning: looking at the images refines a ranking, it is not required for one.
     A proxy the user asked for fails loudly.
     """
@@ -68,18 +82,18 @@ def space_view(task, images: bool = True, proxy: str | None = None):  # -> (Task
     from fennec.validation import FennecInputError, FennecInputWarning
 
     visual = None
-    if images and task.kind == "images":
+    if images and task.kind == "images" and not (task.named_classes and task.description):
         try:
             visual = label_task_images(task, proxy)
         except FennecInputError as exc:
             if proxy is not None:
                 raise
-            warnings.warn(f"{exc}; ranking task {task.name!r} from its class names alone (--no-images skips the "
-                          "images)", FennecInputWarning, stacklevel=2)
+            warnings.warn(f"{exc}; ranking task {task.name!r} from its text alone (--no-images skips the images)",
+                          FennecInputWarning, stacklevel=2)
     return text_card(task, visual), visual
 
 
-def with_visual(result: dict, visual) -> dict:  # visual: VisualLabels | None
+def with_visual(result: dict[str, Any], visual: VisualLabels | None) -> dict[str, Any]:
     """A ranking result with what the proxy saw in the task's images (``images``: None without images)."""
     return {**result, "images": None if visual is None else {**visual.to_dict(), "description": visual.description()}}
 
@@ -92,8 +106,8 @@ def run(args: argparse.Namespace) -> int:
 
     top_k = check_positive_int(args.top_k, "--top-k")
     task = read_user_task(args.task, args.classes, args.description)
+    space = load_space(args.space)  # a bad --space fails before the proxy has looked at any image
     card, visual = space_view(task, not args.no_images, args.proxy)
-    space = load_space(args.space)
     index = None if args.candidates else load_index(space)
     result = recommend(space, card, top_k=top_k, candidates=args.candidates, index=index)
     sys.stdout.write(render([with_visual(result, visual)], args.format, single=True))

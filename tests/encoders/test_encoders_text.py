@@ -108,8 +108,8 @@ def test_open_clip_loads_a_local_weights_file(tmp_path) -> None:
 
 def test_open_clip_zero_shot_labels_with_its_own_towers() -> None:
     """classify_images scores images against prompts of the ImageNet labels with the model's two towers and its
-    logit scale; a stand-in model (no weights offline) whose image tower returns the text embedding of "espresso"
-    makes espresso the most probable label, with rows summing to 1."""
+    logit scale; a stand-in model (no weights offline) whose image tower returns about the text embedding of
+    "espresso" makes espresso the most probable label, with rows summing to 1."""
     import torch
 
     from fennec.encoders.open_clip_encoder import OpenClipEncoder
@@ -120,7 +120,7 @@ def test_open_clip_zero_shot_labels_with_its_own_towers() -> None:
     vocab = {f"a photo of a {d.split(',')[0].strip()}.": i for i, d in enumerate(names)}
 
     class Model:
-        logit_scale = torch.tensor(4.6052)  # log(100), CLIP's trained value
+        logit_scale = torch.tensor(2.302585)  # log(10), not CLIP's trained log(100): the model's own is used
 
         def encode_text(self, tokens):
             return torch.nn.functional.one_hot(torch.tensor(tokens), 1000).float()
@@ -132,4 +132,6 @@ def test_open_clip_zero_shot_labels_with_its_own_towers() -> None:
     enc._tokenizer = lambda batch: [vocab[t] for t in batch]
     probs = enc.classify_images([object(), object()])
     assert probs.shape == (2, 1000) and np.allclose(probs.sum(axis=1), 1.0, atol=1e-5)
-    assert (probs.argmax(axis=1) == 967).all() and probs[0, 967] > 0.99
+    assert (probs.argmax(axis=1) == 967).all()
+    # cosine 0.954 against espresso, 0.009 against every other prompt: about 0.93 at scale 10, 1.00 at 100
+    assert 0.85 < probs[0, 967] < 0.97

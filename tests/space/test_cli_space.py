@@ -240,9 +240,9 @@ def test_recommend_image_folder_with_placeholder_classes_is_seen_through_its_ima
     """Folders named 0, 1, 2 carry no text; the proxy's names for their images put the bird model first."""
     folder = write_image_folder(tmp_path / "numbered", ["0", "1", "2"])
     calls: list[str] = []
-    blind = recommend_json(capsys, trained["space"], folder, "--no-images")
-    assert blind["nearest_tasks"] == [] and calls == []
     fake_labeller(monkeypatch, ("sparrow", "owl", "eagle"), calls)
+    blind = recommend_json(capsys, trained["space"], folder, "--no-images")
+    assert blind["nearest_tasks"] == [] and blind["images"] is None and calls == []
     res = recommend_json(capsys, trained["space"], folder)
     assert calls == ["numbered"]
     assert res["ranking"][0]["model"] == "test:birds"
@@ -267,7 +267,7 @@ def test_images_the_default_proxy_cannot_label_fall_back_to_the_class_names(trai
 
     folder = write_image_folder(tmp_path / "backyard", ["sparrow", "owl", "eagle"])
     monkeypatch.setattr(visual, "label_task_images", broken)
-    with pytest.warns(UserWarning, match="no readable image; ranking task 'backyard' from its class names alone"):
+    with pytest.warns(UserWarning, match="no readable image; ranking task 'backyard' from its text alone"):
         res = recommend_json(capsys, trained["space"], folder)
     assert res["images"] is None and res["ranking"][0]["model"] == "test:birds"
     code, _, err = run_cli(capsys, "recommend", folder, "--space", trained["space"], "--proxy",
@@ -276,12 +276,29 @@ def test_images_the_default_proxy_cannot_label_fall_back_to_the_class_names(trai
 
 
 def test_user_class_names_and_description_win_over_the_images(trained, tmp_path, capsys, monkeypatch):
-    """Named folders keep their names; the images only add a description, and a given description wins."""
+    """Named folders keep their names and the images only add a description; with a description given too,
+    there is nothing to fill and the proxy is not run."""
     folder = write_image_folder(tmp_path / "garden", ["rose", "tulip", "daisy"])
-    fake_labeller(monkeypatch, ("sparrow", "owl", "eagle"), [])
+    calls: list[str] = []
+    fake_labeller(monkeypatch, ("sparrow", "owl", "eagle"), calls)
     res = recommend_json(capsys, trained["space"], folder, "--description", "photos of flowers")
     assert res["ranking"][0]["model"] == "test:flowers"
-    assert res["images"]["class_labels"] == ["sparrow", "owl", "eagle"]  # reported, not used for the names
+    assert res["images"] is None and calls == []
+    names_only = recommend_json(capsys, trained["space"], folder, "--no-images")
+    seen = recommend_json(capsys, trained["space"], folder)
+    assert calls == ["garden"] and seen["images"]["description"] == "Photos of sparrow, owl and eagle."
+    # images that look like birds in folders named after flowers: the description moves the birds model up
+    assert names_only["ranking"][0]["model"] == "test:flowers"
+    rank = {r["model"]: r["rank"] for r in seen["ranking"]}
+    before = {r["model"]: r["rank"] for r in names_only["ranking"]}
+    assert rank["test:birds"] < before["test:birds"]
+
+
+def test_proxy_and_no_images_exclude_each_other(trained, tmp_path, capsys):
+    folder = write_image_folder(tmp_path / "garden", ["rose", "tulip", "daisy"])
+    code, _, err = run_cli(capsys, "recommend", folder, "--space", trained["space"], "--no-images", "--proxy",
+                           "timm:tf_efficientnet_lite0")
+    assert code == 2 and "not allowed with argument" in err
 
 
 def test_recommend_class_file_and_description(trained, tmp_path, capsys):

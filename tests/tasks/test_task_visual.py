@@ -101,6 +101,18 @@ def test_text_card_fills_only_what_the_task_lacks(tmp_path: Path) -> None:
     assert plain.class_names == () and plain.description == ""
 
 
+def test_one_label_for_every_class_names_no_class(tmp_path: Path) -> None:
+    """Two numbered classes the proxy calls the same: the label describes the task but names no class, and the
+    card is still featurized (a single class name would not be a task)."""
+    from fennec.space.features import task_features
+
+    task = read_task(str(write_folder(tmp_path / "scans", ["0", "1"])))
+    card = text_card(task, VisualLabels(("envelope", "envelope"), (("envelope", 0.9),), "p", 4))
+    assert card.class_names == () and card.description == "Photos of envelope."
+    tf = task_features([card])
+    assert not tf.names.any() and tf.description.any()
+
+
 def test_labelling_needs_images() -> None:
     with pytest.raises(FennecInputError, match="has no images"):
         label_task_images(task_from_class_names("t", ["a", "b"]))
@@ -151,6 +163,8 @@ def test_offline_proxy_names_a_cat_and_a_coffee_folder_and_caches(tmp_path: Path
 
     monkeypatch.setattr(fennec.encoders, "create_image_encoder", forbidden)
     assert label_task_images(task, cache=cache) == first
+    # names and a description do not change what the images look like: still cached
+    assert label_task_images(read_task(str(root), "cat,coffee", description="two photos"), cache=cache) == first
     (next(cache.iterdir())).write_text("{broken")  # a damaged entry is recomputed, not an error
     monkeypatch.undo()
     assert label_task_images(task, cache=cache) == first
