@@ -11,10 +11,12 @@ print one line on stderr and exit with code 2.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import os
 import sys
-from collections.abc import Sequence
+import warnings
+from collections.abc import Iterator, Sequence
 
 from fennec.registry import UnknownNameError
 from fennec.validation import FennecInputError
@@ -51,6 +53,18 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+@contextlib.contextmanager
+def _one_line_warnings(prefix: str) -> Iterator[None]:
+    """Warnings as one line (``fennec train: warning: ...``), without the file, line and source line of the
+    code that raised them, which mean nothing to someone running a command; restored on exit."""
+    original = warnings.formatwarning
+    warnings.formatwarning = lambda message, category, *args, **kwargs: f"{prefix}: warning: {message}\n"
+    try:
+        yield
+    finally:
+        warnings.formatwarning = original
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI in-process and return its exit code (tests call this directly)."""
     # Model hubs are out of reach here and in most clusters: fail fast instead of hanging on the network.
@@ -61,7 +75,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help(sys.stderr)
         return 2
     try:
-        return int(args.func(args) or 0)
+        with _one_line_warnings(f"fennec {args.command}"):
+            return int(args.func(args) or 0)
     except (FennecInputError, UnknownNameError) as exc:
         print(f"fennec {args.command}: error: {exc}", file=sys.stderr)
         return 2
