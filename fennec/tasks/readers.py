@@ -81,9 +81,34 @@ def placeholder_names(names: list[str]) -> bool:
     return bool(names) and all(_PLACEHOLDER.fullmatch(str(n).strip()) for n in names)
 
 
+_WORDNET_ID = re.compile(r"n\d{8}")
+
+
+def wordnet_names(names: list[str]) -> list[str] | None:
+    """Readable names for WordNet ids (``n01440764`` -> ``tench``), the folder names of ImageNet-style datasets,
+    from timm's ImageNet synset list (21k synsets, offline); None unless every name is a known id.
+
+    Each id gets the first synonym of its description; ids whose first synonyms collide (two "crane" synsets)
+    get their whole description, and the id itself where that collides too.
+    """
+    if not names or not all(_WORDNET_ID.fullmatch(str(n).strip()) for n in names):
+        return None
+    from timm.data import ImageNetInfo
+
+    info = ImageNetInfo("imagenet-22k")
+    try:
+        full = [info.label_name_to_description(str(n).strip()) for n in names]
+    except (KeyError, ValueError, IndexError):
+        return None
+    short = [d.split(",")[0].strip() for d in full]
+    out = [s if short.count(s) == 1 else d for s, d in zip(short, full, strict=True)]
+    return [o if out.count(o) == 1 else f"{o} ({n})" for o, n in zip(out, names, strict=True)]
+
+
 def _rename(task_names: list[str], classes: str | list[str] | None, where: str) -> tuple[list[str], bool]:
     if classes is None:
-        return task_names, False
+        readable = wordnet_names(task_names)
+        return (readable, True) if readable is not None else (task_names, False)
     names = parse_class_names(classes)
     if len(names) != len(task_names):
         raise FennecInputError(f"classes: {len(names)} name(s) given but task {where} has {len(task_names)} "

@@ -232,3 +232,23 @@ def test_fingerprint_tracks_content_not_location(tmp_path: Path, make_folder) ->
     Image.new("RGB", (40, 40), (0, 0, 0)).save(tmp_path / "b" / "ds" / "red" / "0.png")
     assert read_task(tmp_path / "b" / "ds").fingerprint != a.fingerprint
     assert task_from_class_names("t", ["a", "b"]).fingerprint != task_from_class_names("t", ["a", "c"]).fingerprint
+
+
+def test_wordnet_id_folders_get_readable_names(tmp_path) -> None:
+    """ImageNet-style folders (n01440764/...) are named from timm's synset list; colliding names stay apart."""
+    from fennec.tasks.readers import wordnet_names
+
+    for wnid in ("n01440764", "n02012849", "n03126707"):
+        (tmp_path / "inet" / wnid).mkdir(parents=True)
+        Image.new("RGB", (8, 8)).save(tmp_path / "inet" / wnid / "a.png")
+    task = read_task(str(tmp_path / "inet"))
+    assert task.class_names == ("tench", "crane (n02012849)", "crane (n03126707)")
+    assert task.named_classes is True
+    assert wordnet_names(["n01440764", "n99999999"]) is None  # an unknown id: left as a placeholder
+    assert wordnet_names(["n01440764", "cat"]) is None
+    (tmp_path / "odd" / "n99999999").mkdir(parents=True)
+    (tmp_path / "odd" / "n01440764").mkdir(parents=True)
+    for d in (tmp_path / "odd").iterdir():
+        Image.new("RGB", (8, 8)).save(d / "a.png")
+    odd = read_task(str(tmp_path / "odd"))
+    assert odd.class_names == ("n01440764", "n99999999") and odd.named_classes is False
