@@ -317,6 +317,7 @@ def read_npz(spec: str, classes: str | list[str] | None = None, *, name: str | N
         names = values.tolist()
     else:
         raise FennecInputError(f"task {spec}: labels must be integers or strings, got dtype {raw.dtype}")
+    named = named and not placeholder_names(names)
     names, renamed = _rename(names, classes, spec)
     splits = None
     for key in ("splits", "split"):

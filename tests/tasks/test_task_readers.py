@@ -175,6 +175,9 @@ def test_npz_features(tmp_path: Path) -> None:
     assert t2.class_names == ("a", "b", "c") and t2.named_classes and t2.split_names == ["train"]
     np.savez(tmp_path / "n.npz", features=feats, labels=np.repeat([0, 1, 2], 4), class_names=np.array(["x", "y", "z"]))
     assert read_task(tmp_path / "n.npz").class_names == ("x", "y", "z")
+    # string labels that are placeholders carry no names either
+    np.savez(tmp_path / "p.npz", features=feats, labels=np.array(["label_1", "label_2", "label_3"] * 4))
+    assert read_task(tmp_path / "p.npz").named_classes is False
 
 
 def test_npz_errors(tmp_path: Path) -> None:

@@ -1,0 +1,141 @@
+"""How much of the space's ranking of a new task comes from the task's text, and how much a proxy's labels recover.
+
+    python bench/task_text.py [--benchmark NAME ...] [--store PATH] [--out bench/results/task_text.json]
+
+The transfer space reads a task's text; a user's image task may have placeholder class names (``0``, ``1``) and
+no description, in which case ``recommend.py`` fills the text with the proxy's ImageNet labels for its images
+(:mod:`fennec.tasks.visual`). The historical tasks come without images, so the proxy cannot be run on them here;
+this bench measures the text side of that path under leave-one-dataset-out, training on full task cards and
+changing only the held-out task's card:
+
+- ``card``: the full card (class names, description, sizes): the ``fennec`` row of ``bench/space_eval.py``;
+- ``names``: class names and sizes, no description (a folder of named classes, ``--no-images``);
+- ``none``: sizes only (numbered folders with ``--no-images``): the models' overall quality;
+- ``labels``: what the bridge makes of a placeholder task, with a *text stand-in for the proxy*: each class name
+  is mapped to the ImageNet label whose prompt embedding is nearest to its own, and those labels go through the
+  bridge's own summary (:func:`fennec.tasks.visual.summarize_labels`, :func:`fennec.tasks.visual.text_card`).
+  The real proxy labels images, which no text mapping reproduces (it cannot tell a "737-800" from its name alone
+  as the proxy can from a photo): read this row as an indication, not as the bridge's measured accuracy.
+
+The space is fitted once per training set (the fits are shared by the four views), so the bench costs one lodo
+run of ``fennec``. Prints a table of mean weighted tau (PARC's Pearson x 100 on the PARC benchmarks) with the
+prior next to it, and writes JSON.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
+
+BENCHMARKS = ("sfda_supervised", "logme_tllib", "parc_controlled", "parc_external", "transfergraph")
+VIEWS = ("card", "names", "none", "labels")
+
+
+@lru_cache(maxsize=1)
+def _imagenet_prompts() -> tuple[list[str], np.ndarray]:
+    from timm.data import ImageNetInfo
+
+    from fennec.space.features import encode_texts
+
+    info = ImageNetInfo("imagenet-1k")
+    names = [info.index_to_description(i) for i in range(info.num_classes())]
+    return names, encode_texts([f"a photo of a {n.split(',')[0].strip()}." for n in names])
+
+
+def label_standin(card):  # -> TaskCard
+    """The card a placeholder-named task gets from the bridge, with class names standing in for its images."""
+    from fennec.records.cards import TaskCard
+    from fennec.space.features import encode_texts
+    from fennec.tasks.visual import summarize_labels
+
+    classes = list(card.class_names)
+    if not classes:
+        return TaskCard(name=card.name, n_classes=card.n_classes, n_images=card.n_images)
+    names, label_emb = _imagenet_prompts()
+    sims = encode_texts([f"a photo of a {c}." for c in classes]) @ label_emb.T  # (C, 1000) cosines
+    probs = np.zeros_like(sims)
+    probs[np.arange(len(classes)), sims.argmax(axis=1)] = 1.0  # one "image" per class, labelled by its nearest
+    visual = summarize_labels(probs, np.arange(len(classes)), len(classes), names, "text-standin")
+    distinct = tuple(dict.fromkeys(x for x in visual.class_labels if x))
+    return TaskCard(name=card.name, n_classes=card.n_classes, n_images=card.n_images,
+                    class_names=distinct if len(distinct) >= 2 else (), description=visual.description())
+
+
+def view(card, mode: str):  # -> TaskCard
+    from fennec.records.cards import TaskCard
+
+    if mode == "card":
+        return card
+    if mode == "names":
+        return TaskCard(name=card.name, n_classes=card.n_classes, n_images=card.n_images,
+                        class_names=tuple(card.class_names))
+    if mode == "none":
+        return TaskCard(name=card.name, n_classes=card.n_classes, n_images=card.n_images)
+    return label_standin(card)
+
+
+def viewed(mode: str):
+    """A factory of the ``fennec`` method that scores the held-out task through ``view(card, mode)``."""
+    from fennec.space.methods import SpaceMethod
+
+    class Viewed(SpaceMethod):
+        def score(self, task, models):
+            return super().score(view(task, mode), models)
+
+    return Viewed
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--benchmark", nargs="+", default=list(BENCHMARKS))
+    p.add_argument("--store", default=None)
+    p.add_argument("--out", default="bench/results/task_text.json")
+    args = p.parse_args(argv)
+    import torch
+
+    torch.set_num_threads(1)
+    from fennec.evaluation import evaluate
+    from fennec.io import write_json
+    from fennec.records.store import RecordStore, default_store_path
+
+    results: dict = {}
+    with RecordStore(args.store or default_store_path()) as store:
+        for bench in args.benchmark:
+            results[bench] = {}
+            for mode in VIEWS:
+                t0 = time.perf_counter()
+                rep = evaluate(bench, viewed(mode), "lodo", store=store)
+                rep["seconds"] = round(time.perf_counter() - t0, 1)
+                results[bench][mode] = rep
+                print(f"{bench} {mode}: {rep['mean']['weighted_tau']:.3f} ({rep['seconds']} s)", file=sys.stderr)
+            results[bench]["prior"] = evaluate(bench, "prior", "lodo", store=store)
+    write_json(args.out, {"views": VIEWS, "results": results, "command": "python bench/task_text.py"})
+    print(table(results))
+    return 0
+
+
+def cell(rep: dict) -> str:
+    mean = rep["mean"]
+    out = f"{mean['weighted_tau']:.3f}"
+    if mean.get("pearson_parc") is not None:  # already x 100
+        out += f" / {mean['pearson_parc']:.1f}"
+    return out
+
+
+def table(results: dict) -> str:
+    cols = (*VIEWS, "prior")
+    lines = ["| benchmark | " + " | ".join(cols) + " |", "| --- |" + " --- |" * len(cols)]
+    for bench, reps in results.items():
+        lines.append(f"| {bench} | " + " | ".join(cell(reps[c]) for c in cols) + " |")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
