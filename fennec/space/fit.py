@@ -192,44 +192,54 @@ def train_net(net: TransferNet, inp: Inputs, batch: Batch, *, epochs: int, lr: f
     return net, {"final_loss": float(loss.detach()), "val_curve": curve, "best_state": best_state}
 
 
-def score_parts(net: TransferNet, inp: Inputs, batch: Batch) -> tuple[np.ndarray, np.ndarray]:
-    """Per record (R,): the fixed baseline (:func:`set_baseline`) and what training learned on top of it, i.e.
-    the score with the learned parts scaled by 0 and the difference the full ones make."""
+def score_parts(net: TransferNet, inp: Inputs, batch: Batch) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per record (R,): the fixed baseline (:func:`set_baseline`), the learned main effect on top of it (model
+    biases and protocol offsets) and the learned interaction with the task (the dot products). A score with
+    scales (a, c) is ``baseline + a * main + c * interaction``: biases scale with a, folded vectors with c."""
     with torch.no_grad():
         tvec = net.task_parts(inp.task_y, inp.desc, inp.names)
         mi, ti, bi = (torch.as_tensor(a) for a in (batch.model, batch.task, batch.bench))
-        fixed, full = (net(*net.model_parts(inp.model_x, inp.pre, inp.free_idx, scale=a), tvec, mi, ti, bi,
-                           inp.free_idx, scale=a) for a in (0.0, 1.0))
-    return fixed.numpy(), (full - fixed).numpy()
+        fixed, main, inter = (net(*net.model_parts(inp.model_x, inp.pre, inp.free_idx, scale=a, interaction=c), tvec,
+                                  mi, ti, bi, inp.free_idx, scale=a)
+                              for a, c in ((0.0, 0.0), (1.0, 0.0), (0.0, 1.0)))
+    return fixed.numpy(), (main - fixed).numpy(), (inter - fixed).numpy()
 
 
 SCALE_GRID = np.linspace(0.0, 1.5, 16)
 
 
-def choose_learned_scale(parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]], batch: Batch) -> float:
+def choose_learned_scale(parts: list[tuple[np.ndarray, ...]], batch: Batch,
+                         separate: bool = False) -> tuple[float, float]:
     """How much of what training learned on top of the fixed baseline to keep, chosen on held-out datasets.
 
-    ``parts`` holds one (baseline, learned, held-out row mask) triple of (R,) arrays per fold of the
-    cross-validated early stopping (:func:`score_parts` of the fold's probe). For each scale a in
-    :data:`SCALE_GRID` the held-out groups are ranked by ``baseline + a * learned`` and the scale with the best
-    mean weighted Kendall tau (Vigna, WWW 2015; the harness's main metric) is returned. This is shrinkage of the
-    learned residuals towards the empirical baseline, its strength set by cross-validation rather than by hand.
-    Without held-out groups, 1 (keep everything).
+    ``parts`` holds one (baseline, main, interaction, held-out row mask) tuple of (R,) arrays per fold of the
+    cross-validated early stopping (:func:`score_parts` of the fold's probe). For each pair of scales (a, c) in
+    :data:`SCALE_GRID` the held-out groups are ranked by ``baseline + a * main + c * interaction`` and the pair
+    with the best mean weighted Kendall tau (Vigna, WWW 2015; the harness's main metric) is returned, the
+    smallest scales among ties. This is shrinkage of the learned residuals towards the empirical baseline, its
+    strength set by cross-validation rather than by hand, with one strength for the main effects and one for
+    the interactions when ``separate`` (they rest on different evidence: a model's quality on many datasets;
+    how a task's text moves it, learned from a few dozen tasks); by default one scale for both (a = c).
+    Without held-out groups, (1, 1) (keep everything).
     """
     from scipy.stats import weightedtau
 
     z, keep = standardize(batch)
-    total, weight = np.zeros(len(SCALE_GRID)), 0.0
-    for fixed, learned, held in parts:
+    pairs = [(a, c) for a in SCALE_GRID for c in (SCALE_GRID if separate else (a,))]
+    total, weight = np.zeros(len(pairs)), 0.0
+    for fixed, main, inter, held in parts:
         rows = np.flatnonzero(keep & held)
         for g in np.unique(batch.group[rows]):
             sel = rows[batch.group[rows] == g]
             w = batch.group_weight[g]
-            taus = [weightedtau(fixed[sel] + a * learned[sel], z[sel]).statistic for a in SCALE_GRID]
+            taus = [weightedtau(fixed[sel] + a * main[sel] + c * inter[sel], z[sel]).statistic for a, c in pairs]
             if np.all(np.isfinite(taus)):
                 total += w * np.asarray(taus)
                 weight += w
-    return float(SCALE_GRID[int(np.argmax(total))]) if weight > 0 else 1.0
+    if weight == 0:
+        return 1.0, 1.0
+    a, c = pairs[int(np.argmax(total))]
+    return float(a), float(c)
 
 
 def best_epoch(curves: list[list[float]], default: int) -> int:
@@ -281,13 +291,15 @@ def feature_group_scales(x: np.ndarray, target: np.ndarray, groups: list[slice],
 
 
 def fit_cold_head(net: TransferNet, inp: Inputs, batch: Batch, scale: float = 1.0,
-                  alphas: np.ndarray | None = None, feature_groups: list[slice] | None = None) -> dict[str, Any]:
+                  alphas: np.ndarray | None = None, feature_groups: list[slice] | None = None,
+                  interaction: float | None = None) -> dict[str, Any]:
     """Set the cold-start head of a trained ``net`` to a ridge regression from model features to warm vectors.
 
     For every model with records, the target is what the space says of it: u_m (dim,) and its overall quality
     b_m plus its mean protocol offset (a model seen in one benchmark only carries its quality there), with the
-    learned parts scaled by ``scale`` around the fixed baseline (:func:`choose_learned_scale`), so a cold-start
-    score predicts the warm score on the same scale and is not scaled again.
+    learned parts scaled by ``scale`` (main effects) and ``interaction`` (vectors; default ``scale``) around
+    the fixed baseline (:func:`choose_learned_scale`), so a cold-start score predicts the warm score on the same
+    scale and is not scaled again.
     The ridge penalty is chosen by efficient leave-one-out cross-validation over those models (scikit-learn's
     ``RidgeCV``), which is exactly the cold-start situation: predict a model that was not in the fit. One
     penalty per output, so a well-predicted direction (size) is not shrunk with a noisy one.
@@ -302,7 +314,7 @@ def fit_cold_head(net: TransferNet, inp: Inputs, batch: Batch, scale: float = 1.
 
     warm = (inp.free_idx >= 0).numpy()
     with torch.no_grad():
-        u, b = net.model_parts(inp.model_x, inp.pre, inp.free_idx, scale=scale)
+        u, b = net.model_parts(inp.model_x, inp.pre, inp.free_idx, scale=scale, interaction=interaction)
         d = net.cold_proj.out_features
         offset = net.offsets(scale)[inp.free_idx.clamp(min=0)].numpy()
     seen = np.zeros(offset.shape, bool)  # (model, benchmark) pairs with records: the offsets that were learned

@@ -72,29 +72,32 @@ class TransferNet(nn.Module):
         self.affinity_gain = 10.0
         self.text_dim = text_dim
 
-    def model_parts(self, x: torch.Tensor, pre: torch.Tensor, free_idx: torch.Tensor,
-                    scale: float = 1.0) -> tuple[torch.Tensor, torch.Tensor]:
+    def model_parts(self, x: torch.Tensor, pre: torch.Tensor, free_idx: torch.Tensor, scale: float = 1.0,
+                    interaction: float | None = None) -> tuple[torch.Tensor, torch.Tensor]:
         """Model vectors and biases.
 
         Args:
             x: (M, model_in) model features.
             pre: (M, text_dim) pre-training text embeddings.
             free_idx: (M,) index of each model's free slot, -1 for a model without one (cold start).
-            scale: Share kept of what training learned around the fixed baseline, for models with records:
-                vectors a [u, k_d p, k_n p], bias a_m + a (beta_m + w . x_m). Cold-start rows are left as the
-                head gives them (:func:`fennec.space.fit.fit_cold_head` fits the head to the scaled vectors).
+            scale: Share kept of the main effect training learned around the fixed baseline, for models with
+                records: bias a_m + a (beta_m + w . x_m).
+            interaction: Share kept of the learned interaction with tasks, for models with records: vectors
+                c [u, k_d p, k_n p] (default: ``scale``). Cold-start rows are left as the head gives them
+                (:func:`fennec.space.fit.fit_cold_head` fits the head to the scaled vectors).
 
         Returns:
             (M, dim + 2 * text_dim) folded vectors [u, k_d p, k_n p] and (M,) biases b.
         """
         has = (free_idx >= 0).to(x.dtype)[:, None]
         idx = free_idx.clamp(min=0)
-        keep = 1 - has + has * scale  # the scale on warm rows, 1 on cold ones
+        keep_main = 1 - has + has * scale  # the scale on warm rows, 1 on cold ones
+        keep_inter = 1 - has + has * (scale if interaction is None else interaction)
         k = self.affinity * self.affinity_gain
         u = has * (self.model_proj(x) + self.free[idx]) + (1 - has) * self.cold_proj(x)
-        folded = keep * torch.cat([u, k[0] * pre, k[1] * pre], dim=1)
+        folded = keep_inter * torch.cat([u, k[0] * pre, k[1] * pre], dim=1)
         learned = has * (self.model_bias(x) + self.free_bias[idx, None]) + (1 - has) * self.cold_bias(x)
-        b = (has * self.base[idx, None] + keep * learned)[:, 0]
+        b = (has * self.base[idx, None] + keep_main * learned)[:, 0]
         return folded, b
 
     def task_parts(self, y: torch.Tensor, desc: torch.Tensor, names: torch.Tensor) -> torch.Tensor:
@@ -109,7 +112,7 @@ class TransferNet(nn.Module):
     def forward(self, mvec: torch.Tensor, mbias: torch.Tensor, tvec: torch.Tensor, mi: torch.Tensor,
                 ti: torch.Tensor, bi: torch.Tensor, free_idx: torch.Tensor, scale: float = 1.0) -> torch.Tensor:
         """Scores of R (model, task, benchmark) triples given folded vectors (of :meth:`model_parts` with the same
-        ``scale``); (R,)."""
+        main-effect ``scale``, which also scales the learned protocol offsets); (R,)."""
         s = (mvec[mi] * tvec[ti]).sum(dim=1) + mbias[mi]
         has = (free_idx[mi] >= 0).to(s.dtype)
         return s + self.offsets(scale)[free_idx[mi].clamp(min=0), bi] * has

@@ -58,7 +58,8 @@ def save_space(space: TransferSpace, out_dir: str | os.PathLike[str]) -> Path:
                  task_names=np.array(space.task_names_), task_vectors=space.task_vectors_, history=space.history_,
                  free_ids=np.array(space.free_ids_), text_mean=space.text_mean_,
                  text_components=space.text_components_, size_scale=space.size_scale_,
-                 meta_scale=space.meta_scale_, learned_scale=np.float64(space.learned_scale_))
+                 meta_scale=space.meta_scale_, learned_scale=np.float64(space.learned_scale_),
+                 interaction_scale=np.float64(space.interaction_scale_))
         net = space.nets_[0]
         torch.save({"state_dicts": [n.state_dict() for n in space.nets_],
                     "shape": {"n_models": net.free.shape[0], "n_benchmarks": net.bench_bias.shape[1],
@@ -125,6 +126,8 @@ def _read(p: Path, info: dict) -> TransferSpace:
         space.size_scale_ = z["size_scale"]
         space.meta_scale_ = z["meta_scale"]
         space.learned_scale_ = float(z["learned_scale"])
+        # spaces saved before the two scales were chosen apart used one for both
+        space.interaction_scale_ = float(z["interaction_scale"]) if "interaction_scale" in z else space.learned_scale_
     tower = torch.load(p / "tower.pt", map_location="cpu", weights_only=True)
     nets = []
     for state in tower["state_dicts"]:

@@ -102,9 +102,33 @@ def test_cross_validated_learned_scale_is_saved_with_the_space(world, tmp_path):
     assert 0.0 <= space.learned_scale_ <= 1.5 and space.train_info_["learned_scale"] == space.learned_scale_
     assert space.train_info_["val_folds"] == 4  # two folds, two independent splits
     again = load_space(save_space(space, tmp_path / "space"))
-    assert again.learned_scale_ == space.learned_scale_
+    assert again.learned_scale_ == space.learned_scale_ == space.interaction_scale_ == again.interaction_scale_
     new = [model_from_id("timm:resnet18")]  # cold-start vectors are rebuilt from the towers and the scale
     np.testing.assert_allclose(again.cold_start_vectors(new), space.cold_start_vectors(new), rtol=1e-5, atol=1e-6)
+
+
+def test_separate_scales_are_chosen_saved_and_folded(world, tmp_path):
+    """With separate_scales the main-effect and interaction shares are chosen apart, saved, and the folded score
+    is still baseline + a * main + c * interaction of the member's own parts."""
+    import torch
+
+    records, models, tasks = world
+    space = TransferSpace(epochs=60, cv_repeats=1, n_members=1, separate_scales=True).fit(records, models, tasks)
+    a, c = space.learned_scale_, space.interaction_scale_
+    assert space.train_info_["interaction_scale"] == c and 0.0 <= c <= 1.5
+    again = load_space(save_space(space, tmp_path / "space"))
+    assert (again.learned_scale_, again.interaction_scale_) == (a, c)
+    net = space.nets_[0]
+    inp_x = torch.as_tensor(np.zeros((1, net.model_proj.in_features), np.float32))
+    pre = torch.zeros(1, net.text_dim)
+    warm = torch.zeros(1, dtype=torch.long)  # the first model with records
+    with torch.no_grad():
+        vec, bias = net.model_parts(inp_x, pre, warm, scale=a, interaction=c)
+        full_vec, full_bias = net.model_parts(inp_x, pre, warm)
+        base_vec, base_bias = net.model_parts(inp_x, pre, warm, scale=0.0, interaction=0.0)
+    torch.testing.assert_close(vec, c * full_vec)
+    assert float(base_vec.abs().max()) == 0.0
+    torch.testing.assert_close(bias - base_bias, a * (full_bias - base_bias))
 
 
 def test_warm_start_starts_from_the_previous_space(fitted, world):
@@ -159,3 +183,28 @@ def test_numeric_features_are_standardised_and_a_constant_column_left_alone():
     z = _apply_scale(np.array([[1.2, 0.7], [0.0, 0.0]], np.float32), scale)
     assert z[0, 0] > 2 and z[0, 1] == pytest.approx(0.7)  # a new task's size moves its input by its own value
     np.testing.assert_array_equal(z[1], [0.0, 0.0])  # unknown stays at the mean
+
+
+def test_fit_trains_on_one_thread_and_restores_torch_setting(world, monkeypatch):
+    """Several CPU threads make torch's reductions run-dependent; training must not see them."""
+    import torch
+
+    import fennec.space.space as space_module
+
+    seen: list[int] = []
+    real = space_module.train_net
+
+    def spy(*args, **kwargs):
+        seen.append(torch.get_num_threads())
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(space_module, "train_net", spy)
+    records, models, tasks = world
+    previous = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        TransferSpace(epochs=20, cv_repeats=1, n_members=1).fit(records, models, tasks)
+        assert torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(previous)
+    assert seen and set(seen) == {1}
