@@ -4,8 +4,8 @@
                       [--out FILE] [--proxy ID | --no-images]
 
 A manifest is a CSV with a ``task`` column (a path, or a comma list of class names) and optional ``classes`` and
-``description`` columns. Tasks with images are seen through the proxy as in ``recommend`` (``--no-images`` skips
-it).
+``description`` columns. Tasks with images but without class names are seen through the proxy as in
+``recommend`` (``--no-images`` skips it).
 """
 
 from __future__ import annotations

@@ -5,9 +5,9 @@
     python recommend.py --classes "cat,dog,horse"        # a task known only by its class names
 
 TASK is an image folder (a sub-folder per class), a CSV/Parquet manifest, an ``.npz`` of features, or omitted
-with ``--classes`` for a text-only task. For a task with images, the proxy's ImageNet classifier names a probe
-set of them (:mod:`fennec.tasks.visual`): placeholder class names and a missing description are filled in from
-what the images look like; ``--no-images`` skips that and reads the class names alone.
+with ``--classes`` for a text-only task. For a task with images whose class names are placeholders (``0``, ``1``,
+``class_3``), the proxy's ImageNet classifier names a probe set of them (:mod:`fennec.tasks.visual`) and those
+names stand in for the class names (and a missing description); ``--no-images`` skips that.
 """
 
 from __future__ import annotations
@@ -36,10 +36,11 @@ def add_image_arguments(p: argparse.ArgumentParser) -> None:
     """``--proxy ID | --no-images``: how a task's images are looked at (recommend, rank-batch)."""
     g = p.add_mutually_exclusive_group()
     g.add_argument("--proxy", metavar="ID", default=None,
-                   help="image model that names the task's images (default: the offline timm:tf_efficientnet_lite0)")
+                   help="image model that names the images of a task without class names (default: the offline "
+                   "timm:tf_efficientnet_lite0)")
     g.add_argument("--no-images", action="store_true",
-                   help="do not look at the task's images: rank from its class names (or label values) and "
-                   "description alone")
+                   help="do not look at the images of a task without class names: rank it from its description "
+                   "and size alone")
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -69,12 +70,15 @@ def read_user_task(spec: str | None, classes: str | None, description: str | Non
 
 
 def space_view(task: Task, images: bool = True, proxy: str | None = None) -> tuple[TaskCard, VisualLabels | None]:
-    """What the space reads of a task: its text, filled in from its images by the proxy when it has some.
+    """What the space reads of a task: its text, filled in from its images by the proxy when it has no class
+    names (placeholders such as ``0``, ``1``).
 
-    The proxy runs only when its names can be used: a task with real class names and a description has nothing
-    left to fill. With the default proxy, a task whose images cannot be labelled (unreadable files, no proxy weights) is
-    ranked from its text with a warning: looking at the images refines a ranking, it is not required for one.
-    A proxy the user asked for fails loudly.
+    A task with real class names is read as it is: on the shared benchmarks a held-out task's description, on
+    top of its class names, did not improve the ranking (README, ``bench/task_text.py``), and looking at the
+    images costs a proxy forward pass over a probe set (seconds, the first time). With the default proxy, a
+    task whose images cannot be labelled (unreadable files, no proxy weights) is ranked from its text with a
+    warning: looking at the images refines a ranking, it is not required for one. A proxy the user asked for
+    fails loudly.
     """
     import warnings
 
@@ -82,7 +86,7 @@ def space_view(task: Task, images: bool = True, proxy: str | None = None) -> tup
     from fennec.validation import FennecInputError, FennecInputWarning
 
     visual = None
-    if images and task.kind == "images" and not (task.named_classes and task.description):
+    if images and task.kind == "images" and not task.named_classes:
         try:
             visual = label_task_images(task, proxy)
         except FennecInputError as exc:

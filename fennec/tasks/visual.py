@@ -4,13 +4,14 @@ The transfer space is trained on historical tasks known by text alone (class nam
 the published records come without images), so image statistics of a new task have no learned weights to go
 through. The proxy's ImageNet head bridges the gap: it names what the probe images look like, and those names
 are text the space already reads. A folder whose classes are placeholders (``0``, ``1``, ... or ``class_3``)
-thereby gets class names ("tiger cat", "espresso"), and any image task without a description gets one
-("Photos of tiger cat, espresso, ..."), which also feeds the source affinity (a model pre-trained on birds for
-images the proxy calls birds). This is zero-shot labelling with a supervised classifier's label set, the same
-idea as describing a task by its ImageNet label distribution (Achille et al., "Task2Vec", ICCV 2019, use the
-probe network's view of the images; here the view is read out as text).
+thereby gets class names ("tiger cat", "espresso") and, without a description, one ("Photos of tiger cat,
+espresso, ..."), which also feeds the source affinity (a model pre-trained on birds for images the proxy calls
+birds). ``recommend`` and ``rank-batch`` do this only for tasks without class names: with real names, a
+description did not improve the ranking on the shared benchmarks (``bench/task_text.py``). It is zero-shot
+labelling with a supervised classifier's label set (with an open_clip proxy, CLIP's zero-shot classifier over
+the same labels; Radford et al., ICML 2021).
 
-Labels are computed once per task, proxy and probe setting and cached on disk (``$FENNEC_CACHE``/visual).
+Labels are computed once per proxy and sampled files and cached on disk (``$FENNEC_CACHE``/visual).
 """
 
 from __future__ import annotations
