@@ -60,7 +60,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--e2e-repeats", type=int, default=3, help="warm end-to-end runs after the cold one")
     p.add_argument("--skip-e2e", action="store_true")
     p.add_argument("--out", default=str(OUT))
-    return p.parse_args(argv)
+    args = p.parse_args(argv)
+    if args.e2e_repeats < 1:
+        p.error("--e2e-repeats: give at least 1 (the warm time is a median of these runs)")
+    return args
 
 
 def pin_threads(n: int) -> None:
@@ -262,7 +265,10 @@ def bench_e2e(args: argparse.Namespace) -> dict:
             proc = subprocess.run(cmd, env=run_env, cwd=ROOT, capture_output=True, text=True)
             if proc.returncode != 0:
                 raise RuntimeError(proc.stderr.strip().splitlines()[-1] if proc.stderr.strip() else "failed")
-            return time.perf_counter() - t0, json.loads(proc.stdout)
+            try:
+                return time.perf_counter() - t0, json.loads(proc.stdout)
+            except ValueError as exc:
+                raise RuntimeError(f"recommend.py printed no JSON ({exc})") from None
 
         # named classes: the usual path, text only (first with an empty cache, then warm); numbered classes: the
         # proxy names a probe set of the images (first run), then its labels come from the cache

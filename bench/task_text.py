@@ -9,8 +9,9 @@ this bench measures the text side of that path under leave-one-dataset-out, trai
 changing only the held-out task's card:
 
 - ``card``: the full card (class names, description, sizes): the ``fennec`` row of ``bench/space_eval.py``;
-- ``names``: class names and sizes, no description (a folder of named classes, ``--no-images``);
-- ``none``: sizes only (numbered folders with ``--no-images``): the models' overall quality;
+- ``names``: class names and sizes, no description (what ``recommend.py`` reads of a folder of named classes);
+- ``none``: sizes only (numbered folders with ``--no-images``): the models' overall quality and what the task's
+  size says;
 - ``labels``: what the bridge makes of a placeholder task, with a *text stand-in for the proxy*: each class name
   is mapped to the ImageNet label whose prompt embedding is nearest to its own, and those labels go through the
   bridge's own summary (:func:`fennec.tasks.visual.summarize_labels`, :func:`fennec.tasks.visual.text_card`).
@@ -19,12 +20,15 @@ changing only the held-out task's card:
 
 The space is fitted once per training set (the fits are shared by the four views), so the bench costs one lodo
 run of ``fennec``. Prints a table of mean weighted tau (PARC's Pearson x 100 on the PARC benchmarks) with the
-prior next to it, and writes JSON.
+prior next to it, then paired per-dataset differences between views (mean, 90% bootstrap interval, datasets won
+/ lost; the views share their fits, so the pairing removes the seed's share of the noise), and writes JSON.
+``--table FILE`` prints both tables from a result file.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import time
 from functools import lru_cache
@@ -97,7 +101,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--benchmark", nargs="+", default=list(BENCHMARKS))
     p.add_argument("--store", default=None)
     p.add_argument("--out", default="bench/results/task_text.json")
+    p.add_argument("--table", metavar="FILE", default=None, help="print the tables of a result file and exit")
     args = p.parse_args(argv)
+    if args.table:
+        results = json.loads(Path(args.table).read_text())["results"]
+        print(table(results) + "\n\n" + paired_table(results))
+        return 0
     import torch
 
     torch.set_num_threads(1)
@@ -117,7 +126,7 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"{bench} {mode}: {rep['mean']['weighted_tau']:.3f} ({rep['seconds']} s)", file=sys.stderr)
             results[bench]["prior"] = evaluate(bench, "prior", "lodo", store=store)
     write_json(args.out, {"views": VIEWS, "results": results, "command": "python bench/task_text.py"})
-    print(table(results))
+    print(table(results) + "\n\n" + paired_table(results))
     return 0
 
 
@@ -127,6 +136,24 @@ def cell(rep: dict) -> str:
     if mean.get("pearson_parc") is not None:  # already x 100
         out += f" / {mean['pearson_parc']:.1f}"
     return out
+
+
+PAIRS = (("names", "card"), ("none", "card"), ("names", "none"), ("labels", "none"))
+
+
+def paired_table(results: dict) -> str:
+    """View minus view per benchmark: mean per-dataset difference [90% bootstrap CI] and datasets won / lost."""
+    from fennec.evaluation.report import paired_differences, signed
+
+    lines = ["| benchmark | views | metric | difference [90% CI] | won / lost |", "| --- | --- | --- | --- | --- |"]
+    for bench, reps in results.items():
+        for a, b in PAIRS:
+            for d in paired_differences(reps[a], reps[b]):
+                k = d["key"]
+                ci = "" if d["low"] is None else f" [{signed(d['low'], k)}, {signed(d['high'], k)}]"
+                lines.append(f"| {bench} | {a} - {b} | {k} | {signed(d['mean'], k)}{ci} | "
+                             f"{d['wins']} / {d['losses']} |")
+    return "\n".join(lines)
 
 
 def table(results: dict) -> str:

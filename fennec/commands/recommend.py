@@ -40,7 +40,7 @@ def add_image_arguments(p: argparse.ArgumentParser) -> None:
                    "timm:tf_efficientnet_lite0)")
     g.add_argument("--no-images", action="store_true",
                    help="do not look at the images of a task without class names: rank it from its description "
-                   "and size alone")
+                   "and size")
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -74,7 +74,7 @@ def space_view(task: Task, images: bool = True, proxy: str | None = None) -> tup
     names (placeholders such as ``0``, ``1``).
 
     A task with real class names is read as it is: on the shared benchmarks a held-out task's description, on
-    top of its class names, did not improve the ranking (README, ``bench/task_text.py``), and looking at the
+    top of its class names, cost ranking quality (README, ``bench/task_text.py``), and looking at the
     images costs a proxy forward pass over a probe set (seconds, the first time). With the default proxy, a
     task whose images cannot be labelled (unreadable files, no proxy weights) is ranked from its text with a
     warning: looking at the images refines a ranking, it is not required for one. A proxy the user asked for
@@ -86,6 +86,9 @@ def space_view(task: Task, images: bool = True, proxy: str | None = None) -> tup
     from fennec.validation import FennecInputError, FennecInputWarning
 
     visual = None
+    if proxy is not None and task.kind == "images" and task.named_classes:
+        warnings.warn(f"--proxy {proxy}: not used, task {task.name!r} has class names (the proxy names the images "
+                      "of tasks without them)", FennecInputWarning, stacklevel=2)
     if images and task.kind == "images" and not task.named_classes:
         try:
             visual = label_task_images(task, proxy)

@@ -36,9 +36,9 @@ def recommend(space: TransferSpace, task: Any, *, top_k: int = 10, candidates: S
     Args:
         space: A fitted or loaded space.
         task: A task or task card (class names, description, sizes). The space reads text only; for a task with
-            images, pass ``fennec.tasks.text_card(task, fennec.tasks.label_task_images(task))`` to have the
-            proxy's names for its images fill placeholder class names and a missing description (what
-            ``recommend.py`` does).
+            images but placeholder class names (``not task.named_classes``), pass
+            ``fennec.tasks.text_card(task, fennec.tasks.label_task_images(task))`` to have the proxy's names for
+            its images stand in for them (what ``recommend.py`` does for such tasks).
         top_k: Models to return.
         candidates: Restrict to these model ids; ids unknown to the space get cold-start vectors.
         index: The FAISS index over the space's models (built when None).

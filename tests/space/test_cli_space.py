@@ -194,8 +194,9 @@ def test_recommend_candidates_with_a_cold_start_model(trained, capsys):
     assert ranking[0]["model"] == "test:birds"
 
 
-def test_recommend_image_folder_no_images_reads_only_class_names(trained, tmp_path, capsys, monkeypatch):
-    """With --no-images an image folder is ranked from its class names: no proxy is built, no image decoded."""
+def test_recommend_named_image_folder_reads_only_class_names(trained, tmp_path, capsys, monkeypatch):
+    """A folder with class names is ranked from them: no proxy is built, no image decoded, with or without
+    --no-images."""
     import PIL.Image
 
     import fennec.encoders
@@ -216,11 +217,12 @@ def test_recommend_image_folder_no_images_reads_only_class_names(trained, tmp_pa
     real_open = PIL.Image.open
     monkeypatch.setattr(PIL.Image, "open", lambda *a, **k: opened.append(a[0]) or real_open(*a, **k))
 
-    res = recommend_json(capsys, trained["space"], folder, "--no-images")
-    assert res["task"] == "backyard"
-    check_ranking(res["ranking"], N_MODELS)
-    assert res["ranking"][0]["model"] == "test:birds"
-    assert opened == [] and res["images"] is None
+    for flags in ((), ("--no-images",)):
+        res = recommend_json(capsys, trained["space"], folder, *flags)
+        assert res["task"] == "backyard"
+        check_ranking(res["ranking"], N_MODELS)
+        assert res["ranking"][0]["model"] == "test:birds"
+        assert opened == [] and res["images"] is None
 
 
 def fake_labeller(monkeypatch, class_labels: tuple[str, ...], calls: list[str]) -> None:
@@ -254,7 +256,8 @@ def test_recommend_image_folder_with_placeholder_classes_is_seen_through_its_ima
     assert "images (9 labelled by fake:proxy): Photos of sparrow, owl and eagle." in out
     code, out, err = run_cli(capsys, "recommend", folder, "--space", trained["space"], "--no-images")
     assert code == 0, err
-    assert "nearest historical tasks none" in out and "images (" not in out
+    assert "nearest historical tasks none (the task has no class names or description" in out
+    assert "images (" not in out
 
 
 def test_images_the_default_proxy_cannot_label_fall_back_to_the_text(trained, tmp_path, capsys, monkeypatch):
@@ -286,6 +289,9 @@ def test_a_folder_with_class_names_is_read_from_them_without_the_proxy(trained, 
     assert calls == [] and res["images"] is None
     assert res["ranking"][0]["model"] == "test:flowers"
     assert [r["model"] for r in res["ranking"]] == [r["model"] for r in names_only["ranking"]]
+    with pytest.warns(UserWarning, match="--proxy timm:tf_efficientnet_lite0: not used, task 'garden' has class"):
+        res = recommend_json(capsys, trained["space"], folder, "--proxy", "timm:tf_efficientnet_lite0")
+    assert calls == [] and res["images"] is None
 
 
 def test_proxy_and_no_images_exclude_each_other(trained, tmp_path, capsys):
