@@ -208,6 +208,27 @@ def score_parts(net: TransferNet, inp: Inputs, batch: Batch) -> tuple[np.ndarray
 SCALE_GRID = np.linspace(0.0, 1.5, 16)
 
 
+def scale_scores(parts: list[tuple[np.ndarray, ...]], batch: Batch,
+                 separate: bool = False) -> tuple[list[tuple[float, float]], np.ndarray | None]:
+    """The candidate scale pairs (a, c) and each one's mean held-out weighted tau over the folds' groups (None
+    without held-out groups); see :func:`choose_learned_scale`."""
+    from scipy.stats import weightedtau
+
+    z, keep = standardize(batch)
+    pairs = [(float(a), float(c)) for a in SCALE_GRID for c in (SCALE_GRID if separate else (a,))]
+    total, weight = np.zeros(len(pairs)), 0.0
+    for fixed, main, inter, held in parts:
+        rows = np.flatnonzero(keep & held)
+        for g in np.unique(batch.group[rows]):
+            sel = rows[batch.group[rows] == g]
+            w = batch.group_weight[g]
+            taus = [weightedtau(fixed[sel] + a * main[sel] + c * inter[sel], z[sel]).statistic for a, c in pairs]
+            # a constant ranking (the zero baseline at a = c = 0, say) has no tau; it carries no order, i.e. 0
+            total += w * np.nan_to_num(np.asarray(taus, dtype=float), nan=0.0)
+            weight += w
+    return pairs, (total / weight if weight > 0 else None)
+
+
 def choose_learned_scale(parts: list[tuple[np.ndarray, ...]], batch: Batch,
                          separate: bool = False) -> tuple[float, float]:
     """How much of what training learned on top of the fixed baseline to keep, chosen on held-out datasets.
@@ -222,24 +243,8 @@ def choose_learned_scale(parts: list[tuple[np.ndarray, ...]], batch: Batch,
     how a task's text moves it, learned from a few dozen tasks); by default one scale for both (a = c).
     Without held-out groups, (1, 1) (keep everything).
     """
-    from scipy.stats import weightedtau
-
-    z, keep = standardize(batch)
-    pairs = [(a, c) for a in SCALE_GRID for c in (SCALE_GRID if separate else (a,))]
-    total, weight = np.zeros(len(pairs)), 0.0
-    for fixed, main, inter, held in parts:
-        rows = np.flatnonzero(keep & held)
-        for g in np.unique(batch.group[rows]):
-            sel = rows[batch.group[rows] == g]
-            w = batch.group_weight[g]
-            taus = [weightedtau(fixed[sel] + a * main[sel] + c * inter[sel], z[sel]).statistic for a, c in pairs]
-            if np.all(np.isfinite(taus)):
-                total += w * np.asarray(taus)
-                weight += w
-    if weight == 0:
-        return 1.0, 1.0
-    a, c = pairs[int(np.argmax(total))]
-    return float(a), float(c)
+    pairs, scores = scale_scores(parts, batch, separate)
+    return (1.0, 1.0) if scores is None else pairs[int(np.argmax(scores))]
 
 
 def best_epoch(curves: list[list[float]], default: int) -> int:

@@ -25,15 +25,15 @@ from fennec.space.fit import (
     Batch,
     Inputs,
     best_epoch,
-    choose_learned_scale,
     dataset_folds,
     fit_cold_head,
+    scale_scores,
     score_parts,
     train_net,
 )
 from fennec.space.net import TransferNet
 from fennec.space.zoo import ZooModel
-from fennec.validation import FennecInputError
+from fennec.validation import FennecInputError, check_choice
 
 
 @functools.lru_cache(maxsize=1)
@@ -116,6 +116,10 @@ class TransferSpace:
             benchmarks it was within the seed spread of the default, and on the planted world it shrinks the
             interactions so far that a task known by a few class names no longer puts its specialist first
             (README, "What changed the numbers").
+        description: Whether scores read a task's description: ``"keep"``, ``"drop"``, or ``"cv"`` (default):
+            decided on the folds of the cross-validation, where held-out training datasets are scored with and
+            without theirs. The towers always train with descriptions; dropping one at scoring time is what the
+            folds compare (``bench/task_text.py`` measures the same on the shared benchmarks).
         n_members: Members of the seed ensemble (seeds ``seed .. seed + n_members - 1``); their mean score is
             one inner product of concatenated vectors. Averaging nets trained from different seeds removes
             much of the variance a few dozen training tasks leave in any single one.
@@ -127,7 +131,7 @@ class TransferSpace:
                  listnet_weight: float = 1.0, tau: float = 0.5, l2_free: float = 1e-2, l2_interaction: float = 1e-2,
                  l2_offset: float = 1e-2, l2_proj: float = 1e-3,
                  aux_weight: float = 0.3, base_prior: float = 1.0, val_fraction: float = 0.2, cv_repeats: int = 3,
-                 separate_scales: bool = False, n_members: int = 5, seed: int = 0,
+                 separate_scales: bool = False, description: str = "cv", n_members: int = 5, seed: int = 0,
                  text_encoder: str | None = None) -> None:
         self.dim = dim
         self.text_components = text_components
@@ -144,6 +148,7 @@ class TransferSpace:
         self.val_fraction = val_fraction
         self.cv_repeats = cv_repeats
         self.separate_scales = separate_scales
+        self.description = description
         self.n_members = n_members
         self.seed = seed
         self.text_encoder = text_encoder
@@ -182,6 +187,7 @@ class TransferSpace:
 
     def _fit(self, records: Sequence[Any], models: Mapping[str, Any], tasks: Mapping[str, Any],
              init: TransferSpace | None) -> TransferSpace:
+        check_choice(self.description, "description", ("cv", "keep", "drop"))
         recs = _clean(records)
         if not recs:
             raise FennecInputError("records: no usable records to train on; ingest some with "
@@ -211,6 +217,7 @@ class TransferSpace:
         free_idx = np.array([free_pos.get(m, -1) for m in model_ids])
 
         inp = self._inputs(mf, tf, free_idx)
+        blind = self._inputs(mf, _without_description(tf), free_idx)
         batch = self._batch(recs, {m: i for i, m in enumerate(model_ids)}, {t: i for i, t in enumerate(task_names)},
                             {b: i for i, b in enumerate(benches)})
         cfg = {k: v for k, v in self.get_params().items()
@@ -224,7 +231,7 @@ class TransferSpace:
                  for f in dataset_folds(batch, self.val_fraction, self.seed + 1000 * r)]
         if folds:
             # cross-validated early stopping: one probe per fold of held-out datasets, the best mean epoch for all
-            curves, parts = [], []
+            curves, parts, blind_parts = [], [], []
             for fold in folds:
                 torch.manual_seed(self.seed)
                 # never warm-started: a previous space has seen the held-out fold, which would make any epoch
@@ -236,9 +243,12 @@ class TransferSpace:
                     probe.load_state_dict(info["best_state"])
                 held = np.isin(batch.task, list(fold))
                 parts.append((*score_parts(probe, inp, batch), held))
+                blind_parts.append((*score_parts(probe, blind, batch), held))
             epochs = best_epoch(curves, self.epochs)
-            self.learned_scale_, self.interaction_scale_ = choose_learned_scale(parts, batch, self.separate_scales)
+            self.use_description_, (self.learned_scale_, self.interaction_scale_) = self._choose_view(
+                parts, blind_parts, batch)
         else:
+            self.use_description_ = self.description != "drop"
             self.learned_scale_, self.interaction_scale_ = 1.0, 1.0
         nets = []
         for i in range(self.n_members):
@@ -252,7 +262,7 @@ class TransferSpace:
         self.nets_ = nets
         self.train_info_ = {"final_loss": info["final_loss"], **cold_info, "epochs": epochs,
                             "val_folds": len(folds), "members": len(nets), "learned_scale": self.learned_scale_,
-                            "interaction_scale": self.interaction_scale_,
+                            "interaction_scale": self.interaction_scale_, "use_description": self.use_description_,
                             "n_records": len(recs), "n_groups": len(batch.group_weight)}
         self.records_hash_ = records_hash(recs)
         self.model_vectors_ = self._fold_models(inp.model_x, inp.pre, inp.free_idx)
@@ -260,9 +270,28 @@ class TransferSpace:
         with torch.no_grad():
             offsets = [n.offsets(self.learned_scale_)[idx] * has for n in nets]
         self.bench_offset_ = torch.stack(offsets).mean(0).numpy()
-        self.task_vectors_ = self._fold_tasks(tf)
+        self.task_vectors_ = self._fold_tasks(self._scored_text(tf))
         self.history_ = _history(recs, model_ids, task_names)
         return self
+
+    def _choose_view(self, parts: list, blind_parts: list, batch: Batch) -> tuple[bool, tuple[float, float]]:
+        """(read descriptions?, scales): the scales chosen on the folds for each allowed view, and the view whose
+        best scales rank the held-out groups better (descriptions kept on a tie)."""
+        views = {"keep": [True], "drop": [False], "cv": [True, False]}[self.description]
+        best: tuple[float, bool, tuple[float, float]] | None = None
+        for use in views:
+            pairs, scores = scale_scores(parts if use else blind_parts, batch, self.separate_scales)
+            if scores is None:
+                return use, (1.0, 1.0)
+            i = int(np.argmax(scores))
+            if best is None or scores[i] > best[0]:
+                best = (float(scores[i]), use, pairs[i])
+        assert best is not None
+        return best[1], best[2]
+
+    def _scored_text(self, tf: feats.TaskFeatures) -> feats.TaskFeatures:
+        """Task features as scores read them: without descriptions when the folds chose so."""
+        return tf if getattr(self, "use_description_", True) else _without_description(tf)
 
     def _fit_text_pca(self, texts: np.ndarray) -> None:
         from sklearn.decomposition import PCA
@@ -368,7 +397,7 @@ class TransferSpace:
     # ----------------------------------------------------------------------------------------------- using
     def task_vectors(self, cards: Sequence[Any]) -> np.ndarray:
         """Folded task vectors (T, D) of task cards or tasks (class names, description, sizes)."""
-        return self._fold_tasks(feats.task_features(list(cards), self.text_encoder))
+        return self._fold_tasks(self._scored_text(feats.task_features(list(cards), self.text_encoder)))
 
     def _lookup(self) -> tuple[dict[str, int], frozenset[str]]:
         """(row of each model id, ids with records), built once per zoo (``add_models`` makes a new id list):
@@ -453,6 +482,13 @@ class TransferSpace:
         vals = self.history_[i, cols]
         vals = vals[np.isfinite(vals)]
         return (float(vals.min()), float(vals.max())) if len(vals) else None
+
+
+def _without_description(tf: feats.TaskFeatures) -> feats.TaskFeatures:
+    """The same tasks with no description (embedding zero, has-description flag off), as a card without one."""
+    meta = tf.meta.copy()
+    meta[:, 1] = 0.0
+    return feats.TaskFeatures(tf.names, np.zeros_like(tf.description), meta)
 
 
 def _clean(records: Sequence[Any]) -> list[Any]:

@@ -59,7 +59,8 @@ def save_space(space: TransferSpace, out_dir: str | os.PathLike[str]) -> Path:
                  free_ids=np.array(space.free_ids_), text_mean=space.text_mean_,
                  text_components=space.text_components_, size_scale=space.size_scale_,
                  meta_scale=space.meta_scale_, learned_scale=np.float64(space.learned_scale_),
-                 interaction_scale=np.float64(space.interaction_scale_))
+                 interaction_scale=np.float64(space.interaction_scale_),
+                 use_description=np.bool_(space.use_description_))
         net = space.nets_[0]
         torch.save({"state_dicts": [n.state_dict() for n in space.nets_],
                     "shape": {"n_models": net.free.shape[0], "n_benchmarks": net.bench_bias.shape[1],
@@ -128,6 +129,7 @@ def _read(p: Path, info: dict) -> TransferSpace:
         space.learned_scale_ = float(z["learned_scale"])
         # spaces saved before the two scales were chosen apart used one for both
         space.interaction_scale_ = float(z["interaction_scale"]) if "interaction_scale" in z else space.learned_scale_
+        space.use_description_ = bool(z["use_description"]) if "use_description" in z else True
     tower = torch.load(p / "tower.pt", map_location="cpu", weights_only=True)
     nets = []
     for state in tower["state_dicts"]:

@@ -218,3 +218,46 @@ def test_separate_scales_shrink_the_planted_interactions_more_than_the_main_effe
     assert space.interaction_scale_ < space.learned_scale_
     default = TransferSpace(epochs=60, n_members=1).fit(records, models, tasks)
     assert default.interaction_scale_ == default.learned_scale_
+
+
+def test_description_view_is_chosen_on_the_folds_unless_fixed():
+    """_choose_view keeps descriptions when the folds rank better with them, drops them when the same folds rank
+    better without, and a fixed setting overrides the folds."""
+    from fennec.space.fit import Batch, standardize
+
+    rng = np.random.default_rng(0)
+    n_tasks, n_models = 6, 8
+    task = np.repeat(np.arange(n_tasks), n_models)
+    batch = Batch(model=np.tile(np.arange(n_models), n_tasks), task=task, bench=np.zeros(task.size, int),
+                  group=task, value=rng.standard_normal(task.size), group_weight=np.ones(n_tasks),
+                  group_dataset=np.arange(n_tasks))
+    z, _ = standardize(batch)
+    zero = np.zeros(task.size)
+    held = [np.isin(task, [0, 1, 2]), np.isin(task, [3, 4, 5])]
+    right = [(zero, z, zero, h) for h in held]                          # scores that rank every group right
+    wrong = [(zero, rng.standard_normal(task.size), zero, h) for h in held]
+    # the first scale that ranks every group right: 0.1 (at 0 the scores are constant, which ranks nothing)
+    assert TransferSpace(description="cv")._choose_view(right, wrong, batch) == (True, (0.1, 0.1))
+    assert TransferSpace(description="cv")._choose_view(wrong, right, batch) == (False, (0.1, 0.1))
+    assert TransferSpace(description="keep")._choose_view(wrong, right, batch)[0] is True
+    assert TransferSpace(description="drop")._choose_view(right, wrong, batch)[0] is False
+
+
+def test_dropped_descriptions_leave_task_vectors_without_them(world, tmp_path):
+    records, models, tasks = world
+    space = TransferSpace(epochs=30, n_members=1, cv_repeats=1, description="drop").fit(records, models, tasks)
+    assert space.use_description_ is False and space.train_info_["use_description"] is False
+    card = tasks["birds"]
+    start = space.n_members * space.dim  # [v, d, n, 1]: the d block is the projected description
+    d_block = slice(start, start + space.text_components)
+    assert not space.task_vectors([card])[0][d_block].any()
+    assert not space.task_vectors_[:, d_block].any()
+    again = load_space(save_space(space, tmp_path / "space"))
+    assert again.use_description_ is False
+    np.testing.assert_allclose(again.task_vectors([card]), space.task_vectors([card]), atol=1e-6)
+    kept = TransferSpace(epochs=30, n_members=1, cv_repeats=1, description="keep").fit(records, models, tasks)
+    assert kept.use_description_ is True and kept.task_vectors([card])[0][d_block].any()
+    from fennec.validation import FennecInputError
+
+    with pytest.raises(FennecInputError, match="description"):
+        TransferSpace(description="sometimes").fit(records, models, tasks)
