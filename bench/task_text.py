@@ -18,10 +18,12 @@ changing only the held-out task's card:
   The real proxy labels images, which no text mapping reproduces (it cannot tell a "737-800" from its name alone
   as the proxy can from a photo): read this row as an indication, not as the bridge's measured accuracy.
 
-The space is fitted once per training set (the fits are shared by the four views), so the bench costs one lodo
-run of ``fennec``. Prints a table of mean weighted tau (PARC's Pearson x 100 on the PARC benchmarks) with the
-prior next to it, then paired per-dataset differences between views (mean, 90% bootstrap interval, datasets won
-/ lost; the views share their fits, so the pairing removes the seed's share of the noise), and writes JSON.
+The space reads descriptions whenever a card has one (``description="keep"``; by default the space decides
+that on its training folds). It is fitted once per training set (the fits are shared by the four views), so the
+bench costs one lodo run of ``fennec``. Prints a table of mean weighted tau (PARC's Pearson x 100 on the PARC
+benchmarks) with the prior next to it, then paired per-dataset differences between views (mean, 90% bootstrap
+interval, datasets won / lost; the views share their fits, so the pairing removes the seed's share of the
+noise), and writes JSON.
 ``--table FILE`` prints both tables from a result file.
 """
 
@@ -86,10 +88,14 @@ def view(card, mode: str):  # -> TaskCard
 
 
 def viewed(mode: str):
-    """A factory of the ``fennec`` method that scores the held-out task through ``view(card, mode)``."""
+    """A factory of the ``fennec`` method that scores the held-out task through ``view(card, mode)``, with the
+    space told to read descriptions (``description="keep"``): the views, not the folds, decide what it reads."""
     from fennec.space.methods import SpaceMethod
 
     class Viewed(SpaceMethod):
+        def __init__(self, **params):
+            super().__init__(**{"description": "keep", **params})
+
         def score(self, task, models):
             return super().score(view(task, mode), models)
 
