@@ -191,16 +191,18 @@ def text_card(task: Task, visual: VisualLabels | None = None) -> TaskCard:
     """The task as the space reads it: a text card, with the proxy's names filling in what the task lacks.
 
     Placeholder class names (``task.named_classes`` False) are replaced by the per-class labels (repeated
-    labels kept once: the names part is a mean over distinct names; fewer than two distinct labels name no
-    classes, since a single label says nothing about what tells the classes apart); a missing description
+    labels kept once: the names part is a mean over distinct names). When the classes' images all get one
+    label, the task-level labels stand in (what the images show, if not what tells the classes apart), and
+    with fewer than two of those no names are given (a single name is not a task). A missing description
     becomes :meth:`VisualLabels.description`. Names and a description the user gave always win.
     """
     names: tuple[str, ...] = tuple(task.class_names) if task.named_classes else ()
     description = task.description or ""
     if visual is not None:
         if not names:
-            distinct = tuple(dict.fromkeys(label for label in visual.class_labels if label))
-            names = distinct if len(distinct) >= 2 else ()
+            per_class = tuple(dict.fromkeys(label for label in visual.class_labels if label))
+            overall = tuple(dict.fromkeys(label for label, _ in visual.top_labels))
+            names = per_class if len(per_class) >= 2 else overall if len(overall) >= 2 else ()
         if not description:
             description = visual.description()
     return TaskCard(name=task.name, n_classes=task.n_classes, n_images=task.n_examples, class_names=names,

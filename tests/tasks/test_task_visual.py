@@ -102,7 +102,7 @@ def test_text_card_fills_only_what_the_task_lacks(tmp_path: Path) -> None:
 
 
 def test_one_label_for_every_class_names_no_class(tmp_path: Path) -> None:
-    """Two numbered classes the proxy calls the same: the label describes the task but names no class, and the
+    """Two numbered classes the proxy calls the same: one label describes the task but names no class, and the
     card is still featurized (a single class name would not be a task)."""
     from fennec.space.features import task_features
 
@@ -111,6 +111,10 @@ def test_one_label_for_every_class_names_no_class(tmp_path: Path) -> None:
     assert card.class_names == () and card.description == "Photos of envelope."
     tf = task_features([card])
     assert not tf.names.any() and tf.description.any()
+    # with several task-level labels, those stand in for the names
+    card = text_card(task, VisualLabels(("envelope", "envelope"), (("envelope", 0.6), ("letter", 0.3)), "p", 4))
+    assert card.class_names == ("envelope", "letter")
+    assert task_features([card]).names.any()
 
 
 def test_labelling_needs_images() -> None:
