@@ -55,7 +55,7 @@ PAIRS = {"lodo": ("prior", "fennec-nmf"), "lomo": ("params",)}
 def paired_table(results: dict) -> str:
     """fennec minus each baseline, per (benchmark, protocol): mean per-dataset difference [90% bootstrap CI]
     and datasets won / lost; weighted tau, and PARC's Pearson x 100 on the PARC benchmarks."""
-    from fennec.evaluation.report import paired_differences, signed
+    from fennec.evaluation.report import paired_cells, paired_differences
 
     lines = ["| benchmark | protocol | versus | metric | fennec - baseline [90% CI] | won / lost |",
              "| --- | --- | --- | --- | --- | --- |"]
@@ -64,10 +64,7 @@ def paired_table(results: dict) -> str:
             reps = results.get(bench, {}).get(protocol, {})
             for other in (b for b in baselines if "fennec" in reps and b in reps):
                 for d in paired_differences(reps["fennec"], reps[other]):
-                    k = d["key"]
-                    ci = "" if d["low"] is None else f" [{signed(d['low'], k)}, {signed(d['high'], k)}]"
-                    lines.append(f"| {bench} | {protocol} | {other} | {k} | {signed(d['mean'], k)}{ci} | "
-                                 f"{d['wins']} / {d['losses']} |")
+                    lines.append(f"| {bench} | {protocol} | {other} | {d['key']} | {paired_cells(d)} |")
     return "\n".join(lines)
 
 

@@ -46,13 +46,11 @@ VIEWS = ("card", "names", "none", "labels")
 
 @lru_cache(maxsize=1)
 def _imagenet_prompts() -> tuple[list[str], np.ndarray]:
-    from timm.data import ImageNetInfo
-
+    from fennec.encoders.base import first_synonym, imagenet_label_names
     from fennec.space.features import encode_texts
 
-    info = ImageNetInfo("imagenet-1k")
-    names = [info.index_to_description(i) for i in range(info.num_classes())]
-    return names, encode_texts([f"a photo of a {n.split(',')[0].strip()}." for n in names])
+    names = imagenet_label_names("imagenet-1k")
+    return names, encode_texts([f"a photo of a {first_synonym(n)}." for n in names])
 
 
 def label_standin(card):  # -> TaskCard
@@ -69,9 +67,8 @@ def label_standin(card):  # -> TaskCard
     probs = np.zeros_like(sims)
     probs[np.arange(len(classes)), sims.argmax(axis=1)] = 1.0  # one "image" per class, labelled by its nearest
     visual = summarize_labels(probs, np.arange(len(classes)), len(classes), names, "text-standin")
-    distinct = tuple(dict.fromkeys(x for x in visual.class_labels if x))
     return TaskCard(name=card.name, n_classes=card.n_classes, n_images=card.n_images,
-                    class_names=distinct if len(distinct) >= 2 else (), description=visual.description())
+                    class_names=visual.class_names(), description=visual.description())
 
 
 def view(card, mode: str):  # -> TaskCard
@@ -149,16 +146,13 @@ PAIRS = (("names", "card"), ("none", "card"), ("names", "none"), ("labels", "non
 
 def paired_table(results: dict) -> str:
     """View minus view per benchmark: mean per-dataset difference [90% bootstrap CI] and datasets won / lost."""
-    from fennec.evaluation.report import paired_differences, signed
+    from fennec.evaluation.report import paired_cells, paired_differences
 
     lines = ["| benchmark | views | metric | difference [90% CI] | won / lost |", "| --- | --- | --- | --- | --- |"]
     for bench, reps in results.items():
         for a, b in PAIRS:
             for d in paired_differences(reps[a], reps[b]):
-                k = d["key"]
-                ci = "" if d["low"] is None else f" [{signed(d['low'], k)}, {signed(d['high'], k)}]"
-                lines.append(f"| {bench} | {a} - {b} | {k} | {signed(d['mean'], k)}{ci} | "
-                             f"{d['wins']} / {d['losses']} |")
+                lines.append(f"| {bench} | {a} - {b} | {d['key']} | {paired_cells(d)} |")
     return "\n".join(lines)
 
 

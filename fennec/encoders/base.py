@@ -67,6 +67,20 @@ class ImageEncoder(Protocol):
         ...
 
 
+def imagenet_label_names(subset: str = "imagenet-1k") -> list[str]:
+    """Readable ImageNet label descriptions in label order (timm's synset lists, offline), e.g. ``"tabby, tabby
+    cat"``; ``subset`` as :func:`timm.data.infer_imagenet_subset` names them (``imagenet-1k``, ``imagenet-22k``)."""
+    from timm.data import ImageNetInfo
+
+    info = ImageNetInfo(subset)
+    return [info.index_to_description(i) for i in range(info.num_classes())]
+
+
+def first_synonym(description: str) -> str:
+    """The first synonym of an ImageNet label description (``"tabby, tabby cat"`` -> ``"tabby"``)."""
+    return description.split(",")[0].strip()
+
+
 @runtime_checkable
 class ImageLabeler(Protocol):
     """A proxy that can also name what it sees: a classifier over a fixed label set (e.g. ImageNet-1k)."""

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from fennec.encoders.base import ENCODERS, EncoderEntry, check_texts, l2_normalize
+from fennec.encoders.base import ENCODERS, EncoderEntry, check_texts, first_synonym, imagenet_label_names, l2_normalize
 from fennec.encoders.timm_models import WEIGHT_SUFFIXES, batches
 from fennec.validation import FennecInputError
 
@@ -171,17 +171,14 @@ class OpenClipEncoder:
     @property
     def label_names(self) -> list[str]:
         """The ImageNet-1k label descriptions (timm's list) that :meth:`classify_images` scores zero-shot."""
-        from timm.data import ImageNetInfo
-
-        info = ImageNetInfo("imagenet-1k")
-        return [info.index_to_description(i) for i in range(info.num_classes())]
+        return imagenet_label_names("imagenet-1k")
 
     def classify_images(self, images: Iterable[Image.Image]) -> np.ndarray:
         """Zero-shot ImageNet-1k probabilities, float32 (n, 1000): softmax of the model's logit scale times the
         cosine between each image and the prompt "a photo of a {label}." (CLIP's zero-shot classifier, Radford
         et al., ICML 2021), the label being the first synonym of each description."""
         if self._label_text is None:
-            prompts = [f"a photo of a {d.split(',')[0].strip()}." for d in self.label_names]
+            prompts = [f"a photo of a {first_synonym(d)}." for d in self.label_names]
             self._label_text = self.encode(prompts)
         img = self.encode_images(images)
         scale = float(self._model.logit_scale.exp()) if hasattr(self._model, "logit_scale") else 100.0

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from fennec.encoders.base import ENCODERS, EncoderEntry, l2_normalize
+from fennec.encoders.base import ENCODERS, EncoderEntry, imagenet_label_names, l2_normalize
 from fennec.encoders.timm_models import (
     WeightsInfo,
     create_eval_transform,
@@ -116,13 +116,10 @@ class TimmImageEncoder:
     def label_names(self) -> list[str] | None:
         """Readable names of the classifier head's labels (L,): timm's ImageNet label descriptions when the head
         has the size of an ImageNet subset (1k, 22k), else None (a head fine-tuned on other labels)."""
-        from timm.data import ImageNetInfo, infer_imagenet_subset
+        from timm.data import infer_imagenet_subset
 
         subset = infer_imagenet_subset(self.model)
-        if subset is None:
-            return None
-        info = ImageNetInfo(subset)
-        return [info.index_to_description(i) for i in range(info.num_classes())]
+        return None if subset is None else imagenet_label_names(subset)
 
     def classify_images(self, images: Iterable[Image.Image]) -> np.ndarray:
         """Softmax probabilities of the classifier head, float32 of shape (n, L), for RGB PIL images."""

@@ -100,6 +100,17 @@ def signed(value: float, key: str) -> str:
     return f"{value:+.1f}" if key == "pearson_parc" else f"{value:+.3f}"
 
 
+def format_ci(d: Mapping[str, Any], prefix: str = " ") -> str:
+    """The interval of a :func:`paired_difference` as ``"[-0.049, -0.016]"`` after ``prefix``; "" without one."""
+    k = d["key"]
+    return "" if d["low"] is None else f"{prefix}[{signed(d['low'], k)}, {signed(d['high'], k)}]"
+
+
+def paired_cells(d: Mapping[str, Any]) -> str:
+    """A :func:`paired_difference` as two markdown cells: ``mean [low, high] | won / lost``."""
+    return f"{signed(d['mean'], d['key'])}{format_ci(d)} | {d['wins']} / {d['losses']}"
+
+
 def format_paired(reports: Sequence[Mapping[str, Any]]) -> str:
     """The first report's method minus each other one's (:func:`paired_differences`): mean per-dataset
     difference, 90% bootstrap interval, datasets won / lost. Empty with fewer than two reports."""
@@ -107,7 +118,7 @@ def format_paired(reports: Sequence[Mapping[str, Any]]) -> str:
     for other in reports[1:]:
         for d in paired_differences(reports[0], other):
             k = d["key"]
-            ci = "" if d["low"] is None else f"  90% CI [{signed(d['low'], k)}, {signed(d['high'], k)}]"
+            ci = format_ci(d, "  90% CI ")
             lines.append(f"{reports[0]['method']} - {other['method']}  {k}: {signed(d['mean'], k)}{ci}  "
                          f"won {d['wins']} / lost {d['losses']} of {d['n']} datasets")
     return "\n".join(lines) + ("\n" if lines else "")

@@ -208,10 +208,22 @@ def score_parts(net: TransferNet, inp: Inputs, batch: Batch) -> tuple[np.ndarray
 SCALE_GRID = np.linspace(0.0, 1.5, 16)
 
 
-def scale_scores(parts: list[tuple[np.ndarray, ...]], batch: Batch,
-                 separate: bool = False) -> tuple[list[tuple[float, float]], np.ndarray | None]:
-    """The candidate scale pairs (a, c) and each one's mean held-out weighted tau over the folds' groups (None
-    without held-out groups); see :func:`choose_learned_scale`."""
+def choose_learned_scale(parts: list[tuple[np.ndarray, ...]], batch: Batch,
+                         separate: bool = False) -> tuple[tuple[float, float], float | None]:
+    """How much of what training learned on top of the fixed baseline to keep, chosen on held-out datasets.
+
+    ``parts`` holds one (baseline, main, interaction, held-out row mask) tuple of (R,) arrays per fold of the
+    cross-validated early stopping (:func:`score_parts` of the fold's probe). For each pair of scales (a, c) in
+    :data:`SCALE_GRID` the held-out groups are ranked by ``baseline + a * main + c * interaction`` and the pair
+    with the best mean weighted Kendall tau (Vigna, WWW 2015; the harness's main metric) is returned, the
+    smallest scales among ties. This is shrinkage of the learned residuals towards the empirical baseline, its
+    strength set by cross-validation rather than by hand, with one strength for the main effects and one for
+    the interactions when ``separate`` (they rest on different evidence: a model's quality on many datasets;
+    how a task's text moves it, learned from a few dozen tasks); by default one scale for both (a = c).
+
+    Returns:
+        ((a, c), their mean held-out weighted tau); ((1, 1), None) without held-out groups (keep everything).
+    """
     from scipy.stats import weightedtau
 
     z, keep = standardize(batch)
@@ -226,25 +238,10 @@ def scale_scores(parts: list[tuple[np.ndarray, ...]], batch: Batch,
             # a constant ranking (the zero baseline at a = c = 0, say) has no tau; it carries no order, i.e. 0
             total += w * np.nan_to_num(np.asarray(taus, dtype=float), nan=0.0)
             weight += w
-    return pairs, (total / weight if weight > 0 else None)
-
-
-def choose_learned_scale(parts: list[tuple[np.ndarray, ...]], batch: Batch,
-                         separate: bool = False) -> tuple[float, float]:
-    """How much of what training learned on top of the fixed baseline to keep, chosen on held-out datasets.
-
-    ``parts`` holds one (baseline, main, interaction, held-out row mask) tuple of (R,) arrays per fold of the
-    cross-validated early stopping (:func:`score_parts` of the fold's probe). For each pair of scales (a, c) in
-    :data:`SCALE_GRID` the held-out groups are ranked by ``baseline + a * main + c * interaction`` and the pair
-    with the best mean weighted Kendall tau (Vigna, WWW 2015; the harness's main metric) is returned, the
-    smallest scales among ties. This is shrinkage of the learned residuals towards the empirical baseline, its
-    strength set by cross-validation rather than by hand, with one strength for the main effects and one for
-    the interactions when ``separate`` (they rest on different evidence: a model's quality on many datasets;
-    how a task's text moves it, learned from a few dozen tasks); by default one scale for both (a = c).
-    Without held-out groups, (1, 1) (keep everything).
-    """
-    pairs, scores = scale_scores(parts, batch, separate)
-    return (1.0, 1.0) if scores is None else pairs[int(np.argmax(scores))]
+    if weight == 0:
+        return (1.0, 1.0), None
+    best = int(np.argmax(total))
+    return pairs[best], float(total[best] / weight)
 
 
 def best_epoch(curves: list[list[float]], default: int) -> int:

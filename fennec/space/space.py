@@ -25,9 +25,9 @@ from fennec.space.fit import (
     Batch,
     Inputs,
     best_epoch,
+    choose_learned_scale,
     dataset_folds,
     fit_cold_head,
-    scale_scores,
     score_parts,
     train_net,
 )
@@ -114,8 +114,8 @@ class TransferSpace:
         separate_scales: Choose the share kept of the learned main effects and of the learned interactions with
             tasks separately on the cross-validation folds (default False: one share for both). On the shared
             benchmarks it was within the seed spread of the default, and on the planted world it shrinks the
-            interactions so far that a task known by a few class names no longer puts its specialist first
-            (README, "What changed the numbers").
+            source affinity that world is built to reward more than the main effects (README, "What changed the
+            numbers").
         description: Whether scores read a task's description: ``"keep"`` (default), ``"drop"``, or ``"cv"``:
             decided on the folds of the cross-validation, where held-out training datasets are scored with and
             without theirs. The towers always train with descriptions; dropping one at scoring time is what the
@@ -176,9 +176,9 @@ class TransferSpace:
             self
 
         Training runs on one CPU thread whatever torch's setting: with several, torch's CPU reductions add floats
-        in an order that varies from run to run, and two fits on the shipped records with 2 threads differed by
-        up to 0.02 in the model vectors (30 epochs; 0.7 after 300); on one thread they are equal to the bit, as
-        the issue asks ("seeded and deterministic"), and the tensors are too small for threads to pay.
+        in an order that varies from run to run, so two fits of the same records gave different vectors; on one
+        thread they are equal to the bit, as the issue asks ("seeded and deterministic"), and the tensors are too
+        small for threads to pay.
         """
         previous = torch.get_num_threads()
         torch.set_num_threads(1)
@@ -219,7 +219,8 @@ class TransferSpace:
         free_idx = np.array([free_pos.get(m, -1) for m in model_ids])
 
         inp = self._inputs(mf, tf, free_idx)
-        blind = self._inputs(mf, _without_description(tf), free_idx)
+        # the folds score held-out datasets without their descriptions only when that is a choice to make
+        blind = self._inputs(mf, _without_description(tf), free_idx) if self.description != "keep" else None
         batch = self._batch(recs, {m: i for i, m in enumerate(model_ids)}, {t: i for i, t in enumerate(task_names)},
                             {b: i for i, b in enumerate(benches)})
         cfg = {k: v for k, v in self.get_params().items()
@@ -245,7 +246,8 @@ class TransferSpace:
                     probe.load_state_dict(info["best_state"])
                 held = np.isin(batch.task, list(fold))
                 parts.append((*score_parts(probe, inp, batch), held))
-                blind_parts.append((*score_parts(probe, blind, batch), held))
+                if blind is not None:
+                    blind_parts.append((*score_parts(probe, blind, batch), held))
             epochs = best_epoch(curves, self.epochs)
             self.use_description_, (self.learned_scale_, self.interaction_scale_) = self._choose_view(
                 parts, blind_parts, batch)
@@ -280,16 +282,10 @@ class TransferSpace:
         """(read descriptions?, scales): the scales chosen on the folds for each allowed view, and the view whose
         best scales rank the held-out groups better (descriptions kept on a tie)."""
         views = {"keep": [True], "drop": [False], "cv": [True, False]}[self.description]
-        best: tuple[float, bool, tuple[float, float]] | None = None
-        for use in views:
-            pairs, scores = scale_scores(parts if use else blind_parts, batch, self.separate_scales)
-            if scores is None:
-                return use, (1.0, 1.0)
-            i = int(np.argmax(scores))
-            if best is None or scores[i] > best[0]:
-                best = (float(scores[i]), use, pairs[i])
-        assert best is not None
-        return best[1], best[2]
+        chosen = [(choose_learned_scale(parts if use else blind_parts, batch, self.separate_scales), use)
+                  for use in views]
+        (scales, _), use = max(chosen, key=lambda c: -np.inf if c[0][1] is None else c[0][1])  # first on ties
+        return use, scales
 
     def _scored_text(self, tf: feats.TaskFeatures) -> feats.TaskFeatures:
         """Task features as scores read them: without descriptions when the folds chose so."""

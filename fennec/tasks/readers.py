@@ -72,7 +72,10 @@ def parse_class_names(classes: str | list[str] | tuple[str, ...]) -> list[str]:
     return names
 
 
-_PLACEHOLDER = re.compile(r"(?:class|cls|label|category|cat|c)?[ _\-]?\d+|n\d{8}", re.IGNORECASE)
+
+
+_WORDNET_ID = re.compile(r"n\d{8}")
+_PLACEHOLDER = re.compile(rf"(?:class|cls|label|category|cat|c)?[ _\-]?\d+|{_WORDNET_ID.pattern}", re.IGNORECASE)
 
 
 def placeholder_names(names: list[str]) -> bool:
@@ -81,7 +84,6 @@ def placeholder_names(names: list[str]) -> bool:
     return bool(names) and all(_PLACEHOLDER.fullmatch(str(n).strip()) for n in names)
 
 
-_WORDNET_ID = re.compile(r"n\d{8}")
 
 
 def wordnet_names(names: list[str]) -> list[str] | None:

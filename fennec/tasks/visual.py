@@ -26,6 +26,7 @@ from typing import Any
 
 import numpy as np
 
+from fennec.encoders.base import first_synonym
 from fennec.io import atomic_open
 from fennec.records.cards import TaskCard
 from fennec.tasks.cache import cache_dir, cache_key
@@ -66,6 +67,14 @@ class VisualLabels:
         listed = names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
         return f"Photos of {listed}."
 
+    def class_names(self) -> tuple[str, ...]:
+        """Names for a task whose own are placeholders: the distinct per-class labels; when the classes all got
+        one label, the distinct task-level labels (what the images show, if not what tells the classes apart);
+        () with fewer than two (a single name is not a task)."""
+        per_class = tuple(dict.fromkeys(label for label in self.class_labels if label))
+        overall = tuple(dict.fromkeys(label for label, _ in self.top_labels))
+        return per_class if len(per_class) >= 2 else overall if len(overall) >= 2 else ()
+
     def to_dict(self) -> dict[str, Any]:
         return {"class_labels": list(self.class_labels), "top_labels": [[n, p] for n, p in self.top_labels],
                 "proxy": self.proxy, "n_images": self.n_images}
@@ -75,11 +84,6 @@ class VisualLabels:
         return cls(class_labels=tuple(str(x) for x in d["class_labels"]),
                    top_labels=tuple((str(n), float(p)) for n, p in d["top_labels"]), proxy=str(d["proxy"]),
                    n_images=int(d["n_images"]))
-
-
-def short_label(description: str) -> str:
-    """The first synonym of an ImageNet label description (``"tabby, tabby cat"`` -> ``"tabby"``)."""
-    return description.split(",")[0].strip()
 
 
 def summarize_labels(probs: np.ndarray, labels: np.ndarray, n_classes: int, label_names: list[str], proxy: str,
@@ -105,11 +109,11 @@ def summarize_labels(probs: np.ndarray, labels: np.ndarray, n_classes: int, labe
     per_class = sums[seen] / counts[seen, None]
     class_labels = [""] * n_classes
     for c, row in zip(np.flatnonzero(seen), per_class, strict=True):
-        class_labels[int(c)] = short_label(label_names[int(np.argmax(row))])
+        class_labels[int(c)] = first_synonym(label_names[int(np.argmax(row))])
     task_level = per_class.mean(axis=0) if len(per_class) else np.zeros(probs.shape[1])
     best: list[tuple[str, float]] = []
     for i in np.argsort(-task_level, kind="stable"):
-        name = short_label(label_names[int(i)])
+        name = first_synonym(label_names[int(i)])
         if task_level[i] <= 0 or len(best) >= top:
             break
         if name not in {n for n, _ in best}:  # different labels can share a first synonym
@@ -199,11 +203,7 @@ def text_card(task: Task, visual: VisualLabels | None = None) -> TaskCard:
     names: tuple[str, ...] = tuple(task.class_names) if task.named_classes else ()
     description = task.description or ""
     if visual is not None:
-        if not names:
-            per_class = tuple(dict.fromkeys(label for label in visual.class_labels if label))
-            overall = tuple(dict.fromkeys(label for label, _ in visual.top_labels))
-            names = per_class if len(per_class) >= 2 else overall if len(overall) >= 2 else ()
-        if not description:
-            description = visual.description()
+        names = names or visual.class_names()
+        description = description or visual.description()
     return TaskCard(name=task.name, n_classes=task.n_classes, n_images=task.n_examples, class_names=names,
                     description=description)

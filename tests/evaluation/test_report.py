@@ -41,3 +41,13 @@ def test_a_coin_flip_interval_contains_zero():
 
 def test_nothing_in_common_gives_none():
     assert paired_difference(report({"x": 0.5}), report({"y": 0.5})) is None
+
+
+def test_paired_cells_and_interval_text():
+    from fennec.evaluation.report import format_ci, paired_cells
+
+    d = {"key": "weighted_tau", "mean": 0.034, "low": 0.017, "high": 0.054, "wins": 6, "losses": 1}
+    assert paired_cells(d) == "+0.034 [+0.017, +0.054] | 6 / 1"
+    assert format_ci(d, "  90% CI ") == "  90% CI [+0.017, +0.054]"
+    parc = {"key": "pearson_parc", "mean": 10.81, "low": None, "high": None, "wins": 5, "losses": 1}
+    assert paired_cells(parc) == "+10.8 | 5 / 1" and format_ci(parc) == ""

@@ -179,18 +179,19 @@ def test_learned_scale_keeps_a_useful_residual_and_drops_noise(data):
     useful = [(fixed, z - fixed, zero, h) for h in held]     # baseline + 1 * main effect is the truth
     noise = [(z, rng.standard_normal(len(z)), rng.standard_normal(len(z)), h) for h in held]  # baseline alone
     # the first scales that rank every group perfectly; the interaction is zero, so its smallest scale
-    assert choose_learned_scale(useful, batch, separate=True) == (1.0, 0.0)
-    assert choose_learned_scale(useful, batch) == (1.0, 1.0)  # one scale for both by default
-    assert choose_learned_scale(noise, batch, separate=True) == (0.0, 0.0)
-    assert choose_learned_scale(noise, batch) == (0.0, 0.0)
-    assert choose_learned_scale([], batch) == (1.0, 1.0)  # nothing held out: keep everything
+    assert choose_learned_scale(useful, batch, separate=True) == ((1.0, 0.0), 1.0)  # ranks every group right
+    assert choose_learned_scale(useful, batch) == ((1.0, 1.0), 1.0)  # one scale for both by default
+    assert choose_learned_scale(noise, batch, separate=True)[0] == (0.0, 0.0)
+    assert choose_learned_scale(noise, batch)[0] == (0.0, 0.0)
+    assert choose_learned_scale([], batch) == ((1.0, 1.0), None)  # nothing held out: keep everything
     # a useful main effect and a noisy interaction are told apart, unless one scale must serve both
     mixed = [(fixed, z - fixed, 3.0 * rng.standard_normal(len(z)), h) for h in held]
-    assert choose_learned_scale(mixed, batch, separate=True) == (1.0, 0.0)
-    a, c = choose_learned_scale(mixed, batch, separate=False)
+    assert choose_learned_scale(mixed, batch, separate=True)[0] == (1.0, 0.0)
+    (a, c), one_score = choose_learned_scale(mixed, batch, separate=False)
     assert a == c > 0.0  # one scale: the noise has to be kept with the useful part
+    assert one_score < choose_learned_scale(mixed, batch, separate=True)[1]
     swapped = [(fixed, zero, z - fixed, h) for h in held]   # the interaction carries it
-    assert choose_learned_scale(swapped, batch, separate=True) == (0.0, 1.0)
+    assert choose_learned_scale(swapped, batch, separate=True)[0] == (0.0, 1.0)
 
 
 def test_cold_head_predicts_the_scaled_warm_scores(data):
