@@ -38,6 +38,9 @@ def to_table(results: list[dict[str, Any]]) -> str:
         seen = res.get("images")
         if seen:
             lines.append(f"images ({seen['n_images']} labelled by {seen['proxy']}): {seen['description']}")
+        stats = res.get("image_statistics")
+        if stats:
+            lines.append(f"image statistics read with {stats['proxy']}")
         lines.append(f"{'rank':>4}  {'model':<52} {'score':>8}  {'published on nearest (%)':>24}")
         for r in res["ranking"]:
             rng = r["accuracy_range"]

@@ -61,9 +61,9 @@ def run(args: argparse.Namespace) -> int:
     tasks = [read_task(r["task"], r.get("classes") or None, description=r.get("description") or None)
              for r in rows]
     space = load_space(args.space)
-    views = [space_view(t, not args.no_images, args.proxy) for t in tasks]
+    views = [space_view(t, not args.no_images, args.proxy, space.image_proxy) for t in tasks]
     results = rank_batch(space, [card for card, _ in views], top_k=top_k, index=load_index(space))
-    results = [with_visual(r, visual) for r, (_, visual) in zip(results, views, strict=True)]
+    results = [with_visual(r, visual, card) for r, (card, visual) in zip(results, views, strict=True)]
     text = render(results, args.format, single=False)
     if args.out:
         with atomic_open(args.out, "w") as fh:

@@ -13,6 +13,7 @@ names stand in for the class names (and a missing description); ``--no-images`` 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 from typing import TYPE_CHECKING, Any
 
@@ -69,16 +70,20 @@ def read_user_task(spec: str | None, classes: str | None, description: str | Non
     return read_task(spec, classes, description=description)
 
 
-def space_view(task: Task, images: bool = True, proxy: str | None = None) -> tuple[TaskCard, VisualLabels | None]:
+def space_view(task: Task, images: bool = True, proxy: str | None = None,
+               image_proxy: str | None = None) -> tuple[TaskCard, VisualLabels | None]:
     """What the space reads of a task: its text, filled in from its images by the proxy when it has no class
-    names (placeholders such as ``0``, ``1``).
+    names (placeholders such as ``0``, ``1``), and, for a space trained on image statistics (``image_proxy``,
+    :attr:`TransferSpace.image_proxy`), the statistics of a probe set of its images under that proxy
+    (``image_parts`` of the card).
 
     A task with real class names is read as it is: on the shared benchmarks a held-out task's description, on
     top of its class names, cost ranking quality (README, ``bench/task_text.py``), and looking at the
     images costs a proxy forward pass over a probe set (seconds, the first time). With the default proxy, a
     task whose images cannot be labelled (unreadable files, no proxy weights) is ranked from its text with a
     warning: looking at the images refines a ranking, it is not required for one. A proxy the user asked for
-    fails loudly.
+    fails loudly. Image statistics are only read with the space's own proxy (the towers know no other), and a
+    failure there also falls back to text with a warning.
     """
     import warnings
 
@@ -97,12 +102,35 @@ def space_view(task: Task, images: bool = True, proxy: str | None = None) -> tup
                 raise
             warnings.warn(f"{exc}; ranking task {task.name!r} from its text alone (--no-images skips the images)",
                           FennecInputWarning, stacklevel=2)
-    return text_card(task, visual), visual
+    card = text_card(task, visual)
+    if image_proxy is not None and images and task.kind == "images":
+        part = _image_statistics(task, image_proxy)
+        if part is not None:
+            card = dataclasses.replace(card, image_parts={image_proxy: part})
+    return card, visual
 
 
-def with_visual(result: dict[str, Any], visual: VisualLabels | None) -> dict[str, Any]:
-    """A ranking result with what the proxy saw in the task's images (``images``: None without images)."""
-    return {**result, "images": None if visual is None else {**visual.to_dict(), "description": visual.description()}}
+def _image_statistics(task: Task, proxy: str) -> Any:
+    """The image part of the task's descriptor under ``proxy`` (2 * di + 8,), or None with a warning."""
+    import warnings
+
+    from fennec.tasks import describe_task
+    from fennec.validation import FennecInputError, FennecInputWarning
+
+    try:
+        return describe_task(task, proxy=proxy).parts["image"]
+    except (FennecInputError, OSError, RuntimeError, ValueError) as exc:
+        warnings.warn(f"could not read the images of task {task.name!r} with the space's proxy {proxy} ({exc}); "
+                      "ranking it without image statistics", FennecInputWarning, stacklevel=3)
+        return None
+
+
+def with_visual(result: dict[str, Any], visual: VisualLabels | None, card: TaskCard | None = None) -> dict[str, Any]:
+    """A ranking result with what the proxy saw in the task's images (``images``: None without images) and the
+    proxy whose image statistics the space read (``image_statistics``: None when it read text only)."""
+    proxies = sorted(getattr(card, "image_parts", None) or {})
+    return {**result, "images": None if visual is None else {**visual.to_dict(), "description": visual.description()},
+            "image_statistics": {"proxy": proxies[0]} if proxies else None}
 
 
 def run(args: argparse.Namespace) -> int:
@@ -114,8 +142,8 @@ def run(args: argparse.Namespace) -> int:
     top_k = check_positive_int(args.top_k, "--top-k")
     task = read_user_task(args.task, args.classes, args.description)
     space = load_space(args.space)  # a bad --space fails before the proxy has looked at any image
-    card, visual = space_view(task, not args.no_images, args.proxy)
+    card, visual = space_view(task, not args.no_images, args.proxy, space.image_proxy)
     index = None if args.candidates else load_index(space)
     result = recommend(space, card, top_k=top_k, candidates=args.candidates, index=index)
-    sys.stdout.write(render([with_visual(result, visual)], args.format, single=True))
+    sys.stdout.write(render([with_visual(result, visual, card)], args.format, single=True))
     return 0

@@ -1,16 +1,24 @@
-"""`fennec tasks`: task cards (class names, size, description) in the records store.
+"""`fennec tasks`: task cards (class names, size, description) and image statistics in the records store.
 
     fennec tasks add NAME --classes FILE|"a,b,c" [--description TEXT] [--alias OTHER_NAME ...] [--n-images N]
+    fennec tasks add-images NAME PATH [--proxy ID] [--max-images N] [--seed S]
     fennec tasks list
     fennec tasks show NAME [--format text|json]
+
+``add-images`` describes the task's images with a proxy (an image folder or a manifest at PATH) and stores the
+image part of the descriptor with the task, so a transfer space can learn from what its historical tasks look like.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+from typing import TYPE_CHECKING
 
 from fennec.commands.records import add_store_argument, open_store
+
+if TYPE_CHECKING:
+    from fennec.records import RecordStore
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -28,6 +36,19 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     q.add_argument("--alias", action="append", default=[], metavar="OTHER_NAME",
                    help="another spelling of the task (repeatable)")
     q.add_argument("--n-images", type=int, default=0, metavar="N", help="number of images")
+    add_store_argument(q)
+
+    q = sub.add_parser("add-images", help="store a proxy's statistics of a task's images (for the transfer space)",
+                       description="Describe the images of a task already in the store with a proxy model (mean, "
+                                   "spread and class-prototype geometry of its embeddings of a class-balanced probe "
+                                   "set) and store them with the task; a second run with the same proxy replaces them.")
+    q.add_argument("name", metavar="NAME", help="a task in the store (add it first with `fennec tasks add`)")
+    q.add_argument("path", metavar="PATH", help="the task's images: an image folder or a manifest (.csv/.parquet)")
+    q.add_argument("--proxy", default=None, metavar="ID",
+                   help="image encoder, e.g. timm:tf_efficientnet_lite0 or open_clip:ViT-B-32:TAG "
+                        "(default: timm:tf_efficientnet_lite0)")
+    q.add_argument("--max-images", type=int, default=500, metavar="N", help="probe-set size (default: 500)")
+    q.add_argument("--seed", type=int, default=0, help="probe-set seed (default: 0)")
     add_store_argument(q)
 
     q = sub.add_parser("list", help="list tasks")
@@ -49,7 +70,8 @@ def run(args: argparse.Namespace) -> int:
 
     cmd = getattr(args, "tasks_command", None)
     if cmd is None:
-        print("fennec tasks: choose a sub-command: add, list, show (see fennec tasks --help)", file=sys.stderr)
+        print("fennec tasks: choose a sub-command: add, add-images, list, show (see fennec tasks --help)",
+              file=sys.stderr)
         return 2
     store = open_store(args)
     try:
@@ -67,6 +89,8 @@ def run(args: argparse.Namespace) -> int:
             store.add_task(card)
             print(f"task {canon}: {len(classes)} classes" + (f" (aliases: {', '.join(card.aliases)})"
                                                             if card.aliases else ""))
+        elif cmd == "add-images":
+            _add_images(store, args)
         elif cmd == "list":
             cards = store.task_cards()
             counts = dict(store.conn.execute("SELECT task, COUNT(*) FROM records GROUP BY task").fetchall())
@@ -76,8 +100,13 @@ def run(args: argparse.Namespace) -> int:
                       f"{','.join(c.aliases)}")
         elif cmd == "show":
             card = store.task_card(args.name)
+            # n_probe and the fingerprint are not on the card (the transfer space only needs the vectors).
+            images = {proxy: {"dim": dim, "n_probe": n_probe, "fingerprint": fp, "added_at": at}
+                      for proxy, dim, n_probe, fp, at in store.conn.execute(
+                          "SELECT proxy, dim, n_probe, fingerprint, added_at FROM task_images WHERE task=? "
+                          "ORDER BY proxy", (card.name,))}
             if args.format == "json":
-                print(json.dumps(card.to_json(), indent=2))
+                print(json.dumps({**card.to_json(), "image_statistics": images}, indent=2))
             else:
                 print(f"{card.name} ({card.task_type}): {card.description}")
                 print(f"classes: {card.n_classes}{'' if card.classes_complete else ' (list partial)'}, "
@@ -85,6 +114,39 @@ def run(args: argparse.Namespace) -> int:
                 print(", ".join(card.class_names))
                 if card.notes:
                     print(f"notes: {card.notes}")
+                print("image statistics: " + (", ".join(f"{p} ({i['n_probe']} probe images, {i['dim']} dims)"
+                                                        for p, i in images.items()) or "-"))
     finally:
         store.close()
     return 0
+
+
+def _add_images(store: RecordStore, args: argparse.Namespace) -> None:
+    """`fennec tasks add-images`: describe the images at PATH with the proxy and store the image part."""
+    from pathlib import Path
+
+    from fennec.encoders import DEFAULT_PROXY
+    from fennec.tasks import describe_task, read_task
+    from fennec.tasks.readers import MANIFEST_SUFFIXES
+    from fennec.validation import FennecInputError, check_positive_int
+
+    check_positive_int(args.max_images, "--max-images")
+    # The task must exist before its images are read: describing them can take minutes.
+    canon = store.task_card(args.name).name
+    path = Path(args.path)
+    wanted = "an image folder or a manifest (.csv, .tsv, .parquet) of the task's images"
+    if not path.exists():
+        raise FennecInputError(f"PATH {args.path!r}: no such file or directory; give {wanted}")
+    if not (path.is_dir() or path.name.lower().endswith(MANIFEST_SUFFIXES)):
+        raise FennecInputError(f"PATH {args.path!r}: must be {wanted}")
+    task = read_task(path)
+    if task.kind != "images":
+        raise FennecInputError(f"PATH {args.path!r}: must be {wanted}, not {task.kind}")
+    d = describe_task(task, proxy=args.proxy or DEFAULT_PROXY, max_images=args.max_images, seed=args.seed)
+    part = d.parts["image"]
+    assert part is not None  # describe_task always fills the image part of an image task
+    n_probe = int(d.info.get("n_probe", 0))
+    store.add_task_image(canon, d.proxy, part, n_probe=n_probe, fingerprint=d.fingerprint)
+    skipped = f"; skipped {d.info['n_skipped']} unreadable image(s)" if d.info.get("n_skipped") else ""
+    print(f"task {canon}: image statistics from {d.proxy} ({n_probe} probe images, {part.shape[0]} dims) stored "
+          f"in {store.path}{skipped}")

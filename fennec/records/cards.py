@@ -32,6 +32,9 @@ class TaskCard:
         aliases: Other spellings of the name used by benchmarks (``oxford_pets``).
         task_type: ``classification``, ``multilabel`` or ``regression``.
         notes: Free text (provenance, caveats).
+        image_parts: What a proxy saw of the task's images, by proxy id: the image part of its descriptor,
+            ``[mean (di), std (di), geometry (8)]`` of a probe set (:func:`fennec.tasks.descriptor.image_part`),
+            float32 of shape (2 * di + 8,). Empty for tasks known by text only (the published records).
     """
 
     name: str
@@ -44,6 +47,7 @@ class TaskCard:
     task_type: str = "classification"
     notes: str = ""
     metadata: dict[str, Any] = field(default_factory=dict, compare=False)
+    image_parts: dict[str, Any] = field(default_factory=dict, compare=False)
 
     def text(self) -> str:
         """The card as one paragraph (for text encoders)."""

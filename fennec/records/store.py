@@ -9,6 +9,9 @@ Tables
 - ``records(benchmark, model, task, dataset_name, metric, value, protocol, source, ingested_at)``: one published
   (or measured) result; unique on (benchmark, model, task, metric).
 - ``ingests(...)``: a log of ingested files (migration 2).
+- ``task_images(task, proxy, vector, dim, n_probe, fingerprint, added_at)``: what a proxy saw of a task's images,
+  the image part of its descriptor as float32 bytes (:func:`fennec.tasks.descriptor.image_part`); one row per
+  (task, proxy) (migration 3).
 
 A new store file is seeded with the shipped records and task cards (``data/``) unless ``seed=False``.
 """
@@ -119,9 +122,33 @@ CREATE TABLE ingests (
 );
 """
 
+_V3 = """
+CREATE TABLE task_images (
+    task TEXT NOT NULL REFERENCES tasks(name),
+    proxy TEXT NOT NULL,
+    vector BLOB NOT NULL,
+    dim INTEGER NOT NULL,
+    n_probe INTEGER NOT NULL DEFAULT 0,
+    fingerprint TEXT NOT NULL DEFAULT '',
+    added_at TEXT NOT NULL,
+    PRIMARY KEY (task, proxy)
+);
+"""
+
 #: (version, SQL script) applied in order; a store records each applied version in ``schema_version``.
-MIGRATIONS: list[tuple[int, str]] = [(1, _V1), (2, _V2)]
+MIGRATIONS: list[tuple[int, str]] = [(1, _V1), (2, _V2), (3, _V3)]
 SCHEMA_VERSION = MIGRATIONS[-1][0]
+
+_CARD_COLUMNS = "name, n_classes, n_images, class_names, description, classes_complete, task_type, notes"
+# Vectors are stored little-endian whatever the machine, so a store file can be copied between hosts.
+_VECTOR_DTYPE = np.dtype("<f4")
+
+
+def _card(row: Sequence[Any], aliases: Sequence[str], images: dict[str, np.ndarray]) -> TaskCard:
+    """A :class:`TaskCard` from a ``tasks`` row (columns :data:`_CARD_COLUMNS`), its aliases and image parts."""
+    return TaskCard(name=row[0], n_classes=row[1], n_images=row[2], class_names=tuple(json.loads(row[3])),
+                    description=row[4], classes_complete=bool(row[5]), aliases=tuple(aliases), task_type=row[6],
+                    notes=row[7], image_parts=images)
 
 
 class RecordStore:
@@ -268,6 +295,10 @@ class RecordStore:
                 c.execute("UPDATE OR IGNORE records SET task=? WHERE task=?", (task, alias))
                 if c.execute("SELECT 1 FROM records WHERE task=?", (alias,)).fetchone():
                     raise FennecInputError(f"--alias {alias!r}: its records conflict with records of {task!r}")
+                # Image statistics move too; where the canonical task already has some from the same proxy, its
+                # own are kept (they describe the task under its real name) and the alias's are dropped.
+                c.execute("UPDATE OR IGNORE task_images SET task=? WHERE task=?", (task, alias))
+                c.execute("DELETE FROM task_images WHERE task=?", (alias,))
                 c.execute("UPDATE task_aliases SET task=? WHERE task=?", (task, alias))
                 c.execute("DELETE FROM tasks WHERE name=?", (alias,))
         self._alias_cache = None
@@ -276,30 +307,104 @@ class RecordStore:
         """All canonical task names, sorted."""
         return [r[0] for r in self.conn.execute("SELECT name FROM tasks ORDER BY name")]
 
+    def _unknown_task(self, name: str, canon: str) -> FennecInputError:
+        """The error for a task name that is not in the store, with close matches when there are some."""
+        import difflib
+
+        close = difflib.get_close_matches(canon, self.task_names(), n=3, cutoff=0.5)
+        hint = (f"; did you mean {', '.join(close)}? (add a new task with `fennec tasks add`)" if close
+                else "; add it with `fennec tasks add`")
+        return FennecInputError(f"task {name!r}: not in the store {str(self.path)!r}{hint}")
+
     def task_card(self, name: str) -> TaskCard:
-        """The card of a task (any alias spelling).
+        """The card of a task (any alias spelling), with the image statistics stored for it.
 
         Raises:
             FennecInputError: for an unknown task.
         """
         canon = self.canonical_task(name)
-        row = self.conn.execute("SELECT name, n_classes, n_images, class_names, description, classes_complete, "
-                                "task_type, notes FROM tasks WHERE name=?", (canon,)).fetchone()
+        row = self.conn.execute(f"SELECT {_CARD_COLUMNS} FROM tasks WHERE name=?", (canon,)).fetchone()
         if row is None:
-            import difflib
-
-            close = difflib.get_close_matches(canon, self.task_names(), n=3, cutoff=0.5)
-            hint = f"; did you mean {', '.join(close)}?" if close else "; add it with `fennec tasks add`"
-            raise FennecInputError(f"task {name!r}: not in the store {str(self.path)!r}{hint}")
-        aliases = tuple(r[0] for r in self.conn.execute(
-            "SELECT alias FROM task_aliases WHERE task=? ORDER BY alias", (canon,)))
-        return TaskCard(name=row[0], n_classes=row[1], n_images=row[2], class_names=tuple(json.loads(row[3])),
-                        description=row[4], classes_complete=bool(row[5]), aliases=aliases, task_type=row[6],
-                        notes=row[7])
+            raise self._unknown_task(name, canon)
+        aliases = [r[0] for r in self.conn.execute(
+            "SELECT alias FROM task_aliases WHERE task=? ORDER BY alias", (canon,))]
+        images = self._read_images("WHERE task=?", (canon,)).get(canon, {})
+        return _card(row, aliases, images)
 
     def task_cards(self) -> dict[str, TaskCard]:
-        """Every task's card, keyed by canonical name."""
-        return {n: self.task_card(n) for n in self.task_names()}
+        """Every task's card, keyed by canonical name (sorted), with the image statistics stored for it."""
+        # Three queries in all, whatever the number of tasks: training reads every card.
+        aliases: dict[str, list[str]] = {}
+        for alias, task in self.conn.execute("SELECT alias, task FROM task_aliases ORDER BY alias"):
+            aliases.setdefault(task, []).append(alias)
+        images = self.task_images()
+        return {row[0]: _card(row, aliases.get(row[0], []), images.get(row[0], {}))
+                for row in self.conn.execute(f"SELECT {_CARD_COLUMNS} FROM tasks ORDER BY name")}
+
+    # -- task images ------------------------------------------------------------------------------------
+    def add_task_image(self, task: str, proxy: str, part: np.ndarray, *, n_probe: int = 0,
+                       fingerprint: str = "") -> None:
+        """Store what a proxy saw of a task's images, replacing an earlier vector of the same (task, proxy).
+
+        Args:
+            task: A task in the store (any alias spelling).
+            proxy: Image encoder id the statistics come from (``TaskDescriptor.proxy``).
+            part: The image part of the task's descriptor (``TaskDescriptor.parts["image"]``), shape (2 * di + 8,);
+                stored as float32.
+            n_probe: Number of probe images behind the statistics.
+            fingerprint: Fingerprint of the task's images (``Task.fingerprint``), to tell later which data it was.
+
+        Raises:
+            FennecInputError: for an unknown task, an empty proxy id, a negative ``n_probe``, or a part that is not
+                a finite 1-D float vector.
+        """
+        canon = self.canonical_task(task)
+        where = f"image statistics of task {task!r} from {proxy!r}"
+        if not str(proxy).strip():
+            raise FennecInputError(f"{where}: empty proxy id; give the encoder id, e.g. 'timm:tf_efficientnet_lite0'")
+        if isinstance(n_probe, bool) or not isinstance(n_probe, int | np.integer) or n_probe < 0:
+            raise FennecInputError(f"{where}: n_probe must be a non-negative integer, got {n_probe!r}")
+        arr = np.asarray(part)
+        if arr.ndim != 1 or arr.size == 0 or arr.dtype.kind != "f":
+            raise FennecInputError(f"{where}: expected a non-empty 1-D float vector, got shape {arr.shape} "
+                                   f"dtype {arr.dtype}; pass the descriptor's parts['image']")
+        # Checked after the cast: a float64 beyond float32's range would be stored as inf (refused just below).
+        with np.errstate(over="ignore", invalid="ignore"):
+            vec = arr.astype(_VECTOR_DTYPE)
+        if not np.isfinite(vec).all():
+            raise FennecInputError(f"{where}: {int((~np.isfinite(vec)).sum())} non-finite value(s) (NaN or inf, "
+                                   "or beyond float32); recompute the statistics")
+        with self.transaction() as c:
+            if c.execute("SELECT 1 FROM tasks WHERE name=?", (canon,)).fetchone() is None:
+                raise self._unknown_task(task, canon)
+            c.execute("INSERT OR REPLACE INTO task_images(task, proxy, vector, dim, n_probe, fingerprint, added_at) "
+                      "VALUES (?,?,?,?,?,?,?)", (canon, str(proxy), vec.tobytes(), int(vec.shape[0]), int(n_probe),
+                                                  str(fingerprint), _now()))
+
+    def task_images(self, proxy: str | None = None) -> dict[str, dict[str, np.ndarray]]:
+        """Stored image statistics: canonical task name -> proxy id -> float32 vector of shape (dim,).
+
+        Args:
+            proxy: Only the statistics from this proxy id (exact spelling, as stored).
+
+        Raises:
+            FennecInputError: for a damaged row (a vector whose length is not its recorded ``dim``).
+        """
+        if proxy is None:
+            return self._read_images("", ())
+        return self._read_images("WHERE proxy=?", (proxy,))
+
+    def _read_images(self, where: str, args: Sequence[Any]) -> dict[str, dict[str, np.ndarray]]:
+        out: dict[str, dict[str, np.ndarray]] = {}
+        for task, proxy, blob, dim in self.conn.execute(
+                f"SELECT task, proxy, vector, dim FROM task_images {where} ORDER BY task, proxy", tuple(args)):
+            if len(blob) != int(dim) * _VECTOR_DTYPE.itemsize:
+                raise FennecInputError(f"--store {str(self.path)!r}: image statistics of task {task!r} from "
+                                       f"{proxy!r} are damaged ({len(blob)} bytes for {dim} dims); store them "
+                                       "again with `fennec tasks add-images`")
+            # frombuffer gives a read-only view of the bytes; callers get a writable native float32 array.
+            out.setdefault(task, {})[proxy] = np.frombuffer(blob, dtype=_VECTOR_DTYPE).astype(np.float32)
+        return out
 
     # -- models -----------------------------------------------------------------------------------------
     def add_model(self, model: ModelAlias | ModelInfo, metadata: dict[str, Any] | None = None) -> str:

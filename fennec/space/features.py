@@ -2,17 +2,18 @@
 
 Model side: the archi2vec embedding of its architecture (64 dims; zeros plus a flag when the architecture can't be
 embedded) and the text embedding of its pre-training data and method. Task side: the text part of the task
-descriptor (mean class-name embedding and description embedding, :func:`fennec.tasks.descriptor.text_part`) and
-its size (log classes, log images). The historical tasks of the records come as text-only task cards, so the image
-statistics of a descriptor are not used by this first space; a new task's images reach it as text instead, the
-proxy's names for them (:mod:`fennec.tasks.visual`).
+descriptor (mean class-name embedding and description embedding, :func:`fennec.tasks.descriptor.text_part`), its
+size (log classes, log images) and, for tasks whose card carries them, the image part of the descriptor (what a
+proxy saw of a probe set of its images). The historical tasks of the published records are text-only cards, so a
+space trained on them reads text alone; a store whose tasks were described from their images (``fennec tasks
+add-images``) trains a space that reads both (:class:`~fennec.space.space.TransferSpace`, ``images``).
 """
 
 from __future__ import annotations
 
 import math
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -70,11 +71,15 @@ class TaskFeatures:
         names: (T, TEXT_DIM) mean class-name embedding (zeros when the classes are unnamed).
         description: (T, TEXT_DIM) description embedding (zeros when there is none).
         meta: (T, 4) has_names, has_description, log1p(#classes) / 7, log1p(#images) / 14.
+        images: (T,) mappings proxy id -> image part of the task's descriptor (2 * di + 8,), what a proxy saw of
+            its images (:func:`fennec.tasks.descriptor.image_part`); empty for text-only tasks. The space picks
+            the proxy it was trained with.
     """
 
     names: np.ndarray
     description: np.ndarray
     meta: np.ndarray
+    images: tuple[Mapping[str, np.ndarray], ...] = ()
 
 
 def task_features(cards: Sequence[object], text_encoder: str | None = None) -> TaskFeatures:
@@ -87,6 +92,7 @@ def task_features(cards: Sequence[object], text_encoder: str | None = None) -> T
     names = np.zeros((len(cards), TEXT_DIM), np.float32)
     desc = np.zeros((len(cards), TEXT_DIM), np.float32)
     meta = np.zeros((len(cards), 4), np.float32)
+    images = tuple(dict(getattr(card, "image_parts", None) or {}) for card in cards)
     for i, card in enumerate(cards):
         # unnamed classes (integer labels of a feature file) carry no text
         classes = list(getattr(card, "class_names", None) or []) if getattr(card, "named_classes", True) else []
@@ -104,7 +110,7 @@ def task_features(cards: Sequence[object], text_encoder: str | None = None) -> T
             desc[i] = encode_texts([description], text_encoder)[0]
         meta[i] = [float(bool(classes)), float(bool(description)), math.log1p(float(n_classes)) / 7.0,
                    math.log1p(float(n_images)) / 14.0]
-    return TaskFeatures(names, desc, meta)
+    return TaskFeatures(names, desc, meta, images)
 
 
 def _text_part_or_zeros(task: object, enc: object) -> np.ndarray:

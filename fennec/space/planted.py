@@ -1,9 +1,14 @@
-"""A small planted world for the transfer space: six domains, one specialist model per domain.
+"""Small planted worlds for the transfer space, where the best model for a task is known by construction.
 
-A specialist pre-trained on a domain reaches a high fine-tuning result on that domain's task and an average one
-elsewhere; a generic model is decent everywhere. Holding one domain's task out, a space that learned the source
-affinity must put that domain's specialist first without having seen a single record of the task. The tests and
-``bench/recommend.py`` train on it where no shipped space should be used.
+:func:`make_world`: six domains, one specialist model per domain. A specialist pre-trained on a domain reaches a
+high fine-tuning result on that domain's task and an average one elsewhere; a generic model is decent everywhere.
+Holding one domain's task out, a space that learned the source affinity must put that domain's specialist first
+without having seen a single record of the task. The tests and ``bench/recommend.py`` train on it where no
+shipped space should be used.
+
+:func:`make_image_world`: tasks known only by their images (no class names, no description), in a few visual
+regimes; each regime has a specialist model. Only the image statistics tell a held-out task's regime, so a space
+must read them to put the right specialist first.
 """
 
 from __future__ import annotations
@@ -43,6 +48,48 @@ def make_world(seed: int = 0, noise: float = 0.5) -> World:
         for m in models:
             value = 70.0 + (15.0 if m == f"test:{t}" else 0.0) + (5.0 if m == "test:generic" else 0.0)
             records.append(Record(model=m, dataset=t, benchmark="planted", metric="finetune_top1_acc",
+                                  value=float(value + noise * rng.standard_normal())))
+    return records, models, tasks
+
+
+IMAGE_PROXY = "test:planted-proxy"
+GEOMETRY = 8  # class-geometry statistics closing a descriptor's image part (fennec.tasks.descriptor)
+
+
+def make_image_world(n_regimes: int = 3, tasks_per_regime: int = 4, dim: int = 16, seed: int = 0,
+                     noise: float = 0.5) -> World:
+    """Records, models and task cards of a world whose tasks are told apart by their images alone.
+
+    Task cards have placeholder classes and no description; each carries an image part under
+    :data:`IMAGE_PROXY` shaped like a descriptor's, ``[mean (dim), std (dim), geometry (8)]``: the mean of a
+    task in regime r is the regime's direction plus task noise, re-normalised. Model ``test:regime{r}`` is the
+    specialist of regime r (+15 there), ``test:generic`` is decent everywhere (+5). The models' pre-training
+    texts differ (what a real zoo's would), but no task has text to match them with.
+    """
+    rng = np.random.default_rng(seed)
+    centres = rng.standard_normal((n_regimes, dim))
+    centres /= np.linalg.norm(centres, axis=1, keepdims=True)
+    tasks: dict[str, TaskCard] = {}
+    regime_of: dict[str, int] = {}
+    for r in range(n_regimes):
+        for j in range(tasks_per_regime):
+            mean = centres[r] + 0.35 * rng.standard_normal(dim) / np.sqrt(dim)
+            part = np.concatenate([mean / np.linalg.norm(mean), 0.1 + 0.02 * rng.random(dim),
+                                   rng.random(GEOMETRY)]).astype(np.float32)
+            name = f"look{r}_{j}"
+            tasks[name] = TaskCard(name=name, n_classes=10, n_images=500, image_parts={IMAGE_PROXY: part})
+            regime_of[name] = r
+    looks = ("pencil sketches", "satellite images", "microscope slides", "x-ray scans", "infrared frames")
+    models = {f"test:regime{r}": ModelInfo(id=f"test:regime{r}", name=f"regime{r}", architecture="",
+                                           pretraining=f"supervised pre-training on {looks[r % len(looks)]}")
+              for r in range(n_regimes)}
+    models["test:generic"] = ModelInfo(id="test:generic", name="generic", architecture="",
+                                       pretraining="supervised pre-training on everyday photos")
+    records = []
+    for t, r in regime_of.items():
+        for m in models:
+            value = 70.0 + (15.0 if m == f"test:regime{r}" else 0.0) + (5.0 if m == "test:generic" else 0.0)
+            records.append(Record(model=m, dataset=t, benchmark="planted_images", metric="finetune_top1_acc",
                                   value=float(value + noise * rng.standard_normal())))
     return records, models, tasks
 

@@ -14,9 +14,9 @@ from fennec.space.zoo import model_from_id
 
 
 def _result(space: TransferSpace, task: Any, tvec: np.ndarray, model_ids: list[str], scores: np.ndarray,
-            n_nearest: int) -> dict[str, Any]:
+            n_nearest: int, image_row: np.ndarray | None = None) -> dict[str, Any]:
     """One task's ranking with its explanation: the nearest historical tasks and each model's published range."""
-    nearest = space.nearest_tasks(tvec, k=n_nearest)
+    nearest = space.nearest_tasks(tvec, k=n_nearest, image_row=image_row)
     names = [t for t, _ in nearest]
     in_space = space.model_positions()
     ranking = []
@@ -35,7 +35,8 @@ def recommend(space: TransferSpace, task: Any, *, top_k: int = 10, candidates: S
 
     Args:
         space: A fitted or loaded space.
-        task: A task or task card (class names, description, sizes). The space reads text only; for a task with
+        task: A task or task card (class names, description, sizes, and the image statistics of a space that
+            reads them: ``image_parts`` under :attr:`TransferSpace.image_proxy`). For a task with
             images but placeholder class names (``not task.named_classes``), pass
             ``fennec.tasks.text_card(task, fennec.tasks.label_task_images(task))`` to have the proxy's names for
             its images stand in for them (what ``recommend.py`` does for such tasks).
@@ -64,7 +65,7 @@ def recommend(space: TransferSpace, task: Any, *, top_k: int = 10, candidates: S
         index = index or ModelIndex(space.model_vectors_)
         ranked, pos = index.search(tvec[None], top_k)
         ranked, ranked_ids = ranked[0], [space.model_ids_[i] for i in pos[0]]
-    return _result(space, task, tvec, ranked_ids, np.asarray(ranked), n_nearest)
+    return _result(space, task, tvec, ranked_ids, np.asarray(ranked), n_nearest, space.image_rows([task])[0])
 
 
 def rank_batch(space: TransferSpace, tasks: Sequence[Any], *, top_k: int = 10,
@@ -73,5 +74,6 @@ def rank_batch(space: TransferSpace, tasks: Sequence[Any], *, top_k: int = 10,
     tvecs = space.task_vectors(list(tasks))
     index = index or ModelIndex(space.model_vectors_)
     scores, pos = index.search(tvecs, top_k)
-    return [_result(space, task, tvec, [space.model_ids_[i] for i in p], s, n_nearest)
-            for task, tvec, s, p in zip(tasks, tvecs, scores, pos, strict=True)]
+    rows = space.image_rows(list(tasks))
+    return [_result(space, task, tvec, [space.model_ids_[i] for i in p], s, n_nearest, row)
+            for task, tvec, s, p, row in zip(tasks, tvecs, scores, pos, rows, strict=True)]

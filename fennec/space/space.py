@@ -33,7 +33,10 @@ from fennec.space.fit import (
 )
 from fennec.space.net import TransferNet
 from fennec.space.zoo import ZooModel
+from fennec.tasks.descriptor import GEOMETRY_STATS
 from fennec.validation import FennecInputError, check_choice
+
+N_GEOMETRY = len(GEOMETRY_STATS)  # the class-geometry statistics that end a descriptor's image part
 
 
 @functools.lru_cache(maxsize=1)
@@ -122,6 +125,15 @@ class TransferSpace:
             folds compare (``bench/task_text.py`` measures the same on the shared benchmarks). On the shared
             records the folds drop them; that gained 0.008-0.022 in lodo over three seeds but cost cold start
             (lomo) 0.22 on sfda_supervised, so it is not the default (README, "What changed the numbers").
+        images: Whether tasks are also read from their images: ``"auto"`` (default) uses the image part of
+            the task descriptors (what a proxy saw of a probe set of each task's images; ``fennec tasks
+            add-images``) when at least ``min_image_tasks`` training tasks carry one from the same proxy (the
+            proxy most of them share); ``"off"`` reads text only. The published records have no images, so the
+            shipped space reads text alone; a store of tasks described from their images trains a space that
+            needs the same proxy to look at a new task's images (``recommend.py`` does).
+        image_components: Width of the PCA of the image statistics (mean and spread of the proxy's
+            embeddings) fitted on the training tasks; at most the number of those tasks minus one.
+        min_image_tasks: Fewest training tasks with image statistics for the space to read them.
         n_members: Members of the seed ensemble (seeds ``seed .. seed + n_members - 1``); their mean score is
             one inner product of concatenated vectors. Averaging nets trained from different seeds removes
             much of the variance a few dozen training tasks leave in any single one.
@@ -133,7 +145,8 @@ class TransferSpace:
                  listnet_weight: float = 1.0, tau: float = 0.5, l2_free: float = 1e-2, l2_interaction: float = 1e-2,
                  l2_offset: float = 1e-2, l2_proj: float = 1e-3,
                  aux_weight: float = 0.3, base_prior: float = 1.0, val_fraction: float = 0.2, cv_repeats: int = 3,
-                 separate_scales: bool = False, description: str = "keep", n_members: int = 5, seed: int = 0,
+                 separate_scales: bool = False, description: str = "keep", images: str = "auto",
+                 image_components: int = 8, min_image_tasks: int = 3, n_members: int = 5, seed: int = 0,
                  text_encoder: str | None = None) -> None:
         self.dim = dim
         self.text_components = text_components
@@ -151,6 +164,9 @@ class TransferSpace:
         self.cv_repeats = cv_repeats
         self.separate_scales = separate_scales
         self.description = description
+        self.images = images
+        self.image_components = image_components
+        self.min_image_tasks = min_image_tasks
         self.n_members = n_members
         self.seed = seed
         self.text_encoder = text_encoder
@@ -190,6 +206,7 @@ class TransferSpace:
     def _fit(self, records: Sequence[Any], models: Mapping[str, Any], tasks: Mapping[str, Any],
              init: TransferSpace | None) -> TransferSpace:
         check_choice(self.description, "description", ("cv", "keep", "drop"))
+        check_choice(self.images, "images", ("auto", "off"))
         recs = _clean(records)
         if not recs:
             raise FennecInputError("records: no usable records to train on; ingest some with "
@@ -207,6 +224,7 @@ class TransferSpace:
         mf = feats.model_features(infos, self.text_encoder)
         tf = feats.task_features(cards, self.text_encoder)
         self._fit_text_pca(np.concatenate([mf.pretraining, tf.names, tf.description]))
+        self._fit_images(tf)
         self.size_scale_ = _fit_scale(mf.size)
         self.meta_scale_ = _fit_scale(tf.meta[:, 2:])
         self.model_ids_ = model_ids
@@ -267,7 +285,8 @@ class TransferSpace:
         self.train_info_ = {"final_loss": info["final_loss"], **cold_info, "epochs": epochs,
                             "val_folds": len(folds), "members": len(nets), "learned_scale": self.learned_scale_,
                             "interaction_scale": self.interaction_scale_, "use_description": self.use_description_,
-                            "n_records": len(recs), "n_groups": len(batch.group_weight)}
+                            "n_records": len(recs), "n_groups": len(batch.group_weight),
+                            "image_proxy": self.image_proxy, "image_tasks": self._n_image_tasks(tf)}
         self.records_hash_ = records_hash(recs)
         self.model_vectors_ = self._fold_models(inp.model_x, inp.pre, inp.free_idx)
         idx, has = inp.free_idx.clamp(min=0), (inp.free_idx >= 0)[:, None]
@@ -275,6 +294,7 @@ class TransferSpace:
             offsets = [n.offsets(self.learned_scale_)[idx] * has for n in nets]
         self.bench_offset_ = torch.stack(offsets).mean(0).numpy()
         self.task_vectors_ = self._fold_tasks(self._scored_text(tf))
+        self.task_image_rows_ = self._image_y(tf)
         self.history_ = _history(recs, model_ids, task_names)
         return self
 
@@ -296,16 +316,89 @@ class TransferSpace:
 
         rows = texts[np.abs(texts).sum(1) > 0]
         k = min(self.text_components, rows.shape[0] - 1, rows.shape[1])
-        pca = PCA(n_components=k, random_state=self.seed).fit(rows)
         comps = np.zeros((self.text_components, texts.shape[1]), np.float32)
-        comps[:k] = pca.components_
-        self.text_mean_ = pca.mean_.astype(np.float32)
+        self.text_mean_ = np.zeros(texts.shape[1], np.float32)
+        if k >= 1:  # no text at all (tasks known by their images, models by their graphs): no text directions
+            pca = PCA(n_components=k, random_state=self.seed).fit(rows)
+            comps[:k] = pca.components_
+            self.text_mean_ = pca.mean_.astype(np.float32)
         self.text_components_ = comps
 
     def _project(self, texts: np.ndarray) -> np.ndarray:
         """Centred PCA projection of text embeddings; an absent text (zero row) stays zero."""
         present = (np.abs(texts).sum(1) > 0)[:, None]
         return ((texts - self.text_mean_) @ self.text_components_.T * present).astype(np.float32)
+
+    @property
+    def image_proxy(self) -> str | None:
+        """The proxy whose image statistics the space reads (None: it reads tasks' text only)."""
+        return getattr(self, "image_proxy_", None)
+
+    def _n_image_tasks(self, tf: feats.TaskFeatures) -> int:
+        return sum(self.image_proxy in parts for parts in tf.images) if self.image_proxy else 0
+
+    def _fit_images(self, tf: feats.TaskFeatures) -> None:
+        """Choose the proxy whose image statistics the towers read and fit their PCA (or read none).
+
+        The statistics are long (two proxy-width blocks, the mean and spread of the embeddings, plus the class
+        geometry) and the training tasks few, so the two blocks are reduced by a PCA fitted on the training
+        tasks. Each block (PCA scores; geometry) is centred and divided by one spread, its total standard
+        deviation over the training tasks: the block then weighs as much as the others under a shared L2
+        penalty, while the directions within it keep their relative size. Whitening each direction on its own
+        would give the noise of a handful of tasks the weight of the main direction they differ along (on a world
+        of warm- and cool-coloured tasks it ranked a new warm task as a cool one).
+        """
+        from collections import Counter
+
+        from sklearn.decomposition import PCA
+
+        self.image_proxy_ = None
+        counts = Counter(p for parts in tf.images for p in parts)
+        if self.images == "off" or not counts:
+            return
+        proxy, n = min(counts.items(), key=lambda kv: (-kv[1], kv[0]))
+        if n < max(self.min_image_tasks, 2):
+            return
+        rows = [np.asarray(parts[proxy], np.float32) for parts in tf.images if proxy in parts]
+        if len({r.shape for r in rows}) != 1 or rows[0].ndim != 1 or rows[0].size <= N_GEOMETRY:
+            raise FennecInputError(f"tasks: image statistics from {proxy!r} differ in shape across tasks "
+                                   f"({sorted({r.shape for r in rows})}); describe every task again with "
+                                   "`fennec tasks add-images`")
+        x = np.stack(rows)
+        emb, geom = x[:, :-N_GEOMETRY], x[:, -N_GEOMETRY:]
+        k = max(1, min(self.image_components, len(x) - 1, emb.shape[1]))
+        pca = PCA(n_components=k, random_state=self.seed).fit(emb)
+        comps = np.zeros((self.image_components, emb.shape[1]), np.float32)
+        comps[:k] = pca.components_ / _block_spread(float(pca.explained_variance_.sum()))
+        self.image_proxy_ = proxy
+        self.image_dim_ = int(x.shape[1])
+        self.image_mean_ = pca.mean_.astype(np.float32)
+        self.image_components_ = comps
+        spread = _block_spread(float(geom.var(0).sum()))
+        self.image_geometry_ = np.stack([geom.mean(0), np.full(N_GEOMETRY, spread)]).astype(np.float32)
+
+    def _image_y(self, tf: feats.TaskFeatures) -> np.ndarray:
+        """Task-tower image input (T, image_components + N_GEOMETRY + 1): PCA of the mean and spread blocks and
+        the geometry, each block scaled to unit total spread (:meth:`_fit_images`), and a has-image flag; zeros
+        for tasks without statistics from the space's proxy, and no columns at all for a space that reads text
+        only."""
+        n = len(tf.meta)
+        if self.image_proxy is None:
+            return np.zeros((n, 0), np.float32)
+        k = self.image_components_.shape[0]
+        out = np.zeros((n, k + N_GEOMETRY + 1), np.float32)
+        for i, parts in enumerate(tf.images or ({},) * n):
+            part = parts.get(self.image_proxy)
+            if part is None:
+                continue
+            v = np.asarray(part, np.float32)
+            if v.shape != (self.image_dim_,) or not np.all(np.isfinite(v)):
+                raise FennecInputError(f"task image statistics from {self.image_proxy!r}: expected {self.image_dim_} "
+                                       f"finite values, got shape {v.shape}; describe the task again with that proxy")
+            out[i, :k] = (v[:-N_GEOMETRY] - self.image_mean_) @ self.image_components_.T
+            out[i, k:-1] = (v[-N_GEOMETRY:] - self.image_geometry_[0]) / self.image_geometry_[1]
+            out[i, -1] = 1.0
+        return out
 
     def _model_x(self, mf: feats.ModelFeatures) -> np.ndarray:
         """Model-tower input (M, A + 2 + TEXT_DIM + 2): archi2vec, size (standardised), pre-training text, flags."""
@@ -318,10 +411,10 @@ class TransferSpace:
         return [slice(0, a), slice(a, a + 2), slice(a + 2, a + 2 + t)]
 
     def _task_y(self, tf: feats.TaskFeatures) -> np.ndarray:
-        """Task-tower input (T, 2 TEXT_DIM + 4): class-name and description embeddings, flags and size
-        (standardised)."""
+        """Task-tower input (T, 2 TEXT_DIM + 4 [+ image columns]): class-name and description embeddings, flags
+        and size (standardised), and the image statistics when the space reads them (:meth:`_image_y`)."""
         meta = np.concatenate([tf.meta[:, :2], _apply_scale(tf.meta[:, 2:], self.meta_scale_)], axis=1)
-        return np.concatenate([tf.names, tf.description, meta], axis=1)
+        return np.concatenate([tf.names, tf.description, meta, self._image_y(tf)], axis=1)
 
     def _inputs(self, mf: feats.ModelFeatures, tf: feats.TaskFeatures, free_idx: np.ndarray) -> Inputs:
         return Inputs(model_x=torch.as_tensor(self._model_x(mf)), pre=torch.as_tensor(self._project(mf.pretraining)),
@@ -460,16 +553,36 @@ class TransferSpace:
             s = s + self.bench_offset_[[pos[m] for m in ids], self.benchmarks_.index(benchmark)]
         return s.astype(np.float64)
 
-    def nearest_tasks(self, task_vector: np.ndarray, k: int = 3) -> list[tuple[str, float]]:
-        """The k historical tasks closest to a folded task vector: cosine of the text parts ``[d_t, n_t]`` (what
-        the tasks are about), not of the learned parts, which encode how models rank on them. A task without any
-        text (placeholder class names, no description, no images) is near nothing: the list is empty."""
+    def image_rows(self, cards: Sequence[Any]) -> np.ndarray:
+        """(T, W) image statistics of tasks as the towers read them (W = 0 for a space that reads text only)."""
+        if self.image_proxy is None:
+            return np.zeros((len(cards), 0), np.float32)
+        return self._image_y(feats.task_features(list(cards), self.text_encoder))
+
+    def nearest_tasks(self, task_vector: np.ndarray, k: int = 3,
+                      image_row: np.ndarray | None = None) -> list[tuple[str, float]]:
+        """The k historical tasks closest to a task: cosine of the text parts ``[d_t, n_t]`` of the folded task
+        vectors (what the tasks are about), not of the learned parts, which encode how models rank on them.
+
+        In a space that reads images, what a task's images show (the PCA part of ``image_row``, a row of
+        :meth:`image_rows`) counts as much as its text: the similarity is the mean of the two cosines over the
+        parts both tasks have. A task without any text or image statistics is near nothing: the list is empty.
+        """
         start = self.n_members * self.dim
-        a = self.task_vectors_[:, start:-1]
+        sims, weights = [], []
         q = task_vector[start:-1]
-        if not np.any(q):
+        if np.any(q):
+            sims.append(_cosines(self.task_vectors_[:, start:-1], q))
+            weights.append(np.any(self.task_vectors_[:, start:-1], axis=1).astype(float))
+        rows = getattr(self, "task_image_rows_", None)
+        if image_row is not None and rows is not None and rows.shape[1] and image_row[-1] > 0:
+            shown = self.image_components_.shape[0]  # what the images show; the geometry says how hard, not what
+            sims.append(_cosines(rows[:, :shown], image_row[:shown]))
+            weights.append(rows[:, -1].astype(float))  # the has-image flag of each historical task
+        if not sims:
             return []
-        sim = a @ q / (np.linalg.norm(a, axis=1) * np.linalg.norm(q) + 1e-12)
+        w = np.stack(weights)
+        sim = (np.stack(sims) * w).sum(0) / np.maximum(w.sum(0), 1)
         order = np.argsort(-sim, kind="stable")[:k]
         return [(self.task_names_[i], float(sim[i])) for i in order]
 
@@ -482,11 +595,21 @@ class TransferSpace:
         return (float(vals.min()), float(vals.max())) if len(vals) else None
 
 
+def _cosines(a: np.ndarray, q: np.ndarray) -> np.ndarray:
+    """Cosine of each row of ``a`` (T, D) with ``q`` (D,)."""
+    return a @ q / (np.linalg.norm(a, axis=1) * np.linalg.norm(q) + 1e-12)
+
+
+def _block_spread(total_variance: float) -> float:
+    """The divisor that gives a block of features unit total standard deviation (1 for a constant block)."""
+    return math.sqrt(total_variance) if total_variance > 1e-12 else 1.0
+
+
 def _without_description(tf: feats.TaskFeatures) -> feats.TaskFeatures:
     """The same tasks with no description (embedding zero, has-description flag off), as a card without one."""
     meta = tf.meta.copy()
     meta[:, 1] = 0.0
-    return feats.TaskFeatures(tf.names, np.zeros_like(tf.description), meta)
+    return feats.TaskFeatures(tf.names, np.zeros_like(tf.description), meta, tf.images)
 
 
 def _clean(records: Sequence[Any]) -> list[Any]:

@@ -60,7 +60,7 @@ def save_space(space: TransferSpace, out_dir: str | os.PathLike[str]) -> Path:
                  text_components=space.text_components_, size_scale=space.size_scale_,
                  meta_scale=space.meta_scale_, learned_scale=np.float64(space.learned_scale_),
                  interaction_scale=np.float64(space.interaction_scale_),
-                 use_description=np.bool_(space.use_description_))
+                 use_description=np.bool_(space.use_description_), **_image_arrays(space))
         net = space.nets_[0]
         torch.save({"state_dicts": [n.state_dict() for n in space.nets_],
                     "shape": {"n_models": net.free.shape[0], "n_benchmarks": net.bench_bias.shape[1],
@@ -85,6 +85,16 @@ def save_space(space: TransferSpace, out_dir: str | os.PathLike[str]) -> Path:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return out
+
+
+def _image_arrays(space: TransferSpace) -> dict[str, np.ndarray]:
+    """The image-statistics state of a space that reads tasks' images (none for a text-only space, whose file
+    stays as it was before spaces could read images)."""
+    if space.image_proxy is None:
+        return {}
+    return {"image_proxy": np.array(space.image_proxy), "image_dim": np.int64(space.image_dim_),
+            "image_mean": space.image_mean_, "image_components": space.image_components_,
+            "image_geometry": space.image_geometry_, "task_image_rows": space.task_image_rows_}
 
 
 def load_space(path: str | os.PathLike[str] | None = None) -> TransferSpace:
@@ -130,6 +140,14 @@ def _read(p: Path, info: dict) -> TransferSpace:
         # spaces saved before the two scales were chosen apart used one for both
         space.interaction_scale_ = float(z["interaction_scale"]) if "interaction_scale" in z else space.learned_scale_
         space.use_description_ = bool(z["use_description"]) if "use_description" in z else True
+        # a space that reads tasks' images; spaces without the keys (all before them) read text only
+        space.image_proxy_ = str(z["image_proxy"]) if "image_proxy" in z else None
+        if space.image_proxy_ is not None:
+            space.image_dim_ = int(z["image_dim"])
+            space.image_mean_ = z["image_mean"]
+            space.image_components_ = z["image_components"]
+            space.image_geometry_ = z["image_geometry"]
+            space.task_image_rows_ = z["task_image_rows"]
     tower = torch.load(p / "tower.pt", map_location="cpu", weights_only=True)
     nets = []
     for state in tower["state_dicts"]:

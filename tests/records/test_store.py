@@ -1,11 +1,12 @@
-"""The SQLite store: seeding, schema migrations, queries, export round trip."""
+"""The SQLite store: seeding, schema migrations, queries, export round trip, task image statistics."""
 
 import sqlite3
 
+import numpy as np
 import pytest
 
 from fennec.records import RecordStore, ingest_file
-from fennec.records.store import _V1, SCHEMA_VERSION
+from fennec.records.store import _V1, _V2, SCHEMA_VERSION
 from fennec.validation import FennecInputError
 
 
@@ -109,8 +110,6 @@ def test_records_init_fills_cards_of_bare_tasks(tmp_path):
 
 
 def test_record_matrix(store):
-    import numpy as np
-
     from fennec.records import Record, record_matrix
 
     models, datasets, mat = record_matrix(store.records(benchmark="sfda_supervised"))
@@ -119,3 +118,117 @@ def test_record_matrix(store):
     models, datasets, mat = record_matrix(recs)
     assert models == ["a", "b"] and datasets == ["x", "y"]
     np.testing.assert_array_equal(mat, [[2.0, np.nan], [np.nan, 5.0]])
+
+
+PROXY = "timm:tf_efficientnet_lite0"
+
+
+def _part(seed: int, dim: int = 2 * 1280 + 8) -> np.ndarray:
+    return np.random.default_rng(seed).normal(size=dim).astype(np.float32)
+
+
+def test_task_image_round_trip_and_replace(store):
+    part = _part(0)
+    store.add_task_image("oxford_pets", PROXY, part, n_probe=100, fingerprint="abc")  # alias spelling
+    got = store.task_images()
+    assert list(got) == ["pets"] and list(got["pets"]) == [PROXY]
+    vec = got["pets"][PROXY]
+    assert vec.dtype == np.float32 and vec.shape == part.shape and np.array_equal(vec, part)
+    vec[0] = 99.0  # callers get their own writable copy
+    assert store.task_images()["pets"][PROXY][0] == part[0]
+    row = store.conn.execute("SELECT dim, n_probe, fingerprint FROM task_images WHERE task='pets'").fetchone()
+    assert row == (part.shape[0], 100, "abc")
+    store.add_task_image("pets", PROXY, _part(1).astype(np.float64), n_probe=5)  # replaces, stored as float32
+    assert store.conn.execute("SELECT COUNT(*), MAX(n_probe) FROM task_images").fetchone() == (1, 5)
+    assert np.array_equal(store.task_images()["pets"][PROXY], _part(1))
+    store.add_task_image("cars", "open_clip:ViT-B-32:openai", _part(2, dim=1032))
+    assert set(store.task_images()) == {"cars", "pets"}
+    assert list(store.task_images(proxy=PROXY)) == ["pets"]
+    assert store.task_images(proxy="timm:other") == {}
+
+
+def test_cards_carry_image_parts(store):
+    store.add_task_image("pets", PROXY, _part(0))
+    store.add_task_image("pets", "open_clip:ViT-B-32:openai", _part(1, dim=1032))
+    card = store.task_card("oxford_pets")
+    assert sorted(card.image_parts) == ["open_clip:ViT-B-32:openai", PROXY]
+    assert np.array_equal(card.image_parts[PROXY], _part(0))
+    cards = store.task_cards()
+    assert np.array_equal(cards["pets"].image_parts[PROXY], _part(0))
+    assert cards["cars"].image_parts == {}
+    # task_cards reads everything in bulk and must agree with one card at a time
+    assert cards["pets"] == card and cards["pets"].aliases == card.aliases
+    assert list(cards) == store.task_names()
+
+
+@pytest.mark.parametrize(("part", "message"), [
+    (np.array([1.0, np.nan, 2.0]), "non-finite"),
+    (np.array([1.0, np.inf]), "non-finite"),
+    (np.array([1e300, 0.0]), "non-finite"),  # beyond float32
+    (np.zeros((2, 3)), "1-D float vector"),
+    (np.zeros(0), "1-D float vector"),
+    (np.arange(4), "1-D float vector"),
+    (np.array(["a", "b"]), "1-D float vector"),
+])
+def test_bad_image_part_is_refused(store, part, message):
+    with pytest.raises(FennecInputError, match=message):
+        store.add_task_image("pets", PROXY, part)
+    assert store.task_images() == {}
+
+
+def test_image_of_unknown_task_is_refused(store):
+    with pytest.raises(FennecInputError, match=r"did you mean pets.*fennec tasks add"):
+        store.add_task_image("petz", PROXY, _part(0))
+    with pytest.raises(FennecInputError, match="add it with `fennec tasks add`"):
+        store.add_task_image("no_such_task_at_all", PROXY, _part(0))
+    with pytest.raises(FennecInputError, match="empty proxy"):
+        store.add_task_image("pets", " ", _part(0))
+    with pytest.raises(FennecInputError, match="n_probe"):
+        store.add_task_image("pets", PROXY, _part(0), n_probe=-1)
+    assert "petz" not in store.task_names() and store.task_images() == {}
+
+
+def test_alias_folding_keeps_image_statistics(empty_store):
+    s = empty_store
+    for name in ("pets", "my_pets", "old_pets"):
+        s.ensure_task(name)
+    s.add_task_image("my_pets", PROXY, _part(0))
+    s.add_task_image("my_pets", "timm:other", _part(1))
+    s.add_task_image("pets", "timm:other", _part(2))
+    s.add_task_alias("my_pets", "pets")
+    assert "my_pets" not in s.task_names()
+    images = s.task_images()
+    assert list(images) == ["pets"]
+    assert np.array_equal(images["pets"][PROXY], _part(0))  # moved
+    assert np.array_equal(images["pets"]["timm:other"], _part(2))  # the canonical task's own vector wins
+    assert s.conn.execute("SELECT COUNT(*) FROM task_images").fetchone()[0] == 2
+    s.add_task_image("old_pets", PROXY, _part(3))
+    s.add_task_alias("old_pets", "pets")
+    assert np.array_equal(s.task_card("old_pets").image_parts[PROXY], _part(0))
+
+
+def test_migration_from_v2_adds_task_images(tmp_path):
+    path = tmp_path / "v2.sqlite"
+    conn = sqlite3.connect(path)
+    conn.executescript(_V1 + _V2 + "CREATE TABLE schema_version (version INTEGER PRIMARY KEY, applied_at TEXT);"
+                       "INSERT INTO schema_version VALUES (1, 'then');"
+                       "INSERT INTO schema_version VALUES (2, 'then');"
+                       "INSERT INTO tasks(name, n_classes, description) VALUES ('leaves', 3, 'photos of leaves');")
+    conn.commit()
+    conn.close()
+    s = RecordStore(path)
+    assert s.schema_version() == SCHEMA_VERSION == 3
+    assert s.stats()["records"] == 0  # migrated, not seeded
+    assert s.task_images() == {} and s.task_card("leaves").image_parts == {}
+    s.add_task_image("leaves", PROXY, _part(0), n_probe=12)
+    s.close()
+    with RecordStore(path) as again:  # reopening an up-to-date store applies nothing twice
+        assert again.schema_version() == 3
+        assert np.array_equal(again.task_card("leaves").image_parts[PROXY], _part(0))
+
+
+def test_damaged_image_row_is_reported(store):
+    store.add_task_image("pets", PROXY, _part(0))
+    store.conn.execute("UPDATE task_images SET dim = dim + 1")
+    with pytest.raises(FennecInputError, match="damaged"):
+        store.task_images()

@@ -1,14 +1,16 @@
-"""`fennec embed-task` and `fennec score-zoo` in-process: outputs, and exit code 2 with one line for bad input."""
+"""`fennec embed-task`, `fennec score-zoo` and `fennec tasks add-images` in-process: outputs, and exit code 2 with
+one line for bad input."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from fennec.cli import main
-from fennec.tasks import load_descriptor
+from fennec.tasks import load_descriptor, read_task
 
 PROXY = "timm:tf_efficientnet_lite0"
 
@@ -70,3 +72,86 @@ def test_score_zoo_cli(folder: Path, tmp_path: Path, capsys: pytest.CaptureFixtu
     assert "1 already present" in capsys.readouterr().err
     assert main(["score-zoo", "--models", "timm:test_convnext", "--task", str(folder), "--method", "logem"]) == 2
     assert "did you mean logme" in capsys.readouterr().err
+
+
+def test_tasks_add_images_stores_the_image_part(folder: Path, tmp_path: Path,
+                                                capsys: pytest.CaptureFixture[str]) -> None:
+    from fennec.records import RecordStore
+
+    store = tmp_path / "s.sqlite"
+    RecordStore(store, seed=False).close()
+    assert main(["tasks", "add", "colors", "--classes", "red,green,blue", "--alias", "rgb", "--store",
+                 str(store)]) == 0
+    argv = ["tasks", "add-images", "rgb", str(folder), "--proxy", PROXY, "--max-images", "6", "--store", str(store)]
+    assert main(argv) == 0
+    out = capsys.readouterr().out.strip().splitlines()[-1]
+    assert out == f"task colors: image statistics from {PROXY} (6 probe images, 2568 dims) stored in {store}"
+    with RecordStore(store) as s:
+        vec = s.task_card("colors").image_parts[PROXY]
+        assert vec.shape == (2 * 1280 + 8,) and vec.dtype == np.float32 and np.isfinite(vec).all()
+        row = s.conn.execute("SELECT n_probe, fingerprint FROM task_images").fetchone()
+        assert row[0] == 6 and row[1] == read_task(folder).fingerprint
+    assert main([*argv[:-4], "--max-images", "12", "--store", str(store)]) == 0  # replaces
+    with RecordStore(store) as s:
+        assert s.conn.execute("SELECT COUNT(*), MAX(n_probe) FROM task_images").fetchone() == (1, 12)
+    capsys.readouterr()
+
+    assert main(["tasks", "show", "colors", "--store", str(store)]) == 0
+    assert f"image statistics: {PROXY} (12 probe images, 2568 dims)" in capsys.readouterr().out
+    assert main(["tasks", "show", "colors", "--format", "json", "--store", str(store)]) == 0
+    shown = json.loads(capsys.readouterr().out)
+    assert shown["image_statistics"][PROXY]["dim"] == 2568 and shown["image_statistics"][PROXY]["n_probe"] == 12
+
+
+def test_tasks_add_images_from_a_manifest(folder: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from fennec.records import RecordStore
+
+    manifest = folder / "manifest.csv"
+    rows = [f"{p.relative_to(folder)},{p.parent.name}" for p in sorted(folder.glob("*/*.png"))]
+    manifest.write_text("path,label\n" + "\n".join(rows) + "\n")
+    store = tmp_path / "s.sqlite"
+    assert main(["tasks", "add-images", "pets", str(manifest), "--proxy", PROXY, "--max-images", "6", "--store",
+                 str(store)]) == 0
+    assert "task pets: image statistics" in capsys.readouterr().out
+    with RecordStore(store) as s:
+        assert s.task_images()["pets"][PROXY].shape == (2568,)
+    assert main(["tasks", "show", "oxford_pets", "--store", str(store)]) == 0
+    assert f"image statistics: {PROXY} (6 probe images" in capsys.readouterr().out
+
+
+def test_tasks_show_without_images(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    store = tmp_path / "s.sqlite"
+    assert main(["tasks", "show", "pets", "--store", str(store)]) == 0
+    assert "image statistics: -" in capsys.readouterr().out
+    assert main(["tasks", "show", "pets", "--format", "json", "--store", str(store)]) == 0
+    assert json.loads(capsys.readouterr().out)["image_statistics"] == {}
+
+
+@pytest.mark.parametrize("bad_path, message", [
+    ("classes.txt", "must be an image folder or a manifest"),
+    ("notes.dat", "must be an image folder or a manifest"),
+    ("missing_dir", "no such file or directory"),
+    ("cat,dog", "no such file or directory"),
+])
+def test_tasks_add_images_bad_path_exits_2(bad_path: str, message: str, tmp_path: Path,
+                                           capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "classes.txt").write_text("cat\ndog\n")
+    (tmp_path / "notes.dat").write_text("hello\n")
+    store = tmp_path / "s.sqlite"
+    path = bad_path if "," in bad_path else str(tmp_path / bad_path)
+    assert main(["tasks", "add-images", "pets", path, "--proxy", PROXY, "--store", str(store)]) == 2
+    err = capsys.readouterr().err
+    assert message in err and "PATH" in err and err.count("\n") == 1 and "Traceback" not in err
+
+
+def test_tasks_add_images_unknown_task_exits_2(folder: Path, tmp_path: Path,
+                                               capsys: pytest.CaptureFixture[str]) -> None:
+    store = tmp_path / "s.sqlite"
+    assert main(["tasks", "add-images", "no_such_task", str(folder), "--store", str(store)]) == 2
+    err = capsys.readouterr().err
+    assert "'no_such_task': not in the store" in err and "fennec tasks add" in err and err.count("\n") == 1
+    assert main(["tasks", "add-images", "petz", str(folder), "--store", str(store)]) == 2
+    err = capsys.readouterr().err
+    assert "did you mean pets" in err and "fennec tasks add" in err and err.count("\n") == 1
+    assert main(["tasks", "add-images", "pets", str(folder), "--max-images", "0", "--store", str(store)]) == 2
+    assert "--max-images: expected a positive integer" in capsys.readouterr().err

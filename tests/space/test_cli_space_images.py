@@ -1,0 +1,132 @@
+"""A space trained on tasks described from their images, end to end and in-process: `tasks add-images`, `train`,
+`recommend` and `rank-batch` on real image folders with the offline proxy.
+
+The world: six historical tasks of colour photos, three in warm colours and three in cool ones, all with the
+same class names (so their text says nothing); a warm-colour specialist is best on the warm tasks, a cool one on
+the cool tasks. A new folder is only told apart by what the proxy sees in its images.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from fennec.cli import main
+from fennec.records import RecordStore
+from fennec.records.cards import TaskCard
+from fennec.records.store import ModelInfo, Record
+
+PROXY = "timm:tf_efficientnet_lite0"  # the offline wheel proxy
+CLASSES = ("shade a", "shade b", "shade c")
+WARM = [((230, 40, 30), (240, 120, 20), (250, 200, 40)), ((200, 30, 60), (230, 90, 40), (220, 160, 20)),
+        ((250, 70, 70), (210, 110, 10), (240, 180, 90))]
+COOL = [((30, 60, 230), (20, 160, 200), (90, 40, 210)), ((40, 120, 220), (30, 200, 180), (60, 60, 160)),
+        ((70, 90, 250), (10, 140, 160), (120, 80, 230))]
+NEW_WARM = ((245, 60, 45), (225, 140, 30), (235, 95, 65))
+NEW_COOL = ((45, 80, 215), (25, 175, 195), (100, 70, 225))
+
+
+def run_cli(capsys: pytest.CaptureFixture[str], *argv: object) -> tuple[int, str, str]:
+    code = main([str(a) for a in argv])
+    cap = capsys.readouterr()
+    return code, cap.out, cap.err
+
+
+def colour_folder(root: Path, colours: tuple[tuple[int, int, int], ...], seed: int) -> Path:
+    """root/<class>/<i>.png: noisy images of one colour per class."""
+    rng = np.random.default_rng(seed)
+    for name, rgb in zip(CLASSES, colours, strict=True):
+        (root / name).mkdir(parents=True)
+        for i in range(3):
+            arr = np.clip(np.asarray(rgb, float) + rng.normal(0, 15, (48, 48, 3)), 0, 255).astype(np.uint8)
+            Image.fromarray(arr, "RGB").save(root / name / f"{i}.png")
+    return root
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """A store of the six tasks with their image statistics (added with `fennec tasks add-images`) and a space
+    trained on it with `fennec train`."""
+    root = tmp_path_factory.mktemp("image_space")
+    store_path = root / "records.sqlite"
+    store = RecordStore(store_path, seed=False)
+    tasks = {f"warm{i}": c for i, c in enumerate(WARM)} | {f"cool{i}": c for i, c in enumerate(COOL)}
+    models = {"test:warm": "photos at sunset", "test:cool": "underwater photos", "test:generic": "everyday photos"}
+    rng = np.random.default_rng(0)
+    try:
+        for m, text in models.items():
+            store.add_model(ModelInfo(id=m, name=m[5:], architecture="", pretraining=f"pre-trained on {text}"))
+        for t in tasks:
+            store.add_task(TaskCard(name=t, n_classes=3, n_images=9, class_names=CLASSES))
+        with store.transaction():
+            for t in tasks:
+                for m in models:
+                    value = 70.0 + 15.0 * (m == f"test:{t[:4]}") + 5.0 * (m == "test:generic")
+                    store.insert_record(Record(model=m, dataset=t, benchmark="colours", metric="finetune_top1_acc",
+                                               value=float(value + 0.5 * rng.standard_normal())))
+    finally:
+        store.close()
+    for i, (t, colours) in enumerate(tasks.items()):
+        path = colour_folder(root / "tasks" / t, colours, seed=i)
+        assert main(["tasks", "add-images", t, str(path), "--proxy", PROXY, "--store", str(store_path)]) == 0
+    space = root / "space"
+    assert main(["train", "--store", str(store_path), "--out", str(space), "--no-warm-start"]) == 0
+    return {"root": root, "store": store_path, "space": space,
+            "new_warm": colour_folder(root / "new" / "warm", NEW_WARM, seed=10),
+            "new_cool": colour_folder(root / "new" / "cool", NEW_COOL, seed=11)}
+
+
+def test_the_space_reads_image_statistics_with_the_proxy_of_its_tasks(world):
+    manifest = json.loads((world["space"] / "manifest.json").read_text())
+    assert manifest["train"]["image_proxy"] == PROXY
+    assert manifest["train"]["image_tasks"] == 6
+
+
+@pytest.mark.parametrize(("task", "best"), [("new_warm", "test:warm"), ("new_cool", "test:cool")])
+def test_recommend_puts_the_specialist_of_what_the_images_show_first(world, capsys, task, best):
+    code, out, err = run_cli(capsys, "recommend", world[task], "--space", world["space"], "--format", "json")
+    assert code == 0, err
+    result = json.loads(out)
+    assert result["ranking"][0]["model"] == best, result["ranking"]
+    assert result["image_statistics"] == {"proxy": PROXY}
+    # the explanation looks at the images too: the texts of all six tasks are the same
+    assert result["nearest_tasks"][0]["task"].startswith(best[5:]), result["nearest_tasks"]
+
+
+def test_no_images_ranks_both_folders_alike(world, capsys):
+    # the control: without their images the two new folders are the same text task
+    rankings = []
+    for task in ("new_warm", "new_cool"):
+        code, out, err = run_cli(capsys, "recommend", world[task], "--space", world["space"], "--format", "json",
+                                 "--no-images")
+        assert code == 0, err
+        result = json.loads(out)
+        assert result["image_statistics"] is None
+        rankings.append([(r["model"], r["score"]) for r in result["ranking"]])
+    assert rankings[0] == rankings[1]
+
+
+def test_rank_batch_reads_the_images_of_every_task(world, capsys):
+    code, out, err = run_cli(capsys, "rank-batch", world["new_warm"], world["new_cool"], "--space", world["space"],
+                             "--format", "json")
+    assert code == 0, err
+    results = json.loads(out)
+    assert [r["ranking"][0]["model"] for r in results] == ["test:warm", "test:cool"]
+    assert all(r["image_statistics"] == {"proxy": PROXY} for r in results)
+
+
+def test_table_output_says_which_proxy_read_the_images(world, capsys):
+    code, out, err = run_cli(capsys, "recommend", world["new_warm"], "--space", world["space"])
+    assert code == 0, err
+    assert f"image statistics read with {PROXY}" in out
+
+
+def test_a_text_only_task_is_ranked_by_an_image_space_without_statistics(world, capsys):
+    code, out, err = run_cli(capsys, "recommend", "--classes", ",".join(CLASSES), "--space", world["space"],
+                             "--format", "json")
+    assert code == 0, err
+    assert json.loads(out)["image_statistics"] is None
