@@ -95,15 +95,58 @@ def canonical_dataset(name: str, extra: dict[str, str] | None = None) -> str:
     return dataset_aliases().get(key, key)
 
 
+# timm / open_clip pre-trained tags -> what the weights were trained on (the words the text encoder reads)
+_TAG_WORDS = (
+    ("in22k_ft_in1k", "supervised on ImageNet-21k, fine-tuned on ImageNet-1k"),
+    ("in21k_ft_in1k", "supervised on ImageNet-21k, fine-tuned on ImageNet-1k"),
+    ("in12k_ft_in1k", "supervised on ImageNet-12k, fine-tuned on ImageNet-1k"),
+    ("in22k", "supervised on ImageNet-21k (21k object categories)"),
+    ("in21k", "supervised on ImageNet-21k (21k object categories)"),
+    ("in12k", "supervised on ImageNet-12k"),
+    ("laion", "CLIP image-text contrastive pre-training on LAION web images"),
+    ("openai", "CLIP image-text contrastive pre-training on web images"),
+    ("dino", "self-supervised DINO on ImageNet"),
+    ("mae", "self-supervised masked autoencoder on ImageNet"),
+    ("in1k", "supervised on ImageNet-1k (1000 object categories)"),
+)
+
+
+#: What a timm model id without a pre-trained tag was trained on (timm's default weights).
+TIMM_DEFAULT_PRETRAINING = "supervised on ImageNet-1k (timm default weights)"
+
+
+def pretraining_from_tag(tag: str) -> str | None:
+    """Describe the pre-training data from a timm/open_clip tag (``a1_in1k``, ``laion2b_s34b_b79k``), or None."""
+    tag = tag.lower()
+    for key, words in _TAG_WORDS:
+        if key in tag:
+            return words
+    return None
+
+
+@functools.lru_cache(maxsize=1024)
+def _timm_knows(architecture: str) -> bool:
+    """True when timm can build ``architecture`` (a plain published name such as ``convnext_tiny``)."""
+    if not architecture or not architecture.replace("_", "").isalnum():
+        return False
+    import timm
+
+    return bool(timm.is_model(architecture))
+
+
 def resolve_model(name: str, architecture: str | None = None, pretraining: str | None = None) -> ModelAlias:
     """Resolve a published model name to its id, architecture and pre-training text.
 
     Order: the alias table; then a ``source:id`` name (``timm:resnet50.a1_in1k`` -> architecture ``resnet50``);
-    then a plain name with an explicit ``architecture``. Explicit ``architecture``/``pretraining`` values override
-    the table's.
+    then a plain name with an explicit ``architecture``; then a plain name timm knows
+    (``convnext_tiny.fb_in22k`` -> ``timm:convnext_tiny.fb_in22k``). Explicit ``architecture``/``pretraining``
+    values override the table's; otherwise a pre-trained tag gives the pre-training text
+    (:func:`pretraining_from_tag`), as ``fennec zoo add`` does, so a model means the same to the space whichever
+    way it arrived.
 
     Raises:
-        FennecInputError: when no architecture can be found.
+        FennecInputError: for a plain name with no architecture found (a ``source:id`` name without one is kept
+            with architecture ``""``, unknown).
     """
     name = name.strip()
     table = model_aliases()
@@ -117,14 +160,21 @@ def resolve_model(name: str, architecture: str | None = None, pretraining: str |
             arch = rest.split(".")[0]  # drop the pretrained tag: resnet50.a1_in1k -> resnet50
         if arch is None and source == "torchvision":
             arch = _TORCHVISION_TO_TIMM.get(rest, f"torchvision:{rest}")
-        if arch is None:
-            raise FennecInputError(f"model {name!r}: no architecture known; add an 'architecture' column with a "
-                                   "timm name (or torchvision:NAME)")
-        return ModelAlias(name, name, arch, pretraining or "")
+        # an explicit id without a known architecture (local:, hf:) is still a model the space can learn from
+        # its records; it just has no archi2vec vector ("" is "unknown" for the towers)
+        arch = arch or ""
+        tag = rest.partition(".")[2] if source == "timm" else rest.partition(":")[2]
+        default = TIMM_DEFAULT_PRETRAINING if source == "timm" else ""
+        return ModelAlias(name, name, arch, pretraining or pretraining_from_tag(tag) or default)
     if architecture:
         return ModelAlias(name, f"published:{name}", architecture, pretraining or "")
-    raise FennecInputError(f"model {name!r}: not in the alias table (data/aliases/models.csv) and no "
-                           "'architecture' column; add one with a timm name, or name the model as source:id")
+    arch, _, tag = name.partition(".")
+    if _timm_knows(arch):
+        return ModelAlias(name, f"timm:{name}", arch,
+                          pretraining or pretraining_from_tag(tag) or TIMM_DEFAULT_PRETRAINING)
+    raise FennecInputError(f"model {name!r}: not in the alias table (data/aliases/models.csv), not a timm model, "
+                           "and no 'architecture' column; add one with a timm name, or name the model as source:id "
+                           f"(local:{name} for one without a known architecture)")
 
 
 # ----------------------------------------------------------------------------------------------------------

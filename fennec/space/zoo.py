@@ -6,22 +6,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from fennec.records.aliases import TIMM_DEFAULT_PRETRAINING, pretraining_from_tag
 from fennec.validation import FennecInputError, check_model_id
-
-# timm / open_clip pre-trained tags -> what the weights were trained on (the words the text encoder reads)
-_TAG_WORDS = (
-    ("in22k_ft_in1k", "supervised on ImageNet-21k, fine-tuned on ImageNet-1k"),
-    ("in21k_ft_in1k", "supervised on ImageNet-21k, fine-tuned on ImageNet-1k"),
-    ("in12k_ft_in1k", "supervised on ImageNet-12k, fine-tuned on ImageNet-1k"),
-    ("in22k", "supervised on ImageNet-21k (21k object categories)"),
-    ("in21k", "supervised on ImageNet-21k (21k object categories)"),
-    ("in12k", "supervised on ImageNet-12k"),
-    ("laion", "CLIP image-text contrastive pre-training on LAION web images"),
-    ("openai", "CLIP image-text contrastive pre-training on web images"),
-    ("dino", "self-supervised DINO on ImageNet"),
-    ("mae", "self-supervised masked autoencoder on ImageNet"),
-    ("in1k", "supervised on ImageNet-1k (1000 object categories)"),
-)
 
 
 @dataclass(frozen=True)
@@ -33,15 +19,6 @@ class ZooModel:
     pretraining: str | None
 
 
-def pretraining_from_tag(tag: str) -> str | None:
-    """Describe the pre-training data from a timm/open_clip tag (``a1_in1k``, ``laion2b_s34b_b79k``), or None."""
-    tag = tag.lower()
-    for key, words in _TAG_WORDS:
-        if key in tag:
-            return words
-    return None
-
-
 def model_from_id(model_id: str, pretraining: str | None = None) -> ZooModel:
     """Metadata for a ``source:id`` model id.
 
@@ -51,7 +28,7 @@ def model_from_id(model_id: str, pretraining: str | None = None) -> ZooModel:
     source, rest = check_model_id(model_id, "model")
     if source == "timm":
         arch, _, tag = rest.partition(".")
-        words = pretraining or pretraining_from_tag(tag) or "supervised on ImageNet-1k (timm default weights)"
+        words = pretraining or pretraining_from_tag(tag) or TIMM_DEFAULT_PRETRAINING
         return ZooModel(model_id, arch, words)
     if source == "open_clip":
         arch, _, tag = rest.partition(":")

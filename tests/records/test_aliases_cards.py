@@ -36,6 +36,29 @@ def test_unknown_model_needs_an_architecture():
     with pytest.raises(FennecInputError, match="architecture"):
         resolve_model("who_knows")
     assert resolve_model("who_knows", "resnet18").model_id == "published:who_knows"
+    with pytest.raises(FennecInputError, match="local:who_knows"):  # the message says how to keep it anyway
+        resolve_model("who_knows")
+
+
+def test_a_plain_name_timm_knows_becomes_a_timm_id_with_its_pretraining():
+    a = resolve_model("convnext_tiny.fb_in22k")
+    assert (a.model_id, a.architecture) == ("timm:convnext_tiny.fb_in22k", "convnext_tiny")
+    assert "ImageNet-21k" in a.pretraining
+    assert resolve_model("vit_small_patch16_224").model_id == "timm:vit_small_patch16_224"
+
+
+def test_source_ids_read_their_pretraining_tag_like_zoo_add():
+    from fennec.space.zoo import model_from_id
+
+    for model_id in ("timm:resnet50", "timm:resnet50.a1_in1k", "timm:vit_base_patch16_224.augreg_in21k",
+                     "open_clip:ViT-B-32:laion2b_s34b_b79k"):
+        assert resolve_model(model_id).pretraining == model_from_id(model_id).pretraining, model_id
+    assert resolve_model("timm:resnet50.a1_in1k", pretraining="my words").pretraining == "my words"
+
+
+def test_an_explicit_id_without_a_known_architecture_is_kept():
+    a = resolve_model("local:mycorp/secretnet")
+    assert (a.model_id, a.architecture) == ("local:mycorp/secretnet", "")
 
 
 @pytest.mark.parametrize(("alias", "canon"), [
