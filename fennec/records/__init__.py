@@ -7,6 +7,7 @@ Public API::
     store.records(benchmark="sfda_supervised")  # -> list[Record(model, dataset, benchmark, metric, value, ...)]
     store.models()                              # -> list[ModelInfo(id, name, architecture, pretraining)]
     store.task_card("oxford_pets")              # -> TaskCard(name="pets", class_names=..., n_classes=37, ...)
+    store.add_task_image("pets", proxy, part)   # what a proxy saw of its images -> TaskCard.image_parts[proxy]
     record_matrix(store.records(benchmark="sfda_supervised"))  # -> (model ids, datasets, (M, D) array, NaN gaps)
 """
 
