@@ -5,7 +5,8 @@
 
 A manifest is a CSV with a ``task`` column (a path, or a comma list of class names) and optional ``classes`` and
 ``description`` columns. Tasks with images but without class names are seen through the proxy as in
-``recommend`` (``--no-images`` skips it).
+``recommend``, and a space trained on image statistics reads those of every image task (``--no-images`` skips
+both).
 """
 
 from __future__ import annotations

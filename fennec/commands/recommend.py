@@ -7,7 +7,9 @@
 TASK is an image folder (a sub-folder per class), a CSV/Parquet manifest, an ``.npz`` of features, or omitted
 with ``--classes`` for a text-only task. For a task with images whose class names are placeholders (``0``, ``1``,
 ``class_3``), the proxy's ImageNet classifier names a probe set of them (:mod:`fennec.tasks.visual`) and those
-names stand in for the class names (and a missing description); ``--no-images`` skips that.
+names stand in for the class names (and a missing description). A space trained on image statistics
+(``fennec tasks add-images``) also reads those of the task's images, computed with the space's own proxy.
+``--no-images`` skips both.
 """
 
 from __future__ import annotations
@@ -18,6 +20,8 @@ import sys
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    import numpy as np
+
     from fennec.records.cards import TaskCard
     from fennec.tasks import Task
     from fennec.tasks.visual import VisualLabels
@@ -38,10 +42,11 @@ def add_image_arguments(p: argparse.ArgumentParser) -> None:
     g = p.add_mutually_exclusive_group()
     g.add_argument("--proxy", metavar="ID", default=None,
                    help="image model that names the images of a task without class names (default: the offline "
-                   "timm:tf_efficientnet_lite0)")
+                   "timm:tf_efficientnet_lite0); a space trained on image statistics always reads them with its "
+                   "own proxy")
     g.add_argument("--no-images", action="store_true",
-                   help="do not look at the images of a task without class names: rank it from its description "
-                   "and size")
+                   help="do not look at the task's images: no proxy names for a task without class names, no "
+                   "image statistics for a space that reads them; rank it from its text and size")
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -110,7 +115,7 @@ def space_view(task: Task, images: bool = True, proxy: str | None = None,
     return card, visual
 
 
-def _image_statistics(task: Task, proxy: str) -> Any:
+def _image_statistics(task: Task, proxy: str) -> np.ndarray | None:
     """The image part of the task's descriptor under ``proxy`` (2 * di + 8,), or None with a warning."""
     import warnings
 

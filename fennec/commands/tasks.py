@@ -16,6 +16,7 @@ import json
 from typing import TYPE_CHECKING
 
 from fennec.commands.records import add_store_argument, open_store
+from fennec.tasks.sampler import DEFAULT_PROBE_SIZE
 
 if TYPE_CHECKING:
     from fennec.records import RecordStore
@@ -47,7 +48,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     q.add_argument("--proxy", default=None, metavar="ID",
                    help="image encoder, e.g. timm:tf_efficientnet_lite0 or open_clip:ViT-B-32:TAG "
                         "(default: timm:tf_efficientnet_lite0)")
-    q.add_argument("--max-images", type=int, default=500, metavar="N", help="probe-set size (default: 500)")
+    q.add_argument("--max-images", type=int, default=DEFAULT_PROBE_SIZE, metavar="N",
+                   help=f"probe-set size (default: {DEFAULT_PROBE_SIZE}, what recommend uses for a new task)")
     q.add_argument("--seed", type=int, default=0, help="probe-set seed (default: 0)")
     add_store_argument(q)
 
@@ -100,11 +102,7 @@ def run(args: argparse.Namespace) -> int:
                       f"{','.join(c.aliases)}")
         elif cmd == "show":
             card = store.task_card(args.name)
-            # n_probe and the fingerprint are not on the card (the transfer space only needs the vectors).
-            images = {proxy: {"dim": dim, "n_probe": n_probe, "fingerprint": fp, "added_at": at}
-                      for proxy, dim, n_probe, fp, at in store.conn.execute(
-                          "SELECT proxy, dim, n_probe, fingerprint, added_at FROM task_images WHERE task=? "
-                          "ORDER BY proxy", (card.name,))}
+            images = store.task_image_info(card.name)
             if args.format == "json":
                 print(json.dumps({**card.to_json(), "image_statistics": images}, indent=2))
             else:
@@ -123,12 +121,13 @@ def run(args: argparse.Namespace) -> int:
 
 def _add_images(store: RecordStore, args: argparse.Namespace) -> None:
     """`fennec tasks add-images`: describe the images at PATH with the proxy and store the image part."""
+    import warnings
     from pathlib import Path
 
     from fennec.encoders import DEFAULT_PROXY
     from fennec.tasks import describe_task, read_task
     from fennec.tasks.readers import MANIFEST_SUFFIXES
-    from fennec.validation import FennecInputError, check_positive_int
+    from fennec.validation import FennecInputError, FennecInputWarning, check_positive_int
 
     check_positive_int(args.max_images, "--max-images")
     # The task must exist before its images are read: describing them can take minutes.
@@ -142,9 +141,15 @@ def _add_images(store: RecordStore, args: argparse.Namespace) -> None:
     task = read_task(path)
     if task.kind != "images":
         raise FennecInputError(f"PATH {args.path!r}: must be {wanted}, not {task.kind}")
+    card = store.task_card(canon)
+    if card.n_classes and task.n_classes != card.n_classes:
+        warnings.warn(f"PATH {args.path!r}: {task.n_classes} classes, but task {canon!r} has {card.n_classes}; "
+                      "storing its statistics anyway (check that PATH holds this task's images)",
+                      FennecInputWarning, stacklevel=2)
     d = describe_task(task, proxy=args.proxy or DEFAULT_PROXY, max_images=args.max_images, seed=args.seed)
     part = d.parts["image"]
-    assert part is not None  # describe_task always fills the image part of an image task
+    if part is None:  # describe_task fills the image part of every image task; never store an empty one
+        raise FennecInputError(f"PATH {args.path!r}: the proxy {d.proxy} returned no image statistics")
     n_probe = int(d.info.get("n_probe", 0))
     store.add_task_image(canon, d.proxy, part, n_probe=n_probe, fingerprint=d.fingerprint)
     skipped = f"; skipped {d.info['n_skipped']} unreadable image(s)" if d.info.get("n_skipped") else ""

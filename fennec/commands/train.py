@@ -27,6 +27,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--epochs", type=int, default=None, help="maximum epochs (default: the space's default)")
     p.add_argument("--dim", type=int, default=None, help="width of the learned vectors (default 8)")
+    p.add_argument("--images", choices=("auto", "off"), default="auto",
+                   help="read the image statistics of the store's tasks when 3 or more share a proxy (auto, the "
+                   "default) or train a space that reads text only (off)")
     p.set_defaults(func=run)
 
 
@@ -35,7 +38,7 @@ def run(args: argparse.Namespace) -> int:
     from fennec.space.store import default_space_dir, load_space, save_space
     from fennec.validation import FennecInputError, check_positive_int
 
-    params: dict[str, int] = {"seed": args.seed}
+    params: dict[str, int | str] = {"seed": args.seed, "images": args.images}
     if args.epochs is not None:
         params["epochs"] = check_positive_int(args.epochs, "--epochs")
     if args.dim is not None:
@@ -67,4 +70,11 @@ def run(args: argparse.Namespace) -> int:
           f"{len(space.model_ids_)} models, {len(space.task_names_)} tasks, {info['epochs']} epochs"
           f"{' (warm start)' if init is not None else ''} in {time.perf_counter() - t0:.1f} s -> {path}",
           file=sys.stderr)
+    described = sum(bool(c.image_parts) for c in tasks.values())
+    if space.image_proxy is not None:
+        print(f"reads image statistics from {space.image_proxy} ({info['image_tasks']} of {len(space.task_names_)} "
+              f"training tasks have them)", file=sys.stderr)
+    elif described:
+        why = "--images off" if args.images == "off" else f"fewer than {space.min_image_tasks} share a proxy"
+        print(f"reads text only ({why}), though {described} task(s) carry image statistics", file=sys.stderr)
     return 0

@@ -166,9 +166,9 @@ def resolve_model(name: str, architecture: str | None = None, pretraining: str |
         tag = rest.partition(".")[2] if source == "timm" else rest.partition(":")[2]
         default = TIMM_DEFAULT_PRETRAINING if source == "timm" else ""
         return ModelAlias(name, name, arch, pretraining or pretraining_from_tag(tag) or default)
-    if architecture:
-        return ModelAlias(name, f"published:{name}", architecture, pretraining or "")
     arch, _, tag = name.partition(".")
+    if architecture:
+        return ModelAlias(name, f"published:{name}", architecture, pretraining or pretraining_from_tag(tag) or "")
     if _timm_knows(arch):
         return ModelAlias(name, f"timm:{name}", arch,
                           pretraining or pretraining_from_tag(tag) or TIMM_DEFAULT_PRETRAINING)

@@ -12,10 +12,13 @@ import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fennec.records.aliases import data_dir, normalize_name
 from fennec.validation import FennecInputError
+
+if TYPE_CHECKING:
+    import numpy as np
 
 
 @dataclass(frozen=True)
@@ -47,7 +50,7 @@ class TaskCard:
     task_type: str = "classification"
     notes: str = ""
     metadata: dict[str, Any] = field(default_factory=dict, compare=False)
-    image_parts: dict[str, Any] = field(default_factory=dict, compare=False)
+    image_parts: dict[str, np.ndarray] = field(default_factory=dict, compare=False)
 
     def text(self) -> str:
         """The card as one paragraph (for text encoders)."""

@@ -394,6 +394,15 @@ class RecordStore:
             return self._read_images("", ())
         return self._read_images("WHERE proxy=?", (proxy,))
 
+    def task_image_info(self, task: str) -> dict[str, dict[str, Any]]:
+        """Where a task's image statistics came from, by proxy id: ``dim``, ``n_probe``, ``fingerprint``,
+        ``added_at`` (not on the card: the transfer space only needs the vectors)."""
+        canon = self.canonical_task(task)
+        return {proxy: {"dim": dim, "n_probe": n_probe, "fingerprint": fp, "added_at": at}
+                for proxy, dim, n_probe, fp, at in self.conn.execute(
+                    "SELECT proxy, dim, n_probe, fingerprint, added_at FROM task_images WHERE task=? ORDER BY proxy",
+                    (canon,))}
+
     def _read_images(self, where: str, args: Sequence[Any]) -> dict[str, dict[str, np.ndarray]]:
         out: dict[str, dict[str, np.ndarray]] = {}
         for task, proxy, blob, dim in self.conn.execute(

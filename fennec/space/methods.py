@@ -6,7 +6,8 @@ Registers ``fennec`` (the learned space, :class:`TransferSpace`) and ``fennec-nm
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import hashlib
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -17,6 +18,18 @@ from fennec.space.space import TransferSpace, records_hash
 
 # lodo on several benchmarks hides the same dataset, so the same training set recurs: fit it once per process.
 _FITTED: dict[tuple[str, str, str, str], TransferSpace] = {}
+
+
+def _cards_key(tasks: Mapping[str, Any]) -> str:
+    """What of the task cards a fit depends on: their names and a hash of their image statistics (a card's text
+    is fixed by its name within a store; its image statistics can be stored again)."""
+    h = hashlib.sha256()
+    for name in sorted(tasks):
+        h.update(name.encode())
+        for proxy, part in sorted((getattr(tasks[name], "image_parts", None) or {}).items()):
+            h.update(proxy.encode())
+            h.update(np.ascontiguousarray(part, dtype=np.float32).tobytes())
+    return h.hexdigest()
 
 
 @METHODS.register("fennec")
@@ -30,7 +43,7 @@ class SpaceMethod(Method):
         self.context_ = context
         space = TransferSpace(**{"seed": context.seed, **self.params})
         key = (records_hash(train), repr(sorted(space.get_params().items())), ",".join(sorted(context.models)),
-               ",".join(sorted(context.tasks)))
+               _cards_key(context.tasks))
         if key not in _FITTED:
             _FITTED[key] = space.fit(train, context.models, context.tasks)
         self.space_ = _FITTED[key]

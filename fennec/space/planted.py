@@ -20,6 +20,7 @@ import numpy as np
 
 from fennec.records.cards import TaskCard
 from fennec.records.store import ModelInfo, Record, RecordStore
+from fennec.tasks.descriptor import GEOMETRY_STATS
 
 World = tuple[list[Record], dict[str, ModelInfo], dict[str, TaskCard]]
 
@@ -53,7 +54,7 @@ def make_world(seed: int = 0, noise: float = 0.5) -> World:
 
 
 IMAGE_PROXY = "test:planted-proxy"
-GEOMETRY = 8  # class-geometry statistics closing a descriptor's image part (fennec.tasks.descriptor)
+GEOMETRY = len(GEOMETRY_STATS)  # class-geometry statistics closing a descriptor's image part
 
 
 def make_image_world(n_regimes: int = 3, tasks_per_regime: int = 4, dim: int = 16, seed: int = 0,

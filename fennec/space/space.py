@@ -34,9 +34,10 @@ from fennec.space.fit import (
 from fennec.space.net import TransferNet
 from fennec.space.zoo import ZooModel
 from fennec.tasks.descriptor import GEOMETRY_STATS
-from fennec.validation import FennecInputError, check_choice
+from fennec.validation import FennecInputError, check_choice, check_positive_int
 
 N_GEOMETRY = len(GEOMETRY_STATS)  # the class-geometry statistics that end a descriptor's image part
+TEXT_COLUMNS = 2 * feats.TEXT_DIM + 4  # the task tower's text and size inputs, before any image columns
 
 
 @functools.lru_cache(maxsize=1)
@@ -207,6 +208,8 @@ class TransferSpace:
              init: TransferSpace | None) -> TransferSpace:
         check_choice(self.description, "description", ("cv", "keep", "drop"))
         check_choice(self.images, "images", ("auto", "off"))
+        check_positive_int(self.image_components, "image_components")
+        check_positive_int(self.min_image_tasks, "min_image_tasks")
         recs = _clean(records)
         if not recs:
             raise FennecInputError("records: no usable records to train on; ingest some with "
@@ -294,7 +297,7 @@ class TransferSpace:
             offsets = [n.offsets(self.learned_scale_)[idx] * has for n in nets]
         self.bench_offset_ = torch.stack(offsets).mean(0).numpy()
         self.task_vectors_ = self._fold_tasks(self._scored_text(tf))
-        self.task_image_rows_ = self._image_y(tf)
+        self.task_image_rows_ = self._image_y(tf.images)
         self.history_ = _history(recs, model_ids, task_names)
         return self
 
@@ -360,11 +363,18 @@ class TransferSpace:
         if n < max(self.min_image_tasks, 2):
             return
         rows = [np.asarray(parts[proxy], np.float32) for parts in tf.images if proxy in parts]
-        if len({r.shape for r in rows}) != 1 or rows[0].ndim != 1 or rows[0].size <= N_GEOMETRY:
-            raise FennecInputError(f"tasks: image statistics from {proxy!r} differ in shape across tasks "
-                                   f"({sorted({r.shape for r in rows})}); describe every task again with "
-                                   "`fennec tasks add-images`")
+        shapes = sorted({r.shape for r in rows})
+        if len(shapes) != 1:
+            raise FennecInputError(f"tasks: image statistics from {proxy!r} differ in shape across tasks ({shapes});"
+                                   " describe every task again with `fennec tasks add-images`")
+        if rows[0].ndim != 1 or rows[0].size <= N_GEOMETRY:
+            raise FennecInputError(f"tasks: image statistics from {proxy!r} have shape {shapes[0]}, expected a "
+                                   f"vector longer than the {N_GEOMETRY} geometry statistics (an embedding mean and "
+                                   "spread first); describe the tasks again with `fennec tasks add-images`")
         x = np.stack(rows)
+        if not np.all(np.isfinite(x)):
+            raise FennecInputError(f"tasks: image statistics from {proxy!r} hold NaN or inf values; describe the "
+                                   "tasks again with `fennec tasks add-images`")
         emb, geom = x[:, :-N_GEOMETRY], x[:, -N_GEOMETRY:]
         k = max(1, min(self.image_components, len(x) - 1, emb.shape[1]))
         pca = PCA(n_components=k, random_state=self.seed).fit(emb)
@@ -377,17 +387,17 @@ class TransferSpace:
         spread = _block_spread(float(geom.var(0).sum()))
         self.image_geometry_ = np.stack([geom.mean(0), np.full(N_GEOMETRY, spread)]).astype(np.float32)
 
-    def _image_y(self, tf: feats.TaskFeatures) -> np.ndarray:
+    def _image_y(self, images: Sequence[Mapping[str, Any]]) -> np.ndarray:
         """Task-tower image input (T, image_components + N_GEOMETRY + 1): PCA of the mean and spread blocks and
         the geometry, each block scaled to unit total spread (:meth:`_fit_images`), and a has-image flag; zeros
         for tasks without statistics from the space's proxy, and no columns at all for a space that reads text
         only."""
-        n = len(tf.meta)
+        n = len(images)
         if self.image_proxy is None:
             return np.zeros((n, 0), np.float32)
         k = self.image_components_.shape[0]
         out = np.zeros((n, k + N_GEOMETRY + 1), np.float32)
-        for i, parts in enumerate(tf.images or ({},) * n):
+        for i, parts in enumerate(images):
             part = parts.get(self.image_proxy)
             if part is None:
                 continue
@@ -414,7 +424,8 @@ class TransferSpace:
         """Task-tower input (T, 2 TEXT_DIM + 4 [+ image columns]): class-name and description embeddings, flags
         and size (standardised), and the image statistics when the space reads them (:meth:`_image_y`)."""
         meta = np.concatenate([tf.meta[:, :2], _apply_scale(tf.meta[:, 2:], self.meta_scale_)], axis=1)
-        return np.concatenate([tf.names, tf.description, meta, self._image_y(tf)], axis=1)
+        images = tf.images or ({},) * len(tf.meta)
+        return np.concatenate([tf.names, tf.description, meta, self._image_y(images)], axis=1)
 
     def _inputs(self, mf: feats.ModelFeatures, tf: feats.TaskFeatures, free_idx: np.ndarray) -> Inputs:
         return Inputs(model_x=torch.as_tensor(self._model_x(mf)), pre=torch.as_tensor(self._project(mf.pretraining)),
@@ -432,18 +443,35 @@ class TransferSpace:
                      value=np.array([float(r.value) for r in recs]), group_weight=weight,
                      group_dataset=np.array([tpos[k[1]] for k in keys]))
 
-    @staticmethod
-    def _warm_start(net: TransferNet, init: TransferSpace | None, old_net: TransferNet | None, free_ids: list[str],
-                    benches: list[str]) -> None:
-        """Copy what a previous space's member learned: tower weights, free vectors of the models it shares."""
+    def _same_image_columns(self, init: TransferSpace) -> bool:
+        """True when ``init``'s task tower read image columns that mean what this space's mean: the same proxy
+        and the same fitted PCA basis and scales (a refit on other tasks turns and flips the components)."""
+        if self.image_proxy is None or init.image_proxy != self.image_proxy:
+            return False
+        mine = (self.image_mean_, self.image_components_, self.image_geometry_)
+        theirs = (init.image_mean_, init.image_components_, init.image_geometry_)
+        return all(a.shape == b.shape and np.array_equal(a, b) for a, b in zip(mine, theirs, strict=True))
+
+    def _warm_start(self, net: TransferNet, init: TransferSpace | None, old_net: TransferNet | None,
+                    free_ids: list[str], benches: list[str]) -> None:
+        """Copy what a previous space's member learned: tower weights, free vectors of the models it shares.
+
+        The task tower's weights on the text and size columns are copied; those on the image columns only when
+        they read the same statistics the same way (:meth:`_same_image_columns`), else they start afresh.
+        """
         if init is None or old_net is None:
             return
         old, new = old_net.state_dict(), net.state_dict()
         with torch.no_grad():
             for name in ("model_proj.weight", "model_proj.bias", "model_bias.weight", "model_bias.bias",
-                         "task_proj.weight", "task_proj.bias", "affinity"):
+                         "task_proj.bias", "affinity"):
                 if name in old and old[name].shape == new[name].shape:
                     new[name].copy_(old[name])
+            w_old, w_new = old["task_proj.weight"], new["task_proj.weight"]
+            if w_old.shape == w_new.shape and (w_new.shape[1] == TEXT_COLUMNS or self._same_image_columns(init)):
+                w_new.copy_(w_old)
+            elif w_old.shape[0] == w_new.shape[0] and min(w_old.shape[1], w_new.shape[1]) >= TEXT_COLUMNS:
+                w_new[:, :TEXT_COLUMNS] = w_old[:, :TEXT_COLUMNS]
             old_pos = {m: i for i, m in enumerate(init.free_ids_)}
             old_b = {b: i for i, b in enumerate(init.benchmarks_)}
             for i, m in enumerate(free_ids):
@@ -555,9 +583,7 @@ class TransferSpace:
 
     def image_rows(self, cards: Sequence[Any]) -> np.ndarray:
         """(T, W) image statistics of tasks as the towers read them (W = 0 for a space that reads text only)."""
-        if self.image_proxy is None:
-            return np.zeros((len(cards), 0), np.float32)
-        return self._image_y(feats.task_features(list(cards), self.text_encoder))
+        return self._image_y([dict(getattr(c, "image_parts", None) or {}) for c in cards])
 
     def nearest_tasks(self, task_vector: np.ndarray, k: int = 3,
                       image_row: np.ndarray | None = None) -> list[tuple[str, float]]:
@@ -565,25 +591,29 @@ class TransferSpace:
         vectors (what the tasks are about), not of the learned parts, which encode how models rank on them.
 
         In a space that reads images, what a task's images show (the PCA part of ``image_row``, a row of
-        :meth:`image_rows`) counts as much as its text: the similarity is the mean of the two cosines over the
-        parts both tasks have. A task without any text or image statistics is near nothing: the list is empty.
+        :meth:`image_rows`) counts as much as its text: the similarity is the mean of the cosines of the parts the
+        task has, where a part a historical task lacks counts as 0; historical tasks that share no part with it
+        are left out. A task without any text or image statistics is near nothing: the list is empty.
         """
         start = self.n_members * self.dim
         sims, weights = [], []
         q = task_vector[start:-1]
         if np.any(q):
             sims.append(_cosines(self.task_vectors_[:, start:-1], q))
-            weights.append(np.any(self.task_vectors_[:, start:-1], axis=1).astype(float))
+            weights.append(np.any(self.task_vectors_[:, start:-1], axis=1))
         rows = getattr(self, "task_image_rows_", None)
         if image_row is not None and rows is not None and rows.shape[1] and image_row[-1] > 0:
             shown = self.image_components_.shape[0]  # what the images show; the geometry says how hard, not what
             sims.append(_cosines(rows[:, :shown], image_row[:shown]))
-            weights.append(rows[:, -1].astype(float))  # the has-image flag of each historical task
+            weights.append(rows[:, -1] > 0)  # the has-image flag of each historical task
         if not sims:
             return []
-        w = np.stack(weights)
-        sim = (np.stack(sims) * w).sum(0) / np.maximum(w.sum(0), 1)
-        order = np.argsort(-sim, kind="stable")[:k]
+        # a part the historical task lacks counts as dissimilar, not as missing: a text-only task must not beat
+        # tasks that look alike by matching the text alone
+        has = np.stack(weights)
+        sim = (np.stack(sims) * has).sum(0) / len(sims)
+        sim = np.where(has.any(0), sim, -np.inf)
+        order = [i for i in np.argsort(-sim, kind="stable")[:k] if np.isfinite(sim[i])]
         return [(self.task_names_[i], float(sim[i])) for i in order]
 
     def accuracy_range(self, model_id: str, tasks: Sequence[str]) -> tuple[float, float] | None:

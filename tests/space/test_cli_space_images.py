@@ -130,3 +130,14 @@ def test_a_text_only_task_is_ranked_by_an_image_space_without_statistics(world, 
                              "--format", "json")
     assert code == 0, err
     assert json.loads(out)["image_statistics"] is None
+
+
+@pytest.mark.parametrize(("images", "says"), [("off", "reads text only (--images off), though 6 task(s)"),
+                                              ("auto", f"reads image statistics from {PROXY} (6 of 6 training")])
+def test_train_says_what_the_space_reads(world, capsys, tmp_path, images, says):
+    code, _, err = run_cli(capsys, "train", "--store", world["store"], "--out", tmp_path / "space", "--images", images,
+                           "--epochs", "20")
+    assert code == 0, err
+    assert says in err
+    manifest = json.loads((tmp_path / "space" / "manifest.json").read_text())
+    assert manifest["train"]["image_proxy"] == (None if images == "off" else PROXY)

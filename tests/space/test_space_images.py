@@ -116,3 +116,64 @@ def test_images_option_is_checked():
     records, models, tasks = make_world()
     with pytest.raises(FennecInputError, match="images: expected one of auto, off"):
         TransferSpace(images="yes").fit(records, models, tasks)
+
+
+def test_text_alone_does_not_make_a_task_nearer_than_tasks_that_look_alike(image_world):
+    # every task shares one text; only regime 0 and regime 2 tasks have image statistics
+    records, models, tasks = image_world
+    named = {k: dataclasses.replace(v, class_names=("leaf", "stem", "root"),
+                                    image_parts=v.image_parts if not k.startswith("look1") else {})
+             for k, v in tasks.items()}
+    space = _fit((records, models, named), n_members=1)
+    query = named["look0_0"]
+    near = space.nearest_tasks(space.task_vectors([query])[0], k=3, image_row=space.image_rows([query])[0])
+    assert [t[:5] for t, _ in near] == ["look0"] * 3, near
+    # a text-only query is compared on text, where all tasks are alike
+    bare = dataclasses.replace(query, image_parts={})
+    assert len(space.nearest_tasks(space.task_vectors([bare])[0], k=3, image_row=space.image_rows([bare])[0])) == 3
+
+
+def test_nearest_tasks_survive_save_and_load(image_space, image_world, tmp_path):
+    _, _, tasks = image_world
+    loaded = load_space(save_space(image_space, tmp_path / "space"))
+    card = tasks[HELD[1]]
+    for space in (image_space, loaded):
+        assert space.nearest_tasks(space.task_vectors([card])[0], image_row=space.image_rows([card])[0])
+    a = image_space.nearest_tasks(image_space.task_vectors([card])[0], image_row=image_space.image_rows([card])[0])
+    b = loaded.nearest_tasks(loaded.task_vectors([card])[0], image_row=loaded.image_rows([card])[0])
+    assert [t for t, _ in a] == [t for t, _ in b]
+
+
+def test_warm_start_copies_image_weights_only_when_they_read_the_same_columns(image_space, image_world):
+    import torch
+
+    from fennec.space.net import TransferNet
+    from fennec.space.space import TEXT_COLUMNS
+
+    again = _fit(image_world)  # the same training tasks: the same PCA, the same columns
+    fewer = _fit(image_world, held=(*HELD, "look0_1"))  # another PCA basis
+    old_net = image_space.nets_[0]
+    for space, copies_images in ((again, True), (fewer, False)):
+        torch.manual_seed(0)
+        net = TransferNet(n_models=len(space.free_ids_), n_benchmarks=1, model_in=old_net.model_proj.in_features,
+                          task_in=old_net.task_proj.in_features, text_dim=old_net.text_dim, dim=old_net.free.shape[1])
+        before = net.task_proj.weight.detach().clone()
+        space._warm_start(net, image_space, old_net, space.free_ids_, space.benchmarks_)
+        w, w_old = net.task_proj.weight.detach(), old_net.task_proj.weight.detach()
+        assert torch.equal(w[:, :TEXT_COLUMNS], w_old[:, :TEXT_COLUMNS])
+        assert torch.equal(w[:, TEXT_COLUMNS:], (w_old if copies_images else before)[:, TEXT_COLUMNS:])
+
+
+@pytest.mark.parametrize(("part", "match"), [(np.full(40, np.nan, np.float32), "NaN or inf"),
+                                              (np.ones(6, np.float32), "longer than the 8 geometry")])
+def test_bad_training_statistics_are_one_line_errors(image_world, part, match):
+    records, models, tasks = image_world
+    tasks = {k: dataclasses.replace(v, image_parts={IMAGE_PROXY: part}) for k, v in tasks.items()}
+    with pytest.raises(FennecInputError, match=match):
+        _fit((records, models, tasks))
+
+
+@pytest.mark.parametrize("bad", [{"image_components": 0}, {"min_image_tasks": -1}, {"image_components": 2.5}])
+def test_image_hyper_parameters_are_checked(image_world, bad):
+    with pytest.raises(FennecInputError):
+        _fit(image_world, **bad)
