@@ -92,3 +92,21 @@ def test_evaluate_bad_input(store_path, capsys):
     assert main(["evaluate", "--benchmark", "nope", "--method", "prior", "--store", store_path]) == 2
     assert main(["evaluate", "--benchmark", "sfda_supervised", "--method", "prior", "--dataset", "mnist",
                  "--store", store_path]) == 2
+
+
+def test_evaluate_lomo_folds(store_path, capsys):
+    # sfda_supervised has 11 models: 12 folds are too many, and the message says what to use instead
+    assert main(["evaluate", "--benchmark", "sfda_supervised", "--method", "params", "--protocol", "lomo",
+                 "--folds", "12", "--store", store_path]) == 2
+    err = capsys.readouterr().err
+    assert "11 models, fewer than 12 folds; use --folds 11 or fewer" in err and err.count("\n") == 1
+    assert main(["evaluate", "--benchmark", "sfda_supervised", "--method", "params", "--protocol", "lomo",
+                 "--folds", "1", "--store", store_path]) == 2
+    assert "at least 2" in capsys.readouterr().err
+    # params needs no training: every fold count gives the same per-dataset numbers
+    reports = []
+    for k in ("2", "11"):
+        assert main(["evaluate", "--benchmark", "sfda_supervised", "--method", "params", "--protocol", "lomo",
+                     "--folds", k, "--format", "json", "--store", store_path]) == 0
+        reports.append(json.loads(capsys.readouterr().out))
+    assert reports[0]["per_dataset"] == reports[1]["per_dataset"]

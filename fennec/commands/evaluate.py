@@ -34,6 +34,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--dataset", action="append", default=None, metavar="NAME",
                    help="evaluate only these target datasets (repeatable; default: the benchmark's)")
     p.add_argument("--seed", type=int, default=0, help="seed of random methods and of the lomo folds")
+    p.add_argument("--folds", type=int, default=5, metavar="K",
+                   help="lomo: folds of held-out models (default 5; at least 2, at most the number of models)")
     add_store_argument(p)
     p.set_defaults(func=run)
 
@@ -56,17 +58,19 @@ def run(args: argparse.Namespace) -> int:
     """Run the evaluation and print a table or JSON."""
     from fennec.evaluation import METHODS, evaluate
     from fennec.evaluation.report import format_paired, format_table
-    from fennec.validation import FennecInputError
+    from fennec.validation import FennecInputError, check_positive_int
 
     load_methods()
+    if check_positive_int(args.folds, "--folds") < 2:
+        raise FennecInputError(f"--folds {args.folds}: expected at least 2 folds of held-out models")
     for m in args.method:
         METHODS.get(m)  # unknown name -> one-line error with close matches
     if args.plot and not str(args.plot).lower().endswith(".png"):
         raise FennecInputError(f"--plot {args.plot!r}: expected a .png file name")
     store = open_store(args)
     try:
-        reports = [evaluate(args.benchmark, m, args.protocol, store=store, seed=args.seed, datasets=args.dataset)
-                   for m in args.method]
+        reports = [evaluate(args.benchmark, m, args.protocol, store=store, seed=args.seed, datasets=args.dataset,
+                            n_folds=args.folds) for m in args.method]
     finally:
         store.close()
     if args.format == "json":

@@ -204,7 +204,8 @@ def run_lomo(store: RecordStore, bench: Benchmark, factory: Callable[[], Method]
     targets, by_ds = _benchmark_records(bench, recs, datasets)
     zoo = sorted({r.model for rows in by_ds.values() for r in rows})
     if len(zoo) < n_folds:
-        raise FennecInputError(f"--benchmark {bench.name!r}: {len(zoo)} models, fewer than {n_folds} folds")
+        raise FennecInputError(f"--benchmark {bench.name!r}: {len(zoo)} models, fewer than {n_folds} folds; "
+                               f"use --folds {len(zoo)} or fewer (at least 2)")
     rng = np.random.default_rng(seed)
     folds = np.array_split(rng.permutation(np.array(zoo, dtype=object)), n_folds)
     meta = {m.id: m for m in store.models()}
