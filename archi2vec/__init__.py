@@ -11,6 +11,15 @@ Public API::
 
 __version__ = "0.1.0"
 
+import warnings
+
+with warnings.catch_warnings():
+    # Importing torch_geometric scripts a few of its helpers with torch.jit.script, which this torch deprecates
+    # with a FutureWarning; it would be printed by every command that embeds an architecture and says nothing
+    # about the user's input, so the import is done here, once, without it.
+    warnings.filterwarnings("ignore", message=r".*torch\.jit\.script.*", category=FutureWarning)
+    import torch_geometric.nn  # noqa: F401
+
 from archi2vec.api import embed, load_embeddings, load_encoder, save_encoder, train_and_export
 from archi2vec.catalog import build_catalog, catalog_status, get_graph
 from archi2vec.encoder import Archi2VecEncoder

@@ -89,7 +89,7 @@ def _group_losses(s: torch.Tensor, g: torch.Tensor, z: torch.Tensor, n_groups: i
     centred = s - (torch.zeros(n_groups).index_add_(0, g, s) / cnt)[g]
     mse = torch.zeros(n_groups).index_add_(0, g, (centred - z) ** 2) / cnt
     # log-softmax within each group, stabilised by the group's max score
-    gmax = torch.full((n_groups,), -torch.inf).index_reduce_(0, g, s.detach(), "amax", include_self=True)
+    gmax = torch.full((n_groups,), -torch.inf).scatter_reduce_(0, g, s.detach(), reduce="amax", include_self=True)
     gmax = torch.where(torch.isfinite(gmax), gmax, torch.zeros_like(gmax))
     lse = torch.log(torch.zeros(n_groups).index_add_(0, g, torch.exp(s - gmax[g])).clamp(min=1e-30)) + gmax
     pz = torch.exp(z / tau)
