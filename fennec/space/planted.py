@@ -97,7 +97,7 @@ def make_image_world(n_regimes: int = 3, tasks_per_regime: int = 4, dim: int = 1
 
 def write_world_store(path: str | os.PathLike[str], world: World | None = None) -> None:
     """A records store at ``path`` holding ``world`` (task cards under their canonical names, as an ingest would
-    store them); an empty store without a world."""
+    store them, with their image statistics); an empty store without a world."""
     store = RecordStore(path, seed=False)
     try:
         if world is None:
@@ -106,6 +106,8 @@ def write_world_store(path: str | os.PathLike[str], world: World | None = None) 
         canon = {name: store.canonical_task(name) for name in tasks}
         for name, card in tasks.items():
             store.add_task(dataclasses.replace(card, name=canon[name]))
+            for proxy, part in card.image_parts.items():
+                store.add_task_image(canon[name], proxy, part)
         for m in models.values():
             store.add_model(m)
         with store.transaction():

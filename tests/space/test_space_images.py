@@ -177,3 +177,24 @@ def test_bad_training_statistics_are_one_line_errors(image_world, part, match):
 def test_image_hyper_parameters_are_checked(image_world, bad):
     with pytest.raises(FennecInputError):
         _fit(image_world, **bad)
+
+
+def test_lodo_on_a_store_of_image_tasks_reads_the_held_out_task_images(image_world, tmp_path):
+    # the harness hides each target's records and scores it from its card, image statistics included
+    from fennec.evaluation import evaluate
+    from fennec.records import RecordStore
+    from fennec.space.methods import SpaceMethod
+    from fennec.space.planted import write_world_store
+
+    write_world_store(tmp_path / "s.sqlite", image_world)
+    store = RecordStore(tmp_path / "s.sqlite")
+    quick = {"epochs": 60, "val_fraction": 0.0, "n_members": 1}
+    try:
+        reports = {images: evaluate("planted_images", lambda images=images: SpaceMethod(images=images, **quick),
+                                    "lodo", store=store) for images in ("auto", "off")}
+    finally:
+        store.close()
+    first = {k: sum(m["rel1"] == 1.0 for m in reports[k]["per_dataset"].values()) for k in reports}
+    # the held-out task's specialist comes first on (nearly) every target with images, on none without them
+    assert len(reports["auto"]["per_dataset"]) == 12 and first["auto"] >= 10 and first["off"] == 0, first
+    assert reports["auto"]["mean"]["weighted_tau"] > reports["off"]["mean"]["weighted_tau"] + 0.5
