@@ -261,3 +261,39 @@ def test_dropped_descriptions_leave_task_vectors_without_them(world, tmp_path):
 
     with pytest.raises(FennecInputError, match="description"):
         TransferSpace(description="sometimes").fit(records, models, tasks)
+
+
+def _with_parc_newcomer(world):
+    """The planted world plus PARC scores (cheap, from forward passes) of every model on every task, and a
+    newcomer with PARC scores only: they say it is the best model on birds and poor elsewhere."""
+    from dataclasses import replace
+
+    from fennec.records.store import ModelInfo, Record
+
+    records, models, tasks = world
+    rng = np.random.default_rng(1)
+    models = dict(models, **{"test:newcomer": ModelInfo(id="test:newcomer", name="newcomer", architecture="",
+                                                       pretraining="supervised pre-training on everyday objects")})
+    parc = []
+    for t in tasks:
+        for m in models:
+            value = 40.0 + 20.0 * (m == f"test:{t}") + (30.0 if m == "test:newcomer" and t == "birds" else 0.0)
+            parc.append(Record(model=m, dataset=t, benchmark="planted", metric="parc",
+                               value=float(value + rng.standard_normal())))
+    return [replace(r) for r in records] + parc, models, tasks
+
+
+def test_cheap_scores_are_an_auxiliary_target(world):
+    from fennec.space.space import is_cheap_metric
+
+    assert is_cheap_metric("parc") and not is_cheap_metric("finetune_top1_acc")
+    records, models, tasks = _with_parc_newcomer(world)
+    gap = {}
+    for aux_weight in (0.3, 0.0):
+        space = TransferSpace(**{**FAST, "aux_weight": aux_weight}).fit(records, models, tasks)
+        assert space.has_records("test:newcomer")
+        birds, dogs = (space.score(tasks[t], ["test:newcomer"])[0] for t in ("birds", "dogs"))
+        gap[aux_weight] = birds - dogs
+    # from its PARC scores alone the space learns that the newcomer suits birds; with the cheap groups weighted 0
+    # it learns nothing of the kind (what is left comes from its features, which it shares with the generic model)
+    assert gap[0.3] > 0.5 and gap[0.3] - gap[0.0] > 0.5, gap
