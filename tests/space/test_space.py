@@ -30,7 +30,7 @@ def test_planted_specialist_ranks_first_on_an_unseen_task(world, held_out):
 
 
 def test_source_affinity_is_learned_positive(fitted):
-    assert all(float(net.affinity.sum()) > 0 for net in fitted.nets_)
+    assert all(float(net.affinity.detach().sum()) > 0 for net in fitted.nets_)
 
 
 def test_fit_is_deterministic(world):
@@ -69,8 +69,14 @@ def test_score_is_the_folded_dot_product(fitted, world):
 def test_cold_start_model_gets_a_vector_from_its_pretraining_alone(fitted, world):
     _, _, tasks = world
     space = load_like(fitted)
-    added = space.add_models({"timm:bird_net": model_from_id("timm:bird_net", "supervised pre-training on "
-                                                                         "photos of bird species")})
+    # an architecture archi2vec does not know: the model is embedded from its pre-training text alone, and told so
+    # (once per process: clear the memo so the warning does not depend on which test met the name first)
+    from fennec.space.features import _arch_vector
+
+    _arch_vector.cache_clear()
+    with pytest.warns(UserWarning, match="archi2vec could not embed 'bird_net'"):
+        added = space.add_models({"timm:bird_net": model_from_id("timm:bird_net", "supervised pre-training on "
+                                                                             "photos of bird species")})
     assert added == ["timm:bird_net"]
     assert space.model_positions()["timm:bird_net"] == len(space.model_ids_) - 1  # the lookup follows the zoo
     assert not space.has_records("timm:bird_net") and space.has_records("test:birds")
