@@ -12,9 +12,9 @@ both).
 from __future__ import annotations
 
 import argparse
-import csv
 import sys
 
+from fennec.commands._manifest import manifest_rows
 from fennec.commands.recommend import add_image_arguments
 
 
@@ -33,17 +33,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
-def _manifest_rows(path: str) -> list[dict[str, str]]:
-    from fennec.validation import FennecInputError, check_file
-
-    p = check_file(path, "--manifest", suffixes=(".csv",))
-    with open(p, newline="", encoding="utf-8") as fh:
-        reader = csv.DictReader(fh)
-        if "task" not in (reader.fieldnames or []):
-            raise FennecInputError(f"--manifest: {path!r} needs a `task` column (got {reader.fieldnames})")
-        return [{k: (v or "").strip() for k, v in row.items() if k} for row in reader]
-
-
 def run(args: argparse.Namespace) -> int:
     from fennec.commands._ranking_output import render
     from fennec.commands.recommend import space_view, with_visual
@@ -56,7 +45,7 @@ def run(args: argparse.Namespace) -> int:
     top_k = check_positive_int(args.top_k, "--top-k")
     rows = [{"task": t} for t in args.tasks]
     if args.manifest:
-        rows += _manifest_rows(args.manifest)
+        rows += manifest_rows(args.manifest)
     if not rows:
         raise FennecInputError("TASK: give at least one task or --manifest FILE.csv")
     tasks = [read_task(r["task"], r.get("classes") or None, description=r.get("description") or None)

@@ -2,6 +2,7 @@
 
     fennec tasks add NAME --classes FILE|"a,b,c" [--description TEXT] [--alias OTHER_NAME ...] [--n-images N]
     fennec tasks add-images NAME PATH [--proxy ID] [--max-images N] [--seed S]
+    fennec tasks add-images --manifest FILE.csv [--proxy ID] ...      # columns task,path: many tasks, one proxy load
     fennec tasks list
     fennec tasks show NAME [--format text|json]
 
@@ -20,6 +21,7 @@ from fennec.tasks.sampler import DEFAULT_PROBE_SIZE
 
 if TYPE_CHECKING:
     from fennec.records import RecordStore
+    from fennec.tasks import Task
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -43,8 +45,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                        description="Describe the images of a task already in the store with a proxy model (mean, "
                                    "spread and class-prototype geometry of its embeddings of a class-balanced probe "
                                    "set) and store them with the task; a second run with the same proxy replaces them.")
-    q.add_argument("name", metavar="NAME", help="a task in the store (add it first with `fennec tasks add`)")
-    q.add_argument("path", metavar="PATH", help="the task's images: an image folder or a manifest (.csv/.parquet)")
+    q.add_argument("name", metavar="NAME", nargs="?", default=None,
+                   help="a task in the store (add it first with `fennec tasks add`)")
+    q.add_argument("path", metavar="PATH", nargs="?", default=None,
+                   help="the task's images: an image folder or a manifest (.csv/.parquet)")
+    q.add_argument("--manifest", metavar="FILE.csv", default=None,
+                   help="many tasks at once: a CSV with `task` and `path` columns (paths from the current "
+                   "directory); every row is checked before any image is read")
     q.add_argument("--proxy", default=None, metavar="ID",
                    help="image encoder, e.g. timm:tf_efficientnet_lite0 or open_clip:ViT-B-32:TAG "
                         "(default: timm:tf_efficientnet_lite0)")
@@ -120,38 +127,70 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _add_images(store: RecordStore, args: argparse.Namespace) -> None:
-    """`fennec tasks add-images`: describe the images at PATH with the proxy and store the image part."""
+    """`fennec tasks add-images`: describe the images of one task (NAME PATH) or of every row of a manifest with
+    the proxy and store the image part of each descriptor.
+
+    Every task and path is checked before the first image is read (describing a task can take minutes); each
+    task's statistics are stored as soon as they are computed, so an interrupted run keeps what it finished, and
+    a rerun finds the descriptors already computed in the cache.
+    """
+    from fennec.commands._manifest import manifest_rows
+    from fennec.encoders import DEFAULT_PROXY
+    from fennec.tasks import describe_task
+    from fennec.validation import FennecInputError, check_positive_int
+
+    check_positive_int(args.max_images, "--max-images")
+    if args.manifest and (args.name or args.path):
+        raise FennecInputError("add-images: give NAME PATH or --manifest FILE.csv, not both")
+    if args.manifest:
+        rows = manifest_rows(args.manifest, ("task", "path"))
+        jobs = [(r["task"], r["path"], f"--manifest {args.manifest!r} row {i}") for i, r in enumerate(rows, 2)]
+        if not jobs:
+            raise FennecInputError(f"--manifest {args.manifest!r}: no rows; expected task,path lines")
+    elif args.name and args.path:
+        jobs = [(args.name, args.path, "")]
+    else:
+        raise FennecInputError("add-images: give NAME PATH (a task in the store and its images) or --manifest "
+                               "FILE.csv with task,path columns")
+    tasks = []
+    for name, path, where in jobs:
+        try:
+            tasks.append(_image_task(store, name, path))
+        except FennecInputError as exc:
+            raise FennecInputError(f"{where}: {exc}" if where else str(exc)) from None
+    for canon, path, task in tasks:
+        d = describe_task(task, proxy=args.proxy or DEFAULT_PROXY, max_images=args.max_images, seed=args.seed)
+        part = d.parts["image"]
+        if part is None:  # describe_task fills the image part of every image task; never store an empty one
+            raise FennecInputError(f"PATH {path!r}: the proxy {d.proxy} returned no image statistics")
+        n_probe = int(d.info.get("n_probe", 0))
+        store.add_task_image(canon, d.proxy, part, n_probe=n_probe, fingerprint=d.fingerprint)
+        skipped = f"; skipped {d.info['n_skipped']} unreadable image(s)" if d.info.get("n_skipped") else ""
+        print(f"task {canon}: image statistics from {d.proxy} ({n_probe} probe images, {part.shape[0]} dims) "
+              f"stored in {store.path}{skipped}")
+
+
+def _image_task(store: RecordStore, name: str, path: str) -> tuple[str, str, Task]:
+    """A task of the store and its images at ``path``, checked: the task exists, ``path`` holds images."""
     import warnings
     from pathlib import Path
 
-    from fennec.encoders import DEFAULT_PROXY
-    from fennec.tasks import describe_task, read_task
+    from fennec.tasks import read_task
     from fennec.tasks.readers import MANIFEST_SUFFIXES
-    from fennec.validation import FennecInputError, FennecInputWarning, check_positive_int
+    from fennec.validation import FennecInputError, FennecInputWarning
 
-    check_positive_int(args.max_images, "--max-images")
-    # The task must exist before its images are read: describing them can take minutes.
-    canon = store.task_card(args.name).name
-    path = Path(args.path)
+    card = store.task_card(name)
+    p = Path(path)
     wanted = "an image folder or a manifest (.csv, .tsv, .parquet) of the task's images"
-    if not path.exists():
-        raise FennecInputError(f"PATH {args.path!r}: no such file or directory; give {wanted}")
-    if not (path.is_dir() or path.name.lower().endswith(MANIFEST_SUFFIXES)):
-        raise FennecInputError(f"PATH {args.path!r}: must be {wanted}")
-    task = read_task(path)
+    if not p.exists():
+        raise FennecInputError(f"PATH {path!r}: no such file or directory; give {wanted}")
+    if not (p.is_dir() or p.name.lower().endswith(MANIFEST_SUFFIXES)):
+        raise FennecInputError(f"PATH {path!r}: must be {wanted}")
+    task = read_task(p)
     if task.kind != "images":
-        raise FennecInputError(f"PATH {args.path!r}: must be {wanted}, not {task.kind}")
-    card = store.task_card(canon)
+        raise FennecInputError(f"PATH {path!r}: must be {wanted}, not {task.kind}")
     if card.n_classes and task.n_classes != card.n_classes:
-        warnings.warn(f"PATH {args.path!r}: {task.n_classes} classes, but task {canon!r} has {card.n_classes}; "
+        warnings.warn(f"PATH {path!r}: {task.n_classes} classes, but task {card.name!r} has {card.n_classes}; "
                       "storing its statistics anyway (check that PATH holds this task's images)",
-                      FennecInputWarning, stacklevel=2)
-    d = describe_task(task, proxy=args.proxy or DEFAULT_PROXY, max_images=args.max_images, seed=args.seed)
-    part = d.parts["image"]
-    if part is None:  # describe_task fills the image part of every image task; never store an empty one
-        raise FennecInputError(f"PATH {args.path!r}: the proxy {d.proxy} returned no image statistics")
-    n_probe = int(d.info.get("n_probe", 0))
-    store.add_task_image(canon, d.proxy, part, n_probe=n_probe, fingerprint=d.fingerprint)
-    skipped = f"; skipped {d.info['n_skipped']} unreadable image(s)" if d.info.get("n_skipped") else ""
-    print(f"task {canon}: image statistics from {d.proxy} ({n_probe} probe images, {part.shape[0]} dims) stored "
-          f"in {store.path}{skipped}")
+                      FennecInputWarning, stacklevel=3)
+    return card.name, path, task

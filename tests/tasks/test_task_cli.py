@@ -157,3 +157,50 @@ def test_tasks_add_images_unknown_task_exits_2(folder: Path, tmp_path: Path,
     assert "did you mean pets" in err and "fennec tasks add" in err and err.count("\n") == 1
     assert main(["tasks", "add-images", "pets", str(folder), "--max-images", "0", "--store", str(store)]) == 2
     assert "--max-images: expected a positive integer" in capsys.readouterr().err
+
+
+def test_tasks_add_images_from_a_manifest_of_tasks(make_folder, tmp_path: Path,
+                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    from fennec.records import RecordStore
+
+    store = tmp_path / "s.sqlite"
+    RecordStore(store, seed=False).close()
+    for name in ("warm", "cool"):
+        assert main(["tasks", "add", name, "--classes", "a,b", "--store", str(store)]) == 0
+    warm = make_folder(tmp_path / "warm", {"a": (230, 40, 30), "b": (240, 160, 20)}, per_class=2)
+    cool = make_folder(tmp_path / "cool", {"a": (30, 60, 230), "b": (20, 160, 200)}, per_class=2)
+    manifest = tmp_path / "tasks.csv"
+    manifest.write_text(f"task,path\nwarm,{warm}\ncool,{cool}\n")
+    capsys.readouterr()
+    assert main(["tasks", "add-images", "--manifest", str(manifest), "--proxy", PROXY, "--store", str(store)]) == 0
+    assert [line.split(":")[0] for line in capsys.readouterr().out.splitlines()] == ["task warm", "task cool"]
+    with RecordStore(store) as s:
+        images = s.task_images(PROXY)
+    assert set(images) == {"warm", "cool"} and not np.allclose(images["warm"][PROXY], images["cool"][PROXY])
+
+
+@pytest.mark.parametrize(("rows", "argv", "message"), [
+    ("task,path\nwarm,{warm}\nnope,{warm}\n", [], "row 3: task 'nope': not in the store"),
+    ("task,path\nwarm,{tmp}/missing\n", [], "row 2: PATH"),
+    ("task,folder\nwarm,{warm}\n", [], "needs the column(s) path"),
+    ("task,path\n", [], "no rows"),
+    ("task,path\nwarm,{warm}\n", ["warm"], "not both"),
+])
+def test_tasks_add_images_manifest_errors_before_any_image_is_read(make_folder, tmp_path: Path,
+                                                                   capsys: pytest.CaptureFixture[str], rows: str,
+                                                                   argv: list[str], message: str,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    import fennec.tasks
+    from fennec.records import RecordStore
+
+    store = tmp_path / "s.sqlite"
+    RecordStore(store, seed=False).close()
+    assert main(["tasks", "add", "warm", "--classes", "a,b", "--store", str(store)]) == 0
+    warm = make_folder(tmp_path / "warm", {"a": (230, 40, 30), "b": (240, 160, 20)}, per_class=2)
+    manifest = tmp_path / "tasks.csv"
+    manifest.write_text(rows.format(warm=warm, tmp=tmp_path))
+    monkeypatch.setattr(fennec.tasks, "describe_task", lambda *a, **k: pytest.fail("images read before the check"))
+    capsys.readouterr()
+    assert main(["tasks", "add-images", *argv, "--manifest", str(manifest), "--store", str(store)]) == 2
+    err = capsys.readouterr().err
+    assert message in err and err.count("\n") == 1, err
