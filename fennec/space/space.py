@@ -211,6 +211,7 @@ class TransferSpace:
         check_positive_int(self.image_components, "image_components")
         check_positive_int(self.min_image_tasks, "min_image_tasks")
         recs = _clean(records)
+        self.benchmark_alias_ = benchmark_aliases(records)
         if not recs:
             raise FennecInputError("records: no usable records to train on; ingest some with "
                                    "`fennec records ingest FILE.csv`")
@@ -572,10 +573,13 @@ class TransferSpace:
         Args:
             task: A task card or task (class names, description, sizes).
             model_ids: Models to score (default: all in the space).
-            benchmark: Score under this benchmark's protocol (adds the models' protocol offsets) when known.
+            benchmark: Score under this benchmark's protocol (adds the models' protocol offsets) when known; a
+                benchmark that copies another's published numbers (:func:`benchmark_aliases`) under the other's.
         """
         ids = list(self.model_ids_) if model_ids is None else list(model_ids)
         s = self.model_vectors(ids) @ self.task_vectors([task])[0]
+        # a benchmark whose records repeat another's numbers is scored under the other's protocol offsets
+        benchmark = (getattr(self, "benchmark_alias_", None) or {}).get(benchmark, benchmark)
         if benchmark is not None and benchmark in self.benchmarks_:
             pos = self.model_positions()
             s = s + self.bench_offset_[[pos[m] for m in ids], self.benchmarks_.index(benchmark)]
@@ -640,6 +644,37 @@ def _without_description(tf: feats.TaskFeatures) -> feats.TaskFeatures:
     meta = tf.meta.copy()
     meta[:, 1] = 0.0
     return feats.TaskFeatures(tf.names, np.zeros_like(tf.description), meta, tf.images)
+
+
+def benchmark_aliases(records: Sequence[Any], share: float = 0.5) -> dict[str, str]:
+    """Benchmarks whose usable records mostly repeat another benchmark's published numbers: benchmark -> the
+    benchmark whose copies :func:`_clean` keeps.
+
+    A later paper that reprints an earlier one's fine-tuning table (Model Spider's single-source table is
+    LogME's) is the same runs under the same protocol; its own records are kept once, under the other benchmark,
+    so its protocol offsets would be learned from whatever little is left of it. Scoring within it uses the
+    other's instead. ``share``: the least fraction of a benchmark's usable records that must be copies.
+    """
+    from collections import Counter
+
+    seen: dict[tuple[str, str, float], str] = {}
+    total: Counter[str] = Counter()
+    copied: dict[str, Counter[str]] = {}
+    for r in sorted(records, key=lambda r: (r.benchmark, r.model, r.dataset, r.metric)):
+        v = float(r.value)
+        if not usable(r.metric) or not math.isfinite(v):
+            continue
+        total[r.benchmark] += 1
+        key = (r.model, r.dataset, v)
+        first = seen.setdefault(key, r.benchmark)
+        if first != r.benchmark:
+            copied.setdefault(r.benchmark, Counter())[first] += 1
+    out = {}
+    for bench, sources in copied.items():
+        source, n = sources.most_common(1)[0]
+        if n >= share * total[bench]:
+            out[bench] = source
+    return out
 
 
 def _clean(records: Sequence[Any]) -> list[Any]:

@@ -60,7 +60,9 @@ def save_space(space: TransferSpace, out_dir: str | os.PathLike[str]) -> Path:
                  text_components=space.text_components_, size_scale=space.size_scale_,
                  meta_scale=space.meta_scale_, learned_scale=np.float64(space.learned_scale_),
                  interaction_scale=np.float64(space.interaction_scale_),
-                 use_description=np.bool_(space.use_description_), **_image_arrays(space))
+                 use_description=np.bool_(space.use_description_),
+                 benchmark_alias=np.array(json.dumps(getattr(space, "benchmark_alias_", {}), sort_keys=True)),
+                 **_image_arrays(space))
         net = space.nets_[0]
         torch.save({"state_dicts": [n.state_dict() for n in space.nets_],
                     "shape": {"n_models": net.free.shape[0], "n_benchmarks": net.bench_bias.shape[1],
@@ -140,6 +142,7 @@ def _read(p: Path, info: dict) -> TransferSpace:
         # spaces saved before the two scales were chosen apart used one for both
         space.interaction_scale_ = float(z["interaction_scale"]) if "interaction_scale" in z else space.learned_scale_
         space.use_description_ = bool(z["use_description"]) if "use_description" in z else True
+        space.benchmark_alias_ = json.loads(str(z["benchmark_alias"])) if "benchmark_alias" in z else {}
         # a space that reads tasks' images; spaces without the keys (all before them) read text only
         space.image_proxy_ = str(z["image_proxy"]) if "image_proxy" in z else None
         if space.image_proxy_ is not None:

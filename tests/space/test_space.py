@@ -155,6 +155,27 @@ def test_exact_duplicate_records_across_benchmarks_count_once(world):
     assert len(_clean(records + copies)) == len(records)
 
 
+def test_a_benchmark_that_reprints_another_is_scored_under_its_protocol(world, tmp_path):
+    from dataclasses import replace
+
+    from fennec.space.space import benchmark_aliases
+
+    records, models, tasks = world
+    # "reprint" copies the planted table and adds two numbers of its own; "other" shares one number by chance
+    reprint = [replace(r, benchmark="reprint") for r in records]
+    reprint += [replace(r, benchmark="reprint", metric="finetune_top5_acc", value=r.value + 3.0) for r in records[:2]]
+    other = [replace(r, benchmark="other", value=r.value + 1.0) for r in records[:-1]] + [
+        replace(records[-1], benchmark="other")]
+    assert benchmark_aliases(records + reprint + other) == {"reprint": "planted"}
+    space = TransferSpace(**FAST).fit(records + reprint, models, tasks)
+    assert space.benchmark_alias_ == {"reprint": "planted"}
+    for t in ("birds", "food"):
+        np.testing.assert_array_equal(space.score(tasks[t], benchmark="reprint"),
+                                      space.score(tasks[t], benchmark="planted"))
+    loaded = load_space(save_space(space, tmp_path / "space"))
+    assert loaded.benchmark_alias_ == {"reprint": "planted"}
+
+
 def test_nearest_tasks_and_accuracy_range(fitted, world):
     _, _, tasks = world
     tvec = fitted.task_vectors([tasks["birds"]])[0]
