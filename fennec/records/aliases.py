@@ -125,7 +125,7 @@ def pretraining_from_tag(tag: str) -> str | None:
 
 
 @functools.lru_cache(maxsize=1024)
-def _timm_knows(architecture: str) -> bool:
+def timm_knows(architecture: str) -> bool:
     """True when timm can build ``architecture`` (a plain published name such as ``convnext_tiny``)."""
     if not architecture or not architecture.replace("_", "").isalnum():
         return False
@@ -169,7 +169,7 @@ def resolve_model(name: str, architecture: str | None = None, pretraining: str |
     arch, _, tag = name.partition(".")
     if architecture:
         return ModelAlias(name, f"published:{name}", architecture, pretraining or pretraining_from_tag(tag) or "")
-    if _timm_knows(arch):
+    if timm_knows(arch):
         return ModelAlias(name, f"timm:{name}", arch,
                           pretraining or pretraining_from_tag(tag) or TIMM_DEFAULT_PRETRAINING)
     raise FennecInputError(f"model {name!r}: not in the alias table (data/aliases/models.csv), not a timm model, "

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from fennec.records.aliases import TIMM_DEFAULT_PRETRAINING, pretraining_from_tag
+from fennec.records.aliases import TIMM_DEFAULT_PRETRAINING, pretraining_from_tag, timm_knows
 from fennec.validation import FennecInputError, check_model_id
 
 
@@ -19,6 +19,20 @@ class ZooModel:
     pretraining: str | None
 
 
+def _check_timm_architecture(model_id: str, arch: str) -> None:
+    """A ``timm:`` id must name an architecture timm can build: a typo would otherwise rank as an average model."""
+    if timm_knows(arch):
+        return
+    import difflib
+
+    import timm
+
+    close = difflib.get_close_matches(arch, timm.list_models(), n=3, cutoff=0.6)
+    hint = f"; did you mean {', '.join(close)}?" if close else ""
+    raise FennecInputError(f"model {model_id!r}: timm has no architecture {arch!r}{hint} (timm.list_models() lists "
+                           "them; a model of your own is local:PATH)")
+
+
 def model_from_id(model_id: str, pretraining: str | None = None) -> ZooModel:
     """Metadata for a ``source:id`` model id.
 
@@ -28,6 +42,7 @@ def model_from_id(model_id: str, pretraining: str | None = None) -> ZooModel:
     source, rest = check_model_id(model_id, "model")
     if source == "timm":
         arch, _, tag = rest.partition(".")
+        _check_timm_architecture(model_id, arch)
         words = pretraining or pretraining_from_tag(tag) or TIMM_DEFAULT_PRETRAINING
         return ZooModel(model_id, arch, words)
     if source == "open_clip":

@@ -432,6 +432,8 @@ def _bad_cases(trained, tmp: Path) -> dict[str, list[object]]:
         "manifest missing": ["rank-batch", "--manifest", tmp / "nope.csv", "--space", space],
         "zoo add not a source:id": ["zoo", "add", "notasource", "--space", space],
         "zoo add unknown source": ["zoo", "add", "hub:thing", "--space", space],
+        "zoo add timm typo": ["zoo", "add", "timm:resnt50.a1_in1k", "--space", space],
+        "candidate timm typo": ["recommend", "--classes", BIRDS, "--space", space, "--candidates", "timm:convnxt_tiny"],
         "zoo list missing space": ["zoo", "list", "--space", tmp / "no_such_space"],
         "train on an empty store": ["train", "--store", empty_store, "--out", tmp / "empty_space"],
         "train epochs zero": ["train", "--store", trained["store"], "--out", tmp / "zero_space", "--epochs", 0],
@@ -441,7 +443,8 @@ def _bad_cases(trained, tmp: Path) -> dict[str, list[object]]:
 CASES = ["no task and no classes", "missing space dir", "top-k zero", "negative top-k", "nonexistent task path",
          "bad candidate id", "unknown format", "rank-batch nothing to rank", "rank-batch top-k zero",
          "manifest without task column", "manifest missing", "zoo add not a source:id", "zoo add unknown source",
-         "zoo list missing space", "train on an empty store", "train epochs zero"]
+         "zoo add timm typo", "candidate timm typo", "zoo list missing space", "train on an empty store",
+         "train epochs zero"]
 
 
 @pytest.mark.parametrize("case", CASES)
@@ -481,3 +484,8 @@ def test_damaged_space_is_a_one_line_error(space_copy, capsys, damage):
         pytest.fail(f"recommend raised {type(exc).__name__}: {exc}")
     assert code == 2 and out == ""
     assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
+
+
+def test_a_timm_id_timm_does_not_know_names_the_close_ones(trained, capsys):
+    code, _, err = run_cli(capsys, "zoo", "add", "timm:resnt50.a1_in1k", "--space", trained["space"])
+    assert code == 2 and "timm has no architecture 'resnt50'; did you mean resnet50" in err

@@ -7,7 +7,7 @@ import pytest
 
 from fennec.space import TransferSpace
 from fennec.space.store import load_space, save_space
-from fennec.space.zoo import model_from_id
+from fennec.space.zoo import ZooModel, model_from_id
 
 FAST = {"epochs": 150, "val_fraction": 0.0, "n_members": 2}
 
@@ -75,15 +75,15 @@ def test_cold_start_model_gets_a_vector_from_its_pretraining_alone(fitted, world
 
     _arch_vector.cache_clear()
     with pytest.warns(UserWarning, match="archi2vec could not embed 'bird_net'"):
-        added = space.add_models({"timm:bird_net": model_from_id("timm:bird_net", "supervised pre-training on "
-                                                                             "photos of bird species")})
+        added = space.add_models({"timm:bird_net": ZooModel("timm:bird_net", "bird_net", "supervised pre-training on "
+                                                                               "photos of bird species")})
     assert added == ["timm:bird_net"]
     assert space.model_positions()["timm:bird_net"] == len(space.model_ids_) - 1  # the lookup follows the zoo
     assert not space.has_records("timm:bird_net") and space.has_records("test:birds")
     s = space.score(tasks["birds"], ["timm:bird_net", "test:cars", "test:food"])
     assert s[0] > s[1] and s[0] > s[2]
     # adding twice is a no-op
-    assert space.add_models({"timm:bird_net": model_from_id("timm:bird_net")}) == []
+    assert space.add_models({"timm:bird_net": ZooModel("timm:bird_net", "bird_net", None)}) == []
 
 
 def load_like(space: TransferSpace) -> TransferSpace:
