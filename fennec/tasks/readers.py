@@ -30,7 +30,7 @@ from pathlib import Path
 import numpy as np
 
 from fennec.registry import Registry
-from fennec.tasks.images import is_image_file
+from fennec.tasks.images import IMAGE_SUFFIXES, is_image_file
 from fennec.tasks.task import Task
 from fennec.validation import FennecInputError, FennecInputWarning
 
@@ -184,6 +184,10 @@ def read_imagefolder(spec: str, classes: str | list[str] | None = None, *, name:
             paths.extend(files)
             labels.extend([c] * len(files))
             split_of.extend([split] * len(files))
+    if not paths:
+        kinds = ", ".join(sorted({s.lstrip(".") for s in IMAGE_SUFFIXES}))
+        raise FennecInputError(f"task {spec}: {len(folder_names)} class folder(s) but no image files in them; "
+                               f"expected {spec}/<class>/<image> with one of the suffixes {kinds}")
     names, renamed = _rename(folder_names, classes, spec)
     return Task(name=name or root.resolve().name, class_names=tuple(names), kind="images", paths=tuple(paths),
                 labels=np.asarray(labels, dtype=np.int64),

@@ -60,6 +60,11 @@ def test_imagefolder_errors(tmp_path: Path, make_folder) -> None:
     (tmp_path / "empty").mkdir()
     with pytest.raises(FennecInputError, match="no class folders"):
         read_task(tmp_path / "empty")
+    for c in ("a", "b"):  # class folders holding no image (a text file is not one)
+        (tmp_path / "noimg" / c).mkdir(parents=True)
+        (tmp_path / "noimg" / c / "notes.txt").write_text("hi")
+    with pytest.raises(FennecInputError, match=r"2 class folder\(s\) but no image files in them; expected .*png"):
+        read_task(tmp_path / "noimg")
     one = make_folder(tmp_path / "one", {"red": COLORS["red"]})
     with pytest.raises(FennecInputError, match="only one class") as exc:
         read_task(one)
