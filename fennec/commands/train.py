@@ -35,7 +35,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from fennec.space.space import TransferSpace
-    from fennec.space.store import default_space_dir, load_space, save_space
+    from fennec.space.store import check_space_dir, default_space_dir, load_space, save_space
     from fennec.validation import FennecInputError, check_positive_int
 
     params: dict[str, int | str] = {"seed": args.seed, "images": args.images}
@@ -43,7 +43,7 @@ def run(args: argparse.Namespace) -> int:
         params["epochs"] = check_positive_int(args.epochs, "--epochs")
     if args.dim is not None:
         params["dim"] = check_positive_int(args.dim, "--dim")
-    out = args.out or default_space_dir()
+    out = check_space_dir(args.out or default_space_dir())  # before minutes of training, not after
     init = None
     if not args.no_warm_start:
         try:

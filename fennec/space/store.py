@@ -46,9 +46,39 @@ def _versions() -> dict[str, str]:
             "faiss": faiss.__version__, "numpy": np.__version__}
 
 
-def save_space(space: TransferSpace, out_dir: str | os.PathLike[str]) -> Path:
-    """Write ``space`` to ``out_dir`` atomically (replacing a previous space there); returns the path."""
+def check_space_dir(out_dir: str | os.PathLike[str]) -> Path:
+    """``out_dir`` as a place to write a space: new, empty, or holding a space (which is replaced); anything else
+    (a file, a folder of other things) is refused, since writing a space replaces the whole directory.
+
+    Raises:
+        FennecInputError: naming the path and what to do instead.
+    """
     out = Path(out_dir)
+    if not out.exists():
+        return out
+    if not out.is_dir():
+        raise FennecInputError(f"--out {str(out)!r}: is a file, not a space directory; give a new directory")
+    if any(out.iterdir()) and not _holds_space(out):
+        raise FennecInputError(f"--out {str(out)!r}: holds files but no trained space (no fennec manifest.json); "
+                               "writing a space replaces the whole directory, so give a new or empty one")
+    return out
+
+
+def _holds_space(path: Path) -> bool:
+    try:
+        return str(json.loads((path / "manifest.json").read_text()).get("format", "")).startswith("fennec-space")
+    except (OSError, ValueError, AttributeError):
+        return False
+
+
+def save_space(space: TransferSpace, out_dir: str | os.PathLike[str]) -> Path:
+    """Write ``space`` to ``out_dir`` atomically (replacing a previous space there); returns the path.
+
+    Raises:
+        FennecInputError: when ``out_dir`` is a file or a directory that holds something else
+            (:func:`check_space_dir`).
+    """
+    out = check_space_dir(out_dir)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
     try:

@@ -489,3 +489,23 @@ def test_damaged_space_is_a_one_line_error(space_copy, capsys, damage):
 def test_a_timm_id_timm_does_not_know_names_the_close_ones(trained, capsys):
     code, _, err = run_cli(capsys, "zoo", "add", "timm:resnt50.a1_in1k", "--space", trained["space"])
     assert code == 2 and "timm has no architecture 'resnt50'; did you mean resnet50" in err
+
+
+def test_train_never_replaces_a_file_or_a_folder_that_holds_no_space(trained, tmp_path, capsys):
+    # writing a space replaces its directory: a user's own folder must be refused, before any training
+    precious = tmp_path / "my_documents"
+    precious.mkdir()
+    (precious / "notes.txt").write_text("keep me")
+    a_file = tmp_path / "a_file"
+    a_file.write_text("keep me too")
+    for out, message in ((precious, "holds files but no trained space"), (a_file, "is a file")):
+        code, _, err = run_cli(capsys, "train", "--store", trained["store"], "--out", out)
+        assert code == 2 and message in err and len(err.strip().splitlines()) == 1, err
+        assert "trained on" not in err  # refused before training
+    assert (precious / "notes.txt").read_text() == "keep me" and a_file.read_text() == "keep me too"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a_file", "my_documents"]
+    # an empty folder, or one holding a space, is a place for a space
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    assert run_cli(capsys, "train", "--store", trained["store"], "--out", empty, "--epochs", "5")[0] == 0
+    assert run_cli(capsys, "train", "--store", trained["store"], "--out", empty, "--epochs", "5")[0] == 0
