@@ -12,19 +12,23 @@ from typing import IO, Any
 
 import numpy as np
 
+from fennec.validation import FennecInputError
+
 
 @contextlib.contextmanager
 def atomic_open(path: str | os.PathLike[str], mode: str = "w", **kwargs: Any) -> Iterator[IO[Any]]:
     """Open a temporary file beside ``path`` and rename it over ``path`` only if the block succeeds.
 
     Args:
-        path: Destination file. Its parent directory is created if needed.
+        path: Destination file (not a directory: FennecInputError). Its parent directory is created if needed.
         mode: ``"w"`` (text) or ``"wb"`` (binary).
         **kwargs: Passed to :func:`open` (e.g. ``encoding``, ``newline``).
     """
     if mode not in ("w", "wb"):
         raise ValueError(f"atomic_open mode must be 'w' or 'wb', got {mode!r}")
     path = Path(path)
+    if path.is_dir():  # caught before anything is written: a rename over a directory fails only at the end
+        raise FennecInputError(f"{str(path)!r}: is a directory; give a file path to write")
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:

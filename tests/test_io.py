@@ -1,0 +1,33 @@
+"""Atomic writes: all or nothing, and a clear error for a path that cannot be written."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from fennec.cli import main
+from fennec.io import atomic_open
+from fennec.validation import FennecInputError
+
+
+def test_atomic_open_writes_all_or_nothing(tmp_path: Path) -> None:
+    target = tmp_path / "sub" / "out.txt"
+    with atomic_open(target) as fh:
+        fh.write("first")
+    assert target.read_text() == "first"
+    with pytest.raises(RuntimeError), atomic_open(target) as fh:
+        fh.write("half")
+        raise RuntimeError("crash mid-write")
+    assert target.read_text() == "first"  # the old file is intact, no temporary file is left behind
+    assert [p.name for p in target.parent.iterdir()] == ["out.txt"]
+
+
+def test_a_directory_is_not_a_file_to_write(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(FennecInputError, match="is a directory; give a file path"), atomic_open(tmp_path) as fh:
+        fh.write("x")
+    assert list(tmp_path.iterdir()) == []
+    # through the CLI: one line and exit code 2, not a traceback
+    assert main(["records", "export", str(tmp_path), "--store", str(tmp_path.parent / "s.sqlite")]) == 2
+    err = capsys.readouterr().err
+    assert "is a directory" in err and err.count("\n") == 1
