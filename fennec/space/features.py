@@ -150,27 +150,52 @@ def arch_embeddings(architectures: Sequence[str | None]) -> tuple[np.ndarray, np
     out = np.zeros((len(architectures), ARCH_DIM), np.float32)
     ok = np.zeros(len(architectures), np.float32)
     size = np.zeros((len(architectures), 2), np.float32)
+    failed: dict[str, str] = {}
     for i, a in enumerate(architectures):
         found = _arch_vector(a) if a else None
-        if found is not None:
+        if isinstance(found, str):
+            failed[a] = found
+        elif found is not None:
             vec, sz = found
             out[i, : min(ARCH_DIM, vec.shape[0])] = vec[:ARCH_DIM]
             ok[i] = 1.0
             size[i] = sz
+    _warn_unembedded(failed)
     return out, ok, size
 
 
+_WARNED: set[str] = set()  # architectures already reported in this process (folds featurize the same zoo again)
+
+
+def _warn_unembedded(failed: dict[str, str]) -> None:
+    """One warning for the architectures archi2vec could not embed that were not reported yet in this process:
+    a zoo with several of them (the shipped records have four transformers-only VAN models) gets one line, not
+    one per model and per evaluation fold."""
+    new = {a: why for a, why in failed.items() if a not in _WARNED}
+    if not new:
+        return
+    _WARNED.update(new)
+    names = sorted(new)
+    if len(names) == 1:
+        warnings.warn(f"archi2vec could not embed {names[0]!r} ({new[names[0]]}); its model gets no architecture "
+                      "vector", stacklevel=4)
+        return
+    shown = ", ".join(repr(a) for a in names[:4]) + (f" and {len(names) - 4} more" if len(names) > 4 else "")
+    warnings.warn(f"archi2vec could not embed {len(names)} architectures ({shown}; first: {new[names[0]]}); their "
+                  "models get no architecture vector", stacklevel=4)
+
+
 @lru_cache(maxsize=4096)
-def _arch_vector(name: str) -> tuple[np.ndarray, np.ndarray] | None:
+def _arch_vector(name: str) -> tuple[np.ndarray, np.ndarray] | str | None:
+    """(unit archi2vec vector, size features) of an architecture; the reason as a string when archi2vec cannot
+    embed it; None for a zero vector."""
     try:
         import archi2vec
 
         vec = archi2vec.embed([name])[0]
         graph = archi2vec.get_graph(archi2vec.canonical_name(name))
     except Exception as exc:  # any architecture that cannot be embedded degrades to "no vector"
-        warnings.warn(f"archi2vec could not embed {name!r} ({type(exc).__name__}: {exc}); "
-                      "its model gets no architecture vector", stacklevel=3)
-        return None
+        return f"{type(exc).__name__}: {exc}"
     norm = float(np.linalg.norm(vec))
     if norm == 0:
         return None

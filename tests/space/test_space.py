@@ -71,9 +71,9 @@ def test_cold_start_model_gets_a_vector_from_its_pretraining_alone(fitted, world
     space = load_like(fitted)
     # an architecture archi2vec does not know: the model is embedded from its pre-training text alone, and told so
     # (once per process: clear the memo so the warning does not depend on which test met the name first)
-    from fennec.space.features import _arch_vector
+    from fennec.space import features
 
-    _arch_vector.cache_clear()
+    features._WARNED.discard("bird_net")
     with pytest.warns(UserWarning, match="archi2vec could not embed 'bird_net'"):
         added = space.add_models({"timm:bird_net": ZooModel("timm:bird_net", "bird_net", "supervised pre-training on "
                                                                                "photos of bird species")})
@@ -324,3 +324,18 @@ def test_cheap_scores_are_an_auxiliary_target(world):
     # from its PARC scores alone the space learns that the newcomer suits birds; with the cheap groups weighted 0
     # it learns nothing of the kind (what is left comes from its features, which it shares with the generic model)
     assert gap[0.3] > 0.5 and gap[0.3] - gap[0.0] > 0.5, gap
+
+
+def test_architectures_archi2vec_cannot_embed_are_reported_once_in_one_line():
+    import warnings
+
+    from fennec.space import features
+
+    names = ["not_a_net_one", "not_a_net_two"]
+    features._WARNED.difference_update(names)
+    with pytest.warns(UserWarning, match=r"could not embed 2 architectures \('not_a_net_one', 'not_a_net_two';"):
+        _, has, _ = features.arch_embeddings([*names, "resnet18", names[0]])
+    assert has.tolist() == [0.0, 0.0, 1.0, 0.0]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # the same zoo again (another evaluation fold): nothing new to say
+        features.arch_embeddings(names)
