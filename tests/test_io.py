@@ -28,6 +28,9 @@ def test_a_directory_is_not_a_file_to_write(tmp_path: Path, capsys: pytest.Captu
         fh.write("x")
     assert list(tmp_path.iterdir()) == []
     # through the CLI: one line and exit code 2, not a traceback
-    assert main(["records", "export", str(tmp_path), "--store", str(tmp_path.parent / "s.sqlite")]) == 2
+    out = tmp_path / "out"
+    out.mkdir()
+    assert main(["records", "export", str(out), "--store", str(tmp_path / "s.sqlite")]) == 2
     err = capsys.readouterr().err
     assert "is a directory" in err and err.count("\n") == 1
+    assert list(out.iterdir()) == []

@@ -20,7 +20,7 @@ import numpy as np
 
 from fennec.records.cards import TaskCard
 from fennec.records.store import ModelInfo, Record, RecordStore
-from fennec.tasks.descriptor import GEOMETRY_STATS
+from fennec.tasks.descriptor import N_GEOMETRY
 
 World = tuple[list[Record], dict[str, ModelInfo], dict[str, TaskCard]]
 
@@ -54,7 +54,6 @@ def make_world(seed: int = 0, noise: float = 0.5) -> World:
 
 
 IMAGE_PROXY = "test:planted-proxy"
-GEOMETRY = len(GEOMETRY_STATS)  # class-geometry statistics closing a descriptor's image part
 
 
 def make_image_world(n_regimes: int = 3, tasks_per_regime: int = 4, dim: int = 16, seed: int = 0,
@@ -76,7 +75,7 @@ def make_image_world(n_regimes: int = 3, tasks_per_regime: int = 4, dim: int = 1
         for j in range(tasks_per_regime):
             mean = centres[r] + 0.35 * rng.standard_normal(dim) / np.sqrt(dim)
             part = np.concatenate([mean / np.linalg.norm(mean), 0.1 + 0.02 * rng.random(dim),
-                                   rng.random(GEOMETRY)]).astype(np.float32)
+                                   rng.random(N_GEOMETRY)]).astype(np.float32)
             name = f"look{r}_{j}"
             tasks[name] = TaskCard(name=name, n_classes=10, n_images=500, image_parts={IMAGE_PROXY: part})
             regime_of[name] = r

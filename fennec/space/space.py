@@ -33,10 +33,9 @@ from fennec.space.fit import (
 )
 from fennec.space.net import TransferNet
 from fennec.space.zoo import ZooModel
-from fennec.tasks.descriptor import GEOMETRY_STATS
+from fennec.tasks.descriptor import N_GEOMETRY
 from fennec.validation import FennecInputError, check_choice, check_positive_int
 
-N_GEOMETRY = len(GEOMETRY_STATS)  # the class-geometry statistics that end a descriptor's image part
 TEXT_COLUMNS = 2 * feats.TEXT_DIM + 4  # the task tower's text and size inputs, before any image columns
 
 
@@ -210,8 +209,8 @@ class TransferSpace:
         check_choice(self.images, "images", ("auto", "off"))
         check_positive_int(self.image_components, "image_components")
         check_positive_int(self.min_image_tasks, "min_image_tasks")
-        recs = _clean(records)
-        self.benchmark_alias_ = benchmark_aliases(records)
+        recs, copies = _dedupe(records)
+        self.benchmark_alias_ = _aliases(recs, copies)
         if not recs:
             raise FennecInputError("records: no usable records to train on; ingest some with "
                                    "`fennec records ingest FILE.csv`")
@@ -382,7 +381,6 @@ class TransferSpace:
         comps = np.zeros((self.image_components, emb.shape[1]), np.float32)
         comps[:k] = pca.components_ / _block_spread(float(pca.explained_variance_.sum()))
         self.image_proxy_ = proxy
-        self.image_dim_ = int(x.shape[1])
         self.image_mean_ = pca.mean_.astype(np.float32)
         self.image_components_ = comps
         spread = _block_spread(float(geom.var(0).sum()))
@@ -403,8 +401,9 @@ class TransferSpace:
             if part is None:
                 continue
             v = np.asarray(part, np.float32)
-            if v.shape != (self.image_dim_,) or not np.all(np.isfinite(v)):
-                raise FennecInputError(f"task image statistics from {self.image_proxy!r}: expected {self.image_dim_} "
+            dim = self.image_mean_.shape[0] + N_GEOMETRY
+            if v.shape != (dim,) or not np.all(np.isfinite(v)):
+                raise FennecInputError(f"task image statistics from {self.image_proxy!r}: expected {dim} "
                                        f"finite values, got shape {v.shape}; describe the task again with that proxy")
             out[i, :k] = (v[:-N_GEOMETRY] - self.image_mean_) @ self.image_components_.T
             out[i, k:-1] = (v[-N_GEOMETRY:] - self.image_geometry_[0]) / self.image_geometry_[1]
@@ -655,23 +654,17 @@ def benchmark_aliases(records: Sequence[Any], share: float = 0.5) -> dict[str, s
     so its protocol offsets would be learned from whatever little is left of it. Scoring within it uses the
     other's instead. ``share``: the least fraction of a benchmark's usable records that must be copies.
     """
+    return _aliases(*_dedupe(records), share=share)
+
+
+def _aliases(kept: list[Any], copies: list[tuple[str, str]], share: float = 0.5) -> dict[str, str]:
+    """:func:`benchmark_aliases` from what :func:`_dedupe` kept and dropped."""
     from collections import Counter
 
-    seen: dict[tuple[str, str, float], str] = {}
-    total: Counter[str] = Counter()
-    copied: dict[str, Counter[str]] = {}
-    for r in sorted(records, key=lambda r: (r.benchmark, r.model, r.dataset, r.metric)):
-        v = float(r.value)
-        if not usable(r.metric) or not math.isfinite(v):
-            continue
-        total[r.benchmark] += 1
-        key = (r.model, r.dataset, v)
-        first = seen.setdefault(key, r.benchmark)
-        if first != r.benchmark:
-            copied.setdefault(r.benchmark, Counter())[first] += 1
+    total = Counter(r.benchmark for r in kept) + Counter(b for b, _ in copies)
     out = {}
-    for bench, sources in copied.items():
-        source, n = sources.most_common(1)[0]
+    for bench in {b for b, _ in copies}:
+        source, n = Counter(src for b, src in copies if b == bench).most_common(1)[0]
         if n >= share * total[bench]:
             out[bench] = source
     return out
@@ -680,18 +673,25 @@ def benchmark_aliases(records: Sequence[Any], share: float = 0.5) -> dict[str, s
 def _clean(records: Sequence[Any]) -> list[Any]:
     """Usable, finite records, with exact duplicates across benchmarks kept once (the same published number
     copied by two papers is one observation, not two)."""
-    seen: set[tuple[str, str, float]] = set()
-    out = []
+    return _dedupe(records)[0]
+
+
+def _dedupe(records: Sequence[Any]) -> tuple[list[Any], list[tuple[str, str]]]:
+    """(usable, finite records with each (model, dataset, value) kept once, in benchmark order; one
+    (benchmark, benchmark whose record was kept) pair per record dropped as a copy of another benchmark's)."""
+    seen: dict[tuple[str, str, float], str] = {}
+    kept, copies = [], []
     for r in sorted(records, key=lambda r: (r.benchmark, r.model, r.dataset, r.metric)):
         v = float(r.value)
         if not usable(r.metric) or not math.isfinite(v):
             continue
         key = (r.model, r.dataset, v)
-        if key in seen:
-            continue
-        seen.add(key)
-        out.append(r)
-    return out
+        if key not in seen:
+            seen[key] = r.benchmark
+            kept.append(r)
+        elif seen[key] != r.benchmark:
+            copies.append((r.benchmark, seen[key]))
+    return kept, copies
 
 
 def _history(recs: list[Any], model_ids: list[str], task_names: list[str]) -> np.ndarray:

@@ -124,7 +124,7 @@ def _image_arrays(space: TransferSpace) -> dict[str, np.ndarray]:
     stays as it was before spaces could read images)."""
     if space.image_proxy is None:
         return {}
-    return {"image_proxy": np.array(space.image_proxy), "image_dim": np.int64(space.image_dim_),
+    return {"image_proxy": np.array(space.image_proxy),
             "image_mean": space.image_mean_, "image_components": space.image_components_,
             "image_geometry": space.image_geometry_, "task_image_rows": space.task_image_rows_}
 
@@ -176,7 +176,6 @@ def _read(p: Path, info: dict) -> TransferSpace:
         # a space that reads tasks' images; spaces without the keys (all before them) read text only
         space.image_proxy_ = str(z["image_proxy"]) if "image_proxy" in z else None
         if space.image_proxy_ is not None:
-            space.image_dim_ = int(z["image_dim"])
             space.image_mean_ = z["image_mean"]
             space.image_components_ = z["image_components"]
             space.image_geometry_ = z["image_geometry"]

@@ -49,6 +49,7 @@ GEOMETRY_STATS = (
     "eff_rank_frac",   # effective rank (exp entropy of covariance spectrum) / min(n, di), in [0, 1]
     "mean_norm",       # norm of the mean embedding (global concentration), in [0, 1]
 )
+N_GEOMETRY = len(GEOMETRY_STATS)  # the statistics that close a descriptor's image part
 META_FIELDS = ("has_text_names", "has_description", "has_image", "log1p_classes", "log1p_examples", "log1p_probe")
 
 
@@ -91,7 +92,7 @@ class TaskDescriptor:
 def descriptor_layout(text_dim: int, image_dim: int) -> dict[str, tuple[int, int]]:
     """Block name -> (start, stop) for the given encoder widths."""
     sizes = [("text.names", text_dim), ("text.description", text_dim), ("image.mean", image_dim),
-             ("image.std", image_dim), ("image.geometry", len(GEOMETRY_STATS)), ("meta", len(META_FIELDS))]
+             ("image.std", image_dim), ("image.geometry", N_GEOMETRY), ("meta", len(META_FIELDS))]
     out, start = {}, 0
     for name, size in sizes:
         out[name] = (start, start + size)

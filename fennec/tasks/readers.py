@@ -97,12 +97,14 @@ def wordnet_names(names: list[str]) -> list[str] | None:
         return None
     from timm.data import ImageNetInfo
 
+    from fennec.encoders.base import first_synonym
+
     info = ImageNetInfo("imagenet-22k")
     try:
         full = [info.label_name_to_description(str(n).strip()) for n in names]
     except (KeyError, ValueError, IndexError):
         return None
-    short = [d.split(",")[0].strip() for d in full]
+    short = [first_synonym(d) for d in full]
     out = [s if short.count(s) == 1 else d for s, d in zip(short, full, strict=True)]
     return [o if out.count(o) == 1 else f"{o} ({n})" for o, n in zip(out, names, strict=True)]
 

@@ -130,7 +130,8 @@ def test_text_alone_does_not_make_a_task_nearer_than_tasks_that_look_alike(image
     assert [t[:5] for t, _ in near] == ["look0"] * 3, near
     # a text-only query is compared on text, where all tasks are alike
     bare = dataclasses.replace(query, image_parts={})
-    assert len(space.nearest_tasks(space.task_vectors([bare])[0], k=3, image_row=space.image_rows([bare])[0])) == 3
+    near = space.nearest_tasks(space.task_vectors([bare])[0], k=3, image_row=space.image_rows([bare])[0])
+    assert len(near) == 3 and all(abs(sim - 1.0) < 1e-5 for _, sim in near), near
 
 
 def test_nearest_tasks_survive_save_and_load(image_space, image_world, tmp_path):
