@@ -252,38 +252,33 @@ def build_image_space(root: Path, env: dict[str, str]) -> dict:
     import numpy as np
     from PIL import Image
 
-    from fennec.records import RecordStore
     from fennec.records.cards import TaskCard
-    from fennec.records.store import ModelInfo, Record
+    from fennec.records.store import ModelInfo
+    from fennec.space.planted import planted_records, write_world_store
 
     looks = {"warm": [(230, 40, 30), (240, 140, 20), (220, 80, 60)],
              "cool": [(30, 60, 230), (20, 160, 200), (90, 40, 210)]}
     rng = np.random.default_rng(0)
     store_path = root / "image_records.sqlite"
-    store = RecordStore(store_path, seed=False)
     rows = ["task,path"]
-    try:
-        models = {"bench:warm": "photos at sunset", "bench:cool": "underwater photos", "bench:generic": "photos"}
-        for m, text in models.items():
-            store.add_model(ModelInfo(id=m, name=m, architecture="", pretraining=f"pre-trained on {text}"))
-        for look, colours in looks.items():
-            for j in range(3):
-                name = f"{look}{j}"
-                store.add_task(TaskCard(name=name, n_classes=3, n_images=30, class_names=("a", "b", "c")))
-                for c, rgb in zip("abc", colours, strict=True):
-                    (root / name / c).mkdir(parents=True)
-                    for i in range(10):
-                        shift = rng.normal(0, 20, 3)
-                        arr = np.clip(np.asarray(rgb) + shift + rng.normal(0, 15, (64, 64, 3)), 0, 255)
-                        Image.fromarray(arr.astype(np.uint8)).save(root / name / c / f"{i}.png")
-                rows.append(f"{name},{root / name}")
-                with store.transaction():
-                    for m in models:
-                        value = 70.0 + 15.0 * (m == f"bench:{look}") + 5.0 * (m == "bench:generic")
-                        store.insert_record(Record(model=m, dataset=name, benchmark="bench_colours",
-                                                   metric="finetune_top1_acc", value=value + rng.normal(0, 0.5)))
-    finally:
-        store.close()
+    models = {m: ModelInfo(id=m, name=m, architecture="", pretraining=f"pre-trained on {text}")
+              for m, text in (("bench:warm", "photos at sunset"), ("bench:cool", "underwater photos"),
+                              ("bench:generic", "photos"))}
+    tasks, best = {}, {}
+    for look, colours in looks.items():
+        for j in range(3):
+            name = f"{look}{j}"
+            tasks[name] = TaskCard(name=name, n_classes=3, n_images=30, class_names=("a", "b", "c"))
+            best[name] = f"bench:{look}"
+            for c, rgb in zip("abc", colours, strict=True):
+                (root / name / c).mkdir(parents=True)
+                for i in range(10):
+                    shift = rng.normal(0, 20, 3)
+                    arr = np.clip(np.asarray(rgb) + shift + rng.normal(0, 15, (64, 64, 3)), 0, 255)
+                    Image.fromarray(arr.astype(np.uint8)).save(root / name / c / f"{i}.png")
+            rows.append(f"{name},{root / name}")
+    records = planted_records(best, models, "bench:generic", "bench_colours", rng)
+    write_world_store(store_path, (records, models, tasks))
     (root / "tasks.csv").write_text("\n".join(rows) + "\n")
     t0 = time.perf_counter()
     subprocess.run([sys.executable, "-m", "fennec.cli", "tasks", "add-images", "--manifest", str(root / "tasks.csv"),

@@ -65,7 +65,7 @@ def folder(tmp_path: Path) -> Path:
     return make_image_folder(tmp_path / "colors", COLORS, per_class=4)
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def make_folder():
     """The :func:`make_image_folder` helper (conftest modules are not importable from tests)."""
     return make_image_folder

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+from collections.abc import Iterable, Mapping
 
 import numpy as np
 
@@ -44,13 +45,22 @@ def make_world(seed: int = 0, noise: float = 0.5) -> World:
               for d, (desc, _) in DOMAINS.items()}
     models["test:generic"] = ModelInfo(id="test:generic", name="generic", architecture="",
                                        pretraining="supervised pre-training on everyday objects")
-    records = []
-    for t in tasks:
-        for m in models:
-            value = 70.0 + (15.0 if m == f"test:{t}" else 0.0) + (5.0 if m == "test:generic" else 0.0)
-            records.append(Record(model=m, dataset=t, benchmark="planted", metric="finetune_top1_acc",
-                                  value=float(value + noise * rng.standard_normal())))
+    records = planted_records({t: f"test:{t}" for t in tasks}, models, "test:generic", "planted", rng, noise)
     return records, models, tasks
+
+
+def planted_records(best: Mapping[str, str], models: Iterable[str], generic: str, benchmark: str,
+                    rng: np.random.Generator, noise: float = 0.5) -> list[Record]:
+    """Every model on every task of ``best`` (task -> its specialist): 70, +15 for the task's specialist, +5 for
+    the ``generic`` model, plus Gaussian noise of sd ``noise`` (drawn task by task, model by model)."""
+    models = list(models)
+    records = []
+    for t, specialist in best.items():
+        for m in models:
+            value = 70.0 + (15.0 if m == specialist else 0.0) + (5.0 if m == generic else 0.0)
+            records.append(Record(model=m, dataset=t, benchmark=benchmark, metric="finetune_top1_acc",
+                                  value=float(value + noise * rng.standard_normal())))
+    return records
 
 
 IMAGE_PROXY = "test:planted-proxy"
@@ -85,13 +95,8 @@ def make_image_world(n_regimes: int = 3, tasks_per_regime: int = 4, dim: int = 1
               for r in range(n_regimes)}
     models["test:generic"] = ModelInfo(id="test:generic", name="generic", architecture="",
                                        pretraining="supervised pre-training on everyday photos")
-    records = []
-    for t, r in regime_of.items():
-        for m in models:
-            value = 70.0 + (15.0 if m == f"test:regime{r}" else 0.0) + (5.0 if m == "test:generic" else 0.0)
-            records.append(Record(model=m, dataset=t, benchmark="planted_images", metric="finetune_top1_acc",
-                                  value=float(value + noise * rng.standard_normal())))
-    return records, models, tasks
+    best = {t: f"test:regime{r}" for t, r in regime_of.items()}
+    return planted_records(best, models, "test:generic", "planted_images", rng, noise), models, tasks
 
 
 def write_world_store(path: str | os.PathLike[str], world: World | None = None) -> None:

@@ -13,12 +13,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from PIL import Image
 
 from fennec.cli import main
-from fennec.records import RecordStore
 from fennec.records.cards import TaskCard
-from fennec.records.store import ModelInfo, Record
+from fennec.records.store import ModelInfo
+from fennec.space.planted import planted_records, write_world_store
 
 PROXY = "timm:tf_efficientnet_lite0"  # the offline wheel proxy
 CLASSES = ("shade a", "shade b", "shade c")
@@ -36,48 +35,31 @@ def run_cli(capsys: pytest.CaptureFixture[str], *argv: object) -> tuple[int, str
     return code, cap.out, cap.err
 
 
-def colour_folder(root: Path, colours: tuple[tuple[int, int, int], ...], seed: int) -> Path:
-    """root/<class>/<i>.png: noisy images of one colour per class."""
-    rng = np.random.default_rng(seed)
-    for name, rgb in zip(CLASSES, colours, strict=True):
-        (root / name).mkdir(parents=True)
-        for i in range(3):
-            arr = np.clip(np.asarray(rgb, float) + rng.normal(0, 15, (48, 48, 3)), 0, 255).astype(np.uint8)
-            Image.fromarray(arr, "RGB").save(root / name / f"{i}.png")
-    return root
-
-
 @pytest.fixture(scope="module")
-def world(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    """A store of the six tasks with their image statistics (added with `fennec tasks add-images`) and a space
-    trained on it with `fennec train`."""
+def world(tmp_path_factory: pytest.TempPathFactory, make_folder) -> dict[str, Path]:
+    """A store of the six tasks with their image statistics (added with `fennec tasks add-images --manifest`) and
+    a space trained on it with `fennec train`."""
     root = tmp_path_factory.mktemp("image_space")
+
+    def folder(path: Path, colours: tuple[tuple[int, int, int], ...]) -> Path:
+        return make_folder(path, dict(zip(CLASSES, colours, strict=True)), per_class=3, size=48)
+
+    looks = {f"warm{i}": c for i, c in enumerate(WARM)} | {f"cool{i}": c for i, c in enumerate(COOL)}
+    models = {m: ModelInfo(id=m, name=m[5:], architecture="", pretraining=f"pre-trained on {text}")
+              for m, text in (("test:warm", "photos at sunset"), ("test:cool", "underwater photos"),
+                              ("test:generic", "everyday photos"))}
+    tasks = {t: TaskCard(name=t, n_classes=3, n_images=9, class_names=CLASSES) for t in looks}
+    records = planted_records({t: f"test:{t[:4]}" for t in looks}, models, "test:generic", "colours",
+                              np.random.default_rng(0))
     store_path = root / "records.sqlite"
-    store = RecordStore(store_path, seed=False)
-    tasks = {f"warm{i}": c for i, c in enumerate(WARM)} | {f"cool{i}": c for i, c in enumerate(COOL)}
-    models = {"test:warm": "photos at sunset", "test:cool": "underwater photos", "test:generic": "everyday photos"}
-    rng = np.random.default_rng(0)
-    try:
-        for m, text in models.items():
-            store.add_model(ModelInfo(id=m, name=m[5:], architecture="", pretraining=f"pre-trained on {text}"))
-        for t in tasks:
-            store.add_task(TaskCard(name=t, n_classes=3, n_images=9, class_names=CLASSES))
-        with store.transaction():
-            for t in tasks:
-                for m in models:
-                    value = 70.0 + 15.0 * (m == f"test:{t[:4]}") + 5.0 * (m == "test:generic")
-                    store.insert_record(Record(model=m, dataset=t, benchmark="colours", metric="finetune_top1_acc",
-                                               value=float(value + 0.5 * rng.standard_normal())))
-    finally:
-        store.close()
-    for i, (t, colours) in enumerate(tasks.items()):
-        path = colour_folder(root / "tasks" / t, colours, seed=i)
-        assert main(["tasks", "add-images", t, str(path), "--proxy", PROXY, "--store", str(store_path)]) == 0
+    write_world_store(store_path, (records, models, tasks))
+    manifest = root / "tasks.csv"
+    manifest.write_text("task,path\n" + "".join(f"{t},{folder(root / 'tasks' / t, c)}\n" for t, c in looks.items()))
+    assert main(["tasks", "add-images", "--manifest", str(manifest), "--proxy", PROXY, "--store", str(store_path)]) == 0
     space = root / "space"
     assert main(["train", "--store", str(store_path), "--out", str(space), "--no-warm-start"]) == 0
     return {"root": root, "store": store_path, "space": space,
-            "new_warm": colour_folder(root / "new" / "warm", NEW_WARM, seed=10),
-            "new_cool": colour_folder(root / "new" / "cool", NEW_COOL, seed=11)}
+            "new_warm": folder(root / "new" / "warm", NEW_WARM), "new_cool": folder(root / "new" / "cool", NEW_COOL)}
 
 
 def test_the_space_reads_image_statistics_with_the_proxy_of_its_tasks(world):
