@@ -6,11 +6,12 @@
 
 (a) With the task vector known, rank ``--models`` synthetic folded model vectors (dimension: the space's
     ``vector_dim`` when ``--space`` is given, else 73 = 8 + 32 + 32 + 1) for ``--queries`` synthetic tasks: time per
-    task, one query at a time (latency) and in one batch (amortised), of the exact flat FAISS index, the IVF index
-    (``ModelIndex(vectors, exact_limit=...)``, its default ``nprobe``) and numpy brute force (``V @ t`` +
-    argpartition), side by side in one run; recall@10 of IVF and numpy against the exact index. Model vectors are
-    i.i.d. Gaussian with the bias as the last coordinate and task vectors Gaussian with a last coordinate of 1:
-    no cluster structure, the hard case for IVF (a real zoo, with families of fine-tuned models, clusters).
+    task, one query at a time (latency) and in one batch (amortised), of the exact flat FAISS index, the certified
+    8-bit code scan that ``ModelIndex`` uses for single tasks from 10^5 models (with ``--threads`` shards, the
+    default, and with one shard per core) and numpy brute force (``V @ t`` + argpartition), side by side in one
+    run; recall@10 against the flat index, and whether the positions are the flat index's, in order. Model vectors
+    are i.i.d. Gaussian with the bias as the last coordinate and task vectors Gaussian with a last coordinate of 1
+    (``--distribution clustered``: 1000 families of models).
 (b) ``--batch-tasks`` tasks x ``--batch-models`` models in one batched top-10 search: total seconds.
 (c) ``python recommend.py DIR --space SPACE --format json`` wall time (subprocess, so imports and loading the space
     count) on a folder of ``--images`` generated images in 10 class-named folders, the first run with an empty
@@ -60,7 +61,6 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--images", type=int, default=500)
     p.add_argument("--distribution", choices=("gaussian", "clustered"), default="gaussian",
                    help="synthetic model vectors: i.i.d. Gaussian, or 1000 Gaussian families (centre + 0.5 noise)")
-    p.add_argument("--nprobe", type=int, nargs="*", default=[64, 256], help="IVF nprobe values to sweep in (a)")
     p.add_argument("--e2e-repeats", type=int, default=3, help="warm end-to-end runs after the cold one")
     p.add_argument("--skip-e2e", action="store_true")
     p.add_argument("--out", default=str(OUT))
@@ -139,21 +139,25 @@ def blas(search):
     return run
 
 
-def per_task_ms(search, tasks, batched: bool) -> tuple[float, float]:
-    """(median, p90) ms per task one query at a time, or (amortised, amortised) ms in one batch."""
+def per_task_ms(search, tasks, batched: bool):
+    """(median, p90) ms per task one query at a time, or (amortised, amortised) ms in one batch; and the (Q, k)
+    positions found. ``search`` returns FAISS-style (scores, positions) or positions."""
+    def positions(found):
+        return found[1] if isinstance(found, tuple) else found
+
     if batched:
         t0 = time.perf_counter()
-        search(tasks)
+        found = positions(search(tasks))
         ms = (time.perf_counter() - t0) * 1e3 / len(tasks)
-        return ms, ms
+        return ms, ms, found
     search(tasks[:1])  # warm-up
-    times = []
+    times, found = [], []
     for q in tasks:
         t0 = time.perf_counter()
-        search(q[None])
+        found.append(positions(search(q[None]))[0])
         times.append((time.perf_counter() - t0) * 1e3)
     times.sort()
-    return statistics.median(times), times[int(0.9 * (len(times) - 1))]
+    return statistics.median(times), times[int(0.9 * (len(times) - 1))], found
 
 
 def recall(found, truth) -> float:
@@ -162,38 +166,36 @@ def recall(found, truth) -> float:
 
 
 def bench_large(args: argparse.Namespace, dim: int) -> dict:
+    import numpy as np
+
     from fennec.space.index import ModelIndex
 
     models, tasks = synthetic(args.models, args.queries, dim, seed=0, distribution=args.distribution)
     t0 = time.perf_counter()
-    flat = ModelIndex(models, exact_limit=len(models))
+    flat = ModelIndex(models, filter_min=len(models) + 1)
     flat_build = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    ivf = ModelIndex(models, exact_limit=len(models) - 1)
-    ivf_build = time.perf_counter() - t0
-    assert flat.exact and not ivf.exact
     _, truth = flat.search(tasks, K)
-    default_nprobe = int(ivf.index.nprobe)
-    methods = [("faiss flat (exact)", lambda q: flat.search(q, K), flat_build, None),
+    methods = [("faiss flat (exact)", lambda q: flat.search(q, K), flat_build),
                (f"faiss flat (exact), blas_threshold={BLAS_THRESHOLD}", blas(lambda q: flat.search(q, K)),
-                flat_build, None)]
-    for nprobe in sorted({default_nprobe, *args.nprobe}):
-        label = f"faiss IVF nlist={ivf.index.nlist} nprobe={nprobe}" + (" (default)" if nprobe == default_nprobe
-                                                                         else "")
-        methods.append((label, lambda q: ivf.search(q, K), ivf_build, nprobe))
-    methods.append(("numpy brute force", lambda q: numpy_topk(models, q, K), 0.0, None))
+                flat_build)]
+    for shards in sorted({args.threads, os.cpu_count() or 1}):
+        t0 = time.perf_counter()
+        coded = ModelIndex(models, threads=shards)
+        build = time.perf_counter() - t0
+        if not coded.filtered:
+            sys.exit(f"bench/recommend.py: --models {args.models} is below the code scan's FILTER_MIN")
+        label = f"certified 8-bit scan, {shards} shard(s)" + (" (default)" if shards == args.threads else "")
+        methods.append((label, lambda q, index=coded: index.search(q, K), build))
+    methods.append(("numpy brute force", lambda q: numpy_topk(models, q, K), 0.0))
     rows = {}
-    for name, fn, build, nprobe in methods:
-        if nprobe is not None:
-            ivf.index.nprobe = nprobe
-        one_med, one_p90 = per_task_ms(fn, tasks, batched=False)
-        batch_ms, _ = per_task_ms(fn, tasks, batched=True)
-        found = fn(tasks)  # FAISS: (scores, positions); numpy: positions
-        pos = found[1] if isinstance(found, tuple) else found
+    for name, search, build in methods:
+        one_med, one_p90, single = per_task_ms(search, tasks, batched=False)
+        batch_ms, _, batched = per_task_ms(search, tasks, batched=True)
         rows[name] = {"ms_per_task_single_median": round(one_med, 3), "ms_per_task_single_p90": round(one_p90, 3),
                       "ms_per_task_batched": round(batch_ms, 3), "build_s": round(build, 2),
-                      "recall_at_10": round(recall(pos, truth), 4)}
-    ivf.index.nprobe = default_nprobe
+                      "recall_at_10": round(recall(single, truth), 4),
+                      "same_order_as_flat": bool(np.array_equal(np.stack(single), truth)
+                                                 and np.array_equal(batched, truth))}
     return {"n_models": args.models, "dim": dim, "n_tasks": args.queries, "k": K, "methods": rows}
 
 
@@ -213,7 +215,7 @@ def bench_batch(args: argparse.Namespace, dim: int) -> dict:
     t0 = time.perf_counter()
     np_pos = numpy_topk(models, tasks, K, chunk=512)
     numpy_s = time.perf_counter() - t0
-    return {"n_tasks": args.batch_tasks, "n_models": args.batch_models, "dim": dim, "k": K, "exact": index.exact,
+    return {"n_tasks": args.batch_tasks, "n_models": args.batch_models, "dim": dim, "k": K,
             "build_s": round(build, 3), "search_s": round(search, 3), "total_s": round(build + search, 3),
             "search_blas_s": round(search_blas, 3), "blas_threshold": BLAS_THRESHOLD,
             "blas_recall_at_10": round(recall(pos_blas, pos), 4),
@@ -382,14 +384,15 @@ def print_table(res: dict) -> None:
           f"top-{lg['k']}, "
           f"{lg['n_tasks']} tasks, {res['threads']} thread(s), load avg {res['load_avg_before']}")
     print(f"    {'method':<46} {'ms/task 1-by-1 (med/p90)':>26} {'ms/task batched':>16} {'recall@10':>10} "
-          f"{'build s':>8}")
+          f"{'= flat':>7} {'build s':>8}")
     for name, r in lg["methods"].items():
         print(f"    {name:<46} {r['ms_per_task_single_median']:>12.2f} / {r['ms_per_task_single_p90']:<11.2f} "
-              f"{r['ms_per_task_batched']:>16.3f} {r['recall_at_10']:>10.3f} {r['build_s']:>8.1f}")
+              f"{r['ms_per_task_batched']:>16.3f} {r['recall_at_10']:>10.3f} {r['same_order_as_flat']!s:>7} "
+              f"{r['build_s']:>8.1f}")
     print(f"    goal: < {res['goals']['ms_per_task_at_1e6']:.0f} ms per task")
     b = res["batch"]
     print(f"(b) {b['n_tasks']:,} tasks x {b['n_models']:,} models, one batched top-{b['k']} search "
-          f"({'exact flat' if b['exact'] else 'IVF'}): search {b['search_s']:.2f} s + build {b['build_s']:.2f} s "
+          f"(exact flat): search {b['search_s']:.2f} s + build {b['build_s']:.2f} s "
           f"= {b['total_s']:.2f} s (goal < {res['goals']['batch_1e4x1e5_s']:.0f} s); with BLAS (threshold "
           f"{b['blas_threshold']}) search {b['search_blas_s']:.2f} s; numpy brute force "
           f"{b['numpy_brute_force_s']:.2f} s")

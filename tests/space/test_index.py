@@ -23,15 +23,73 @@ def test_flat_index_equals_brute_force(n_models, dim):
         np.testing.assert_allclose(scores[q], brute[q, order], rtol=1e-5, atol=1e-5)
 
 
-def test_approximate_index_finds_most_of_the_top(monkeypatch):
-    rng = np.random.default_rng(0)
-    models = rng.standard_normal((5000, 16)).astype(np.float32)
-    task = rng.standard_normal((1, 16)).astype(np.float32)
-    index = ModelIndex(models, exact_limit=1000, nprobe=64)
-    assert not index.exact
-    _, pos = index.search(task, 10)
-    truth = set(np.argsort(-(task @ models.T)[0])[:10].tolist())
-    assert len(truth & set(pos[0].tolist())) >= 8
+def brute_top(models: np.ndarray, task: np.ndarray, k: int) -> np.ndarray:
+    """Positions of the k best models, in float64, ties broken by position."""
+    scores = models.astype(np.float64) @ task.astype(np.float64)
+    return np.lexsort((np.arange(len(models)), -scores))[:k]
+
+
+def count_code_scans(monkeypatch) -> list[int]:
+    from fennec.space import index as index_module
+
+    calls: list[int] = []
+    scan = index_module._CodeFilter.search
+
+    def counted(self, task, k):
+        calls.append(k)
+        return scan(self, task, k)
+
+    monkeypatch.setattr(index_module._CodeFilter, "search", counted)
+    return calls
+
+
+@pytest.mark.parametrize("threads", [1, 3])
+def test_certified_code_scan_equals_brute_force(monkeypatch, threads):
+    rng = np.random.default_rng(threads)
+    centres = rng.standard_normal((20, 21)).astype(np.float32)
+    models = (centres[rng.integers(0, 20, 4000)] + 0.3 * rng.standard_normal((4000, 21))).astype(np.float32)
+    tasks = rng.standard_normal((12, 21)).astype(np.float32)
+    tasks[:, -1] = 1.0
+    index = ModelIndex(models, filter_min=1000, threads=threads)
+    assert index.filtered and len(index._filter.shards) == threads
+    calls = count_code_scans(monkeypatch)
+    for task in tasks:  # one at a time: batches take the flat path
+        scores, pos = index.search(task[None], 10)
+        np.testing.assert_array_equal(pos[0], brute_top(models, task, 10))
+        np.testing.assert_allclose(scores[0], models[pos[0]] @ task, rtol=1e-5)
+    assert len(calls) == len(tasks)  # answered from the codes, not by the fallback scan
+
+
+def test_certified_scan_stays_exact_after_outliers_and_ties(monkeypatch):
+    rng = np.random.default_rng(7)
+    models = rng.standard_normal((3000, 16)).astype(np.float32)
+    index = ModelIndex(models, filter_min=1000, threads=2)
+    # added models outside the codes' ranges (clipped codes) and 300 copies of one model (exact ties)
+    outliers = (6 * rng.standard_normal((50, 16))).astype(np.float32)
+    copies = np.repeat(models[:1] * 3, 300, axis=0)
+    index.add(outliers)
+    index.add(copies)
+    everything = np.concatenate([models, outliers, copies])
+    assert index.size == len(everything)
+    calls = count_code_scans(monkeypatch)
+    for task in [*rng.standard_normal((5, 16)).astype(np.float32), models[0] * 3]:
+        _, pos = index.search(task[None], 10)
+        np.testing.assert_array_equal(pos[0], brute_top(everything, task, 10))
+    assert max(calls) > 64  # the tied copies defeat the first certificate: more candidates were needed
+
+
+def test_index_grows_into_the_code_scan_and_reloads_it(tmp_path):
+    rng = np.random.default_rng(3)
+    models = rng.standard_normal((1500, 8)).astype(np.float32)
+    index = ModelIndex(models[:900], filter_min=1000)
+    assert not index.filtered
+    index.add(models[900:])
+    assert index.filtered
+    index.save(str(tmp_path / "index.faiss"))
+    loaded = ModelIndex.load(str(tmp_path / "index.faiss"), filter_min=1000)
+    task = rng.standard_normal(8).astype(np.float32)
+    assert loaded.filtered
+    np.testing.assert_array_equal(loaded.search(task[None], 5)[1][0], brute_top(models, task, 5))
 
 
 def test_recommend_uses_the_index_and_matches_scores(world):
@@ -46,3 +104,22 @@ def test_recommend_uses_the_index_and_matches_scores(world):
     batch = rank_batch(space, [tasks["cars"], tasks["dogs"]], top_k=3)
     assert [r["model"] for r in batch[0]["ranking"]] == [r["model"] for r in res["ranking"][:3]]
     assert batch[1]["ranking"][0]["model"] == "test:dogs"
+
+
+def test_a_wrong_code_kernel_is_caught_and_the_flat_scan_answers(monkeypatch):
+    import faiss
+
+    scan = faiss.IndexScalarQuantizer.search
+
+    def off_by_a_lot(self, x, k, *args, **kwargs):  # what faiss 1.15.1's AVX512 byte kernel does at d % 32 == 0
+        scores, pos = scan(self, x, k, *args, **kwargs)
+        return np.floor(scores) * 3, pos
+
+    monkeypatch.setattr(faiss.IndexScalarQuantizer, "search", off_by_a_lot)
+    rng = np.random.default_rng(5)
+    models = rng.standard_normal((2000, 12)).astype(np.float32)
+    with pytest.warns(RuntimeWarning, match="exact flat scan"):
+        index = ModelIndex(models, filter_min=1000)
+    assert not index.filtered
+    task = rng.standard_normal(12).astype(np.float32)
+    np.testing.assert_array_equal(index.search(task[None], 10)[1][0], brute_top(models, task, 10))
