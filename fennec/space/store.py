@@ -199,7 +199,10 @@ def load_index(space: TransferSpace) -> ModelIndex:
     """The space's FAISS index: the saved one when it matches the space's models, else rebuilt."""
     path = getattr(space, "path_", None)
     if path is not None and (Path(path) / "index.faiss").is_file():
-        index = ModelIndex.load(str(Path(path) / "index.faiss"))
-        if index.size == len(space.model_ids_):
+        try:
+            index = ModelIndex.load(str(Path(path) / "index.faiss"))
+        except FennecInputError:  # an index of an older fennec (IVF): the space's vectors rebuild it
+            index = None
+        if index is not None and index.size == len(space.model_ids_):
             return index
     return ModelIndex(space.model_vectors_)

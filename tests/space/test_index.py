@@ -123,3 +123,25 @@ def test_a_wrong_code_kernel_is_caught_and_the_flat_scan_answers(monkeypatch):
     assert not index.filtered
     task = rng.standard_normal(12).astype(np.float32)
     np.testing.assert_array_equal(index.search(task[None], 10)[1][0], brute_top(models, task, 10))
+
+
+def test_an_older_ivf_index_file_is_rebuilt_from_the_space(tmp_path):
+    import types
+
+    import faiss
+
+    from fennec.space.store import load_index
+
+    rng = np.random.default_rng(2)
+    models = rng.standard_normal((300, 8)).astype(np.float32)
+    ivf = faiss.IndexIVFFlat(faiss.IndexFlatIP(8), 8, 4, faiss.METRIC_INNER_PRODUCT)
+    ivf.train(models)
+    ivf.add(models)
+    faiss.write_index(ivf, str(tmp_path / "index.faiss"))
+    with pytest.raises(Exception, match="expected a flat FAISS index"):
+        ModelIndex.load(str(tmp_path / "index.faiss"))
+    space = types.SimpleNamespace(path_=str(tmp_path), model_ids_=[f"m{i}" for i in range(300)],
+                                  model_vectors_=models)
+    index = load_index(space)
+    task = rng.standard_normal(8).astype(np.float32)
+    np.testing.assert_array_equal(index.search(task[None], 5)[1][0], brute_top(models, task, 5))
