@@ -20,10 +20,8 @@ import sys
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    import numpy as np
-
     from fennec.records.cards import TaskCard
-    from fennec.tasks import Task
+    from fennec.tasks import ImageStatistics, Task
     from fennec.tasks.visual import VisualLabels
 
 
@@ -88,42 +86,56 @@ def space_view(task: Task, images: bool = True, proxy: str | None = None,
     task whose images cannot be labelled (unreadable files, no proxy weights) is ranked from its text with a
     warning: looking at the images refines a ranking, it is not required for one. A proxy the user asked for
     fails loudly. Image statistics are only read with the space's own proxy (the towers know no other), and a
-    failure there also falls back to text with a warning.
+    failure there also falls back to text with a warning. When the proxy that names the images is the space's
+    own, its one pass over the probe images gives both the statistics and the names.
     """
     import warnings
 
+    from fennec.encoders import DEFAULT_PROXY, resolve_encoder_id
     from fennec.tasks.visual import label_task_images, text_card
     from fennec.validation import FennecInputError, FennecInputWarning
 
-    visual = None
+    looks = images and task.kind == "images"
+    name_images = looks and not task.named_classes
     if proxy is not None and task.kind == "images" and task.named_classes:
         warnings.warn(f"--proxy {proxy}: not used, task {task.name!r} has class names (the proxy names the images "
                       "of tasks without them)", FennecInputWarning, stacklevel=2)
-    if images and task.kind == "images" and not task.named_classes:
+    stats = None
+    if image_proxy is not None and looks:
+        # the statistics come first so that, from the same proxy, their pass keeps the classifier's view for the
+        # names (label_task_images(seen=...)) and the images are decoded and run through the proxy once
+        same = name_images and resolve_encoder_id(proxy or DEFAULT_PROXY) == resolve_encoder_id(image_proxy)
+        stats = _image_statistics(task, image_proxy, classify=same)
+    visual = None
+    if name_images:
         try:
-            visual = label_task_images(task, proxy)
+            visual = label_task_images(task, proxy, seen=None if stats is None else stats.outputs)
         except FennecInputError as exc:
             if proxy is not None:
                 raise
             warnings.warn(f"{exc}; ranking task {task.name!r} from its text alone (--no-images skips the images)",
                           FennecInputWarning, stacklevel=2)
     card = text_card(task, visual)
-    if image_proxy is not None and images and task.kind == "images":
-        part = _image_statistics(task, image_proxy)
-        if part is not None:
-            card = dataclasses.replace(card, image_parts={image_proxy: part})
+    if stats is not None:
+        card = dataclasses.replace(card, image_parts={image_proxy: stats.part})
     return card, visual
 
 
-def _image_statistics(task: Task, proxy: str) -> np.ndarray | None:
-    """The image part of the task's descriptor under ``proxy`` (2 * di + 8,), or None with a warning."""
+def _image_statistics(task: Task, proxy: str, classify: bool = False) -> ImageStatistics | None:
+    """The image part of the task's descriptor under ``proxy`` (``part``, (2 * di + 8,)) and, with ``classify``,
+    the proxy classifier's view of the same pass; None with a warning when the images cannot be read.
+
+    Only the image part is computed (:func:`fennec.tasks.describe_images`): the space embeds the class names
+    itself (:func:`fennec.space.features.task_features`), so the text part of a whole descriptor would be
+    thrown away.
+    """
     import warnings
 
-    from fennec.tasks import describe_task
+    from fennec.tasks import describe_images
     from fennec.validation import FennecInputError, FennecInputWarning
 
     try:
-        return describe_task(task, proxy=proxy).parts["image"]
+        return describe_images(task, proxy=proxy, classify=classify)
     except (FennecInputError, OSError, RuntimeError, ValueError) as exc:
         warnings.warn(f"could not read the images of task {task.name!r} with the space's proxy {proxy} ({exc}); "
                       "ranking it without image statistics", FennecInputWarning, stacklevel=3)
@@ -133,7 +145,7 @@ def _image_statistics(task: Task, proxy: str) -> np.ndarray | None:
 def with_visual(result: dict[str, Any], visual: VisualLabels | None, card: TaskCard | None = None) -> dict[str, Any]:
     """A ranking result with what the proxy saw in the task's images (``images``: None without images) and the
     proxy whose image statistics the space read (``image_statistics``: None when it read text only)."""
-    proxies = sorted(getattr(card, "image_parts", None) or {})
+    proxies = sorted(card.image_parts) if card is not None else []
     return {**result, "images": None if visual is None else {**visual.to_dict(), "description": visual.description()},
             "image_statistics": {"proxy": proxies[0]} if proxies else None}
 

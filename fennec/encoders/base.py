@@ -96,6 +96,11 @@ class ImageLabeler(Protocol):
         """Label probabilities of RGB PIL images; returns float32 of shape (n, L), rows summing to 1."""
         ...
 
+    def embed_and_classify_images(self, images: Iterable[Image.Image]) -> tuple[np.ndarray, np.ndarray]:
+        """``encode_images`` and ``classify_images`` of the same images from one forward pass: (n, dim) and
+        (n, L), so a reader that needs both (image statistics and names) decodes and runs the images once."""
+        ...
+
 
 @dataclass(frozen=True)
 class EncoderEntry:

@@ -177,6 +177,14 @@ class OpenClipEncoder:
         """Zero-shot ImageNet-1k probabilities, float32 (n, 1000): softmax of the model's logit scale times the
         cosine between each image and the prompt "a photo of a {label}." (CLIP's zero-shot classifier, Radford
         et al., ICML 2021), the label being the first synonym of each description."""
+        return self.embed_and_classify_images(images)[1]
+
+    def embed_and_classify_images(self, images: Iterable[Image.Image]) -> tuple[np.ndarray, np.ndarray]:
+        """:meth:`encode_images` and :meth:`classify_images` of the same images from one pass of the image tower.
+
+        Returns:
+            (embeddings float32 of shape (n, dim), rows L2-normalized; probabilities float32 of shape (n, 1000)).
+        """
         if self._label_text is None:
             prompts = [f"a photo of a {first_synonym(d)}." for d in self.label_names]
             self._label_text = self.encode(prompts)
@@ -185,7 +193,7 @@ class OpenClipEncoder:
         z = scale * (img @ self._label_text.T)
         z -= z.max(axis=1, keepdims=True)
         p = np.exp(z)
-        return (p / p.sum(axis=1, keepdims=True)).astype(np.float32)
+        return img, (p / p.sum(axis=1, keepdims=True)).astype(np.float32)
 
     def __repr__(self) -> str:
         return f"OpenClipEncoder({self.name!r})"

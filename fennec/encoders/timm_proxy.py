@@ -123,13 +123,21 @@ class TimmImageEncoder:
 
     def classify_images(self, images: Iterable[Image.Image]) -> np.ndarray:
         """Softmax probabilities of the classifier head, float32 of shape (n, L), for RGB PIL images."""
+        return self.embed_and_classify_images(images)[1]
+
+    def embed_and_classify_images(self, images: Iterable[Image.Image]) -> tuple[np.ndarray, np.ndarray]:
+        """:meth:`encode_images` and :meth:`classify_images` of the same images from one forward pass.
+
+        Returns:
+            (embeddings float32 of shape (n, dim), rows L2-normalized; probabilities float32 of shape (n, L)).
+        """
         self._load()
-        _, logits = run_model(self._model, self._transform, images, batch_size=self.batch_size, logits=True,
-                              channels_last=self.channels_last)
+        feats, logits = run_model(self._model, self._transform, images, batch_size=self.batch_size, logits=True,
+                                  channels_last=self.channels_last)
         assert logits is not None
         z = logits - logits.max(axis=1, keepdims=True)
         p = np.exp(z)
-        return (p / p.sum(axis=1, keepdims=True)).astype(np.float32)
+        return l2_normalize(feats), (p / p.sum(axis=1, keepdims=True)).astype(np.float32)
 
     def __repr__(self) -> str:
         return f"TimmImageEncoder({self.name!r})"

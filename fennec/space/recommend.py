@@ -49,7 +49,8 @@ def recommend(space: TransferSpace, task: Any, *, top_k: int = 10, candidates: S
         ``{"task", "nearest_tasks": [{"task", "similarity"}], "ranking": [{"rank", "model", "score",
         "accuracy_range", "nearest_tasks", "cold_start"}]}``.
     """
-    tvec = space.task_vectors([task])[0]
+    tvecs, rows = space.read_tasks([task])
+    tvec = tvecs[0]
     if candidates:
         in_space = space.model_positions()
         known = [m for m in candidates if m in in_space]
@@ -65,15 +66,14 @@ def recommend(space: TransferSpace, task: Any, *, top_k: int = 10, candidates: S
         index = index or ModelIndex(space.model_vectors_)
         ranked, pos = index.search(tvec[None], top_k)
         ranked, ranked_ids = ranked[0], [space.model_ids_[i] for i in pos[0]]
-    return _result(space, task, tvec, ranked_ids, np.asarray(ranked), n_nearest, space.image_rows([task])[0])
+    return _result(space, task, tvec, ranked_ids, np.asarray(ranked), n_nearest, rows[0])
 
 
 def rank_batch(space: TransferSpace, tasks: Sequence[Any], *, top_k: int = 10,
                index: ModelIndex | None = None, n_nearest: int = 3) -> list[dict[str, Any]]:
     """Rank the zoo for many tasks with one index search; one :func:`recommend`-shaped dict per task."""
-    tvecs = space.task_vectors(list(tasks))
+    tvecs, rows = space.read_tasks(list(tasks))
     index = index or ModelIndex(space.model_vectors_)
     scores, pos = index.search(tvecs, top_k)
-    rows = space.image_rows(list(tasks))
     return [_result(space, task, tvec, [space.model_ids_[i] for i in p], s, n_nearest, row)
             for task, tvec, s, p, row in zip(tasks, tvecs, scores, pos, rows, strict=True)]

@@ -249,7 +249,7 @@ class TransferSpace:
                         "base_prior")}
         shape = {"n_models": len(with_records), "n_benchmarks": len(benches), "model_in": inp.model_x.shape[1],
                  "task_in": inp.task_y.shape[1], "text_dim": self.text_components, "dim": self.dim}
-        old_nets = list(getattr(init, "nets_", []) or [])
+        old_nets = list(init.nets_) if init is not None else []
         epochs = self.epochs
         folds = [f for r in range(max(self.cv_repeats, 1))
                  for f in dataset_folds(batch, self.val_fraction, self.seed + 1000 * r)]
@@ -296,8 +296,7 @@ class TransferSpace:
         with torch.no_grad():
             offsets = [n.offsets(self.learned_scale_)[idx] * has for n in nets]
         self.bench_offset_ = torch.stack(offsets).mean(0).numpy()
-        self.task_vectors_ = self._fold_tasks(self._scored_text(tf))
-        self.task_image_rows_ = self._image_y(tf.images)
+        self.task_vectors_, self.task_image_rows_ = self._read_tasks(tf)
         self.history_ = _history(recs, model_ids, task_names)
         return self
 
@@ -312,7 +311,7 @@ class TransferSpace:
 
     def _scored_text(self, tf: feats.TaskFeatures) -> feats.TaskFeatures:
         """Task features as scores read them: without descriptions when the folds chose so."""
-        return tf if getattr(self, "use_description_", True) else _without_description(tf)
+        return tf if self.use_description_ else _without_description(tf)
 
     def _fit_text_pca(self, texts: np.ndarray) -> None:
         from sklearn.decomposition import PCA
@@ -335,7 +334,7 @@ class TransferSpace:
     @property
     def image_proxy(self) -> str | None:
         """The proxy whose image statistics the space reads (None: it reads tasks' text only)."""
-        return getattr(self, "image_proxy_", None)
+        return self.image_proxy_
 
     def _n_image_tasks(self, tf: feats.TaskFeatures) -> int:
         return sum(self.image_proxy in parts for parts in tf.images) if self.image_proxy else 0
@@ -420,12 +419,14 @@ class TransferSpace:
         a, t = mf.arch.shape[1], mf.pretraining.shape[1]
         return [slice(0, a), slice(a, a + 2), slice(a + 2, a + 2 + t)]
 
-    def _task_y(self, tf: feats.TaskFeatures) -> np.ndarray:
+    def _task_y(self, tf: feats.TaskFeatures, image_y: np.ndarray | None = None) -> np.ndarray:
         """Task-tower input (T, 2 TEXT_DIM + 4 [+ image columns]): class-name and description embeddings, flags
-        and size (standardised), and the image statistics when the space reads them (:meth:`_image_y`)."""
+        and size (standardised), and the image statistics when the space reads them (``image_y``, the
+        :meth:`_image_y` of ``tf``'s images, computed here when not given)."""
         meta = np.concatenate([tf.meta[:, :2], _apply_scale(tf.meta[:, 2:], self.meta_scale_)], axis=1)
-        images = tf.images or ({},) * len(tf.meta)
-        return np.concatenate([tf.names, tf.description, meta, self._image_y(images)], axis=1)
+        if image_y is None:
+            image_y = self._image_y(tf.images or ({},) * len(tf.meta))
+        return np.concatenate([tf.names, tf.description, meta, image_y], axis=1)
 
     def _inputs(self, mf: feats.ModelFeatures, tf: feats.TaskFeatures, free_idx: np.ndarray) -> Inputs:
         return Inputs(model_x=torch.as_tensor(self._model_x(mf)), pre=torch.as_tensor(self._project(mf.pretraining)),
@@ -504,9 +505,10 @@ class TransferSpace:
             out = torch.cat([*us, torch.stack(affs).mean(0), torch.stack(biases).mean(0)[:, None]], 1)
         return out.numpy().astype(np.float32)
 
-    def _fold_tasks(self, tf: feats.TaskFeatures) -> np.ndarray:
-        """Folded task vectors (T, n_members * dim + 2k + 1): ``[v_1, ..., v_n, d, n, 1]``."""
-        y = torch.as_tensor(self._task_y(tf))
+    def _fold_tasks(self, tf: feats.TaskFeatures, image_y: np.ndarray | None = None) -> np.ndarray:
+        """Folded task vectors (T, n_members * dim + 2k + 1): ``[v_1, ..., v_n, d, n, 1]`` (``image_y`` as in
+        :meth:`_task_y`)."""
+        y = torch.as_tensor(self._task_y(tf, image_y))
         desc, names = torch.as_tensor(self._project(tf.description)), torch.as_tensor(self._project(tf.names))
         with torch.no_grad():
             vs = [net.task_parts(y, desc, names)[:, : self.dim] for net in self.nets_]
@@ -516,7 +518,18 @@ class TransferSpace:
     # ----------------------------------------------------------------------------------------------- using
     def task_vectors(self, cards: Sequence[Any]) -> np.ndarray:
         """Folded task vectors (T, D) of task cards or tasks (class names, description, sizes)."""
-        return self._fold_tasks(self._scored_text(feats.task_features(list(cards), self.text_encoder)))
+        return self.read_tasks(cards)[0]
+
+    def read_tasks(self, cards: Sequence[Any]) -> tuple[np.ndarray, np.ndarray]:
+        """(:meth:`task_vectors`, :meth:`image_rows`) of task cards or tasks from one reading of the cards: what
+        ranking needs (the vectors score the models, the rows find the nearest historical tasks)."""
+        return self._read_tasks(feats.task_features(list(cards), self.text_encoder))
+
+    def _read_tasks(self, tf: feats.TaskFeatures) -> tuple[np.ndarray, np.ndarray]:
+        """Folded task vectors (T, D) and image rows (T, W) of featurized tasks; the rows, which the task tower
+        also reads, are computed once."""
+        rows = self._image_y(tf.images or ({},) * len(tf.meta))
+        return self._fold_tasks(self._scored_text(tf), rows), rows
 
     def _lookup(self) -> tuple[dict[str, int], frozenset[str]]:
         """(row of each model id, ids with records), built once per zoo (``add_models`` makes a new id list):
@@ -578,7 +591,7 @@ class TransferSpace:
         ids = list(self.model_ids_) if model_ids is None else list(model_ids)
         s = self.model_vectors(ids) @ self.task_vectors([task])[0]
         # a benchmark whose records repeat another's numbers is scored under the other's protocol offsets
-        benchmark = (getattr(self, "benchmark_alias_", None) or {}).get(benchmark, benchmark)
+        benchmark = self.benchmark_alias_.get(benchmark, benchmark)
         if benchmark is not None and benchmark in self.benchmarks_:
             pos = self.model_positions()
             s = s + self.bench_offset_[[pos[m] for m in ids], self.benchmarks_.index(benchmark)]
@@ -604,8 +617,9 @@ class TransferSpace:
         if np.any(q):
             sims.append(_cosines(self.task_vectors_[:, start:-1], q))
             weights.append(np.any(self.task_vectors_[:, start:-1], axis=1))
-        rows = getattr(self, "task_image_rows_", None)
-        if image_row is not None and rows is not None and rows.shape[1] and image_row[-1] > 0:
+        # a space that reads text only has no image rows (a loaded one has no task_image_rows_ at all)
+        if image_row is not None and self.image_proxy is not None and image_row[-1] > 0:
+            rows = self.task_image_rows_
             shown = self.image_components_.shape[0]  # what the images show; the geometry says how hard, not what
             sims.append(_cosines(rows[:, :shown], image_row[:shown]))
             weights.append(rows[:, -1] > 0)  # the has-image flag of each historical task

@@ -6,6 +6,7 @@ Public API::
     task_from_class_names(name, class_names, description=None) -> Task
     sample_probe_set(task, max_images=500, seed=0) -> ProbeSet
     describe_task(task, proxy=None, text_encoder=None) -> TaskDescriptor   # .vector, .parts
+    describe_images(task, proxy=None) -> ImageStatistics  # the image part alone (.part), no text encoder
     label_task_images(task, proxy=None) -> VisualLabels  # what the proxy's classifier sees in the images
     text_card(task, labels=None) -> TaskCard             # the task as the transfer space reads it
 """
@@ -13,7 +14,10 @@ Public API::
 from fennec.tasks.descriptor import (
     GEOMETRY_STATS,
     META_FIELDS,
+    ImageStatistics,
+    ProbeOutputs,
     TaskDescriptor,
+    describe_images,
     describe_task,
     descriptor_layout,
     load_descriptor,
@@ -29,12 +33,15 @@ __all__ = [
     "META_FIELDS",
     "READERS",
     "ImageLoadError",
+    "ImageStatistics",
     "LoadReport",
+    "ProbeOutputs",
     "ProbeSet",
     "Task",
     "TaskDescriptor",
     "VisualLabels",
     "balanced_sample",
+    "describe_images",
     "describe_task",
     "descriptor_layout",
     "detect_reader",

@@ -19,7 +19,10 @@ meta                6      has_text_names, has_description, has_image, log(1+C),
 ``parts`` holds ``text`` (names + description, 2*dt; None without usable class names), ``image``
 (mean + std + geometry; None for text-only and feature tasks: precomputed features come from an unknown extractor
 and are not in the proxy's space) and ``meta``. Descriptors are cached on disk (``$FENNEC_CACHE`` or
-``~/.cache/fennec``/descriptors) under a key of the task fingerprint, the encoders and the probe settings.
+``~/.cache/fennec``/descriptors) under a key of the task fingerprint, the encoders and the probe settings; the
+image part also on its own, under a key without the text encoder (:func:`describe_images`), so a reader that
+needs only what the proxy saw (``recommend`` on a space that reads image statistics) shares the proxy pass with
+:func:`describe_task` and never runs the text encoder.
 """
 
 from __future__ import annotations
@@ -34,6 +37,7 @@ import numpy as np
 
 from fennec.io import write_npz
 from fennec.tasks.cache import cache_dir, cache_key
+from fennec.tasks.images import load_image
 from fennec.tasks.sampler import DEFAULT_PROBE_SIZE, sample_probe_set
 from fennec.tasks.task import Task, clean_class_name
 
@@ -87,6 +91,49 @@ class TaskDescriptor:
     def save(self, path: str | Path) -> None:
         """Write the descriptor as ``.npz`` (atomically): vector, parts, layout and info as JSON."""
         _save(Path(path), self)
+
+
+@dataclass(frozen=True)
+class ProbeOutputs:
+    """What one pass of a proxy made of a probe set's images, kept for another reader of the same images.
+
+    :func:`describe_images` keeps the classifier's probabilities of its pass (``classify=True``), and
+    :func:`fennec.tasks.visual.label_task_images` names the images from them instead of running the proxy a
+    second time: its probe set (same seed, fewer images) is a subset of this one.
+
+    Attributes:
+        proxy: Id of the proxy that saw the images.
+        rows: Task example index -> row of ``probs``, for every probe image that was read.
+        failed: Task example index -> why it could not be read (the ImageLoadError message), for every probe
+            image that was tried and skipped.
+        probs: (n, L) float32 label probabilities of the read images under the proxy's classifier.
+        label_names: (L,) readable names of the classifier's labels.
+    """
+
+    proxy: str
+    rows: dict[int, int]
+    failed: dict[int, str]
+    probs: np.ndarray
+    label_names: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class ImageStatistics:
+    """The image part of a task's descriptor, alone (:func:`describe_images`).
+
+    Attributes:
+        part: float32 of shape (2*di + 8,): mean, std and geometry of the probe embeddings (the ``image`` part of
+            :class:`TaskDescriptor`).
+        proxy: Image encoder id.
+        info: Probe details: ``n_probe``, ``n_skipped``, ``skipped`` (first files), ``cached``.
+        outputs: The classifier's view of the same pass when asked for and the proxy has one (None otherwise,
+            and when the part came from the cache: no pass ran).
+    """
+
+    part: np.ndarray
+    proxy: str
+    info: dict[str, Any]
+    outputs: ProbeOutputs | None = None
 
 
 def descriptor_layout(text_dim: int, image_dim: int) -> dict[str, tuple[int, int]]:
@@ -214,15 +261,107 @@ def load_descriptor(path: str | Path) -> TaskDescriptor:
 
 
 @lru_cache(maxsize=4)
-def _encoders(proxy: str | None, text_encoder: str | None) -> tuple[Any, Any]:
-    # Encoders are reused across calls: describing many tasks loads each model once per process.
-    from fennec.encoders import DEFAULT_PROXY, create_image_encoder, create_text_encoder, resolve_encoder_id
+def _image_encoder(proxy_id: str) -> Any:
+    # Encoders are reused across calls: describing many tasks loads each model once per process, and
+    # describe_task and describe_images share the instance.
+    from fennec.encoders import create_image_encoder
 
-    proxy_id = resolve_encoder_id(proxy or DEFAULT_PROXY)
-    img = create_image_encoder(proxy_id)
+    return create_image_encoder(proxy_id)
+
+
+def _proxy_id(proxy: str | None) -> str:
+    from fennec.encoders import DEFAULT_PROXY, resolve_encoder_id
+
+    return resolve_encoder_id(proxy or DEFAULT_PROXY)
+
+
+@lru_cache(maxsize=4)
+def _encoders(proxy: str | None, text_encoder: str | None) -> tuple[Any, Any]:
+    from fennec.encoders import create_text_encoder
+
+    proxy_id = _proxy_id(proxy)
+    img = _image_encoder(proxy_id)
     if text_encoder is None and proxy_id.startswith("open_clip:"):
         return img, img  # an open_clip proxy brings its own text tower, in the same embedding space
     return img, create_text_encoder(text_encoder)
+
+
+def describe_images(task: Task, proxy: str | None = None, *, max_images: int = DEFAULT_PROBE_SIZE, seed: int = 0,
+                    use_cache: bool = True, cache: str | Path | None = None,
+                    classify: bool = False) -> ImageStatistics:
+    """The image part of :func:`describe_task`'s descriptor alone: the same probe set and proxy pass, and the
+    same values, without the text part (the class names are not embedded).
+
+    Args:
+        task: A task with images (an image folder or a manifest).
+        proxy: Image encoder id (default :data:`fennec.encoders.DEFAULT_PROXY`).
+        max_images: Probe-set size (class-balanced, seeded).
+        seed: Probe-set seed.
+        use_cache: Read and write the on-disk cache (shared with :func:`describe_task`).
+        cache: Cache directory (default ``$FENNEC_CACHE``/descriptors or ``~/.cache/fennec/descriptors``).
+        classify: Also keep the proxy classifier's probabilities of the probe images from the same forward pass
+            (:attr:`ImageStatistics.outputs`), for :func:`fennec.tasks.visual.label_task_images`; ignored by a
+            proxy without a classifier over known labels.
+
+    Raises:
+        FennecInputError: the task has no images, or a sampled class has no readable image.
+    """
+    from fennec.validation import FennecInputError
+
+    if task.kind != "images":
+        raise FennecInputError(f"task {task.source or task.name}: has no images ({task.kind}); only an image folder "
+                               "or a manifest has image statistics")
+    return _describe_images(task, _image_encoder(_proxy_id(proxy)), max_images, seed, use_cache, cache, classify)
+
+
+def _describe_images(task: Task, img_enc: Any, max_images: int, seed: int, use_cache: bool,
+                     cache: str | Path | None, classify: bool = False) -> ImageStatistics:
+    """:func:`describe_images` with the encoder made (also the image part of :func:`describe_task`)."""
+    key = cache_key(VERSION, "image", task.fingerprint, img_enc.name, (max_images, seed))
+    path = (Path(cache) if cache is not None else cache_dir("descriptors")) / f"{key}.npz"
+    if use_cache and path.is_file():
+        try:
+            with np.load(path, allow_pickle=False) as z:
+                header = json.loads(str(z["header"]))
+                return ImageStatistics(part=z["image"], proxy=header["proxy"], info={**header["info"], "cached": True})
+        except (OSError, ValueError, KeyError):
+            pass  # a damaged cache entry is recomputed and overwritten
+    probe = sample_probe_set(task, max_images=max_images, seed=seed)
+    assert task.paths is not None and task.labels is not None
+    paths = task.paths
+    failed: dict[int, str] = {}
+
+    def load(i: int) -> Any:
+        try:
+            return load_image(paths[i], min_size=512)  # JPEG draft >= 2x 256 px
+        except OSError as exc:
+            failed[i] = str(exc)  # the labels' replay of this pass skips the same files (ProbeOutputs)
+            raise
+
+    loaded: list[int] = []
+    names = _label_names(img_enc) if classify else None
+    outputs = None
+    if names:
+        emb, probs = img_enc.embed_and_classify_images(probe.iter_loaded(load, loaded=loaded))
+        outputs = ProbeOutputs(proxy=img_enc.name, rows={i: r for r, i in enumerate(loaded)}, failed=failed,
+                               probs=probs, label_names=tuple(names))
+    else:
+        emb = img_enc.encode_images(probe.iter_loaded(load, loaded=loaded))
+    part = image_part(emb, task.labels[np.asarray(loaded, dtype=np.int64)])
+    info: dict[str, Any] = {"n_probe": len(loaded), "n_skipped": probe.report.n_failed,
+                            "skipped": [f"{p}: {r.split(': ', 1)[-1]}" for p, r in probe.report.failures[:20]]}
+    if use_cache:
+        header = {"proxy": img_enc.name, "fingerprint": task.fingerprint, "info": info, "version": VERSION}
+        write_npz(path, image=part, header=np.asarray(json.dumps(header, default=str)))
+    return ImageStatistics(part=part, proxy=img_enc.name, info={**info, "cached": False}, outputs=outputs)
+
+
+def _label_names(img_enc: Any) -> list[str] | None:
+    """The proxy classifier's label names when it can name images in the same pass as it embeds them, else None
+    (a head fine-tuned on unknown labels, or an encoder without a classifier)."""
+    if not hasattr(img_enc, "embed_and_classify_images"):
+        return None
+    return img_enc.label_names or None
 
 
 def describe_task(task: Task, proxy: str | None = None, text_encoder: str | None = None, *,
@@ -262,13 +401,9 @@ def describe_task(task: Task, proxy: str | None = None, text_encoder: str | None
     image = None
     info: dict[str, Any] = {"n_probe": 0, "n_skipped": 0, "skipped": [], "cached": False}
     if has_images:
-        probe = sample_probe_set(task, max_images=max_images, seed=seed)
-        loaded: list[int] = []
-        emb = img_enc.encode_images(probe.iter_images(min_size=512, loaded=loaded))  # JPEG draft >= 2x 256 px
-        assert task.labels is not None
-        image = image_part(emb, task.labels[np.asarray(loaded, dtype=np.int64)])
-        info.update(n_probe=len(loaded), n_skipped=probe.report.n_failed,
-                    skipped=[f"{p}: {r.split(': ', 1)[-1]}" for p, r in probe.report.failures[:20]])
+        stats = _describe_images(task, img_enc, max_images, seed, use_cache, cache)
+        image = stats.part
+        info.update({**stats.info, "cached": False})  # the descriptor was assembled here, whatever its image part
     dt = layout["text.names"][1] - layout["text.names"][0]
     has_names = text is not None and bool(np.any(text[:dt]))
     has_desc = text is not None and bool(np.any(text[dt:]))

@@ -8,9 +8,9 @@ counted and reported.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 import numpy as np
 
@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from PIL import Image
 
 DEFAULT_PROBE_SIZE = 500
+T = TypeVar("T")
 
 
 def balanced_sample(labels: np.ndarray, max_items: int = DEFAULT_PROBE_SIZE, seed: int = 0,
@@ -90,28 +91,53 @@ class ProbeSet:
 
     def iter_images(self, *, min_size: int | None = None,
                     loaded: list[int] | None = None) -> Iterator[Image.Image]:
-        """Yield the probe images as RGB PIL images, replacing unreadable ones from the same class.
+        """The probe images as RGB PIL images, loaded lazily, unreadable ones replaced from the same class.
 
         Args:
             min_size: Passed to :func:`~fennec.tasks.images.load_image` (JPEG draft decoding).
             loaded: If given, the task index of every yielded image is appended (same order).
 
         Raises:
-            FennecInputError: after the last image, if some class ended up with no readable image.
+            FennecInputError: for a task without image files (at once), and after the last image, if some class
+                ended up with no readable image.
         """
         task = self.task
         if task.kind != "images" or task.paths is None or task.labels is None:
             raise FennecInputError(f"task {task.source or task.name}: has no images ({task.kind}); image encoders "
                                    "and zoo models need an image folder or a manifest")
+        paths = task.paths
+        # the generator itself, not a wrapper around it: the warning about skipped files names the frame that
+        # consumes the images, so the passes of one run over the same files report them once
+        return self.iter_loaded(lambda i: load_image(paths[i], min_size=min_size), loaded=loaded)
+
+    def iter_loaded(self, load: Callable[[int], T], *, loaded: list[int] | None = None,
+                    warn: bool = True) -> Iterator[T]:
+        """Yield ``load(i)`` for the probe's examples ``i``, in :meth:`iter_images` order: an example whose
+        ``load`` raises OSError is recorded in ``report`` and replaced by the next unused one of its class.
+
+        :meth:`iter_images` loads image files with it; a reader that already has what a proxy made of the images
+        (:class:`fennec.tasks.descriptor.ProbeOutputs`) replays the same choice of examples over those outputs.
+
+        Args:
+            load: Task example index -> item; raises OSError (e.g. ImageLoadError) for an unusable example.
+            loaded: If given, the task index of every yielded item is appended (same order).
+            warn: Warn about the skipped examples after the last one (False for a replay of a pass that did).
+
+        Raises:
+            FennecInputError: after the last item, if some class ended up with no usable example.
+        """
+        task = self.task
+        assert task.labels is not None  # sample_probe_set only samples tasks with examples
         reserve = {c: list(v) for c, v in self.reserve.items()}
         got = np.zeros(task.n_classes, dtype=np.int64)
         for idx in self.indices.tolist():
             candidate: int | None = idx
             while candidate is not None:
                 try:
-                    img = load_image(task.paths[candidate], min_size=min_size)
+                    item = load(candidate)
                 except OSError as exc:
-                    self.report.failures.append((str(task.paths[candidate]), str(exc)))
+                    where = task.paths[candidate] if task.paths is not None else f"example {candidate}"
+                    self.report.failures.append((str(where), str(exc)))
                     pool = reserve.get(int(task.labels[candidate]), [])
                     candidate = pool.pop(0) if pool else None
                     continue
@@ -119,9 +145,10 @@ class ProbeSet:
                 got[task.labels[candidate]] += 1
                 if loaded is not None:
                     loaded.append(candidate)
-                yield img
+                yield item
                 candidate = None
-        self.report.warn()
+        if warn:
+            self.report.warn()
         # A class whose every probe image (and reserve) failed cannot be described.
         sampled = np.unique(task.labels[self.indices])
         dead = [task.class_names[c] for c in sampled if got[c] == 0]

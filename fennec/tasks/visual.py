@@ -30,7 +30,9 @@ from fennec.encoders.base import first_synonym
 from fennec.io import atomic_open
 from fennec.records.cards import TaskCard
 from fennec.tasks.cache import cache_dir, cache_key
-from fennec.tasks.sampler import sample_probe_set
+from fennec.tasks.descriptor import ProbeOutputs
+from fennec.tasks.images import ImageLoadError
+from fennec.tasks.sampler import ProbeSet, sample_probe_set
 from fennec.tasks.task import Task
 from fennec.validation import FennecInputError
 
@@ -139,7 +141,8 @@ def _proxy_stamp(proxy_id: str) -> list[Any]:
 
 
 def label_task_images(task: Task, proxy: str | None = None, *, max_images: int | None = None, seed: int = 0,
-                      use_cache: bool = True, cache: str | Path | None = None) -> VisualLabels:
+                      use_cache: bool = True, cache: str | Path | None = None,
+                      seen: ProbeOutputs | None = None) -> VisualLabels:
     """Name what a task's images show with the proxy's classifier (cached on disk).
 
     Args:
@@ -151,6 +154,10 @@ def label_task_images(task: Task, proxy: str | None = None, *, max_images: int |
         seed: Probe-set seed.
         use_cache: Read and write the on-disk cache.
         cache: Cache directory (default ``$FENNEC_CACHE``/visual or ``~/.cache/fennec/visual``).
+        seen: What the same proxy made of a larger probe set of the task with the same seed
+            (:func:`fennec.tasks.describe_images` with ``classify=True``): the labels are read from it, the same
+            values as from a pass of their own, without running the proxy again. Ignored when it is another
+            proxy's or lacks an image of this probe set.
 
     Raises:
         FennecInputError: the task has no images, or the proxy cannot name images.
@@ -176,19 +183,54 @@ def label_task_images(task: Task, proxy: str | None = None, *, max_images: int |
             return VisualLabels.from_dict(json.loads(path.read_text()))
         except (OSError, ValueError, KeyError, TypeError):
             pass  # a damaged entry is recomputed and overwritten
-    enc = _labeller(proxy_id, create_image_encoder)
-    names = enc.label_names if hasattr(enc, "classify_images") else None
-    if not names:
-        raise FennecInputError(f"proxy {proxy_id}: has no classifier head with known label names, so it cannot name "
-                               "images; use an ImageNet-trained timm proxy (e.g. timm:tf_efficientnet_lite0) or "
-                               "pass --no-images")
-    loaded: list[int] = []
-    probs = enc.classify_images(probe.iter_images(min_size=512, loaded=loaded))
-    out = summarize_labels(probs, task.labels[np.asarray(loaded, dtype=np.int64)], task.n_classes, names, proxy_id)
+    out = _labels_from_outputs(seen, probe, proxy_id) if seen is not None and seen.proxy == proxy_id else None
+    if out is None:
+        enc = _labeller(proxy_id, create_image_encoder)
+        names = enc.label_names if hasattr(enc, "classify_images") else None
+        if not names:
+            raise FennecInputError(f"proxy {proxy_id}: has no classifier head with known label names, so it cannot "
+                                   "name images; use an ImageNet-trained timm proxy (e.g. timm:tf_efficientnet_lite0) "
+                                   "or pass --no-images")
+        loaded: list[int] = []
+        probs = enc.classify_images(probe.iter_images(min_size=512, loaded=loaded))
+        out = summarize_labels(probs, task.labels[np.asarray(loaded, dtype=np.int64)], task.n_classes, names,
+                               proxy_id)
     if use_cache:
         with atomic_open(path, "w") as fh:
             json.dump(out.to_dict(), fh)
     return out
+
+
+class _NotSeenError(Exception):
+    """An example the shared proxy pass did not try (raised inside the replay of a probe set)."""
+
+
+def _labels_from_outputs(seen: ProbeOutputs, probe: ProbeSet, proxy_id: str) -> VisualLabels | None:
+    """The labels of ``probe`` from another pass of the proxy, or None when that pass did not try some image.
+
+    The probe set is walked as a pass of its own would walk it (:meth:`ProbeSet.iter_loaded`): the same images
+    in the same order, the same unreadable files replaced by the same ones of their class, with each image's
+    probabilities taken from ``seen`` instead of a forward pass, so :func:`summarize_labels` gets the same input.
+    A larger probe set with the same seed draws each class's images in the same seeded order, so it tried every
+    image this one would; the None is for anything else (a probe set of more images than that pass).
+    """
+    def load(i: int) -> int:
+        if i in seen.rows:
+            return seen.rows[i]
+        if i in seen.failed:
+            raise ImageLoadError(seen.failed[i])
+        raise _NotSeenError(i)
+
+    loaded: list[int] = []
+    try:
+        rows = list(probe.iter_loaded(load, loaded=loaded, warn=False))  # the pass warned about its skipped files
+    except _NotSeenError:
+        return None
+    task = probe.task
+    assert task.labels is not None
+    return summarize_labels(seen.probs[np.asarray(rows, dtype=np.int64)],
+                            task.labels[np.asarray(loaded, dtype=np.int64)], task.n_classes, list(seen.label_names),
+                            proxy_id)
 
 
 def text_card(task: Task, visual: VisualLabels | None = None) -> TaskCard:

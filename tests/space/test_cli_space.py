@@ -12,6 +12,7 @@ import io
 import itertools
 import json
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -24,16 +25,6 @@ from fennec.space.planted import write_world_store
 BIRDS = "sparrow,eagle,owl"
 FLOWERS = "rose,tulip,daisy"
 N_MODELS = 7  # six specialists and the generic model
-
-
-def run_cli(capsys: pytest.CaptureFixture[str], *argv: object) -> tuple[int, str, str]:
-    """``fennec ARGV`` in-process: (exit code, stdout, stderr); argparse's SystemExit becomes its code."""
-    try:
-        code = main([str(a) for a in argv])
-    except SystemExit as exc:  # argparse errors exit through the parser
-        code = exc.code if isinstance(exc.code, int) else 1
-    cap = capsys.readouterr()
-    return code, cap.out, cap.err
 
 
 def build_store(path: Path, world=None) -> Path:
@@ -63,8 +54,8 @@ def space_copy(trained, tmp_path: Path) -> Path:
     return dst
 
 
-def recommend_json(capsys, space: Path, *extra: object) -> dict:
-    code, out, err = run_cli(capsys, "recommend", *extra, "--space", space, "--format", "json")
+def recommend_json(run_cli: Callable[..., tuple[int, str, str]], space: Path, *extra: object) -> dict:
+    code, out, err = run_cli("recommend", *extra, "--space", space, "--format", "json")
     assert code == 0, err
     return json.loads(out)
 
@@ -88,12 +79,12 @@ def write_image_folder(root: Path, classes: list[str], per_class: int = 3) -> Pa
 
 
 # ------------------------------------------------------------------------------------------------ train
-def test_train_over_a_space_of_an_older_format_says_it_starts_afresh(trained, tmp_path, capsys):
+def test_train_over_a_space_of_an_older_format_says_it_starts_afresh(trained, tmp_path, run_cli):
     old = tmp_path / "old_space"
     shutil.copytree(trained["space"], old)
     manifest = json.loads((old / "manifest.json").read_text())
     (old / "manifest.json").write_text(json.dumps({**manifest, "format": "fennec-space-v0"}))
-    code, _, err = run_cli(capsys, "train", "--store", trained["store"], "--out", old, "--epochs", "5")
+    code, _, err = run_cli("train", "--store", trained["store"], "--out", old, "--epochs", "5")
     assert code == 0, err
     assert "not warm-starting" in err and "fennec-space-v0" in err
     assert "(warm start)" not in err
@@ -123,19 +114,19 @@ def test_train_writes_the_space(trained):
     assert [p.name for p in space.parent.iterdir()] == ["space"]
 
 
-def test_second_train_warm_starts(trained, space_copy, capsys):
-    code, out, err = run_cli(capsys, "train", "--store", trained["store"], "--out", space_copy, "--epochs", "20")
+def test_second_train_warm_starts(trained, space_copy, run_cli):
+    code, out, err = run_cli("train", "--store", trained["store"], "--out", space_copy, "--epochs", "20")
     assert code == 0 and out == ""
     assert "warm start" in err
-    code, _, err = run_cli(capsys, "train", "--store", trained["store"], "--out", space_copy, "--epochs", "20",
+    code, _, err = run_cli("train", "--store", trained["store"], "--out", space_copy, "--epochs", "20",
                            "--no-warm-start")
     assert code == 0 and "warm start" not in err
     assert [p.name for p in space_copy.parent.iterdir()] == ["space"]
 
 
 # ------------------------------------------------------------------------------------------------ recommend
-def test_recommend_json_puts_the_bird_specialist_first(trained, capsys):
-    res = recommend_json(capsys, trained["space"], "--classes", BIRDS)
+def test_recommend_json_puts_the_bird_specialist_first(trained, run_cli):
+    res = recommend_json(run_cli, trained["space"], "--classes", BIRDS)
     assert set(res) >= {"task", "ranking"}
     ranking = res["ranking"]
     check_ranking(ranking, N_MODELS)
@@ -147,11 +138,11 @@ def test_recommend_json_puts_the_bird_specialist_first(trained, capsys):
     assert lo <= hi
 
 
-def test_recommend_scores_are_the_space_scores(trained, capsys):
+def test_recommend_scores_are_the_space_scores(trained, run_cli):
     from fennec.space.store import load_space
     from fennec.tasks import read_task
 
-    res = recommend_json(capsys, trained["space"], "--classes", FLOWERS)
+    res = recommend_json(run_cli, trained["space"], "--classes", FLOWERS)
     space = load_space(trained["space"])
     brute = dict(zip(space.model_ids_, space.score(read_task(FLOWERS, reader="names")), strict=True))
     for r in res["ranking"]:
@@ -159,14 +150,14 @@ def test_recommend_scores_are_the_space_scores(trained, capsys):
     assert res["ranking"][0]["model"] == "test:flowers"
 
 
-def test_recommend_top_k(trained, capsys):
-    res = recommend_json(capsys, trained["space"], "--classes", BIRDS, "--top-k", 3)
+def test_recommend_top_k(trained, run_cli):
+    res = recommend_json(run_cli, trained["space"], "--classes", BIRDS, "--top-k", 3)
     check_ranking(res["ranking"], 3)
     assert res["ranking"][0]["model"] == "test:birds"
 
 
-def test_recommend_csv(trained, capsys):
-    code, out, err = run_cli(capsys, "recommend", "--classes", BIRDS, "--space", trained["space"], "--format", "csv",
+def test_recommend_csv(trained, run_cli):
+    code, out, err = run_cli("recommend", "--classes", BIRDS, "--space", trained["space"], "--format", "csv",
                              "--top-k", 4)
     assert code == 0, err
     rows = list(csv.DictReader(io.StringIO(out)))
@@ -175,14 +166,14 @@ def test_recommend_csv(trained, capsys):
     assert rows[0]["model"] == "test:birds"
 
 
-def test_recommend_table(trained, capsys):
-    code, out, err = run_cli(capsys, "recommend", "--classes", BIRDS, "--space", trained["space"], "--top-k", 2)
+def test_recommend_table(trained, run_cli):
+    code, out, err = run_cli("recommend", "--classes", BIRDS, "--space", trained["space"], "--top-k", 2)
     assert code == 0, err
     assert "test:birds" in out and "nearest historical tasks birds" in out
 
 
-def test_recommend_candidates_with_a_cold_start_model(trained, capsys):
-    res = recommend_json(capsys, trained["space"], "--classes", BIRDS, "--candidates", "timm:resnet18",
+def test_recommend_candidates_with_a_cold_start_model(trained, run_cli):
+    res = recommend_json(run_cli, trained["space"], "--classes", BIRDS, "--candidates", "timm:resnet18",
                          "test:cars", "test:birds")
     ranking = res["ranking"]
     check_ranking(ranking, 3)
@@ -194,7 +185,7 @@ def test_recommend_candidates_with_a_cold_start_model(trained, capsys):
     assert ranking[0]["model"] == "test:birds"
 
 
-def test_recommend_named_image_folder_reads_only_class_names(trained, tmp_path, capsys, monkeypatch):
+def test_recommend_named_image_folder_reads_only_class_names(trained, tmp_path, run_cli, monkeypatch):
     """A folder with class names is ranked from them: no proxy is built, no image decoded, with or without
     --no-images."""
     import PIL.Image
@@ -218,7 +209,7 @@ def test_recommend_named_image_folder_reads_only_class_names(trained, tmp_path, 
     monkeypatch.setattr(PIL.Image, "open", lambda *a, **k: opened.append(a[0]) or real_open(*a, **k))
 
     for flags in ((), ("--no-images",)):
-        res = recommend_json(capsys, trained["space"], folder, *flags)
+        res = recommend_json(run_cli, trained["space"], folder, *flags)
         assert res["task"] == "backyard"
         check_ranking(res["ranking"], N_MODELS)
         assert res["ranking"][0]["model"] == "test:birds"
@@ -237,30 +228,30 @@ def fake_labeller(monkeypatch, class_labels: tuple[str, ...], calls: list[str]) 
     monkeypatch.setattr(visual, "label_task_images", label)
 
 
-def test_recommend_image_folder_with_placeholder_classes_is_seen_through_its_images(trained, tmp_path, capsys,
+def test_recommend_image_folder_with_placeholder_classes_is_seen_through_its_images(trained, tmp_path, run_cli,
                                                                                      monkeypatch):
     """Folders named 0, 1, 2 carry no text; the proxy's names for their images put the bird model first."""
     folder = write_image_folder(tmp_path / "numbered", ["0", "1", "2"])
     calls: list[str] = []
     fake_labeller(monkeypatch, ("sparrow", "owl", "eagle"), calls)
-    blind = recommend_json(capsys, trained["space"], folder, "--no-images")
+    blind = recommend_json(run_cli, trained["space"], folder, "--no-images")
     assert blind["nearest_tasks"] == [] and blind["images"] is None and calls == []
-    res = recommend_json(capsys, trained["space"], folder)
+    res = recommend_json(run_cli, trained["space"], folder)
     assert calls == ["numbered"]
     assert res["ranking"][0]["model"] == "test:birds"
     assert res["images"]["class_labels"] == ["sparrow", "owl", "eagle"]
     assert res["images"]["description"] == "Photos of sparrow, owl and eagle."
     assert res["nearest_tasks"][0]["task"] == "birds"
-    code, out, err = run_cli(capsys, "recommend", folder, "--space", trained["space"])
+    code, out, err = run_cli("recommend", folder, "--space", trained["space"])
     assert code == 0, err
     assert "images (9 labelled by fake:proxy): Photos of sparrow, owl and eagle." in out
-    code, out, err = run_cli(capsys, "recommend", folder, "--space", trained["space"], "--no-images")
+    code, out, err = run_cli("recommend", folder, "--space", trained["space"], "--no-images")
     assert code == 0, err
     assert "nearest historical tasks none (the task has no class names or description" in out
     assert "images (" not in out
 
 
-def test_images_the_default_proxy_cannot_label_fall_back_to_the_text(trained, tmp_path, capsys, monkeypatch):
+def test_images_the_default_proxy_cannot_label_fall_back_to_the_text(trained, tmp_path, run_cli, monkeypatch):
     import fennec.tasks.visual as visual
     from fennec.validation import FennecInputError
 
@@ -270,50 +261,50 @@ def test_images_the_default_proxy_cannot_label_fall_back_to_the_text(trained, tm
     folder = write_image_folder(tmp_path / "numbered", ["0", "1", "2"])
     monkeypatch.setattr(visual, "label_task_images", broken)
     with pytest.warns(UserWarning, match="no readable image; ranking task 'numbered' from its text alone"):
-        res = recommend_json(capsys, trained["space"], folder)
+        res = recommend_json(run_cli, trained["space"], folder)
     assert res["images"] is None and res["nearest_tasks"] == []
     check_ranking(res["ranking"], N_MODELS)
-    code, _, err = run_cli(capsys, "recommend", folder, "--space", trained["space"], "--proxy",
+    code, _, err = run_cli("recommend", folder, "--space", trained["space"], "--proxy",
                            "timm:tf_efficientnet_lite0")
     assert code == 2 and "no readable image" in err and "Traceback" not in err
 
 
-def test_a_folder_with_class_names_is_read_from_them_without_the_proxy(trained, tmp_path, capsys, monkeypatch):
+def test_a_folder_with_class_names_is_read_from_them_without_the_proxy(trained, tmp_path, run_cli, monkeypatch):
     """Real class names are the task's text; the images are not looked at (a description from them did not
     help on the shared benchmarks, and the proxy costs seconds)."""
     folder = write_image_folder(tmp_path / "garden", ["rose", "tulip", "daisy"])
     calls: list[str] = []
     fake_labeller(monkeypatch, ("sparrow", "owl", "eagle"), calls)
-    res = recommend_json(capsys, trained["space"], folder)
-    names_only = recommend_json(capsys, trained["space"], "--classes", "rose,tulip,daisy")
+    res = recommend_json(run_cli, trained["space"], folder)
+    names_only = recommend_json(run_cli, trained["space"], "--classes", "rose,tulip,daisy")
     assert calls == [] and res["images"] is None
     assert res["ranking"][0]["model"] == "test:flowers"
     assert [r["model"] for r in res["ranking"]] == [r["model"] for r in names_only["ranking"]]
     with pytest.warns(UserWarning, match="--proxy timm:tf_efficientnet_lite0: not used, task 'garden' has class"):
-        res = recommend_json(capsys, trained["space"], folder, "--proxy", "timm:tf_efficientnet_lite0")
+        res = recommend_json(run_cli, trained["space"], folder, "--proxy", "timm:tf_efficientnet_lite0")
     assert calls == [] and res["images"] is None
 
 
-def test_proxy_and_no_images_exclude_each_other(trained, tmp_path, capsys):
+def test_proxy_and_no_images_exclude_each_other(trained, tmp_path, run_cli):
     folder = write_image_folder(tmp_path / "garden", ["rose", "tulip", "daisy"])
-    code, _, err = run_cli(capsys, "recommend", folder, "--space", trained["space"], "--no-images", "--proxy",
+    code, _, err = run_cli("recommend", folder, "--space", trained["space"], "--no-images", "--proxy",
                            "timm:tf_efficientnet_lite0")
     assert code == 2 and "not allowed with argument" in err
 
 
-def test_recommend_class_file_and_description(trained, tmp_path, capsys):
+def test_recommend_class_file_and_description(trained, tmp_path, run_cli):
     names = tmp_path / "my_flowers.txt"
     names.write_text("# garden\nrose\ntulip\n\ndaisy\nsunflower\n")
-    res = recommend_json(capsys, trained["space"], "--classes", names, "--description", "photos of flowers")
+    res = recommend_json(run_cli, trained["space"], "--classes", names, "--description", "photos of flowers")
     assert res["ranking"][0]["model"] == "test:flowers"
 
 
 # ------------------------------------------------------------------------------------------------ rank-batch
-def test_rank_batch_two_tasks_matches_recommend(trained, tmp_path, capsys):
+def test_rank_batch_two_tasks_matches_recommend(trained, tmp_path, run_cli):
     birds, flowers = tmp_path / "birds_task.txt", tmp_path / "flowers_task.txt"
     birds.write_text(BIRDS.replace(",", "\n"))
     flowers.write_text(FLOWERS.replace(",", "\n"))
-    code, out, err = run_cli(capsys, "rank-batch", birds, flowers, "--space", trained["space"], "--top-k", 3,
+    code, out, err = run_cli("rank-batch", birds, flowers, "--space", trained["space"], "--top-k", 3,
                              "--format", "json")
     assert code == 0, err
     results = json.loads(out)
@@ -322,13 +313,13 @@ def test_rank_batch_two_tasks_matches_recommend(trained, tmp_path, capsys):
         check_ranking(r["ranking"], 3)
     assert results[0]["ranking"][0]["model"] == "test:birds"
     assert results[1]["ranking"][0]["model"] == "test:flowers"
-    single = recommend_json(capsys, trained["space"], "--classes", flowers, "--top-k", 3)
+    single = recommend_json(run_cli, trained["space"], "--classes", flowers, "--top-k", 3)
     assert [r["model"] for r in single["ranking"]] == [r["model"] for r in results[1]["ranking"]]
     assert [r["score"] for r in single["ranking"]] == pytest.approx([r["score"] for r in results[1]["ranking"]],
                                                                     abs=1e-5)
 
 
-def test_rank_batch_manifest_to_file(trained, tmp_path, capsys, monkeypatch):
+def test_rank_batch_manifest_to_file(trained, tmp_path, run_cli, monkeypatch):
     folder = write_image_folder(tmp_path / "garden", ["rose", "tulip", "daisy"], per_class=2)
     calls: list[str] = []
     fake_labeller(monkeypatch, ("daisy", "daisy", "daisy"), calls)  # must not be asked: the folder has names
@@ -340,7 +331,7 @@ def test_rank_batch_manifest_to_file(trained, tmp_path, capsys, monkeypatch):
         w.writerow([str(folder), ""])
     out_file = tmp_path / "out" / "ranking.csv"
     out_file.parent.mkdir()
-    code, out, err = run_cli(capsys, "rank-batch", "--manifest", manifest, "--space", trained["space"],
+    code, out, err = run_cli("rank-batch", "--manifest", manifest, "--space", trained["space"],
                              "--top-k", 2, "--out", out_file)
     assert code == 0, err
     assert out == "" and "ranked 2 task(s)" in err
@@ -355,31 +346,31 @@ def test_rank_batch_manifest_to_file(trained, tmp_path, capsys, monkeypatch):
     assert calls == []
 
 
-def test_rank_batch_sees_unnamed_image_tasks_through_the_proxy(trained, tmp_path, capsys, monkeypatch):
+def test_rank_batch_sees_unnamed_image_tasks_through_the_proxy(trained, tmp_path, run_cli, monkeypatch):
     named = write_image_folder(tmp_path / "garden", ["rose", "tulip", "daisy"], per_class=2)
     unnamed = write_image_folder(tmp_path / "numbered", ["0", "1", "2"], per_class=2)
     calls: list[str] = []
     fake_labeller(monkeypatch, ("sparrow", "owl", "eagle"), calls)
-    code, out, err = run_cli(capsys, "rank-batch", BIRDS, named, unnamed, "--space", trained["space"], "--top-k", 2,
+    code, out, err = run_cli("rank-batch", BIRDS, named, unnamed, "--space", trained["space"], "--top-k", 2,
                              "--format", "json")
     assert code == 0, err
     results = json.loads(out)
     assert calls == ["numbered"]  # only the image task without class names went through the proxy
     assert [r["images"] is None for r in results] == [True, True, False]
     assert results[2]["ranking"][0]["model"] == "test:birds"
-    code, out, err = run_cli(capsys, "rank-batch", BIRDS, named, unnamed, "--space", trained["space"],
+    code, out, err = run_cli("rank-batch", BIRDS, named, unnamed, "--space", trained["space"],
                              "--format", "json", "--no-images")
     assert code == 0, err
     assert [r["images"] for r in json.loads(out)] == [None, None, None] and calls == ["numbered"]
 
 
 # ------------------------------------------------------------------------------------------------ zoo
-def test_zoo_add_list_and_recommend(space_copy, capsys):
-    code, _, err = run_cli(capsys, "zoo", "add", "timm:resnet18", "--pretraining",
+def test_zoo_add_list_and_recommend(space_copy, run_cli):
+    code, _, err = run_cli("zoo", "add", "timm:resnet18", "--pretraining",
                            "supervised pre-training on photos of bird species", "--space", space_copy)
     assert code == 0, err
     assert "timm:resnet18: added (cold start)" in err
-    code, out, err = run_cli(capsys, "zoo", "list", "--space", space_copy)
+    code, out, err = run_cli("zoo", "list", "--space", space_copy)
     assert code == 0, err
     lines = {ln.split("\t")[0]: ln.split("\t") for ln in out.splitlines()}
     assert len(lines) == N_MODELS + 1
@@ -387,25 +378,25 @@ def test_zoo_add_list_and_recommend(space_copy, capsys):
     from fennec.space.index import ModelIndex
 
     assert ModelIndex.load(str(space_copy / "index.faiss")).size == N_MODELS + 1
-    res = recommend_json(capsys, space_copy, "--classes", BIRDS, "--top-k", N_MODELS + 1)
+    res = recommend_json(run_cli, space_copy, "--classes", BIRDS, "--top-k", N_MODELS + 1)
     check_ranking(res["ranking"], N_MODELS + 1)
     by_id = {r["model"]: r for r in res["ranking"]}
     assert by_id["timm:resnet18"]["cold_start"] is True
     # pre-trained on birds: the new model beats the car and food specialists on a bird task
     assert by_id["timm:resnet18"]["rank"] < min(by_id["test:cars"]["rank"], by_id["test:food"]["rank"])
     # adding it again is a no-op
-    code, _, err = run_cli(capsys, "zoo", "add", "timm:resnet18", "--space", space_copy)
+    code, _, err = run_cli("zoo", "add", "timm:resnet18", "--space", space_copy)
     assert code == 0 and "already in the space" in err
     assert ModelIndex.load(str(space_copy / "index.faiss")).size == N_MODELS + 1
 
 
-def test_zoo_add_scores_like_candidates(trained, space_copy, capsys):
+def test_zoo_add_scores_like_candidates(trained, space_copy, run_cli):
     """The index path (after `zoo add`) and the --candidates path give a new model the same cold-start score."""
-    via_candidates = recommend_json(capsys, trained["space"], "--classes", BIRDS, "--candidates",
+    via_candidates = recommend_json(run_cli, trained["space"], "--classes", BIRDS, "--candidates",
                                     "timm:convnext_tiny.fb_in22k", "test:birds")
-    code, _, err = run_cli(capsys, "zoo", "add", "timm:convnext_tiny.fb_in22k", "--space", space_copy)
+    code, _, err = run_cli("zoo", "add", "timm:convnext_tiny.fb_in22k", "--space", space_copy)
     assert code == 0, err
-    via_index = recommend_json(capsys, space_copy, "--classes", BIRDS, "--top-k", N_MODELS + 1)
+    via_index = recommend_json(run_cli, space_copy, "--classes", BIRDS, "--top-k", N_MODELS + 1)
     a = {r["model"]: r["score"] for r in via_candidates["ranking"]}
     b = {r["model"]: r["score"] for r in via_index["ranking"]}
     assert a["timm:convnext_tiny.fb_in22k"] == pytest.approx(b["timm:convnext_tiny.fb_in22k"], abs=1e-4)
@@ -448,10 +439,10 @@ CASES = ["no task and no classes", "missing space dir", "top-k zero", "negative 
 
 
 @pytest.mark.parametrize("case", CASES)
-def test_bad_input_is_one_line_and_exit_2(trained, tmp_path, capsys, case):
+def test_bad_input_is_one_line_and_exit_2(trained, tmp_path, run_cli, case):
     argv = _bad_cases(trained, tmp_path)[case]
     before = sorted(p.name for p in Path(trained["space"]).iterdir())
-    code, out, err = run_cli(capsys, *argv)
+    code, out, err = run_cli(*argv)
     assert code == 2, (out, err)
     assert out == ""
     assert len(err.strip().splitlines()) == 1, err
@@ -462,36 +453,36 @@ def test_bad_input_is_one_line_and_exit_2(trained, tmp_path, capsys, case):
 
 
 # ---------------------------------------------------------------------------- once bugs, now regression tests
-def test_retraining_keeps_models_added_with_zoo_add(trained, space_copy, capsys):
-    code, _, err = run_cli(capsys, "zoo", "add", "timm:resnet18", "--space", space_copy)
+def test_retraining_keeps_models_added_with_zoo_add(trained, space_copy, run_cli):
+    code, _, err = run_cli("zoo", "add", "timm:resnet18", "--space", space_copy)
     assert code == 0, err
-    code, _, err = run_cli(capsys, "train", "--store", trained["store"], "--out", space_copy, "--epochs", "5")
+    code, _, err = run_cli("train", "--store", trained["store"], "--out", space_copy, "--epochs", "5")
     assert code == 0 and "warm start" in err
-    code, out, err = run_cli(capsys, "zoo", "list", "--space", space_copy)
+    code, out, err = run_cli("zoo", "list", "--space", space_copy)
     assert code == 0, err
     assert "timm:resnet18" in {ln.split("\t")[0] for ln in out.splitlines()}
 
 
 @pytest.mark.parametrize("damage", ["truncated manifest", "missing space.npz"])
-def test_damaged_space_is_a_one_line_error(space_copy, capsys, damage):
+def test_damaged_space_is_a_one_line_error(space_copy, run_cli, damage):
     if damage == "truncated manifest":
         (space_copy / "manifest.json").write_text("{")
     else:
         (space_copy / "space.npz").unlink()
     try:
-        code, out, err = run_cli(capsys, "recommend", "--classes", BIRDS, "--space", space_copy)
+        code, out, err = run_cli("recommend", "--classes", BIRDS, "--space", space_copy)
     except Exception as exc:  # a traceback reaches the user
         pytest.fail(f"recommend raised {type(exc).__name__}: {exc}")
     assert code == 2 and out == ""
     assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
 
 
-def test_a_timm_id_timm_does_not_know_names_the_close_ones(trained, capsys):
-    code, _, err = run_cli(capsys, "zoo", "add", "timm:resnt50.a1_in1k", "--space", trained["space"])
+def test_a_timm_id_timm_does_not_know_names_the_close_ones(trained, run_cli):
+    code, _, err = run_cli("zoo", "add", "timm:resnt50.a1_in1k", "--space", trained["space"])
     assert code == 2 and "timm has no architecture 'resnt50'; did you mean resnet50" in err
 
 
-def test_train_never_replaces_a_file_or_a_folder_that_holds_no_space(trained, tmp_path, capsys):
+def test_train_never_replaces_a_file_or_a_folder_that_holds_no_space(trained, tmp_path, run_cli):
     # writing a space replaces its directory: a user's own folder must be refused, before any training
     precious = tmp_path / "my_documents"
     precious.mkdir()
@@ -499,7 +490,7 @@ def test_train_never_replaces_a_file_or_a_folder_that_holds_no_space(trained, tm
     a_file = tmp_path / "a_file"
     a_file.write_text("keep me too")
     for out, message in ((precious, "holds files but no trained space"), (a_file, "is a file")):
-        code, _, err = run_cli(capsys, "train", "--store", trained["store"], "--out", out)
+        code, _, err = run_cli("train", "--store", trained["store"], "--out", out)
         assert code == 2 and message in err and len(err.strip().splitlines()) == 1, err
         assert "trained on" not in err  # refused before training
     assert (precious / "notes.txt").read_text() == "keep me" and a_file.read_text() == "keep me too"
@@ -507,5 +498,5 @@ def test_train_never_replaces_a_file_or_a_folder_that_holds_no_space(trained, tm
     # an empty folder, or one holding a space, is a place for a space
     empty = tmp_path / "empty"
     empty.mkdir()
-    assert run_cli(capsys, "train", "--store", trained["store"], "--out", empty, "--epochs", "5")[0] == 0
-    assert run_cli(capsys, "train", "--store", trained["store"], "--out", empty, "--epochs", "5")[0] == 0
+    assert run_cli("train", "--store", trained["store"], "--out", empty, "--epochs", "5")[0] == 0
+    assert run_cli("train", "--store", trained["store"], "--out", empty, "--epochs", "5")[0] == 0

@@ -199,3 +199,29 @@ def test_lodo_on_a_store_of_image_tasks_reads_the_held_out_task_images(image_wor
     # the held-out task's specialist comes first on (nearly) every target with images, on none without them
     assert len(reports["auto"]["per_dataset"]) == 12 and first["auto"] >= 10 and first["off"] == 0, first
     assert reports["auto"]["mean"]["weighted_tau"] > reports["off"]["mean"]["weighted_tau"] + 0.5
+
+
+def test_ranking_reads_each_task_card_once(image_space, image_world, monkeypatch):
+    """recommend and rank_batch get the folded vectors and the image rows from one reading of the cards: the
+    image statistics go through the space's PCA once per call, and the results are those of task_vectors and
+    image_rows."""
+    from fennec.space.recommend import rank_batch, recommend
+
+    _, _, tasks = image_world
+    cards = [tasks[name] for name in HELD]
+    vectors, rows = image_space.read_tasks(cards)
+    np.testing.assert_array_equal(vectors, image_space.task_vectors(cards))
+    np.testing.assert_array_equal(rows, image_space.image_rows(cards))
+    calls: list[int] = []
+    real = TransferSpace._image_y
+
+    def counted(self, images):
+        calls.append(len(images))
+        return real(self, images)
+
+    monkeypatch.setattr(TransferSpace, "_image_y", counted)
+    single = recommend(image_space, cards[0], top_k=3)
+    assert calls == [1]
+    batch = rank_batch(image_space, cards, top_k=3)
+    assert calls == [1, 3]
+    assert batch[0] == single

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -172,3 +173,36 @@ def test_offline_proxy_names_a_cat_and_a_coffee_folder_and_caches(tmp_path: Path
     (next(cache.iterdir())).write_text("{broken")  # a damaged entry is recomputed, not an error
     monkeypatch.undo()
     assert label_task_images(task, cache=cache) == first
+
+
+def test_labels_read_from_the_statistics_pass_equal_a_pass_of_their_own(folder: Path,
+                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """describe_images keeps the classifier's view of its pass; label_task_images replays its own (smaller) probe
+    set over it, unreadable files replaced as a pass would replace them, and gets the same labels without the
+    proxy. A probe set the pass did not cover gets a pass of its own."""
+    import fennec.encoders
+    from fennec.tasks import describe_images, describe_task
+
+    proxy = "timm:tf_efficientnet_lite0"
+    for i in range(3):  # red keeps one readable image: the labels' probe set of 6 must replace a broken one
+        (folder / "red" / f"{i}.png").write_bytes(b"garbage")
+    task = read_task(str(folder))
+    with pytest.warns(UserWarning, match="skipped"):
+        stats = describe_images(task, proxy, classify=True, use_cache=False)
+        np.testing.assert_array_equal(stats.part, describe_task(task, proxy, use_cache=False).parts["image"])
+        own = label_task_images(task, proxy, max_images=6, use_cache=False)
+        small = describe_images(task, proxy, max_images=3, classify=True, use_cache=False)
+        own_all = label_task_images(task, proxy, use_cache=False)
+    assert stats.outputs is not None and len(stats.outputs.failed) == 3 and stats.info["n_probe"] == 9
+
+    def forbidden(*args, **kwargs):
+        raise AssertionError("the labels should have been read from the statistics pass")
+
+    monkeypatch.setattr(fennec.encoders, "create_image_encoder", forbidden)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # the pass already warned about the files it skipped: no second warning
+        assert label_task_images(task, proxy, max_images=6, use_cache=False, seen=stats.outputs) == own
+        assert label_task_images(task, proxy, use_cache=False, seen=stats.outputs) == own_all
+    monkeypatch.undo()
+    with pytest.warns(UserWarning, match="skipped"):
+        assert label_task_images(task, proxy, use_cache=False, seen=small.outputs) == own_all
