@@ -91,7 +91,7 @@ def save_space(space: TransferSpace, out_dir: str | os.PathLike[str]) -> Path:
                  meta_scale=space.meta_scale_, learned_scale=np.float64(space.learned_scale_),
                  interaction_scale=np.float64(space.interaction_scale_),
                  use_description=np.bool_(space.use_description_),
-                 benchmark_alias=np.array(json.dumps(getattr(space, "benchmark_alias_", {}), sort_keys=True)),
+                 benchmark_alias=np.array(json.dumps(space.benchmark_alias_, sort_keys=True)),
                  **_image_arrays(space))
         net = space.nets_[0]
         torch.save({"state_dicts": [n.state_dict() for n in space.nets_],
