@@ -45,6 +45,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                        "[,architecture][,pretraining]) or PARC oracle CSV")
     q.add_argument("files", nargs="+", metavar="FILE.csv")
     q.add_argument("--benchmark", metavar="NAME", help="benchmark of rows without one (PARC files: all rows)")
+    q.add_argument("--protocol", metavar="NAME", default=None,
+                   help="protocol of tidy rows without one (default finetune; 'pretrain' for results on the models' "
+                        "own pre-training data, which the transfer space does not learn from)")
     add_store_argument(q)
 
     q = sub.add_parser("export", help="write the records as tidy CSV")
@@ -86,7 +89,8 @@ def run(args: argparse.Namespace) -> int:
             print(f"store {store.path}: {store.stats()['records']} records")
         elif cmd == "ingest":
             with store.transaction():  # several files: all or nothing
-                results = [ingest_file(store, f, benchmark=args.benchmark) for f in args.files]
+                results = [ingest_file(store, f, benchmark=args.benchmark, protocol=args.protocol)
+                           for f in args.files]
             for res in results:
                 print(res.summary())
         elif cmd == "export":

@@ -65,6 +65,7 @@ import numpy as np
 
 from fennec.records.aliases import data_dir
 from fennec.records.cards import TaskCard
+from fennec.records.metrics import oriented
 from fennec.records.store import ModelInfo, Record
 from fennec.registry import Registry
 
@@ -118,7 +119,8 @@ def create_method(name: str, **kwargs: object) -> Method:
 
 @METHODS.register("prior")
 class PriorMethod(Method):
-    """Each model's mean published result over the evaluated benchmark's training datasets (REFERENCE.md section 3).
+    """Each model's mean published result over the evaluated benchmark's training datasets (REFERENCE.md section 3),
+    higher is better (an error rate counts negated).
 
     Only the evaluated benchmark's own records count: benchmarks report on different scales and protocols (e.g.
     SFDA's and LogME's tables differ for the same pairs), so they are never mixed.
@@ -129,7 +131,7 @@ class PriorMethod(Method):
         sums: dict[str, list[float]] = defaultdict(list)
         for r in train:
             if r.benchmark == context.record_benchmark and r.dataset in allowed:
-                sums[r.model].append(r.value)
+                sums[r.model].append(oriented(r.value, r.metric))
         self.mean_ = {m: float(np.mean(v)) for m, v in sums.items()}
         self.context_ = context
         return self

@@ -14,7 +14,7 @@ per dataset and judged against the published results, so each dataset's ranking 
 from __future__ import annotations
 
 import math
-from collections import Counter, defaultdict
+from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -24,6 +24,7 @@ import numpy as np
 from fennec.evaluation.methods import FitContext, Method, create_method
 from fennec.evaluation.metrics import METRIC_KEYS, all_metrics
 from fennec.records.cards import TaskCard
+from fennec.records.metrics import main_metric, oriented
 from fennec.records.store import ModelInfo, Record, RecordStore, default_store_path
 from fennec.validation import FennecInputError, check_choice
 
@@ -107,7 +108,8 @@ def _factory(method: MethodSpec) -> tuple[str, Callable[[], Method]]:
 
 def _benchmark_records(bench: Benchmark, recs: Sequence[Record],
                        datasets: Sequence[str] | None) -> tuple[list[str], dict[str, list[Record]]]:
-    """Targets and the ground-truth records of each (one per model: the metric that covers most models)."""
+    """Targets and the ground-truth records of each (one per model, of the dataset's
+    :func:`~fennec.records.metrics.main_metric`; their values are read oriented, higher is better)."""
     mine = [r for r in recs if r.benchmark == bench.record_benchmark]
     if not mine:
         raise FennecInputError(f"--benchmark {bench.name!r}: the store has no records labelled "
@@ -121,7 +123,7 @@ def _benchmark_records(bench: Benchmark, recs: Sequence[Record],
     by_ds: dict[str, list[Record]] = {}
     for d in targets:
         rows = [r for r in mine if r.dataset == d]
-        metric = Counter(r.metric for r in rows).most_common(1)[0][0]
+        metric = main_metric(rows)
         by_ds[d] = sorted((r for r in rows if r.metric == metric), key=lambda r: r.model)
     return targets, by_ds
 
@@ -192,7 +194,7 @@ def run_lodo(store: RecordStore, bench: Benchmark, factory: Callable[[], Method]
         gt_recs = by_ds[d]
         models = [meta[r.model] for r in gt_recs]
         draws = _as_draws(method.score(cards.get(d, TaskCard(name=d)), models), len(models), method_name, d)
-        gt = np.array([r.value for r in gt_recs])
+        gt = np.array([oriented(r.value, r.metric) for r in gt_recs])
         out[d] = score_metrics(draws, gt, parc=bench.parc, parc_mask=_parc_mask(bench, [m.id for m in models]))
     return out
 
@@ -234,7 +236,7 @@ def run_lomo(store: RecordStore, bench: Benchmark, factory: Callable[[], Method]
         if len(n_draws) != 1:
             raise ValueError(f"method {method_name!r} returned different numbers of draws across folds")
         draws = np.stack(cols, axis=1)
-        gt = np.array([r.value for r in by_ds[d]])
+        gt = np.array([oriented(r.value, r.metric) for r in by_ds[d]])
         out[d] = score_metrics(draws, gt, parc=bench.parc, parc_mask=_parc_mask(bench, ids))
     return out
 

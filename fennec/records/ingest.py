@@ -23,7 +23,7 @@ from pathlib import Path
 
 from fennec.records.aliases import _TORCHVISION_TO_TIMM, ModelAlias, data_dir, model_aliases, parc_model, resolve_model
 from fennec.records.cards import shipped_cards
-from fennec.records.store import Record, RecordStore
+from fennec.records.store import PRETRAIN, Record, RecordStore
 from fennec.validation import FennecInputError, check_file
 
 TIDY_REQUIRED = ("model", "dataset", "metric", "value")
@@ -42,6 +42,11 @@ SHIPPED_RECORD_FILES = (
     "transfergraph_finetune.csv",
     "imagenet_top1_torchvision.csv",
 )
+
+#: Shipped files whose rows are not fine-tuning results: their protocol (the files are copied byte for byte, so it
+#: is given here). torchvision's table is the ImageNet top-1 of ImageNet-trained weights: their own pre-training
+#: task, which the ``imagenet`` baseline reads and the transfer space does not learn from.
+SHIPPED_PROTOCOLS = {"imagenet_top1_torchvision.csv": PRETRAIN}
 
 
 @dataclass
@@ -91,7 +96,8 @@ def _same(a: float, b: float) -> bool:
     return math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-12)
 
 
-def _read_rows(store: RecordStore, path: Path, benchmark: str | None, res: IngestResult) -> list[_Row]:
+def _read_rows(store: RecordStore, path: Path, benchmark: str | None, res: IngestResult,
+               protocol: str | None = None) -> list[_Row]:
     with open(path, newline="", encoding="utf-8-sig") as fh:
         reader = csv.reader(fh)
         try:
@@ -127,7 +133,10 @@ def _read_rows(store: RecordStore, path: Path, benchmark: str | None, res: Inges
                 if len(fields) != len(header):
                     raise _fail(path, line, f"{len(fields)} fields, the header has {len(header)}")
                 res.rows += 1
-                row = parse(store, path, line, dict(zip(header, fields, strict=True)), benchmark)
+                f = dict(zip(header, fields, strict=True))
+                if protocol and not f.get("protocol", "").strip():
+                    f["protocol"] = protocol
+                row = parse(store, path, line, f, benchmark)
                 if row is None:
                     res.no_result += 1
                 else:
@@ -207,13 +216,16 @@ def _check_units(store: RecordStore, path: Path, rows: list[_Row]) -> None:
         raise _fail(path, line, reason)
 
 
-def ingest_file(store: RecordStore, path: str | Path, benchmark: str | None = None) -> IngestResult:
+def ingest_file(store: RecordStore, path: str | Path, benchmark: str | None = None,
+                protocol: str | None = None) -> IngestResult:
     """Check and ingest one CSV file (tidy or PARC format) in a single transaction.
 
     Args:
         store: The target store.
         path: CSV file.
         benchmark: Benchmark name for rows without one (PARC files: overrides the controlled/external split).
+        protocol: Protocol for tidy rows without one (default ``finetune``); :data:`~fennec.records.store.PRETRAIN`
+            for results on the models' own pre-training data (the transfer space does not learn from those).
 
     Returns:
         What was added.
@@ -224,12 +236,12 @@ def ingest_file(store: RecordStore, path: str | Path, benchmark: str | None = No
     path = check_file(path, "records file", suffixes=(".csv",))
     # Checks and writes in one write transaction: no other writer can slip a conflicting record in between.
     with store.transaction():
-        return _ingest(store, path, benchmark)
+        return _ingest(store, path, benchmark, protocol)
 
 
-def _ingest(store: RecordStore, path: Path, benchmark: str | None) -> IngestResult:
+def _ingest(store: RecordStore, path: Path, benchmark: str | None, protocol: str | None = None) -> IngestResult:
     res = IngestResult(file=str(path))
-    rows = _read_rows(store, path, benchmark, res)
+    rows = _read_rows(store, path, benchmark, res, protocol)
     # Duplicates inside the file and conflicts with the store, before anything is written.
     seen: dict[tuple[str, str, str, str], tuple[int, float]] = {}
     todo: list[_Row] = []
@@ -271,5 +283,6 @@ def seed_shipped(store: RecordStore) -> list[IngestResult]:
     with store.transaction():
         for card in shipped_cards():
             store.add_task(card, replace=False)
-        results = [ingest_file(store, data_dir() / "records" / name) for name in SHIPPED_RECORD_FILES]
+        results = [ingest_file(store, data_dir() / "records" / name, protocol=SHIPPED_PROTOCOLS.get(name))
+                   for name in SHIPPED_RECORD_FILES]
     return results

@@ -33,12 +33,20 @@ import numpy as np
 
 from fennec.records.aliases import ModelAlias, canonical_dataset, normalize_name
 from fennec.records.cards import TaskCard
+from fennec.records.metrics import oriented
 from fennec.validation import FennecInputError
+
+#: Protocol of a result on the model's own pre-training task (:class:`Record`).
+PRETRAIN = "pretrain"
 
 
 @dataclass(frozen=True)
 class Record:
-    """One result: ``model`` (id) reached ``value`` of ``metric`` on task ``dataset`` according to ``benchmark``."""
+    """One result: ``model`` (id) reached ``value`` of ``metric`` on task ``dataset`` according to ``benchmark``.
+
+    ``protocol``: ``finetune`` (the default: a transfer result), or :data:`PRETRAIN` for a result on the model's own
+    pre-training data (ImageNet top-1 of ImageNet weights): model metadata, not a transfer record.
+    """
 
     model: str
     dataset: str
@@ -514,7 +522,7 @@ class RecordStore:
                           (file, sha256, rows_added, _now()))
 
     def export_csv(self, path: str | os.PathLike[str], benchmark: str | None = None) -> int:
-        """Write records as tidy CSV (model ids, canonical dataset names, architecture and pre-training columns),
+        """Write records as tidy CSV (model ids, canonical dataset names, architecture, pre-training and protocol
         atomically; return the number of rows. The file re-ingests into an equal store."""
         from fennec.io import atomic_open
 
@@ -522,17 +530,19 @@ class RecordStore:
         recs = self.records(benchmark)
         with atomic_open(path, "w", newline="") as fh:
             w = csv.writer(fh)
-            w.writerow(["benchmark", "model", "dataset", "metric", "value", "source", "architecture", "pretraining"])
+            w.writerow(["benchmark", "model", "dataset", "metric", "value", "source", "architecture", "pretraining",
+                        "protocol"])
             for r in recs:
                 m = models[r.model]
                 w.writerow([r.benchmark, r.model, r.dataset, r.metric, repr(float(r.value)), r.source,
-                            m.architecture, m.pretraining])
+                            m.architecture, m.pretraining, r.protocol])
         return len(recs)
 
 
 def record_matrix(records: Iterable[Record], *, models: Sequence[str] | None = None,
                   datasets: Sequence[str] | None = None) -> tuple[list[str], list[str], np.ndarray]:
-    """Pivot records into a models x datasets matrix (NaN where there is no record).
+    """Pivot records into a models x datasets matrix (NaN where there is no record), values oriented so that
+    higher is better (an error rate is negated, :func:`fennec.records.metrics.oriented`).
 
     Several records in one cell (e.g. two metrics, or two benchmarks) are averaged: filter ``records`` to one
     benchmark first when scales differ.
@@ -553,7 +563,7 @@ def record_matrix(records: Iterable[Record], *, models: Sequence[str] | None = N
     count = np.zeros((len(rows), len(cols)))
     for r in recs:
         if r.model in ri and r.dataset in ci:
-            total[ri[r.model], ci[r.dataset]] += r.value
+            total[ri[r.model], ci[r.dataset]] += oriented(r.value, r.metric)
             count[ri[r.model], ci[r.dataset]] += 1
     with np.errstate(invalid="ignore", divide="ignore"):
         mat = np.where(count > 0, total / np.maximum(count, 1), np.nan)

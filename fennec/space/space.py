@@ -19,6 +19,8 @@ from typing import Any
 import numpy as np
 import torch
 
+from fennec.records.metrics import higher_is_better, main_metric, oriented
+from fennec.records.store import PRETRAIN
 from fennec.registry import UnknownNameError, unknown_name_message
 from fennec.space import features as feats
 from fennec.space.fit import (
@@ -49,11 +51,6 @@ def _scorer_names() -> frozenset[str]:
 def is_cheap_metric(metric: str) -> bool:
     """True for forward-pass scores (``parc``, ``logme``, ...) written by ``fennec score-zoo``."""
     return metric in _scorer_names()
-
-
-def usable(metric: str) -> bool:
-    """Metrics the space learns from: higher is better (error rates are left out)."""
-    return "error" not in metric
 
 
 def records_hash(records: Sequence[Any]) -> str:
@@ -441,7 +438,7 @@ class TransferSpace:
         return Batch(model=np.array([mpos[r.model] for r in recs]), task=np.array([tpos[r.dataset] for r in recs]),
                      bench=np.array([bpos[r.benchmark] for r in recs]),
                      group=np.array([gpos[(r.benchmark, r.dataset, r.metric)] for r in recs]),
-                     value=np.array([float(r.value) for r in recs]), group_weight=weight,
+                     value=np.array([oriented(r.value, r.metric) for r in recs]), group_weight=weight,
                      group_dataset=np.array([tpos[k[1]] for k in keys]))
 
     def _same_image_columns(self, init: TransferSpace) -> bool:
@@ -692,12 +689,24 @@ def _clean(records: Sequence[Any]) -> list[Any]:
 
 def _dedupe(records: Sequence[Any]) -> tuple[list[Any], list[tuple[str, str]]]:
     """(usable, finite records with each (model, dataset, value) kept once, in benchmark order; one
-    (benchmark, benchmark whose record was kept) pair per record dropped as a copy of another benchmark's)."""
+    (benchmark, benchmark whose record was kept) pair per record dropped as a copy of another benchmark's).
+
+    Usable: a transfer result (not a result on the model's own pre-training data, protocol
+    :data:`~fennec.records.store.PRETRAIN`) of its (benchmark, dataset)'s
+    :func:`~fennec.records.metrics.main_metric`, the one the evaluation reads too (a table that gives a model's
+    error and the accuracy derived from it says one thing once), or a cheap score (each scorer is its own target).
+    """
+    finite = [r for r in records if math.isfinite(float(r.value)) and getattr(r, "protocol", "") != PRETRAIN]
+    by_dataset: dict[tuple[str, str], list[Any]] = {}
+    for r in finite:
+        if not is_cheap_metric(r.metric):
+            by_dataset.setdefault((r.benchmark, r.dataset), []).append(r)
+    main = {key: main_metric(rows) for key, rows in by_dataset.items()}
     seen: dict[tuple[str, str, float], str] = {}
     kept, copies = [], []
-    for r in sorted(records, key=lambda r: (r.benchmark, r.model, r.dataset, r.metric)):
+    for r in sorted(finite, key=lambda r: (r.benchmark, r.model, r.dataset, r.metric)):
         v = float(r.value)
-        if not usable(r.metric) or not math.isfinite(v):
+        if not is_cheap_metric(r.metric) and r.metric != main[(r.benchmark, r.dataset)]:
             continue
         key = (r.model, r.dataset, v)
         if key not in seen:
@@ -709,13 +718,14 @@ def _dedupe(records: Sequence[Any]) -> tuple[list[Any], list[tuple[str, str]]]:
 
 
 def _history(recs: list[Any], model_ids: list[str], task_names: list[str]) -> np.ndarray:
-    """(M, T) mean published result in percent (NaN where none), cheap scores left out."""
+    """(M, T) mean published result in percent (NaN where none), the accuracy ranges of recommendations: cheap
+    scores and lower-is-better metrics (errors, losses) left out."""
     mpos = {m: i for i, m in enumerate(model_ids)}
     tpos = {t: i for i, t in enumerate(task_names)}
     total = np.zeros((len(model_ids), len(task_names)))
     count = np.zeros_like(total)
     for r in recs:
-        if is_cheap_metric(r.metric):
+        if is_cheap_metric(r.metric) or not higher_is_better(r.metric):
             continue
         i, j = mpos[r.model], tpos[r.dataset]
         total[i, j] += as_percent(float(r.value), r.metric)

@@ -177,3 +177,24 @@ def test_default_store_from_env(tmp_path, monkeypatch):
     rep = evaluate("logme_tllib", "prior")
     assert round(rep["mean"]["weighted_tau"], 3) == 0.752
     assert RecordStore(default_store_path()).stats()["records"] == 3045
+
+
+def test_an_error_rate_benchmark_is_evaluated_the_right_way_up(empty_store, tmp_path):
+    """The same table as accuracies and as error rates: the prior (learned from the records) and the parameter
+    count (which knows nothing of the metric) get the same, positive, metrics on both."""
+    rng = np.random.default_rng(0)
+    quality = {"timm:resnet18": 0.0, "timm:resnet34": 2.0, "timm:resnet50": 4.0, "timm:resnet101": 6.0}
+    rows = ["benchmark,model,dataset,metric,value"]
+    for d in ("pets", "cifar10", "dtd", "flowers"):
+        for m, q in quality.items():
+            acc = 60 + q + rng.normal(0, 0.5)
+            rows += [f"acc_table,{m},{d},top1_acc,{acc:.3f}", f"err_table,{m},{d},top1_error,{100 - acc:.3f}"]
+    p = tmp_path / "r.csv"
+    p.write_text("\n".join(rows) + "\n")
+    ingest_file(empty_store, p)
+    for method, protocol in (("prior", "lodo"), ("params", "lomo")):
+        acc = evaluate("acc_table", method, protocol, store=empty_store, n_folds=2)["mean"]
+        err = evaluate("err_table", method, protocol, store=empty_store, n_folds=2)["mean"]
+        assert acc["weighted_tau"] > 0.5
+        for key in ("weighted_tau", "pearson", "spearman"):
+            assert err[key] == pytest.approx(acc[key])

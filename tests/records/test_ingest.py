@@ -149,3 +149,19 @@ def test_concurrent_reader_sees_committed_state(store, tmp_path):
     n0 = reader.execute("SELECT COUNT(*) FROM records").fetchone()[0]
     ingest_file(store, p)
     assert reader.execute("SELECT COUNT(*) FROM records").fetchone()[0] == n0 + 1
+
+
+def test_the_imagenet_table_is_pretraining_accuracy(store, empty_store, tmp_path):
+    from fennec.records.store import PRETRAIN
+
+    recs = store.records()
+    imagenet = [r for r in recs if r.benchmark == "torchvision_imagenet"]
+    assert imagenet and {r.protocol for r in imagenet} == {PRETRAIN}
+    assert {r.protocol for r in recs if r.benchmark != "torchvision_imagenet"} == {"finetune"}
+    # a user's file: --protocol fills rows without one, a row's own value wins
+    p = tmp_path / "r.csv"
+    p.write_text("benchmark,model,dataset,metric,value,protocol\n"
+                 "mine,timm:resnet18,imagenet,top1_acc,69.7,\n"
+                 "mine,timm:resnet18,pets,top1_acc,88.0,finetune\n")
+    ingest_file(empty_store, p, protocol=PRETRAIN)
+    assert {(r.dataset, r.protocol) for r in empty_store.records()} == {("imagenet", PRETRAIN), ("pets", "finetune")}

@@ -185,11 +185,23 @@ def test_nearest_tasks_and_accuracy_range(fitted, world):
     assert 80 < lo <= hi < 90
 
 
-def test_error_metrics_are_left_out(world):
-    from fennec.space.space import usable
+def test_an_error_rate_benchmark_is_learned_upside_up(world):
+    """The planted world's fine-tuning records given as error rates (100 - accuracy) train the same space: the
+    space reads them negated, not dropped and not upside down."""
+    import dataclasses
 
-    assert not usable("imagenet_top1_error_1crop_224")
-    assert usable("finetune_top1_acc")
+    from fennec.space.space import is_cheap_metric
+
+    records, models, tasks = world
+    as_error = [r if is_cheap_metric(r.metric) else dataclasses.replace(r, metric="top1_err", value=100.0 - r.value)
+                for r in records]
+    assert as_error != records
+    acc = TransferSpace(**FAST).fit(records, models, tasks)
+    err = TransferSpace(**FAST).fit(as_error, models, tasks)
+    assert err.train_info_["n_records"] == acc.train_info_["n_records"]
+    for task in ("birds", "cars", "dogs"):
+        np.testing.assert_allclose(err.score(tasks[task]), acc.score(tasks[task]), atol=1e-5)
+    assert err.history_.size and np.all(np.isnan(err.history_))  # errors are not accuracies to show as ranges
 
 
 def test_no_usable_records_is_a_clear_error(world):
@@ -339,3 +351,14 @@ def test_architectures_archi2vec_cannot_embed_are_reported_once_in_one_line():
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # the same zoo again (another evaluation fold): nothing new to say
         features.arch_embeddings(names)
+
+
+def test_results_on_the_models_own_pretraining_data_are_not_learned(store):
+    """torchvision's ImageNet top-1 table (protocol pretrain): neither its errors nor the derived accuracies."""
+    from fennec.records.store import PRETRAIN
+    from fennec.space.space import _dedupe
+
+    recs = store.records()
+    kept, _ = _dedupe(recs)
+    assert any(r.protocol == PRETRAIN for r in recs)
+    assert kept and not any(r.protocol == PRETRAIN or r.benchmark == "torchvision_imagenet" for r in kept)

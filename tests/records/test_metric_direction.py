@@ -1,0 +1,39 @@
+"""Metric direction and the metric that speaks for a dataset."""
+
+from __future__ import annotations
+
+import pytest
+
+from fennec.records import Record
+from fennec.records.metrics import higher_is_better, main_metric, oriented
+
+
+@pytest.mark.parametrize("metric", ["finetune_top1_acc", "finetune_voc07_11pt_mAP", "oracle_finetune_acc_pct",
+                                    "test_accuracy_fraction_0_1", "imagenet_top1_acc_derived_as_100_minus_error",
+                                    "regression_finetune_score_as_given_higher_better", "parc", "logme",
+                                    "finetune_acc_metric_unstated", "Top-1 Accuracy"])
+def test_higher_is_better(metric):
+    assert higher_is_better(metric)
+    assert oriented(71.5, metric) == 71.5
+
+
+@pytest.mark.parametrize("metric", ["imagenet_top1_error_1crop_224", "top1_err", "Top-1 Error (%)", "test_loss",
+                                    "val-nll", "rmse", "age_MAE", "score_lower_is_better", "errors_pct"])
+def test_lower_is_better(metric):
+    assert not higher_is_better(metric)
+    assert oriented(28.5, metric) == -28.5
+
+
+def rec(model: str, metric: str, value: float = 1.0) -> Record:
+    return Record(model=model, dataset="d", benchmark="b", metric=metric, value=value)
+
+
+def test_main_metric_covers_most_models_then_prefers_the_headline():
+    assert main_metric([rec("a", "map"), rec("b", "map"), rec("a", "top1_acc")]) == "map"
+    # a table of errors and the accuracies derived from them: one tie, always the accuracy, in any order
+    rows = [rec(m, "top1_error", 20.0) for m in "abc"] + [rec(m, "top1_acc_derived_as_100_minus_error", 80.0)
+                                                           for m in "abc"]
+    assert main_metric(rows) == main_metric(rows[::-1]) == "top1_acc_derived_as_100_minus_error"
+    assert main_metric([rec("a", "zeta_acc"), rec("b", "alpha_acc")]) == "alpha_acc"
+    with pytest.raises(ValueError):
+        main_metric([])
