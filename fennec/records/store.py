@@ -11,7 +11,7 @@ Tables
 - ``ingests(...)``: a log of ingested files (migration 2).
 - ``task_images(task, proxy, vector, dim, n_probe, fingerprint, added_at)``: what a proxy saw of a task's images,
   the image part of its descriptor as float32 bytes (:func:`fennec.tasks.descriptor.image_part`); one row per
-  (task, proxy) (migration 3).
+  (task, proxy) (migration 3). Migration 4 marks the shipped torchvision ImageNet table as protocol ``pretrain``.
 
 A new store file is seeded with the shipped records and task cards (``data/``) unless ``seed=False``.
 """
@@ -143,8 +143,15 @@ CREATE TABLE task_images (
 );
 """
 
+# The shipped torchvision ImageNet table is the models' accuracy on their own pre-training data: stores seeded
+# before the protocol was given at ingest hold it as 'finetune' (ingest.SHIPPED_PROTOCOLS).
+_V4 = """
+UPDATE records SET protocol = 'pretrain'
+WHERE benchmark = 'torchvision_imagenet' AND protocol = 'finetune' AND source LIKE 'github:pytorch/vision/%'
+"""
+
 #: (version, SQL script) applied in order; a store records each applied version in ``schema_version``.
-MIGRATIONS: list[tuple[int, str]] = [(1, _V1), (2, _V2), (3, _V3)]
+MIGRATIONS: list[tuple[int, str]] = [(1, _V1), (2, _V2), (3, _V3), (4, _V4)]
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 
 _CARD_COLUMNS = "name, n_classes, n_images, class_names, description, classes_complete, task_type, notes"

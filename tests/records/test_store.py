@@ -217,13 +217,13 @@ def test_migration_from_v2_adds_task_images(tmp_path):
     conn.commit()
     conn.close()
     s = RecordStore(path)
-    assert s.schema_version() == SCHEMA_VERSION == 3
+    assert s.schema_version() == SCHEMA_VERSION == 4
     assert s.stats()["records"] == 0  # migrated, not seeded
     assert s.task_images() == {} and s.task_card("leaves").image_parts == {}
     s.add_task_image("leaves", PROXY, _part(0), n_probe=12)
     s.close()
     with RecordStore(path) as again:  # reopening an up-to-date store applies nothing twice
-        assert again.schema_version() == 3
+        assert again.schema_version() == 4
         assert np.array_equal(again.task_card("leaves").image_parts[PROXY], _part(0))
 
 
@@ -232,3 +232,15 @@ def test_damaged_image_row_is_reported(store):
     store.conn.execute("UPDATE task_images SET dim = dim + 1")
     with pytest.raises(FennecInputError, match="damaged"):
         store.task_images()
+
+
+def test_migration_4_marks_an_old_stores_imagenet_table_as_pretraining(store):
+    from fennec.records.store import _V4, PRETRAIN
+
+    store.conn.execute("UPDATE records SET protocol = 'finetune'")  # as seeded before migration 4
+    store.conn.execute("DELETE FROM schema_version WHERE version = 4")
+    store.conn.commit()
+    store.conn.execute(_V4)
+    recs = store.records()
+    assert {r.protocol for r in recs if r.benchmark == "torchvision_imagenet"} == {PRETRAIN}
+    assert {r.protocol for r in recs if r.benchmark != "torchvision_imagenet"} == {"finetune"}
