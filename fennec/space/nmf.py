@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from fennec.records.metrics import oriented
 from fennec.space import features as feats
 
 
@@ -53,7 +54,7 @@ class NMFRecipe:
         mpos = {m: i for i, m in enumerate(models)}
         dpos = {d: i for i, d in enumerate(datasets)}
         for r in records:
-            mat[mpos[r.model], dpos[r.dataset]] = float(r.value)
+            mat[mpos[r.model], dpos[r.dataset]] = oriented(r.value, r.metric)  # higher is better
         lo, hi = np.nanmin(mat, axis=0), np.nanmax(mat, axis=0)
         scaled = (mat - lo) / np.where(hi > lo, hi - lo, 1.0)
         scaled = np.where(np.isnan(scaled), np.nanmean(scaled, axis=0), scaled)
