@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from fennec.records.metrics import oriented
+from fennec.records.metrics import main_metric, oriented
 from fennec.space import features as feats
 
 
@@ -44,10 +44,16 @@ class NMFRecipe:
         self.text_encoder = text_encoder
 
     def fit(self, records: Sequence[Any], tasks: Mapping[str, Any]) -> NMFRecipe:
-        """Factorise the (models x tasks) matrix of ``records`` and fit the forest on the tasks' cards."""
+        """Factorise the (models x tasks) matrix of ``records`` (one benchmark's; per dataset its main metric,
+        oriented so that higher is better) and fit the forest on the tasks' cards."""
         from sklearn.decomposition import NMF
         from sklearn.ensemble import RandomForestRegressor
 
+        by_dataset: dict[str, list[Any]] = {}
+        for r in records:
+            by_dataset.setdefault(r.dataset, []).append(r)
+        main = {d: main_metric(rows) for d, rows in by_dataset.items()}
+        records = [r for r in records if r.metric == main[r.dataset]]  # one cell, one number
         models = sorted({r.model for r in records})
         datasets = sorted({r.dataset for r in records})
         mat = np.full((len(models), len(datasets)), np.nan)
