@@ -22,6 +22,7 @@ from __future__ import annotations
 import itertools
 import warnings
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import numpy as np
 
@@ -52,24 +53,57 @@ class _CodeFilter:
     def __init__(self, vectors: np.ndarray, n_shards: int) -> None:
         import faiss
 
-        self.dim = vectors.shape[1]
-        self.padded = self.dim + (-self.dim % _PAD)
-        if self.padded % (2 * _PAD) == 0:
-            self.padded += _PAD
+        self._setup(vectors.shape[1])
         self.lo = vectors.min(axis=0).astype(np.float64)
         span = vectors.max(axis=0).astype(np.float64) - self.lo
         self.step = np.where(span > 0, span / _LEVELS, 1.0)
-        self.max_error = 0.0
-        self.shards: list = []
-        self.offsets: list[int] = []
         bounds = np.linspace(0, len(vectors), max(1, n_shards) + 1).astype(int)
         for start, stop in itertools.pairwise(bounds):
             self.offsets.append(int(start))
             self.shards.append(faiss.IndexScalarQuantizer(self.padded, faiss.ScalarQuantizer.QT_8bit_direct,
                                                           faiss.METRIC_INNER_PRODUCT))
             self._append(self.shards[-1], vectors[start:stop])
+        self._ready()
+
+    def _setup(self, dim: int) -> None:
+        self.dim = dim
+        self.padded = self.dim + (-self.dim % _PAD)
+        if self.padded % (2 * _PAD) == 0:
+            self.padded += _PAD
+        self.max_error = 0.0
+        self.shards: list = []
+        self.offsets: list[int] = []
+
+    def _ready(self) -> None:
         self.check()
         self._pool = ThreadPoolExecutor(len(self.shards)) if len(self.shards) > 1 else None
+
+    @property
+    def size(self) -> int:
+        return sum(int(s.ntotal) for s in self.shards)
+
+    def state(self) -> dict[str, np.ndarray]:
+        """Arrays that :meth:`restore` turns back into this filter (codes as serialized FAISS shards)."""
+        import faiss
+
+        out = {"dim": np.int64(self.dim), "lo": self.lo, "step": self.step, "max_error": np.float64(self.max_error),
+               "offsets": np.array(self.offsets, np.int64)}
+        for i, shard in enumerate(self.shards):
+            out[f"shard_{i}"] = faiss.serialize_index(shard)
+        return out
+
+    @classmethod
+    def restore(cls, state: dict[str, np.ndarray]) -> _CodeFilter:
+        """The filter :meth:`state` describes (raises FilterKernelError like a new one)."""
+        import faiss
+
+        obj = cls.__new__(cls)
+        obj._setup(int(state["dim"]))
+        obj.lo, obj.step, obj.max_error = state["lo"], state["step"], float(state["max_error"])
+        obj.offsets = [int(o) for o in state["offsets"]]
+        obj.shards = [faiss.deserialize_index(state[f"shard_{i}"]) for i in range(len(obj.offsets))]
+        obj._ready()
+        return obj
 
     def check(self) -> None:
         """Raise :class:`FilterKernelError` when FAISS's code scan disagrees with decoding the codes.
@@ -240,13 +274,19 @@ class ModelIndex:
         return best_s.astype(np.float32), best_p
 
     def save(self, path: str) -> None:
-        """Write the flat index (the codes are rebuilt on load: a fraction of a second per 10^6 models)."""
+        """Write the flat index to ``path`` and, for a zoo with codes, the codes beside it (:func:`codes_path`):
+        building them costs seconds per 10^6 models, reading them a fraction of that."""
         import faiss
 
+        from fennec.io import write_npz
+
         faiss.write_index(self.index, path)
+        if self._filter is not None:
+            write_npz(codes_path(path), **self._filter.state())
 
     @classmethod
     def load(cls, path: str, filter_min: int = FILTER_MIN, threads: int | None = None) -> ModelIndex:
+        """Read an index :meth:`save` wrote; its codes are read when they are there and match, else rebuilt."""
         import faiss
 
         obj = cls.__new__(cls)
@@ -255,5 +295,23 @@ class ModelIndex:
             raise FennecInputError(f"{path}: expected a flat FAISS index written by fennec; retrain the space "
                                    "with `python train.py --out DIR` to rebuild it")
         obj.filter_min, obj.threads = filter_min, threads
-        obj._filter = obj._build_filter()
+        obj._filter = obj._read_filter(codes_path(path)) if obj.size >= filter_min else None
+        if obj._filter is None:
+            obj._filter = obj._build_filter()
         return obj
+
+    def _read_filter(self, path: Path) -> _CodeFilter | None:
+        if not path.is_file():
+            return None
+        try:
+            with np.load(path, allow_pickle=False) as z:
+                codes = _CodeFilter.restore(dict(z))
+        except (OSError, ValueError, KeyError, RuntimeError):
+            return None  # damaged or from another faiss: rebuilt from the vectors
+        return codes if codes.size == self.size and codes.dim == self.index.d else None
+
+
+def codes_path(index_path: str | Path) -> Path:
+    """Where :meth:`ModelIndex.save` keeps the 8-bit codes of the index at ``index_path``."""
+    p = Path(index_path)
+    return p.with_name(p.stem + ".codes.npz")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from fennec.space.index import ModelIndex
+from fennec.space.index import ModelIndex, codes_path
 from fennec.space.recommend import rank_batch, recommend
 
 
@@ -86,10 +86,40 @@ def test_index_grows_into_the_code_scan_and_reloads_it(tmp_path):
     index.add(models[900:])
     assert index.filtered
     index.save(str(tmp_path / "index.faiss"))
-    loaded = ModelIndex.load(str(tmp_path / "index.faiss"), filter_min=1000)
     task = rng.standard_normal(8).astype(np.float32)
-    assert loaded.filtered
-    np.testing.assert_array_equal(loaded.search(task[None], 5)[1][0], brute_top(models, task, 5))
+    for codes_saved in (True, False):  # read back, or rebuilt when the file is gone
+        loaded = ModelIndex.load(str(tmp_path / "index.faiss"), filter_min=1000)
+        assert loaded.filtered
+        np.testing.assert_array_equal(loaded.search(task[None], 5)[1][0], brute_top(models, task, 5))
+        if codes_saved:
+            codes_path(tmp_path / "index.faiss").unlink()
+
+
+def test_saved_codes_are_read_not_rebuilt_and_stale_ones_are_rebuilt(tmp_path, monkeypatch):
+    from fennec.space import index as index_module
+
+    rng = np.random.default_rng(4)
+    models = rng.standard_normal((1200, 12)).astype(np.float32)
+    task = rng.standard_normal(12).astype(np.float32)
+    ModelIndex(models, filter_min=1000, threads=2).save(str(tmp_path / "index.faiss"))
+    assert codes_path(tmp_path / "index.faiss").is_file()
+    built = []
+    build = index_module._CodeFilter.__init__
+
+    def counted(self, *args, **kwargs):
+        built.append(1)
+        build(self, *args, **kwargs)
+
+    monkeypatch.setattr(index_module._CodeFilter, "__init__", counted)
+    loaded = ModelIndex.load(str(tmp_path / "index.faiss"), filter_min=1000)
+    assert loaded.filtered and not built and len(loaded._filter.shards) == 2
+    np.testing.assert_array_equal(loaded.search(task[None], 7)[1][0], brute_top(models, task, 7))
+    # codes of another zoo beside this index (a crash between two writes, a copied file): rebuilt
+    ModelIndex(models[:1100], filter_min=1000).save(str(tmp_path / "other.faiss"))
+    codes_path(tmp_path / "other.faiss").replace(codes_path(tmp_path / "index.faiss"))
+    again = ModelIndex.load(str(tmp_path / "index.faiss"), filter_min=1000)
+    assert built and again._filter.size == len(models)
+    np.testing.assert_array_equal(again.search(task[None], 7)[1][0], brute_top(models, task, 7))
 
 
 def test_recommend_uses_the_index_and_matches_scores(world):
