@@ -10,7 +10,8 @@ brute force returns (scores descending, ties broken by model order):
   candidates, re-scores them exactly, and *certifies* the result: no model outside the candidates can beat the
   k-th one, since a code's score differs from the exact one by at most ``|t| * max_m |u_m - decode(code_m)|``
   (Cauchy-Schwarz) plus float rounding. When the certificate fails, more candidates are taken, and in the end the
-  flat scan answers.
+  flat scan answers. The codes are built when they pay (``codes="auto"``: after :data:`CODES_AFTER` single
+  tasks, about their build cost in flat scans), not saved: a command that ranks one task never builds them.
 
 An inverted-file index (FAISS IVF) was used for large zoos before: on vectors without cluster structure it found
 about a quarter of the true top 10 at ``nprobe=64`` (``bench/recommend.py``), so a ranking could silently miss the
@@ -22,14 +23,17 @@ from __future__ import annotations
 import itertools
 import warnings
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
 import numpy as np
 
-from fennec.validation import FennecInputError
+from fennec.validation import FennecInputError, check_choice
 
 BATCH_BLAS_MIN = 20  # queries from which a search is one BLAS product instead of per-query scans
-FILTER_MIN = 100_000  # zoo size from which single tasks are answered through the 8-bit codes
+FILTER_MIN = 100_000  # zoo size from which single tasks can be answered through the 8-bit codes
+# Single-task flat scans after which "auto" builds the codes: building them costs about 130 flat scans at 10^6
+# models (bench/recommend.py: 2.3 s vs 17.5 ms), so paying for them after that many (ski rental) costs at most
+# twice the better of the two choices made in hindsight.
+CODES_AFTER = 130
 _LEVELS = 255
 # FAISS's SIMD scan of 8-bit codes needs the dimension to be a multiple of 16 (10x slower otherwise); at multiples
 # of 32, faiss 1.15.1 on AVX512 takes a byte-domain kernel that truncates a float query (wrong scores), so the codes
@@ -53,57 +57,30 @@ class _CodeFilter:
     def __init__(self, vectors: np.ndarray, n_shards: int) -> None:
         import faiss
 
-        self._setup(vectors.shape[1])
+        self.dim = vectors.shape[1]
+        self.padded = self.dim + (-self.dim % _PAD)
+        if self.padded % (2 * _PAD) == 0:
+            self.padded += _PAD
+        self.max_error = 0.0
         self.lo = vectors.min(axis=0).astype(np.float64)
         span = vectors.max(axis=0).astype(np.float64) - self.lo
         self.step = np.where(span > 0, span / _LEVELS, 1.0)
-        bounds = np.linspace(0, len(vectors), max(1, n_shards) + 1).astype(int)
+        self.shards: list = []
+        self.offsets: list[int] = []
+        bounds = np.linspace(0, len(vectors), max(1, min(n_shards, len(vectors))) + 1).astype(int)
         for start, stop in itertools.pairwise(bounds):
             self.offsets.append(int(start))
             self.shards.append(faiss.IndexScalarQuantizer(self.padded, faiss.ScalarQuantizer.QT_8bit_direct,
                                                           faiss.METRIC_INNER_PRODUCT))
             self._append(self.shards[-1], vectors[start:stop])
-        self._ready()
-
-    def _setup(self, dim: int) -> None:
-        self.dim = dim
-        self.padded = self.dim + (-self.dim % _PAD)
-        if self.padded % (2 * _PAD) == 0:
-            self.padded += _PAD
-        self.max_error = 0.0
-        self.shards: list = []
-        self.offsets: list[int] = []
-
-    def _ready(self) -> None:
         self.check()
-        self._pool = ThreadPoolExecutor(len(self.shards)) if len(self.shards) > 1 else None
+        # one thread each: a worker's scan would otherwise start an OpenMP team of its own (threads x threads)
+        self._pool = (ThreadPoolExecutor(len(self.shards), initializer=faiss.omp_set_num_threads, initargs=(1,))
+                      if len(self.shards) > 1 else None)
 
     @property
     def size(self) -> int:
         return sum(int(s.ntotal) for s in self.shards)
-
-    def state(self) -> dict[str, np.ndarray]:
-        """Arrays that :meth:`restore` turns back into this filter (codes as serialized FAISS shards)."""
-        import faiss
-
-        out = {"dim": np.int64(self.dim), "lo": self.lo, "step": self.step, "max_error": np.float64(self.max_error),
-               "offsets": np.array(self.offsets, np.int64)}
-        for i, shard in enumerate(self.shards):
-            out[f"shard_{i}"] = faiss.serialize_index(shard)
-        return out
-
-    @classmethod
-    def restore(cls, state: dict[str, np.ndarray]) -> _CodeFilter:
-        """The filter :meth:`state` describes (raises FilterKernelError like a new one)."""
-        import faiss
-
-        obj = cls.__new__(cls)
-        obj._setup(int(state["dim"]))
-        obj.lo, obj.step, obj.max_error = state["lo"], state["step"], float(state["max_error"])
-        obj.offsets = [int(o) for o in state["offsets"]]
-        obj.shards = [faiss.deserialize_index(state[f"shard_{i}"]) for i in range(len(obj.offsets))]
-        obj._ready()
-        return obj
 
     def check(self) -> None:
         """Raise :class:`FilterKernelError` when FAISS's code scan disagrees with decoding the codes.
@@ -115,25 +92,29 @@ class _CodeFilter:
         task = np.random.default_rng(0).standard_normal((1, self.padded)).astype(np.float32)
         scores, pos = shard.search(task, min(256, shard.ntotal))
         expected = shard.reconstruct_batch(pos[0]).astype(np.float64) @ task[0].astype(np.float64)
-        tol = 1e-4 * _LEVELS * float(np.abs(task).sum())
-        if not np.allclose(scores[0], expected, rtol=0, atol=tol):
+        if not np.allclose(scores[0], expected, rtol=0, atol=self.rounding(task[0])):
             raise FilterKernelError(f"FAISS's 8-bit scan at dimension {self.padded} gives scores off by up to "
                                     f"{float(np.abs(scores[0] - expected).max()):.3g}")
 
-    def _append(self, shard, vectors: np.ndarray) -> None:
+    def _append(self, shard, vectors: np.ndarray) -> bool:
+        """Encode and add ``vectors``; False when some fell outside the ranges (their codes are clipped: the
+        result stays exact, but the error bound, and so the candidate count, grows)."""
+        inside = True
         for s in range(0, len(vectors), _CHUNK):
             v = vectors[s:s + _CHUNK].astype(np.float64)
-            # Vectors added after the ranges were set may fall outside them; clipping only widens max_error.
-            codes = np.clip(np.rint((v - self.lo) / self.step), 0, _LEVELS)
+            raw = np.rint((v - self.lo) / self.step)
+            inside = inside and bool(np.all((raw >= 0) & (raw <= _LEVELS)))
+            codes = np.clip(raw, 0, _LEVELS)
             err = np.sqrt(((v - (self.lo + self.step * codes)) ** 2).sum(axis=1))
             self.max_error = max(self.max_error, float(err.max()))
             padded = np.zeros((len(codes), self.padded), np.float32)
             padded[:, :self.dim] = codes
             shard.add(padded)
+        return inside
 
-    def add(self, vectors: np.ndarray) -> None:
-        """Append models at the end of the last shard (positions stay contiguous)."""
-        self._append(self.shards[-1], vectors)
+    def add(self, vectors: np.ndarray) -> bool:
+        """Append models at the end of the last shard (positions stay contiguous); False as for :meth:`_append`."""
+        return self._append(self.shards[-1], vectors)
 
     def search(self, task: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray, float]:
         """The ``k`` best models by code score for one (D,) task.
@@ -154,41 +135,54 @@ class _CodeFilter:
         scores = np.concatenate([s[0] for s, _ in found]).astype(np.float64)
         pos = np.concatenate([p[0] + off for (_, p), off in zip(found, self.offsets, strict=True)])
         top = np.argsort(-scores, kind="stable")[:k]
-        # float32 accumulation of at most `padded` terms of size <= |scaled_d| * 255, and the float32 query
-        rounding = 4 * self.padded * np.finfo(np.float32).eps * _LEVELS * float(np.abs(scaled).sum())
-        slack = float(np.linalg.norm(t)) * self.max_error + rounding + 1e-9 * abs(offset)
+        slack = float(np.linalg.norm(t)) * self.max_error + self.rounding(scaled[0]) + 1e-9 * abs(offset)
         return scores[top] + offset, pos[top], slack
+
+    def rounding(self, scaled: np.ndarray) -> float:
+        """Bound on FAISS's float32 error for a (padded,) scaled query: at most ``padded`` terms of size up to
+        |scaled_d| * 255 accumulated in float32, and the query itself rounded to float32."""
+        return 4 * self.padded * float(np.finfo(np.float32).eps) * _LEVELS * float(np.abs(scaled).sum())
 
 
 class ModelIndex:
     """Exact inner-product index over (M, D) folded model vectors.
 
     Args:
-        vectors: (M, D) folded model vectors.
-        filter_min: Zoo size from which single tasks are answered through certified 8-bit codes.
+        vectors: (M, D) finite folded model vectors.
+        filter_min: Zoo size from which single tasks can be answered through certified 8-bit codes.
         threads: Shards of the codes, scanned in parallel (default: FAISS's OpenMP thread count).
+        codes: When to build the codes of a zoo of ``filter_min`` models or more: ``"auto"`` once single-task
+            searches have cost about what building them costs (:data:`CODES_AFTER` flat scans; a command that
+            ranks one task never pays for them, a service that ranks many pays once, at most twice the best
+            choice made in hindsight), ``"now"``, or ``"never"``.
     """
 
-    def __init__(self, vectors: np.ndarray, filter_min: int = FILTER_MIN, threads: int | None = None) -> None:
+    def __init__(self, vectors: np.ndarray, filter_min: int = FILTER_MIN, threads: int | None = None,
+                 codes: str = "auto") -> None:
         import faiss
 
-        vectors = np.ascontiguousarray(vectors, dtype=np.float32)
-        if vectors.ndim != 2 or len(vectors) == 0:
+        check_choice(codes, "codes", ("auto", "now", "never"))
+        vectors = _finite(vectors, "model vectors")
+        if len(vectors) == 0:
             raise FennecInputError(f"model vectors: expected a non-empty (M, D) array, got shape {vectors.shape}")
         self.index = faiss.IndexFlatIP(vectors.shape[1])
         self.index.add(vectors)
-        self.filter_min = filter_min
-        self.threads = threads
-        self._filter = self._build_filter()
+        self.filter_min, self.threads, self.codes = filter_min, threads, codes
+        self._filter: _CodeFilter | None = None
+        self._kernel_failed = False
+        self._single_scans = 0
+        if codes == "now":
+            self._filter = self._build_filter()
 
     def _build_filter(self) -> _CodeFilter | None:
         import faiss
 
-        if self.size < self.filter_min:
+        if self.size < self.filter_min or self._kernel_failed:
             return None
         try:
             return _CodeFilter(self.vectors, self.threads or faiss.omp_get_max_threads())
         except FilterKernelError as err:
+            self._kernel_failed = True  # the same FAISS build will not do better on the next add
             warnings.warn(f"{err}; single tasks over {self.size} models use the exact flat scan (slower, same "
                           "result)", RuntimeWarning, stacklevel=3)
             return None
@@ -199,7 +193,7 @@ class ModelIndex:
 
     @property
     def filtered(self) -> bool:
-        """Whether single tasks are answered through the 8-bit codes."""
+        """Whether single tasks are answered through the 8-bit codes (built now or by now)."""
         return self._filter is not None
 
     @property
@@ -212,15 +206,17 @@ class ModelIndex:
 
     def add(self, vectors: np.ndarray) -> None:
         """Append models (zoo growth without retraining)."""
-        vectors = np.ascontiguousarray(vectors, dtype=np.float32)
+        vectors = _finite(vectors, "model vectors")
         self.index.add(vectors)
-        if self._filter is not None:
-            self._filter.add(vectors)
-        elif self.size >= self.filter_min:
+        if self._filter is not None and not self._filter.add(vectors):
+            # outside the codes' ranges: still exact, but a wide error bound would send every task to the
+            # fallback scan; new ranges cost one build
+            self._filter = self._build_filter()
+        elif self._filter is None and self.codes == "now":
             self._filter = self._build_filter()
 
     def search(self, task_vectors: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-        """Top-k models for each task.
+        """Top-k models for each task: what brute force returns, scores descending, ties by model position.
 
         Args:
             task_vectors: (Q, D) folded task vectors.
@@ -229,8 +225,14 @@ class ModelIndex:
         Returns:
             scores (Q, k) float32 and model positions (Q, k) int64, best first.
         """
-        q = np.ascontiguousarray(np.atleast_2d(task_vectors), dtype=np.float32)
-        k = min(int(k), self.size)
+        q = _finite(np.atleast_2d(task_vectors), "task vectors")
+        k = max(0, min(int(k), self.size))
+        if k == 0:
+            return np.zeros((len(q), 0), np.float32), np.zeros((len(q), 0), np.int64)
+        if len(q) < BATCH_BLAS_MIN and self._filter is None and self.codes == "auto" and self.size >= self.filter_min:
+            self._single_scans += len(q)
+            if self._single_scans >= CODES_AFTER:
+                self._filter = self._build_filter()
         if self._filter is None or len(q) >= BATCH_BLAS_MIN:
             return self._flat(q, k)
         found = [self._certified(t, k) for t in q]
@@ -245,13 +247,16 @@ class ModelIndex:
         if len(q) >= BATCH_BLAS_MIN:
             faiss.cvar.distance_compute_blas_threshold = BATCH_BLAS_MIN
         try:
-            return self.index.search(q, k)
+            scores, pos = self.index.search(q, k)
         finally:
             faiss.cvar.distance_compute_blas_threshold = old
+        # FAISS keeps the lowest positions among ties at the cut but may list tied rows in any order
+        order = np.lexsort((pos, -scores), axis=1) if scores.size else np.zeros(scores.shape, np.int64)
+        return np.take_along_axis(scores, order, 1), np.take_along_axis(pos, order, 1)
 
     def _certified(self, task: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         n_candidates = max(4 * k, 64)
-        while n_candidates < self.size:
+        while n_candidates <= self.size // 8:  # beyond that, the flat scan costs less than more candidates
             code_scores, pos, slack = self._filter.search(task, n_candidates)
             exact = self.vectors[pos].astype(np.float64) @ task.astype(np.float64)
             best = np.lexsort((pos, -exact))[:k]
@@ -259,59 +264,39 @@ class ModelIndex:
             if code_scores[-1] + slack < exact[best[-1]]:
                 return exact[best].astype(np.float32), pos[best].astype(np.int64)
             n_candidates *= 8
-        return self._exact_scan(task, k)
-
-    def _exact_scan(self, task: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-        """Every model in float64, ties broken by position like the certified path (FAISS's heap does not)."""
-        t = task.astype(np.float64)
-        best_s, best_p = np.empty(0), np.empty(0, np.int64)
-        vectors = self.vectors
-        for s in range(0, len(vectors), _CHUNK):
-            scores = np.concatenate([best_s, vectors[s:s + _CHUNK].astype(np.float64) @ t])
-            pos = np.concatenate([best_p, np.arange(s, min(s + _CHUNK, len(vectors)))])
-            keep = np.lexsort((pos, -scores))[:k]
-            best_s, best_p = scores[keep], pos[keep]
-        return best_s.astype(np.float32), best_p
+        scores, pos = self._flat(task[None], k)
+        return scores[0], pos[0]
 
     def save(self, path: str) -> None:
-        """Write the flat index to ``path`` and, for a zoo with codes, the codes beside it (:func:`codes_path`):
-        building them costs seconds per 10^6 models, reading them a fraction of that."""
+        """Write the flat index (the codes are built again when a loaded index needs them)."""
         import faiss
-
-        from fennec.io import write_npz
 
         faiss.write_index(self.index, path)
-        if self._filter is not None:
-            write_npz(codes_path(path), **self._filter.state())
 
     @classmethod
-    def load(cls, path: str, filter_min: int = FILTER_MIN, threads: int | None = None) -> ModelIndex:
-        """Read an index :meth:`save` wrote; its codes are read when they are there and match, else rebuilt."""
+    def load(cls, path: str, filter_min: int = FILTER_MIN, threads: int | None = None,
+             codes: str = "auto") -> ModelIndex:
+        """Read an index :meth:`save` wrote."""
         import faiss
 
+        check_choice(codes, "codes", ("auto", "now", "never"))
         obj = cls.__new__(cls)
         obj.index = faiss.read_index(path)
         if not isinstance(obj.index, faiss.IndexFlat):
             raise FennecInputError(f"{path}: expected a flat FAISS index written by fennec; retrain the space "
                                    "with `python train.py --out DIR` to rebuild it")
-        obj.filter_min, obj.threads = filter_min, threads
-        obj._filter = obj._read_filter(codes_path(path)) if obj.size >= filter_min else None
-        if obj._filter is None:
+        obj.filter_min, obj.threads, obj.codes = filter_min, threads, codes
+        obj._filter, obj._kernel_failed, obj._single_scans = None, False, 0
+        if codes == "now":
             obj._filter = obj._build_filter()
         return obj
 
-    def _read_filter(self, path: Path) -> _CodeFilter | None:
-        if not path.is_file():
-            return None
-        try:
-            with np.load(path, allow_pickle=False) as z:
-                codes = _CodeFilter.restore(dict(z))
-        except (OSError, ValueError, KeyError, RuntimeError):
-            return None  # damaged or from another faiss: rebuilt from the vectors
-        return codes if codes.size == self.size and codes.dim == self.index.d else None
 
-
-def codes_path(index_path: str | Path) -> Path:
-    """Where :meth:`ModelIndex.save` keeps the 8-bit codes of the index at ``index_path``."""
-    p = Path(index_path)
-    return p.with_name(p.stem + ".codes.npz")
+def _finite(array: np.ndarray, what: str) -> np.ndarray:
+    a = np.ascontiguousarray(array, dtype=np.float32)
+    if a.ndim != 2:
+        raise FennecInputError(f"{what}: expected an (N, D) array, got shape {a.shape}")
+    if not np.all(np.isfinite(a)):
+        raise FennecInputError(f"{what}: {int((~np.isfinite(a)).any(axis=1).sum())} row(s) hold NaN or inf; "
+                               "retrain the space (python train.py) or check the vectors given")
+    return a

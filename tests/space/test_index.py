@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from fennec.space.index import ModelIndex, codes_path
+from fennec.space.index import CODES_AFTER, ModelIndex
 from fennec.space.recommend import rank_batch, recommend
 
 
@@ -50,7 +50,7 @@ def test_certified_code_scan_equals_brute_force(monkeypatch, threads):
     models = (centres[rng.integers(0, 20, 4000)] + 0.3 * rng.standard_normal((4000, 21))).astype(np.float32)
     tasks = rng.standard_normal((12, 21)).astype(np.float32)
     tasks[:, -1] = 1.0
-    index = ModelIndex(models, filter_min=1000, threads=threads)
+    index = ModelIndex(models, filter_min=1000, threads=threads, codes="now")
     assert index.filtered and len(index._filter.shards) == threads
     calls = count_code_scans(monkeypatch)
     for task in tasks:  # one at a time: batches take the flat path
@@ -62,12 +62,15 @@ def test_certified_code_scan_equals_brute_force(monkeypatch, threads):
 
 def test_certified_scan_stays_exact_after_outliers_and_ties(monkeypatch):
     rng = np.random.default_rng(7)
-    models = rng.standard_normal((3000, 16)).astype(np.float32)
-    index = ModelIndex(models, filter_min=1000, threads=2)
-    # added models outside the codes' ranges (clipped codes) and 300 copies of one model (exact ties)
+    models = rng.standard_normal((6000, 16)).astype(np.float32)
+    index = ModelIndex(models, filter_min=1000, threads=2, codes="now")
+    first = index._filter
+    # models outside the codes' ranges get new ranges (one build), not a wide error bound for every task
     outliers = (6 * rng.standard_normal((50, 16))).astype(np.float32)
-    copies = np.repeat(models[:1] * 3, 300, axis=0)
     index.add(outliers)
+    assert index._filter is not first and index._filter.size == index.size
+    # 100 copies of one model: exact ties the first certificate cannot separate
+    copies = np.repeat(models[:1] * 3, 100, axis=0)
     index.add(copies)
     everything = np.concatenate([models, outliers, copies])
     assert index.size == len(everything)
@@ -75,51 +78,56 @@ def test_certified_scan_stays_exact_after_outliers_and_ties(monkeypatch):
     for task in [*rng.standard_normal((5, 16)).astype(np.float32), models[0] * 3]:
         _, pos = index.search(task[None], 10)
         np.testing.assert_array_equal(pos[0], brute_top(everything, task, 10))
-    assert max(calls) > 64  # the tied copies defeat the first certificate: more candidates were needed
+    assert calls[-2:] == [64, 512]  # the tied copies needed more candidates (and were then certified)
 
 
-def test_index_grows_into_the_code_scan_and_reloads_it(tmp_path):
+def test_flat_and_certified_paths_order_ties_alike():
+    rng = np.random.default_rng(8)
+    models = rng.standard_normal((2000, 8)).astype(np.float32)
+    models[100:130] = models[7] * 4  # 30 identical models, best for the task below
+    task = (models[7] * 4)[None]
+    coded = ModelIndex(models, filter_min=1000, codes="now")
+    flat = ModelIndex(models, codes="never")
+    expected = brute_top(models, task[0], 12)
+    np.testing.assert_array_equal(flat.search(task, 12)[1][0], expected)
+    np.testing.assert_array_equal(coded.search(task, 12)[1][0], expected)
+    batch = np.repeat(task, 25, axis=0)  # a batch takes the BLAS path
+    np.testing.assert_array_equal(coded.search(batch, 12)[1][-1], expected)
+
+
+def test_auto_codes_come_after_enough_single_tasks_and_never_for_batches(tmp_path, monkeypatch):
     rng = np.random.default_rng(3)
     models = rng.standard_normal((1500, 8)).astype(np.float32)
-    index = ModelIndex(models[:900], filter_min=1000)
-    assert not index.filtered
+    tasks = rng.standard_normal((CODES_AFTER + 5, 8)).astype(np.float32)
+    index = ModelIndex(models[:900], filter_min=1000)  # "auto", below filter_min: never
     index.add(models[900:])
-    assert index.filtered
     index.save(str(tmp_path / "index.faiss"))
-    task = rng.standard_normal(8).astype(np.float32)
-    for codes_saved in (True, False):  # read back, or rebuilt when the file is gone
-        loaded = ModelIndex.load(str(tmp_path / "index.faiss"), filter_min=1000)
-        assert loaded.filtered
-        np.testing.assert_array_equal(loaded.search(task[None], 5)[1][0], brute_top(models, task, 5))
-        if codes_saved:
-            codes_path(tmp_path / "index.faiss").unlink()
-
-
-def test_saved_codes_are_read_not_rebuilt_and_stale_ones_are_rebuilt(tmp_path, monkeypatch):
-    from fennec.space import index as index_module
-
-    rng = np.random.default_rng(4)
-    models = rng.standard_normal((1200, 12)).astype(np.float32)
-    task = rng.standard_normal(12).astype(np.float32)
-    ModelIndex(models, filter_min=1000, threads=2).save(str(tmp_path / "index.faiss"))
-    assert codes_path(tmp_path / "index.faiss").is_file()
-    built = []
-    build = index_module._CodeFilter.__init__
-
-    def counted(self, *args, **kwargs):
-        built.append(1)
-        build(self, *args, **kwargs)
-
-    monkeypatch.setattr(index_module._CodeFilter, "__init__", counted)
     loaded = ModelIndex.load(str(tmp_path / "index.faiss"), filter_min=1000)
-    assert loaded.filtered and not built and len(loaded._filter.shards) == 2
-    np.testing.assert_array_equal(loaded.search(task[None], 7)[1][0], brute_top(models, task, 7))
-    # codes of another zoo beside this index (a crash between two writes, a copied file): rebuilt
-    ModelIndex(models[:1100], filter_min=1000).save(str(tmp_path / "other.faiss"))
-    codes_path(tmp_path / "other.faiss").replace(codes_path(tmp_path / "index.faiss"))
-    again = ModelIndex.load(str(tmp_path / "index.faiss"), filter_min=1000)
-    assert built and again._filter.size == len(models)
-    np.testing.assert_array_equal(again.search(task[None], 7)[1][0], brute_top(models, task, 7))
+    for _ in range(3):
+        loaded.search(tasks[:50], 5)  # batches never count
+    assert not loaded.filtered
+    calls = count_code_scans(monkeypatch)
+    for i, task in enumerate(tasks):
+        np.testing.assert_array_equal(loaded.search(task[None], 5)[1][0], brute_top(models, task, 5))
+        assert loaded.filtered == (i + 1 >= CODES_AFTER)
+    assert len(calls) == len(tasks) - CODES_AFTER + 1
+    assert ModelIndex.load(str(tmp_path / "index.faiss"), filter_min=1000, codes="now").filtered
+
+
+def test_bad_vectors_and_k(tmp_path):
+    from fennec.validation import FennecInputError
+
+    models = np.ones((5, 3), np.float32)
+    with pytest.raises(FennecInputError, match="NaN or inf"):
+        ModelIndex(np.array([[0.0, np.nan, 1.0]]))
+    index = ModelIndex(models)
+    with pytest.raises(FennecInputError, match="task vectors: 1 row"):
+        index.search(np.array([[np.inf, 0, 0]]), 3)
+    with pytest.raises(FennecInputError, match="codes"):
+        ModelIndex(models, codes="sometimes")
+    scores, pos = index.search(np.ones((2, 3)), 0)
+    assert scores.shape == pos.shape == (2, 0)
+    assert ModelIndex(models, filter_min=2, threads=8, codes="now")._filter.shards  # more threads than models
 
 
 def test_recommend_uses_the_index_and_matches_scores(world):
@@ -149,8 +157,10 @@ def test_a_wrong_code_kernel_is_caught_and_the_flat_scan_answers(monkeypatch):
     rng = np.random.default_rng(5)
     models = rng.standard_normal((2000, 12)).astype(np.float32)
     with pytest.warns(RuntimeWarning, match="exact flat scan"):
-        index = ModelIndex(models, filter_min=1000)
+        index = ModelIndex(models, filter_min=1000, codes="now")
     assert not index.filtered
+    index.add(models[:5])  # the same FAISS would fail again: no new build, no second warning
+    assert not index.filtered and index._kernel_failed
     task = rng.standard_normal(12).astype(np.float32)
     np.testing.assert_array_equal(index.search(task[None], 10)[1][0], brute_top(models, task, 10))
 
