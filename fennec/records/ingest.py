@@ -23,7 +23,9 @@ from pathlib import Path
 
 from fennec.records.aliases import _TORCHVISION_TO_TIMM, ModelAlias, data_dir, model_aliases, parc_model, resolve_model
 from fennec.records.cards import shipped_cards
-from fennec.records.store import PRETRAIN, Record, RecordStore
+from fennec.records.metrics import PRETRAIN, PROTOCOLS
+from fennec.records.store import Record, RecordStore
+from fennec.registry import unknown_name_message
 from fennec.validation import FennecInputError, check_file
 
 TIDY_REQUIRED = ("model", "dataset", "metric", "value")
@@ -71,6 +73,7 @@ class _Row:
     record: Record
     dataset_name: str
     model: ModelAlias
+    protocol_given: bool = False  # by the row or --protocol (a defaulted one defers to the stored record's)
 
 
 def _fail(path: Path, line: int, reason: str) -> FennecInputError:
@@ -163,10 +166,12 @@ def _tidy_row(store: RecordStore, path: Path, line: int, f: dict[str, str], benc
     except FennecInputError as exc:
         raise _fail(path, line, str(exc)) from None
     dataset = store.canonical_task(f["dataset"])
+    protocol = f.get("protocol", "").strip().lower() or "finetune"
+    if protocol not in PROTOCOLS:
+        raise _fail(path, line, unknown_name_message("protocol", protocol, PROTOCOLS))
     rec = Record(model=model.model_id, dataset=dataset, benchmark=bench, metric=f["metric"].strip(), value=value,
-                 source=f.get("source", "").strip() or f"file:{path.name}",
-                 protocol=f.get("protocol", "").strip() or "finetune")
-    return _Row(line, rec, f["dataset"].strip(), model)
+                 source=f.get("source", "").strip() or f"file:{path.name}", protocol=protocol)
+    return _Row(line, rec, f["dataset"].strip(), model, protocol_given=bool(f.get("protocol", "").strip()))
 
 
 def _parc_row(store: RecordStore, path: Path, line: int, f: dict[str, str], benchmark: str | None) -> _Row | None:
@@ -224,7 +229,7 @@ def ingest_file(store: RecordStore, path: str | Path, benchmark: str | None = No
         store: The target store.
         path: CSV file.
         benchmark: Benchmark name for rows without one (PARC files: overrides the controlled/external split).
-        protocol: Protocol for tidy rows without one (default ``finetune``); :data:`~fennec.records.store.PRETRAIN`
+        protocol: Protocol for tidy rows without one (default ``finetune``); :data:`~fennec.records.metrics.PRETRAIN`
             for results on the models' own pre-training data (the transfer space does not learn from those).
 
     Returns:
@@ -261,6 +266,10 @@ def _ingest(store: RecordStore, path: Path, benchmark: str | None, protocol: str
                 raise _fail(path, r.line, f"{r.record.model} on {r.record.dataset} ({r.record.metric}, "
                             f"{r.record.benchmark}) is stored as {stored[0]!r} (source {stored[1]}), the file says "
                             f"{r.record.value!r}")
+            if r.protocol_given and stored[2] != r.record.protocol:
+                raise _fail(path, r.line, f"{r.record.model} on {r.record.dataset} ({r.record.metric}, "
+                            f"{r.record.benchmark}) is stored with protocol {stored[2]!r}, the file (or --protocol) "
+                            f"says {r.record.protocol!r}; ingest it under another benchmark name to keep both")
             res.unchanged += 1
             continue
         todo.append(r)

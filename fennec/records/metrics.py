@@ -5,25 +5,65 @@ losses (lower is better). Everything that ranks or learns from records reads the
 an error-rate benchmark is neither dropped nor ranked upside down. The direction comes from the metric's name:
 
 - an explicit ``higher_better`` / ``higher_is_better`` / ``lower_better`` / ``lower_is_better`` decides;
-- otherwise a word of :data:`LOWER_IS_BETTER` (``error``, ``err``, ``loss``, ``mse``, ...) makes it lower-is-better,
-  unless it follows ``minus`` (``top1_acc_derived_as_100_minus_error`` is an accuracy);
+- otherwise the first lower-is-better word decides: one of :data:`LOWER_IS_BETTER` (``error``, ``loss``, ``mse``,
+  ``fid``, ...), a word that contains ``err`` or ``loss`` (``top5error``, ``errorrate``, ``logloss``), or
+  the start of a phrase of :data:`LOWER_PHRASES` (``false_positive_rate``, ``mean_rank``); it is read the other
+  way after a negation anywhere before it (``neg_log_loss``, ``top1_acc_derived_as_100_minus_error``) or before a
+  gain word (``error_reduction``);
 - anything else (``top1_acc``, ``map``, ``oracle_finetune_acc_pct``, ``logme``, ``parc``) is higher-is-better.
 """
 
 from __future__ import annotations
 
+import functools
 import re
 from collections import Counter
 from collections.abc import Iterable
 from typing import Any
 
-#: Words that make a metric lower-is-better (error rates, losses, regression errors, calibration error).
+#: Protocol of a result on the model's own pre-training task (ImageNet top-1 of ImageNet weights): model metadata,
+#: not a transfer record.
+PRETRAIN = "pretrain"
+#: The protocols a record may carry: fine-tuning and linear-probe results (transfer), results on the model's own
+#: pre-training data, and cheap scores computed by ``fennec score-zoo``.
+PROTOCOLS = ("finetune", "linear_probe", PRETRAIN, "score")
+
+
+@functools.lru_cache(maxsize=1)
+def _scorer_names() -> frozenset[str]:
+    from fennec.scores import list_scorers
+
+    return frozenset(list_scorers())
+
+
+def is_cheap_metric(metric: str) -> bool:
+    """True for forward-pass scores (``parc``, ``logme``, ...) as ``fennec score-zoo`` names them."""
+    return metric in _scorer_names()
+
+
+def is_transfer(record: Any) -> bool:
+    """A transfer result: not a cheap score and not a result on the model's own pre-training data."""
+    return not is_cheap_metric(record.metric) and getattr(record, "protocol", "finetune") not in (PRETRAIN, "score")
+
+
+#: Words that make a metric lower-is-better (error rates, losses, divergences, calibration and ranking errors).
 LOWER_IS_BETTER = frozenset({"error", "errors", "err", "loss", "nll", "mse", "rmse", "mae", "perplexity", "ece",
-                             "wer", "cer"})
+                             "mce", "wer", "cer", "eer", "fid", "brier", "fpr", "fpr95", "bpd", "kl", "divergence",
+                             "crossentropy", "xent", "miss", "regret"})
+#: Word parts that make a metric lower-is-better inside a longer word (``top5error``, ``errorrate``, ``logloss``).
+LOWER_STEMS = ("err", "loss")
+#: Words that turn the meaning of what follows (``neg_log_loss``, ``100_minus_error``, ``negative_mse``).
+NEGATIONS = frozenset({"neg", "negative", "minus"})
+#: Words after a lower-is-better word that make the whole a gain (``error_reduction``).
+GAINS = frozenset({"reduction", "decrease", "drop", "improvement", "gain"})
+#: Phrases that make a lower-is-better reading of the words next to them (``false_positive_rate``, ``mean_rank``).
+LOWER_PHRASES = ("false_positive", "false_negative", "miss_rate", "mean_rank", "bits_per_dim", "cross_entropy")
 
 
 def _words(metric: str) -> list[str]:
-    return [w for w in re.split(r"[^a-z0-9]+", metric.lower()) if w]
+    # "100-error": a number alone before a hyphen is a subtraction (in "top1-err" the 1 belongs to a word)
+    text = re.sub(r"(?:^|(?<=[^a-z0-9.]))(\d+(?:\.\d+)?)\s*-\s*", r"\1 minus ", metric.lower())
+    return [w for w in re.split(r"[^a-z0-9]+", text) if w]
 
 
 def higher_is_better(metric: str) -> bool:
@@ -34,7 +74,13 @@ def higher_is_better(metric: str) -> bool:
                            ("lower_better", False)):
         if phrase in joined:
             return answer
-    return not any(w in LOWER_IS_BETTER and (i == 0 or words[i - 1] != "minus") for i, w in enumerate(words))
+    for i, w in enumerate(words):
+        lower = w in LOWER_IS_BETTER or any(stem in w for stem in LOWER_STEMS)
+        lower = lower or any(phrase.startswith(w + "_") and joined.find(phrase) >= 0 for phrase in LOWER_PHRASES)
+        if lower:
+            flipped = any(v in NEGATIONS for v in words[:i]) or any(v in GAINS for v in words[i + 1:])
+            return flipped
+    return True
 
 
 def oriented(value: float, metric: str) -> float:

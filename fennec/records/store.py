@@ -36,16 +36,14 @@ from fennec.records.cards import TaskCard
 from fennec.records.metrics import oriented
 from fennec.validation import FennecInputError
 
-#: Protocol of a result on the model's own pre-training task (:class:`Record`).
-PRETRAIN = "pretrain"
-
 
 @dataclass(frozen=True)
 class Record:
     """One result: ``model`` (id) reached ``value`` of ``metric`` on task ``dataset`` according to ``benchmark``.
 
-    ``protocol``: ``finetune`` (the default: a transfer result), or :data:`PRETRAIN` for a result on the model's own
-    pre-training data (ImageNet top-1 of ImageNet weights): model metadata, not a transfer record.
+    ``protocol``: one of :data:`~fennec.records.metrics.PROTOCOLS`: ``finetune`` (the default: a transfer result),
+    ``linear_probe``, ``score`` (a cheap score), or ``pretrain`` for a result on the model's own pre-training data
+    (ImageNet top-1 of ImageNet weights): model metadata, not a transfer record.
     """
 
     model: str
@@ -466,11 +464,11 @@ class RecordStore:
         return ModelInfo(r[0], r[1], r[2], r[3], json.loads(r[4]))
 
     # -- records ----------------------------------------------------------------------------------------
-    def find_record(self, benchmark: str, model: str, task: str, metric: str) -> tuple[float, str] | None:
-        """(value, source) of the stored record with this key, or None."""
-        row = self.conn.execute("SELECT value, source FROM records WHERE benchmark=? AND model=? AND task=? AND "
-                                "metric=?", (benchmark, model, task, metric)).fetchone()
-        return (float(row[0]), row[1]) if row else None
+    def find_record(self, benchmark: str, model: str, task: str, metric: str) -> tuple[float, str, str] | None:
+        """(value, source, protocol) of the stored record with this key, or None."""
+        row = self.conn.execute("SELECT value, source, protocol FROM records WHERE benchmark=? AND model=? AND "
+                                "task=? AND metric=?", (benchmark, model, task, metric)).fetchone()
+        return (float(row[0]), row[1], row[2]) if row else None
 
     def insert_record(self, rec: Record, dataset_name: str | None = None) -> bool:
         """Insert one record unless a record with its key exists; return True when added.

@@ -9,7 +9,6 @@ for a flat FAISS search over large zoos.
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import inspect
 import math
@@ -19,8 +18,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from fennec.records.metrics import higher_is_better, main_metric, oriented
-from fennec.records.store import PRETRAIN
+from fennec.records.metrics import PRETRAIN, higher_is_better, is_cheap_metric, is_transfer, main_metric, oriented
 from fennec.registry import UnknownNameError, unknown_name_message
 from fennec.space import features as feats
 from fennec.space.fit import (
@@ -39,18 +37,6 @@ from fennec.tasks.descriptor import N_GEOMETRY
 from fennec.validation import FennecInputError, check_choice, check_positive_int
 
 TEXT_COLUMNS = 2 * feats.TEXT_DIM + 4  # the task tower's text and size inputs, before any image columns
-
-
-@functools.lru_cache(maxsize=1)
-def _scorer_names() -> frozenset[str]:
-    from fennec.scores import list_scorers
-
-    return frozenset(list_scorers())
-
-
-def is_cheap_metric(metric: str) -> bool:
-    """True for forward-pass scores (``parc``, ``logme``, ...) written by ``fennec score-zoo``."""
-    return metric in _scorer_names()
 
 
 def records_hash(records: Sequence[Any]) -> str:
@@ -692,14 +678,14 @@ def _dedupe(records: Sequence[Any]) -> tuple[list[Any], list[tuple[str, str]]]:
     (benchmark, benchmark whose record was kept) pair per record dropped as a copy of another benchmark's).
 
     Usable: a transfer result (not a result on the model's own pre-training data, protocol
-    :data:`~fennec.records.store.PRETRAIN`) of its (benchmark, dataset)'s
+    :data:`~fennec.records.metrics.PRETRAIN`) of its (benchmark, dataset)'s
     :func:`~fennec.records.metrics.main_metric`, the one the evaluation reads too (a table that gives a model's
     error and the accuracy derived from it says one thing once), or a cheap score (each scorer is its own target).
     """
     finite = [r for r in records if math.isfinite(float(r.value)) and getattr(r, "protocol", "") != PRETRAIN]
     by_dataset: dict[tuple[str, str], list[Any]] = {}
     for r in finite:
-        if not is_cheap_metric(r.metric):
+        if is_transfer(r):
             by_dataset.setdefault((r.benchmark, r.dataset), []).append(r)
     main = {key: main_metric(rows) for key, rows in by_dataset.items()}
     seen: dict[tuple[str, str, float], str] = {}

@@ -152,7 +152,7 @@ def test_concurrent_reader_sees_committed_state(store, tmp_path):
 
 
 def test_the_imagenet_table_is_pretraining_accuracy(store, empty_store, tmp_path):
-    from fennec.records.store import PRETRAIN
+    from fennec.records.metrics import PRETRAIN
 
     recs = store.records()
     imagenet = [r for r in recs if r.benchmark == "torchvision_imagenet"]
@@ -165,3 +165,17 @@ def test_the_imagenet_table_is_pretraining_accuracy(store, empty_store, tmp_path
                  "mine,timm:resnet18,pets,top1_acc,88.0,finetune\n")
     ingest_file(empty_store, p, protocol=PRETRAIN)
     assert {(r.dataset, r.protocol) for r in empty_store.records()} == {("imagenet", PRETRAIN), ("pets", "finetune")}
+
+
+def test_protocols_are_checked_and_a_changed_protocol_is_a_conflict(empty_store, tmp_path):
+    p = tmp_path / "r.csv"
+    p.write_text("benchmark,model,dataset,metric,value\nmine,timm:resnet18,imagenet,top1_acc,69.7\n")
+    with pytest.raises(FennecInputError, match=r"r.csv:2: unknown protocol 'pretrian'; did you mean pretrain"):
+        ingest_file(empty_store, p, protocol="pretrian")
+    assert empty_store.stats()["records"] == 0
+    ingest_file(empty_store, p, protocol="Pretrain")  # the case of a word does not make another protocol
+    assert {r.protocol for r in empty_store.records()} == {"pretrain"}
+    with pytest.raises(FennecInputError, match=r"stored with protocol 'pretrain', the file .* says 'finetune'"):
+        ingest_file(empty_store, p, protocol="finetune")
+    ingest_file(empty_store, p)  # no protocol given: the stored one stands
+    assert {r.protocol for r in empty_store.records()} == {"pretrain"}

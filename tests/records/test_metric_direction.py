@@ -11,14 +11,20 @@ from fennec.records.metrics import higher_is_better, main_metric, oriented
 @pytest.mark.parametrize("metric", ["finetune_top1_acc", "finetune_voc07_11pt_mAP", "oracle_finetune_acc_pct",
                                     "test_accuracy_fraction_0_1", "imagenet_top1_acc_derived_as_100_minus_error",
                                     "regression_finetune_score_as_given_higher_better", "parc", "logme",
-                                    "finetune_acc_metric_unstated", "Top-1 Accuracy"])
+                                    "finetune_acc_metric_unstated", "Top-1 Accuracy", "neg_log_loss",
+                                    "neg_mean_squared_error", "error_reduction", "100-error", "1 - error",
+                                    "acc_100_minus_top1_error", "balanced_accuracy", "AUROC", "leep", "nce",
+                                    "hscore", "gbc", "transrate", "f1-score", "mean_per_class_acc", "psnr"])
 def test_higher_is_better(metric):
     assert higher_is_better(metric)
     assert oriented(71.5, metric) == 71.5
 
 
 @pytest.mark.parametrize("metric", ["imagenet_top1_error_1crop_224", "top1_err", "Top-1 Error (%)", "test_loss",
-                                    "val-nll", "rmse", "age_MAE", "score_lower_is_better", "errors_pct"])
+                                    "val-nll", "rmse", "age_MAE", "score_lower_is_better", "errors_pct", "top1err",
+                                    "top5error", "errorrate", "top1-err", "top-5 error", "cross_entropy", "logloss",
+                                    "brier", "fid", "fpr95", "false_positive_rate", "miss_rate", "ECE",
+                                    "bits_per_dim", "kl_divergence", "mean_rank"])
 def test_lower_is_better(metric):
     assert not higher_is_better(metric)
     assert oriented(28.5, metric) == -28.5

@@ -235,12 +235,16 @@ def test_damaged_image_row_is_reported(store):
 
 
 def test_migration_4_marks_an_old_stores_imagenet_table_as_pretraining(store):
-    from fennec.records.store import _V4, PRETRAIN
+    from fennec.records.metrics import PRETRAIN
 
+    path = store.path
     store.conn.execute("UPDATE records SET protocol = 'finetune'")  # as seeded before migration 4
     store.conn.execute("DELETE FROM schema_version WHERE version = 4")
     store.conn.commit()
-    store.conn.execute(_V4)
-    recs = store.records()
+    assert store.schema_version() == 3
+    store.close()
+    with RecordStore(path) as reopened:  # the migration runner applies version 4 on open
+        assert reopened.schema_version() == 4
+        recs = reopened.records()
     assert {r.protocol for r in recs if r.benchmark == "torchvision_imagenet"} == {PRETRAIN}
     assert {r.protocol for r in recs if r.benchmark != "torchvision_imagenet"} == {"finetune"}

@@ -355,7 +355,7 @@ def test_architectures_archi2vec_cannot_embed_are_reported_once_in_one_line():
 
 def test_results_on_the_models_own_pretraining_data_are_not_learned(store):
     """torchvision's ImageNet top-1 table (protocol pretrain): neither its errors nor the derived accuracies."""
-    from fennec.records.store import PRETRAIN
+    from fennec.records.metrics import PRETRAIN
     from fennec.space.space import _dedupe
 
     recs = store.records()
