@@ -21,6 +21,9 @@ best model.
 from __future__ import annotations
 
 import itertools
+import os
+import sys
+import threading
 import warnings
 from concurrent.futures import ThreadPoolExecutor
 
@@ -39,7 +42,20 @@ _LEVELS = 255
 # of 32, faiss 1.15.1 on AVX512 takes a byte-domain kernel that truncates a float query (wrong scores), so the codes
 # are padded to an odd multiple of 16, and every filter checks its kernel when built (_CodeFilter.check).
 _PAD = 16
+_BLAS_LOCK = threading.Lock()
 _CHUNK = 65_536  # vectors encoded at a time, to bound the temporary float copies
+
+
+def _one_openmp_thread_after_fork() -> None:
+    # libgomp's thread pool does not survive fork(): a FAISS search in the child of a process that has searched
+    # before hangs (measured with faiss 1.15.1), unless the child runs OpenMP on one thread.
+    faiss = sys.modules.get("faiss")
+    if faiss is not None:
+        faiss.omp_set_num_threads(1)
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_one_openmp_thread_after_fork)
 
 
 class FilterKernelError(RuntimeError):
@@ -74,6 +90,7 @@ class _CodeFilter:
                                                           faiss.METRIC_INNER_PRODUCT))
             self._append(self.shards[-1], vectors[start:stop])
         self.check()
+        self.pid = os.getpid()
         # one thread each: a worker's scan would otherwise start an OpenMP team of its own (threads x threads)
         self._pool = (ThreadPoolExecutor(len(self.shards), initializer=faiss.omp_set_num_threads, initargs=(1,))
                       if len(self.shards) > 1 else None)
@@ -229,6 +246,9 @@ class ModelIndex:
         k = max(0, min(int(k), self.size))
         if k == 0:
             return np.zeros((len(q), 0), np.float32), np.zeros((len(q), 0), np.int64)
+        if self._filter is not None and self._filter.pid != os.getpid():
+            # a forked child: the parent's pool threads are gone; it builds codes of its own
+            self._filter, self._single_scans = None, 0
         if len(q) < BATCH_BLAS_MIN and self._filter is None and self.codes == "auto" and self.size >= self.filter_min:
             self._single_scans += len(q)
             if self._single_scans >= CODES_AFTER:
@@ -243,13 +263,16 @@ class ModelIndex:
 
         # FAISS's default switches to one BLAS product only from 128000 queries; for a batch that product is
         # ~10x faster than per-query scans (bench/recommend.py), while a single query stays on the scan.
-        old = faiss.cvar.distance_compute_blas_threshold
         if len(q) >= BATCH_BLAS_MIN:
-            faiss.cvar.distance_compute_blas_threshold = BATCH_BLAS_MIN
-        try:
+            with _BLAS_LOCK:  # the threshold is a FAISS global: concurrent searches must not restore it mid-way
+                old = faiss.cvar.distance_compute_blas_threshold
+                faiss.cvar.distance_compute_blas_threshold = BATCH_BLAS_MIN
+                try:
+                    scores, pos = self.index.search(q, k)
+                finally:
+                    faiss.cvar.distance_compute_blas_threshold = old
+        else:
             scores, pos = self.index.search(q, k)
-        finally:
-            faiss.cvar.distance_compute_blas_threshold = old
         # FAISS keeps the lowest positions among ties at the cut but may list tied rows in any order
         order = np.lexsort((pos, -scores), axis=1) if scores.size else np.zeros(scores.shape, np.int64)
         return np.take_along_axis(scores, order, 1), np.take_along_axis(pos, order, 1)

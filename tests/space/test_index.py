@@ -185,3 +185,45 @@ def test_an_older_ivf_index_file_is_rebuilt_from_the_space(tmp_path):
     index = load_index(space)
     task = rng.standard_normal(8).astype(np.float32)
     np.testing.assert_array_equal(index.search(task[None], 5)[1][0], brute_top(models, task, 5))
+
+
+def test_a_forked_child_does_not_use_its_parents_codes(monkeypatch):
+    import os
+
+    rng = np.random.default_rng(9)
+    models = rng.standard_normal((1500, 8)).astype(np.float32)
+    index = ModelIndex(models, filter_min=1000, codes="now")
+    assert index.filtered
+    parent = os.getpid()
+    monkeypatch.setattr(os, "getpid", lambda: parent + 1)  # what a fork looks like from inside the child
+    calls = count_code_scans(monkeypatch)
+    task = rng.standard_normal(8).astype(np.float32)
+    np.testing.assert_array_equal(index.search(task[None], 5)[1][0], brute_top(models, task, 5))
+    assert not index.filtered and not calls  # the flat scan answered; the child builds its own codes later
+
+
+FORK_SCRIPT = """
+import multiprocessing, numpy as np
+from fennec.space.index import ModelIndex
+rng = np.random.default_rng(10)
+index = ModelIndex(rng.standard_normal((200_000, 16)).astype(np.float32), codes="never")
+task = rng.standard_normal(16).astype(np.float32)
+def search(_):
+    return index.search(task[None], 3)[1][0].tolist()
+parent = search(0)  # the parent searches first: FAISS starts its OpenMP team
+with multiprocessing.get_context("fork").Pool(1) as pool:
+    print(pool.map(search, [0]) == [parent])
+"""
+
+
+@pytest.mark.skipif(not hasattr(__import__("os"), "fork"), reason="needs fork")
+def test_a_forked_child_can_search_after_its_parent_did():
+    """libgomp's threads do not survive fork(): without the index module's at-fork hook, the child's FAISS search
+    hangs (a fresh interpreter, since the test session runs OpenMP on one thread)."""
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "OMP_NUM_THREADS": "2"}
+    out = subprocess.run([sys.executable, "-c", FORK_SCRIPT], capture_output=True, text=True, timeout=120, env=env)
+    assert out.returncode == 0 and out.stdout.strip() == "True", out.stderr[-2000:]
