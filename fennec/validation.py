@@ -22,6 +22,26 @@ class FennecInputWarning(UserWarning):
     """Input that is unusual but still gives a defined result (e.g. fewer samples than dimensions)."""
 
 
+def check_matrix(value: object, name: str, *, dtype: type = np.float64, min_rows: int = 1) -> np.ndarray:
+    """Check a finite (N, D) matrix of at least ``min_rows`` rows; return it C-contiguous in ``dtype`` (no copy
+    when it already is)."""
+    try:
+        arr = np.ascontiguousarray(value, dtype=dtype)
+    except (TypeError, ValueError) as exc:
+        raise FennecInputError(f"{name}: expected a numeric array of shape (N, D), got {type(value).__name__}"
+                               f" that does not convert to float ({exc})") from None
+    if arr.ndim != 2:
+        raise FennecInputError(f"{name}: expected a 2-D array of shape (N, D), got shape {arr.shape}; "
+                               "reshape to one row per example")
+    if arr.shape[0] < min_rows or arr.shape[1] < 1:
+        raise FennecInputError(f"{name}: expected at least {min_rows} row{'s' if min_rows > 1 else ''} and 1 "
+                               f"column, got shape {arr.shape}")
+    if not np.isfinite(arr).all():
+        bad = int((~np.isfinite(arr)).any(axis=1).sum())
+        raise FennecInputError(f"{name}: {bad} row(s) contain NaN or inf; drop or impute them first")
+    return arr
+
+
 def check_features(features: object, name: str = "features", *, warn_n_lt_d: bool = True) -> np.ndarray:
     """Check a feature matrix and return it as a C-contiguous float64 array.
 
@@ -33,23 +53,11 @@ def check_features(features: object, name: str = "features", *, warn_n_lt_d: boo
     Returns:
         float64 array of shape (N, D).
     """
-    try:
-        arr = np.asarray(features, dtype=np.float64)
-    except (TypeError, ValueError) as exc:
-        raise FennecInputError(f"{name}: expected a numeric array of shape (N, D), got {type(features).__name__}"
-                               f" that does not convert to float ({exc})") from None
-    if arr.ndim != 2:
-        raise FennecInputError(f"{name}: expected a 2-D array of shape (N, D), got shape {arr.shape}; "
-                               "reshape to one row per example")
-    if arr.shape[0] < 2 or arr.shape[1] < 1:
-        raise FennecInputError(f"{name}: expected at least 2 rows and 1 column, got shape {arr.shape}")
-    if not np.isfinite(arr).all():
-        bad = int((~np.isfinite(arr)).any(axis=1).sum())
-        raise FennecInputError(f"{name}: {bad} row(s) contain NaN or inf; drop or impute them first")
+    arr = check_matrix(features, name, min_rows=2)
     if warn_n_lt_d and arr.shape[0] < arr.shape[1]:
         warnings.warn(f"{name}: N={arr.shape[0]} < D={arr.shape[1]}; covariance-based scores use a "
                       "pseudo-inverse or PCA and are less reliable", FennecInputWarning, stacklevel=2)
-    return np.ascontiguousarray(arr)
+    return arr
 
 
 def check_labels(labels: object, n: int | None = None, name: str = "labels", *,

@@ -26,10 +26,11 @@ import sys
 import threading
 import warnings
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 import numpy as np
 
-from fennec.validation import FennecInputError, check_choice
+from fennec.validation import FennecInputError, check_choice, check_matrix
 
 BATCH_BLAS_MIN = 20  # queries from which a search is one BLAS product instead of per-query scans
 FILTER_MIN = 100_000  # zoo size from which single tasks can be answered through the 8-bit codes
@@ -178,13 +179,16 @@ class ModelIndex:
                  codes: str = "auto") -> None:
         import faiss
 
-        check_choice(codes, "codes", ("auto", "now", "never"))
-        vectors = _finite(vectors, "model vectors")
-        if len(vectors) == 0:
-            raise FennecInputError(f"model vectors: expected a non-empty (M, D) array, got shape {vectors.shape}")
-        self.index = faiss.IndexFlatIP(vectors.shape[1])
-        self.index.add(vectors)
-        self.filter_min, self.threads, self.codes = filter_min, threads, codes
+        vectors = check_matrix(vectors, "model vectors", dtype=np.float32)
+        flat = faiss.IndexFlatIP(vectors.shape[1])
+        flat.add(vectors)
+        self._setup(flat, filter_min, threads, codes)
+
+    def _setup(self, flat: Any, filter_min: int, threads: int | None, codes: str) -> None:
+        """State of a new or loaded index around its flat FAISS index."""
+        self.index = flat
+        self.filter_min, self.threads = filter_min, threads
+        self.codes = check_choice(codes, "codes", ("auto", "now", "never"))
         self._filter: _CodeFilter | None = None
         self._kernel_failed = False
         self._single_scans = 0
@@ -223,7 +227,7 @@ class ModelIndex:
 
     def add(self, vectors: np.ndarray) -> None:
         """Append models (zoo growth without retraining)."""
-        vectors = _finite(vectors, "model vectors")
+        vectors = check_matrix(vectors, "model vectors", dtype=np.float32)
         self.index.add(vectors)
         if self._filter is not None and not self._filter.add(vectors):
             # outside the codes' ranges: still exact, but a wide error bound would send every task to the
@@ -242,7 +246,7 @@ class ModelIndex:
         Returns:
             scores (Q, k) float32 and model positions (Q, k) int64, best first.
         """
-        q = _finite(np.atleast_2d(task_vectors), "task vectors")
+        q = check_matrix(np.atleast_2d(task_vectors), "task vectors", dtype=np.float32)
         k = max(0, min(int(k), self.size))
         if k == 0:
             return np.zeros((len(q), 0), np.float32), np.zeros((len(q), 0), np.int64)
@@ -274,7 +278,7 @@ class ModelIndex:
         else:
             scores, pos = self.index.search(q, k)
         # FAISS keeps the lowest positions among ties at the cut but may list tied rows in any order
-        order = np.lexsort((pos, -scores), axis=1) if scores.size else np.zeros(scores.shape, np.int64)
+        order = np.lexsort((pos, -scores), axis=1)
         return np.take_along_axis(scores, order, 1), np.take_along_axis(pos, order, 1)
 
     def _certified(self, task: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
@@ -302,24 +306,11 @@ class ModelIndex:
         """Read an index :meth:`save` wrote."""
         import faiss
 
-        check_choice(codes, "codes", ("auto", "now", "never"))
-        obj = cls.__new__(cls)
-        obj.index = faiss.read_index(path)
-        if not isinstance(obj.index, faiss.IndexFlat):
+        flat = faiss.read_index(path)
+        if not isinstance(flat, faiss.IndexFlat):
             raise FennecInputError(f"{path}: expected a flat FAISS index written by fennec; retrain the space "
                                    "with `python train.py --out DIR` to rebuild it")
-        obj.filter_min, obj.threads, obj.codes = filter_min, threads, codes
-        obj._filter, obj._kernel_failed, obj._single_scans = None, False, 0
-        if codes == "now":
-            obj._filter = obj._build_filter()
+        obj = cls.__new__(cls)
+        obj._setup(flat, filter_min, threads, codes)
         return obj
 
-
-def _finite(array: np.ndarray, what: str) -> np.ndarray:
-    a = np.ascontiguousarray(array, dtype=np.float32)
-    if a.ndim != 2:
-        raise FennecInputError(f"{what}: expected an (N, D) array, got shape {a.shape}")
-    if not np.all(np.isfinite(a)):
-        raise FennecInputError(f"{what}: {int((~np.isfinite(a)).any(axis=1).sum())} row(s) hold NaN or inf; "
-                               "retrain the space (python train.py) or check the vectors given")
-    return a
