@@ -14,8 +14,8 @@ brute force returns (scores descending, ties broken by model order):
   tasks, about their build cost in flat scans), not saved: a command that ranks one task never builds them.
 
 An inverted-file index (FAISS IVF) was used for large zoos before: on vectors without cluster structure it found
-about a quarter of the true top 10 at ``nprobe=64`` (``bench/recommend.py``), so a ranking could silently miss the
-best model.
+about a quarter of the true top 10 at ``nprobe=64`` (``bench/recommend.py`` at commit d627846), so a ranking
+could silently miss the best model.
 """
 
 from __future__ import annotations
