@@ -7,6 +7,7 @@ import pytest
 
 from fennec.space.index import CODES_AFTER, ModelIndex
 from fennec.space.recommend import rank_batch, recommend
+from fennec.validation import FennecInputError
 
 
 @pytest.mark.parametrize("n_models,dim", [(50, 9), (3000, 73)])
@@ -115,7 +116,6 @@ def test_auto_codes_come_after_enough_single_tasks_and_never_for_batches(tmp_pat
 
 
 def test_bad_vectors_and_k(tmp_path):
-    from fennec.validation import FennecInputError
 
     models = np.ones((5, 3), np.float32)
     with pytest.raises(FennecInputError, match="NaN or inf"):
@@ -178,7 +178,7 @@ def test_an_older_ivf_index_file_is_rebuilt_from_the_space(tmp_path):
     ivf.train(models)
     ivf.add(models)
     faiss.write_index(ivf, str(tmp_path / "index.faiss"))
-    with pytest.raises(Exception, match="expected a flat FAISS index"):
+    with pytest.raises(FennecInputError, match="expected a flat FAISS index"):
         ModelIndex.load(str(tmp_path / "index.faiss"))
     space = types.SimpleNamespace(path_=str(tmp_path), model_ids_=[f"m{i}" for i in range(300)],
                                   model_vectors_=models)
