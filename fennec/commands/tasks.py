@@ -135,8 +135,7 @@ def _add_images(store: RecordStore, args: argparse.Namespace) -> None:
     a rerun finds the descriptors already computed in the cache.
     """
     from fennec.commands._manifest import manifest_rows
-    from fennec.encoders import DEFAULT_PROXY
-    from fennec.tasks import describe_task
+    from fennec.tasks import describe_images
     from fennec.validation import FennecInputError, check_positive_int
 
     check_positive_int(args.max_images, "--max-images")
@@ -158,15 +157,13 @@ def _add_images(store: RecordStore, args: argparse.Namespace) -> None:
             tasks.append(_image_task(store, name, path))
         except FennecInputError as exc:
             raise FennecInputError(f"{where}: {exc}" if where else str(exc)) from None
-    for canon, path, task in tasks:
-        d = describe_task(task, proxy=args.proxy or DEFAULT_PROXY, max_images=args.max_images, seed=args.seed)
-        part = d.parts["image"]
-        if part is None:  # describe_task fills the image part of every image task; never store an empty one
-            raise FennecInputError(f"PATH {path!r}: the proxy {d.proxy} returned no image statistics")
-        n_probe = int(d.info.get("n_probe", 0))
-        store.add_task_image(canon, d.proxy, part, n_probe=n_probe, fingerprint=d.fingerprint)
-        skipped = f"; skipped {d.info['n_skipped']} unreadable image(s)" if d.info.get("n_skipped") else ""
-        print(f"task {canon}: image statistics from {d.proxy} ({n_probe} probe images, {part.shape[0]} dims) "
+    for canon, _path, task in tasks:
+        # the image part alone: the class names of the folder are not what the store's card says of the task
+        s = describe_images(task, proxy=args.proxy, max_images=args.max_images, seed=args.seed)
+        n_probe = int(s.info.get("n_probe", 0))
+        store.add_task_image(canon, s.proxy, s.part, n_probe=n_probe, fingerprint=task.fingerprint)
+        skipped = f"; skipped {s.info['n_skipped']} unreadable image(s)" if s.info.get("n_skipped") else ""
+        print(f"task {canon}: image statistics from {s.proxy} ({n_probe} probe images, {s.part.shape[0]} dims) "
               f"stored in {store.path}{skipped}")
 
 

@@ -199,7 +199,7 @@ def test_tasks_add_images_manifest_errors_before_any_image_is_read(make_folder, 
     warm = make_folder(tmp_path / "warm", {"a": (230, 40, 30), "b": (240, 160, 20)}, per_class=2)
     manifest = tmp_path / "tasks.csv"
     manifest.write_text(rows.format(warm=warm, tmp=tmp_path))
-    monkeypatch.setattr(fennec.tasks, "describe_task", lambda *a, **k: pytest.fail("images read before the check"))
+    monkeypatch.setattr(fennec.tasks, "describe_images", lambda *a, **k: pytest.fail("images read before the check"))
     capsys.readouterr()
     assert main(["tasks", "add-images", *argv, "--manifest", str(manifest), "--store", str(store)]) == 2
     err = capsys.readouterr().err
