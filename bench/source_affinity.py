@@ -48,15 +48,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 def affinity_table(records, models) -> tuple[list[str], list[str], np.ndarray]:
     """(sources, targets, Z): Z[s, t] the mean over architectures of the within-architecture z of source s's
     model on target t (NaN where no architecture has that pair); per target its main metric, oriented."""
-    from fennec.records.metrics import is_transfer, main_metric, oriented
+    from fennec.records.metrics import main_metric_records, oriented
 
-    by_target: dict[str, list] = defaultdict(list)
-    for r in records:
-        if is_transfer(r):
-            by_target[r.dataset].append(r)
-    main = {t: main_metric(rows) for t, rows in by_target.items()}
     cells: dict[tuple[str, str], dict[str, float]] = defaultdict(dict)  # (target, arch) -> source -> value
-    for r in (r for rows in by_target.values() for r in rows if r.metric == main[r.dataset]):
+    for r in main_metric_records(records):
         info = models.get(r.model)
         if info is None or not info.architecture or not info.pretraining:
             continue

@@ -30,7 +30,7 @@ def planted():
             for t in targets:
                 value = arch_level + rng.normal(0, 0.5) + (-3.0 if s == "birds" else 0.0)
                 value += 9.0 if (s, t) == ("birds", "cub") else 0.0
-                records.append(SimpleNamespace(model=mid, dataset=t, value=value, metric="top1_acc"))
+                records.append(SimpleNamespace(model=mid, dataset=t, value=value, metric="top1_acc", benchmark="b"))
     return records, models
 
 

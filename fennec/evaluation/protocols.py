@@ -24,7 +24,7 @@ import numpy as np
 from fennec.evaluation.methods import FitContext, Method, create_method
 from fennec.evaluation.metrics import METRIC_KEYS, all_metrics
 from fennec.records.cards import TaskCard
-from fennec.records.metrics import is_transfer, main_metric, oriented
+from fennec.records.metrics import main_metric_records, oriented
 from fennec.records.store import ModelInfo, Record, RecordStore, default_store_path
 from fennec.validation import FennecInputError, check_choice
 
@@ -122,10 +122,8 @@ def _benchmark_records(bench: Benchmark, recs: Sequence[Record],
                                f"{', '.join(present)})")
     by_ds: dict[str, list[Record]] = {}
     for d in targets:
-        rows = [r for r in mine if r.dataset == d]
         # the ground truth is a transfer result when there is one (not a cheap score nor pre-training accuracy)
-        metric = main_metric([r for r in rows if is_transfer(r)] or rows)
-        by_ds[d] = sorted((r for r in rows if r.metric == metric), key=lambda r: r.model)
+        by_ds[d] = sorted(main_metric_records(r for r in mine if r.dataset == d), key=lambda r: r.model)
     return targets, by_ds
 
 

@@ -66,6 +66,7 @@ def _words(metric: str) -> list[str]:
     return [w for w in re.split(r"[^a-z0-9]+", text) if w]
 
 
+@functools.lru_cache(maxsize=4096)  # called for every record read; a store holds a handful of metric names
 def higher_is_better(metric: str) -> bool:
     """Whether larger values of ``metric`` are better (see the module docstring for the rules)."""
     words = _words(metric)
@@ -104,3 +105,18 @@ def main_metric(records: Iterable[Any]) -> str:
         raise ValueError("main_metric: no records")
     counts = Counter({m: len(v) for m, v in models.items()})
     return min(counts, key=lambda m: (-counts[m], not higher_is_better(m), m))
+
+
+def main_metric_records(records: Iterable[Any]) -> list[Any]:
+    """The records that speak for their (benchmark, dataset): those of its :func:`main_metric`, chosen among its
+    transfer records (:func:`is_transfer`; all its records when it has none). What the evaluation takes as ground
+    truth and what the transfer space and ``fennec-nmf`` learn from."""
+    groups: dict[tuple[str, str], list[Any]] = {}
+    for r in records:
+        groups.setdefault((r.benchmark, r.dataset), []).append(r)
+    out = []
+    for rows in groups.values():
+        speaking = [r for r in rows if is_transfer(r)] or rows
+        metric = main_metric(speaking)
+        out += [r for r in speaking if r.metric == metric]
+    return out

@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from fennec.records.metrics import main_metric, oriented
+from fennec.records.metrics import main_metric_records, oriented
 from fennec.space import features as feats
 
 
@@ -49,11 +49,7 @@ class NMFRecipe:
         from sklearn.decomposition import NMF
         from sklearn.ensemble import RandomForestRegressor
 
-        by_dataset: dict[str, list[Any]] = {}
-        for r in records:
-            by_dataset.setdefault(r.dataset, []).append(r)
-        main = {d: main_metric(rows) for d, rows in by_dataset.items()}
-        records = [r for r in records if r.metric == main[r.dataset]]  # one cell, one number
+        records = main_metric_records(records)  # one cell, one number
         models = sorted({r.model for r in records})
         datasets = sorted({r.dataset for r in records})
         mat = np.full((len(models), len(datasets)), np.nan)

@@ -18,7 +18,14 @@ from typing import Any
 import numpy as np
 import torch
 
-from fennec.records.metrics import PRETRAIN, higher_is_better, is_cheap_metric, is_transfer, main_metric, oriented
+from fennec.records.metrics import (
+    PRETRAIN,
+    higher_is_better,
+    is_cheap_metric,
+    is_transfer,
+    main_metric_records,
+    oriented,
+)
 from fennec.registry import UnknownNameError, unknown_name_message
 from fennec.space import features as feats
 from fennec.space.fit import (
@@ -683,17 +690,11 @@ def _dedupe(records: Sequence[Any]) -> tuple[list[Any], list[tuple[str, str]]]:
     error and the accuracy derived from it says one thing once), or a cheap score (each scorer is its own target).
     """
     finite = [r for r in records if math.isfinite(float(r.value)) and getattr(r, "protocol", "") != PRETRAIN]
-    by_dataset: dict[tuple[str, str], list[Any]] = {}
-    for r in finite:
-        if is_transfer(r):
-            by_dataset.setdefault((r.benchmark, r.dataset), []).append(r)
-    main = {key: main_metric(rows) for key, rows in by_dataset.items()}
+    usable = [r for r in finite if not is_transfer(r)] + main_metric_records(r for r in finite if is_transfer(r))
     seen: dict[tuple[str, str, float], str] = {}
     kept, copies = [], []
-    for r in sorted(finite, key=lambda r: (r.benchmark, r.model, r.dataset, r.metric)):
+    for r in sorted(usable, key=lambda r: (r.benchmark, r.model, r.dataset, r.metric)):
         v = float(r.value)
-        if not is_cheap_metric(r.metric) and r.metric != main[(r.benchmark, r.dataset)]:
-            continue
         key = (r.model, r.dataset, v)
         if key not in seen:
             seen[key] = r.benchmark

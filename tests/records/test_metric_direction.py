@@ -43,3 +43,15 @@ def test_main_metric_covers_most_models_then_prefers_the_headline():
     assert main_metric([rec("a", "zeta_acc"), rec("b", "alpha_acc")]) == "alpha_acc"
     with pytest.raises(ValueError):
         main_metric([])
+
+
+def test_main_metric_records_keep_one_metric_per_dataset_among_transfer_results():
+    from fennec.records.metrics import main_metric_records
+
+    rows = [rec("a", "top1_error", 20.0), rec("a", "top1_acc", 80.0), rec("b", "top1_acc", 70.0),
+            Record(model="a", dataset="d", benchmark="b", metric="myscore", value=3.0, protocol="score"),
+            Record(model="a", dataset="e", benchmark="b", metric="myscore", value=3.0, protocol="score")]
+    kept = main_metric_records(rows)
+    # dataset d: accuracies speak (2 models), the score is no ground truth; dataset e has only a score
+    assert sorted((r.dataset, r.model, r.metric) for r in kept) == [("d", "a", "top1_acc"), ("d", "b", "top1_acc"),
+                                                                   ("e", "a", "myscore")]

@@ -362,3 +362,13 @@ def test_results_on_the_models_own_pretraining_data_are_not_learned(store):
     kept, _ = _dedupe(recs)
     assert any(r.protocol == PRETRAIN for r in recs)
     assert kept and not any(r.protocol == PRETRAIN or r.benchmark == "torchvision_imagenet" for r in kept)
+
+
+def test_a_score_protocol_record_under_an_unknown_metric_name_is_kept_as_a_score():
+    """A record of protocol 'score' whose metric is no registered scorer crashed the fit's deduplication."""
+    from fennec.records import Record
+    from fennec.space.space import _dedupe
+
+    score = Record(model="m", dataset="d", benchmark="b", metric="myscore", value=1.0, protocol="score")
+    acc = Record(model="m", dataset="d", benchmark="b", metric="top1_acc", value=80.0)
+    assert sorted(r.metric for r in _dedupe([score, acc])[0]) == ["myscore", "top1_acc"]
