@@ -136,10 +136,7 @@ def _read_rows(store: RecordStore, path: Path, benchmark: str | None, res: Inges
                 if len(fields) != len(header):
                     raise _fail(path, line, f"{len(fields)} fields, the header has {len(header)}")
                 res.rows += 1
-                f = dict(zip(header, fields, strict=True))
-                if protocol and not f.get("protocol", "").strip():
-                    f["protocol"] = protocol
-                row = parse(store, path, line, f, benchmark)
+                row = parse(store, path, line, dict(zip(header, fields, strict=True)), benchmark, protocol)
                 if row is None:
                     res.no_result += 1
                 else:
@@ -149,7 +146,8 @@ def _read_rows(store: RecordStore, path: Path, benchmark: str | None, res: Inges
     return rows
 
 
-def _tidy_row(store: RecordStore, path: Path, line: int, f: dict[str, str], benchmark: str | None) -> _Row:
+def _tidy_row(store: RecordStore, path: Path, line: int, f: dict[str, str], benchmark: str | None,
+              protocol: str | None = None) -> _Row:
     bench = f.get("benchmark", "").strip()
     if benchmark and bench and bench != benchmark:
         raise _fail(path, line, f"benchmark {bench!r} differs from --benchmark {benchmark!r}")
@@ -166,15 +164,16 @@ def _tidy_row(store: RecordStore, path: Path, line: int, f: dict[str, str], benc
     except FennecInputError as exc:
         raise _fail(path, line, str(exc)) from None
     dataset = store.canonical_task(f["dataset"])
-    protocol = f.get("protocol", "").strip().lower() or "finetune"
-    if protocol not in PROTOCOLS:
-        raise _fail(path, line, unknown_name_message("protocol", protocol, PROTOCOLS))
+    own = f.get("protocol", "").strip().lower()
+    if own and own not in PROTOCOLS:
+        raise _fail(path, line, unknown_name_message("protocol", own, PROTOCOLS))
     rec = Record(model=model.model_id, dataset=dataset, benchmark=bench, metric=f["metric"].strip(), value=value,
-                 source=f.get("source", "").strip() or f"file:{path.name}", protocol=protocol)
-    return _Row(line, rec, f["dataset"].strip(), model, protocol_given=bool(f.get("protocol", "").strip()))
+                 source=f.get("source", "").strip() or f"file:{path.name}", protocol=own or protocol or "finetune")
+    return _Row(line, rec, f["dataset"].strip(), model, protocol_given=bool(own or protocol))
 
 
-def _parc_row(store: RecordStore, path: Path, line: int, f: dict[str, str], benchmark: str | None) -> _Row | None:
+def _parc_row(store: RecordStore, path: Path, line: int, f: dict[str, str], benchmark: str | None,
+              protocol: str | None = None) -> _Row | None:
     arch, source, target = f["Architecture"].strip(), f["Source Dataset"].strip(), f["Target Dataset"].strip()
     if not (arch and source and target):
         raise _fail(path, line, "empty Architecture, Source Dataset or Target Dataset")
@@ -191,8 +190,9 @@ def _parc_row(store: RecordStore, path: Path, line: int, f: dict[str, str], benc
     bench = benchmark or ("parc_controlled" if arch in PARC_CONTROLLED_ARCHS and source in PARC_CONTROLLED_SOURCES
                           else "parc_external")
     rec = Record(model=model.model_id, dataset=store.canonical_task(target), benchmark=bench,
-                 metric="oracle_finetune_acc_pct", value=value, source=f"file:{path.name}")
-    return _Row(line, rec, target, model)
+                 metric="oracle_finetune_acc_pct", value=value, source=f"file:{path.name}",
+                 protocol=protocol or "finetune")
+    return _Row(line, rec, target, model, protocol_given=protocol is not None)
 
 
 def _check_units(store: RecordStore, path: Path, rows: list[_Row]) -> None:
@@ -239,6 +239,10 @@ def ingest_file(store: RecordStore, path: str | Path, benchmark: str | None = No
         FennecInputError: ``FILE:LINE: reason`` for the first bad row; nothing is written then.
     """
     path = check_file(path, "records file", suffixes=(".csv",))
+    if protocol is not None:
+        protocol = protocol.strip().lower()
+        if protocol not in PROTOCOLS:
+            raise FennecInputError(f"--protocol: {unknown_name_message('protocol', protocol, PROTOCOLS)}")
     # Checks and writes in one write transaction: no other writer can slip a conflicting record in between.
     with store.transaction():
         return _ingest(store, path, benchmark, protocol)

@@ -170,8 +170,12 @@ def test_the_imagenet_table_is_pretraining_accuracy(store, empty_store, tmp_path
 def test_protocols_are_checked_and_a_changed_protocol_is_a_conflict(empty_store, tmp_path):
     p = tmp_path / "r.csv"
     p.write_text("benchmark,model,dataset,metric,value\nmine,timm:resnet18,imagenet,top1_acc,69.7\n")
-    with pytest.raises(FennecInputError, match=r"r.csv:2: unknown protocol 'pretrian'; did you mean pretrain"):
+    with pytest.raises(FennecInputError, match=r"^--protocol: unknown protocol 'pretrian'; did you mean pretrain"):
         ingest_file(empty_store, p, protocol="pretrian")
+    bad_row = tmp_path / "bad.csv"
+    bad_row.write_text("benchmark,model,dataset,metric,value,protocol\nmine,timm:resnet18,pets,top1_acc,88,fine\n")
+    with pytest.raises(FennecInputError, match=r"bad.csv:2: unknown protocol 'fine'; did you mean finetune"):
+        ingest_file(empty_store, bad_row)
     assert empty_store.stats()["records"] == 0
     ingest_file(empty_store, p, protocol="Pretrain")  # the case of a word does not make another protocol
     assert {r.protocol for r in empty_store.records()} == {"pretrain"}
@@ -179,3 +183,10 @@ def test_protocols_are_checked_and_a_changed_protocol_is_a_conflict(empty_store,
         ingest_file(empty_store, p, protocol="finetune")
     ingest_file(empty_store, p)  # no protocol given: the stored one stands
     assert {r.protocol for r in empty_store.records()} == {"pretrain"}
+
+
+def test_a_parc_file_takes_the_protocol_given(empty_store, tmp_path):
+    p = tmp_path / "oracles.csv"
+    p.write_text("Architecture,Source Dataset,Target Dataset,Oracle\nresnet50,imagenet,cifar10,91.2\n")
+    ingest_file(empty_store, p, protocol="linear_probe")
+    assert [r.protocol for r in empty_store.records()] == ["linear_probe"]
