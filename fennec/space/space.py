@@ -576,7 +576,7 @@ class TransferSpace:
             task: A task card or task (class names, description, sizes).
             model_ids: Models to score (default: all in the space).
             benchmark: Score under this benchmark's protocol (adds the models' protocol offsets) when known; a
-                benchmark that copies another's published numbers (:func:`benchmark_aliases`) under the other's.
+                benchmark that copies another's published numbers (:func:`_aliases`) under the other's.
         """
         ids = list(self.model_ids_) if model_ids is None else list(model_ids)
         s = self.model_vectors(ids) @ self.task_vectors([task])[0]
@@ -649,20 +649,15 @@ def _without_description(tf: feats.TaskFeatures) -> feats.TaskFeatures:
     return feats.TaskFeatures(tf.names, np.zeros_like(tf.description), meta, tf.images)
 
 
-def benchmark_aliases(records: Sequence[Any], share: float = 0.5) -> dict[str, str]:
-    """Benchmarks whose usable records mostly repeat another benchmark's published numbers: benchmark -> the
-    benchmark whose copies :func:`_clean` keeps.
+def _aliases(kept: list[Any], copies: list[tuple[str, str]], share: float = 0.5) -> dict[str, str]:
+    """Benchmarks whose usable records mostly repeat another benchmark's published numbers, from what
+    :func:`_dedupe` kept and dropped: benchmark -> the benchmark whose copies it kept.
 
     A later paper that reprints an earlier one's fine-tuning table (Model Spider's single-source table is
     LogME's) is the same runs under the same protocol; its own records are kept once, under the other benchmark,
     so its protocol offsets would be learned from whatever little is left of it. Scoring within it uses the
     other's instead. ``share``: the least fraction of a benchmark's usable records that must be copies.
     """
-    return _aliases(*_dedupe(records), share=share)
-
-
-def _aliases(kept: list[Any], copies: list[tuple[str, str]], share: float = 0.5) -> dict[str, str]:
-    """:func:`benchmark_aliases` from what :func:`_dedupe` kept and dropped."""
     from collections import Counter
 
     total = Counter(r.benchmark for r in kept) + Counter(b for b, _ in copies)
@@ -672,12 +667,6 @@ def _aliases(kept: list[Any], copies: list[tuple[str, str]], share: float = 0.5)
         if n >= share * total[bench]:
             out[bench] = source
     return out
-
-
-def _clean(records: Sequence[Any]) -> list[Any]:
-    """Usable, finite records, with exact duplicates across benchmarks kept once (the same published number
-    copied by two papers is one observation, not two)."""
-    return _dedupe(records)[0]
 
 
 def _dedupe(records: Sequence[Any]) -> tuple[list[Any], list[tuple[str, str]]]:
