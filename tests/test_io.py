@@ -24,13 +24,14 @@ def test_atomic_open_writes_all_or_nothing(tmp_path: Path) -> None:
 
 
 def test_a_directory_is_not_a_file_to_write(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    before = sorted(tmp_path.parent.iterdir())  # where a temporary file for tmp_path would go
     with pytest.raises(FennecInputError, match="is a directory; give a file path"), atomic_open(tmp_path) as fh:
         fh.write("x")
-    assert list(tmp_path.iterdir()) == []
+    assert sorted(tmp_path.parent.iterdir()) == before and list(tmp_path.iterdir()) == []
     # through the CLI: one line and exit code 2, not a traceback
     out = tmp_path / "out"
     out.mkdir()
     assert main(["records", "export", str(out), "--store", str(tmp_path / "s.sqlite")]) == 2
     err = capsys.readouterr().err
     assert "is a directory" in err and err.count("\n") == 1
-    assert list(out.iterdir()) == []
+    assert list(out.iterdir()) == [] and not [p for p in tmp_path.iterdir() if p.name.startswith(".out")]
