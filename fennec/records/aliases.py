@@ -134,6 +134,27 @@ def timm_knows(architecture: str) -> bool:
     return bool(timm.is_model(architecture))
 
 
+def id_metadata(source: str, rest: str, pretraining: str | None = None) -> tuple[str | None, str | None]:
+    """(architecture, pre-training text) that a ``source:rest`` model id says by itself (None: it does not say).
+
+    The one reading of an id for ingest (:func:`resolve_model`) and ``fennec zoo add``
+    (:func:`fennec.space.zoo.model_from_id`), so a model means the same to the space whichever way it arrived:
+    timm ``arch.tag`` and open_clip ``arch:tag`` read their pre-trained tag (:func:`pretraining_from_tag`);
+    torchvision ids are the timm architecture of the same network with ImageNet-1k weights.
+    """
+    if source == "timm":
+        arch, _, tag = rest.partition(".")
+        return arch, pretraining or pretraining_from_tag(tag) or TIMM_DEFAULT_PRETRAINING
+    if source == "open_clip":
+        tag = rest.partition(":")[2]
+        return None, (pretraining or pretraining_from_tag(tag)
+                      or f"CLIP image-text contrastive pre-training ({tag or 'unknown data'})")
+    if source == "torchvision":
+        return (_TORCHVISION_TO_TIMM.get(rest, f"torchvision:{rest}"),
+                pretraining or "supervised on ImageNet-1k (1000 object categories)")
+    return None, pretraining
+
+
 def resolve_model(name: str, architecture: str | None = None, pretraining: str | None = None) -> ModelAlias:
     """Resolve a published model name to its id, architecture and pre-training text.
 
@@ -155,17 +176,10 @@ def resolve_model(name: str, architecture: str | None = None, pretraining: str |
         return ModelAlias(name, a.model_id, architecture or a.architecture, pretraining or a.pretraining)
     if ":" in name:
         source, _, rest = name.partition(":")
-        arch = architecture
-        if arch is None and source == "timm":
-            arch = rest.split(".")[0]  # drop the pretrained tag: resnet50.a1_in1k -> resnet50
-        if arch is None and source == "torchvision":
-            arch = _TORCHVISION_TO_TIMM.get(rest, f"torchvision:{rest}")
+        arch, words = id_metadata(source, rest, pretraining)
         # an explicit id without a known architecture (local:, hf:) is still a model the space can learn from
         # its records; it just has no archi2vec vector ("" is "unknown" for the towers)
-        arch = arch or ""
-        tag = rest.partition(".")[2] if source == "timm" else rest.partition(":")[2]
-        default = TIMM_DEFAULT_PRETRAINING if source == "timm" else ""
-        return ModelAlias(name, name, arch, pretraining or pretraining_from_tag(tag) or default)
+        return ModelAlias(name, name, architecture or arch or "", words or "")
     arch, _, tag = name.partition(".")
     if architecture:
         return ModelAlias(name, f"published:{name}", architecture, pretraining or pretraining_from_tag(tag) or "")

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from fennec.records.aliases import TIMM_DEFAULT_PRETRAINING, pretraining_from_tag, timm_knows
+from fennec.records.aliases import id_metadata, timm_knows
 from fennec.validation import FennecInputError, check_model_id
 
 
@@ -40,18 +40,10 @@ def model_from_id(model_id: str, pretraining: str | None = None) -> ZooModel:
         FennecInputError: for a malformed id or an unknown source.
     """
     source, rest = check_model_id(model_id, "model")
+    if source not in ("timm", "open_clip", "torchvision", "local"):
+        raise FennecInputError(f"model: unknown source {source!r} in {model_id!r}; expected timm:, open_clip:, "
+                               "torchvision: or local:")
+    arch, words = id_metadata(source, rest, pretraining)
     if source == "timm":
-        arch, _, tag = rest.partition(".")
         _check_timm_architecture(model_id, arch)
-        words = pretraining or pretraining_from_tag(tag) or TIMM_DEFAULT_PRETRAINING
-        return ZooModel(model_id, arch, words)
-    if source == "open_clip":
-        arch, _, tag = rest.partition(":")
-        return ZooModel(model_id, None, pretraining or pretraining_from_tag(tag) or
-                        f"CLIP image-text contrastive pre-training ({tag or 'unknown data'})")
-    if source == "torchvision":
-        return ZooModel(model_id, model_id, pretraining or "supervised on ImageNet-1k (1000 object categories)")
-    if source == "local":
-        return ZooModel(model_id, None, pretraining)
-    raise FennecInputError(f"model: unknown source {source!r} in {model_id!r}; expected timm:, open_clip:, "
-                           "torchvision: or local:")
+    return ZooModel(model_id, arch, words)
