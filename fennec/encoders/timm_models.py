@@ -141,12 +141,10 @@ def timm_pretrained_cfg(name: str, model_id: str) -> dict[str, Any]:
     import timm.models
 
     if not timm.is_model(name):
-        import difflib
+        from fennec.records.aliases import timm_close_names
 
-        base = name.partition(".")[0]
-        close = difflib.get_close_matches(base, timm.list_models(), n=3)
-        raise FennecInputError(f"{model_id}: unknown timm model {name!r}"
-                               + (f"; did you mean {', '.join(close)}?" if close else "; see timm.list_models()"))
+        hint = timm_close_names(name) or "; see timm.list_models()"
+        raise FennecInputError(f"{model_id}: unknown timm model {name!r}{hint}")
     cfg = timm.models.get_pretrained_cfg(name, allow_unregistered=True)
     return cfg.to_dict() if cfg is not None else {}
 

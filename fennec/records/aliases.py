@@ -134,6 +134,17 @@ def timm_knows(architecture: str) -> bool:
     return bool(timm.is_model(architecture))
 
 
+def timm_close_names(name: str) -> str:
+    """``"; did you mean a, b?"`` with the timm architectures closest to ``name`` (its tag dropped), or ``""``:
+    the hint of every unknown-timm-model error."""
+    import difflib
+
+    import timm
+
+    close = difflib.get_close_matches(name.partition(".")[0], timm.list_models(), n=3, cutoff=0.6)
+    return f"; did you mean {', '.join(close)}?" if close else ""
+
+
 def id_metadata(source: str, rest: str, pretraining: str | None = None) -> tuple[str | None, str | None]:
     """(architecture, pre-training text) that a ``source:rest`` model id says by itself (None: it does not say).
 

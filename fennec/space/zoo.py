@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from fennec.records.aliases import id_metadata, timm_knows
+from fennec.records.aliases import id_metadata, timm_close_names, timm_knows
 from fennec.validation import FennecInputError, check_model_id
 
 
@@ -21,16 +21,9 @@ class ZooModel:
 
 def _check_timm_architecture(model_id: str, arch: str) -> None:
     """A ``timm:`` id must name an architecture timm can build: a typo would otherwise rank as an average model."""
-    if timm_knows(arch):
-        return
-    import difflib
-
-    import timm
-
-    close = difflib.get_close_matches(arch, timm.list_models(), n=3, cutoff=0.6)
-    hint = f"; did you mean {', '.join(close)}?" if close else ""
-    raise FennecInputError(f"model {model_id!r}: timm has no architecture {arch!r}{hint} (timm.list_models() lists "
-                           "them; a model of your own is local:PATH)")
+    if not timm_knows(arch):
+        raise FennecInputError(f"model {model_id!r}: timm has no architecture {arch!r}{timm_close_names(arch)} "
+                               "(timm.list_models() lists them; a model of your own is local:PATH)")
 
 
 def model_from_id(model_id: str, pretraining: str | None = None) -> ZooModel:
