@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -14,6 +15,7 @@ from PIL import Image
 os.environ["HF_HUB_OFFLINE"] = "1"
 os.environ.setdefault("OMP_NUM_THREADS", "2")
 
+from fennec.cli import main
 from fennec.records import RecordStore
 
 
@@ -76,6 +78,67 @@ def make_color_image():
     return color_image
 
 
+class ColourProxy:
+    """A cheap stand-in for a proxy with a classifier head (no weights): embeds an image by its mean colour, and
+    its head calls reddish images tabbies, greenish ones espresso and bluish ones daisies.
+
+    Attributes:
+        name: The proxy id it was built for.
+        dim: Embedding width (the image part of a descriptor is then ``2 * dim + 8``).
+        label_names: The head's labels, ImageNet-style descriptions.
+        passes: (method, number of images) of every forward pass it made.
+    """
+
+    def __init__(self, name: str, dim: int) -> None:
+        self.name, self.dim = name, dim
+        self.label_names = ["tabby, tabby cat", "espresso", "daisy"]
+        self.passes: list[tuple[str, int]] = []
+        self._projection = np.random.default_rng(0).normal(size=(3, dim))
+
+    def _colours(self, method: str, images) -> np.ndarray:
+        rgb = np.asarray([np.asarray(img.convert("RGB"), np.float64).mean(axis=(0, 1)) / 255 for img in images])
+        self.passes.append((method, len(rgb)))
+        return rgb.reshape(-1, 3)
+
+    def _embed(self, rgb: np.ndarray) -> np.ndarray:
+        emb = rgb @ self._projection
+        return (emb / np.linalg.norm(emb, axis=1, keepdims=True)).astype(np.float32)
+
+    @staticmethod
+    def _probs(rgb: np.ndarray) -> np.ndarray:
+        e = np.exp(8 * rgb)
+        return (e / e.sum(axis=1, keepdims=True)).astype(np.float32)
+
+    def encode_images(self, images) -> np.ndarray:
+        return self._embed(self._colours("encode", images))
+
+    def classify_images(self, images) -> np.ndarray:
+        return self._probs(self._colours("classify", images))
+
+    def embed_and_classify_images(self, images) -> tuple[np.ndarray, np.ndarray]:
+        rgb = self._colours("embed_and_classify", images)
+        return self._embed(rgb), self._probs(rgb)
+
+
+@pytest.fixture
+def fake_proxy(monkeypatch: pytest.MonkeyPatch):
+    """``fake_proxy(dim=16) -> built``: every image proxy is a :class:`ColourProxy` from then on, and ``built``
+    lists each one the factory (``fennec.encoders.create_image_encoder``) made, in order."""
+    import fennec.encoders
+
+    def install(dim: int = 16) -> list[ColourProxy]:
+        built: list[ColourProxy] = []
+
+        def factory(model_id: str | None = None) -> ColourProxy:
+            built.append(ColourProxy(fennec.encoders.resolve_proxy_id(model_id), dim))
+            return built[-1]
+
+        monkeypatch.setattr(fennec.encoders, "create_image_encoder", factory)
+        return built
+
+    return install
+
+
 # ------------------------------------------------------------------------------------------- records stores
 
 
@@ -101,3 +164,22 @@ def empty_store(tmp_path):
     s = RecordStore(tmp_path / "empty.sqlite", seed=False)
     yield s
     s.close()
+
+
+@pytest.fixture
+def run_cli(capsys: pytest.CaptureFixture[str]) -> Callable[..., tuple[int, str, str]]:
+    """``run_cli(*argv)``: ``fennec ARGV`` in-process, returning (exit code, stdout, stderr).
+
+    A fixture rather than a function because conftest modules are not importable from tests; argparse's
+    SystemExit becomes its exit code, as the command line would report it.
+    """
+
+    def run(*argv: object) -> tuple[int, str, str]:
+        try:
+            code = main([str(a) for a in argv])
+        except SystemExit as exc:  # argparse errors exit through the parser
+            code = exc.code if isinstance(exc.code, int) else 1
+        cap = capsys.readouterr()
+        return code, cap.out, cap.err
+
+    return run

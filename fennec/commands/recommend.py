@@ -91,7 +91,7 @@ def space_view(task: Task, images: bool = True, proxy: str | None = None,
     """
     import warnings
 
-    from fennec.encoders import DEFAULT_PROXY, resolve_encoder_id
+    from fennec.encoders import resolve_proxy_id
     from fennec.tasks.visual import label_task_images, text_card
     from fennec.validation import FennecInputError, FennecInputWarning
 
@@ -104,7 +104,7 @@ def space_view(task: Task, images: bool = True, proxy: str | None = None,
     if image_proxy is not None and looks:
         # the statistics come first so that, from the same proxy, their pass keeps the classifier's view for the
         # names (label_task_images(seen=...)) and the images are decoded and run through the proxy once
-        same = name_images and resolve_encoder_id(proxy or DEFAULT_PROXY) == resolve_encoder_id(image_proxy)
+        same = name_images and resolve_proxy_id(proxy) == resolve_proxy_id(image_proxy)
         stats = _image_statistics(task, image_proxy, classify=same)
     visual = None
     if name_images:
@@ -142,10 +142,16 @@ def _image_statistics(task: Task, proxy: str, classify: bool = False) -> ImageSt
         return None
 
 
-def with_visual(result: dict[str, Any], visual: VisualLabels | None, card: TaskCard | None = None) -> dict[str, Any]:
+def with_visual(result: dict[str, Any], visual: VisualLabels | None, card: TaskCard) -> dict[str, Any]:
     """A ranking result with what the proxy saw in the task's images (``images``: None without images) and the
-    proxy whose image statistics the space read (``image_statistics``: None when it read text only)."""
-    proxies = sorted(card.image_parts) if card is not None else []
+    proxy whose image statistics the space read (``image_statistics``: None when it read text only).
+
+    Args:
+        result: One ranking (:func:`fennec.space.recommend.recommend`).
+        visual: The proxy's names for the task's images, as :func:`space_view` returned them.
+        card: The card the space ranked, as :func:`space_view` returned it (its ``image_parts`` name the proxy).
+    """
+    proxies = sorted(card.image_parts)
     return {**result, "images": None if visual is None else {**visual.to_dict(), "description": visual.description()},
             "image_statistics": {"proxy": proxies[0]} if proxies else None}
 

@@ -56,7 +56,7 @@ def run(args: argparse.Namespace) -> int:
     with open_store(args) as store:
         records = store.records()
         models = {m.id: m for m in store.models()}
-        tasks = dict(store.task_cards())
+        tasks = dict(store.task_cards(images=True))  # with the image statistics the space may train on
     if init is not None:
         # models added with `fennec zoo add` have no records: keep them in the retrained space (cold start)
         from fennec.space.zoo import ZooModel

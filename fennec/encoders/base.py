@@ -146,6 +146,19 @@ def resolve_encoder_id(model_id: str) -> str:
     return ALIASES.get(model_id.lower(), model_id)
 
 
+def resolve_proxy_id(proxy: str | None = None) -> str:
+    """The full id of an image proxy: :data:`DEFAULT_PROXY` for None (or an empty id), aliases expanded.
+
+    Every reader of a task's images (statistics, names, the id a space's proxy is compared with) resolves the
+    proxy here, so that ``lite0``, the full id and the default are one proxy: one cache key on disk and one
+    loaded model per process (:func:`fennec.tasks.proxies.shared_proxy`).
+
+    Args:
+        proxy: ``source:id`` of the proxy, an alias (``lite2``), or None for the default.
+    """
+    return resolve_encoder_id(proxy or DEFAULT_PROXY)
+
+
 def _lookup(model_id: str, modality: str) -> tuple[str, EncoderEntry]:
     model_id = resolve_encoder_id(model_id)
     source, _ = check_model_id(model_id, f"{modality} encoder")
@@ -170,7 +183,7 @@ def create_image_encoder(model_id: str | None = None) -> ImageEncoder:
             ``timm:NAME:/path/weights.pth``, ``open_clip:ARCH:TAG`` or ``open_clip:ARCH:/path/weights.bin``;
             None for :data:`DEFAULT_PROXY`.
     """
-    model_id, entry = _lookup(model_id or DEFAULT_PROXY, "image")
+    model_id, entry = _lookup(resolve_proxy_id(model_id), "image")
     return entry.factory(model_id, "image")
 
 

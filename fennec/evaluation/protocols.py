@@ -182,7 +182,7 @@ def run_lodo(store: RecordStore, bench: Benchmark, factory: Callable[[], Method]
     targets, by_ds = _benchmark_records(bench, recs, datasets)
     train_scope = list(bench.datasets or sorted({r.dataset for r in recs if r.benchmark == bench.record_benchmark}))
     meta = {m.id: m for m in store.models()}
-    cards = store.task_cards()
+    cards = store.task_cards(images=True)  # with the image statistics: a method may read them (the space does)
     out: dict[str, dict[str, float]] = {}
     for d in targets:
         train = [r for r in recs if r.dataset != d]
@@ -210,7 +210,7 @@ def run_lomo(store: RecordStore, bench: Benchmark, factory: Callable[[], Method]
     rng = np.random.default_rng(seed)
     folds = np.array_split(rng.permutation(np.array(zoo, dtype=object)), n_folds)
     meta = {m.id: m for m in store.models()}
-    cards = store.task_cards()
+    cards = store.task_cards(images=True)  # with the image statistics: a method may read them (the space does)
     train_scope = tuple(bench.datasets or sorted({r.dataset for r in recs if r.benchmark == bench.record_benchmark}))
     pooled: dict[str, dict[str, np.ndarray]] = defaultdict(dict)
     for fold in folds:

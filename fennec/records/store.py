@@ -344,14 +344,21 @@ class RecordStore:
         images = self._read_images("WHERE task=?", (canon,)).get(canon, {})
         return _card(row, aliases, images)
 
-    def task_cards(self) -> dict[str, TaskCard]:
-        """Every task's card, keyed by canonical name (sorted), with the image statistics stored for it."""
-        # Three queries in all, whatever the number of tasks: training reads every card.
+    def task_cards(self, *, images: bool = False) -> dict[str, TaskCard]:
+        """Every task's card, keyed by canonical name (sorted).
+
+        Args:
+            images: Also read the image statistics stored for each task into its ``image_parts`` (as
+                :meth:`task_card` does). Off by default: the vectors are thousands of floats per (task, proxy)
+                and only readers that train or evaluate on them (``train``, the evaluation protocols) need them;
+                without, every card's ``image_parts`` is empty.
+        """
+        # Three queries at most, whatever the number of tasks: training reads every card.
         aliases: dict[str, list[str]] = {}
         for alias, task in self.conn.execute("SELECT alias, task FROM task_aliases ORDER BY alias"):
             aliases.setdefault(task, []).append(alias)
-        images = self.task_images()
-        return {row[0]: _card(row, aliases.get(row[0], []), images.get(row[0], {}))
+        parts = self.task_images() if images else {}
+        return {row[0]: _card(row, aliases.get(row[0], []), parts.get(row[0], {}))
                 for row in self.conn.execute(f"SELECT {_CARD_COLUMNS} FROM tasks ORDER BY name")}
 
     # -- task images ------------------------------------------------------------------------------------
@@ -394,18 +401,13 @@ class RecordStore:
                       "VALUES (?,?,?,?,?,?,?)", (canon, str(proxy), vec.tobytes(), int(vec.shape[0]), int(n_probe),
                                                   str(fingerprint), _now()))
 
-    def task_images(self, proxy: str | None = None) -> dict[str, dict[str, np.ndarray]]:
+    def task_images(self) -> dict[str, dict[str, np.ndarray]]:
         """Stored image statistics: canonical task name -> proxy id -> float32 vector of shape (dim,).
-
-        Args:
-            proxy: Only the statistics from this proxy id (exact spelling, as stored).
 
         Raises:
             FennecInputError: for a damaged row (a vector whose length is not its recorded ``dim``).
         """
-        if proxy is None:
-            return self._read_images("", ())
-        return self._read_images("WHERE proxy=?", (proxy,))
+        return self._read_images("", ())
 
     def task_image_info(self, task: str) -> dict[str, dict[str, Any]]:
         """Where a task's image statistics came from, by proxy id: ``dim``, ``n_probe``, ``fingerprint``,

@@ -79,7 +79,7 @@ class TaskFeatures:
     names: np.ndarray
     description: np.ndarray
     meta: np.ndarray
-    images: tuple[Mapping[str, np.ndarray], ...] = ()
+    images: tuple[Mapping[str, np.ndarray], ...]
 
 
 def task_features(cards: Sequence[object], text_encoder: str | None = None) -> TaskFeatures:

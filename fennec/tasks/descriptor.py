@@ -35,9 +35,11 @@ from typing import Any
 
 import numpy as np
 
+from fennec.encoders.base import resolve_proxy_id
 from fennec.io import write_npz
 from fennec.tasks.cache import cache_dir, cache_key
 from fennec.tasks.images import load_image
+from fennec.tasks.proxies import shared_proxy
 from fennec.tasks.sampler import DEFAULT_PROBE_SIZE, sample_probe_set
 from fennec.tasks.task import Task, clean_class_name
 
@@ -261,29 +263,21 @@ def load_descriptor(path: str | Path) -> TaskDescriptor:
 
 
 @lru_cache(maxsize=4)
-def _image_encoder(proxy_id: str) -> Any:
-    # Encoders are reused across calls: describing many tasks loads each model once per process, and
-    # describe_task and describe_images share the instance.
-    from fennec.encoders import create_image_encoder
-
-    return create_image_encoder(proxy_id)
-
-
-def _proxy_id(proxy: str | None) -> str:
-    from fennec.encoders import DEFAULT_PROXY, resolve_encoder_id
-
-    return resolve_encoder_id(proxy or DEFAULT_PROXY)
-
-
-@lru_cache(maxsize=4)
-def _encoders(proxy: str | None, text_encoder: str | None) -> tuple[Any, Any]:
+def _text_encoder(name: str | None) -> Any:
+    # Reused across calls, like the proxy (shared_proxy): describing many tasks builds each text encoder once.
     from fennec.encoders import create_text_encoder
 
-    proxy_id = _proxy_id(proxy)
-    img = _image_encoder(proxy_id)
+    return create_text_encoder(name)
+
+
+def _encoders(proxy: str | None, text_encoder: str | None) -> tuple[Any, Any]:
+    """The proxy (the process's one instance of it, :func:`fennec.tasks.proxies.shared_proxy`) and the text
+    encoder of :func:`describe_task`."""
+    proxy_id = resolve_proxy_id(proxy)
+    img = shared_proxy(proxy_id)
     if text_encoder is None and proxy_id.startswith("open_clip:"):
         return img, img  # an open_clip proxy brings its own text tower, in the same embedding space
-    return img, create_text_encoder(text_encoder)
+    return img, _text_encoder(text_encoder)
 
 
 def describe_images(task: Task, proxy: str | None = None, *, max_images: int = DEFAULT_PROBE_SIZE, seed: int = 0,
@@ -311,7 +305,7 @@ def describe_images(task: Task, proxy: str | None = None, *, max_images: int = D
     if task.kind != "images":
         raise FennecInputError(f"task {task.source or task.name}: has no images ({task.kind}); only an image folder "
                                "or a manifest has image statistics")
-    return _describe_images(task, _image_encoder(_proxy_id(proxy)), max_images, seed, use_cache, cache, classify)
+    return _describe_images(task, shared_proxy(proxy), max_images, seed, use_cache, cache, classify)
 
 
 def _describe_images(task: Task, img_enc: Any, max_images: int, seed: int, use_cache: bool,

@@ -18,20 +18,19 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Callable
 from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from fennec.encoders.base import first_synonym
+from fennec.encoders.base import first_synonym, resolve_proxy_id
 from fennec.io import atomic_open
 from fennec.records.cards import TaskCard
 from fennec.tasks.cache import cache_dir, cache_key
 from fennec.tasks.descriptor import ProbeOutputs
 from fennec.tasks.images import ImageLoadError
+from fennec.tasks.proxies import shared_proxy
 from fennec.tasks.sampler import ProbeSet, sample_probe_set
 from fennec.tasks.task import Task
 from fennec.validation import FennecInputError
@@ -123,12 +122,6 @@ def summarize_labels(probs: np.ndarray, labels: np.ndarray, n_classes: int, labe
     return VisualLabels(tuple(class_labels), tuple(best), proxy, len(labels))
 
 
-@lru_cache(maxsize=2)
-def _labeller(proxy_id: str, factory: Callable[[str], Any]) -> Any:
-    """One proxy per process and id: a batch of image tasks loads its weights once."""
-    return factory(proxy_id)
-
-
 def _file_stamp(path: Path) -> tuple[str, int, int]:
     st = path.stat()
     return str(path), st.st_size, st.st_mtime_ns
@@ -162,12 +155,10 @@ def label_task_images(task: Task, proxy: str | None = None, *, max_images: int |
     Raises:
         FennecInputError: the task has no images, or the proxy cannot name images.
     """
-    from fennec.encoders import DEFAULT_PROXY, create_image_encoder, resolve_encoder_id
-
     if task.kind != "images":
         raise FennecInputError(f"task {task.source or task.name}: has no images ({task.kind}); only an image folder "
                                "or a manifest can be labelled by the proxy")
-    proxy_id = resolve_encoder_id(proxy or DEFAULT_PROXY)
+    proxy_id = resolve_proxy_id(proxy)
     if max_images is None:
         max_images = VISUAL_PROBE_SIZE if task.named_classes else max(VISUAL_PROBE_SIZE, task.n_classes)
     probe = sample_probe_set(task, max_images=max_images, seed=seed)
@@ -185,7 +176,7 @@ def label_task_images(task: Task, proxy: str | None = None, *, max_images: int |
             pass  # a damaged entry is recomputed and overwritten
     out = _labels_from_outputs(seen, probe, proxy_id) if seen is not None and seen.proxy == proxy_id else None
     if out is None:
-        enc = _labeller(proxy_id, create_image_encoder)
+        enc = shared_proxy(proxy_id)  # the instance the image statistics use: one load of the weights
         names = enc.label_names if hasattr(enc, "classify_images") else None
         if not names:
             raise FennecInputError(f"proxy {proxy_id}: has no classifier head with known label names, so it cannot "

@@ -141,9 +141,10 @@ def test_task_image_round_trip_and_replace(store):
     assert store.conn.execute("SELECT COUNT(*), MAX(n_probe) FROM task_images").fetchone() == (1, 5)
     assert np.array_equal(store.task_images()["pets"][PROXY], _part(1))
     store.add_task_image("cars", "open_clip:ViT-B-32:openai", _part(2, dim=1032))
-    assert set(store.task_images()) == {"cars", "pets"}
-    assert list(store.task_images(proxy=PROXY)) == ["pets"]
-    assert store.task_images(proxy="timm:other") == {}
+    got = store.task_images()
+    assert {t: list(by_proxy) for t, by_proxy in got.items()} == {"cars": ["open_clip:ViT-B-32:openai"],
+                                                                  "pets": [PROXY]}
+    assert got["cars"]["open_clip:ViT-B-32:openai"].shape == (1032,)  # each row read with its own dim
 
 
 def test_cards_carry_image_parts(store):
@@ -152,12 +153,36 @@ def test_cards_carry_image_parts(store):
     card = store.task_card("oxford_pets")
     assert sorted(card.image_parts) == ["open_clip:ViT-B-32:openai", PROXY]
     assert np.array_equal(card.image_parts[PROXY], _part(0))
-    cards = store.task_cards()
+    cards = store.task_cards(images=True)
     assert np.array_equal(cards["pets"].image_parts[PROXY], _part(0))
+    assert sorted(cards["pets"].image_parts) == sorted(card.image_parts)
     assert cards["cars"].image_parts == {}
     # task_cards reads everything in bulk and must agree with one card at a time
     assert cards["pets"] == card and cards["pets"].aliases == card.aliases
     assert list(cards) == store.task_names()
+
+
+def test_task_cards_read_image_statistics_only_when_asked(store):
+    """Most readers of every card want its text: without ``images=True`` no vector is read or decoded, and the
+    cards are otherwise the same."""
+    store.add_task_image("pets", PROXY, _part(0))
+    with_images = store.task_cards(images=True)
+    read: list[str] = []
+    store.conn.set_trace_callback(read.append)
+    try:
+        text_only = store.task_cards()
+    finally:
+        store.conn.set_trace_callback(None)
+    assert not any("task_images" in sql for sql in read), read
+    assert all(card.image_parts == {} for card in text_only.values())
+    assert list(text_only) == list(with_images)
+    for name, card in text_only.items():  # image_parts aside (not compared), the same cards
+        assert card == with_images[name] and card.aliases == with_images[name].aliases
+    # a damaged vector concerns only the readers of the vectors
+    store.conn.execute("UPDATE task_images SET dim = dim + 1")
+    assert store.task_cards().keys() == text_only.keys()
+    with pytest.raises(FennecInputError, match="damaged"):
+        store.task_cards(images=True)
 
 
 @pytest.mark.parametrize(("part", "message"), [

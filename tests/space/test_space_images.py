@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 
 import numpy as np
 import pytest
@@ -223,3 +224,29 @@ def test_ranking_reads_each_task_card_once(image_space, image_world, monkeypatch
     batch = rank_batch(image_space, cards, top_k=3)
     assert calls == [1, 3]
     assert batch[0] == single
+
+
+@pytest.mark.parametrize("statistics_on_disk", [False, True])
+def test_recommend_builds_one_proxy_for_the_statistics_and_the_names(image_space, tmp_path, run_cli, make_folder,
+                                                                     fake_proxy, statistics_on_disk):
+    """A task without class names, on a space that reads image statistics, needs the space's proxy twice: for
+    the statistics and for names. From the statistics' pass the names need no pass of their own; with the
+    statistics already on disk (an earlier `tasks add-images` or run) they do, and it runs on the encoder the
+    statistics were read with: one proxy built in the process either way."""
+    from fennec.tasks import describe_images, read_task
+
+    space_dir = save_space(image_space, tmp_path / "space")
+    folder = make_folder(tmp_path / "numbered", {"0": (220, 30, 30), "1": (30, 200, 40), "2": (30, 40, 220)},
+                         per_class=3)
+    built = fake_proxy(dim=16)  # the planted proxy's width: its statistics are (2 * 16 + 8,), as the space reads
+    if statistics_on_disk:
+        describe_images(read_task(str(folder)), IMAGE_PROXY)
+    code, out, err = run_cli("recommend", folder, "--space", space_dir, "--proxy", IMAGE_PROXY, "--format", "json")
+    assert code == 0, err
+    result = json.loads(out)
+    assert result["image_statistics"] == {"proxy": IMAGE_PROXY}
+    assert result["images"]["proxy"] == IMAGE_PROXY
+    assert result["images"]["class_labels"] == ["tabby", "espresso", "daisy"]
+    assert [p.name for p in built] == [IMAGE_PROXY]
+    assert built[0].passes == ([("encode", 9), ("classify", 9)] if statistics_on_disk
+                               else [("embed_and_classify", 9)])

@@ -175,7 +175,7 @@ def test_tasks_add_images_from_a_manifest_of_tasks(make_folder, tmp_path: Path,
     assert main(["tasks", "add-images", "--manifest", str(manifest), "--proxy", PROXY, "--store", str(store)]) == 0
     assert [line.split(":")[0] for line in capsys.readouterr().out.splitlines()] == ["task warm", "task cool"]
     with RecordStore(store) as s:
-        images = s.task_images(PROXY)
+        images = s.task_images()
     assert set(images) == {"warm", "cool"} and not np.allclose(images["warm"][PROXY], images["cool"][PROXY])
 
 

@@ -206,3 +206,25 @@ def test_labels_read_from_the_statistics_pass_equal_a_pass_of_their_own(folder: 
     monkeypatch.undo()
     with pytest.warns(UserWarning, match="skipped"):
         assert label_task_images(task, proxy, use_cache=False, seen=small.outputs) == own_all
+
+
+def test_the_statistics_and_the_names_share_one_proxy_per_id(folder: Path, fake_proxy) -> None:
+    """describe_images and label_task_images take their proxy from one process-wide cache: one encoder per proxy
+    id, whichever asks first and however the id is spelled (an alias, the full id, None for the default)."""
+    from fennec.encoders import DEFAULT_PROXY
+    from fennec.tasks import describe_images
+    from fennec.tasks.proxies import shared_proxy
+
+    built = fake_proxy()
+    task = read_task(str(folder))
+    stats = describe_images(task, "lite0", use_cache=False)
+    labels = label_task_images(task, use_cache=False)  # no `seen`: a pass of its own
+    assert [p.name for p in built] == [DEFAULT_PROXY]
+    assert built[0].passes == [("encode", 12), ("classify", 12)]
+    assert stats.proxy == labels.proxy == DEFAULT_PROXY and stats.part.shape == (2 * 16 + 8,)
+    assert dict(zip(task.class_names, labels.class_labels, strict=True)) == {"red": "tabby", "green": "espresso",
+                                                                             "blue": "daisy"}
+    assert shared_proxy() is shared_proxy(DEFAULT_PROXY) is shared_proxy("lite0") is built[0]
+    other = shared_proxy("lite2")  # another proxy is another encoder, built once too
+    assert other is not built[0] and other is shared_proxy("timm:tf_efficientnet_lite2")
+    assert [p.name for p in built] == [DEFAULT_PROXY, "timm:tf_efficientnet_lite2"]
