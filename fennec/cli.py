@@ -29,6 +29,7 @@ COMMAND_MODULES = (
     "evaluate",
     "embed_task",
     "score_zoo",
+    "finetune",
     "train",
     "recommend",
     "rank_batch",

@@ -200,7 +200,7 @@ def score_zoo(models: list[str], task: Task, methods: list[str], *, out: str | o
             if out is not None:
                 write_records_csv(out, rows)  # after every model: an interrupted run keeps what it finished
             if db is not None:
-                _insert(db, new_rows, model, db_task, weights)
+                _insert(db, new_rows, model, db_task, wsrc)
     finally:
         bar.close()
         if db is not None:
@@ -208,13 +208,15 @@ def score_zoo(models: list[str], task: Task, methods: list[str], *, out: str | o
     return result
 
 
-def _insert(db: Any, rows: list[dict[str, Any]], model: str, task_name: str, weights: Any) -> None:
+def _insert(db: Any, rows: list[dict[str, Any]], model: str, task_name: str, weights_source: str,
+            protocol: str = "score") -> None:
+    """Insert one model's new rows (and the model) into the store in one transaction."""
     from fennec.records import ModelInfo, Record
 
     name = model.partition(":")[2]
-    pre = "random init (no pretrained weights)" if getattr(weights, "source", "") == "random" else ""
+    pre = "random init (no pretrained weights)" if weights_source == "random" else ""
     db.add_model(ModelInfo(id=model, name=name, architecture=name.partition(".")[0], pretraining=pre))
     with db.transaction():
         for r in rows:
             db.insert_record(Record(model=model, dataset=task_name, benchmark=r["benchmark"], metric=r["metric"],
-                                    value=r["value"], source=r["source"], protocol="score"), r["dataset"])
+                                    value=r["value"], source=r["source"], protocol=protocol), r["dataset"])

@@ -1,0 +1,82 @@
+"""`fennec finetune`: fine-tune zoo models on a task and record their test accuracy (the space's ground truth).
+
+    fennec finetune --models ID [ID ...] --task TASK [--protocol finetune|linear_probe] [--epochs N] [--lr LR]
+                    [--out FILE.csv] [--store FILE.sqlite] [--checkpoints DIR] [--max-train N] [--fail-fast]
+
+One record per model (``<protocol>_top1_acc_pct`` on the task's test split, or a seeded 80/20 split of a task
+without splits). Rerunning with the same ``--out``/``--store`` skips finished models and resumes an interrupted
+one from its last epoch (``--checkpoints``), so a long sweep can run under ``nohup`` and survive a stop.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add the `finetune` command."""
+    p = subparsers.add_parser(
+        "finetune", help="fine-tune zoo models on a task and record their test accuracy (resumable)",
+        description="Fine-tune each timm model on the task's training images (or train a logistic regression on "
+                    "its frozen features, --protocol linear_probe), measure top-1 accuracy on the test images and "
+                    "write one record per model.")
+    p.add_argument("--models", nargs="+", required=True, metavar="ID",
+                   help="timm:NAME, timm:NAME.TAG or timm:NAME:/path/to/weights.pth (weights found offline)")
+    p.add_argument("--task", required=True, metavar="TASK",
+                   help="image folder or manifest (.csv with path,label[,split]); splits train and test (or val)")
+    p.add_argument("--classes", default=None, metavar="NAMES", help="class names in label order (comma list/file)")
+    p.add_argument("--protocol", default="finetune", choices=("finetune", "linear_probe"),
+                   help="finetune: train every weight; linear_probe: frozen body, logistic regression")
+    p.add_argument("--epochs", type=int, default=5, help="training epochs (default: 5)")
+    p.add_argument("--lr", type=float, default=0.01, help="learning rate of the pre-trained body (default: 0.01)")
+    p.add_argument("--head-lr-mult", type=float, default=10.0, help="head learning rate / --lr (default: 10)")
+    p.add_argument("--weight-decay", type=float, default=1e-4, help="SGD weight decay (default: 1e-4)")
+    p.add_argument("--batch-size", type=int, default=32, metavar="N", help="examples per step (default: 32)")
+    p.add_argument("--image-size", type=int, default=None, metavar="PX", help="input side (default: the model's)")
+    p.add_argument("--max-train", type=int, default=None, metavar="N", help="class-balanced cap on training images")
+    p.add_argument("--max-test", type=int, default=None, metavar="N", help="class-balanced cap on test images")
+    p.add_argument("--seed", type=int, default=0, help="seed of splits, head init, batch order (default: 0)")
+    p.add_argument("--out", default=None, metavar="FILE.csv", help="tidy records CSV (resumed if it exists)")
+    p.add_argument("--store", default=None, metavar="FILE.sqlite", help="also insert the records into this store")
+    p.add_argument("--benchmark", default="fennec_finetune", help="benchmark column (default: fennec_finetune)")
+    p.add_argument("--dataset", default=None, help="dataset column (default: the task name)")
+    p.add_argument("--checkpoints", default=None, metavar="DIR",
+                   help="per-epoch checkpoints, so an interrupted model resumes (removed when it finishes)")
+    p.add_argument("--allow-random", action="store_true",
+                   help="fine-tune models without pretrained weights from a seeded random init (marked in 'source')")
+    p.add_argument("--fail-fast", action="store_true", help="stop at the first failing model")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Handler of `fennec finetune`; returns the exit code (1 when some model failed)."""
+    import csv
+
+    from fennec.tasks import read_task
+    from fennec.validation import FennecInputError
+    from fennec.zoo import COLUMNS
+    from fennec.zoo.finetune import Finetuner, finetune_zoo
+
+    if args.out is not None and not str(args.out).lower().endswith(".csv"):
+        raise FennecInputError(f"--out {args.out!r}: should end with .csv")
+    tuner = Finetuner(protocol=args.protocol, epochs=args.epochs, lr=args.lr, head_lr_mult=args.head_lr_mult,
+                      weight_decay=args.weight_decay, batch_size=args.batch_size, image_size=args.image_size,
+                      max_train=args.max_train, max_test=args.max_test, seed=args.seed,
+                      allow_random=args.allow_random)
+    tuner._check()  # bad hyper-parameters fail before the task's images are read
+    task = read_task(args.task, args.classes)
+    if task.kind != "images":
+        raise FennecInputError(f"--task {args.task}: finetune needs images (an image folder or a manifest), got a "
+                               f"{task.kind} task")
+    res = finetune_zoo(args.models, task, tuner, out=args.out, store=args.store, benchmark=args.benchmark,
+                       dataset=args.dataset, checkpoints=args.checkpoints, fail_fast=args.fail_fast)
+    if args.out is None and args.store is None:
+        w = csv.DictWriter(sys.stdout, fieldnames=list(COLUMNS), extrasaction="ignore")
+        w.writeheader()
+        for r in res.records:
+            w.writerow(r)
+    where = " and ".join(x for x in (args.out, args.store) if x)
+    print(f"finetune: {len(res.records)} new record(s), {len(res.skipped)} already present, "
+          f"{len(res.failures)} failure(s)" + (f"; wrote {where}" if where else ""), file=sys.stderr)
+    return 1 if res.failures else 0

@@ -1,0 +1,190 @@
+"""The fine-tuning runner: a planted task it must get right, resume equals an uninterrupted run, records and CLI."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from fennec.records import RecordStore
+from fennec.tasks import read_task
+from fennec.validation import FennecInputError
+from fennec.zoo import read_records_csv
+from fennec.zoo.finetune import Finetuner, finetune_zoo, task_split
+
+# Hues of one luminance: told apart by colour only, so a colour-blind model cannot learn the task.
+HUES = {"red": (200, 40, 40), "green": (40, 200, 40), "blue": (40, 40, 200)}
+
+
+class TinyNet(nn.Module):
+    """A timm-like small convnet (get_classifier, forward_features, forward_head); ``gray`` averages the
+    colour channels first, which makes it blind to :data:`HUES`."""
+
+    def __init__(self, n_classes: int, gray: bool = False) -> None:
+        super().__init__()
+        self.gray = gray
+        self.body = nn.Sequential(nn.Conv2d(3, 8, 3, padding=1), nn.BatchNorm2d(8), nn.ReLU(),
+                                  nn.AdaptiveAvgPool2d(1), nn.Flatten())
+        self.head = nn.Linear(8, n_classes)
+
+    def get_classifier(self) -> nn.Module:
+        return self.head
+
+    def forward_features(self, x: torch.Tensor) -> torch.Tensor:
+        if self.gray:
+            x = x.mean(1, keepdim=True).expand(-1, 3, -1, -1)
+        return self.body(x)
+
+    def forward_head(self, f: torch.Tensor, pre_logits: bool = False) -> torch.Tensor:
+        return f if pre_logits else self.head(f)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.forward_head(self.forward_features(x))
+
+
+CFG = {"input_size": [3, 16, 16], "crop_pct": 1.0, "mean": [0.5, 0.5, 0.5], "std": [0.25, 0.25, 0.25]}
+
+
+def tiny_loader(built: list[Any] | None = None) -> Any:
+    """A model loader: ``local:gray`` is the colour-blind TinyNet, anything else the seeing one."""
+
+    def load(model_id: str, n_classes: int, allow_random: bool) -> tuple[nn.Module, dict, str]:
+        torch.manual_seed(0)  # the same "pre-trained" body every time, as a weights file would give
+        model = TinyNet(n_classes, gray=model_id.endswith("gray"))
+        if built is not None:
+            built.append(model)
+        return model, CFG, "random"
+
+    return load
+
+
+@pytest.fixture
+def hues(tmp_path: Path, make_folder: Any) -> Any:
+    return read_task(str(make_folder(tmp_path / "hues", HUES, per_class=20, size=24)))
+
+
+@pytest.mark.parametrize("protocol", ["finetune", "linear_probe"])
+def test_the_model_that_can_see_the_task_wins(hues: Any, protocol: str) -> None:
+    tuner = Finetuner(protocol=protocol, epochs=8, lr=0.05, batch_size=16)
+    seeing = tuner.run("local:seeing", hues, loader=tiny_loader())
+    blind = tuner.run("local:gray", hues, loader=tiny_loader())
+    assert (seeing.n_train, seeing.n_test) == (48, 12)  # 20 per class, a fifth held out
+    assert seeing.top1 >= 90.0
+    assert blind.top1 <= 60.0  # three equally likely classes it cannot tell apart
+    assert seeing.protocol == protocol and seeing.epochs == (8 if protocol == "finetune" else 0)
+
+
+def test_a_resumed_run_trains_exactly_what_an_uninterrupted_one_does(hues: Any, tmp_path: Path) -> None:
+    tuner = Finetuner(epochs=3, lr=0.05, batch_size=16)
+    straight: list[Any] = []
+    full = tuner.run("local:seeing", hues, loader=tiny_loader(straight))
+
+    def stop(epoch: int, loss: float) -> None:
+        if epoch == 2:
+            raise KeyboardInterrupt  # the session ends after epoch 2's checkpoint
+
+    with pytest.raises(KeyboardInterrupt):
+        tuner.run("local:seeing", hues, checkpoints=tmp_path / "ck", loader=tiny_loader(), on_epoch=stop)
+    assert len(list((tmp_path / "ck").glob("*.pt"))) == 1
+    resumed: list[Any] = []
+    again = tuner.run("local:seeing", hues, checkpoints=tmp_path / "ck", loader=tiny_loader(resumed))
+    assert again.resumed_from == 2 and full.resumed_from == 0
+    assert again.top1 == full.top1
+    for a, b in zip(straight[0].state_dict().values(), resumed[0].state_dict().values(), strict=True):
+        assert torch.equal(a, b)
+    assert not list((tmp_path / "ck").glob("*.pt"))  # removed once the model is finished
+
+
+def test_a_checkpoint_of_other_settings_is_not_resumed(hues: Any, tmp_path: Path) -> None:
+    def stop(epoch: int, loss: float) -> None:
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        Finetuner(epochs=3, lr=0.05).run("local:seeing", hues, checkpoints=tmp_path, loader=tiny_loader(),
+                                         on_epoch=stop)
+    other = Finetuner(epochs=3, lr=0.02).run("local:seeing", hues, checkpoints=tmp_path, loader=tiny_loader())
+    assert other.resumed_from == 0
+
+
+def test_sweep_writes_one_record_per_model_and_skips_finished_ones(hues: Any, tmp_path: Path) -> None:
+    tuner = Finetuner(epochs=4, lr=0.05, batch_size=16)
+    out, db = tmp_path / "ft.csv", tmp_path / "records.sqlite"
+    built: list[Any] = []
+    res = finetune_zoo(["local:seeing", "local:gray"], hues, tuner, out=out, store=db, loader=tiny_loader(built),
+                       log=lambda msg: None)
+    assert len(res.records) == 2 and not res.failures and len(built) == 2
+    rows = {r["model"]: float(r["value"]) for r in read_records_csv(out)}
+    assert rows["local:seeing"] > rows["local:gray"]
+    with RecordStore(db) as store:
+        recs = [r for r in store.records() if r.benchmark == "fennec_finetune"]
+    assert {(r.model, r.metric, r.protocol) for r in recs} == {
+        ("local:seeing", "finetune_top1_acc_pct", "finetune"), ("local:gray", "finetune_top1_acc_pct", "finetune")}
+    again = finetune_zoo(["local:seeing", "local:gray"], hues, tuner, out=out, store=db, loader=tiny_loader(built),
+                         log=lambda msg: None)
+    assert not again.records and len(again.skipped) == 2 and len(built) == 2  # nothing trained again
+
+
+def test_a_failing_model_is_reported_and_the_others_run(hues: Any, tmp_path: Path) -> None:
+    def load(model_id: str, n_classes: int, allow_random: bool) -> Any:
+        if model_id.endswith("broken"):
+            raise FennecInputError(f"{model_id}: no pretrained weights found offline")
+        return tiny_loader()(model_id, n_classes, allow_random)
+
+    res = finetune_zoo(["local:broken", "local:seeing"], hues, Finetuner(epochs=1), loader=load,
+                       log=lambda msg: None)
+    assert [f[0] for f in res.failures] == ["local:broken"] and [r["model"] for r in res.records] == ["local:seeing"]
+    with pytest.raises(FennecInputError, match="no pretrained weights"):
+        finetune_zoo(["local:broken"], hues, Finetuner(epochs=1), loader=load, fail_fast=True)
+
+
+def test_splits(tmp_path: Path, make_folder: Any) -> None:
+    root = tmp_path / "split"
+    make_folder(root, HUES, per_class=3, size=8, split="train")
+    make_folder(root, HUES, per_class=2, size=8, split="test")
+    task = read_task(str(root))
+    train, test = task_split(task)
+    assert set(task.splits[train]) == {"train"} and set(task.splits[test]) == {"test"}
+
+    flat = read_task(str(make_folder(tmp_path / "flat", HUES, per_class=5, size=8)))
+    train, test = task_split(flat, seed=3)
+    assert not set(train) & set(test) and len(test) == 3  # one of five per class
+    assert set(flat.labels[train]) == set(flat.labels[test]) == {0, 1, 2}
+    assert np.array_equal(task_split(flat, seed=3)[1], test)
+
+    only_train = tmp_path / "only"
+    make_folder(only_train, HUES, per_class=2, size=8, split="train")
+    with pytest.raises(FennecInputError, match="'test'"):
+        task_split(read_task(str(only_train)))
+
+
+@pytest.mark.parametrize(("kwargs", "match"), [({"epochs": 0}, "epochs"), ({"protocol": "finetuning"}, "protocol"),
+                                               ({"lr": -1.0}, "lr"), ({"max_train": 0}, "max_train")])
+def test_bad_settings(hues: Any, kwargs: dict, match: str) -> None:
+    with pytest.raises(FennecInputError, match=match):
+        Finetuner(**kwargs).run("local:seeing", hues, loader=tiny_loader())
+
+
+def test_cli_fine_tunes_a_timm_model_into_the_store(tmp_path: Path, make_folder: Any, run_cli: Any) -> None:
+    task = make_folder(tmp_path / "hues", HUES, per_class=5, size=24)
+    db = tmp_path / "records.sqlite"
+    args = ["finetune", "--models", "timm:test_resnet", "--task", task, "--epochs", "1", "--image-size", "16",
+            "--allow-random", "--store", db, "--checkpoints", tmp_path / "ck"]
+    code, _, err = run_cli(*args)
+    assert code == 0, err
+    assert "1 new record(s)" in err
+    with RecordStore(db) as store:
+        (rec,) = [r for r in store.records() if r.benchmark == "fennec_finetune"]
+    assert rec.model == "timm:test_resnet" and 0.0 <= rec.value <= 100.0 and "weights random" in rec.source
+    code, _, err = run_cli(*args)
+    assert code == 0 and "1 already present" in err
+
+
+@pytest.mark.parametrize(("extra", "match"), [(["--epochs", "0"], "epochs"), (["--out", "x.json"], ".csv"),
+                                              (["--protocol", "full"], "invalid choice")])
+def test_cli_bad_input_is_one_line_and_exit_2(folder: Path, run_cli: Any, extra: list[str], match: str) -> None:
+    code, _, err = run_cli("finetune", "--models", "timm:test_resnet", "--task", folder, *extra)
+    assert code == 2 and match in err and len(err.strip().splitlines()) == 1
