@@ -2,10 +2,12 @@
 
     fennec finetune --models ID [ID ...] --task TASK [--protocol finetune|linear_probe] [--epochs N] [--lr LR]
                     [--out FILE.csv] [--store FILE.sqlite] [--checkpoints DIR] [--max-train N] [--fail-fast]
+                    [--save-to FILE.pt [--pretraining TEXT]]
 
 One record per model (``<protocol>_top1_acc_pct`` on the task's test split, or a seeded 80/20 split of a task
 without splits). Rerunning with the same ``--out``/``--store`` skips finished models and resumes an interrupted
 one from its last epoch (``--checkpoints``), so a long sweep can run under ``nohup`` and survive a stop.
+``--save-to`` keeps the fine-tuned model as a checkpoint, a zoo model ``local:FILE.pt`` (a zoo pre-trained here).
 """
 
 from __future__ import annotations
@@ -43,6 +45,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--dataset", default=None, help="dataset column (default: the task name)")
     p.add_argument("--checkpoints", default=None, metavar="DIR",
                    help="per-epoch checkpoints, so an interrupted model resumes (removed when it finishes)")
+    p.add_argument("--save-to", default=None, metavar="FILE.pt",
+                   help="keep the fine-tuned model (one --models id) as a checkpoint, a zoo model local:FILE.pt: how "
+                        "a zoo is pre-trained here on a source task")
+    p.add_argument("--pretraining", default=None, metavar="TEXT",
+                   help="the saved model's pre-training text (default: 'supervised on TASK: N classes (...)')")
     p.add_argument("--allow-random", action="store_true",
                    help="fine-tune models without pretrained weights from a seeded random init (marked in 'source')")
     p.add_argument("--fail-fast", action="store_true", help="stop at the first failing model")
@@ -65,12 +72,15 @@ def run(args: argparse.Namespace) -> int:
                       max_train=args.max_train, max_test=args.max_test, seed=args.seed,
                       allow_random=args.allow_random)
     tuner._check()  # bad hyper-parameters fail before the task's images are read
+    if args.save_to is not None and len(args.models) != 1:
+        raise FennecInputError(f"--save-to: keeps one model; give one --models id, not {len(args.models)}")
     task = read_task(args.task, args.classes)
     if task.kind != "images":
         raise FennecInputError(f"--task {args.task}: finetune needs images (an image folder or a manifest), got a "
                                f"{task.kind} task")
     res = finetune_zoo(args.models, task, tuner, out=args.out, store=args.store, benchmark=args.benchmark,
-                       dataset=args.dataset, checkpoints=args.checkpoints, fail_fast=args.fail_fast)
+                       dataset=args.dataset, checkpoints=args.checkpoints, fail_fast=args.fail_fast,
+                       save_to=args.save_to, pretraining=args.pretraining)
     if args.out is None and args.store is None:
         w = csv.DictWriter(sys.stdout, fieldnames=list(COLUMNS), extrasaction="ignore")
         w.writeheader()

@@ -73,16 +73,26 @@ class FinetuneResult:
     config: dict[str, Any]
 
 
-def _load_timm(model_id: str, n_classes: int, allow_random: bool) -> tuple[Any, dict[str, Any], str]:
-    """(model with a fresh n_classes head, timm data config, weights source) of a ``timm:`` zoo id."""
+def load_zoo_model(model_id: str, n_classes: int, allow_random: bool) -> tuple[Any, dict[str, Any], str]:
+    """(model with a fresh ``n_classes`` head, timm data config, weights source) of a zoo id: ``timm:NAME`` (weights
+    found offline), ``timm:NAME:/path/weights.pth``, or ``local:PATH``, a checkpoint trained here
+    (:mod:`fennec.zoo.checkpoints`; its input size replaces the architecture's default)."""
     from fennec.encoders.timm_models import create_timm_model, resolve_timm_weights, timm_data_config
     from fennec.zoo.extract import parse_zoo_id
 
-    canonical, name, weights = parse_zoo_id(model_id)
-    info = resolve_timm_weights(name, weights, allow_random=allow_random, model_id=canonical)
-    model, info = create_timm_model(name, model_id=canonical, info=info)
+    if model_id.startswith("local:"):
+        from fennec.zoo.checkpoints import load_checkpoint_model
+
+        model, info = load_checkpoint_model(model_id)
+        cfg = {**timm_data_config(info.architecture), "input_size": [3, info.input_size, info.input_size]}
+        source = "file"
+    else:
+        canonical, name, weights = parse_zoo_id(model_id)
+        winfo = resolve_timm_weights(name, weights, allow_random=allow_random, model_id=canonical)
+        model, winfo = create_timm_model(name, model_id=canonical, info=winfo)
+        cfg, source = timm_data_config(name), winfo.source
     model.reset_classifier(n_classes)
-    return model, timm_data_config(name), info.source
+    return model, cfg, source
 
 
 ModelLoader = Callable[[str, int, bool], tuple[Any, dict[str, Any], str]]
@@ -215,7 +225,8 @@ class Finetuner:
         return hashlib.sha256(blob.encode()).hexdigest()[:24]
 
     def run(self, model_id: str, task: Task, *, checkpoints: str | Path | None = None,
-            loader: ModelLoader = _load_timm, on_epoch: Callable[[int, float], None] | None = None) -> FinetuneResult:
+            loader: ModelLoader = load_zoo_model, on_epoch: Callable[[int, float], None] | None = None,
+            save_to: str | Path | None = None, pretraining: str | None = None) -> FinetuneResult:
         """Fine-tune ``model_id`` on ``task`` and measure it.
 
         Args:
@@ -226,6 +237,9 @@ class Finetuner:
             loader: (model id, n classes, allow_random) -> (model with a fresh head, timm data config, weights
                 source); tests substitute a small model.
             on_epoch: Called with (epoch, mean training loss) after each epoch's checkpoint is written.
+            save_to: Keep the fine-tuned model as a checkpoint file there (``local:PATH`` id; full fine-tuning of
+                a timm model only): how a zoo is pre-trained here, a model trained on a source task.
+            pretraining: Its pre-training text (default: "supervised on TASK: N classes (first names ...)").
 
         Returns:
             The :class:`FinetuneResult`.
@@ -233,6 +247,8 @@ class Finetuner:
         import torch
 
         self._check()
+        if save_to is not None and self.protocol != "finetune":
+            raise FennecInputError("--save-to: only a fine-tuned model can be kept; use --protocol finetune")
         if task.kind != "images" or task.paths is None:
             raise FennecInputError(f"task {task.source or task.name}: fine-tuning needs images (an image folder or "
                                    f"a manifest), got a {task.kind} task")
@@ -264,11 +280,27 @@ class Finetuner:
             resumed = self._train(model, norm, x_train, y_train, path, on_epoch)
             top1 = _accuracy(model, norm, x_test, y_test, self.batch_size)
             epochs = self.epochs
+            if save_to is not None:
+                self._save(model, task, size, weights, save_to, pretraining)
             if path is not None:
                 path.unlink(missing_ok=True)
         return FinetuneResult(model=model_id, protocol=self.protocol, top1=100.0 * top1, n_train=len(train_idx),
                               n_test=len(test_idx), epochs=epochs, seconds=round(time.perf_counter() - t0, 2),
                               resumed_from=resumed, weights=weights, config=self.get_params())
+
+    @staticmethod
+    def _save(model: Any, task: Task, size: int, weights: str, save_to: str | Path, pretraining: str | None) -> None:
+        from fennec.zoo.checkpoints import save_checkpoint
+
+        arch = (getattr(model, "pretrained_cfg", None) or {}).get("architecture")
+        if not arch:
+            raise FennecInputError("--save-to: the model is not a timm model (no architecture to rebuild it from)")
+        if pretraining is None:
+            names = ", ".join(task.class_names[:5]) + (", ..." if task.n_classes > 5 else "")
+            start = "random initialisation" if weights == "random" else f"{weights} weights"
+            pretraining = (f"supervised on {task.name}: {task.n_classes} classes ({names}); trained here from "
+                           f"{start}")
+        save_checkpoint(save_to, model, arch, pretraining, size, task.class_names)
 
     def _train(self, model: Any, norm: Callable[[Any], Any], x: Any, y: Any, path: Path | None,
                on_epoch: Callable[[int, float], None] | None) -> int:
@@ -400,8 +432,9 @@ def metric_name(protocol: str) -> str:
 
 def finetune_zoo(models: list[str], task: Task, finetuner: Finetuner, *, out: str | Path | None = None,
                  store: str | Path | None = None, benchmark: str = DEFAULT_BENCHMARK, dataset: str | None = None,
-                 checkpoints: str | Path | None = None, fail_fast: bool = False, loader: ModelLoader = _load_timm,
-                 log: Callable[[str], None] | None = None) -> Any:
+                 checkpoints: str | Path | None = None, fail_fast: bool = False, loader: ModelLoader = load_zoo_model,
+                 log: Callable[[str], None] | None = None, save_to: str | Path | None = None,
+                 pretraining: str | None = None) -> Any:
     """Fine-tune every model on a task and write one record per model, resuming what an earlier run did.
 
     A model whose record is already in ``out`` or ``store`` (same benchmark, dataset and metric) is skipped; an
@@ -421,6 +454,8 @@ def finetune_zoo(models: list[str], task: Task, finetuner: Finetuner, *, out: st
         fail_fast: Re-raise the first failure instead of reporting it and going on.
         loader: Model loader of :meth:`Finetuner.run`.
         log: Where per-model progress and failures go (default: stderr).
+        save_to: Keep the fine-tuned model as a checkpoint (one model only; :meth:`Finetuner.run`).
+        pretraining: The saved model's pre-training text.
 
     Returns:
         A :class:`fennec.zoo.runner.RunResult` (records, skipped (model, metric) pairs, failures, out).
@@ -438,6 +473,8 @@ def finetune_zoo(models: list[str], task: Task, finetuner: Finetuner, *, out: st
     finetuner._check()
     if not models:
         raise FennecInputError("--models: give at least one model id such as timm:tf_efficientnet_lite0")
+    if save_to is not None and len(models) != 1:
+        raise FennecInputError(f"--save-to: keeps one model; give one --models id, not {len(models)}")
     # timm ids in their canonical spelling (a bare name is timm's); other sources are the loader's to read
     ids = [(m, parse_zoo_id(m)[0] if m.startswith("timm:") or ":" not in m else m) for m in models]
     dataset = dataset or task.name
@@ -453,7 +490,8 @@ def finetune_zoo(models: list[str], task: Task, finetuner: Finetuner, *, out: st
                 result.skipped.append((model, metric))
                 continue
             try:
-                res = finetuner.run(raw_id, task, checkpoints=checkpoints, loader=loader,
+                res = finetuner.run(raw_id, task, checkpoints=checkpoints, loader=loader, save_to=save_to,
+                                    pretraining=pretraining,
                                     on_epoch=lambda e, loss, m=model: log(f"finetune: {m}: epoch {e}/"
                                                                           f"{finetuner.epochs} loss {loss:.4f}"))
             except Exception as exc:
@@ -475,7 +513,13 @@ def finetune_zoo(models: list[str], task: Task, finetuner: Finetuner, *, out: st
             if out is not None:
                 write_records_csv(out, rows)
             if db is not None:
-                _insert(db, [row], model, db_task, res.weights, res.protocol)
+                meta = None
+                if model.startswith("local:"):
+                    from fennec.zoo.checkpoints import read_checkpoint_info
+
+                    ck = read_checkpoint_info(model)
+                    meta = (ck.architecture, ck.pretraining)
+                _insert(db, [row], model, db_task, res.weights, res.protocol, meta)
     finally:
         if db is not None:
             db.close()

@@ -209,14 +209,20 @@ def score_zoo(models: list[str], task: Task, methods: list[str], *, out: str | o
 
 
 def _insert(db: Any, rows: list[dict[str, Any]], model: str, task_name: str, weights_source: str,
-            protocol: str = "score") -> None:
-    """Insert one model's new rows (and the model) into the store in one transaction."""
+            protocol: str = "score", meta: tuple[str, str] | None = None) -> None:
+    """Add the model to the store and insert its new rows in one transaction.
+
+    Args:
+        meta: (architecture, pre-training text) when the id does not tell them (a ``local:PATH`` checkpoint);
+            by default a ``timm:NAME.TAG`` id's architecture is NAME.
+    """
     from fennec.records import ModelInfo, Record
 
     name = model.partition(":")[2]
     pre = "random init (no pretrained weights)" if weights_source == "random" else ""
-    db.add_model(ModelInfo(id=model, name=name, architecture=name.partition(".")[0], pretraining=pre))
-    with db.transaction():
+    arch, pre = meta if meta is not None else (name.partition(".")[0], pre)
+    with db.transaction():  # the model and its records land together or not at all
+        db.add_model(ModelInfo(id=model, name=name, architecture=arch, pretraining=pre))
         for r in rows:
             db.insert_record(Record(model=model, dataset=task_name, benchmark=r["benchmark"], metric=r["metric"],
                                     value=r["value"], source=r["source"], protocol=protocol), r["dataset"])

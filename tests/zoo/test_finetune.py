@@ -50,7 +50,7 @@ CFG = {"input_size": [3, 16, 16], "crop_pct": 1.0, "mean": [0.5, 0.5, 0.5], "std
 
 
 def tiny_loader(built: list[Any] | None = None) -> Any:
-    """A model loader: ``local:gray`` is the colour-blind TinyNet, anything else the seeing one."""
+    """A model loader: ``tiny:gray`` is the colour-blind TinyNet, anything else the seeing one."""
 
     def load(model_id: str, n_classes: int, allow_random: bool) -> tuple[nn.Module, dict, str]:
         torch.manual_seed(0)  # the same "pre-trained" body every time, as a weights file would give
@@ -70,8 +70,8 @@ def hues(tmp_path: Path, make_folder: Any) -> Any:
 @pytest.mark.parametrize("protocol", ["finetune", "linear_probe"])
 def test_the_model_that_can_see_the_task_wins(hues: Any, protocol: str) -> None:
     tuner = Finetuner(protocol=protocol, epochs=8, lr=0.05, batch_size=16)
-    seeing = tuner.run("local:seeing", hues, loader=tiny_loader())
-    blind = tuner.run("local:gray", hues, loader=tiny_loader())
+    seeing = tuner.run("tiny:seeing", hues, loader=tiny_loader())
+    blind = tuner.run("tiny:gray", hues, loader=tiny_loader())
     assert (seeing.n_train, seeing.n_test) == (48, 12)  # 20 per class, a fifth held out
     assert seeing.top1 >= 90.0
     assert blind.top1 <= 60.0  # three equally likely classes it cannot tell apart
@@ -81,17 +81,17 @@ def test_the_model_that_can_see_the_task_wins(hues: Any, protocol: str) -> None:
 def test_a_resumed_run_trains_exactly_what_an_uninterrupted_one_does(hues: Any, tmp_path: Path) -> None:
     tuner = Finetuner(epochs=3, lr=0.05, batch_size=16)
     straight: list[Any] = []
-    full = tuner.run("local:seeing", hues, loader=tiny_loader(straight))
+    full = tuner.run("tiny:seeing", hues, loader=tiny_loader(straight))
 
     def stop(epoch: int, loss: float) -> None:
         if epoch == 2:
             raise KeyboardInterrupt  # the session ends after epoch 2's checkpoint
 
     with pytest.raises(KeyboardInterrupt):
-        tuner.run("local:seeing", hues, checkpoints=tmp_path / "ck", loader=tiny_loader(), on_epoch=stop)
+        tuner.run("tiny:seeing", hues, checkpoints=tmp_path / "ck", loader=tiny_loader(), on_epoch=stop)
     assert len(list((tmp_path / "ck").glob("*.pt"))) == 1
     resumed: list[Any] = []
-    again = tuner.run("local:seeing", hues, checkpoints=tmp_path / "ck", loader=tiny_loader(resumed))
+    again = tuner.run("tiny:seeing", hues, checkpoints=tmp_path / "ck", loader=tiny_loader(resumed))
     assert again.resumed_from == 2 and full.resumed_from == 0
     assert again.top1 == full.top1
     for a, b in zip(straight[0].state_dict().values(), resumed[0].state_dict().values(), strict=True):
@@ -104,9 +104,9 @@ def test_a_checkpoint_of_other_settings_is_not_resumed(hues: Any, tmp_path: Path
         raise KeyboardInterrupt
 
     with pytest.raises(KeyboardInterrupt):
-        Finetuner(epochs=3, lr=0.05).run("local:seeing", hues, checkpoints=tmp_path, loader=tiny_loader(),
+        Finetuner(epochs=3, lr=0.05).run("tiny:seeing", hues, checkpoints=tmp_path, loader=tiny_loader(),
                                          on_epoch=stop)
-    other = Finetuner(epochs=3, lr=0.02).run("local:seeing", hues, checkpoints=tmp_path, loader=tiny_loader())
+    other = Finetuner(epochs=3, lr=0.02).run("tiny:seeing", hues, checkpoints=tmp_path, loader=tiny_loader())
     assert other.resumed_from == 0
 
 
@@ -114,16 +114,16 @@ def test_sweep_writes_one_record_per_model_and_skips_finished_ones(hues: Any, tm
     tuner = Finetuner(epochs=4, lr=0.05, batch_size=16)
     out, db = tmp_path / "ft.csv", tmp_path / "records.sqlite"
     built: list[Any] = []
-    res = finetune_zoo(["local:seeing", "local:gray"], hues, tuner, out=out, store=db, loader=tiny_loader(built),
+    res = finetune_zoo(["tiny:seeing", "tiny:gray"], hues, tuner, out=out, store=db, loader=tiny_loader(built),
                        log=lambda msg: None)
     assert len(res.records) == 2 and not res.failures and len(built) == 2
     rows = {r["model"]: float(r["value"]) for r in read_records_csv(out)}
-    assert rows["local:seeing"] > rows["local:gray"]
+    assert rows["tiny:seeing"] > rows["tiny:gray"]
     with RecordStore(db) as store:
         recs = [r for r in store.records() if r.benchmark == "fennec_finetune"]
     assert {(r.model, r.metric, r.protocol) for r in recs} == {
-        ("local:seeing", "finetune_top1_acc_pct", "finetune"), ("local:gray", "finetune_top1_acc_pct", "finetune")}
-    again = finetune_zoo(["local:seeing", "local:gray"], hues, tuner, out=out, store=db, loader=tiny_loader(built),
+        ("tiny:seeing", "finetune_top1_acc_pct", "finetune"), ("tiny:gray", "finetune_top1_acc_pct", "finetune")}
+    again = finetune_zoo(["tiny:seeing", "tiny:gray"], hues, tuner, out=out, store=db, loader=tiny_loader(built),
                          log=lambda msg: None)
     assert not again.records and len(again.skipped) == 2 and len(built) == 2  # nothing trained again
 
@@ -134,11 +134,11 @@ def test_a_failing_model_is_reported_and_the_others_run(hues: Any, tmp_path: Pat
             raise FennecInputError(f"{model_id}: no pretrained weights found offline")
         return tiny_loader()(model_id, n_classes, allow_random)
 
-    res = finetune_zoo(["local:broken", "local:seeing"], hues, Finetuner(epochs=1), loader=load,
+    res = finetune_zoo(["tiny:broken", "tiny:seeing"], hues, Finetuner(epochs=1), loader=load,
                        log=lambda msg: None)
-    assert [f[0] for f in res.failures] == ["local:broken"] and [r["model"] for r in res.records] == ["local:seeing"]
+    assert [f[0] for f in res.failures] == ["tiny:broken"] and [r["model"] for r in res.records] == ["tiny:seeing"]
     with pytest.raises(FennecInputError, match="no pretrained weights"):
-        finetune_zoo(["local:broken"], hues, Finetuner(epochs=1), loader=load, fail_fast=True)
+        finetune_zoo(["tiny:broken"], hues, Finetuner(epochs=1), loader=load, fail_fast=True)
 
 
 def test_splits(tmp_path: Path, make_folder: Any) -> None:
@@ -165,7 +165,7 @@ def test_splits(tmp_path: Path, make_folder: Any) -> None:
                                                ({"lr": -1.0}, "lr"), ({"max_train": 0}, "max_train")])
 def test_bad_settings(hues: Any, kwargs: dict, match: str) -> None:
     with pytest.raises(FennecInputError, match=match):
-        Finetuner(**kwargs).run("local:seeing", hues, loader=tiny_loader())
+        Finetuner(**kwargs).run("tiny:seeing", hues, loader=tiny_loader())
 
 
 def test_cli_fine_tunes_a_timm_model_into_the_store(tmp_path: Path, make_folder: Any, run_cli: Any) -> None:
@@ -188,3 +188,50 @@ def test_cli_fine_tunes_a_timm_model_into_the_store(tmp_path: Path, make_folder:
 def test_cli_bad_input_is_one_line_and_exit_2(folder: Path, run_cli: Any, extra: list[str], match: str) -> None:
     code, _, err = run_cli("finetune", "--models", "timm:test_resnet", "--task", folder, *extra)
     assert code == 2 and match in err and len(err.strip().splitlines()) == 1
+
+
+def test_a_model_trained_here_is_a_zoo_model(hues: Any, tmp_path: Path, make_folder: Any) -> None:
+    from fennec.zoo.checkpoints import load_checkpoint_model, read_checkpoint_info
+
+    ck = tmp_path / "zoo" / "test_resnet-hues.pt"
+    tuner = Finetuner(epochs=2, lr=0.05, batch_size=16, image_size=16, allow_random=True)
+    trained: list[Any] = []
+
+    def keep(model_id: str, n_classes: int, allow_random: bool) -> Any:
+        from fennec.zoo.finetune import load_zoo_model
+
+        out = load_zoo_model(model_id, n_classes, allow_random)
+        trained.append(out[0])
+        return out
+
+    tuner.run("timm:test_resnet", hues, loader=keep, save_to=ck)
+    info = read_checkpoint_info(f"local:{ck}")
+    assert (info.architecture, info.input_size, info.class_names) == ("test_resnet", 16, ("blue", "green", "red"))
+    assert info.pretraining.startswith("supervised on hues: 3 classes (blue, green, red); trained here from random")
+    model, _ = load_checkpoint_model(f"local:{ck}")
+    for a, b in zip(trained[0].state_dict().values(), model.state_dict().values(), strict=True):
+        assert torch.equal(a, b)
+
+    target = read_task(str(make_folder(tmp_path / "target", HUES, per_class=5, size=24)))
+    db = tmp_path / "records.sqlite"
+    res = finetune_zoo([f"local:{ck}"], target, Finetuner(epochs=1), store=db, log=lambda msg: None)
+    assert not res.failures and res.records[0]["model"] == f"local:{ck}"
+    assert "weights file" in res.records[0]["source"] and "image_size=None" in res.records[0]["source"]
+    with RecordStore(db) as store:
+        meta = store.model(f"local:{ck}")
+    assert (meta.architecture, meta.pretraining) == ("test_resnet", info.pretraining)
+
+
+def test_foreign_or_missing_checkpoints_are_one_line_errors(tmp_path: Path) -> None:
+    from fennec.zoo.checkpoints import read_checkpoint_info
+
+    with pytest.raises(FennecInputError, match="does not exist"):
+        read_checkpoint_info(f"local:{tmp_path / 'none.pt'}")
+    torch.save({"weights": torch.zeros(2)}, tmp_path / "other.pt")
+    with pytest.raises(FennecInputError, match="not a fennec-checkpoint-v1 checkpoint"):
+        read_checkpoint_info(f"local:{tmp_path / 'other.pt'}")
+    (tmp_path / "junk.pt").write_bytes(b"not a zip")
+    with pytest.raises(FennecInputError, match="cannot read checkpoint"):
+        read_checkpoint_info(f"local:{tmp_path / 'junk.pt'}")
+    with pytest.raises(FennecInputError, match="only a fine-tuned model can be kept"):
+        Finetuner(protocol="linear_probe").run("local:x", None, save_to=tmp_path / "x.pt")  # type: ignore[arg-type]
