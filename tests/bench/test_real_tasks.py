@@ -1,0 +1,97 @@
+"""bench/real_tasks.py: the Unicode emoji list, the splits and a task build, on small stand-ins for the packages."""
+
+from __future__ import annotations
+
+import csv
+import importlib.util
+import sys
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageFont
+
+from fennec.tasks import read_task
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def load_script():
+    spec = importlib.util.spec_from_file_location("real_tasks", ROOT / "bench" / "real_tasks.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["real_tasks"] = module  # dataclasses look their module up there
+    spec.loader.exec_module(module)
+    return module
+
+
+EMOJI_TEST = """\
+# group: Animals & Nature
+# subgroup: animal-mammal
+1F98A                                                  ; fully-qualified     # 🦊 E3.0 fox
+1F408 200D 2B1B                                        ; fully-qualified     # 🐈‍⬛ E13.0 black cat
+263A                                                   ; unqualified         # ☺ E0.6 smiling face
+# subgroup: animal-bird
+1F426                                                  ; fully-qualified     # 🐦 E0.6 bird
+# group: People & Body
+# subgroup: hand-fingers-open
+1F44B                                                  ; fully-qualified     # 👋 E0.6 waving hand
+1F44B 1F3FB                                            ; fully-qualified     # 👋🏻 E1.0 waving hand: light skin tone
+"""
+
+
+def test_emoji_list_keeps_fully_qualified_ones_without_skin_tones() -> None:
+    rt = load_script()
+    emoji = rt.parse_emoji_test(EMOJI_TEST)
+    assert [(e.name, e.group, e.subgroup) for e in emoji] == [
+        ("fox", "Animals & Nature", "animal-mammal"), ("black cat", "Animals & Nature", "animal-mammal"),
+        ("bird", "Animals & Nature", "animal-bird"), ("waving hand", "People & Body", "hand-fingers-open")]
+    assert emoji[1].text == "\U0001F408\u200D\u2B1B"
+
+
+def test_splits_hold_out_a_quarter_and_at_least_one() -> None:
+    rt = load_script()
+    rng = np.random.default_rng(0)
+    assert list(rt.split_items(1, rng)) == ["train"]
+    assert sorted(rt.split_items(2, rng)) == ["test", "train"]
+    assert (rt.split_items(12, rng) == "test").sum() == 3
+
+
+def test_an_emoji_task_keeps_every_drawing_of_an_emoji_in_one_split(tmp_path: Path) -> None:
+    rt = load_script()
+    # letters stand in for emoji: the same drawing code, a font every machine has
+    emoji = [rt.Emoji(c, "g", "vowels" if c in "AEIOU" else "others", c) for c in "ABCDEFGHIJKLMNOPQRSTU"]
+    spec = rt.TaskSpec("letters", "emoji", "target", {"vowels": ("vowels",), "others": ("others",)}, draws=3)
+    font = ImageFont.load_default(size=60)
+    info = rt.build(spec, tmp_path, emoji, font)
+    assert (info["n_train"] + info["n_test"], info["classes"]) == (21 * 3, ["others", "vowels"])
+    with open(tmp_path / "letters" / "manifest.csv", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    split_of: dict[str, set[str]] = {}
+    for r in rows:
+        split_of.setdefault(r["path"].rsplit("_", 1)[0], set()).add(r["split"])
+    assert all(len(s) == 1 for s in split_of.values())  # a test letter was never trained on
+    with Image.open(tmp_path / "letters" / rows[0]["path"]) as img:
+        assert img.size == (rt.SIZE, rt.SIZE)
+    task = read_task(str(tmp_path / "letters" / "manifest.csv"))
+    assert task.n_classes == 2 and set(task.split_names) == {"test", "train"}
+    # a finished task is not built again
+    stamp = (tmp_path / "letters" / "manifest.csv").stat().st_mtime_ns
+    rt.build(spec, tmp_path, emoji, font)
+    assert (tmp_path / "letters" / "manifest.csv").stat().st_mtime_ns == stamp
+
+
+def test_an_icon_task_takes_each_icon_name_once_and_no_symbolic_ones(tmp_path: Path) -> None:
+    rt = load_script()
+    theme = tmp_path / "icons" / "demo"
+    for ctx, names in {"apps": ["editor", "browser", "mail-symbolic"], "devices": ["disk", "editor"]}.items():
+        for size in (16, 48):
+            d = theme / str(size) / ctx
+            d.mkdir(parents=True, exist_ok=True)
+            for i, n in enumerate(names):
+                Image.new("RGBA", (size, size), (40 * i, 100, 200, 255)).save(d / f"{n}.png")
+    found = rt.icon_files(theme, ["apps", "devices"])
+    assert [p.stem for p in found["apps"]] == ["browser", "editor"]
+    assert all("48" in p.parts for p in found["apps"])  # the largest file of a name
+    spec = rt.TaskSpec("demo", "icons", "target", {"apps": ("apps",), "devices": ("devices",)}, themes=("demo",))
+    info = rt.build(spec, tmp_path / "out", icons=tmp_path / "icons")
+    # "editor" is in both contexts of the theme: it is kept once, in the first
+    assert info["classes"] == ["apps", "devices"] and info["n_train"] + info["n_test"] == 3
