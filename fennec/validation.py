@@ -133,6 +133,24 @@ def check_positive_int(value: object, name: str, *, allow_none: bool = False) ->
     return int(value)
 
 
+def check_positive_number(value: object, name: str, *, allow_zero: bool = False) -> float:
+    """Check that ``value`` is a finite number > 0 (>= 0 with ``allow_zero``): learning rates, penalties."""
+    bound = "a number >= 0" if allow_zero else "a positive number"
+    if isinstance(value, bool) or not isinstance(value, int | float | np.floating | np.integer):
+        raise FennecInputError(f"{name}: expected {bound}, got {value!r}")
+    v = float(value)
+    if not math.isfinite(v) or v < 0 or (v == 0 and not allow_zero):
+        raise FennecInputError(f"{name}: expected {bound}, got {value!r}")
+    return v
+
+
+def check_seed(value: object, name: str = "seed") -> int:
+    """Check that ``value`` is an integer >= 0 (what numpy's and torch's generators accept)."""
+    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 0:
+        raise FennecInputError(f"{name}: expected an integer >= 0, got {value!r}")
+    return int(value)
+
+
 def check_fraction(value: object, name: str, *, low: float = 0.0, high: float = 1.0) -> float:
     """Check that ``value`` is a finite number in [low, high]."""
     if isinstance(value, bool) or not isinstance(value, int | float | np.floating | np.integer):

@@ -18,33 +18,45 @@ import sys
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the `finetune` command."""
+    import inspect
+
+    from fennec.zoo.finetune import PROTOCOLS, Finetuner
+    from fennec.zoo.finetune_sweep import DEFAULT_BENCHMARK
+
+    d = {k: v.default for k, v in inspect.signature(Finetuner).parameters.items()}
     p = subparsers.add_parser(
         "finetune", help="fine-tune zoo models on a task and record their test accuracy (resumable)",
         description="Fine-tune each timm model on the task's training images (or train a logistic regression on "
                     "its frozen features, --protocol linear_probe), measure top-1 accuracy on the test images and "
                     "write one record per model.")
     p.add_argument("--models", nargs="+", required=True, metavar="ID",
-                   help="timm:NAME, timm:NAME.TAG or timm:NAME:/path/to/weights.pth (weights found offline)")
+                   help="timm:NAME, timm:NAME.TAG, timm:NAME:/path/to/weights.pth or local:FILE.pt (a model "
+                        "trained here, --save-to); weights are found offline")
     p.add_argument("--task", required=True, metavar="TASK",
                    help="image folder or manifest (.csv with path,label[,split]); splits train and test (or val)")
     p.add_argument("--classes", default=None, metavar="NAMES", help="class names in label order (comma list/file)")
-    p.add_argument("--protocol", default="finetune", choices=("finetune", "linear_probe"),
+    p.add_argument("--protocol", default=d["protocol"], choices=PROTOCOLS,
                    help="finetune: train every weight; linear_probe: frozen body, logistic regression")
-    p.add_argument("--epochs", type=int, default=5, help="training epochs (default: 5)")
-    p.add_argument("--lr", type=float, default=0.01, help="learning rate of the pre-trained body (default: 0.01)")
-    p.add_argument("--head-lr-mult", type=float, default=10.0, help="head learning rate / --lr (default: 10)")
-    p.add_argument("--weight-decay", type=float, default=1e-4, help="SGD weight decay (default: 1e-4)")
-    p.add_argument("--batch-size", type=int, default=32, metavar="N", help="examples per step (default: 32)")
+    p.add_argument("--epochs", type=int, default=d["epochs"], help=f"training epochs (default: {d['epochs']})")
+    p.add_argument("--lr", type=float, default=d["lr"],
+                   help=f"learning rate of the pre-trained body (default: {d['lr']})")
+    p.add_argument("--head-lr-mult", type=float, default=d["head_lr_mult"],
+                   help=f"head learning rate / --lr (default: {d['head_lr_mult']})")
+    p.add_argument("--weight-decay", type=float, default=d["weight_decay"],
+                   help=f"SGD weight decay (default: {d['weight_decay']})")
+    p.add_argument("--batch-size", type=int, default=d["batch_size"], metavar="N",
+                   help=f"examples per step (default: {d['batch_size']})")
     p.add_argument("--image-size", type=int, default=None, metavar="PX", help="input side (default: the model's)")
     p.add_argument("--max-train", type=int, default=None, metavar="N", help="class-balanced cap on training images")
     p.add_argument("--max-test", type=int, default=None, metavar="N", help="class-balanced cap on test images")
-    p.add_argument("--seed", type=int, default=0, help="seed of splits, head init, batch order (default: 0)")
+    p.add_argument("--seed", type=int, default=d["seed"], help="seed of splits, head init, batch order, dropout")
     p.add_argument("--out", default=None, metavar="FILE.csv", help="tidy records CSV (resumed if it exists)")
     p.add_argument("--store", default=None, metavar="FILE.sqlite", help="also insert the records into this store")
-    p.add_argument("--benchmark", default="fennec_finetune", help="benchmark column (default: fennec_finetune)")
+    p.add_argument("--benchmark", default=DEFAULT_BENCHMARK,
+                   help=f"benchmark column, one per protocol and setting (default: {DEFAULT_BENCHMARK})")
     p.add_argument("--dataset", default=None, help="dataset column (default: the task name)")
     p.add_argument("--checkpoints", default=None, metavar="DIR",
-                   help="per-epoch checkpoints, so an interrupted model resumes (removed when it finishes)")
+                   help="per-epoch checkpoints, so an interrupted model resumes (removed once it is recorded)")
     p.add_argument("--save-to", default=None, metavar="FILE.pt",
                    help="keep the fine-tuned model (one --models id) as a checkpoint, a zoo model local:FILE.pt: how "
                         "a zoo is pre-trained here on a source task")
@@ -63,7 +75,8 @@ def run(args: argparse.Namespace) -> int:
     from fennec.tasks import read_task
     from fennec.validation import FennecInputError
     from fennec.zoo import COLUMNS
-    from fennec.zoo.finetune import Finetuner, finetune_zoo
+    from fennec.zoo.finetune import Finetuner
+    from fennec.zoo.finetune_sweep import finetune_zoo
 
     if args.out is not None and not str(args.out).lower().endswith(".csv"):
         raise FennecInputError(f"--out {args.out!r}: should end with .csv")
@@ -71,13 +84,8 @@ def run(args: argparse.Namespace) -> int:
                       weight_decay=args.weight_decay, batch_size=args.batch_size, image_size=args.image_size,
                       max_train=args.max_train, max_test=args.max_test, seed=args.seed,
                       allow_random=args.allow_random)
-    tuner._check()  # bad hyper-parameters fail before the task's images are read
-    if args.save_to is not None and len(args.models) != 1:
-        raise FennecInputError(f"--save-to: keeps one model; give one --models id, not {len(args.models)}")
+    tuner.check()  # bad hyper-parameters fail before the task's images are read
     task = read_task(args.task, args.classes)
-    if task.kind != "images":
-        raise FennecInputError(f"--task {args.task}: finetune needs images (an image folder or a manifest), got a "
-                               f"{task.kind} task")
     res = finetune_zoo(args.models, task, tuner, out=args.out, store=args.store, benchmark=args.benchmark,
                        dataset=args.dataset, checkpoints=args.checkpoints, fail_fast=args.fail_fast,
                        save_to=args.save_to, pretraining=args.pretraining)

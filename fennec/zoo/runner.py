@@ -71,7 +71,8 @@ def write_records_csv(path: str | os.PathLike[str], rows: list[dict[str, Any]]) 
             w.writerow({k: (repr(float(row[k])) if k == "value" else row[k]) for k in COLUMNS})
 
 
-def _one_line(exc: BaseException) -> str:
+def one_line(exc: BaseException) -> str:
+    """A failure as one line for a report: an input error's own message, else its type and first line."""
     text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
     return f"{type(exc).__name__}: {text}" if not isinstance(exc, FennecInputError) else text
 
@@ -92,7 +93,8 @@ def _check_methods(methods: list[str]) -> list[str]:
     return out
 
 
-def _open_store(store: str | os.PathLike[str]) -> Any:
+def open_store(store: str | os.PathLike[str]) -> Any:
+    """The records store a runner writes to."""
     try:
         from fennec.records import RecordStore
     except ImportError:
@@ -144,7 +146,7 @@ def score_zoo(models: list[str], task: Task, methods: list[str], *, out: str | o
     result = RunResult(out=Path(out) if out is not None else None)
     rows: list[dict[str, Any]] = read_records_csv(out) if out is not None else []
     done = {(r["model"], r["metric"]) for r in rows if r["benchmark"] == benchmark and r["dataset"] == dataset}
-    db = _open_store(store) if store is not None else None
+    db = open_store(store) if store is not None else None
     db_task = db.ensure_task(dataset) if db is not None else None
 
     from fennec.scores import create_scorer
@@ -169,7 +171,7 @@ def score_zoo(models: list[str], task: Task, methods: list[str], *, out: str | o
             except Exception as exc:
                 if fail_fast:
                     raise
-                msg = _one_line(exc)
+                msg = one_line(exc)
                 result.failures.append((model, "extract", msg))
                 log(f"score-zoo: {model}: skipped ({msg})")
                 bar.update(len(todo))
@@ -185,7 +187,7 @@ def score_zoo(models: list[str], task: Task, methods: list[str], *, out: str | o
                 except Exception as exc:
                     if fail_fast:
                         raise
-                    msg = _one_line(exc)
+                    msg = one_line(exc)
                     result.failures.append((model, m, msg))
                     log(f"score-zoo: {model} / {m}: skipped ({msg})")
                 else:
@@ -200,7 +202,7 @@ def score_zoo(models: list[str], task: Task, methods: list[str], *, out: str | o
             if out is not None:
                 write_records_csv(out, rows)  # after every model: an interrupted run keeps what it finished
             if db is not None:
-                _insert(db, new_rows, model, db_task, wsrc)
+                insert_records(db, new_rows, model, db_task, wsrc)
     finally:
         bar.close()
         if db is not None:
@@ -208,7 +210,7 @@ def score_zoo(models: list[str], task: Task, methods: list[str], *, out: str | o
     return result
 
 
-def _insert(db: Any, rows: list[dict[str, Any]], model: str, task_name: str, weights_source: str,
+def insert_records(db: Any, rows: list[dict[str, Any]], model: str, task_name: str, weights_source: str,
             protocol: str = "score", meta: tuple[str, str] | None = None) -> None:
     """Add the model to the store and insert its new rows in one transaction.
 
@@ -220,7 +222,8 @@ def _insert(db: Any, rows: list[dict[str, Any]], model: str, task_name: str, wei
 
     name = model.partition(":")[2]
     pre = "random init (no pretrained weights)" if weights_source == "random" else ""
-    arch, pre = meta if meta is not None else (name.partition(".")[0], pre)
+    # timm:NAME.TAG[:/path/weights] -> NAME
+    arch, pre = meta if meta is not None else (name.partition(":")[0].partition(".")[0], pre)
     with db.transaction():  # the model and its records land together or not at all
         db.add_model(ModelInfo(id=model, name=name, architecture=arch, pretraining=pre))
         for r in rows:

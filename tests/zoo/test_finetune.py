@@ -14,25 +14,32 @@ from fennec.records import RecordStore
 from fennec.tasks import read_task
 from fennec.validation import FennecInputError
 from fennec.zoo import read_records_csv
-from fennec.zoo.finetune import Finetuner, finetune_zoo, task_split
+from fennec.zoo.finetune import Finetuner
+from fennec.zoo.finetune_data import task_split
+from fennec.zoo.finetune_sweep import finetune_zoo
 
 # Hues of one luminance: told apart by colour only, so a colour-blind model cannot learn the task.
 HUES = {"red": (200, 40, 40), "green": (40, 200, 40), "blue": (40, 40, 200)}
 
 
 class TinyNet(nn.Module):
-    """A timm-like small convnet (get_classifier, forward_features, forward_head); ``gray`` averages the
-    colour channels first, which makes it blind to :data:`HUES`."""
+    """A timm-like small convnet (get_classifier, forward_features, forward_head) with dropout before the head;
+    ``gray`` averages the colour channels first, which makes it blind to :data:`HUES`; ``distilled`` gives it a
+    second head, as DeiT's (get_classifier returns both)."""
 
-    def __init__(self, n_classes: int, gray: bool = False) -> None:
+    def __init__(self, n_classes: int, gray: bool = False, distilled: bool = False) -> None:
         super().__init__()
         self.gray = gray
-        self.body = nn.Sequential(nn.Conv2d(3, 8, 3, padding=1), nn.BatchNorm2d(8), nn.ReLU(),
-                                  nn.AdaptiveAvgPool2d(1), nn.Flatten())
-        self.head = nn.Linear(8, n_classes)
+        with torch.random.fork_rng():  # the same "pre-trained" body every time, as a weights file would give
+            torch.manual_seed(0)
+            self.body = nn.Sequential(nn.Conv2d(3, 8, 3, padding=1), nn.BatchNorm2d(8), nn.ReLU(),
+                                      nn.AdaptiveAvgPool2d(1), nn.Flatten())
+        self.drop = nn.Dropout(0.3)
+        self.head = nn.Linear(8, n_classes)  # the loader's seed: the runner's
+        self.head_dist = nn.Linear(8, n_classes) if distilled else None
 
-    def get_classifier(self) -> nn.Module:
-        return self.head
+    def get_classifier(self) -> Any:
+        return (self.head, self.head_dist) if self.head_dist is not None else self.head
 
     def forward_features(self, x: torch.Tensor) -> torch.Tensor:
         if self.gray:
@@ -40,21 +47,25 @@ class TinyNet(nn.Module):
         return self.body(x)
 
     def forward_head(self, f: torch.Tensor, pre_logits: bool = False) -> torch.Tensor:
-        return f if pre_logits else self.head(f)
+        if pre_logits:
+            return f
+        out = self.head(self.drop(f))
+        return out if self.head_dist is None else (out + self.head_dist(self.drop(f))) / 2
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.forward_head(self.forward_features(x))
 
 
-CFG = {"input_size": [3, 16, 16], "crop_pct": 1.0, "mean": [0.5, 0.5, 0.5], "std": [0.25, 0.25, 0.25]}
+CFG = {"input_size": [3, 16, 16], "crop_pct": 1.0, "mean": [0.5, 0.5, 0.5], "std": [0.25, 0.25, 0.25],
+       "interpolation": "bilinear"}
 
 
 def tiny_loader(built: list[Any] | None = None) -> Any:
-    """A model loader: ``tiny:gray`` is the colour-blind TinyNet, anything else the seeing one."""
+    """A model loader: ``tiny:gray`` is the colour-blind TinyNet, ``tiny:distilled`` one with two heads, anything
+    else the seeing one."""
 
     def load(model_id: str, n_classes: int, allow_random: bool) -> tuple[nn.Module, dict, str]:
-        torch.manual_seed(0)  # the same "pre-trained" body every time, as a weights file would give
-        model = TinyNet(n_classes, gray=model_id.endswith("gray"))
+        model = TinyNet(n_classes, gray=model_id.endswith("gray"), distilled=model_id.endswith("distilled"))
         if built is not None:
             built.append(model)
         return model, CFG, "random"
@@ -76,11 +87,14 @@ def test_the_model_that_can_see_the_task_wins(hues: Any, protocol: str) -> None:
     assert seeing.top1 >= 90.0
     assert blind.top1 <= 60.0  # three equally likely classes it cannot tell apart
     assert seeing.protocol == protocol and seeing.epochs == (8 if protocol == "finetune" else 0)
+    if protocol == "linear_probe":  # 16 training images per class: the penalty is cross-validated
+        assert seeing.details["cv_folds"] == 5 and seeing.details["C"] in np.logspace(-4, 4, 9)
 
 
 def test_a_resumed_run_trains_exactly_what_an_uninterrupted_one_does(hues: Any, tmp_path: Path) -> None:
     tuner = Finetuner(epochs=3, lr=0.05, batch_size=16)
     straight: list[Any] = []
+    torch.manual_seed(123)  # whatever the global stream holds, the run draws its own
     full = tuner.run("tiny:seeing", hues, loader=tiny_loader(straight))
 
     def stop(epoch: int, loss: float) -> None:
@@ -91,12 +105,24 @@ def test_a_resumed_run_trains_exactly_what_an_uninterrupted_one_does(hues: Any, 
         tuner.run("tiny:seeing", hues, checkpoints=tmp_path / "ck", loader=tiny_loader(), on_epoch=stop)
     assert len(list((tmp_path / "ck").glob("*.pt"))) == 1
     resumed: list[Any] = []
+    torch.manual_seed(456)
     again = tuner.run("tiny:seeing", hues, checkpoints=tmp_path / "ck", loader=tiny_loader(resumed))
     assert again.resumed_from == 2 and full.resumed_from == 0
     assert again.top1 == full.top1
+    # dropout is in the net: equal weights need its draws to be the uninterrupted run's too
     for a, b in zip(straight[0].state_dict().values(), resumed[0].state_dict().values(), strict=True):
         assert torch.equal(a, b)
-    assert not list((tmp_path / "ck").glob("*.pt"))  # removed once the model is finished
+    assert again.checkpoint is not None and again.checkpoint.is_file()  # kept until the result is recorded
+
+
+def test_a_damaged_checkpoint_is_reported_and_the_model_starts_again(hues: Any, tmp_path: Path) -> None:
+    tuner = Finetuner(epochs=2, lr=0.05, batch_size=16)
+    clean = tuner.run("tiny:seeing", hues, loader=tiny_loader())
+    first = tuner.run("tiny:seeing", hues, checkpoints=tmp_path, loader=tiny_loader())
+    first.checkpoint.write_bytes(b"torn")  # a checkpoint cut short
+    with pytest.warns(UserWarning, match="unreadable"):
+        again = tuner.run("tiny:seeing", hues, checkpoints=tmp_path, loader=tiny_loader())
+    assert again.resumed_from == 0 and again.top1 == clean.top1
 
 
 def test_a_checkpoint_of_other_settings_is_not_resumed(hues: Any, tmp_path: Path) -> None:
@@ -106,8 +132,37 @@ def test_a_checkpoint_of_other_settings_is_not_resumed(hues: Any, tmp_path: Path
     with pytest.raises(KeyboardInterrupt):
         Finetuner(epochs=3, lr=0.05).run("tiny:seeing", hues, checkpoints=tmp_path, loader=tiny_loader(),
                                          on_epoch=stop)
+    assert len(list(tmp_path.glob("*.pt"))) == 1
     other = Finetuner(epochs=3, lr=0.02).run("tiny:seeing", hues, checkpoints=tmp_path, loader=tiny_loader())
     assert other.resumed_from == 0
+
+
+def test_a_diverging_run_is_an_error_not_a_record(hues: Any, tmp_path: Path) -> None:
+    with pytest.raises(FennecInputError, match="lower --lr"):
+        Finetuner(epochs=2, lr=1e12, batch_size=16).run("tiny:seeing", hues, loader=tiny_loader())
+    res = finetune_zoo(["tiny:seeing"], hues, Finetuner(epochs=2, lr=1e12), out=tmp_path / "r.csv",
+                       loader=tiny_loader(), log=lambda msg: None)
+    assert not res.records and "lower --lr" in res.failures[0][2] and not read_records_csv(tmp_path / "r.csv")
+
+
+def test_a_model_with_two_heads_trains_both(hues: Any) -> None:
+    built: list[Any] = []
+    res = Finetuner(epochs=6, lr=0.05, batch_size=16).run("tiny:distilled", hues, loader=tiny_loader(built))
+    assert res.top1 >= 90.0
+    from fennec.zoo.finetune import param_groups
+
+    groups = param_groups(built[0], 0.01, 0.1, 1e-4)
+    head = {id(p) for g in groups if g["lr"] == 0.1 for p in g["params"]}
+    assert head == {id(p) for m in (built[0].head, built[0].head_dist) for p in m.parameters()}
+    no_decay = {id(p) for g in groups if g["weight_decay"] == 0.0 for p in g["params"]}
+    assert id(built[0].body[1].weight) in no_decay and id(built[0].body[0].weight) not in no_decay
+
+
+def test_a_last_batch_of_one_waits_for_the_next_epoch(tmp_path: Path, make_folder: Any) -> None:
+    # 3 classes x 6 images: 15 training images, batches of 7 leave one over, which BatchNorm cannot train on
+    task = read_task(str(make_folder(tmp_path / "odd", HUES, per_class=6, size=24)))
+    res = Finetuner(epochs=2, lr=0.05, batch_size=7).run("tiny:seeing", task, loader=tiny_loader())
+    assert res.n_train == 15
 
 
 def test_sweep_writes_one_record_per_model_and_skips_finished_ones(hues: Any, tmp_path: Path) -> None:
@@ -141,6 +196,46 @@ def test_a_failing_model_is_reported_and_the_others_run(hues: Any, tmp_path: Pat
         finetune_zoo(["tiny:broken"], hues, Finetuner(epochs=1), loader=load, fail_fast=True)
 
 
+def test_a_record_in_one_output_only_is_copied_to_the_other(hues: Any, tmp_path: Path) -> None:
+    tuner = Finetuner(epochs=2, lr=0.05, batch_size=16)
+    out, db = tmp_path / "ft.csv", tmp_path / "records.sqlite"
+    built: list[Any] = []
+    finetune_zoo(["tiny:seeing"], hues, tuner, store=db, loader=tiny_loader(built), log=lambda msg: None)
+    res = finetune_zoo(["tiny:seeing"], hues, tuner, out=out, store=db, loader=tiny_loader(built),
+                       log=lambda msg: None)
+    assert len(built) == 1 and res.skipped == [("tiny:seeing", "finetune_top1_acc_pct")]
+    (row,) = read_records_csv(out)  # the store's record, now in the CSV too
+    with RecordStore(db) as store:
+        value, source, _ = store.find_record("fennec_finetune", "tiny:seeing", "hues", "finetune_top1_acc_pct")
+    assert (float(row["value"]), row["source"]) == (value, source)
+
+    db2 = tmp_path / "other.sqlite"
+    finetune_zoo(["tiny:seeing"], hues, tuner, out=out, store=db2, loader=tiny_loader(built), log=lambda msg: None)
+    assert len(built) == 1  # the CSV's record went to the new store without training again
+    with RecordStore(db2) as store:
+        assert store.find_record("fennec_finetune", "tiny:seeing", "hues", "finetune_top1_acc_pct")[0] == value
+
+
+def test_other_settings_under_the_same_benchmark_are_refused(hues: Any, tmp_path: Path) -> None:
+    out = tmp_path / "ft.csv"
+    finetune_zoo(["tiny:seeing"], hues, Finetuner(epochs=1), out=out, loader=tiny_loader(), log=lambda msg: None)
+    with pytest.raises(FennecInputError, match="another --benchmark"):
+        finetune_zoo(["tiny:seeing"], hues, Finetuner(epochs=2), out=out, loader=tiny_loader(),
+                     log=lambda msg: None)
+    res = finetune_zoo(["tiny:seeing"], hues, Finetuner(epochs=2), out=out, benchmark="ft_2_epochs",
+                       loader=tiny_loader(), log=lambda msg: None)
+    assert len(res.records) == 1 and len(read_records_csv(out)) == 2
+
+
+def test_an_unreadable_image_stops_the_sweep(tmp_path: Path, make_folder: Any) -> None:
+    root = make_folder(tmp_path / "hues", HUES, per_class=5, size=24)
+    next(root.rglob("*.png")).write_bytes(b"not an image")
+    task = read_task(str(root))
+    with pytest.raises(FennecInputError, match="fix or remove that image"):
+        finetune_zoo(["tiny:seeing", "tiny:gray"], task, Finetuner(epochs=1), loader=tiny_loader(),
+                     log=lambda msg: None)
+
+
 def test_splits(tmp_path: Path, make_folder: Any) -> None:
     root = tmp_path / "split"
     make_folder(root, HUES, per_class=3, size=8, split="train")
@@ -159,10 +254,17 @@ def test_splits(tmp_path: Path, make_folder: Any) -> None:
     make_folder(only_train, HUES, per_class=2, size=8, split="train")
     with pytest.raises(FennecInputError, match="'test'"):
         task_split(read_task(str(only_train)))
+    two = read_task(str(make_folder(tmp_path / "two", HUES, per_class=2, size=8)))
+    with pytest.raises(FennecInputError, match="at least 3 images per class"):
+        task_split(two)
+    three = read_task(str(make_folder(tmp_path / "three", HUES, per_class=3, size=8)))
+    assert len(task_split(three)[1]) == 3
 
 
 @pytest.mark.parametrize(("kwargs", "match"), [({"epochs": 0}, "epochs"), ({"protocol": "finetuning"}, "protocol"),
-                                               ({"lr": -1.0}, "lr"), ({"max_train": 0}, "max_train")])
+                                               ({"lr": -1.0}, "lr"), ({"lr": float("inf")}, "lr"),
+                                               ({"weight_decay": float("nan")}, "weight_decay"),
+                                               ({"seed": -1}, "seed"), ({"max_train": 0}, "max_train")])
 def test_bad_settings(hues: Any, kwargs: dict, match: str) -> None:
     with pytest.raises(FennecInputError, match=match):
         Finetuner(**kwargs).run("tiny:seeing", hues, loader=tiny_loader())
@@ -184,8 +286,11 @@ def test_cli_fine_tunes_a_timm_model_into_the_store(tmp_path: Path, make_folder:
 
 
 @pytest.mark.parametrize(("extra", "match"), [(["--epochs", "0"], "epochs"), (["--out", "x.json"], ".csv"),
-                                              (["--protocol", "full"], "invalid choice")])
+                                              (["--protocol", "full"], "invalid choice"), (["--seed", "-1"], "seed"),
+                                              (["--checkpoints", "FILE"], "is a file"),
+                                              (["--save-to", "a.pt", "--protocol", "linear_probe"], "fine-tuned")])
 def test_cli_bad_input_is_one_line_and_exit_2(folder: Path, run_cli: Any, extra: list[str], match: str) -> None:
+    extra = [str(folder / "red" / "0.png") if e == "FILE" else e for e in extra]
     code, _, err = run_cli("finetune", "--models", "timm:test_resnet", "--task", folder, *extra)
     assert code == 2 and match in err and len(err.strip().splitlines()) == 1
 

