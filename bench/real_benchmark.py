@@ -27,6 +27,7 @@ from pathlib import Path
 # archi2vec package: look modules up from the project instead.
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
 
+from fennec.io import write_json  # noqa: E402
 from fennec.tasks import read_task  # noqa: E402
 from fennec.zoo.checkpoints import save_checkpoint  # noqa: E402
 from fennec.zoo.finetune import Finetuner  # noqa: E402
@@ -99,13 +100,24 @@ def pretrain(root: Path, log: callable = print) -> None:
             res = Finetuner(allow_random=True, **PRETRAIN).run(
                 f"timm:{arch}", task, checkpoints=zoo / ".ckpt", save_to=path, pretraining=text,
                 on_epoch=lambda e, loss, a=arch, s=source: log(f"pretrain: {a}-{s}: epoch {e} loss {loss:.3f}"))
-            log(f"pretrain: {path.name}: source test top-1 {res.top1:.1f}% ({time.perf_counter() - t0:.0f} s)")
+            if res.checkpoint is not None:
+                res.checkpoint.unlink(missing_ok=True)
+            seconds = time.perf_counter() - t0
+            log(f"pretrain: {path.name}: source test top-1 {res.top1:.1f}% ({seconds:.0f} s)")
+            card = zoo / "zoo.json"  # how each model was made, for the benchmark's report
+            cards = json.loads(card.read_text()) if card.is_file() else {}
+            cards[path.name] = {"architecture": arch, "source": list(names), "pretraining": text,
+                                "source_test_top1": round(res.top1, 2), "n_train": res.n_train,
+                                "n_test": res.n_test, "seconds": round(seconds, 1), "settings": PRETRAIN}
+            write_json(card, cards)
 
 
 def sweep(root: Path, out: Path, protocols: tuple[str, ...] = ("linear_probe", "finetune"),
-          log: callable = print) -> None:
-    """Fine-tune (and linearly probe) every zoo model on every target task; records go to ``out``."""
-    models = zoo_ids(root)
+          log: callable = print, models: str = "all") -> None:
+    """Fine-tune (and linearly probe) every zoo model (or only the ones pre-trained ``here``, or the ``imagenet``
+    ones: two processes on two cores, each with its own ``out``) on every target task; records go to ``out``."""
+    ids = zoo_ids(root)
+    models = [m for m in ids if models == "all" or (m.startswith("local:") == (models == "here"))]
     for protocol in protocols:
         tuner = Finetuner(protocol=protocol, **FINETUNE)
         for t in _tasks(root, "target"):
@@ -119,7 +131,7 @@ def sweep(root: Path, out: Path, protocols: tuple[str, ...] = ("linear_probe", "
 def status(root: Path, out: Path) -> None:
     from fennec.zoo import read_records_csv
 
-    rows = read_records_csv(out)
+    rows = [r for path in sorted(out.parent.glob(f"{out.stem}*.csv")) for r in read_records_csv(path)]
     models, targets = zoo_ids(root), [t["name"] for t in _tasks(root, "target")]
     print(f"zoo: {len(models)} models ({len(models) - len(IMAGENET)} pre-trained here); targets: {targets}")
     for bench in ("fennec_real_linear_probe", "fennec_real_finetune"):
@@ -134,6 +146,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", type=Path, default=RESULTS / "real_records.csv", help="records CSV of the sweep")
     ap.add_argument("--protocol", action="append", choices=("linear_probe", "finetune"), default=None)
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--models", choices=("all", "here", "imagenet"), default="all",
+                    help="sweep only the models pre-trained here or only the ImageNet ones")
     args = ap.parse_args(argv)
     import torch
 
@@ -151,7 +165,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.stage == "pretrain":
         pretrain(root, log)
     elif args.stage == "sweep":
-        sweep(root, out, tuple(args.protocol or ("linear_probe", "finetune")), log)
+        sweep(root, out, tuple(args.protocol or ("linear_probe", "finetune")), log, args.models)
     else:
         status(root, out)
     return 0

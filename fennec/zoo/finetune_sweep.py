@@ -15,9 +15,18 @@ from typing import Any
 
 from fennec.tasks.task import Task
 from fennec.validation import FennecInputError
+from fennec.zoo.extract import record_id
 from fennec.zoo.finetune import Finetuner, FinetuneResult, ModelLoader, load_zoo_model
 from fennec.zoo.finetune_data import TaskImageError
-from fennec.zoo.runner import RunResult, insert_records, one_line, open_store, read_records_csv, write_records_csv
+from fennec.zoo.runner import (
+    RunResult,
+    insert_records,
+    model_meta,
+    one_line,
+    open_store,
+    read_records_csv,
+    write_records_csv,
+)
 
 DEFAULT_BENCHMARK = "fennec_finetune"
 _TOOL = "fennec finetune: "
@@ -26,17 +35,6 @@ _TOOL = "fennec finetune: "
 def metric_name(protocol: str) -> str:
     """The records' metric of a protocol's result (``finetune_top1_acc_pct``, ``linear_probe_top1_acc_pct``)."""
     return f"{protocol}_top1_acc_pct"
-
-
-def record_id(model_id: str) -> str:
-    """The id a model's records carry: timm ids spelt canonically (a bare name is timm's) with their weights file
-    kept, so two files of one architecture are two models; other ids as given."""
-    from fennec.zoo.extract import parse_zoo_id
-
-    if model_id.startswith("timm:") or ":" not in model_id:
-        canonical, _, weights = parse_zoo_id(model_id)
-        return f"{canonical}:{weights}" if weights else canonical
-    return model_id
 
 
 def settings_text(finetuner: Finetuner, task: Task) -> str:
@@ -133,7 +131,7 @@ def finetune_zoo(models: list[str], task: Task, finetuner: Finetuner, *, out: st
                     rows.append(have)
                     write_records_csv(out, rows)
                 if stored is None and db is not None:  # in the CSV only: copy it to the store
-                    insert_records(db, [have], model, db_task, "", finetuner.protocol, _meta(model))
+                    insert_records(db, [have], model, db_task, "", finetuner.protocol, model_meta(model))
                 result.skipped.append((model, metric))
                 continue
             try:
@@ -146,7 +144,7 @@ def finetune_zoo(models: list[str], task: Task, finetuner: Finetuner, *, out: st
                 if out is not None:
                     write_records_csv(out, [*rows, row])
                 if db is not None:
-                    insert_records(db, [row], model, db_task, res.weights, res.protocol, _meta(model))
+                    insert_records(db, [row], model, db_task, res.weights, res.protocol, model_meta(model))
             except TaskImageError:
                 raise  # the task is bad for every model: bad input, not one model's failure
             except Exception as exc:
@@ -167,14 +165,3 @@ def finetune_zoo(models: list[str], task: Task, finetuner: Finetuner, *, out: st
         if db is not None:
             db.close()
     return result
-
-
-def _meta(model: str) -> tuple[str, str] | None:
-    """(architecture, pre-training text) of a ``local:PATH`` checkpoint for the store (None for other ids, whose
-    id tells them)."""
-    if not model.startswith("local:"):
-        return None
-    from fennec.zoo.checkpoints import read_checkpoint_info
-
-    ck = read_checkpoint_info(model)
-    return ck.architecture, ck.pretraining

@@ -22,7 +22,7 @@ from fennec.io import atomic_open
 from fennec.tasks.sampler import DEFAULT_PROBE_SIZE
 from fennec.tasks.task import Task
 from fennec.validation import FennecInputError
-from fennec.zoo.extract import extract_features, parse_zoo_id
+from fennec.zoo.extract import extract_features, record_id
 
 COLUMNS = ("benchmark", "model", "dataset", "metric", "value", "source")
 DEFAULT_BENCHMARK = "fennec_score_zoo"
@@ -141,7 +141,7 @@ def score_zoo(models: list[str], task: Task, methods: list[str], *, out: str | o
     methods = _check_methods(list(methods))
     if not models:
         raise FennecInputError("--models: give at least one model id such as timm:tf_efficientnet_lite0")
-    ids = [(m, parse_zoo_id(m)[0]) for m in models]
+    ids = [(m, record_id(m)) for m in models]
     dataset = dataset or task.name
     result = RunResult(out=Path(out) if out is not None else None)
     rows: list[dict[str, Any]] = read_records_csv(out) if out is not None else []
@@ -202,7 +202,7 @@ def score_zoo(models: list[str], task: Task, methods: list[str], *, out: str | o
             if out is not None:
                 write_records_csv(out, rows)  # after every model: an interrupted run keeps what it finished
             if db is not None:
-                insert_records(db, new_rows, model, db_task, wsrc)
+                insert_records(db, new_rows, model, db_task, wsrc, meta=model_meta(model))
     finally:
         bar.close()
         if db is not None:
@@ -229,3 +229,14 @@ def insert_records(db: Any, rows: list[dict[str, Any]], model: str, task_name: s
         for r in rows:
             db.insert_record(Record(model=model, dataset=task_name, benchmark=r["benchmark"], metric=r["metric"],
                                     value=r["value"], source=r["source"], protocol=protocol), r["dataset"])
+
+
+def model_meta(model: str) -> tuple[str, str] | None:
+    """(architecture, pre-training text) of a ``local:PATH`` checkpoint for the store (None for other ids, whose
+    id tells them)."""
+    if not model.startswith("local:"):
+        return None
+    from fennec.zoo.checkpoints import read_checkpoint_info
+
+    ck = read_checkpoint_info(model)
+    return ck.architecture, ck.pretraining

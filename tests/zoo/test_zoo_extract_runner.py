@@ -145,3 +145,35 @@ def test_csv_values_round_trip(tmp_path: Path, folder: Path) -> None:
     with open(out, newline="") as fh:
         row = next(csv.DictReader(fh))
     assert float(row["value"]) == res.records[0]["value"]
+
+
+def test_record_ids_keep_a_timm_weights_file() -> None:
+    from fennec.zoo.extract import record_id
+
+    assert record_id("resnet18") == "timm:resnet18"
+    assert record_id("timm:resnet18:/w/a.pth") != record_id("timm:resnet18:/w/b.pth")
+    assert record_id("local:zoo/m.pt") == "local:zoo/m.pt"
+
+
+def test_a_model_trained_here_is_scored_like_a_timm_one(folder: Path, tmp_path: Path) -> None:
+    import timm
+    import torch
+
+    from fennec.records import RecordStore
+    from fennec.zoo.checkpoints import save_checkpoint
+
+    torch.manual_seed(0)
+    net = timm.create_model("test_convnext", pretrained=False, num_classes=3)
+    ck = tmp_path / "zoo" / "convnext-colors.pt"
+    save_checkpoint(ck, net, "test_convnext", "supervised on colours (3 classes)", 32, ["r", "g", "b"])
+    model = f"local:{ck}"
+    ext = extract_features(model, read_task(str(folder)), max_images=9)
+    assert ext.model == model and ext.probs.shape == (ext.features.shape[0], 3) and ext.weights.source == "file"
+    again = extract_features(model, read_task(str(folder)), max_images=9)
+    assert again.cached and np.array_equal(again.features, ext.features)
+    db = tmp_path / "records.sqlite"
+    res = score_zoo([model], read_task(str(folder)), ["parc"], store=db, max_images=9, progress=False)
+    assert not res.failures and res.records[0]["model"] == model
+    with RecordStore(db) as store:
+        meta = store.model(model)
+    assert (meta.architecture, meta.pretraining) == ("test_convnext", "supervised on colours (3 classes)")
