@@ -28,12 +28,13 @@ from pathlib import Path
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
 
 from fennec.io import write_json  # noqa: E402
+from fennec.records import ModelInfo  # noqa: E402
 from fennec.tasks import read_task  # noqa: E402
 from fennec.zoo.checkpoints import save_checkpoint  # noqa: E402
 from fennec.zoo.finetune import Finetuner  # noqa: E402
 from fennec.zoo.finetune_sweep import finetune_zoo  # noqa: E402
 
-ARCHS = ("mobilenetv3_small_100", "regnetx_002", "resnet10t")
+ARCHS = ("mobilenetv3_small_100", "regnetx_002")  # resnet10t next: 3x their CPU time per epoch
 IMAGENET = ("timm:tf_efficientnet_lite0", "timm:tf_efficientnet_lite1", "timm:tf_efficientnet_lite2")
 SOURCES = {"emoji": ("emoji_source",), "icons": ("icons_source",), "emoji+icons": ("emoji_source", "icons_source")}
 SIZE = 96  # the tasks' image side
@@ -139,13 +140,105 @@ def status(root: Path, out: Path) -> None:
         print(f"{bench}: {done} / {len(models) * len(targets)} records")
 
 
+def score(root: Path, out: Path, log: callable = print) -> None:
+    """PARC and LogME of every zoo model on every target (forward passes on a probe of its training images): the
+    cheap scores a space may learn from, and the estimators the benchmark compares with."""
+    from fennec.zoo import score_zoo
+
+    for t in _tasks(root, "target"):
+        res = score_zoo(zoo_ids(root), read_task(t["manifest"]), ["parc", "logme"], out=out,
+                        benchmark="fennec_real_scores", dataset=t["name"], progress=False, log=log)
+        log(f"score: {t['name']}: {len(res.records)} new, {len(res.skipped)} done, {len(res.failures)} failed")
+
+
+def build_store(root: Path, results: Path) -> Path:
+    """A copy of the default records store with the benchmark's targets (cards) and records added:
+    ``root/records.sqlite``, rebuilt on every call."""
+    import shutil
+
+    from fennec.records import Record, RecordStore, TaskCard
+    from fennec.records.store import default_store_path
+    from fennec.zoo import read_records_csv
+    from fennec.zoo.runner import model_meta
+
+    path = root / "records.sqlite"
+    path.unlink(missing_ok=True)
+    shutil.copy(default_store_path(), path)
+    protocol = {"fennec_real_finetune": "finetune", "fennec_real_linear_probe": "linear_probe",
+                "fennec_real_scores": "score"}
+    with RecordStore(path) as store:
+        for t in _tasks(root, "target"):
+            store.add_task(TaskCard(t["name"], n_classes=len(t["classes"]), n_images=t["n_train"] + t["n_test"],
+                                    class_names=tuple(c.replace("-", " ") for c in t["classes"]),
+                                    description=t["description"], notes="bench/real_tasks.py"))
+        rows = [r for f in sorted(results.glob("real_*.csv")) for r in read_records_csv(f)]
+        with store.transaction():
+            for m in sorted({r["model"] for r in rows}):
+                arch, pre = model_meta(m) or (m.partition(":")[2].partition(".")[0], "supervised on ImageNet-1k")
+                store.add_model(ModelInfo(m, m, arch, pre))
+            for r in rows:
+                store.insert_record(Record(model=r["model"], dataset=r["dataset"], benchmark=r["benchmark"],
+                                           metric=r["metric"], value=float(r["value"]), source=r["source"],
+                                           protocol=protocol[r["benchmark"]]))
+    return path
+
+
+def report(root: Path, results: Path, out: Path, benchmark: str = "fennec_real_finetune") -> dict:
+    """Leave-one-target-out on the fine-tuning records: the space and its baselines, and the estimators that
+    need forward passes (PARC, LogME) or a cheaper protocol (the linear probe's accuracy), each scoring the
+    held-out target's models; weighted Kendall tau against fine-tuned top-1, per target and mean."""
+    import numpy as np
+
+    import fennec.space.methods  # noqa: F401  (registers the space as the method "fennec")
+    from fennec.evaluation.methods import Method
+    from fennec.evaluation.protocols import evaluate
+    from fennec.records import RecordStore
+    from fennec.zoo import read_records_csv
+
+    rows = [r for f in sorted(results.glob("real_*.csv")) for r in read_records_csv(f)]
+
+    def recorded(benchmark: str, metric: str) -> type[Method]:
+        table = {(r["model"], r["dataset"]): float(r["value"]) for r in rows
+                 if r["benchmark"] == benchmark and r["metric"] == metric}
+
+        class Recorded(Method):
+            def score(self, task: object, models: list) -> np.ndarray:
+                return np.array([table.get((m.id, task.name), np.nan) for m in models])
+
+        return Recorded
+
+    methods = {"fennec": "fennec", "prior": "prior", "params": "params", "random": "random",
+               "parc (forward passes)": recorded("fennec_real_scores", "parc"),
+               "logme (forward passes)": recorded("fennec_real_scores", "logme"),
+               "linear probe accuracy": recorded("fennec_real_linear_probe", "linear_probe_top1_acc_pct")}
+    path = build_store(root, results)
+    out_json: dict = {}
+    with RecordStore(path) as store:
+        for name, method in methods.items():
+            if name == "linear probe accuracy" and benchmark == "fennec_real_linear_probe":
+                continue  # its own ground truth
+            rep = evaluate(benchmark, method, "lodo", store=store)
+            out_json[name] = {"mean": rep["mean"], "per_dataset": rep["per_dataset"]}
+    targets = sorted(next(iter(out_json.values()))["per_dataset"])
+    print("| method | " + " | ".join(targets) + " | mean |")
+    print("| --- |" + " --- |" * (len(targets) + 1))
+    for name, rep in out_json.items():
+        cells = [rep["per_dataset"][t].get("weighted_tau") for t in targets] + [rep["mean"].get("weighted_tau")]
+        print(f"| {name} | " + " | ".join("-" if c is None else f"{c:.3f}" for c in cells) + " |")
+    write_json(out, out_json)
+    return out_json
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("stage", choices=("pretrain", "sweep", "status"))
+    ap.add_argument("stage", choices=("pretrain", "sweep", "score", "report", "status"))
     ap.add_argument("--root", required=True, type=Path, help="the tasks of bench/real_tasks.py")
     ap.add_argument("--out", type=Path, default=RESULTS / "real_records.csv", help="records CSV of the sweep")
     ap.add_argument("--protocol", action="append", choices=("linear_probe", "finetune"), default=None)
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--benchmark", default="fennec_real_finetune", choices=("fennec_real_finetune",
+                                                                            "fennec_real_linear_probe"),
+                    help="the report's ground truth (default: fine-tuning)")
     ap.add_argument("--models", choices=("all", "here", "imagenet"), default="all",
                     help="sweep only the models pre-trained here or only the ImageNet ones")
     args = ap.parse_args(argv)
@@ -166,6 +259,10 @@ def main(argv: list[str] | None = None) -> int:
         pretrain(root, log)
     elif args.stage == "sweep":
         sweep(root, out, tuple(args.protocol or ("linear_probe", "finetune")), log, args.models)
+    elif args.stage == "score":
+        score(root, out.parent / "real_scores.csv", log)
+    elif args.stage == "report":
+        report(root, out.parent, out.parent / f"{args.benchmark}.json", args.benchmark)
     else:
         status(root, out)
     return 0

@@ -189,8 +189,27 @@ def _param_table(path: str) -> dict[str, int]:
 
 
 def param_count(architecture: str) -> float:
-    """Parameter count of an architecture from the shipped table ``data/aliases/params.csv`` (NaN if unknown)."""
-    return float(_param_table(str(data_dir() / "aliases" / "params.csv")).get(architecture, math.nan))
+    """Parameter count of an architecture: the shipped table ``data/aliases/params.csv`` (the published
+    benchmarks' architectures), else counted the way that table was, from timm (NaN if timm cannot build it)."""
+    known = _param_table(str(data_dir() / "aliases" / "params.csv")).get(architecture)
+    return float(known) if known is not None else counted_params(architecture)
+
+
+@functools.cache
+def counted_params(architecture: str) -> float:
+    """Sum of parameter sizes of a timm architecture with a 1000-class head, built on the meta device (no memory,
+    no weights); NaN for a name timm cannot build."""
+    import timm
+    import torch
+
+    if not architecture:
+        return math.nan
+    try:
+        with torch.device("meta"):
+            model = timm.create_model(architecture, pretrained=False, num_classes=1000)
+    except Exception:  # an unknown name, or one timm cannot build without downloads: the count is unknown
+        return math.nan
+    return float(sum(p.numel() for p in model.parameters()))
 
 
 @METHODS.register("params")

@@ -1,6 +1,7 @@
 """The harness: pinned prior numbers (REFERENCE.md section 4), lodo leakage, lomo cold start, report schema."""
 
 import json
+import math
 from typing import ClassVar
 
 import numpy as np
@@ -198,3 +199,16 @@ def test_an_error_rate_benchmark_is_evaluated_the_right_way_up(empty_store, tmp_
         assert acc["weighted_tau"] > 0.5
         for key in ("weighted_tau", "pearson", "spearman"):
             assert err[key] == pytest.approx(acc[key])
+
+
+def test_params_counts_an_architecture_the_table_lacks_the_way_the_table_was_made() -> None:
+    import csv
+
+    from fennec.evaluation.methods import counted_params, param_count
+    from fennec.records.aliases import data_dir
+
+    with open(data_dir() / "aliases" / "params.csv", newline="") as fh:
+        row = next(r for r in csv.DictReader(fh) if r["architecture"] == "resnet50")
+    assert counted_params("resnet50") == float(row["n_params"])  # the same count as the shipped table's
+    assert param_count("mobilenetv3_small_100") == counted_params("mobilenetv3_small_100") > 1e6
+    assert math.isnan(param_count("no_such_net")) and math.isnan(param_count(""))
