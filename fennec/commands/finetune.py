@@ -13,7 +13,6 @@ one from its last epoch (``--checkpoints``), so a long sweep can run under ``noh
 from __future__ import annotations
 
 import argparse
-import sys
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -70,11 +69,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Handler of `fennec finetune`; returns the exit code (1 when some model failed)."""
-    import csv
-
+    from fennec.commands._run_output import finish_run
     from fennec.tasks import read_task
     from fennec.validation import FennecInputError
-    from fennec.zoo import COLUMNS
     from fennec.zoo.finetune import Finetuner
     from fennec.zoo.finetune_sweep import finetune_zoo
 
@@ -89,12 +86,4 @@ def run(args: argparse.Namespace) -> int:
     res = finetune_zoo(args.models, task, tuner, out=args.out, store=args.store, benchmark=args.benchmark,
                        dataset=args.dataset, checkpoints=args.checkpoints, fail_fast=args.fail_fast,
                        save_to=args.save_to, pretraining=args.pretraining)
-    if args.out is None and args.store is None:
-        w = csv.DictWriter(sys.stdout, fieldnames=list(COLUMNS), extrasaction="ignore")
-        w.writeheader()
-        for r in res.records:
-            w.writerow(r)
-    where = " and ".join(x for x in (args.out, args.store) if x)
-    print(f"finetune: {len(res.records)} new record(s), {len(res.skipped)} already present, "
-          f"{len(res.failures)} failure(s)" + (f"; wrote {where}" if where else ""), file=sys.stderr)
-    return 1 if res.failures else 0
+    return finish_run("finetune", res, args.out, args.store)

@@ -11,7 +11,6 @@ rerunning with the same ``--out``/``--store`` skips what is already there.
 from __future__ import annotations
 
 import argparse
-import sys
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -43,11 +42,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Handler of `fennec score-zoo`; returns the exit code (1 when some model failed)."""
-    import csv
-
+    from fennec.commands._run_output import finish_run
     from fennec.tasks import read_task
     from fennec.validation import FennecInputError, check_positive_int
-    from fennec.zoo import COLUMNS, score_zoo
+    from fennec.zoo import score_zoo
 
     check_positive_int(args.max_images, "--max-images")
     check_positive_int(args.batch_size, "--batch-size")
@@ -60,12 +58,4 @@ def run(args: argparse.Namespace) -> int:
     res = score_zoo(args.models, task, args.method, out=args.out, store=args.store, benchmark=args.benchmark,
                     dataset=args.dataset, fail_fast=args.fail_fast, max_images=args.max_images, seed=args.seed,
                     batch_size=args.batch_size, allow_random=args.allow_random, progress=not args.no_progress)
-    if args.out is None and args.store is None:
-        w = csv.DictWriter(sys.stdout, fieldnames=list(COLUMNS), extrasaction="ignore")
-        w.writeheader()
-        for r in res.records:
-            w.writerow(r)
-    where = " and ".join(x for x in (args.out, args.store) if x)
-    print(f"score-zoo: {len(res.records)} new record(s), {len(res.skipped)} already present, "
-          f"{len(res.failures)} failure(s)" + (f"; wrote {where}" if where else ""), file=sys.stderr)
-    return 1 if res.failures else 0
+    return finish_run("score-zoo", res, args.out, args.store)
