@@ -158,6 +158,7 @@ def build_store(root: Path, results: Path) -> Path:
 
     from fennec.records import Record, RecordStore, TaskCard
     from fennec.records.store import default_store_path
+    from fennec.tasks import describe_images
     from fennec.zoo import read_records_csv
     from fennec.zoo.runner import model_meta
 
@@ -171,6 +172,10 @@ def build_store(root: Path, results: Path) -> Path:
             store.add_task(TaskCard(t["name"], n_classes=len(t["classes"]), n_images=t["n_train"] + t["n_test"],
                                     class_names=tuple(c.replace("-", " ") for c in t["classes"]),
                                     description=t["description"], notes="bench/real_tasks.py"))
+            # what the default proxy sees of the training images: the space reads tasks from their images when
+            # three or more training tasks carry this (fennec tasks add-images does the same)
+            s = describe_images(read_task(t["manifest"]))
+            store.add_task_image(t["name"], s.proxy, s.part, n_probe=int(s.info.get("n_probe", 0)))
         rows = [r for f in sorted(results.glob("real_*.csv")) for r in read_records_csv(f)]
         with store.transaction():
             for m in sorted({r["model"] for r in rows}):
@@ -184,12 +189,12 @@ def build_store(root: Path, results: Path) -> Path:
 
 
 def report(root: Path, results: Path, out: Path, benchmark: str = "fennec_real_finetune") -> dict:
-    """Leave-one-target-out on the fine-tuning records: the space and its baselines, and the estimators that
-    need forward passes (PARC, LogME) or a cheaper protocol (the linear probe's accuracy), each scoring the
-    held-out target's models; weighted Kendall tau against fine-tuned top-1, per target and mean."""
+    """Leave-one-target-out on the fine-tuning records: the space (reading the tasks' images through the proxy,
+    and from text only) and its baselines, and the estimators that need forward passes (PARC, LogME) or a cheaper
+    protocol (the linear probe's accuracy), each scoring the held-out target's models; weighted Kendall tau
+    against fine-tuned top-1, per target and mean."""
     import numpy as np
 
-    import fennec.space.methods  # noqa: F401  (registers the space as the method "fennec")
     from fennec.evaluation.methods import Method
     from fennec.evaluation.protocols import evaluate
     from fennec.records import RecordStore
@@ -207,7 +212,10 @@ def report(root: Path, results: Path, out: Path, benchmark: str = "fennec_real_f
 
         return Recorded
 
-    methods = {"fennec": "fennec", "prior": "prior", "params": "params", "random": "random",
+    from fennec.space.methods import SpaceMethod
+
+    methods = {"fennec": "fennec", "fennec, text only": lambda: SpaceMethod(images="off"), "prior": "prior",
+               "params": "params", "random": "random",
                "parc (forward passes)": recorded("fennec_real_scores", "parc"),
                "logme (forward passes)": recorded("fennec_real_scores", "logme"),
                "linear probe accuracy": recorded("fennec_real_linear_probe", "linear_probe_top1_acc_pct")}
