@@ -192,7 +192,8 @@ def report(root: Path, results: Path, out: Path, benchmark: str = "fennec_real_f
     """Leave-one-target-out on the fine-tuning records: the space (reading the tasks' images through the proxy,
     and from text only) and its baselines, and the estimators that need forward passes (PARC, LogME) or a cheaper
     protocol (the linear probe's accuracy), each scoring the held-out target's models; weighted Kendall tau
-    against fine-tuned top-1, per target and mean."""
+    against fine-tuned top-1, per target and mean. Then cold start (lomo, 5 folds of held-out models): the space
+    from the models' architecture and pre-training text alone, against the parameter count."""
     import numpy as np
 
     from fennec.evaluation.methods import Method
@@ -202,9 +203,17 @@ def report(root: Path, results: Path, out: Path, benchmark: str = "fennec_real_f
 
     rows = [r for f in sorted(results.glob("real_*.csv")) for r in read_records_csv(f)]
 
-    def recorded(benchmark: str, metric: str) -> type[Method]:
+    truth = {(r["model"], r["dataset"]) for r in rows if r["benchmark"] == benchmark}
+
+    def recorded(benchmark: str, metric: str) -> type[Method] | None:
+        """A method that reads recorded values (None until every ground-truth pair has one: a partly recorded
+        estimator would be ranked on filled-in gaps)."""
         table = {(r["model"], r["dataset"]): float(r["value"]) for r in rows
                  if r["benchmark"] == benchmark and r["metric"] == metric}
+        if not truth <= set(table):
+            print(f"report: {metric} of {benchmark}: {len(truth & set(table))} of {len(truth)} pairs recorded; "
+                  "left out until the sweep has them all")
+            return None
 
         class Recorded(Method):
             def score(self, task: object, models: list) -> np.ndarray:
@@ -219,20 +228,26 @@ def report(root: Path, results: Path, out: Path, benchmark: str = "fennec_real_f
                "parc (forward passes)": recorded("fennec_real_scores", "parc"),
                "logme (forward passes)": recorded("fennec_real_scores", "logme"),
                "linear probe accuracy": recorded("fennec_real_linear_probe", "linear_probe_top1_acc_pct")}
+    methods = {k: v for k, v in methods.items() if v is not None}
     path = build_store(root, results)
     out_json: dict = {}
     with RecordStore(path) as store:
-        for name, method in methods.items():
-            if name == "linear probe accuracy" and benchmark == "fennec_real_linear_probe":
-                continue  # its own ground truth
-            rep = evaluate(benchmark, method, "lodo", store=store)
-            out_json[name] = {"mean": rep["mean"], "per_dataset": rep["per_dataset"]}
-    targets = sorted(next(iter(out_json.values()))["per_dataset"])
-    print("| method | " + " | ".join(targets) + " | mean |")
-    print("| --- |" + " --- |" * (len(targets) + 1))
-    for name, rep in out_json.items():
-        cells = [rep["per_dataset"][t].get("weighted_tau") for t in targets] + [rep["mean"].get("weighted_tau")]
-        print(f"| {name} | " + " | ".join("-" if c is None else f"{c:.3f}" for c in cells) + " |")
+        for protocol, names in (("lodo", list(methods)), ("lomo", ["fennec", "fennec, text only", "params",
+                                                                  "random"])):
+            for name in names:
+                own_truth = name == "linear probe accuracy" and benchmark == "fennec_real_linear_probe"
+                if name not in methods or own_truth:
+                    continue
+                rep = evaluate(benchmark, methods[name], protocol, store=store)
+                out_json.setdefault(protocol, {})[name] = {"mean": rep["mean"], "per_dataset": rep["per_dataset"]}
+    for protocol, reps in out_json.items():
+        targets = sorted(next(iter(reps.values()))["per_dataset"])
+        print(f"\n{protocol}: weighted tau against {benchmark}")
+        print("| method | " + " | ".join(targets) + " | mean |")
+        print("| --- |" + " --- |" * (len(targets) + 1))
+        for name, rep in reps.items():
+            cells = [rep["per_dataset"][t].get("weighted_tau") for t in targets] + [rep["mean"].get("weighted_tau")]
+            print(f"| {name} | " + " | ".join("-" if c is None else f"{c:.3f}" for c in cells) + " |")
     write_json(out, out_json)
     return out_json
 
