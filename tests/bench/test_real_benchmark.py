@@ -1,0 +1,47 @@
+"""bench/real_benchmark.py: the zoo's ids and the task a model pre-trained on two sources learns from."""
+
+from __future__ import annotations
+
+import csv
+import importlib.util
+import sys
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def load_script():
+    spec = importlib.util.spec_from_file_location("real_benchmark", ROOT / "bench" / "real_benchmark.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["real_benchmark"] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def _manifest(root: Path, name: str, make_folder: Any, classes: dict) -> None:
+    folder = make_folder(root / name, classes, per_class=3, size=8)
+    with open(folder / "manifest.csv", "w", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(["path", "label", "split"])
+        for c in classes:
+            for i in range(3):
+                w.writerow([f"{c}/{i}.png", c, "test" if i == 0 else "train"])
+
+
+def test_two_sources_make_one_task_with_their_labels_apart(tmp_path: Path, make_folder: Any) -> None:
+    rb = load_script()
+    _manifest(tmp_path, "a", make_folder, {"red": (200, 0, 0), "blue": (0, 0, 200)})
+    _manifest(tmp_path, "b", make_folder, {"red": (250, 0, 0)})
+    task = rb._merged_task(tmp_path, ("a", "b"))
+    assert sorted(task.class_names) == ["a/blue", "a/red", "b/red"]  # "red" of b is not "red" of a
+    assert task.n_examples == 9 and set(task.split_names) == {"test", "train"}
+    assert rb._merged_task(tmp_path, ("a",)).n_classes == 2
+
+
+def test_zoo_ids_are_the_checkpoints_then_the_imagenet_models(tmp_path: Path) -> None:
+    rb = load_script()
+    (tmp_path / "zoo").mkdir()
+    for name in ("b-icons.pt", "a-emoji.pt"):
+        (tmp_path / "zoo" / name).write_bytes(b"")
+    assert rb.zoo_ids(tmp_path) == ["local:zoo/a-emoji.pt", "local:zoo/b-icons.pt", *rb.IMAGENET]
