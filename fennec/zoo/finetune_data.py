@@ -22,7 +22,8 @@ MAX_DECODED_BYTES = 8 * 2**30  # beyond this a task's decoded images would crowd
 
 
 class TaskImageError(FennecInputError):
-    """An image of the task cannot be read: bad input for every model of a sweep, not a failure of one."""
+    """The task's images cannot be used (one is unreadable, or together they do not fit in memory): bad input for
+    every model of a sweep, not a failure of one."""
 
 
 def task_split(task: Task, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -81,9 +82,8 @@ def decoded(task: Task, idx: np.ndarray, cfg: dict[str, Any], size: int) -> Any:
     examples and preprocessing.
 
     Raises:
-        FennecInputError: the decoded images would take more than :data:`MAX_DECODED_BYTES` (cap them with
-            ``max_train``/``max_test``).
-        TaskImageError: an image cannot be read (named).
+        TaskImageError: the decoded images would take more than :data:`MAX_DECODED_BYTES` (cap them with
+            ``max_train``/``max_test``), or an image cannot be read (named).
     """
     import torch
     from timm.data import create_transform
@@ -93,7 +93,7 @@ def decoded(task: Task, idx: np.ndarray, cfg: dict[str, Any], size: int) -> Any:
     assert task.paths is not None
     need = len(idx) * 3 * size * size
     if need > MAX_DECODED_BYTES:
-        raise FennecInputError(f"task {task.source or task.name}: {len(idx)} images at {size} px take "
+        raise TaskImageError(f"task {task.source or task.name}: {len(idx)} images at {size} px take "
                                f"{need / 2**30:.1f} GiB decoded, more than {MAX_DECODED_BYTES / 2**30:.0f}; cap them "
                                "with --max-train/--max-test or lower --image-size")
     ecfg = eval_config(cfg, size)

@@ -17,7 +17,7 @@ from fennec.tasks.task import Task
 from fennec.validation import FennecInputError
 from fennec.zoo.extract import record_id
 from fennec.zoo.finetune import Finetuner, FinetuneResult, ModelLoader, load_zoo_model
-from fennec.zoo.finetune_data import TaskImageError
+from fennec.zoo.finetune_data import TaskImageError, task_split
 from fennec.zoo.runner import (
     RunResult,
     insert_records,
@@ -102,6 +102,7 @@ def finetune_zoo(models: list[str], task: Task, finetuner: Finetuner, *, out: st
     if task.kind != "images" or task.paths is None:
         raise FennecInputError(f"--task {task.source or task.name}: fine-tuning needs images (an image folder or a "
                                f"manifest), got a {task.kind} task")
+    task_split(task, finetuner.seed)  # a task that cannot be split is bad input for every model: said once
     if checkpoints is not None and Path(checkpoints).exists() and not Path(checkpoints).is_dir():
         raise FennecInputError(f"--checkpoints {str(checkpoints)!r}: is a file; give a directory")
     if save_to is not None and finetuner.protocol != "finetune":

@@ -257,6 +257,8 @@ def test_splits(tmp_path: Path, make_folder: Any) -> None:
     two = read_task(str(make_folder(tmp_path / "two", HUES, per_class=2, size=8)))
     with pytest.raises(FennecInputError, match="at least 3 images per class"):
         task_split(two)
+    with pytest.raises(FennecInputError, match="at least 3 images per class"):  # once, not once per model
+        finetune_zoo(["tiny:seeing", "tiny:gray"], two, Finetuner(epochs=1), loader=tiny_loader())
     three = read_task(str(make_folder(tmp_path / "three", HUES, per_class=3, size=8)))
     assert len(task_split(three)[1]) == 3
 
@@ -340,3 +342,12 @@ def test_foreign_or_missing_checkpoints_are_one_line_errors(tmp_path: Path) -> N
         read_checkpoint_info(f"local:{tmp_path / 'junk.pt'}")
     with pytest.raises(FennecInputError, match="only a fine-tuned model can be kept"):
         Finetuner(protocol="linear_probe").run("local:x", None, save_to=tmp_path / "x.pt")  # type: ignore[arg-type]
+
+
+def test_images_too_big_to_decode_stop_the_sweep_with_a_hint(hues: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    import fennec.zoo.finetune_data as data
+
+    monkeypatch.setattr(data, "MAX_DECODED_BYTES", 1000)
+    with pytest.raises(FennecInputError, match="--max-train"):
+        finetune_zoo(["tiny:seeing", "tiny:gray"], hues, Finetuner(epochs=1), loader=tiny_loader(),
+                     log=lambda msg: None)
