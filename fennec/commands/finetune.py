@@ -81,7 +81,7 @@ def run(args: argparse.Namespace) -> int:
                       weight_decay=args.weight_decay, batch_size=args.batch_size, image_size=args.image_size,
                       max_train=args.max_train, max_test=args.max_test, seed=args.seed,
                       allow_random=args.allow_random)
-    tuner.check()  # bad hyper-parameters fail before the task's images are read
+    tuner.check(args.save_to, args.checkpoints)  # bad settings fail before the task is read
     task = read_task(args.task, args.classes)
     res = finetune_zoo(args.models, task, tuner, out=args.out, store=args.store, benchmark=args.benchmark,
                        dataset=args.dataset, checkpoints=args.checkpoints, fail_fast=args.fail_fast,

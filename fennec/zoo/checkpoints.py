@@ -79,12 +79,15 @@ def _read(path: Path, model_id: str) -> dict[str, Any]:
     return state
 
 
+def _info(path: Path, state: dict[str, Any]) -> CheckpointInfo:
+    return CheckpointInfo(str(path), state["architecture"], state["pretraining"], int(state["input_size"]),
+                          tuple(state["class_names"]))
+
+
 def read_checkpoint_info(model_id: str) -> CheckpointInfo:
     """The description of a ``local:PATH`` checkpoint (the weights are read and dropped)."""
     path = checkpoint_path(model_id)
-    s = _read(path, model_id)
-    return CheckpointInfo(str(path), s["architecture"], s["pretraining"], int(s["input_size"]),
-                          tuple(s["class_names"]))
+    return _info(path, _read(path, model_id))
 
 
 def load_checkpoint_model(model_id: str) -> tuple[Any, CheckpointInfo]:
@@ -97,8 +100,7 @@ def load_checkpoint_model(model_id: str) -> tuple[Any, CheckpointInfo]:
 
     path = checkpoint_path(model_id)
     s = _read(path, model_id)
-    info = CheckpointInfo(str(path), s["architecture"], s["pretraining"], int(s["input_size"]),
-                          tuple(s["class_names"]))
+    info = _info(path, s)
     try:
         model = timm.create_model(info.architecture, pretrained=False, num_classes=len(info.class_names))
     except RuntimeError as exc:

@@ -168,8 +168,9 @@ class Finetuner:
                                               "batch_size", "image_size", "max_train", "max_test", "seed",
                                               "allow_random")}
 
-    def check(self) -> None:
-        """Validate the hyper-parameters (every entry point calls this before reading a task's images).
+    def check(self, save_to: str | Path | None = None, checkpoints: str | Path | None = None) -> None:
+        """Validate the hyper-parameters, that a model kept with ``save_to`` is a fine-tuned one and that
+        ``checkpoints`` is no file (every entry point calls this before reading a task's images).
 
         Raises:
             FennecInputError: the first bad one, named.
@@ -183,6 +184,22 @@ class Finetuner:
         check_positive_number(self.head_lr_mult, "head_lr_mult")
         check_positive_number(self.weight_decay, "weight_decay", allow_zero=True)
         check_seed(self.seed)
+        if save_to is not None and self.protocol != "finetune":
+            raise FennecInputError("--save-to: only a fine-tuned model can be kept; use --protocol finetune")
+        if checkpoints is not None and Path(checkpoints).exists() and not Path(checkpoints).is_dir():
+            raise FennecInputError(f"--checkpoints {str(checkpoints)!r}: is a file; give a directory")
+
+    def check_task(self, task: Task) -> tuple[Any, Any]:
+        """(train indices, test indices) of a task this finetuner can run on: one with images and a split
+        (:func:`fennec.zoo.finetune_data.task_split`); a sweep checks once what would fail every model.
+
+        Raises:
+            FennecInputError: a task without images, or one that cannot be split.
+        """
+        if task.kind != "images" or task.paths is None:
+            raise FennecInputError(f"task {task.source or task.name}: fine-tuning needs images (an image folder or "
+                                   f"a manifest), got a {task.kind} task")
+        return task_split(task, self.seed)
 
     def run_key(self, model_id: str, weights: str, task: Task) -> str:
         """Identifies a run (model and its weights, task content, hyper-parameters): its checkpoint's name."""
@@ -215,17 +232,10 @@ class Finetuner:
         """
         import torch
 
-        self.check()
-        if save_to is not None and self.protocol != "finetune":
-            raise FennecInputError("--save-to: only a fine-tuned model can be kept; use --protocol finetune")
-        if task.kind != "images" or task.paths is None:
-            raise FennecInputError(f"task {task.source or task.name}: fine-tuning needs images (an image folder or "
-                                   f"a manifest), got a {task.kind} task")
+        self.check(save_to, checkpoints)
         ck_dir = Path(checkpoints) if checkpoints is not None else None
-        if ck_dir is not None and ck_dir.exists() and not ck_dir.is_dir():
-            raise FennecInputError(f"--checkpoints {str(ck_dir)!r}: is a file; give a directory")
         t0 = time.perf_counter()
-        train_idx, test_idx = task_split(task, self.seed)
+        train_idx, test_idx = self.check_task(task)
         train_idx = capped(task, train_idx, self.max_train, self.seed)
         test_idx = capped(task, test_idx, self.max_test, self.seed)
         with torch.random.fork_rng():  # the new head's initialisation, whatever ran before

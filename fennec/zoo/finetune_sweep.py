@@ -17,7 +17,7 @@ from fennec.tasks.task import Task
 from fennec.validation import FennecInputError
 from fennec.zoo.extract import record_id
 from fennec.zoo.finetune import Finetuner, FinetuneResult, ModelLoader, load_zoo_model
-from fennec.zoo.finetune_data import TaskImageError, task_split
+from fennec.zoo.finetune_data import TaskImageError
 from fennec.zoo.runner import (
     RunResult,
     insert_records,
@@ -96,17 +96,10 @@ def finetune_zoo(models: list[str], task: Task, finetuner: Finetuner, *, out: st
         def log(msg: str) -> None:
             print(msg, file=sys.stderr, flush=True)
 
-    finetuner.check()
+    finetuner.check(save_to, checkpoints)
     if not models:
         raise FennecInputError("--models: give at least one model id such as timm:tf_efficientnet_lite0")
-    if task.kind != "images" or task.paths is None:
-        raise FennecInputError(f"--task {task.source or task.name}: fine-tuning needs images (an image folder or a "
-                               f"manifest), got a {task.kind} task")
-    task_split(task, finetuner.seed)  # a task that cannot be split is bad input for every model: said once
-    if checkpoints is not None and Path(checkpoints).exists() and not Path(checkpoints).is_dir():
-        raise FennecInputError(f"--checkpoints {str(checkpoints)!r}: is a file; give a directory")
-    if save_to is not None and finetuner.protocol != "finetune":
-        raise FennecInputError("--save-to: only a fine-tuned model can be kept; use --protocol finetune")
+    finetuner.check_task(task)  # what would fail every model is bad input, said once
     if save_to is not None and len(set(models)) != 1:
         raise FennecInputError(f"--save-to: keeps one model; give one --models id, not {len(set(models))}")
     ids = list(dict.fromkeys(record_id(m) for m in models))  # loadable too: a timm id keeps its weights file
