@@ -27,7 +27,7 @@ from pathlib import Path
 # archi2vec package: look modules up from the project instead.
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
 
-from fennec.io import write_json  # noqa: E402
+from fennec.io import atomic_open, write_json  # noqa: E402
 from fennec.records import ModelInfo  # noqa: E402
 from fennec.tasks import read_task  # noqa: E402
 from fennec.zoo.checkpoints import save_checkpoint  # noqa: E402
@@ -42,6 +42,13 @@ PRETRAIN = {"epochs": 12, "lr": 0.05, "head_lr_mult": 1.0, "weight_decay": 5e-4,
 FINETUNE = {"epochs": 8, "lr": 0.01, "head_lr_mult": 10.0, "weight_decay": 1e-4, "batch_size": 32,
             "image_size": SIZE}
 RESULTS = Path(__file__).resolve().parent / "results"
+
+
+def read_results(results: Path) -> list[dict[str, str]]:
+    """Every record the stages wrote (``real_records_*.csv`` of each sweep process, ``real_scores.csv``)."""
+    from fennec.zoo import read_records_csv
+
+    return [r for f in sorted(results.glob("real_*.csv")) for r in read_records_csv(f)]
 
 
 def zoo_ids(root: Path) -> list[str]:
@@ -67,12 +74,10 @@ def _merged_task(root: Path, names: tuple[str, ...]) -> object:
         for n in names:
             with open(root / n / "manifest.csv", newline="", encoding="utf-8") as fh:
                 rows += [(str(root / n / r["path"]), f"{n}/{r['label']}", r["split"]) for r in csv.DictReader(fh)]
-        tmp = path.with_suffix(".tmp")
-        with open(tmp, "w", newline="", encoding="utf-8") as fh:
+        with atomic_open(path, "w", newline="") as fh:
             w = csv.writer(fh)
             w.writerow(["path", "label", "split"])
             w.writerows(rows)
-        tmp.replace(path)
     return read_task(str(path))
 
 
@@ -105,7 +110,7 @@ def pretrain(root: Path, log: callable = print) -> None:
                 res.checkpoint.unlink(missing_ok=True)
             seconds = time.perf_counter() - t0
             log(f"pretrain: {path.name}: source test top-1 {res.top1:.1f}% ({seconds:.0f} s)")
-            card = zoo / "zoo.json"  # how each model was made, for the benchmark's report
+            card = RESULTS / "real_zoo.json"  # how each model was made, kept with the records
             cards = json.loads(card.read_text()) if card.is_file() else {}
             cards[path.name] = {"architecture": arch, "source": list(names), "pretraining": text,
                                 "source_test_top1": round(res.top1, 2), "n_train": res.n_train,
@@ -129,15 +134,19 @@ def sweep(root: Path, out: Path, protocols: tuple[str, ...] = ("linear_probe", "
                 f"{len(res.failures)} failed")
 
 
-def status(root: Path, out: Path) -> None:
-    from fennec.zoo import read_records_csv
-
-    rows = [r for path in sorted(out.parent.glob(f"{out.stem}*.csv")) for r in read_records_csv(path)]
+def status(root: Path, results: Path) -> None:
+    """How far the stages are, and the fine-tuned top-1 of every (model, target) recorded so far."""
+    rows = read_results(results)
     models, targets = zoo_ids(root), [t["name"] for t in _tasks(root, "target")]
     print(f"zoo: {len(models)} models ({len(models) - len(IMAGENET)} pre-trained here); targets: {targets}")
-    for bench in ("fennec_real_linear_probe", "fennec_real_finetune"):
+    for bench in ("fennec_real_linear_probe", "fennec_real_finetune", "fennec_real_scores"):
         done = sum(r["benchmark"] == bench for r in rows)
-        print(f"{bench}: {done} / {len(models) * len(targets)} records")
+        print(f"{bench}: {done} / {len(models) * len(targets) * (2 if bench.endswith('scores') else 1)} records")
+    top1 = {(r["model"], r["dataset"]): float(r["value"]) for r in rows if r["benchmark"] == "fennec_real_finetune"}
+    print("\nfine-tuned top-1 (%)\n| model | " + " | ".join(targets) + " |\n| --- |" + " --- |" * len(targets))
+    for m in models:
+        cells = [f"{top1[(m, t)]:.1f}" if (m, t) in top1 else "" for t in targets]
+        print(f"| {m} | " + " | ".join(cells) + " |")
 
 
 def score(root: Path, out: Path, log: callable = print) -> None:
@@ -151,7 +160,7 @@ def score(root: Path, out: Path, log: callable = print) -> None:
         log(f"score: {t['name']}: {len(res.records)} new, {len(res.skipped)} done, {len(res.failures)} failed")
 
 
-def build_store(root: Path, results: Path) -> Path:
+def build_store(root: Path, rows: list[dict[str, str]]) -> Path:
     """A copy of the default records store with the benchmark's targets (cards) and records added:
     ``root/records.sqlite``, rebuilt on every call."""
     import shutil
@@ -159,7 +168,6 @@ def build_store(root: Path, results: Path) -> Path:
     from fennec.records import Record, RecordStore, TaskCard
     from fennec.records.store import default_store_path
     from fennec.tasks import describe_images
-    from fennec.zoo import read_records_csv
     from fennec.zoo.runner import model_meta
 
     path = root / "records.sqlite"
@@ -176,7 +184,6 @@ def build_store(root: Path, results: Path) -> Path:
             # three or more training tasks carry this (fennec tasks add-images does the same)
             s = describe_images(read_task(t["manifest"]))
             store.add_task_image(t["name"], s.proxy, s.part, n_probe=int(s.info.get("n_probe", 0)))
-        rows = [r for f in sorted(results.glob("real_*.csv")) for r in read_records_csv(f)]
         with store.transaction():
             for m in sorted({r["model"] for r in rows}):
                 arch, pre = model_meta(m) or (m.partition(":")[2].partition(".")[0], "supervised on ImageNet-1k")
@@ -199,9 +206,8 @@ def report(root: Path, results: Path, out: Path, benchmark: str = "fennec_real_f
     from fennec.evaluation.methods import Method
     from fennec.evaluation.protocols import evaluate
     from fennec.records import RecordStore
-    from fennec.zoo import read_records_csv
 
-    rows = [r for f in sorted(results.glob("real_*.csv")) for r in read_records_csv(f)]
+    rows = read_results(results)
 
     truth = {(r["model"], r["dataset"]) for r in rows if r["benchmark"] == benchmark}
 
@@ -229,7 +235,7 @@ def report(root: Path, results: Path, out: Path, benchmark: str = "fennec_real_f
                "logme (forward passes)": recorded("fennec_real_scores", "logme"),
                "linear probe accuracy": recorded("fennec_real_linear_probe", "linear_probe_top1_acc_pct")}
     methods = {k: v for k, v in methods.items() if v is not None}
-    path = build_store(root, results)
+    path = build_store(root, rows)
     out_json: dict = {}
     with RecordStore(path) as store:
         for protocol, names in (("lodo", list(methods)), ("lomo", ["fennec", "fennec, text only", "params",
@@ -287,7 +293,7 @@ def main(argv: list[str] | None = None) -> int:
     elif args.stage == "report":
         report(root, out.parent, out.parent / f"{args.benchmark}.json", args.benchmark)
     else:
-        status(root, out)
+        status(root, out.parent)
     return 0
 
 
