@@ -195,7 +195,7 @@ def build_store(root: Path, rows: list[dict[str, str]]) -> Path:
     return path
 
 
-def report(root: Path, results: Path, out: Path, benchmark: str = "fennec_real_finetune") -> dict:
+def report(root: Path, results: Path, out: Path, benchmark: str = "fennec_real_finetune", seed: int = 0) -> dict:
     """Leave-one-target-out on the fine-tuning records: the space (reading the tasks' images through the proxy,
     and from text only) and its baselines, and the estimators that need forward passes (PARC, LogME) or a cheaper
     protocol (the linear probe's accuracy), each scoring the held-out target's models; weighted Kendall tau
@@ -208,6 +208,7 @@ def report(root: Path, results: Path, out: Path, benchmark: str = "fennec_real_f
     from fennec.records import RecordStore
 
     rows = read_results(results)
+    # ``seed`` seeds the space and the lomo folds: with a handful of targets, one seed is one draw
 
     truth = {(r["model"], r["dataset"]) for r in rows if r["benchmark"] == benchmark}
 
@@ -244,11 +245,11 @@ def report(root: Path, results: Path, out: Path, benchmark: str = "fennec_real_f
                 own_truth = name == "linear probe accuracy" and benchmark == "fennec_real_linear_probe"
                 if name not in methods or own_truth:
                     continue
-                rep = evaluate(benchmark, methods[name], protocol, store=store)
+                rep = evaluate(benchmark, methods[name], protocol, store=store, seed=seed)
                 out_json.setdefault(protocol, {})[name] = {"mean": rep["mean"], "per_dataset": rep["per_dataset"]}
     for protocol, reps in out_json.items():
         targets = sorted(next(iter(reps.values()))["per_dataset"])
-        print(f"\n{protocol}: weighted tau against {benchmark}")
+        print(f"\n{protocol}: weighted tau against {benchmark} (seed {seed})")
         print("| method | " + " | ".join(targets) + " | mean |")
         print("| --- |" + " --- |" * (len(targets) + 1))
         for name, rep in reps.items():
@@ -265,6 +266,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", type=Path, default=RESULTS / "real_records.csv", help="records CSV of the sweep")
     ap.add_argument("--protocol", action="append", choices=("linear_probe", "finetune"), default=None)
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--seed", type=int, default=0, help="report: seed of the space and of the cold-start folds")
     ap.add_argument("--benchmark", default="fennec_real_finetune", choices=("fennec_real_finetune",
                                                                             "fennec_real_linear_probe"),
                     help="the report's ground truth (default: fine-tuning)")
@@ -291,7 +293,8 @@ def main(argv: list[str] | None = None) -> int:
     elif args.stage == "score":
         score(root, out.parent / "real_scores.csv", log)
     elif args.stage == "report":
-        report(root, out.parent, out.parent / f"{args.benchmark}.json", args.benchmark)
+        suffix = f"_seed{args.seed}" if args.seed else ""
+        report(root, out.parent, out.parent / f"{args.benchmark}{suffix}.json", args.benchmark, args.seed)
     else:
         status(root, out.parent)
     return 0

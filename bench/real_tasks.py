@@ -3,21 +3,22 @@
     python bench/real_tasks.py --root DIR [--only NAME ...] [--list]
 
 No dataset can be downloaded here, but Debian ships artwork: Google's Noto Color Emoji (fonts-noto-color-emoji,
-with the Unicode emoji groups of unicode-data) and the Papirus, Breeze and Adwaita icon themes
-(papirus-icon-theme, breeze-icon-theme, adwaita-icon-theme; SVGs rasterised by rsvg-convert of librsvg2-bin).
+with the Unicode emoji groups of unicode-data), icon themes (Papirus, Breeze, Oxygen, elementary-xfce, Faenza;
+SVGs rasterised by rsvg-convert of librsvg2-bin) and typefaces (Noto, DejaVu, URW base 35, FreeFont, Liberation).
 Each task is a folder ``DIR/NAME/`` of PNGs and a manifest ``DIR/NAME/manifest.csv`` (``path,label,split``) that
 ``read_task`` reads; ``DIR/tasks.json`` lists them with their role:
 
 - ``source`` tasks are what a zoo is pre-trained on here (``fennec finetune --save-to``);
 - ``target`` tasks are the benchmark: every zoo model fine-tuned on each gives the ground truth.
 
-Sources and targets never share an image: the emoji targets are other Unicode groups than the emoji source, and
-the icon targets other themes than the icon source. An emoji is drawn several times (scale, position, rotation,
-background colour) and all its drawings fall in one split, so a test image is always an emoji never trained on.
+Sources and targets never share an image: the emoji targets are other Unicode groups than the emoji source, the
+icon targets other themes than the icon source, and the glyph targets (digits by typeface, letters by writing
+system) are a kind of image no source has. An emoji is drawn several times (scale, position, rotation, background
+colour) and all its drawings fall in one split, so a test image is always an emoji never trained on; likewise a
+test digit is drawn in a typeface family never trained on, and a test letter is a letter never trained on.
 Builds are deterministic (seeded) and resumable (a finished task is skipped).
 
-Install the packages with ``apt-get install fonts-noto-color-emoji unicode-data papirus-icon-theme
-breeze-icon-theme librsvg2-bin``.
+Install the packages with ``apt-get install`` and :data:`PACKAGES`.
 """
 
 from __future__ import annotations
@@ -37,7 +38,11 @@ from PIL import Image, ImageDraw, ImageFont
 
 from fennec.io import write_json
 
-EMOJI_FONT = Path("/usr/share/fonts/truetype/noto/NotoColorEmoji.ttf")
+PACKAGES = ("fonts-noto-color-emoji unicode-data papirus-icon-theme breeze-icon-theme oxygen-icon-theme "
+            "elementary-xfce-icon-theme faenza-icon-theme fonts-noto-core fonts-dejavu-core fonts-urw-base35 "
+            "fonts-freefont-ttf fonts-liberation librsvg2-bin")
+FONTS = Path("/usr/share/fonts")
+EMOJI_FONT = FONTS / "truetype/noto/NotoColorEmoji.ttf"
 EMOJI_TEST = Path("/usr/share/unicode/emoji/emoji-test.txt")
 ICONS = Path("/usr/share/icons")
 SIZE = 96  # side of every image written
@@ -57,11 +62,12 @@ class TaskSpec:
     """A task to build: ``classes`` maps a label to what it gathers (emoji subgroups, or icon contexts)."""
 
     name: str
-    family: str  # "emoji" or "icons"
+    family: str  # "emoji", "icons" or "glyphs"
     role: str  # "source" or "target"
-    classes: dict[str, tuple[str, ...]]
+    classes: dict[str, tuple[str, ...]]  # glyphs: a label's characters
     themes: tuple[str, ...] = ()  # icon themes searched, in order
-    per_class: int = 0  # most items per class (icons); 0: all
+    per_class: int = 0  # most items per class (icons; glyphs: (character, typeface) pairs); 0: all
+    split_by: str = "character"  # glyphs: what a test image never shares with training ("character", "typeface")
     draws: int = 6  # drawings per emoji
     description: str = ""
     meta: dict[str, str] = field(default_factory=dict)
@@ -85,15 +91,21 @@ def parse_emoji_test(text: str) -> list[Emoji]:
     return out
 
 
-def draw_emoji(emoji: str, font: ImageFont.FreeTypeFont, rng: np.random.Generator) -> Image.Image | None:
-    """One drawing of an emoji: scaled to 55-95% of the side, rotated up to 15 degrees, placed at random on a
-    random light background; None when the font has no glyph for it (an empty drawing)."""
+def render(text: str, font: ImageFont.FreeTypeFont, fill: tuple[int, int, int] | None = None) -> Image.Image | None:
+    """Text drawn on a transparent canvas and cropped to its ink (RGBA); None when nothing is drawn. Without
+    ``fill``, the font's own colours (a colour emoji font)."""
     canvas = Image.new("RGBA", (160, 160), (0, 0, 0, 0))
-    ImageDraw.Draw(canvas).text((8, 8), emoji, font=font, embedded_color=True)
+    if fill is None:
+        ImageDraw.Draw(canvas).text((8, 8), text, font=font, embedded_color=True)
+    else:
+        ImageDraw.Draw(canvas).text((24, 16), text, font=font, fill=(*fill, 255))
     box = canvas.getbbox()
-    if box is None:
-        return None
-    glyph = canvas.crop(box)
+    return None if box is None else canvas.crop(box)
+
+
+def place(glyph: Image.Image, rng: np.random.Generator) -> Image.Image:
+    """A SIZE x SIZE drawing of a cropped RGBA glyph: scaled to 55-95% of the side, rotated up to 15 degrees,
+    placed at random on a random light background."""
     side = int(SIZE * rng.uniform(0.55, 0.95))
     glyph = glyph.resize((side, max(1, round(side * glyph.height / glyph.width))), Image.BICUBIC)
     glyph = glyph.rotate(float(rng.uniform(-15, 15)), resample=Image.BICUBIC, expand=True)
@@ -104,6 +116,12 @@ def draw_emoji(emoji: str, font: ImageFont.FreeTypeFont, rng: np.random.Generato
     y = int(rng.integers(0, SIZE - glyph.height + 1))
     out.paste(glyph, (x, y), glyph)
     return out
+
+
+def draw_emoji(emoji: str, font: ImageFont.FreeTypeFont, rng: np.random.Generator) -> Image.Image | None:
+    """One drawing of an emoji (:func:`place`); None when the font has no glyph for it (an empty drawing)."""
+    glyph = render(emoji, font)
+    return None if glyph is None else place(glyph, rng)
 
 
 def split_items(n_items: int, rng: np.random.Generator, test_share: float = 0.25) -> np.ndarray:
@@ -146,6 +164,61 @@ def rasterise(src: Path, dst: Path) -> bool:
     return res.returncode == 0 and dst.is_file() and dst.stat().st_size > 0
 
 
+@dataclass(frozen=True)
+class Typeface:
+    path: Path
+    family: str  # the typographic family: a family's weights and styles are one typeface in the splits
+    chars: frozenset[str]
+
+
+def typefaces(root: Path = FONTS) -> list[Typeface]:
+    """The TrueType/OpenType fonts under ``root`` (the colour emoji font left out) with their family and the
+    characters they map."""
+    from fontTools.ttLib import TTFont, TTLibError
+
+    out = []
+    for path in sorted(root.rglob("*")):
+        if path.suffix.lower() not in (".ttf", ".otf") or path.resolve() == EMOJI_FONT.resolve():
+            continue
+        try:
+            with TTFont(path, fontNumber=0, lazy=True) as font:
+                cmap = font.getBestCmap() or {}
+                family = font["name"].getDebugName(16) or font["name"].getDebugName(1) or path.stem
+        except (TTLibError, OSError, KeyError):
+            continue
+        out.append(Typeface(path, family, frozenset(map(chr, cmap))))
+    return out
+
+
+def build_glyphs(spec: TaskSpec, faces: list[Typeface], out: Path, seed: int = 0) -> list[tuple[str, str, str]]:
+    """Draw a task's characters in every typeface that has all of a class's characters (dark ink, :func:`place`);
+    ``spec.per_class`` (character, typeface) pairs per class at most, split by character or by typeface family;
+    returns the manifest rows."""
+    rng = np.random.default_rng(seed)
+    families = sorted({f.family for f in faces})
+    test_family = dict(zip(families, split_items(len(families), rng) == "test", strict=True))
+    rows = []
+    for label, chars in spec.classes.items():
+        able = [f for f in faces if set(chars) <= f.chars]
+        pairs = [(c, f) for c in chars for f in able]
+        if spec.per_class and len(pairs) > spec.per_class:
+            pairs = [pairs[i] for i in sorted(rng.choice(len(pairs), spec.per_class, replace=False))]
+        test_char = dict(zip(chars, split_items(len(chars), rng) == "test", strict=True))
+        (out / label).mkdir(parents=True, exist_ok=True)
+        for i, (c, face) in enumerate(pairs):
+            try:
+                glyph = render(c, ImageFont.truetype(str(face.path), 56), tuple(int(v) for v in rng.integers(0, 90, 3)))
+            except OSError:  # a font FreeType cannot open at this size
+                continue
+            if glyph is None:
+                continue
+            held = test_family[face.family] if spec.split_by == "typeface" else test_char[c]
+            rel = f"{label}/{i:04d}_{ord(c):04x}.png"  # the character's code point, which the split keeps whole
+            place(glyph, rng).save(out / rel)
+            rows.append((rel, label, "test" if held else "train"))
+    return rows
+
+
 def _subgroups(emoji: list[Emoji], groups: set[str], min_size: int) -> dict[str, tuple[str, ...]]:
     counts: dict[str, int] = {}
     for e in emoji:
@@ -154,9 +227,24 @@ def _subgroups(emoji: list[Emoji], groups: set[str], min_size: int) -> dict[str,
     return {s: (s,) for s in sorted(counts) if counts[s] >= min_size}
 
 
+# Letters that look alike in two writing systems (Latin A, Greek Alpha, Cyrillic A) are left out of the scripts task.
+SCRIPTS = {
+    "latin": "DFGJLNQRSUVWZbdfghijklmnqrstuvwz",
+    "greek": "ΔΘΛΞΣΨΩαβγδεζηθλξπσφψω",
+    "cyrillic": "БДЖЗИЙЛЦЧШЩЪЫЬЭЮЯбвгджзийлмнтцчшщъыьэюя",
+    "armenian": "ԱԲԳԴԵԶԷԸԹԺԻԼԽԾԿՀՁՂՃՄՅՆՇՈՉՊՋՌՍՎՏՐՑՒՓՔՕՖ",
+    "georgian": "აბგდევზთიკლმნოპჟრსტუფქღყშჩცძწჭხჯჰ",
+    "hebrew": "אבגדהוזחטיכלמנסעפצקרשת",
+    "arabic": "بتثجحخدذرزسشصضطظعغفقكلمنهوي",
+    "devanagari": "कखगघङचछजझञटठडढणतथदधनपफबभमयरलवशषसह",
+    "thai": "กขคฆงจฉชซฌญฎฏฐฑฒณดตถทธนบปผฝพฟภมยรลวศษสหฬอฮ",
+}
+ICON_TARGET = {c: (c,) for c in ("actions", "apps", "devices", "mimetypes", "places", "status")}
+
+
 def specs(emoji: list[Emoji]) -> list[TaskSpec]:
-    """The tasks: one emoji source, three emoji targets, one icon source, one icon target (Adwaita's icons are
-    one-colour symbolic ones nowadays, and the other installed themes are variants of these two)."""
+    """The tasks: one emoji source, three emoji targets, one icon source, four icon targets (Adwaita's icons are
+    one-colour symbolic ones nowadays), two glyph targets."""
     source_groups = {"Smileys & Emotion", "People & Body", "Activities", "Objects", "Symbols"}
     ctx = ("apps", "devices", "mimetypes", "places")  # Papirus's categories is a link to its apps
     return [
@@ -179,6 +267,16 @@ def specs(emoji: list[Emoji]) -> list[TaskSpec]:
         TaskSpec("icons_breeze", "icons", "target",
                  {c: (c,) for c in ("actions", "apps", "devices", "emblems", "mimetypes", "places", "status")},
                  themes=("breeze",), per_class=80, description="Breeze desktop icons by context"),
+        TaskSpec("icons_oxygen", "icons", "target", ICON_TARGET, themes=("oxygen/base",), per_class=80,
+                 description="Oxygen desktop icons by context"),
+        TaskSpec("icons_elementary", "icons", "target", ICON_TARGET | {"mimetypes": ("mimes",)},
+                 themes=("elementary-xfce",), per_class=80, description="elementary desktop icons by context"),
+        TaskSpec("icons_faenza", "icons", "target", ICON_TARGET, themes=("Faenza",), per_class=80,
+                 description="Faenza desktop icons by context"),
+        TaskSpec("glyphs_digits", "glyphs", "target", {str(d): (str(d),) for d in range(10)}, per_class=100,
+                 split_by="typeface", description="the digits 0 to 9 printed in many typefaces"),
+        TaskSpec("glyphs_scripts", "glyphs", "target", {k: tuple(v) for k, v in SCRIPTS.items()}, per_class=96,
+                 description="letters of nine writing systems"),
     ]
 
 
@@ -228,7 +326,7 @@ def build_icons(spec: TaskSpec, out: Path, icons: Path = ICONS, seed: int = 0) -
 
 
 def build(spec: TaskSpec, root: Path, emoji: list[Emoji] | None = None, font: ImageFont.FreeTypeFont | None = None,
-          icons: Path = ICONS) -> dict[str, object]:
+          icons: Path = ICONS, faces: list[Typeface] | None = None) -> dict[str, object]:
     """Build one task under ``root/NAME`` (a finished one, with its manifest, is left as it is)."""
     out = root / spec.name
     manifest = out / "manifest.csv"
@@ -241,6 +339,9 @@ def build(spec: TaskSpec, root: Path, emoji: list[Emoji] | None = None, font: Im
         if spec.family == "emoji":
             assert emoji is not None and font is not None
             rows = build_emoji(spec, emoji, font, tmp)
+        elif spec.family == "glyphs":
+            assert faces is not None
+            rows = build_glyphs(spec, faces, tmp)
         else:
             rows = build_icons(spec, tmp, icons)
         with open(tmp / "manifest.csv", "w", newline="", encoding="utf-8") as fh:
@@ -256,6 +357,11 @@ def build(spec: TaskSpec, root: Path, emoji: list[Emoji] | None = None, font: Im
             "manifest": str(manifest)}
 
 
+def _missing(what: list[str]) -> int:
+    print(f"real_tasks: missing {', '.join(what[:4])}; apt-get install {PACKAGES}", file=sys.stderr)
+    return 2
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--root", required=True, type=Path, help="where the task folders go")
@@ -263,24 +369,28 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--list", action="store_true", help="list the tasks and their classes, build nothing")
     args = ap.parse_args(argv)
     missing = [str(p) for p in (EMOJI_FONT, EMOJI_TEST) if not p.is_file()]
-    if shutil.which("rsvg-convert") is None:
-        missing.append("rsvg-convert")
     if missing:
-        print(f"real_tasks: missing {', '.join(missing)}; apt-get install fonts-noto-color-emoji unicode-data "
-              "papirus-icon-theme breeze-icon-theme librsvg2-bin", file=sys.stderr)
-        return 2
+        return _missing(missing)
     emoji = parse_emoji_test(EMOJI_TEST.read_text(encoding="utf-8"))
     every = specs(emoji)
     todo = [s for s in every if args.only is None or s.name in args.only]
     if args.list:
         for s in todo:
-            print(f"{s.name:15s} {s.role:6s} {len(s.classes)} classes: {', '.join(s.classes)}")
+            print(f"{s.name:16s} {s.role:6s} {len(s.classes)} classes: {', '.join(s.classes)}")
         return 0
+    missing = [str(ICONS / t) for s in todo for t in s.themes if not (ICONS / t).is_dir()]
+    if shutil.which("rsvg-convert") is None:
+        missing.append("rsvg-convert")
+    faces = typefaces() if any(s.family == "glyphs" for s in todo) else []
+    missing += [f"typefaces with every {label!r} character of {s.name}" for s in todo if s.family == "glyphs"
+                for label, chars in s.classes.items() if sum(set(chars) <= f.chars for f in faces) < 2]
+    if missing:
+        return _missing(missing)
     font = ImageFont.truetype(str(EMOJI_FONT), 109)  # the one size this bitmap font has
     args.root.mkdir(parents=True, exist_ok=True)
     index = []
     for s in todo:
-        info = build(s, args.root, emoji, font)
+        info = build(s, args.root, emoji, font, faces=faces)
         print(f"{s.name:15s} {s.role:6s} {len(info['classes'])} classes, {info['n_train']} train / "
               f"{info['n_test']} test images", flush=True)
         index.append(info)

@@ -95,3 +95,58 @@ def test_an_icon_task_takes_each_icon_name_once_and_no_symbolic_ones(tmp_path: P
     info = rt.build(spec, tmp_path / "out", icons=tmp_path / "icons")
     # "editor" is in both contexts of the theme: it is kept once, in the first
     assert info["classes"] == ["apps", "devices"] and info["n_train"] + info["n_test"] == 3
+
+
+def _faces(rt):
+    """matplotlib's own typefaces: DejaVu (Sans, Serif, Mono, each in several weights), STIX, Computer Modern."""
+    import matplotlib
+
+    return rt.typefaces(Path(matplotlib.get_data_path()) / "fonts" / "ttf")
+
+
+def test_typefaces_group_a_family_s_weights_and_know_their_characters() -> None:
+    rt = load_script()
+    faces = {f.path.name: f for f in _faces(rt)}
+    assert faces["DejaVuSans-Bold.ttf"].family == faces["DejaVuSans.ttf"].family == "DejaVu Sans"
+    assert faces["DejaVuSerif.ttf"].family != "DejaVu Sans"
+    assert {"7", "Ж", "Ω"} <= faces["DejaVuSans.ttf"].chars
+    assert "Ж" not in faces["cmr10.ttf"].chars
+
+
+def test_a_digit_task_holds_out_whole_typeface_families(tmp_path: Path) -> None:
+    rt = load_script()
+    faces = _faces(rt)
+    spec = rt.TaskSpec("digits", "glyphs", "target", {d: (d,) for d in "0123"}, split_by="typeface")
+    info = rt.build(spec, tmp_path, faces=faces)
+    family = {str(f.path): f.family for f in faces}
+    with open(tmp_path / "digits" / "manifest.csv", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    able = [f for f in faces if set("0123") <= f.chars]
+    assert info["n_train"] + info["n_test"] == len(rows) == 4 * len(able)  # every able typeface draws every digit
+    assert info["n_train"] and info["n_test"]
+    # the rows do not name their typeface: redraw the split from the families, as the builder does
+    families = sorted({f.family for f in faces})
+    test = dict(zip(families, rt.split_items(len(families), np.random.default_rng(0)) == "test", strict=True))
+    expected = sorted("test" if test[family[str(f.path)]] else "train" for f in able)
+    assert sorted(r["split"] for r in rows if r["label"] == "0") == expected
+    with Image.open(tmp_path / "digits" / rows[0]["path"]) as img:
+        assert img.size == (rt.SIZE, rt.SIZE) and img.mode == "RGB"
+
+
+def test_a_script_task_holds_out_whole_letters_and_caps_each_class(tmp_path: Path) -> None:
+    rt = load_script()
+    faces = _faces(rt)
+    classes = {"latin": tuple("DFGJLNQR"), "cyrillic": tuple("БДЖЗИЙЛЦ")}
+    spec = rt.TaskSpec("scripts", "glyphs", "target", classes, per_class=20)
+    rt.build(spec, tmp_path, faces=faces)
+    with open(tmp_path / "scripts" / "manifest.csv", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    assert {r["label"]: sum(x["label"] == r["label"] for x in rows) for r in rows} == {"latin": 20, "cyrillic": 20}
+    split_of: dict[str, set[str]] = {}
+    for r in rows:
+        split_of.setdefault(r["path"].rsplit("_", 1)[1], set()).add(r["split"])
+    assert all(len(s) == 1 for s in split_of.values())  # a test letter was never trained on
+    assert {r["split"] for r in rows} == {"test", "train"}
+    for r in rows:
+        with Image.open(tmp_path / "scripts" / r["path"]) as img:
+            assert np.asarray(img).std() > 5  # ink on a background, not a blank image
