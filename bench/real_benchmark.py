@@ -195,12 +195,35 @@ def build_store(root: Path, rows: list[dict[str, str]]) -> Path:
     return path
 
 
-def report(root: Path, results: Path, out: Path, benchmark: str = "fennec_real_finetune", seed: int = 0) -> dict:
+def over_seeds(reports: dict[int, dict]) -> dict:
+    """One method's reports (``evaluate``'s, by seed) as one: each target's weighted tau averaged over the seeds,
+    and the average, lowest and highest of the mean over targets (None where a seed's value is undefined)."""
+    import numpy as np
+
+    def avg(values: list) -> float | None:
+        kept = [v for v in values if v is not None]
+        return float(np.mean(kept)) if kept else None
+
+    reps = list(reports.values())
+    means = [r["mean"].get("weighted_tau") for r in reps]
+    defined = [m for m in means if m is not None]
+    return {"seeds": sorted(reports),
+            "per_target": {t: avg([r["per_dataset"][t].get("weighted_tau") for r in reps])
+                           for t in sorted(reps[0]["per_dataset"])},
+            "mean": avg(means), "min": min(defined, default=None), "max": max(defined, default=None)}
+
+
+def report(root: Path, results: Path, out: Path, benchmark: str = "fennec_real_finetune",
+           seeds: tuple[int, ...] = (0,)) -> dict:
     """Leave-one-target-out on the fine-tuning records: the space (reading the tasks' images through the proxy,
     and from text only) and its baselines, and the estimators that need forward passes (PARC, LogME) or a cheaper
     protocol (the linear probe's accuracy), each scoring the held-out target's models; weighted Kendall tau
     against fine-tuned top-1, per target and mean. Then cold start (lomo, 5 folds of held-out models): the space
-    from the models' architecture and pre-training text alone, against the parameter count."""
+    from the models' architecture and pre-training text alone, against the parameter count.
+
+    Each of ``seeds`` seeds the space and the lomo folds; the tables give the mean over them and the spread of
+    the mean. One seed is one draw: lomo pools the scores of 5 fits, each with its own per-task constant
+    (README, "A benchmark of real images")."""
     import numpy as np
 
     from fennec.evaluation.methods import Method
@@ -208,7 +231,6 @@ def report(root: Path, results: Path, out: Path, benchmark: str = "fennec_real_f
     from fennec.records import RecordStore
 
     rows = read_results(results)
-    # ``seed`` seeds the space and the lomo folds: with a handful of targets, one seed is one draw
 
     truth = {(r["model"], r["dataset"]) for r in rows if r["benchmark"] == benchmark}
 
@@ -245,16 +267,23 @@ def report(root: Path, results: Path, out: Path, benchmark: str = "fennec_real_f
                 own_truth = name == "linear probe accuracy" and benchmark == "fennec_real_linear_probe"
                 if name not in methods or own_truth:
                     continue
-                rep = evaluate(benchmark, methods[name], protocol, store=store, seed=seed)
-                out_json.setdefault(protocol, {})[name] = {"mean": rep["mean"], "per_dataset": rep["per_dataset"]}
+                by_seed = {}
+                for seed in seeds:
+                    rep = evaluate(benchmark, methods[name], protocol, store=store, seed=seed)
+                    by_seed[seed] = {"mean": rep["mean"], "per_dataset": rep["per_dataset"]}
+                out_json.setdefault(protocol, {})[name] = {**over_seeds(by_seed), "per_seed": by_seed}
+
+    def fmt(c: float | None) -> str:
+        return "-" if c is None else f"{c:.3f}"
+
     for protocol, reps in out_json.items():
-        targets = sorted(next(iter(reps.values()))["per_dataset"])
-        print(f"\n{protocol}: weighted tau against {benchmark} (seed {seed})")
-        print("| method | " + " | ".join(targets) + " | mean |")
-        print("| --- |" + " --- |" * (len(targets) + 1))
+        targets = list(next(iter(reps.values()))["per_target"])
+        print(f"\n{protocol}: weighted tau against {benchmark}, mean over seeds {list(seeds)}")
+        print("| method | " + " | ".join(targets) + " | mean | lowest - highest mean |")
+        print("| --- |" + " --- |" * (len(targets) + 2))
         for name, rep in reps.items():
-            cells = [rep["per_dataset"][t].get("weighted_tau") for t in targets] + [rep["mean"].get("weighted_tau")]
-            print(f"| {name} | " + " | ".join("-" if c is None else f"{c:.3f}" for c in cells) + " |")
+            cells = [fmt(rep["per_target"][t]) for t in targets] + [fmt(rep["mean"])]
+            print(f"| {name} | " + " | ".join(cells) + f" | {fmt(rep['min'])} - {fmt(rep['max'])} |")
     write_json(out, out_json)
     return out_json
 
@@ -266,7 +295,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", type=Path, default=RESULTS / "real_records.csv", help="records CSV of the sweep")
     ap.add_argument("--protocol", action="append", choices=("linear_probe", "finetune"), default=None)
     ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--seed", type=int, default=0, help="report: seed of the space and of the cold-start folds")
+    ap.add_argument("--seeds", type=int, nargs="+", default=[0],
+                    help="report: seeds of the space and of the cold-start folds (mean and spread over them)")
     ap.add_argument("--benchmark", default="fennec_real_finetune", choices=("fennec_real_finetune",
                                                                             "fennec_real_linear_probe"),
                     help="the report's ground truth (default: fine-tuning)")
@@ -293,8 +323,7 @@ def main(argv: list[str] | None = None) -> int:
     elif args.stage == "score":
         score(root, out.parent / "real_scores.csv", log)
     elif args.stage == "report":
-        suffix = f"_seed{args.seed}" if args.seed else ""
-        report(root, out.parent, out.parent / f"{args.benchmark}{suffix}.json", args.benchmark, args.seed)
+        report(root, out.parent, out.parent / f"{args.benchmark}.json", args.benchmark, tuple(args.seeds))
     else:
         status(root, out.parent)
     return 0

@@ -45,3 +45,18 @@ def test_zoo_ids_are_the_checkpoints_then_the_imagenet_models(tmp_path: Path) ->
     for name in ("b-icons.pt", "a-emoji.pt"):
         (tmp_path / "zoo" / name).write_bytes(b"")
     assert rb.zoo_ids(tmp_path) == ["local:zoo/a-emoji.pt", "local:zoo/b-icons.pt", *rb.IMAGENET]
+
+
+def test_a_report_over_seeds_averages_each_target_and_spans_the_mean() -> None:
+    rb = load_script()
+
+    def rep(a: float | None, b: float) -> dict:
+        taus = [t for t in (a, b) if t is not None]
+        return {"per_dataset": {"a": {"weighted_tau": a}, "b": {"weighted_tau": b}},
+                "mean": {"weighted_tau": sum(taus) / len(taus)}}
+
+    out = rb.over_seeds({0: rep(0.2, 0.4), 1: rep(0.6, 0.8), 2: rep(None, 0.3)})
+    assert out["seeds"] == [0, 1, 2]
+    assert out["per_target"]["a"] == 0.4  # the seed where it is undefined is left out, not counted as 0
+    assert abs(out["per_target"]["b"] - 0.5) < 1e-12
+    assert (out["min"], out["max"]) == (0.3, 0.7) and abs(out["mean"] - (0.3 + 0.7 + 0.3) / 3) < 1e-12
