@@ -65,11 +65,11 @@ def checkpoint_path(model_id: str) -> Path:
     return path
 
 
-def _read(path: Path, model_id: str) -> dict[str, Any]:
+def _read(path: Path, model_id: str, mmap: bool = False) -> dict[str, Any]:
     import torch
 
     try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
+        state = torch.load(path, map_location="cpu", weights_only=True, mmap=mmap)
     except Exception as exc:  # pickle, zip and truncation errors all mean "not a checkpoint we wrote"
         raise FennecInputError(f"model {model_id!r}: cannot read checkpoint {str(path)!r} ({type(exc).__name__}); "
                                "give a file written by fennec finetune --save-to") from None
@@ -85,9 +85,10 @@ def _info(path: Path, state: dict[str, Any]) -> CheckpointInfo:
 
 
 def read_checkpoint_info(model_id: str) -> CheckpointInfo:
-    """The description of a ``local:PATH`` checkpoint (the weights are read and dropped)."""
+    """The description of a ``local:PATH`` checkpoint. The file is memory-mapped, so its weights are not read:
+    the store and the feature cache ask for the description of every model, often before loading it."""
     path = checkpoint_path(model_id)
-    return _info(path, _read(path, model_id))
+    return _info(path, _read(path, model_id, mmap=True))
 
 
 def load_checkpoint_model(model_id: str) -> tuple[Any, CheckpointInfo]:

@@ -340,6 +340,15 @@ def test_foreign_or_missing_checkpoints_are_one_line_errors(tmp_path: Path) -> N
     (tmp_path / "junk.pt").write_bytes(b"not a zip")
     with pytest.raises(FennecInputError, match="cannot read checkpoint"):
         read_checkpoint_info(f"local:{tmp_path / 'junk.pt'}")
+    # a checkpoint cut short (a copy interrupted): the description is memory-mapped, and still refused cleanly
+    from fennec.zoo.checkpoints import save_checkpoint
+
+    save_checkpoint(tmp_path / "whole.pt", torch.nn.Linear(64, 64), "test_resnet", "text", 16, ("a", "b"))
+    whole = (tmp_path / "whole.pt").read_bytes()
+    (tmp_path / "cut.pt").write_bytes(whole[: len(whole) // 2])
+    assert read_checkpoint_info(f"local:{tmp_path / 'whole.pt'}").class_names == ("a", "b")
+    with pytest.raises(FennecInputError, match="cannot read checkpoint"):
+        read_checkpoint_info(f"local:{tmp_path / 'cut.pt'}")
     with pytest.raises(FennecInputError, match="only a fine-tuned model can be kept"):
         Finetuner(protocol="linear_probe").run("local:x", None, save_to=tmp_path / "x.pt")  # type: ignore[arg-type]
 
