@@ -197,7 +197,9 @@ def build_store(root: Path, rows: list[dict[str, str]]) -> Path:
 
 def over_seeds(reports: dict[int, dict]) -> dict:
     """One method's reports (``evaluate``'s, by seed) as one: each target's weighted tau averaged over the seeds,
-    and the average, lowest and highest of the mean over targets (None where a seed's value is undefined)."""
+    and the average, lowest and highest over the seeds of each seed's mean over targets (None where undefined).
+    Where a target's tau is undefined for some seed, the average of the seeds' means can differ from the mean of
+    the per-target averages; lowest - highest is the range over seeds, not an interval."""
     import numpy as np
 
     def avg(values: list) -> float | None:
@@ -279,7 +281,7 @@ def report(root: Path, results: Path, out: Path, benchmark: str = "fennec_real_f
     for protocol, reps in out_json.items():
         targets = list(next(iter(reps.values()))["per_target"])
         print(f"\n{protocol}: weighted tau against {benchmark}, mean over seeds {list(seeds)}")
-        print("| method | " + " | ".join(targets) + " | mean | lowest - highest mean |")
+        print("| method | " + " | ".join(targets) + " | mean of the seeds' means | range over seeds |")
         print("| --- |" + " --- |" * (len(targets) + 2))
         for name, rep in reps.items():
             cells = [fmt(rep["per_target"][t]) for t in targets] + [fmt(rep["mean"])]

@@ -13,9 +13,11 @@ Each task is a folder ``DIR/NAME/`` of PNGs and a manifest ``DIR/NAME/manifest.c
 
 Sources and targets never share an image: the emoji targets are other Unicode groups than the emoji source, the
 icon targets other themes than the icon source, and the glyph targets (digits by typeface, letters by writing
-system) are a kind of image no source has. An emoji is drawn several times (scale, position, rotation, background
-colour) and all its drawings fall in one split, so a test image is always an emoji never trained on; likewise a
-test digit is drawn in a typeface family never trained on, and a test letter is a letter never trained on.
+system) are printed text, which the emoji source has only as a few keycap and letter symbols (0️⃣, 🔤). An emoji
+is drawn several times (scale, position, rotation, background colour) and all its drawings fall in one split, so a
+test image is always an emoji never trained on; likewise a test digit is drawn in a design never trained on (a
+family, with every family drawing the digits alike: :func:`designs`), and a test letter is a letter never trained
+on in either case.
 Builds are deterministic (seeded) and resumable (a finished task is skipped).
 
 Install the packages with ``apt-get install`` and :data:`PACKAGES`.
@@ -46,6 +48,11 @@ EMOJI_FONT = FONTS / "truetype/noto/NotoColorEmoji.ttf"
 EMOJI_TEST = Path("/usr/share/unicode/emoji/emoji-test.txt")
 ICONS = Path("/usr/share/icons")
 SIZE = 96  # side of every image written
+GLYPH_PT = 56  # size glyphs are drawn at before place() scales them
+SAME_DESIGN = 0.9  # intersection over union of two drawings' ink (24 x 24) from which they are one design
+# Faces whose code points draw other pictures than the characters (URW's dingbats, the Symbol encoding's Greek on
+# Latin letters) or a few symbols of the same design as another face's (Noto's Math and Symbols).
+NOT_TEXT = ("D050000L", "Standard Symbols", "Symbol", "Math", "Dingbat")
 SKIN_TONES = {0x1F3FB, 0x1F3FC, 0x1F3FD, 0x1F3FE, 0x1F3FF}
 
 
@@ -94,11 +101,12 @@ def parse_emoji_test(text: str) -> list[Emoji]:
 def render(text: str, font: ImageFont.FreeTypeFont, fill: tuple[int, int, int] | None = None) -> Image.Image | None:
     """Text drawn on a transparent canvas and cropped to its ink (RGBA); None when nothing is drawn. Without
     ``fill``, the font's own colours (a colour emoji font)."""
-    canvas = Image.new("RGBA", (160, 160), (0, 0, 0, 0))
     if fill is None:
+        canvas = Image.new("RGBA", (160, 160), (0, 0, 0, 0))
         ImageDraw.Draw(canvas).text((8, 8), text, font=font, embedded_color=True)
-    else:
-        ImageDraw.Draw(canvas).text((24, 16), text, font=font, fill=(*fill, 255))
+    else:  # room for a script's tall ascenders and deep descenders (Nastaliq) at GLYPH_PT
+        canvas = Image.new("RGBA", (4 * GLYPH_PT, 4 * GLYPH_PT), (0, 0, 0, 0))
+        ImageDraw.Draw(canvas).text((GLYPH_PT, GLYPH_PT), text, font=font, fill=(*fill, 255))
     box = canvas.getbbox()
     return None if box is None else canvas.crop(box)
 
@@ -172,9 +180,9 @@ class Typeface:
 
 
 def typefaces(root: Path = FONTS) -> list[Typeface]:
-    """The TrueType/OpenType fonts under ``root`` (the colour emoji font left out) with their family and the
-    characters they map."""
-    from fontTools.ttLib import TTFont, TTLibError
+    """The TrueType/OpenType text fonts under ``root`` (the colour emoji font and the :data:`NOT_TEXT` faces left
+    out) with their family and the characters they map; a font fontTools cannot read is skipped."""
+    from fontTools.ttLib import TTFont
 
     out = []
     for path in sorted(root.rglob("*")):
@@ -184,36 +192,116 @@ def typefaces(root: Path = FONTS) -> list[Typeface]:
             with TTFont(path, fontNumber=0, lazy=True) as font:
                 cmap = font.getBestCmap() or {}
                 family = font["name"].getDebugName(16) or font["name"].getDebugName(1) or path.stem
-        except (TTLibError, OSError, KeyError):
+        except Exception:  # a damaged font file (struct, table or cmap errors alike) is left out
             continue
-        out.append(Typeface(path, family, frozenset(map(chr, cmap))))
+        if not any(word in family for word in NOT_TEXT):
+            out.append(Typeface(path, family, frozenset(map(chr, cmap))))
+    return out
+
+
+def ink(text: str, face: Typeface, side: int = 24) -> np.ndarray | None:
+    """(side, side) bool: where a face's drawing of ``text`` has ink, centred in a square and scaled to it as
+    :func:`place` scales it (None: no ink)."""
+    try:
+        glyph = render(text, ImageFont.truetype(str(face.path), GLYPH_PT), (0, 0, 0))
+    except OSError:
+        return None
+    if glyph is None:
+        return None
+    big = max(glyph.size)
+    square = Image.new("L", (big, big), 0)
+    square.paste(glyph.getchannel("A"), ((big - glyph.width) // 2, (big - glyph.height) // 2))
+    return np.asarray(square.resize((side, side), Image.BILINEAR)) > 127
+
+
+def alike(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Intersection over union of inked pixels, (...,) for ink masks (..., side, side)."""
+    inter = (a & b).sum((-1, -2))
+    return inter / np.maximum((a | b).sum((-1, -2)), 1)
+
+
+def designs(faces: list[Typeface], chars: str) -> list[int]:
+    """A design number per face: faces of one family are one design, and so are faces whose drawings of every
+    character of ``chars`` overlap (mean :func:`alike` >= :data:`SAME_DESIGN`), transitively. Fonts copy digits
+    from a sibling (Noto's script families share Noto Sans's or Noto Serif's) and clones keep a design under
+    another name (FreeMono is URW's Nimbus Mono): the family name alone would put one design in both splits."""
+    masks = [[ink(c, f) for c in chars] for f in faces]
+    parent = list(range(len(faces)))
+
+    def root(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    first: dict[str, int] = {}
+    for i, f in enumerate(faces):
+        parent[root(i)] = root(first.setdefault(f.family, i))
+    drawn = [i for i, m in enumerate(masks) if all(x is not None for x in m)]
+    stack = np.stack([np.stack(masks[i]) for i in drawn]) if drawn else np.zeros((0, len(chars), 24, 24), bool)
+    for a, i in enumerate(drawn):
+        same = alike(stack[a][None], stack[a + 1 :]).mean(1) >= SAME_DESIGN
+        for j in np.nonzero(same)[0]:
+            parent[root(drawn[a + 1 + j])] = root(i)
+    roots = [root(i) for i in range(len(faces))]
+    number = {r: n for n, r in enumerate(sorted(set(roots)))}
+    return [number[r] for r in roots]
+
+
+def lookalikes(classes: dict[str, tuple[str, ...]], faces: list[Typeface]) -> set[str]:
+    """Characters that some face draws like a character of another class (:func:`alike` >=
+    :data:`SAME_DESIGN`; Armenian Ս and Latin U): pictures both classes would claim."""
+    out: set[str] = set()
+    for face in faces:
+        keys = [(label, c) for label, chars in classes.items() for c in chars if c in face.chars]
+        masks = [ink(c, face) for _, c in keys]
+        keep = [i for i, m in enumerate(masks) if m is not None]
+        if len({keys[i][0] for i in keep}) < 2:
+            continue
+        stack = np.stack([masks[i] for i in keep])
+        same = alike(stack[:, None], stack[None]) >= SAME_DESIGN
+        label = np.array([keys[i][0] for i in keep])
+        a, b = np.nonzero(same & (label[:, None] != label[None]))
+        out |= {keys[keep[i]][1] for i in (*a, *b)}
     return out
 
 
 def build_glyphs(spec: TaskSpec, faces: list[Typeface], out: Path, seed: int = 0) -> list[tuple[str, str, str]]:
     """Draw a task's characters in every typeface that has all of a class's characters (dark ink, :func:`place`);
-    ``spec.per_class`` (character, typeface) pairs per class at most, split by character or by typeface family;
-    returns the manifest rows."""
+    ``spec.per_class`` (character, typeface) pairs per class at most; returns the manifest rows.
+
+    The split holds out whole designs (``split_by="typeface"``: :func:`designs` of every character of the task)
+    or whole letters, both cases of a letter together (``"character"``, where the :func:`lookalikes` of other
+    classes are left out first)."""
     rng = np.random.default_rng(seed)
-    families = sorted({f.family for f in faces})
-    test_family = dict(zip(families, split_items(len(families), rng) == "test", strict=True))
+    classes = spec.classes
+    if spec.split_by == "character":
+        several = [f for f in faces if sum(bool(set(cs) & f.chars) for cs in classes.values()) > 1]
+        twins = lookalikes(classes, several)
+        classes = {label: tuple(c for c in chars if c not in twins) for label, chars in classes.items()}
+    if spec.split_by == "typeface":
+        design = designs(faces, "".join(sorted({c for cs in spec.classes.values() for c in cs})))
+        held_design = split_items(max(design, default=-1) + 1, rng) == "test"
+        test_face = {f.path: bool(held_design[d]) for f, d in zip(faces, design, strict=True)}
     rows = []
-    for label, chars in spec.classes.items():
+    for label, chars in classes.items():
         able = [f for f in faces if set(chars) <= f.chars]
         pairs = [(c, f) for c in chars for f in able]
         if spec.per_class and len(pairs) > spec.per_class:
             pairs = [pairs[i] for i in sorted(rng.choice(len(pairs), spec.per_class, replace=False))]
-        test_char = dict(zip(chars, split_items(len(chars), rng) == "test", strict=True))
+        letters = sorted({c.lower() for c in chars})
+        test_letter = dict(zip(letters, split_items(len(letters), rng) == "test", strict=True))
         (out / label).mkdir(parents=True, exist_ok=True)
         for i, (c, face) in enumerate(pairs):
             try:
-                glyph = render(c, ImageFont.truetype(str(face.path), 56), tuple(int(v) for v in rng.integers(0, 90, 3)))
+                glyph = render(c, ImageFont.truetype(str(face.path), GLYPH_PT),
+                               tuple(int(v) for v in rng.integers(0, 90, 3)))
             except OSError:  # a font FreeType cannot open at this size
                 continue
             if glyph is None:
                 continue
-            held = test_family[face.family] if spec.split_by == "typeface" else test_char[c]
-            rel = f"{label}/{i:04d}_{ord(c):04x}.png"  # the character's code point, which the split keeps whole
+            held = test_face[face.path] if spec.split_by == "typeface" else test_letter[c.lower()]
+            rel = f"{label}/{i:04d}_{ord(c):04x}.png"  # the code point: what the tests check the split against
             place(glyph, rng).save(out / rel)
             rows.append((rel, label, "test" if held else "train"))
     return rows
@@ -227,7 +315,8 @@ def _subgroups(emoji: list[Emoji], groups: set[str], min_size: int) -> dict[str,
     return {s: (s,) for s in sorted(counts) if counts[s] >= min_size}
 
 
-# Letters that look alike in two writing systems (Latin A, Greek Alpha, Cyrillic A) are left out of the scripts task.
+# Letters that look alike in two writing systems (Latin A, Greek Alpha, Cyrillic A) are left out of the scripts task,
+# those listed here and those any face draws alike (lookalikes).
 SCRIPTS = {
     "latin": "DFGJLNQRSUVWZbdfghijklmnqrstuvwz",
     "greek": "ΔΘΛΞΣΨΩαβγδεζηθλξπσφψω",
@@ -358,8 +447,19 @@ def build(spec: TaskSpec, root: Path, emoji: list[Emoji] | None = None, font: Im
 
 
 def _missing(what: list[str]) -> int:
-    print(f"real_tasks: missing {', '.join(what[:4])}; apt-get install {PACKAGES}", file=sys.stderr)
+    more = f" (and {len(what) - 4} more)" if len(what) > 4 else ""
+    print(f"real_tasks: missing {', '.join(what[:4])}{more}; apt-get install {PACKAGES}", file=sys.stderr)
     return 2
+
+
+def _missing_faces(spec: TaskSpec, faces: list[Typeface]) -> str | None:
+    """What a glyph task lacks: classes with fewer than two typefaces (a split needs two), or, split by design, a
+    task drawn by fewer than two families."""
+    able = {label: [f for f in faces if set(chars) <= f.chars] for label, chars in spec.classes.items()}
+    short = [label for label, fs in able.items() if len(fs) < 2]
+    if spec.split_by == "typeface" and len({f.family for fs in able.values() for f in fs}) < 2:
+        short = list(able)
+    return f"typefaces for {spec.name} ({', '.join(short)}: two or more each)" if short else None
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -379,11 +479,15 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{s.name:16s} {s.role:6s} {len(s.classes)} classes: {', '.join(s.classes)}")
         return 0
     missing = [str(ICONS / t) for s in todo for t in s.themes if not (ICONS / t).is_dir()]
-    if shutil.which("rsvg-convert") is None:
+    if any(s.family == "icons" for s in todo) and shutil.which("rsvg-convert") is None:
         missing.append("rsvg-convert")
-    faces = typefaces() if any(s.family == "glyphs" for s in todo) else []
-    missing += [f"typefaces with every {label!r} character of {s.name}" for s in todo if s.family == "glyphs"
-                for label, chars in s.classes.items() if sum(set(chars) <= f.chars for f in faces) < 2]
+    faces = []
+    if any(s.family == "glyphs" for s in todo):
+        try:
+            faces = typefaces()
+        except ImportError:  # fontTools comes with matplotlib, a dependency of fennec
+            return _missing(["fontTools (pip install fonttools)"])
+        missing += [m for s in todo if s.family == "glyphs" and (m := _missing_faces(s, faces)) is not None]
     if missing:
         return _missing(missing)
     font = ImageFont.truetype(str(EMOJI_FONT), 109)  # the one size this bitmap font has
@@ -391,7 +495,7 @@ def main(argv: list[str] | None = None) -> int:
     index = []
     for s in todo:
         info = build(s, args.root, emoji, font, faces=faces)
-        print(f"{s.name:15s} {s.role:6s} {len(info['classes'])} classes, {info['n_train']} train / "
+        print(f"{s.name:16s} {s.role:6s} {len(info['classes'])} classes, {info['n_train']} train / "
               f"{info['n_test']} test images", flush=True)
         index.append(info)
     path = args.root / "tasks.json"

@@ -113,39 +113,55 @@ def test_typefaces_group_a_family_s_weights_and_know_their_characters() -> None:
     assert "Ж" not in faces["cmr10.ttf"].chars
 
 
-def test_a_digit_task_holds_out_whole_typeface_families(tmp_path: Path) -> None:
+def test_one_design_under_two_names_is_one_design_and_lookalike_letters_are_found() -> None:
+    rt = load_script()
+    faces = {f.path.name: f for f in _faces(rt)}
+    sans, serif = faces["DejaVuSans.ttf"], faces["DejaVuSerif.ttf"]
+    clone = rt.Typeface(sans.path, "Some Other Name", sans.chars)  # a font that copies DejaVu Sans's digits
+    assert rt.designs([sans, serif, clone, faces["DejaVuSans-Bold.ttf"]], "0123") == [0, 1, 0, 0]
+    # Armenian Se is drawn as a Latin U; the other letters are not alike
+    se, feh = "\u054d", "\u0556"  # Armenian Se and Feh
+    assert rt.lookalikes({"latin": ("U", "G"), "armenian": (se, feh)}, [sans]) == {"U", se}
+
+
+def test_a_digit_task_holds_out_whole_designs(tmp_path: Path) -> None:
     rt = load_script()
     faces = _faces(rt)
     spec = rt.TaskSpec("digits", "glyphs", "target", {d: (d,) for d in "0123"}, split_by="typeface")
     info = rt.build(spec, tmp_path, faces=faces)
-    family = {str(f.path): f.family for f in faces}
     with open(tmp_path / "digits" / "manifest.csv", newline="") as fh:
         rows = list(csv.DictReader(fh))
     able = [f for f in faces if set("0123") <= f.chars]
     assert info["n_train"] + info["n_test"] == len(rows) == 4 * len(able)  # every able typeface draws every digit
     assert info["n_train"] and info["n_test"]
-    # the rows do not name their typeface: redraw the split from the families, as the builder does
-    families = sorted({f.family for f in faces})
-    test = dict(zip(families, rt.split_items(len(families), np.random.default_rng(0)) == "test", strict=True))
-    expected = sorted("test" if test[family[str(f.path)]] else "train" for f in able)
+    # the rows do not name their typeface: redraw the split from the designs, as the builder does
+    design = rt.designs(faces, "0123")
+    held = rt.split_items(max(design) + 1, np.random.default_rng(0)) == "test"
+    expected = sorted("test" if held[d] else "train" for f, d in zip(faces, design, strict=True) if f in able)
     assert sorted(r["split"] for r in rows if r["label"] == "0") == expected
+    # and a design is one family or more, never part of one
+    by_family: dict[str, set[int]] = {}
+    for f, d in zip(faces, design, strict=True):
+        by_family.setdefault(f.family, set()).add(d)
+    assert all(len(ds) == 1 for ds in by_family.values())
     with Image.open(tmp_path / "digits" / rows[0]["path"]) as img:
         assert img.size == (rt.SIZE, rt.SIZE) and img.mode == "RGB"
 
 
-def test_a_script_task_holds_out_whole_letters_and_caps_each_class(tmp_path: Path) -> None:
+def test_a_script_task_holds_out_whole_letters_of_both_cases_and_caps_each_class(tmp_path: Path) -> None:
     rt = load_script()
     faces = _faces(rt)
-    classes = {"latin": tuple("DFGJLNQR"), "cyrillic": tuple("БДЖЗИЙЛЦ")}
-    spec = rt.TaskSpec("scripts", "glyphs", "target", classes, per_class=20)
+    classes = {"latin": tuple("DdFfGgJjRrQq"), "cyrillic": tuple("БбЖжЗзЦцЧчШш")}
+    spec = rt.TaskSpec("scripts", "glyphs", "target", classes, per_class=30)
     rt.build(spec, tmp_path, faces=faces)
     with open(tmp_path / "scripts" / "manifest.csv", newline="") as fh:
         rows = list(csv.DictReader(fh))
-    assert {r["label"]: sum(x["label"] == r["label"] for x in rows) for r in rows} == {"latin": 20, "cyrillic": 20}
+    assert {r["label"]: sum(x["label"] == r["label"] for x in rows) for r in rows} == {"latin": 30, "cyrillic": 30}
     split_of: dict[str, set[str]] = {}
     for r in rows:
-        split_of.setdefault(r["path"].rsplit("_", 1)[1], set()).add(r["split"])
-    assert all(len(s) == 1 for s in split_of.values())  # a test letter was never trained on
+        letter = chr(int(r["path"].rsplit("_", 1)[1].removesuffix(".png"), 16)).lower()
+        split_of.setdefault(letter, set()).add(r["split"])
+    assert all(len(s) == 1 for s in split_of.values())  # a test letter, in either case, was never trained on
     assert {r["split"] for r in rows} == {"test", "train"}
     for r in rows:
         with Image.open(tmp_path / "scripts" / r["path"]) as img:
