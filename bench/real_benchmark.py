@@ -195,6 +195,16 @@ def build_store(root: Path, rows: list[dict[str, str]]) -> Path:
     return path
 
 
+def complete_targets(rows: list[dict[str, str]], zoo: list[str], targets: list[str], benchmark: str) -> set[str]:
+    """The targets every zoo model has a ``benchmark`` record on: the ones a report ranks (the others' records
+    still train the space)."""
+    have: dict[str, set[str]] = {}
+    for r in rows:
+        if r["benchmark"] == benchmark:
+            have.setdefault(r["dataset"], set()).add(r["model"])
+    return {t for t in targets if set(zoo) <= have.get(t, set())}
+
+
 def over_seeds(reports: dict[int, dict]) -> dict:
     """One method's reports (``evaluate``'s, by seed) as one: each target's weighted tau averaged over the seeds,
     and the average, lowest and highest over the seeds of each seed's mean over targets (None where undefined).
@@ -234,11 +244,9 @@ def report(root: Path, results: Path, out: Path, benchmark: str = "fennec_real_f
 
     rows = read_results(results)
 
-    # a target is ranked once every zoo model has its ground truth (its records still train the space before)
-    zoo = set(zoo_ids(root))
-    done = {t["name"] for t in _tasks(root, "target")
-            if zoo <= {r["model"] for r in rows if r["benchmark"] == benchmark and r["dataset"] == t["name"]}}
-    waiting = sorted({t["name"] for t in _tasks(root, "target")} - done)
+    targets = [t["name"] for t in _tasks(root, "target")]
+    done = complete_targets(rows, zoo_ids(root), targets, benchmark)
+    waiting = sorted(set(targets) - done)
     if waiting:
         print(f"report: {', '.join(waiting)} left out until every model has a {benchmark} record there")
     truth = {(r["model"], r["dataset"]) for r in rows if r["benchmark"] == benchmark and r["dataset"] in done}

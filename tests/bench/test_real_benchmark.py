@@ -60,3 +60,12 @@ def test_a_report_over_seeds_averages_each_target_and_spans_the_mean() -> None:
     assert out["per_target"]["a"] == 0.4  # the seed where it is undefined is left out, not counted as 0
     assert abs(out["per_target"]["b"] - 0.5) < 1e-12
     assert (out["min"], out["max"]) == (0.3, 0.7) and abs(out["mean"] - (0.3 + 0.7 + 0.3) / 3) < 1e-12
+
+
+def test_a_report_ranks_only_targets_every_model_has_ground_truth_on() -> None:
+    rb = load_script()
+    rows = [{"benchmark": "ft", "model": m, "dataset": "a"} for m in ("x", "y")]
+    rows += [{"benchmark": "ft", "model": "x", "dataset": "b"}, {"benchmark": "lp", "model": "y", "dataset": "b"}]
+    # b lacks y's fine-tuning record (y's linear probe there is another benchmark); c has no record at all
+    assert rb.complete_targets(rows, ["x", "y"], ["a", "b", "c"], "ft") == {"a"}
+    assert rb.complete_targets(rows, ["x"], ["a", "b", "c"], "ft") == {"a", "b"}
