@@ -75,6 +75,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--store", default=None)
     ap.add_argument("--out", default="bench/results/space_eval.json")
     ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--seed", type=int, default=0,
+                    help="seed of the harness (the cold-start folds) and of the methods (the space's, unless "
+                    "--fennec-param seed=N gives its own)")
     ap.add_argument("--fennec-param", action="append", default=[], metavar="KEY=VALUE",
                     help="hyper-parameter of the fennec method (e.g. n_members=1, epochs=300, val_fraction=0)")
     ap.add_argument("--methods", nargs="+", default=None, help="methods to run (default: all for the protocol)")
@@ -113,7 +116,7 @@ def main(argv: list[str] | None = None) -> int:
                     def spec(params=params):
                         return SpaceMethod(**params)
                 try:
-                    rep = evaluate(bench, spec, protocol, store=store)
+                    rep = evaluate(bench, spec, protocol, store=store, seed=args.seed)
                     rep["method"] = method if not params or method != "fennec" else f"fennec{params}"
                 except Exception as exc:
                     print(f"{bench} {protocol} {method}: skipped ({exc})", file=sys.stderr)
