@@ -2,6 +2,9 @@
 
     python bench/real_benchmark.py pretrain --root DIR     # the zoo: small timm nets trained on the source tasks
     python bench/real_benchmark.py sweep --root DIR        # fine-tune every zoo model on every target task
+    python bench/real_benchmark.py score --root DIR        # PARC and LogME of every zoo model on every target
+    python bench/real_benchmark.py report --root DIR       # rank each target's zoo (lodo, lomo) through the harness
+    python bench/real_benchmark.py table                   # the last report's tables, from its JSON
     python bench/real_benchmark.py status --root DIR       # what is done
 
 ``DIR`` holds the tasks of ``bench/real_tasks.py``. The zoo (``DIR/zoo/*.pt``, ``local:zoo/NAME.pt`` ids, relative
@@ -291,25 +294,53 @@ def report(root: Path, results: Path, out: Path, benchmark: str = "fennec_real_f
                     by_seed[seed] = {"mean": rep["mean"], "per_dataset": rep["per_dataset"]}
                 out_json.setdefault(protocol, {})[name] = {**over_seeds(by_seed), "per_seed": by_seed}
 
-    def fmt(c: float | None) -> str:
-        return "-" if c is None else f"{c:.3f}"
-
-    for protocol, reps in out_json.items():
-        targets = list(next(iter(reps.values()))["per_target"])
-        print(f"\n{protocol}: weighted tau against {benchmark}, mean over seeds {list(seeds)}")
-        print("| method | " + " | ".join(targets) + " | mean of the seeds' means | range over seeds |")
-        print("| --- |" + " --- |" * (len(targets) + 2))
-        for name, rep in reps.items():
-            cells = [fmt(rep["per_target"][t]) for t in targets] + [fmt(rep["mean"])]
-            print(f"| {name} | " + " | ".join(cells) + f" | {fmt(rep['min'])} - {fmt(rep['max'])} |")
+    print(tables(out_json, benchmark))
     write_json(out, out_json)
     return out_json
 
 
+PAIRED = {"lodo": ("prior", "fennec, text only", "params", "parc (forward passes)", "logme (forward passes)",
+                   "linear probe accuracy"),
+          "lomo": ("params", "fennec, text only")}
+
+
+def tables(results: dict, benchmark: str = "fennec_real_finetune") -> str:
+    """A report's markdown: per protocol, each method's weighted tau per target (mean over seeds), the mean of
+    the seeds' means and their range; then fennec minus each baseline per target (those per-seed means): mean
+    difference, 90% bootstrap interval over targets and targets won / lost
+    (:func:`fennec.evaluation.report.paired_difference`)."""
+    from fennec.evaluation.report import paired_cells, paired_difference
+
+    def fmt(c: float | None) -> str:
+        return "-" if c is None else f"{c:.3f}"
+
+    lines: list[str] = []
+    for protocol, reps in results.items():
+        targets = list(next(iter(reps.values()))["per_target"])
+        seeds = next(iter(reps.values()))["seeds"]
+        lines += [f"\n{protocol}: weighted tau against {benchmark}, mean over seeds {seeds}",
+                  "| method | " + " | ".join(targets) + " | mean of the seeds' means | range over seeds |",
+                  "| --- |" + " --- |" * (len(targets) + 2)]
+        for name, rep in reps.items():
+            cells = [fmt(rep["per_target"][t]) for t in targets] + [fmt(rep["mean"])]
+            lines.append(f"| {name} | " + " | ".join(cells) + f" | {fmt(rep['min'])} - {fmt(rep['max'])} |")
+
+        def as_report(rep: dict) -> dict:
+            return {"per_dataset": {t: {"weighted_tau": v} for t, v in rep["per_target"].items()}}
+
+        pairs = [(other, paired_difference(as_report(reps["fennec"]), as_report(reps[other])))
+                 for other in PAIRED.get(protocol, ()) if "fennec" in reps and other in reps]
+        if pairs:
+            lines += [f"\n{protocol}: fennec minus each baseline, per target (weighted tau)",
+                      "| versus | fennec - baseline [90% CI] | won / lost |", "| --- | --- | --- |"]
+            lines += [f"| {other} | {paired_cells(d)} |" for other, d in pairs if d is not None]
+    return "\n".join(lines)
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("stage", choices=("pretrain", "sweep", "score", "report", "status"))
-    ap.add_argument("--root", required=True, type=Path, help="the tasks of bench/real_tasks.py")
+    ap.add_argument("stage", choices=("pretrain", "sweep", "score", "report", "table", "status"))
+    ap.add_argument("--root", type=Path, help="the tasks of bench/real_tasks.py (every stage but table)")
     ap.add_argument("--out", type=Path, default=RESULTS / "real_records.csv", help="records CSV of the sweep")
     ap.add_argument("--protocol", action="append", choices=("linear_probe", "finetune"), default=None)
     ap.add_argument("--threads", type=int, default=2)
@@ -324,7 +355,19 @@ def main(argv: list[str] | None = None) -> int:
     import torch
 
     torch.set_num_threads(args.threads)
-    root, out = args.root.resolve(), args.out.resolve()
+    out = args.out.resolve()
+    if args.stage == "table":
+        path = out.parent / f"{args.benchmark}.json"
+        if not path.is_file():
+            print(f"real_benchmark: {path} not found; write it with `report --root DIR`", file=sys.stderr)
+            return 2
+        print(tables(json.loads(path.read_text()), args.benchmark))
+        return 0
+    if args.root is None:
+        print(f"real_benchmark: {args.stage} needs --root DIR, the folder of bench/real_tasks.py's tasks",
+              file=sys.stderr)
+        return 2
+    root = args.root.resolve()
     if not (root / "tasks.json").is_file():
         print(f"real_benchmark: {root}/tasks.json not found; build the tasks with bench/real_tasks.py --root {root}",
               file=sys.stderr)

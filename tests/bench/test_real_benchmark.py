@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import importlib.util
+import json
 import sys
 from pathlib import Path
 from typing import Any
@@ -69,3 +70,28 @@ def test_a_report_ranks_only_targets_every_model_has_ground_truth_on() -> None:
     # b lacks y's fine-tuning record (y's linear probe there is another benchmark); c has no record at all
     assert rb.complete_targets(rows, ["x", "y"], ["a", "b", "c"], "ft") == {"a"}
     assert rb.complete_targets(rows, ["x"], ["a", "b", "c"], "ft") == {"a", "b"}
+
+
+def test_the_tables_compare_fennec_with_each_baseline_target_by_target(tmp_path: Path, capsys: Any) -> None:
+    rb = load_script()
+
+    def rep(values: dict[str, float]) -> dict:
+        return {"seeds": [0, 1], "per_target": values, "mean": sum(values.values()) / len(values),
+                "min": 0.0, "max": 1.0}
+
+    targets = ("a", "b", "c", "d")
+    results = {"lodo": {"fennec": rep(dict(zip(targets, (0.5, 0.6, 0.7, 0.8), strict=True))),
+                        "prior": rep(dict(zip(targets, (0.4, 0.5, 0.8, 0.6), strict=True))),
+                        "random": rep(dict(zip(targets, (0.0, 0.1, 0.0, 0.1), strict=True)))}}
+    text = rb.tables(results)
+    assert "| fennec | 0.500 | 0.600 | 0.700 | 0.800 | 0.650 | 0.000 - 1.000 |" in text
+    row = next(line for line in text.splitlines() if line.startswith("| prior | +"))
+    assert row.startswith("| prior | +0.075 [") and row.endswith("| 3 / 1 |")  # (0.1 + 0.1 - 0.1 + 0.2) / 4
+    assert "| random | +" not in text  # random is a floor, not a baseline the comparison is about
+
+    (tmp_path / "fennec_real_finetune.json").write_text(json.dumps(results))
+    assert rb.main(["table", "--out", str(tmp_path / "real_records.csv")]) == 0
+    assert capsys.readouterr().out.strip() == text.strip()
+    assert rb.main(["table", "--out", str(tmp_path / "none" / "real_records.csv")]) == 2
+    assert rb.main(["status"]) == 2  # every other stage needs the tasks' folder
+    assert "needs --root DIR" in capsys.readouterr().err
