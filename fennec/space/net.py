@@ -82,9 +82,10 @@ class TransferNet(nn.Module):
             free_idx: (M,) index of each model's free slot, -1 for a model without one (cold start).
             scale: Share kept of the main effect training learned around the fixed baseline, for models with
                 records: bias a_m + a (beta_m + w . x_m).
-            interaction: Share kept of the learned interaction with tasks, for models with records: vectors
-                c [u, k_d p, k_n p] (default: ``scale``). Cold-start rows are left as the head gives them
-                (:func:`fennec.space.fit.fit_cold_head` fits the head to the scaled vectors).
+            interaction: Share kept of the learned interaction with tasks: vectors [c u, c k_d p, c k_n p]
+                (default: ``scale``). A cold-start row's u and b are left as the head gives them
+                (:func:`fennec.space.fit.fit_cold_head` fits the head to the scaled vectors); its source-affinity
+                columns are computed from the pre-training text like a warm row's, so they are scaled alike.
 
         Returns:
             (M, dim + 2 * text_dim) folded vectors [u, k_d p, k_n p] and (M,) biases b.
@@ -92,10 +93,10 @@ class TransferNet(nn.Module):
         has = (free_idx >= 0).to(x.dtype)[:, None]
         idx = free_idx.clamp(min=0)
         keep_main = 1 - has + has * scale  # the scale on warm rows, 1 on cold ones
-        keep_inter = 1 - has + has * (scale if interaction is None else interaction)
-        k = self.affinity * self.affinity_gain
+        c = scale if interaction is None else interaction
+        k = self.affinity * self.affinity_gain * c
         u = has * (self.model_proj(x) + self.free[idx]) + (1 - has) * self.cold_proj(x)
-        folded = keep_inter * torch.cat([u, k[0] * pre, k[1] * pre], dim=1)
+        folded = torch.cat([(1 - has + has * c) * u, k[0] * pre, k[1] * pre], dim=1)
         learned = has * (self.model_bias(x) + self.free_bias[idx, None]) + (1 - has) * self.cold_bias(x)
         b = (has * self.base[idx, None] + keep_main * learned)[:, 0]
         return folded, b

@@ -233,3 +233,24 @@ def test_scale_shrinks_only_the_learned_parts_of_warm_models(data):
         torch.testing.assert_close(scaled[0][~warm], full[0][~warm])
         torch.testing.assert_close(scaled[1][~warm], full[1][~warm])
     torch.testing.assert_close(net.offsets(0.0), net.base_bench)
+
+
+@pytest.mark.parametrize("interaction", [0.0, 0.4, 1.0])
+def test_cold_and_warm_rows_share_the_scaled_source_affinity(data, interaction):
+    """The source-affinity columns k p come from the pre-training text for every model, so the interaction scale
+    shrinks them for a cold-start row as for a warm one: otherwise a new model's affinity to a task would weigh
+    1 / c times a warm model's in the same ranking."""
+    inp, batch, _ = data
+    net = fit(inp, batch, cold=True)
+    with torch.no_grad():
+        net.affinity.copy_(torch.tensor([0.3, -0.2]))  # a learned affinity, whatever training left
+    pre = torch.randn(N_MODELS, TEXT, generator=torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        warm, _ = net.model_parts(inp.model_x, pre, inp.free_idx, scale=0.5, interaction=interaction)
+        cold, _ = net.model_parts(inp.model_x, pre, torch.full_like(inp.free_idx, -1), scale=0.5,
+                                  interaction=interaction)
+        full, _ = net.model_parts(inp.model_x, pre, inp.free_idx)
+    d = net.cold_proj.out_features
+    torch.testing.assert_close(cold[:, d:], warm[:, d:])
+    torch.testing.assert_close(warm[:, d:], interaction * full[:, d:])
+    assert float(full[:, d:].abs().max()) > 0
