@@ -36,9 +36,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from fennec.space.space import TransferSpace
     from fennec.space.store import check_space_dir, default_space_dir, load_space, save_space
-    from fennec.validation import FennecInputError, check_positive_int
+    from fennec.validation import FennecInputError, check_positive_int, check_seed
 
-    params: dict[str, int | str] = {"seed": args.seed, "images": args.images}
+    params: dict[str, int | str] = {"seed": check_seed(args.seed, "--seed"), "images": args.images}
     if args.epochs is not None:
         params["epochs"] = check_positive_int(args.epochs, "--epochs")
     if args.dim is not None:

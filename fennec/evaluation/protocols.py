@@ -26,7 +26,7 @@ from fennec.evaluation.metrics import METRIC_KEYS, all_metrics
 from fennec.records.cards import TaskCard
 from fennec.records.metrics import main_metric_records, oriented
 from fennec.records.store import ModelInfo, Record, RecordStore, default_store_path
-from fennec.validation import FennecInputError, check_choice
+from fennec.validation import FennecInputError, check_choice, check_seed
 
 PROTOCOLS = ("lodo", "lomo")
 
@@ -261,6 +261,7 @@ def evaluate(benchmark: str, method: MethodSpec, protocol: str = "lodo", *, stor
     from fennec.evaluation.report import make_report
 
     check_choice(protocol, "--protocol", PROTOCOLS)
+    check_seed(seed, "--seed")
     if store is None:
         with RecordStore(default_store_path()) as own:
             return evaluate(benchmark, method, protocol, store=own, seed=seed, datasets=datasets, n_folds=n_folds)

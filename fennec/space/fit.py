@@ -261,24 +261,53 @@ def best_epoch(curves: list[list[float]], default: int) -> int:
 GROUP_SCALES = np.array([0.0, 0.1, 0.3, 1.0, 3.0])
 
 
+def ridge_cv(x: np.ndarray, y: np.ndarray, grid: np.ndarray,
+             cv_groups: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """The best ridge penalty of ``grid`` for each column of ``y`` (N, T) and its cross-validated score
+    (negative mean squared error), both (T,).
+
+    Without ``cv_groups``: scikit-learn's efficient leave-one-out (``RidgeCV``). With them (N,): grouped k-fold
+    (``GroupKFold``, up to 5 folds), every row of a group held out together. For the cold-start head the groups are
+    architectures: leave-one-out keeps a held-out model's siblings (the same network pre-trained on other data) in
+    the fit, so it answers "a new pre-training of a known network" and picks a penalty too small for "a new
+    network". One SVD per fold serves every penalty.
+    """
+    from sklearn.linear_model import RidgeCV
+    from sklearn.model_selection import GroupKFold
+
+    y = y.reshape(len(y), -1)
+    if cv_groups is None or len(set(cv_groups)) < 2:
+        ridge = RidgeCV(alphas=grid, alpha_per_target=True).fit(x, y)
+        return np.broadcast_to(ridge.alpha_, (y.shape[1],)).copy(), np.asarray(ridge.best_score_).reshape(-1)
+    sq = np.zeros((len(grid), y.shape[1]))
+    for train, test in GroupKFold(n_splits=min(5, len(set(cv_groups)))).split(x, y, cv_groups):
+        xm, ym = x[train].mean(0), y[train].mean(0)
+        u, sv, vt = np.linalg.svd(x[train] - xm, full_matrices=False)
+        a, b = (x[test] - xm) @ vt.T, u.T @ (y[train] - ym)  # (n_test, r), (r, T)
+        shrink = sv[None, :] / (sv[None, :] ** 2 + grid[:, None])  # (alphas, r)
+        pred = np.einsum("nr,ar,rt->ant", a, shrink, b) + ym
+        sq += ((pred - y[test]) ** 2).sum(1)
+    scores = -sq / len(y)
+    best = scores.argmax(0)
+    return grid[best], scores[best, np.arange(y.shape[1])]
+
+
 def feature_group_scales(x: np.ndarray, target: np.ndarray, groups: list[slice], grid: np.ndarray,
-                         passes: int = 2) -> np.ndarray:
-    """(F,) column scales, one per feature group, chosen by the leave-one-out error of a ridge regression.
+                         passes: int = 2, cv_groups: np.ndarray | None = None) -> np.ndarray:
+    """(F,) column scales, one per feature group, chosen by the cross-validated error of a ridge regression.
 
     Scaling a group's columns by s is ridge with that group's penalty divided by s^2 (0 drops the group), so
     this is a group-wise penalty (the archi2vec vector, the size, the pre-training text may each deserve a
     different one) searched coordinate-wise over :data:`GROUP_SCALES`, a few passes, each step scored by
-    scikit-learn's efficient leave-one-out (``RidgeCV``, mean best score over the targets).
+    :func:`ridge_cv` (leave-one-out, or grouped by ``cv_groups``; mean best score over the targets).
     """
-    from sklearn.linear_model import RidgeCV
-
     col = np.ones(x.shape[1])
     chosen = np.ones(len(groups))
 
-    def loo(c: np.ndarray) -> float:
-        return float(np.mean(RidgeCV(alphas=grid, alpha_per_target=True).fit(x * c, target).best_score_))
+    def cv(c: np.ndarray) -> float:
+        return float(np.mean(ridge_cv(x * c, target, grid, cv_groups)[1]))
 
-    best = loo(col)
+    best = cv(col)
     for _ in range(passes):
         for gi, sl in enumerate(groups):
             for s in GROUP_SCALES:
@@ -286,7 +315,7 @@ def feature_group_scales(x: np.ndarray, target: np.ndarray, groups: list[slice],
                     continue
                 trial = col.copy()
                 trial[sl] = s
-                score = loo(trial)
+                score = cv(trial)
                 if score > best + 1e-12:
                     best, col, chosen[gi] = score, trial, s
     return col
@@ -294,7 +323,7 @@ def feature_group_scales(x: np.ndarray, target: np.ndarray, groups: list[slice],
 
 def fit_cold_head(net: TransferNet, inp: Inputs, batch: Batch, scale: float = 1.0,
                   alphas: np.ndarray | None = None, feature_groups: list[slice] | None = None,
-                  interaction: float | None = None) -> dict[str, Any]:
+                  interaction: float | None = None, cv_groups: np.ndarray | None = None) -> dict[str, Any]:
     """Set the cold-start head of a trained ``net`` to a ridge regression from model features to warm vectors.
 
     For every model with records, the target is what the space says of it: u_m (dim,) and its overall quality
@@ -307,12 +336,13 @@ def fit_cold_head(net: TransferNet, inp: Inputs, batch: Batch, scale: float = 1.
     penalty per output, so a well-predicted direction (size) is not shrunk with a noisy one.
 
     With ``feature_groups`` (column spans of the model features), each group gets its own penalty
-    (:func:`feature_group_scales`).
+    (:func:`feature_group_scales`). With ``cv_groups`` (one label per model of ``inp``, e.g. its architecture),
+    the penalties are chosen by grouped k-fold instead of leave-one-out (:func:`ridge_cv`).
 
     Returns:
         ``{"cold_alpha_median": ..., "cold_models": ..., "cold_group_scales": [...]}``.
     """
-    from sklearn.linear_model import RidgeCV
+    from sklearn.linear_model import Ridge, RidgeCV
 
     warm = (inp.free_idx >= 0).numpy()
     with torch.no_grad():
@@ -327,13 +357,20 @@ def fit_cold_head(net: TransferNet, inp: Inputs, batch: Batch, scale: float = 1.
     if len(x) < 3:  # nothing to cross-validate: leave the head at zero ("an average model")
         return {"cold_alpha_median": float("nan"), "cold_models": len(x)}
     grid = np.logspace(-3, 4, 15) if alphas is None else alphas
-    col = feature_group_scales(x, target, feature_groups, grid) if feature_groups else np.ones(x.shape[1])
-    ridge = RidgeCV(alphas=grid, alpha_per_target=True).fit(x * col, target)
+    groups = None if cv_groups is None else np.asarray(cv_groups)[warm]
+    col = (feature_group_scales(x, target, feature_groups, grid, cv_groups=groups) if feature_groups
+           else np.ones(x.shape[1]))
+    if groups is None:
+        ridge = RidgeCV(alphas=grid, alpha_per_target=True).fit(x * col, target)
+        alpha = ridge.alpha_
+    else:
+        alpha, _ = ridge_cv(x * col, target, grid, groups)
+        ridge = Ridge(alpha=alpha).fit(x * col, target)
     ridge.coef_ = ridge.coef_ * col  # back to the unscaled features the head reads
     with torch.no_grad():
         net.cold_proj.weight.copy_(torch.as_tensor(ridge.coef_[:d], dtype=torch.float32))
         net.cold_proj.bias.copy_(torch.as_tensor(ridge.intercept_[:d], dtype=torch.float32))
         net.cold_bias.weight.copy_(torch.as_tensor(ridge.coef_[d:], dtype=torch.float32))
         net.cold_bias.bias.copy_(torch.as_tensor(ridge.intercept_[d:], dtype=torch.float32))
-    return {"cold_alpha_median": float(np.median(ridge.alpha_)), "cold_models": len(x),
+    return {"cold_alpha_median": float(np.median(alpha)), "cold_models": len(x),
             "cold_group_scales": [float(col[g][0]) for g in feature_groups or []]}

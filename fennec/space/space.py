@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import inspect
 import math
+import warnings
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -41,7 +42,13 @@ from fennec.space.fit import (
 from fennec.space.net import TransferNet
 from fennec.space.zoo import ZooModel
 from fennec.tasks.descriptor import N_GEOMETRY
-from fennec.validation import FennecInputError, check_choice, check_positive_int
+from fennec.validation import (
+    FennecInputError,
+    check_choice,
+    check_positive_int,
+    check_positive_number,
+    check_seed,
+)
 
 TEXT_COLUMNS = 2 * feats.TEXT_DIM + 4  # the task tower's text and size inputs, before any image columns
 
@@ -129,6 +136,10 @@ class TransferSpace:
             much of the variance a few dozen training tasks leave in any single one.
         seed: Seed of everything random (initialisation, validation split).
         text_encoder: Text encoder id (default: the offline MiniLM of :mod:`fennec.encoders`).
+        cold_cv: How the cold-start head's ridge penalties are cross-validated over the models with records:
+            ``"loo"`` (leave one model out) or ``"architecture"`` (grouped k-fold, a network's every
+            pre-training held out together: the question "a new network" rather than "a new pre-training of a
+            known one"; :func:`fennec.space.fit.ridge_cv`).
     """
 
     def __init__(self, dim: int = 8, text_components: int = 32, epochs: int = 300, lr: float = 0.03,
@@ -137,7 +148,7 @@ class TransferSpace:
                  aux_weight: float = 0.3, base_prior: float = 1.0, val_fraction: float = 0.2, cv_repeats: int = 3,
                  separate_scales: bool = False, description: str = "keep", images: str = "auto",
                  image_components: int = 8, min_image_tasks: int = 3, n_members: int = 5, seed: int = 0,
-                 text_encoder: str | None = None) -> None:
+                 text_encoder: str | None = None, cold_cv: str = "loo") -> None:
         self.dim = dim
         self.text_components = text_components
         self.epochs = epochs
@@ -160,6 +171,7 @@ class TransferSpace:
         self.n_members = n_members
         self.seed = seed
         self.text_encoder = text_encoder
+        self.cold_cv = cold_cv
 
     def get_params(self) -> dict[str, Any]:
         """Hyper-parameters as a dict (the constructor's arguments)."""
@@ -197,8 +209,20 @@ class TransferSpace:
              init: TransferSpace | None) -> TransferSpace:
         check_choice(self.description, "description", ("cv", "keep", "drop"))
         check_choice(self.images, "images", ("auto", "off"))
+        check_choice(self.cold_cv, "cold_cv", ("loo", "architecture"))
+        for name in ("dim", "text_components", "epochs", "n_members"):
+            check_positive_int(getattr(self, name), name)
+        check_positive_number(self.tau, "tau")
+        check_seed(self.seed, "seed")
         check_positive_int(self.image_components, "image_components")
         check_positive_int(self.min_image_tasks, "min_image_tasks")
+        widths = (self.dim, self.text_components)
+        if init is not None and (init.dim, init.text_components) != widths:
+            # a member's vectors cannot be copied into vectors of another width: say so before minutes of training
+            warnings.warn(f"not warm-starting: the previous space's vectors are dim={init.dim}, text_components="
+                          f"{init.text_components} wide and this one's dim={widths[0]}, text_components={widths[1]}; "
+                          "training from scratch", UserWarning, stacklevel=3)
+            init = None
         recs, copies = _dedupe(records)
         self.benchmark_alias_ = _aliases(recs, copies)
         if not recs:
@@ -265,6 +289,10 @@ class TransferSpace:
         else:
             self.use_description_ = self.description != "drop"
             self.learned_scale_, self.interaction_scale_ = 1.0, 1.0
+        arch_groups = None
+        if self.cold_cv == "architecture":
+            arch_groups = np.array([getattr(info, "architecture", None) or m
+                                    for m, info in zip(model_ids, infos, strict=True)])
         nets = []
         for i in range(self.n_members):
             torch.manual_seed(self.seed + i)
@@ -272,14 +300,15 @@ class TransferSpace:
             self._warm_start(net, init, old_nets[i] if i < len(old_nets) else None, with_records, benches)
             net, info = train_net(net, inp, batch, epochs=epochs, seed=self.seed + i, **cfg)
             cold_info = fit_cold_head(net, inp, batch, self.learned_scale_, feature_groups=self._feature_groups(mf),
-                                      interaction=self.interaction_scale_)
+                                      interaction=self.interaction_scale_, cv_groups=arch_groups)
             nets.append(net.eval())
         self.nets_ = nets
         self.train_info_ = {"final_loss": info["final_loss"], **cold_info, "epochs": epochs,
                             "val_folds": len(folds), "members": len(nets), "learned_scale": self.learned_scale_,
                             "interaction_scale": self.interaction_scale_, "use_description": self.use_description_,
                             "n_records": len(recs), "n_groups": len(batch.group_weight),
-                            "image_proxy": self.image_proxy, "image_tasks": self._n_image_tasks(tf)}
+                            "image_proxy": self.image_proxy, "image_tasks": self._n_image_tasks(tf),
+                            "warm_start": init is not None}
         self.records_hash_ = records_hash(recs)
         self.model_vectors_ = self._fold_models(inp.model_x, inp.pre, inp.free_idx)
         idx, has = inp.free_idx.clamp(min=0), (inp.free_idx >= 0)[:, None]

@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import json
 import os
+import pickle
 import shutil
 import tempfile
 import time
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -145,7 +147,8 @@ def load_space(path: str | os.PathLike[str] | None = None) -> TransferSpace:
                                "retrain it with this version")
     try:
         space = _read(p, info)
-    except (OSError, ValueError, KeyError, TypeError, RuntimeError) as exc:
+    except (OSError, ValueError, KeyError, TypeError, RuntimeError, EOFError, zipfile.BadZipFile,
+            pickle.UnpicklingError) as exc:
         raise FennecInputError(f"--space: {str(p)!r} is damaged ({type(exc).__name__}: {exc}); retrain it with "
                                "`python train.py --out DIR --no-warm-start`") from None
     space.path_ = p
@@ -201,8 +204,10 @@ def load_index(space: TransferSpace) -> ModelIndex:
     if path is not None and (Path(path) / "index.faiss").is_file():
         try:
             index = ModelIndex.load(str(Path(path) / "index.faiss"))
-        except FennecInputError:  # an index of an older fennec (IVF): the space's vectors rebuild it
+        except (FennecInputError, RuntimeError):  # an older fennec's (IVF) or a damaged file: rebuilt below
             index = None
-        if index is not None and index.size == len(space.model_ids_):
+        # the saved index is only a cache of the space's vectors: used when it holds exactly them
+        if index is not None and index.vectors.shape == space.model_vectors_.shape and np.array_equal(
+                index.vectors, space.model_vectors_.astype(np.float32, copy=False)):
             return index
     return ModelIndex(space.model_vectors_)

@@ -428,6 +428,9 @@ def _bad_cases(trained, tmp: Path) -> dict[str, list[object]]:
         "zoo list missing space": ["zoo", "list", "--space", tmp / "no_such_space"],
         "train on an empty store": ["train", "--store", empty_store, "--out", tmp / "empty_space"],
         "train epochs zero": ["train", "--store", trained["store"], "--out", tmp / "zero_space", "--epochs", 0],
+        "train negative seed": ["train", "--store", trained["store"], "--out", tmp / "zero_space", "--seed", -1],
+        "evaluate negative seed": ["evaluate", "--benchmark", "sfda_supervised", "--method", "prior", "--seed", -1,
+                                   "--store", trained["store"]],
     }
 
 
@@ -435,7 +438,7 @@ CASES = ["no task and no classes", "missing space dir", "top-k zero", "negative 
          "bad candidate id", "unknown format", "rank-batch nothing to rank", "rank-batch top-k zero",
          "manifest without task column", "manifest missing", "zoo add not a source:id", "zoo add unknown source",
          "zoo add timm typo", "candidate timm typo", "zoo list missing space", "train on an empty store",
-         "train epochs zero"]
+         "train epochs zero", "train negative seed", "evaluate negative seed"]
 
 
 @pytest.mark.parametrize("case", CASES)
@@ -463,18 +466,44 @@ def test_retraining_keeps_models_added_with_zoo_add(trained, space_copy, run_cli
     assert "timm:resnet18" in {ln.split("\t")[0] for ln in out.splitlines()}
 
 
-@pytest.mark.parametrize("damage", ["truncated manifest", "missing space.npz"])
+@pytest.mark.parametrize("damage", ["truncated manifest", "missing space.npz", "truncated space.npz",
+                                    "truncated tower.pt"])
 def test_damaged_space_is_a_one_line_error(space_copy, run_cli, damage):
     if damage == "truncated manifest":
         (space_copy / "manifest.json").write_text("{")
-    else:
+    elif damage == "missing space.npz":
         (space_copy / "space.npz").unlink()
+    else:
+        name = damage.split()[1]
+        data = (space_copy / name).read_bytes()
+        (space_copy / name).write_bytes(data[: len(data) // 2])
     try:
         code, out, err = run_cli("recommend", "--classes", BIRDS, "--space", space_copy)
     except Exception as exc:  # a traceback reaches the user
         pytest.fail(f"recommend raised {type(exc).__name__}: {exc}")
     assert code == 2 and out == ""
     assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
+
+
+@pytest.mark.parametrize("damage", ["garbage", "another space's index"])
+def test_an_index_file_that_does_not_hold_the_spaces_vectors_is_rebuilt(space_copy, run_cli, damage):
+    """The saved FAISS index is a cache of the space's vectors: a damaged or stale one is not searched."""
+    import faiss
+
+    from fennec.space.store import load_index, load_space
+
+    path = space_copy / "index.faiss"
+    space = load_space(space_copy)
+    if damage == "garbage":
+        path.write_bytes(b"not a faiss index")
+    else:
+        other = faiss.IndexFlatIP(space.model_vectors_.shape[1])
+        other.add(np.flip(space.model_vectors_, axis=0).astype(np.float32))  # same shape, other vectors
+        faiss.write_index(other, str(path))
+    index = load_index(space)  # kept alive: its vectors are a view of FAISS's memory
+    np.testing.assert_array_equal(index.vectors, space.model_vectors_.astype(np.float32))
+    code, _, err = run_cli("recommend", "--classes", BIRDS, "--space", space_copy, "--format", "json")
+    assert code == 0, err
 
 
 def test_a_timm_id_timm_does_not_know_names_the_close_ones(trained, run_cli):

@@ -15,6 +15,7 @@ from fennec.space.fit import (
     dataset_folds,
     feature_group_scales,
     fit_cold_head,
+    ridge_cv,
     set_baseline,
     standardize,
     train_net,
@@ -254,3 +255,36 @@ def test_cold_and_warm_rows_share_the_scaled_source_affinity(data, interaction):
     torch.testing.assert_close(cold[:, d:], warm[:, d:])
     torch.testing.assert_close(warm[:, d:], interaction * full[:, d:])
     assert float(full[:, d:].abs().max()) > 0
+
+
+def test_grouped_ridge_cv_equals_refitting_ridge_on_every_fold():
+    """The one-SVD-per-fold path gives the penalty and the error that refitting scikit-learn's Ridge gives."""
+    from sklearn.linear_model import Ridge, RidgeCV
+    from sklearn.model_selection import GroupKFold
+
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((60, 10))
+    y = x[:, :2] @ rng.standard_normal((2, 3)) + 0.5 * rng.standard_normal((60, 3))
+    groups, grid = np.repeat(np.arange(12), 5), np.logspace(-3, 4, 15)
+    alpha, score = ridge_cv(x, y, grid, groups)
+    sq = np.zeros((len(grid), 3))
+    for train, test in GroupKFold(n_splits=5).split(x, y, groups):
+        for i, a in enumerate(grid):
+            sq[i] += ((Ridge(alpha=a).fit(x[train], y[train]).predict(x[test]) - y[test]) ** 2).sum(0)
+    np.testing.assert_array_equal(alpha, grid[sq.argmin(0)])
+    np.testing.assert_allclose(score, -sq.min(0) / len(y), rtol=1e-9)
+    loo = RidgeCV(alphas=grid, alpha_per_target=True).fit(x, y)  # without groups: leave-one-out
+    np.testing.assert_array_equal(ridge_cv(x, y, grid)[0], loo.alpha_)
+
+
+def test_holding_out_whole_architectures_asks_for_a_larger_penalty():
+    """Siblings (one network, several pre-trainings) share their features: leave-one-out sees a held-out model's
+    twin in the fit and trusts the features; holding the network out shows how little they say of a new one."""
+    rng = np.random.default_rng(1)
+    arch = rng.standard_normal((12, 20))
+    x = np.repeat(arch, 6, axis=0) + 0.01 * rng.standard_normal((72, 20))
+    quality = np.repeat(rng.standard_normal(12), 6) + 0.1 * rng.standard_normal(72)  # unrelated to the features
+    grid = np.logspace(-3, 4, 15)
+    loo_alpha, _ = ridge_cv(x, quality[:, None], grid)
+    arch_alpha, _ = ridge_cv(x, quality[:, None], grid, np.repeat(np.arange(12), 6))
+    assert arch_alpha[0] > 100 * loo_alpha[0]

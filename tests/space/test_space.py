@@ -86,6 +86,19 @@ def test_cold_start_model_gets_a_vector_from_its_pretraining_alone(fitted, world
     assert space.add_models({"timm:bird_net": ZooModel("timm:bird_net", "bird_net", None)}) == []
 
 
+def test_cold_head_cross_validated_by_architecture_still_reads_the_pretraining(world, tmp_path):
+    """With the head's penalties chosen by holding out whole architectures, a new model pre-trained on birds is
+    still first on birds, and the choice is saved with the space."""
+    records, models, tasks = world
+    space = TransferSpace(**FAST, cold_cv="architecture").fit(records, models, tasks)
+    again = load_space(save_space(space, tmp_path / "space"))
+    assert again.cold_cv == "architecture"
+    again.add_models({"timm:resnet18.bird": ZooModel("timm:resnet18.bird", "resnet18",
+                                                     "supervised pre-training on photos of bird species")})
+    s = again.score(tasks["birds"], ["timm:resnet18.bird", "test:cars", "test:food"])
+    assert s[0] > s[1] and s[0] > s[2]
+
+
 def load_like(space: TransferSpace) -> TransferSpace:
     import copy
 
@@ -143,6 +156,15 @@ def test_warm_start_starts_from_the_previous_space(fitted, world):
     cold = TransferSpace(epochs=1, lr=1e-6, val_fraction=0.0, n_members=2).fit(records, models, tasks)
     ref = fitted.model_vectors_
     assert np.abs(warm.model_vectors_ - ref).max() < np.abs(cold.model_vectors_ - ref).max() / 10
+    assert warm.train_info_["warm_start"] and not cold.train_info_["warm_start"]
+
+
+def test_a_previous_space_of_another_width_is_not_warm_started_from(fitted, world):
+    """Vectors of another width cannot be copied: said before training, which then starts from scratch."""
+    records, models, tasks = world
+    with pytest.warns(UserWarning, match="not warm-starting.*dim=4"):
+        wide = TransferSpace(epochs=1, val_fraction=0.0, n_members=1, dim=4).fit(records, models, tasks, init=fitted)
+    assert wide.dim == 4 and not wide.train_info_["warm_start"]
 
 
 def test_exact_duplicate_records_across_benchmarks_count_once(world):
@@ -296,6 +318,8 @@ def test_dropped_descriptions_leave_task_vectors_without_them(world, tmp_path):
 
     with pytest.raises(FennecInputError, match="description"):
         TransferSpace(description="sometimes").fit(records, models, tasks)
+    with pytest.raises(FennecInputError, match="cold_cv"):
+        TransferSpace(cold_cv="family").fit(records, models, tasks)
 
 
 def _with_parc_newcomer(world):
