@@ -699,8 +699,9 @@ def _aliases(kept: list[Any], copies: list[tuple[str, str]], share: float = 0.5)
 
 
 def _dedupe(records: Sequence[Any]) -> tuple[list[Any], list[tuple[str, str]]]:
-    """(usable, finite records with each (model, dataset, value) kept once, in benchmark order; one
-    (benchmark, benchmark whose record was kept) pair per record dropped as a copy of another benchmark's).
+    """(usable, finite records with each (model, dataset, value) kept once (once per scorer, for cheap scores),
+    in benchmark order; one (benchmark, benchmark whose record was kept) pair per record dropped as a copy of
+    another benchmark's).
 
     Usable: a transfer result (not a result on the model's own pre-training data, protocol
     :data:`~fennec.records.metrics.PRETRAIN`) of its (benchmark, dataset)'s
@@ -709,11 +710,13 @@ def _dedupe(records: Sequence[Any]) -> tuple[list[Any], list[tuple[str, str]]]:
     """
     finite = [r for r in records if math.isfinite(float(r.value)) and getattr(r, "protocol", "") != PRETRAIN]
     usable = [r for r in finite if not is_transfer(r)] + main_metric_records(r for r in finite if is_transfer(r))
-    seen: dict[tuple[str, str, float], str] = {}
+    seen: dict[tuple[str, str, float, str], str] = {}
     kept, copies = [], []
     for r in sorted(usable, key=lambda r: (r.benchmark, r.model, r.dataset, r.metric)):
         v = float(r.value)
-        key = (r.model, r.dataset, v)
+        # a reprinted result is the same value under any accuracy metric's name; a cheap score is only a copy of
+        # the same scorer's (PARC and LogME agreeing to the digit, or a score equal to an accuracy, are not)
+        key = (r.model, r.dataset, v, "transfer" if is_transfer(r) else r.metric)
         if key not in seen:
             seen[key] = r.benchmark
             kept.append(r)

@@ -175,6 +175,11 @@ def test_exact_duplicate_records_across_benchmarks_count_once(world):
     records, _, _ = world
     copies = [replace(r, benchmark="copycat") for r in records]
     assert len(_dedupe(records + copies)[0]) == len(records)
+    # cheap scores that happen to equal each other, or an accuracy, are no copies: every one is kept
+    r = records[0]
+    scores = [replace(r, benchmark="scores", metric=m, protocol="score") for m in ("parc", "logme")]
+    kept, dropped = _dedupe([r, *scores])
+    assert len(kept) == 3 and dropped == []
 
 
 def test_a_benchmark_that_reprints_another_is_scored_under_its_protocol(world, tmp_path):
