@@ -196,12 +196,18 @@ class TransferSpace:
         Training runs on one CPU thread whatever torch's setting: with several, torch's CPU reductions add floats
         in an order that varies from run to run, so two fits of the same records gave different vectors; on one
         thread they are equal to the bit, as the issue asks ("seeded and deterministic"), and the tensors are too
-        small for threads to pay.
+        small for threads to pay. numpy's BLAS (the cold-start head's ridge regressions) runs on one thread too:
+        on a machine whose cores are busy, its threads made those small decompositions 5 to 10 times slower.
         """
+        # the limit reaches only the BLAS libraries loaded when it is set: load scikit-learn's (scipy's) first
+        import sklearn.linear_model  # noqa: F401
+        from threadpoolctl import threadpool_limits
+
         previous = torch.get_num_threads()
         torch.set_num_threads(1)
         try:
-            return self._fit(records, models, tasks, init)
+            with threadpool_limits(limits=1):
+                return self._fit(records, models, tasks, init)
         finally:
             torch.set_num_threads(previous)
 

@@ -248,19 +248,27 @@ def test_numeric_features_are_standardised_and_a_constant_column_left_alone():
 
 
 def test_fit_trains_on_one_thread_and_restores_torch_setting(world, monkeypatch):
-    """Several CPU threads make torch's reductions run-dependent; training must not see them."""
+    """Several CPU threads make torch's reductions run-dependent (and BLAS threads slow on busy cores); training
+    must not see them."""
     import torch
+    from threadpoolctl import threadpool_info
 
     import fennec.space.space as space_module
 
     seen: list[int] = []
-    real = space_module.train_net
+    blas: list[set[int]] = []
+    real, real_head = space_module.train_net, space_module.fit_cold_head
 
     def spy(*args, **kwargs):
         seen.append(torch.get_num_threads())
         return real(*args, **kwargs)
 
+    def spy_head(*args, **kwargs):
+        blas.append({p["num_threads"] for p in threadpool_info() if p["user_api"] == "blas"})
+        return real_head(*args, **kwargs)
+
     monkeypatch.setattr(space_module, "train_net", spy)
+    monkeypatch.setattr(space_module, "fit_cold_head", spy_head)
     records, models, tasks = world
     previous = torch.get_num_threads()
     torch.set_num_threads(2)
@@ -270,6 +278,7 @@ def test_fit_trains_on_one_thread_and_restores_torch_setting(world, monkeypatch)
     finally:
         torch.set_num_threads(previous)
     assert seen and set(seen) == {1}
+    assert blas and all(b <= {1} for b in blas)  # numpy's BLAS too, where the cold head's ridges run
 
 
 def test_separate_scales_shrink_the_planted_interactions_more_than_the_main_effects(world):
