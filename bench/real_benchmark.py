@@ -229,7 +229,7 @@ def over_seeds(reports: dict[int, dict]) -> dict:
 
 
 def report(root: Path, results: Path, out: Path, benchmark: str = "fennec_real_finetune",
-           seeds: tuple[int, ...] = (0,)) -> dict:
+           seeds: tuple[int, ...] = (0,), protocols: tuple[str, ...] = ("lodo", "lomo")) -> dict:
     """Leave-one-target-out on the fine-tuning records: the space (reading the tasks' images through the proxy,
     and from text only) and its baselines, and the estimators that need forward passes (PARC, LogME) or a cheaper
     protocol (the linear probe's accuracy), each scoring the held-out target's models; weighted Kendall tau
@@ -238,7 +238,10 @@ def report(root: Path, results: Path, out: Path, benchmark: str = "fennec_real_f
 
     Each of ``seeds`` seeds the space and the lomo folds; the tables give the mean over them and the spread of
     the mean. One seed is one draw: lomo pools the scores of 5 fits, each with its own per-task constant
-    (README, "A benchmark of real images")."""
+    (README, "A benchmark of real images").
+
+    ``protocols`` runs only some of them (each takes tens of minutes over three seeds); the protocols of an
+    earlier report in ``out`` that are not run again stay in it."""
     import numpy as np
 
     from fennec.evaluation.methods import Method
@@ -283,6 +286,8 @@ def report(root: Path, results: Path, out: Path, benchmark: str = "fennec_real_f
     with RecordStore(path) as store:
         for protocol, names in (("lodo", list(methods)), ("lomo", ["fennec", "fennec, text only", "params",
                                                                   "random"])):
+            if protocol not in protocols:
+                continue
             for name in names:
                 own_truth = name == "linear probe accuracy" and benchmark == "fennec_real_linear_probe"
                 if name not in methods or own_truth:
@@ -294,6 +299,9 @@ def report(root: Path, results: Path, out: Path, benchmark: str = "fennec_real_f
                     by_seed[seed] = {"mean": rep["mean"], "per_dataset": rep["per_dataset"]}
                 out_json.setdefault(protocol, {})[name] = {**over_seeds(by_seed), "per_seed": by_seed}
 
+    if out.is_file():  # the protocols not run this time, as an earlier report left them
+        earlier = json.loads(out.read_text())
+        out_json = {p: out_json.get(p) or earlier.get(p) for p in ("lodo", "lomo") if p in out_json or p in earlier}
     print(tables(out_json, benchmark))
     write_json(out, out_json)
     return out_json
@@ -342,7 +350,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("stage", choices=("pretrain", "sweep", "score", "report", "table", "status"))
     ap.add_argument("--root", type=Path, help="the tasks of bench/real_tasks.py (every stage but table)")
     ap.add_argument("--out", type=Path, default=RESULTS / "real_records.csv", help="records CSV of the sweep")
-    ap.add_argument("--protocol", action="append", choices=("linear_probe", "finetune"), default=None)
+    ap.add_argument("--protocol", action="append", choices=("linear_probe", "finetune"), default=None,
+                    help="sweep: the ground truth to record (default both)")
+    ap.add_argument("--report-protocol", action="append", choices=("lodo", "lomo"), default=None,
+                    help="report: run only this protocol, keeping the other's tables of the last report")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--seeds", type=int, nargs="+", default=[0],
                     help="report: seeds of the space and of the cold-start folds (mean and spread over them)")
@@ -384,7 +395,8 @@ def main(argv: list[str] | None = None) -> int:
     elif args.stage == "score":
         score(root, out.parent / "real_scores.csv", log)
     elif args.stage == "report":
-        report(root, out.parent, out.parent / f"{args.benchmark}.json", args.benchmark, tuple(args.seeds))
+        report(root, out.parent, out.parent / f"{args.benchmark}.json", args.benchmark, tuple(args.seeds),
+               tuple(args.report_protocol or ("lodo", "lomo")))
     else:
         status(root, out.parent)
     return 0
