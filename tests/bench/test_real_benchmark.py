@@ -3,21 +3,9 @@
 from __future__ import annotations
 
 import csv
-import importlib.util
 import json
-import sys
 from pathlib import Path
 from typing import Any
-
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def load_script():
-    spec = importlib.util.spec_from_file_location("real_benchmark", ROOT / "bench" / "real_benchmark.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["real_benchmark"] = module
-    spec.loader.exec_module(module)
-    return module
 
 
 def _manifest(root: Path, name: str, make_folder: Any, classes: dict) -> None:
@@ -30,8 +18,8 @@ def _manifest(root: Path, name: str, make_folder: Any, classes: dict) -> None:
                 w.writerow([f"{c}/{i}.png", c, "test" if i == 0 else "train"])
 
 
-def test_two_sources_make_one_task_with_their_labels_apart(tmp_path: Path, make_folder: Any) -> None:
-    rb = load_script()
+def test_two_sources_make_one_task_with_their_labels_apart(tmp_path: Path, make_folder: Any, bench_script) -> None:
+    rb = bench_script("real_benchmark")
     _manifest(tmp_path, "a", make_folder, {"red": (200, 0, 0), "blue": (0, 0, 200)})
     _manifest(tmp_path, "b", make_folder, {"red": (250, 0, 0)})
     task = rb._merged_task(tmp_path, ("a", "b"))
@@ -40,16 +28,16 @@ def test_two_sources_make_one_task_with_their_labels_apart(tmp_path: Path, make_
     assert rb._merged_task(tmp_path, ("a",)).n_classes == 2
 
 
-def test_zoo_ids_are_the_checkpoints_then_the_imagenet_models(tmp_path: Path) -> None:
-    rb = load_script()
+def test_zoo_ids_are_the_checkpoints_then_the_imagenet_models(tmp_path: Path, bench_script) -> None:
+    rb = bench_script("real_benchmark")
     (tmp_path / "zoo").mkdir()
     for name in ("b-icons.pt", "a-emoji.pt"):
         (tmp_path / "zoo" / name).write_bytes(b"")
     assert rb.zoo_ids(tmp_path) == ["local:zoo/a-emoji.pt", "local:zoo/b-icons.pt", *rb.IMAGENET]
 
 
-def test_a_report_over_seeds_averages_each_target_and_spans_the_mean() -> None:
-    rb = load_script()
+def test_a_report_over_seeds_averages_each_target_and_spans_the_mean(bench_script) -> None:
+    rb = bench_script("real_benchmark")
 
     def rep(a: float | None, b: float) -> dict:
         taus = [t for t in (a, b) if t is not None]
@@ -63,8 +51,8 @@ def test_a_report_over_seeds_averages_each_target_and_spans_the_mean() -> None:
     assert (out["min"], out["max"]) == (0.3, 0.7) and abs(out["mean"] - (0.3 + 0.7 + 0.3) / 3) < 1e-12
 
 
-def test_a_report_ranks_only_targets_every_model_has_ground_truth_on() -> None:
-    rb = load_script()
+def test_a_report_ranks_only_targets_every_model_has_ground_truth_on(bench_script) -> None:
+    rb = bench_script("real_benchmark")
     rows = [{"benchmark": "ft", "model": m, "dataset": "a"} for m in ("x", "y")]
     rows += [{"benchmark": "ft", "model": "x", "dataset": "b"}, {"benchmark": "lp", "model": "y", "dataset": "b"}]
     # b lacks y's fine-tuning record (y's linear probe there is another benchmark); c has no record at all
@@ -72,8 +60,9 @@ def test_a_report_ranks_only_targets_every_model_has_ground_truth_on() -> None:
     assert rb.complete_targets(rows, ["x"], ["a", "b", "c"], "ft") == {"a", "b"}
 
 
-def test_the_tables_compare_fennec_with_each_baseline_target_by_target(tmp_path: Path, capsys: Any) -> None:
-    rb = load_script()
+def test_the_tables_compare_fennec_with_each_baseline_target_by_target(tmp_path: Path, capsys: Any,
+                                                                       bench_script: Any) -> None:
+    rb = bench_script("real_benchmark")
 
     def rep(values: dict[str, float]) -> dict:
         return {"seeds": [0, 1], "per_target": values, "mean": sum(values.values()) / len(values),

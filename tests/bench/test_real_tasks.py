@@ -3,25 +3,12 @@
 from __future__ import annotations
 
 import csv
-import importlib.util
-import sys
 from pathlib import Path
 
 import numpy as np
 from PIL import Image, ImageFont
 
 from fennec.tasks import read_task
-
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def load_script():
-    spec = importlib.util.spec_from_file_location("real_tasks", ROOT / "bench" / "real_tasks.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["real_tasks"] = module  # dataclasses look their module up there
-    spec.loader.exec_module(module)
-    return module
-
 
 EMOJI_TEST = """\
 # group: Animals & Nature
@@ -38,8 +25,8 @@ EMOJI_TEST = """\
 """
 
 
-def test_emoji_list_keeps_fully_qualified_ones_without_skin_tones() -> None:
-    rt = load_script()
+def test_emoji_list_keeps_fully_qualified_ones_without_skin_tones(bench_script) -> None:
+    rt = bench_script("real_tasks")
     emoji = rt.parse_emoji_test(EMOJI_TEST)
     assert [(e.name, e.group, e.subgroup) for e in emoji] == [
         ("fox", "Animals & Nature", "animal-mammal"), ("black cat", "Animals & Nature", "animal-mammal"),
@@ -47,16 +34,16 @@ def test_emoji_list_keeps_fully_qualified_ones_without_skin_tones() -> None:
     assert emoji[1].text == "\U0001F408\u200D\u2B1B"
 
 
-def test_splits_hold_out_a_quarter_and_at_least_one() -> None:
-    rt = load_script()
+def test_splits_hold_out_a_quarter_and_at_least_one(bench_script) -> None:
+    rt = bench_script("real_tasks")
     rng = np.random.default_rng(0)
     assert list(rt.split_items(1, rng)) == ["train"]
     assert sorted(rt.split_items(2, rng)) == ["test", "train"]
     assert (rt.split_items(12, rng) == "test").sum() == 3
 
 
-def test_an_emoji_task_keeps_every_drawing_of_an_emoji_in_one_split(tmp_path: Path) -> None:
-    rt = load_script()
+def test_an_emoji_task_keeps_every_drawing_of_an_emoji_in_one_split(tmp_path: Path, bench_script) -> None:
+    rt = bench_script("real_tasks")
     # letters stand in for emoji: the same drawing code, a font every machine has
     emoji = [rt.Emoji(c, "g", "vowels" if c in "AEIOU" else "others", c) for c in "ABCDEFGHIJKLMNOPQRSTU"]
     spec = rt.TaskSpec("letters", "emoji", "target", {"vowels": ("vowels",), "others": ("others",)}, draws=3)
@@ -79,8 +66,8 @@ def test_an_emoji_task_keeps_every_drawing_of_an_emoji_in_one_split(tmp_path: Pa
     assert (tmp_path / "letters" / "manifest.csv").stat().st_mtime_ns == stamp
 
 
-def test_an_icon_task_takes_each_icon_name_once_and_no_symbolic_ones(tmp_path: Path) -> None:
-    rt = load_script()
+def test_an_icon_task_takes_each_icon_name_once_and_no_symbolic_ones(tmp_path: Path, bench_script) -> None:
+    rt = bench_script("real_tasks")
     theme = tmp_path / "icons" / "demo"
     for ctx, names in {"apps": ["editor", "browser", "mail-symbolic"], "devices": ["disk", "editor"]}.items():
         for size in (16, 48):
@@ -104,8 +91,8 @@ def _faces(rt):
     return rt.typefaces(Path(matplotlib.get_data_path()) / "fonts" / "ttf")
 
 
-def test_typefaces_group_a_family_s_weights_and_know_their_characters() -> None:
-    rt = load_script()
+def test_typefaces_group_a_family_s_weights_and_know_their_characters(bench_script) -> None:
+    rt = bench_script("real_tasks")
     faces = {f.path.name: f for f in _faces(rt)}
     assert faces["DejaVuSans-Bold.ttf"].family == faces["DejaVuSans.ttf"].family == "DejaVu Sans"
     assert faces["DejaVuSerif.ttf"].family != "DejaVu Sans"
@@ -113,8 +100,8 @@ def test_typefaces_group_a_family_s_weights_and_know_their_characters() -> None:
     assert "Ж" not in faces["cmr10.ttf"].chars
 
 
-def test_one_design_under_two_names_is_one_design_and_lookalike_letters_are_found() -> None:
-    rt = load_script()
+def test_one_design_under_two_names_is_one_design_and_lookalike_letters_are_found(bench_script) -> None:
+    rt = bench_script("real_tasks")
     faces = {f.path.name: f for f in _faces(rt)}
     sans, serif = faces["DejaVuSans.ttf"], faces["DejaVuSerif.ttf"]
     clone = rt.Typeface(sans.path, "Some Other Name", sans.chars)  # a font that copies DejaVu Sans's digits
@@ -124,8 +111,8 @@ def test_one_design_under_two_names_is_one_design_and_lookalike_letters_are_foun
     assert rt.lookalikes({"latin": ("U", "G"), "armenian": (se, feh)}, [sans]) == {"U", se}
 
 
-def test_a_digit_task_holds_out_whole_designs(tmp_path: Path) -> None:
-    rt = load_script()
+def test_a_digit_task_holds_out_whole_designs(tmp_path: Path, bench_script) -> None:
+    rt = bench_script("real_tasks")
     faces = _faces(rt)
     spec = rt.TaskSpec("digits", "glyphs", "target", {d: (d,) for d in "0123"}, split_by="typeface")
     info = rt.build(spec, tmp_path, faces=faces)
@@ -148,8 +135,8 @@ def test_a_digit_task_holds_out_whole_designs(tmp_path: Path) -> None:
         assert img.size == (rt.SIZE, rt.SIZE) and img.mode == "RGB"
 
 
-def test_a_script_task_holds_out_whole_letters_of_both_cases_and_caps_each_class(tmp_path: Path) -> None:
-    rt = load_script()
+def test_a_script_task_holds_out_whole_letters_of_both_cases_and_caps_each_class(tmp_path: Path, bench_script) -> None:
+    rt = bench_script("real_tasks")
     faces = _faces(rt)
     classes = {"latin": tuple("DdFfGgJjRrQq"), "cyrillic": tuple("БбЖжЗзЦцЧчШш")}
     spec = rt.TaskSpec("scripts", "glyphs", "target", classes, per_class=30)

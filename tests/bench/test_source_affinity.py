@@ -2,20 +2,9 @@
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
 from types import SimpleNamespace
 
 import numpy as np
-
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def load_script():
-    spec = importlib.util.spec_from_file_location("source_affinity", ROOT / "bench" / "source_affinity.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def planted():
@@ -34,8 +23,8 @@ def planted():
     return records, models
 
 
-def test_the_planted_specialist_needs_a_swing_no_other_target_shows():
-    script = load_script()
+def test_the_planted_specialist_needs_a_swing_no_other_target_shows(bench_script):
+    script = bench_script("source_affinity")
     records, models = planted()
     sources, targets, z = script.affinity_table(records, models)
     birds, cub = sources.index("supervised on birds"), targets.index("cub")

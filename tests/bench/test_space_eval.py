@@ -2,22 +2,11 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
-from pathlib import Path
-
-ROOT = Path(__file__).resolve().parents[2]
 
 
-def load_script():
-    spec = importlib.util.spec_from_file_location("space_eval", ROOT / "bench" / "space_eval.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-def test_seed_draws_other_cold_start_folds_and_repeats_itself(shipped_store_file, tmp_path):
-    script = load_script()
+def test_seed_draws_other_cold_start_folds_and_repeats_itself(shipped_store_file, tmp_path, bench_script):
+    script = bench_script("space_eval")
 
     def run(seed: int, name: str) -> dict:
         out = tmp_path / name
