@@ -16,6 +16,7 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import torch
 
 # Run as `python bench/space_eval.py`, this folder is first on sys.path, and bench/archi2vec.py would shadow the
@@ -68,6 +69,40 @@ def paired_table(results: dict) -> str:
     return "\n".join(lines)
 
 
+def seeds_table(runs: list[dict], protocol: str = "lomo", baseline: str = "params") -> str:
+    """Several runs of one protocol (``--seed`` 0, 1, 2, ...) as one table: per benchmark, fennec's weighted tau
+    (/ PARC Pearson x 100) at each seed and its mean, the baseline's mean, and fennec minus the baseline on each
+    dataset's mean over the seeds (mean [90% bootstrap CI], datasets won / lost)."""
+    from fennec.evaluation.report import paired_cells, paired_difference
+
+    def cell(mean: dict) -> str:
+        tau, parc = mean.get("weighted_tau"), mean.get("pearson_parc")
+        return ("-" if tau is None else f"{tau:.3f}") + ("" if parc is None else f" / {parc:.1f}")
+
+    def averaged(reps: list[dict]) -> dict:
+        keys = ("weighted_tau", "pearson_parc")
+        per = {d: {k: float(np.mean([r["per_dataset"][d][k] for r in reps]))
+                   for k in keys if all(r["per_dataset"][d].get(k) is not None for r in reps)}
+               for d in reps[0]["per_dataset"]}
+        mean = {k: float(np.mean([r["mean"][k] for r in reps])) for k in keys
+                if all(r["mean"].get(k) is not None for r in reps)}
+        return {"per_dataset": per, "mean": mean}
+
+    lines = [f"| benchmark | fennec at each seed | fennec, mean | {baseline}, mean | fennec - {baseline} "
+             "[90% CI] | won / lost |", "| --- | --- | --- | --- | --- | --- |"]
+    for bench in BENCHMARKS:
+        have = [r[bench][protocol] for r in runs if "fennec" in r.get(bench, {}).get(protocol, {})]
+        if not have:
+            continue
+        ours = averaged([h["fennec"] for h in have])
+        theirs = averaged([h[baseline] for h in have if baseline in h]) if all(baseline in h for h in have) else None
+        seeds = " ; ".join(cell(h["fennec"]["mean"]) for h in have)
+        diff = paired_difference(ours, theirs) if theirs else None
+        lines.append(f"| {bench} | {seeds} | {cell(ours['mean'])} | {cell(theirs['mean']) if theirs else ''} | "
+                     + (paired_cells(diff) if diff else " | ") + " |")
+    return "\n".join(lines)
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--benchmark", action="append", default=None)
@@ -84,7 +119,14 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--table", nargs="+", metavar="JSON", default=None,
                     help="only print the README tables (means; paired differences) from result files "
                     "(e.g. space_eval_lodo.json ...)")
+    ap.add_argument("--seeds-table", nargs="+", metavar="JSON", default=None,
+                    help="only print the table over seeds of result files of one protocol run with --seed 0, 1, ...")
     args = ap.parse_args(argv)
+    if args.seeds_table:
+        runs = [json.loads(Path(p).read_text()) for p in args.seeds_table]
+        protocol = next(p for r in runs for by in r.values() for p in by)
+        print(seeds_table(runs, protocol, "params" if protocol == "lomo" else "prior"))
+        return 0
     if args.table:
         merged: dict = {}
         for path in args.table:

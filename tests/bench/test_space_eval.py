@@ -20,3 +20,18 @@ def test_seed_draws_other_cold_start_folds_and_repeats_itself(shipped_store_file
     assert first["random"]["per_dataset"] != other["random"]["per_dataset"]
     # the parameter count is a fixed score: the folds it is pooled from do not change it
     assert first["params"]["mean"] == other["params"]["mean"]
+
+
+def test_the_seeds_table_averages_each_dataset_over_the_seeds_before_comparing(bench_script):
+    script = bench_script("space_eval")
+
+    def rep(values: list[float]) -> dict:
+        return {"per_dataset": {f"d{i}": {"weighted_tau": v} for i, v in enumerate(values)},
+                "mean": {"weighted_tau": sum(values) / len(values)}}
+
+    runs = [{"sfda_supervised": {"lomo": {"fennec": rep([0.5, 0.7, 0.9]), "params": rep([0.6, 0.6, 0.6])}}},
+            {"sfda_supervised": {"lomo": {"fennec": rep([0.3, 0.5, 0.7]), "params": rep([0.6, 0.6, 0.6])}}}]
+    row = script.seeds_table(runs).splitlines()[2]
+    # fennec's per-dataset means over the seeds are 0.4, 0.6, 0.8: one dataset lost, one tied, one won
+    assert row.startswith("| sfda_supervised | 0.700 ; 0.500 | 0.600 | 0.600 | +0.000 [")
+    assert row.endswith("| 1 / 1 |")
