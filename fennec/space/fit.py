@@ -148,14 +148,15 @@ def set_baseline(net: TransferNet, inp: Inputs, batch: Batch, groups: np.ndarray
 def train_net(net: TransferNet, inp: Inputs, batch: Batch, *, epochs: int, lr: float, listnet_weight: float,
               tau: float, l2_free: float, l2_interaction: float, l2_offset: float, l2_proj: float,
               seed: int, base_prior: float = 1.0, val_datasets: set[int] | None = None,
-              patience: int = 5) -> tuple[TransferNet, dict[str, Any]]:
+              patience: int = 5, keep_states: bool = False) -> tuple[TransferNet, dict[str, Any]]:
     """Train ``net`` in place (full batch Adam) and return it with a training summary.
 
     With ``val_datasets`` (task indices), their groups are held out and the summary holds ``val_curve``, the
     held-out ListNet loss every ``CHECK_EVERY`` epochs (the net itself is trained on the other groups only);
     training stops once ``patience`` checks in a row found no better held-out loss, and ``best_state`` holds
-    the net's state at the best check (None without held-out groups). The fixed baseline is set first, from the
-    training groups only (:func:`set_baseline` with ``base_prior``).
+    the net's state at the best check (None without held-out groups); with ``keep_states``, ``states`` holds
+    its state at every check (the i-th after ``(i + 1) * CHECK_EVERY`` epochs). The fixed baseline is set first,
+    from the training groups only (:func:`set_baseline` with ``base_prior``).
     """
     torch.manual_seed(seed)
     keep, rows = _rows(batch)
@@ -169,6 +170,7 @@ def train_net(net: TransferNet, inp: Inputs, batch: Batch, *, epochs: int, lr: f
     warm = [p for name, p in net.named_parameters() if not name.startswith("cold_")]
     opt = torch.optim.Adam(warm, lr=lr)
     curve: list[float] = []
+    states: list[dict[str, torch.Tensor]] = []
     best_state: dict[str, torch.Tensor] | None = None
     for epoch in range(1, epochs + 1):
         opt.zero_grad()
@@ -185,11 +187,14 @@ def train_net(net: TransferNet, inp: Inputs, batch: Batch, *, epochs: int, lr: f
             with torch.no_grad():
                 _, vl = _losses(net, inp, rows, n_groups, tau)
                 curve.append(float((vl * vw).sum() / vw.sum()))
+            if keep_states:
+                states.append({k: v.clone() for k, v in net.state_dict().items()})
             if int(np.argmin(curve)) == len(curve) - 1:
                 best_state = {k: v.clone() for k, v in net.state_dict().items()}
             if len(curve) - 1 - int(np.argmin(curve)) >= patience:
                 break
-    return net, {"final_loss": float(loss.detach()), "val_curve": curve, "best_state": best_state}
+    return net, {"final_loss": float(loss.detach()), "val_curve": curve, "best_state": best_state,
+                 "states": states}
 
 
 def score_parts(net: TransferNet, inp: Inputs, batch: Batch) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -30,6 +30,7 @@ from fennec.records.metrics import (
 from fennec.registry import UnknownNameError, unknown_name_message
 from fennec.space import features as feats
 from fennec.space.fit import (
+    CHECK_EVERY,
     Batch,
     Inputs,
     best_epoch,
@@ -140,6 +141,9 @@ class TransferSpace:
             ``"loo"`` (leave one model out) or ``"architecture"`` (grouped k-fold, a network's every
             pre-training held out together: the question "a new network" rather than "a new pre-training of a
             known one"; :func:`fennec.space.fit.ridge_cv`).
+        probe_epoch: At which epoch the cross-validation's probes are scored to choose the learned scale:
+            ``"best"``, each at its own best held-out epoch, or ``"common"``, all at the epoch count the final
+            members then train for.
     """
 
     def __init__(self, dim: int = 8, text_components: int = 32, epochs: int = 300, lr: float = 0.03,
@@ -148,7 +152,7 @@ class TransferSpace:
                  aux_weight: float = 0.3, base_prior: float = 1.0, val_fraction: float = 0.2, cv_repeats: int = 3,
                  separate_scales: bool = False, description: str = "keep", images: str = "auto",
                  image_components: int = 8, min_image_tasks: int = 3, n_members: int = 5, seed: int = 0,
-                 text_encoder: str | None = None, cold_cv: str = "loo") -> None:
+                 text_encoder: str | None = None, cold_cv: str = "loo", probe_epoch: str = "best") -> None:
         self.dim = dim
         self.text_components = text_components
         self.epochs = epochs
@@ -172,6 +176,7 @@ class TransferSpace:
         self.seed = seed
         self.text_encoder = text_encoder
         self.cold_cv = cold_cv
+        self.probe_epoch = probe_epoch
 
     def get_params(self) -> dict[str, Any]:
         """Hyper-parameters as a dict (the constructor's arguments)."""
@@ -216,6 +221,7 @@ class TransferSpace:
         check_choice(self.description, "description", ("cv", "keep", "drop"))
         check_choice(self.images, "images", ("auto", "off"))
         check_choice(self.cold_cv, "cold_cv", ("loo", "architecture"))
+        check_choice(self.probe_epoch, "probe_epoch", ("best", "common"))
         for name in ("dim", "text_components", "epochs", "n_members"):
             check_positive_int(getattr(self, name), name)
         check_positive_number(self.tau, "tau")
@@ -275,21 +281,27 @@ class TransferSpace:
                  for f in dataset_folds(batch, self.val_fraction, self.seed + 1000 * r)]
         if folds:
             # cross-validated early stopping: one probe per fold of held-out datasets, the best mean epoch for all
-            curves, parts, blind_parts = [], [], []
+            curves, parts, blind_parts, probes = [], [], [], []
             for fold in folds:
                 torch.manual_seed(self.seed)
                 # never warm-started: a previous space has seen the held-out fold, which would make any epoch
                 # count look good
                 probe = TransferNet(**shape)
-                _, info = train_net(probe, inp, batch, epochs=self.epochs, val_datasets=fold, seed=self.seed, **cfg)
+                _, info = train_net(probe, inp, batch, epochs=self.epochs, val_datasets=fold, seed=self.seed,
+                                    keep_states=self.probe_epoch == "common", **cfg)
                 curves.append(info["val_curve"])
-                if info["best_state"] is not None:
-                    probe.load_state_dict(info["best_state"])
-                held = np.isin(batch.task, list(fold))
+                probes.append((probe, info, np.isin(batch.task, list(fold))))
+            epochs = best_epoch(curves, self.epochs)
+            for probe, info, held in probes:
+                # the scales are chosen on the probes as the final nets will be: at the common epoch count
+                # ("common"), or each at its own best held-out epoch ("best")
+                state = (info["states"][min(epochs // CHECK_EVERY, len(info["states"])) - 1]
+                         if self.probe_epoch == "common" and info["states"] else info["best_state"])
+                if state is not None:
+                    probe.load_state_dict(state)
                 parts.append((*score_parts(probe, inp, batch), held))
                 if blind is not None:
                     blind_parts.append((*score_parts(probe, blind, batch), held))
-            epochs = best_epoch(curves, self.epochs)
             self.use_description_, (self.learned_scale_, self.interaction_scale_) = self._choose_view(
                 parts, blind_parts, batch)
         else:

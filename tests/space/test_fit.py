@@ -130,6 +130,28 @@ def test_held_out_datasets_give_a_validation_curve(data):
     assert any(not torch.equal(info["best_state"][k], v) for k, v in net.state_dict().items())
 
 
+def test_kept_states_are_the_net_at_every_check(data):
+    """``keep_states`` keeps the net at each held-out check, so probes can be scored at any checked epoch."""
+    inp, batch, _ = data
+    kwargs = {"lr": 0.03, "listnet_weight": 1.0, "tau": 0.5, "l2_free": 1e-2, "l2_interaction": 1e-2,
+              "l2_offset": 1e-2, "l2_proj": 1e-3, "seed": 0, "val_datasets": {0, 1}}
+    torch.manual_seed(0)
+    net = TransferNet(n_models=N_WARM, n_benchmarks=1, model_in=N_FEAT, task_in=3, text_dim=TEXT, dim=4)
+    _, info = train_net(net, inp, batch, epochs=50, keep_states=True, **kwargs)
+    assert len(info["states"]) == len(info["val_curve"]) == 5
+    for k, v in net.state_dict().items():  # the last check is the end of training
+        assert torch.equal(info["states"][-1][k], v)
+    best = int(np.argmin(info["val_curve"]))
+    for k, v in info["best_state"].items():
+        assert torch.equal(info["states"][best][k], v)
+    torch.manual_seed(0)
+    again = TransferNet(n_models=N_WARM, n_benchmarks=1, model_in=N_FEAT, task_in=3, text_dim=TEXT, dim=4)
+    _, short = train_net(again, inp, batch, epochs=20, **kwargs)  # the second check is the net after 20 epochs
+    for k, v in again.state_dict().items():
+        assert torch.equal(info["states"][1][k], v)
+    assert short["states"] == []  # not kept unless asked
+
+
 def test_validation_stops_training_once_the_held_out_loss_stops_improving(data):
     inp, batch, _ = data
     torch.manual_seed(0)

@@ -406,3 +406,19 @@ def test_a_score_protocol_record_under_an_unknown_metric_name_is_kept_as_a_score
     score = Record(model="m", dataset="d", benchmark="b", metric="myscore", value=1.0, protocol="score")
     acc = Record(model="m", dataset="d", benchmark="b", metric="top1_acc", value=80.0)
     assert sorted(r.metric for r in _dedupe([score, acc])[0]) == ["myscore", "top1_acc"]
+
+
+def test_probes_scored_at_the_common_epoch_choose_the_scale_the_final_nets_get(world):
+    """probe_epoch="common" scores every cross-validation probe at the epoch count the members train for; the
+    choice is validated and the fit stays deterministic."""
+    records, models, tasks = world
+    kwargs = {"epochs": 60, "n_members": 1, "cv_repeats": 1}
+    common = TransferSpace(**kwargs, probe_epoch="common").fit(records, models, tasks)
+    again = TransferSpace(**kwargs, probe_epoch="common").fit(records, models, tasks)
+    assert common.learned_scale_ == again.learned_scale_
+    np.testing.assert_array_equal(common.model_vectors_, again.model_vectors_)
+    assert common.train_info_["epochs"] <= 60
+    from fennec.validation import FennecInputError
+
+    with pytest.raises(FennecInputError, match="probe_epoch"):
+        TransferSpace(**kwargs, probe_epoch="last").fit(records, models, tasks)
