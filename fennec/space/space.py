@@ -252,9 +252,12 @@ class TransferSpace:
 
         mf = feats.model_features(infos, self.text_encoder)
         tf = feats.task_features(cards, self.text_encoder)
-        self._fit_text_pca(np.concatenate([mf.pretraining, tf.names, tf.description]))
+        # preprocessing is fitted on the models with records: a model added later (`fennec zoo add`) never shapes
+        # it, so a cold-start model held out by the evaluation (lomo) must not either
+        seen = np.isin(model_ids, with_records)
+        self._fit_text_pca(np.concatenate([mf.pretraining[seen], tf.names, tf.description]))
         self._fit_images(tf)
-        self.size_scale_ = _fit_scale(mf.size)
+        self.size_scale_ = _fit_scale(mf.size[seen])
         self.meta_scale_ = _fit_scale(tf.meta[:, 2:])
         self.model_ids_ = model_ids
         self.model_info_ = {m: _info_dict(i, m) for m, i in zip(model_ids, infos, strict=True)}

@@ -422,3 +422,17 @@ def test_probes_scored_at_the_common_epoch_choose_the_scale_the_final_nets_get(w
 
     with pytest.raises(FennecInputError, match="probe_epoch"):
         TransferSpace(**kwargs, probe_epoch="last").fit(records, models, tasks)
+
+
+def test_a_model_without_records_does_not_shape_the_preprocessing(world):
+    """The text PCA and the size scaling are fitted on the models with records: a model added later never
+    shapes them, so neither may a cold-start model the evaluation holds out (lomo)."""
+    records, models, tasks = world
+    kwargs = {"epochs": 5, "n_members": 1, "val_fraction": 0.0}
+    alone = TransferSpace(**kwargs).fit(records, models, tasks)
+    stranger = ZooModel("timm:convnext_xxlarge.stranger", "convnext_xxlarge",
+                        "self-supervised on a billion satellite images of oceans")
+    with_it = TransferSpace(**kwargs).fit(records, {**models, stranger.id: stranger}, tasks)
+    np.testing.assert_array_equal(with_it.text_components_, alone.text_components_)
+    np.testing.assert_array_equal(with_it.size_scale_, alone.size_scale_)
+    assert stranger.id in with_it.model_ids_ and not with_it.has_records(stranger.id)
