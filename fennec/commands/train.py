@@ -58,11 +58,14 @@ def run(args: argparse.Namespace) -> int:
         models = {m.id: m for m in store.models()}
         tasks = dict(store.task_cards(images=True))  # with the image statistics the space may train on
     if init is not None:
-        # models added with `fennec zoo add` have no records: keep them in the retrained space (cold start)
+        # models added with `fennec zoo add` have no records: keep them in the retrained space (cold start). The
+        # previous space's models with records come from the store or not at all: another store trained into the
+        # same folder must not inherit the old zoo as cold-start models
         from fennec.space.zoo import ZooModel
 
         for m, meta in init.model_info_.items():
-            models.setdefault(m, ZooModel(m, meta.get("architecture"), meta.get("pretraining")))
+            if not init.has_records(m):
+                models.setdefault(m, ZooModel(m, meta.get("architecture"), meta.get("pretraining")))
     space = TransferSpace(**params).fit(records, models, tasks, init=init)
     path = save_space(space, out)
     info = space.train_info_

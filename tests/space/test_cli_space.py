@@ -466,6 +466,21 @@ def test_retraining_keeps_models_added_with_zoo_add(trained, space_copy, run_cli
     assert "timm:resnet18" in {ln.split("\t")[0] for ln in out.splitlines()}
 
 
+def test_retraining_on_another_store_does_not_inherit_the_old_zoo(world, space_copy, run_cli, tmp_path):
+    """Warm start keeps the models added with zoo add, not the previous store's models with records."""
+    records, models, tasks = world
+    gone = "test:cars"
+    smaller = build_store(tmp_path / "smaller.sqlite", ([r for r in records if r.model != gone],
+                                                       {k: v for k, v in models.items() if k != gone}, tasks))
+    code, _, err = run_cli("zoo", "add", "timm:resnet18", "--space", space_copy)
+    assert code == 0, err
+    code, _, err = run_cli("train", "--store", smaller, "--out", space_copy, "--epochs", "5")
+    assert code == 0 and "warm start" in err
+    code, out, err = run_cli("zoo", "list", "--space", space_copy)
+    listed = {ln.split("\t")[0] for ln in out.splitlines()}
+    assert "timm:resnet18" in listed and gone not in listed
+
+
 @pytest.mark.parametrize("damage", ["truncated manifest", "missing space.npz", "truncated space.npz",
                                     "truncated tower.pt"])
 def test_damaged_space_is_a_one_line_error(space_copy, run_cli, damage):
