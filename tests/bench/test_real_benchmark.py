@@ -84,3 +84,15 @@ def test_the_tables_compare_fennec_with_each_baseline_target_by_target(tmp_path:
     assert rb.main(["table", "--out", str(tmp_path / "none" / "real_records.csv")]) == 2
     assert rb.main(["status"]) == 2  # every other stage needs the tasks' folder
     assert "needs --root DIR" in capsys.readouterr().err
+
+
+def test_a_model_not_yet_swept_waits_outside_the_report(bench_script) -> None:
+    rb = bench_script("real_benchmark")
+    rows = [{"model": m, "dataset": t, "benchmark": "ft"} for m in ("x", "y") for t in ("a", "b")]
+    rows += [{"model": "new", "dataset": "a", "benchmark": "lp"}]  # probed, not yet fine-tuned
+    zoo = rb.ranked_zoo(rows, ["x", "y", "new"], "ft")
+    assert zoo == ["x", "y"]
+    assert rb.complete_targets(rows, zoo, ["a", "b"], "ft") == {"a", "b"}  # the targets are not held back
+    rows += [{"model": "new", "dataset": "a", "benchmark": "ft"}]  # once swept on one target, it is ranked there
+    zoo = rb.ranked_zoo(rows, ["x", "y", "new"], "ft")
+    assert zoo == ["x", "y", "new"] and rb.complete_targets(rows, zoo, ["a", "b"], "ft") == {"a"}
