@@ -200,6 +200,43 @@ def build_store(root: Path, rows: list[dict[str, str]]) -> Path:
     return path
 
 
+def code_hash() -> str:
+    """A hash of the project's Python sources (fennec, archi2vec): results cached under it are dropped when the code
+    that made them changes."""
+    import hashlib
+
+    h = hashlib.sha256()
+    project = Path(__file__).resolve().parents[1]
+    for f in sorted(p for pkg in ("fennec", "archi2vec") for p in (project / pkg).rglob("*.py")):
+        h.update(str(f.relative_to(project)).encode())
+        h.update(f.read_bytes())
+    return h.hexdigest()
+
+
+class ResultCache:
+    """Results of long computations in one JSON file, each under a key that hashes its arguments with ``salt``
+    (what every entry depends on: the records, the code); written atomically after each new entry."""
+
+    def __init__(self, path: Path, salt: object) -> None:
+        import hashlib
+
+        self.path = path
+        self.salt = hashlib.sha256(json.dumps(salt, default=str).encode()).hexdigest()
+        try:
+            self.entries = json.loads(path.read_text()) if path.is_file() else {}
+        except ValueError:  # a damaged cache is only a cache: start again
+            self.entries = {}
+
+    def get(self, args: object, compute: callable) -> object:
+        import hashlib
+
+        key = hashlib.sha256(json.dumps([self.salt, args], default=str).encode()).hexdigest()
+        if key not in self.entries:
+            self.entries[key] = compute()
+            write_json(self.path, self.entries)
+        return self.entries[key]
+
+
 def ranked_zoo(rows: list[dict[str, str]], zoo: list[str], benchmark: str) -> list[str]:
     """The zoo models with a ``benchmark`` record on some target: a model new to the zoo (a checkpoint pre-trained,
     not yet swept) waits outside the report instead of holding every target back (:func:`complete_targets`)."""
@@ -295,6 +332,8 @@ def report(root: Path, results: Path, out: Path, benchmark: str = "fennec_real_f
                "linear probe accuracy": recorded("fennec_real_linear_probe", "linear_probe_top1_acc_pct")}
     methods = {k: v for k, v in methods.items() if v is not None}
     path = build_store(root, rows)
+    # each (protocol, method, seed) is minutes of fits: kept as it finishes, so a stopped report resumes
+    cache = ResultCache(root / ".report_cache.json", [sorted(tuple(sorted(r.items())) for r in rows), code_hash()])
     out_json: dict = {}
     with RecordStore(path) as store:
         for protocol, names in (("lodo", list(methods)), ("lomo", ["fennec", "fennec, text only", "params",
@@ -307,9 +346,12 @@ def report(root: Path, results: Path, out: Path, benchmark: str = "fennec_real_f
                     continue
                 by_seed = {}
                 for seed in seeds:
-                    rep = evaluate(benchmark, methods[name], protocol, store=store, seed=seed,
-                                   datasets=sorted(done))
-                    by_seed[seed] = {"mean": rep["mean"], "per_dataset": rep["per_dataset"]}
+                    def run(name: str = name, protocol: str = protocol, seed: int = seed) -> dict:
+                        rep = evaluate(benchmark, methods[name], protocol, store=store, seed=seed,
+                                       datasets=sorted(done))
+                        return {"mean": rep["mean"], "per_dataset": rep["per_dataset"]}
+
+                    by_seed[seed] = cache.get([benchmark, protocol, name, seed, sorted(done)], run)
                 out_json.setdefault(protocol, {})[name] = {**over_seeds(by_seed), "per_seed": by_seed}
 
     if out.is_file():  # the protocols not run this time, as an earlier report left them

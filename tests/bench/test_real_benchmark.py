@@ -96,3 +96,25 @@ def test_a_model_not_yet_swept_waits_outside_the_report(bench_script) -> None:
     rows += [{"model": "new", "dataset": "a", "benchmark": "ft"}]  # once swept on one target, it is ranked there
     zoo = rb.ranked_zoo(rows, ["x", "y", "new"], "ft")
     assert zoo == ["x", "y", "new"] and rb.complete_targets(rows, zoo, ["a", "b"], "ft") == {"a"}
+
+
+def test_report_results_are_kept_as_they_finish_and_dropped_when_their_inputs_change(tmp_path: Path,
+                                                                                     bench_script: Any) -> None:
+    rb = bench_script("real_benchmark")
+    path, calls = tmp_path / "cache.json", []
+
+    def compute() -> dict:
+        calls.append(1)
+        return {"mean": {"weighted_tau": 0.5}}
+
+    first = rb.ResultCache(path, ["records", "code"]).get(["lodo", "fennec", 0], compute)
+    again = rb.ResultCache(path, ["records", "code"])  # a new process: the report resumes
+    assert again.get(["lodo", "fennec", 0], compute) == first == {"mean": {"weighted_tau": 0.5}} and len(calls) == 1
+    again.get(["lodo", "fennec", 1], compute)  # another seed is another entry
+    assert len(calls) == 2
+    rb.ResultCache(path, ["other records", "code"]).get(["lodo", "fennec", 0], compute)  # new inputs: computed again
+    assert len(calls) == 3
+    path.write_text("{")  # a damaged cache is only a cache
+    rb.ResultCache(path, ["records", "code"]).get(["lodo", "fennec", 0], compute)
+    assert len(calls) == 4
+    assert len(rb.code_hash()) == 64
