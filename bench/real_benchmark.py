@@ -201,13 +201,14 @@ def build_store(root: Path, rows: list[dict[str, str]]) -> Path:
 
 
 def code_hash() -> str:
-    """A hash of the project's Python sources (fennec, archi2vec): results cached under it are dropped when the code
-    that made them changes."""
+    """A hash of the project's Python sources (fennec, archi2vec, this script): results cached under it are dropped
+    when the code that made them changes."""
     import hashlib
 
     h = hashlib.sha256()
     project = Path(__file__).resolve().parents[1]
-    for f in sorted(p for pkg in ("fennec", "archi2vec") for p in (project / pkg).rglob("*.py")):
+    sources = [p for pkg in ("fennec", "archi2vec") for p in (project / pkg).rglob("*.py")]
+    for f in sorted([*sources, Path(__file__).resolve()]):  # this script too: it defines the methods
         h.update(str(f.relative_to(project)).encode())
         h.update(f.read_bytes())
     return h.hexdigest()
@@ -235,6 +236,24 @@ class ResultCache:
             self.entries[key] = compute()
             write_json(self.path, self.entries)
         return self.entries[key]
+
+
+def store_hash(store: object) -> str:
+    """A hash of what a records store holds for the space: its records, its models' metadata and its task cards
+    with their image statistics."""
+    import hashlib
+
+    from fennec.space.methods import _cards_key
+    from fennec.space.space import records_hash
+
+    h = hashlib.sha256(records_hash(store.records()).encode())
+    for m in sorted(store.models(), key=lambda m: m.id):
+        h.update(json.dumps([m.id, m.architecture, m.pretraining], default=str).encode())
+    cards = store.task_cards(images=True)
+    h.update(_cards_key(cards).encode())
+    h.update(json.dumps({k: [getattr(c, "class_names", None), getattr(c, "description", None)]
+                         for k, c in sorted(cards.items())}, default=str).encode())
+    return h.hexdigest()
 
 
 def ranked_zoo(rows: list[dict[str, str]], zoo: list[str], benchmark: str) -> list[str]:
@@ -333,9 +352,12 @@ def report(root: Path, results: Path, out: Path, benchmark: str = "fennec_real_f
     methods = {k: v for k, v in methods.items() if v is not None}
     path = build_store(root, rows)
     # each (protocol, method, seed) is minutes of fits: kept as it finishes, so a stopped report resumes
-    cache = ResultCache(root / ".report_cache.json", [sorted(tuple(sorted(r.items())) for r in rows), code_hash()])
     out_json: dict = {}
     with RecordStore(path) as store:
+        # what every result depends on: the store the space trains on (the user's records, the benchmark's, task
+        # cards with their image statistics, model metadata) and the code
+        salt = [store_hash(store), code_hash()]
+        cache = ResultCache(root / ".report_cache.json", salt)
         for protocol, names in (("lodo", list(methods)), ("lomo", ["fennec", "fennec, text only", "params",
                                                                   "random"])):
             if protocol not in protocols:
@@ -353,10 +375,13 @@ def report(root: Path, results: Path, out: Path, benchmark: str = "fennec_real_f
 
                     by_seed[seed] = cache.get([benchmark, protocol, name, seed, sorted(done)], run)
                 out_json.setdefault(protocol, {})[name] = {**over_seeds(by_seed), "per_seed": by_seed}
+                out_json.setdefault("_inputs", {})[protocol] = cache.salt
 
     if out.is_file():  # the protocols not run this time, as an earlier report left them
         earlier = json.loads(out.read_text())
+        inputs = {**earlier.get("_inputs", {}), **out_json.get("_inputs", {})}
         out_json = {p: out_json.get(p) or earlier.get(p) for p in ("lodo", "lomo") if p in out_json or p in earlier}
+        out_json["_inputs"] = {p: inputs[p] for p in out_json if p in inputs}
     print(tables(out_json, benchmark))
     write_json(out, out_json)
     return out_json
@@ -378,7 +403,11 @@ def tables(results: dict, benchmark: str = "fennec_real_finetune") -> str:
         return "-" if c is None else f"{c:.3f}"
 
     lines: list[str] = []
-    for protocol, reps in results.items():
+    inputs = results.get("_inputs", {})
+    if len(set(inputs.values())) > 1:
+        lines.append("\nnote: the protocols were run on different inputs (records, task cards or code; "
+                     "report --report-protocol keeps the other's tables): compare them with care")
+    for protocol, reps in ((p, r) for p, r in results.items() if not p.startswith("_")):
         targets = list(next(iter(reps.values()))["per_target"])
         seeds = next(iter(reps.values()))["seeds"]
         lines += [f"\n{protocol}: weighted tau against {benchmark}, mean over seeds {seeds}",

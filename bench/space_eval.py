@@ -81,9 +81,10 @@ def seeds_table(runs: list[dict], protocol: str = "lomo", baseline: str = "param
 
     def averaged(reps: list[dict]) -> dict:
         keys = ("weighted_tau", "pearson_parc")
+        shared = [d for d in reps[0]["per_dataset"] if all(d in r["per_dataset"] for r in reps)]
         per = {d: {k: float(np.mean([r["per_dataset"][d][k] for r in reps]))
                    for k in keys if all(r["per_dataset"][d].get(k) is not None for r in reps)}
-               for d in reps[0]["per_dataset"]}
+               for d in shared}
         mean = {k: float(np.mean([r["mean"][k] for r in reps])) for k in keys
                 if all(r["mean"].get(k) is not None for r in reps)}
         return {"per_dataset": per, "mean": mean}
@@ -94,6 +95,10 @@ def seeds_table(runs: list[dict], protocol: str = "lomo", baseline: str = "param
         have = [r[bench][protocol] for r in runs if "fennec" in r.get(bench, {}).get(protocol, {})]
         if not have:
             continue
+        seeds_seen = [h["fennec"].get("seed") for h in have]
+        if None not in seeds_seen and len(set(seeds_seen)) < len(seeds_seen):
+            raise SystemExit(f"space_eval: the runs of {bench} repeat seed(s) {sorted(seeds_seen)}; give files "
+                             "of distinct --seed runs")
         ours = averaged([h["fennec"] for h in have])
         theirs = averaged([h[baseline] for h in have if baseline in h]) if all(baseline in h for h in have) else None
         seeds = " ; ".join(cell(h["fennec"]["mean"]) for h in have)
@@ -164,6 +169,7 @@ def main(argv: list[str] | None = None) -> int:
                     print(f"{bench} {protocol} {method}: skipped ({exc})", file=sys.stderr)
                     continue
                 rep["seconds"] = round(time.perf_counter() - t0, 1)
+                rep["seed"] = args.seed  # a result file may gather runs: each says which draw it is
                 reports.append(rep)
                 results.setdefault(bench, {}).setdefault(protocol, {})[method] = rep
                 mean = rep["mean"]

@@ -71,7 +71,7 @@ def run(args: argparse.Namespace) -> int:
     info = space.train_info_
     print(f"trained on {info['n_records']} records in {info['n_groups']} (benchmark, dataset) groups, "
           f"{len(space.model_ids_)} models, {len(space.task_names_)} tasks, {info['epochs']} epochs"
-          f"{' (warm start)' if init is not None else ''} in {time.perf_counter() - t0:.1f} s -> {path}",
+          f"{' (warm start)' if info.get('warm_start') else ''} in {time.perf_counter() - t0:.1f} s -> {path}",
           file=sys.stderr)
     described = sum(bool(c.image_parts) for c in tasks.values())
     if space.image_proxy is not None:

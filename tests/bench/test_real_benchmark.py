@@ -118,3 +118,12 @@ def test_report_results_are_kept_as_they_finish_and_dropped_when_their_inputs_ch
     rb.ResultCache(path, ["records", "code"]).get(["lodo", "fennec", 0], compute)
     assert len(calls) == 4
     assert len(rb.code_hash()) == 64
+
+
+def test_tables_say_when_the_protocols_come_from_different_inputs(bench_script: Any) -> None:
+    rb = bench_script("real_benchmark")
+    rep = {"seeds": [0], "per_target": {"a": 0.5}, "mean": 0.5, "min": 0.5, "max": 0.5}
+    same = {"lodo": {"fennec": rep}, "lomo": {"fennec": rep}, "_inputs": {"lodo": "x", "lomo": "x"}}
+    assert "different inputs" not in rb.tables(same)
+    assert "different inputs" in rb.tables({**same, "_inputs": {"lodo": "x", "lomo": "y"}})
+    assert "_inputs" not in rb.tables(same)  # not a protocol

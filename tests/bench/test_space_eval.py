@@ -35,3 +35,21 @@ def test_the_seeds_table_averages_each_dataset_over_the_seeds_before_comparing(b
     # fennec's per-dataset means over the seeds are 0.4, 0.6, 0.8: one dataset lost, one tied, one won
     assert row.startswith("| sfda_supervised | 0.700 ; 0.500 | 0.600 | 0.600 | +0.000 [")
     assert row.endswith("| 1 / 1 |")
+
+
+def test_the_seeds_table_wants_distinct_seeds_and_compares_the_datasets_every_run_has(bench_script):
+    import pytest
+
+    script = bench_script("space_eval")
+
+    def rep(values: dict, seed: int) -> dict:
+        return {"per_dataset": {d: {"weighted_tau": v} for d, v in values.items()},
+                "mean": {"weighted_tau": sum(values.values()) / len(values)}, "seed": seed}
+
+    def run(seed: int, values: dict) -> dict:
+        return {"sfda_supervised": {"lomo": {"fennec": rep(values, seed), "params": rep(values, seed)}}}
+
+    uneven = [run(0, {"a": 0.5, "b": 0.7, "c": 0.9}), run(1, {"a": 0.5, "b": 0.7})]
+    assert "| 2 / 0 |" not in script.seeds_table(uneven)  # no KeyError, and ties only on the shared datasets
+    with pytest.raises(SystemExit, match="repeat seed"):
+        script.seeds_table([run(0, {"a": 0.5}), run(0, {"a": 0.6})])

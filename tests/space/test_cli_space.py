@@ -466,6 +466,14 @@ def test_retraining_keeps_models_added_with_zoo_add(trained, space_copy, run_cli
     assert "timm:resnet18" in {ln.split("\t")[0] for ln in out.splitlines()}
 
 
+def test_retraining_at_another_width_says_it_trained_from_scratch(trained, space_copy, run_cli):
+    with pytest.warns(UserWarning, match="not warm-starting"):
+        code, _, err = run_cli("train", "--store", trained["store"], "--out", space_copy, "--epochs", "5",
+                               "--dim", "4")
+    assert code == 0, err
+    assert "(warm start)" not in err
+
+
 def test_retraining_on_another_store_does_not_inherit_the_old_zoo(world, space_copy, run_cli, tmp_path):
     """Warm start keeps the models added with zoo add, not the previous store's models with records."""
     records, models, tasks = world
