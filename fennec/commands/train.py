@@ -58,14 +58,15 @@ def run(args: argparse.Namespace) -> int:
         models = {m.id: m for m in store.models()}
         tasks = dict(store.task_cards(images=True))  # with the image statistics the space may train on
     if init is not None:
-        # models added with `fennec zoo add` have no records: keep them in the retrained space (cold start). The
-        # previous space's models with records come from the store or not at all: another store trained into the
-        # same folder must not inherit the old zoo as cold-start models
+        # models added with `fennec zoo add` (marked so in the space): keep them in the retrained space (cold
+        # start). The previous space's other models come from the store or not at all: another store trained into
+        # the same folder must not inherit the old zoo, nor the old store's models without records
         from fennec.space.zoo import ZooModel
 
         for m, meta in init.model_info_.items():
-            if not init.has_records(m):
-                models.setdefault(m, ZooModel(m, meta.get("architecture"), meta.get("pretraining")))
+            # spaces saved before the flag: a model without records there was one zoo add gave
+            if meta.get("added", not init.has_records(m)):
+                models.setdefault(m, ZooModel(m, meta.get("architecture"), meta.get("pretraining"), added=True))
     space = TransferSpace(**params).fit(records, models, tasks, init=init)
     path = save_space(space, out)
     info = space.train_info_

@@ -616,7 +616,7 @@ class TransferSpace:
         self.bench_offset_ = np.concatenate([self.bench_offset_, np.zeros((len(new), self.bench_offset_.shape[1]))])
         self.history_ = np.concatenate([self.history_, np.full((len(new), self.history_.shape[1]), np.nan)])
         self.model_ids_ = [*self.model_ids_, *new]
-        self.model_info_.update({m: _info_dict(models[m], m) for m in new})
+        self.model_info_.update({m: {**_info_dict(models[m], m), "added": True} for m in new})
         return new
 
     def score(self, task: Any, model_ids: Sequence[str] | None = None, benchmark: str | None = None) -> np.ndarray:
@@ -765,7 +765,7 @@ def _history(recs: list[Any], model_ids: list[str], task_names: list[str]) -> np
 
 def _info_dict(info: Any, model_id: str) -> dict[str, Any]:
     return {"id": model_id, "architecture": getattr(info, "architecture", None),
-            "pretraining": getattr(info, "pretraining", None)}
+            "pretraining": getattr(info, "pretraining", None), "added": bool(getattr(info, "added", False))}
 
 
 def _card_dict(card: Any) -> dict[str, Any]:

@@ -12,11 +12,13 @@ from fennec.validation import FennecInputError, check_model_id
 
 @dataclass(frozen=True)
 class ZooModel:
-    """Metadata of a model given by id: ``id``, ``architecture`` (timm or ``torchvision:`` name), ``pretraining``."""
+    """Metadata of a model given by id: ``id``, ``architecture`` (timm or ``torchvision:`` name), ``pretraining``;
+    ``added`` for a model the user put in a space (``fennec zoo add``), which a retrained space keeps."""
 
     id: str
     architecture: str | None
     pretraining: str | None
+    added: bool = False
 
 
 def _check_timm_architecture(model_id: str, arch: str) -> None:

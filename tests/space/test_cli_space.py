@@ -466,6 +466,24 @@ def test_retraining_keeps_models_added_with_zoo_add(trained, space_copy, run_cli
     assert "timm:resnet18" in {ln.split("\t")[0] for ln in out.splitlines()}
 
 
+def test_a_store_model_without_records_is_not_carried_into_another_stores_space(world, run_cli, tmp_path):
+    """Only models added with zoo add survive a retraining on another store: not the old store's models that
+    merely had no records."""
+    from dataclasses import replace
+
+    records, models, tasks = world
+    idle = replace(next(iter(models.values())), id="test:idle")
+    first = build_store(tmp_path / "first.sqlite", (records, {**models, idle.id: idle}, tasks))
+    space = tmp_path / "space"
+    assert run_cli("train", "--store", first, "--out", space, "--epochs", "5")[0] == 0
+    code, out, _ = run_cli("zoo", "list", "--space", space)
+    assert idle.id in out  # a cold-start model of the first store's space
+    second = build_store(tmp_path / "second.sqlite", world)
+    assert run_cli("train", "--store", second, "--out", space, "--epochs", "5")[0] == 0
+    code, out, _ = run_cli("zoo", "list", "--space", space)
+    assert code == 0 and idle.id not in out
+
+
 def test_retraining_at_another_width_says_it_trained_from_scratch(trained, space_copy, run_cli):
     with pytest.warns(UserWarning, match="not warm-starting"):
         code, _, err = run_cli("train", "--store", trained["store"], "--out", space_copy, "--epochs", "5",
