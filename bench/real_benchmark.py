@@ -243,14 +243,14 @@ def store_hash(store: object) -> str:
     with their image statistics."""
     import hashlib
 
-    from fennec.space.methods import _cards_key
+    from fennec.space.methods import cards_key
     from fennec.space.space import records_hash
 
     h = hashlib.sha256(records_hash(store.records()).encode())
     for m in sorted(store.models(), key=lambda m: m.id):
         h.update(json.dumps([m.id, m.architecture, m.pretraining], default=str).encode())
     cards = store.task_cards(images=True)
-    h.update(_cards_key(cards).encode())
+    h.update(cards_key(cards).encode())
     h.update(json.dumps({k: [getattr(c, "class_names", None), getattr(c, "description", None)]
                          for k, c in sorted(cards.items())}, default=str).encode())
     return h.hexdigest()
@@ -302,8 +302,8 @@ def report(root: Path, results: Path, out: Path, benchmark: str = "fennec_real_f
     from the models' architecture and pre-training text alone, against the parameter count.
 
     Each of ``seeds`` seeds the space and the lomo folds; the tables give the mean over them and the spread of
-    the mean. One seed is one draw: lomo pools the scores of 5 fits, each with its own per-task constant
-    (README, "A benchmark of real images").
+    the mean. One seed is one draw: lomo pools the scores of 5 fits, and which models share a fold is itself
+    drawn (README, "A benchmark of real images").
 
     ``protocols`` runs only some of them (each takes tens of minutes over three seeds); the protocols of an
     earlier report in ``out`` that are not run again stay in it."""
@@ -316,9 +316,10 @@ def report(root: Path, results: Path, out: Path, benchmark: str = "fennec_real_f
     rows = read_results(results)
 
     targets = [t["name"] for t in _tasks(root, "target")]
-    zoo = ranked_zoo(rows, zoo_ids(root), benchmark)
-    if len(zoo) < len(zoo_ids(root)):
-        print(f"report: {', '.join(sorted(set(zoo_ids(root)) - set(zoo)))} left out until the sweep gives them a "
+    every = zoo_ids(root)
+    zoo = ranked_zoo(rows, every, benchmark)
+    if len(zoo) < len(every):
+        print(f"report: {', '.join(sorted(set(every) - set(zoo)))} left out until the sweep gives them a "
               f"{benchmark} record")
     done = complete_targets(rows, zoo, targets, benchmark)
     waiting = sorted(set(targets) - done)

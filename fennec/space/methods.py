@@ -20,7 +20,7 @@ from fennec.space.space import TransferSpace, records_hash
 _FITTED: dict[tuple[str, str, str, str], TransferSpace] = {}
 
 
-def _cards_key(tasks: Mapping[str, Any]) -> str:
+def cards_key(tasks: Mapping[str, Any]) -> str:
     """What of the task cards a fit depends on: their names and a hash of their image statistics (a card's text
     is fixed by its name within a store; its image statistics can be stored again)."""
     h = hashlib.sha256()
@@ -43,7 +43,7 @@ class SpaceMethod(Method):
         self.context_ = context
         space = TransferSpace(**{"seed": context.seed, **self.params})
         key = (records_hash(train), repr(sorted(space.get_params().items())), ",".join(sorted(context.models)),
-               _cards_key(context.tasks))
+               cards_key(context.tasks))
         if key not in _FITTED:
             _FITTED[key] = space.fit(train, context.models, context.tasks)
         self.space_ = _FITTED[key]
