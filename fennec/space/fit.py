@@ -4,7 +4,9 @@ Loss, per group g = (benchmark, dataset) of records (never normalised across ben
 - regression: mean squared error between the group-centred scores and the standardised values
   z = (value - mean_g) / std_g;
 - listwise ranking: ListNet cross-entropy between softmax(z / tau) and softmax(scores) (Cao et al., ICML 2007);
-- groups of cheap scores (PARC and friends from ``fennec score-zoo``) enter with a smaller weight.
+- groups of cheap scores (PARC and friends from ``fennec score-zoo``) enter with a smaller weight; they are
+  auxiliary targets only: the held-out checks of the early stopping and the choice of the learned scale look
+  at fine-tuning groups (:meth:`Batch.validation_groups`), since fine-tuned accuracy is what the space predicts.
 Every group weighs the same whatever its size. L2 penalties keep free embeddings, biases and protocol offsets
 small, so models with few records lean on their features; interactions (free embeddings) are shrunk at
 least as hard as main effects (free biases), as in hierarchical priors for factorisation models.
@@ -46,6 +48,15 @@ class Batch:
     value: np.ndarray      # (R,) float value
     group_weight: np.ndarray  # (G,) float
     group_dataset: np.ndarray  # (G,) int task index of each group
+    group_cheap: np.ndarray | None = None  # (G,) bool, groups of cheap scores (auxiliary targets); None: none
+
+    def validation_groups(self) -> np.ndarray:
+        """(G,) bool: the groups that held-out checks score, i.e. the fine-tuning groups; every group when the
+        batch has cheap scores only (then they are all there is to check against)."""
+        n_groups = len(self.group_weight)
+        if self.group_cheap is None or self.group_cheap.all():
+            return np.ones(n_groups, dtype=bool)
+        return ~np.asarray(self.group_cheap, dtype=bool)
 
 
 @dataclass
@@ -166,7 +177,7 @@ def train_net(net: TransferNet, inp: Inputs, batch: Batch, *, epochs: int, lr: f
     present = np.bincount(batch.group[keep], minlength=n_groups) > 0
     set_baseline(net, inp, batch, train_g, base_prior)
     tw = weight * torch.as_tensor(train_g & present, dtype=torch.float32)
-    vw = weight * torch.as_tensor(~train_g & present, dtype=torch.float32)
+    vw = weight * torch.as_tensor(~train_g & present & batch.validation_groups(), dtype=torch.float32)
     warm = [p for name, p in net.named_parameters() if not name.startswith("cold_")]
     opt = torch.optim.Adam(warm, lr=lr)
     curve: list[float] = []
@@ -219,7 +230,8 @@ def choose_learned_scale(parts: list[tuple[np.ndarray, ...]], batch: Batch,
 
     ``parts`` holds one (baseline, main, interaction, held-out row mask) tuple of (R,) arrays per fold of the
     cross-validated early stopping (:func:`score_parts` of the fold's probe). For each pair of scales (a, c) in
-    :data:`SCALE_GRID` the held-out groups are ranked by ``baseline + a * main + c * interaction`` and the pair
+    :data:`SCALE_GRID` the held-out groups (:meth:`Batch.validation_groups`: fine-tuning, not cheap scores) are
+    ranked by ``baseline + a * main + c * interaction`` and the pair
     with the best mean weighted Kendall tau (Vigna, WWW 2015; the harness's main metric) is returned, the
     smallest scales among ties. This is shrinkage of the learned residuals towards the empirical baseline, its
     strength set by cross-validation rather than by hand, with one strength for the main effects and one for
@@ -232,6 +244,7 @@ def choose_learned_scale(parts: list[tuple[np.ndarray, ...]], batch: Batch,
     from scipy.stats import weightedtau
 
     z, keep = standardize(batch)
+    keep = keep & batch.validation_groups()[batch.group]
     pairs = [(float(a), float(c)) for a in SCALE_GRID for c in (SCALE_GRID if separate else (a,))]
     total, weight = np.zeros(len(pairs)), 0.0
     for fixed, main, inter, held in parts:

@@ -477,12 +477,13 @@ class TransferSpace:
     def _batch(self, recs: list[Any], mpos: dict[str, int], tpos: dict[str, int], bpos: dict[str, int]) -> Batch:
         keys = sorted({(r.benchmark, r.dataset, r.metric) for r in recs})
         gpos = {k: i for i, k in enumerate(keys)}
-        weight = np.array([self.aux_weight if is_cheap_metric(k[2]) else 1.0 for k in keys])
+        cheap = np.array([is_cheap_metric(k[2]) for k in keys], dtype=bool)
+        weight = np.where(cheap, self.aux_weight, 1.0)
         return Batch(model=np.array([mpos[r.model] for r in recs]), task=np.array([tpos[r.dataset] for r in recs]),
                      bench=np.array([bpos[r.benchmark] for r in recs]),
                      group=np.array([gpos[(r.benchmark, r.dataset, r.metric)] for r in recs]),
                      value=np.array([oriented(r.value, r.metric) for r in recs]), group_weight=weight,
-                     group_dataset=np.array([tpos[k[1]] for k in keys]))
+                     group_dataset=np.array([tpos[k[1]] for k in keys]), group_cheap=cheap)
 
     def _same_image_columns(self, init: TransferSpace) -> bool:
         """True when ``init``'s task tower read image columns that mean what this space's mean: the same proxy

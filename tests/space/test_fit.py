@@ -310,3 +310,56 @@ def test_holding_out_whole_architectures_asks_for_a_larger_penalty():
     loo_alpha, _ = ridge_cv(x, quality[:, None], grid)
     arch_alpha, _ = ridge_cv(x, quality[:, None], grid, np.repeat(np.arange(12), 6))
     assert arch_alpha[0] > 100 * loo_alpha[0]
+
+
+def with_cheap_scores(batch: Batch) -> Batch:
+    """``batch`` plus one group of cheap scores per dataset that ranks its models the other way round."""
+    n_groups = len(batch.group_weight)
+    cat = np.concatenate
+    return Batch(model=cat([batch.model, batch.model]), task=cat([batch.task, batch.task]),
+                 bench=cat([batch.bench, batch.bench]), group=cat([batch.group, batch.group + n_groups]),
+                 value=cat([batch.value, -batch.value]),
+                 group_weight=cat([batch.group_weight, np.full(n_groups, 0.3)]),
+                 group_dataset=cat([batch.group_dataset, batch.group_dataset]),
+                 group_cheap=cat([np.zeros(n_groups, bool), np.ones(n_groups, bool)]))
+
+
+def test_validation_groups_are_the_fine_tuning_groups_unless_there_are_none(data):
+    _, batch, _ = data
+    assert batch.validation_groups().all()  # no flags: every group
+    mixed = with_cheap_scores(batch)
+    np.testing.assert_array_equal(mixed.validation_groups(), ~mixed.group_cheap)
+    only_cheap = Batch(**{**batch.__dict__, "group_cheap": np.ones(N_TASKS, bool)})
+    assert only_cheap.validation_groups().all()
+
+
+def test_cheap_scores_do_not_choose_the_learned_scale(data):
+    """Fine-tuned accuracy is what the space predicts: held-out cheap scores that rank the other way must not
+    move the scale or its held-out tau."""
+    _, batch, _ = data
+    z, _ = standardize(batch)
+    fixed = 0.3 * np.random.default_rng(1).standard_normal(len(z))
+    held = [np.isin(batch.task, f) for f in ([0, 1, 2, 3], [4, 5, 6, 7])]
+    parts = [(fixed, z - fixed, np.zeros(len(z)), h) for h in held]
+    mixed = with_cheap_scores(batch)
+    twice = [tuple(np.concatenate([p, p]) for p in part) for part in parts]  # cheap rows get the same scores
+    assert choose_learned_scale(twice, mixed, separate=True) == choose_learned_scale(parts, batch, separate=True)
+    assert choose_learned_scale(twice, mixed, separate=True)[1] == 1.0
+
+
+def test_cheap_scores_of_held_out_datasets_do_not_reach_the_early_stopping_curve(data):
+    inp, batch, _ = data
+    curves = []
+    for sign in (1.0, -1.0):  # the held-out datasets' cheap scores as built, then flipped
+        torch.manual_seed(0)
+        net = TransferNet(n_models=N_WARM, n_benchmarks=1, model_in=N_FEAT, task_in=3, text_dim=TEXT, dim=4)
+        mixed = with_cheap_scores(batch)
+        flip = mixed.group_cheap[mixed.group] & np.isin(mixed.task, [0, 1])
+        mixed.value = np.where(flip, sign * mixed.value, mixed.value)
+        _, info = train_net(net, inp, mixed, epochs=60, lr=0.03, listnet_weight=1.0,
+                            tau=0.5, l2_free=1e-2, l2_interaction=1e-2, l2_offset=1e-2, l2_proj=1e-3, seed=0,
+                            val_datasets={0, 1}, patience=100)
+        curves.append(info["val_curve"])
+    # training sees datasets 2..7 only, so flipping the held-out datasets' cheap scores changes nothing
+    # but what a curve over every held-out group would read
+    np.testing.assert_allclose(curves[0], curves[1], rtol=1e-6)
