@@ -274,23 +274,17 @@ def complete_targets(rows: list[dict[str, str]], zoo: list[str], targets: list[s
 
 
 def over_seeds(reports: dict[int, dict]) -> dict:
-    """One method's reports (``evaluate``'s, by seed) as one: each target's weighted tau averaged over the seeds,
-    and the average, lowest and highest over the seeds of each seed's mean over targets (None where undefined).
-    Where a target's tau is undefined for some seed, the average of the seeds' means can differ from the mean of
-    the per-target averages; lowest - highest is the range over seeds, not an interval."""
-    import numpy as np
+    """One method's reports (``evaluate``'s, by seed) as one (:func:`fennec.evaluation.report.average_reports` of
+    the weighted tau): each target's tau averaged over the seeds that define it, and the average, lowest and
+    highest over the seeds of each seed's mean over targets (None where undefined); lowest - highest is the
+    range over seeds, not an interval."""
+    from fennec.evaluation.report import average_reports
 
-    def avg(values: list) -> float | None:
-        kept = [v for v in values if v is not None]
-        return float(np.mean(kept)) if kept else None
-
-    reps = list(reports.values())
-    means = [r["mean"].get("weighted_tau") for r in reps]
-    defined = [m for m in means if m is not None]
-    return {"seeds": sorted(reports),
-            "per_target": {t: avg([r["per_dataset"][t].get("weighted_tau") for r in reps])
-                           for t in sorted(reps[0]["per_dataset"])},
-            "mean": avg(means), "min": min(defined, default=None), "max": max(defined, default=None)}
+    avg = average_reports(list(reports.values()), keys=("weighted_tau",))
+    low, high = avg["range"].get("weighted_tau", (None, None))
+    per_target = {t: m["weighted_tau"] for t, m in sorted(avg["per_dataset"].items())}
+    return {"seeds": sorted(reports), "per_target": per_target, "mean": avg["mean"]["weighted_tau"],
+            "min": low, "max": high}
 
 
 def report(root: Path, results: Path, out: Path, benchmark: str = "fennec_real_finetune",

@@ -16,7 +16,6 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
 import torch
 
 # Run as `python bench/space_eval.py`, this folder is first on sys.path, and bench/archi2vec.py would shadow the
@@ -73,21 +72,11 @@ def seeds_table(runs: list[dict], protocol: str = "lomo", baseline: str = "param
     """Several runs of one protocol (``--seed`` 0, 1, 2, ...) as one table: per benchmark, fennec's weighted tau
     (/ PARC Pearson x 100) at each seed and its mean, the baseline's mean, and fennec minus the baseline on each
     dataset's mean over the seeds (mean [90% bootstrap CI], datasets won / lost)."""
-    from fennec.evaluation.report import paired_cells, paired_difference
+    from fennec.evaluation.report import average_reports, paired_cells, paired_difference
 
     def cell(mean: dict) -> str:
         tau, parc = mean.get("weighted_tau"), mean.get("pearson_parc")
         return ("-" if tau is None else f"{tau:.3f}") + ("" if parc is None else f" / {parc:.1f}")
-
-    def averaged(reps: list[dict]) -> dict:
-        keys = ("weighted_tau", "pearson_parc")
-        shared = [d for d in reps[0]["per_dataset"] if all(d in r["per_dataset"] for r in reps)]
-        per = {d: {k: float(np.mean([r["per_dataset"][d][k] for r in reps]))
-                   for k in keys if all(r["per_dataset"][d].get(k) is not None for r in reps)}
-               for d in shared}
-        mean = {k: float(np.mean([r["mean"][k] for r in reps])) for k in keys
-                if all(r["mean"].get(k) is not None for r in reps)}
-        return {"per_dataset": per, "mean": mean}
 
     lines = [f"| benchmark | fennec at each seed | fennec, mean | {baseline}, mean | fennec - {baseline} "
              "[90% CI] | won / lost |", "| --- | --- | --- | --- | --- | --- |"]
@@ -99,8 +88,8 @@ def seeds_table(runs: list[dict], protocol: str = "lomo", baseline: str = "param
         if None not in seeds_seen and len(set(seeds_seen)) < len(seeds_seen):
             raise SystemExit(f"space_eval: the runs of {bench} repeat seed(s) {sorted(seeds_seen)}; give files "
                              "of distinct --seed runs")
-        ours = averaged([h["fennec"] for h in have])
-        theirs = averaged([h[baseline] for h in have if baseline in h]) if all(baseline in h for h in have) else None
+        ours = average_reports([h["fennec"] for h in have])
+        theirs = average_reports([h[baseline] for h in have]) if all(baseline in h for h in have) else None
         seeds = " ; ".join(cell(h["fennec"]["mean"]) for h in have)
         diff = paired_difference(ours, theirs) if theirs else None
         lines.append(f"| {bench} | {seeds} | {cell(ours['mean'])} | {cell(theirs['mean']) if theirs else ''} | "

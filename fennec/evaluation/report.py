@@ -37,6 +37,33 @@ def make_report(benchmark: str, protocol: str, method: str,
     return {"benchmark": benchmark, "protocol": protocol, "method": method, "per_dataset": per, "mean": mean}
 
 
+def average_reports(reports: Sequence[Mapping[str, Any]],
+                    keys: Sequence[str] = ("weighted_tau", "pearson_parc")) -> dict[str, Any]:
+    """Runs of one method that differ only in a seed (of the space, of the cold-start folds) as one report.
+
+    ``per_dataset`` averages each metric in ``keys`` over the runs that define it (``None`` where none does),
+    over the datasets every run has; ``mean`` is the mean over runs of each run's mean and ``range`` the lowest
+    and highest of those means (a spread over seeds, not an interval). Where a dataset's metric is undefined in
+    some run, ``mean`` can differ from the mean of ``per_dataset``.
+
+    Raises:
+        ValueError: without reports.
+    """
+    if not reports:
+        raise ValueError("average_reports: no reports to average; give the result of at least one run")
+
+    def avg(values: Sequence[float | None]) -> float | None:
+        kept = [v for v in values if v is not None]
+        return float(np.mean(kept)) if kept else None
+
+    shared = [d for d in reports[0]["per_dataset"] if all(d in r["per_dataset"] for r in reports)]
+    per = {d: {k: avg([r["per_dataset"][d].get(k) for r in reports]) for k in keys} for d in shared}
+    means = {k: [r["mean"].get(k) for r in reports] for k in keys}
+    spans = {k: (min(v), max(v)) for k, vals in means.items() if (v := [m for m in vals if m is not None])}
+    return {"per_dataset": per, "mean": {k: avg(v) for k, v in means.items()}, "range": spans,
+            "runs": len(reports)}
+
+
 def _fmt(v: float | None, key: str) -> str:
     if v is None:
         return "-"

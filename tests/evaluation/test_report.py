@@ -51,3 +51,24 @@ def test_paired_cells_and_interval_text():
     assert format_ci(d, "  90% CI ") == "  90% CI [+0.017, +0.054]"
     parc = {"key": "pearson_parc", "mean": 10.81, "low": None, "high": None, "wins": 5, "losses": 1}
     assert paired_cells(parc) == "+10.8 | 5 / 1" and format_ci(parc) == ""
+
+
+def test_average_reports_averages_each_dataset_over_the_runs_that_define_it():
+    from fennec.evaluation.report import average_reports
+
+    def rep(a: float | None, b: float, c: float | None = None) -> dict:
+        per = {"a": {"weighted_tau": a, "pearson_parc": 10.0}, "b": {"weighted_tau": b, "pearson_parc": None}}
+        if c is not None:
+            per["c"] = {"weighted_tau": c}
+        taus = [t for t in (a, b, c) if t is not None]
+        return {"per_dataset": per, "mean": {"weighted_tau": sum(taus) / len(taus), "pearson_parc": 10.0}}
+
+    out = average_reports([rep(0.2, 0.4, 0.9), rep(0.6, 0.8), rep(None, 0.3)])
+    assert set(out["per_dataset"]) == {"a", "b"}  # c is in one run only
+    assert out["per_dataset"]["a"]["weighted_tau"] == pytest.approx(0.4)  # undefined is left out, not 0
+    assert out["per_dataset"]["b"]["weighted_tau"] == pytest.approx(0.5)
+    assert out["per_dataset"]["b"]["pearson_parc"] is None and out["per_dataset"]["a"]["pearson_parc"] == 10.0
+    assert out["mean"]["weighted_tau"] == pytest.approx((0.5 + 0.7 + 0.3) / 3)  # the runs' own means
+    assert out["range"]["weighted_tau"] == pytest.approx((0.3, 0.7)) and out["runs"] == 3
+    with pytest.raises(ValueError, match="no reports"):
+        average_reports([])
