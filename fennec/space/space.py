@@ -144,6 +144,10 @@ class TransferSpace:
         probe_epoch: At which epoch the cross-validation's probes are scored to choose the learned scale:
             ``"best"``, each at its own best held-out epoch, or ``"common"``, all at the epoch count the final
             members then train for.
+        learned_scale: A fixed share kept of everything learned around the fixed baseline (main effects and
+            interactions alike) instead of the cross-validated one (None, the default). An ablation: 0 scores
+            every task by the fixed baseline alone, each model's shrunken mean standardised result, which shows
+            what the learned parts add on top of it.
     """
 
     def __init__(self, dim: int = 8, text_components: int = 32, epochs: int = 300, lr: float = 0.03,
@@ -152,7 +156,8 @@ class TransferSpace:
                  aux_weight: float = 0.3, base_prior: float = 1.0, val_fraction: float = 0.2, cv_repeats: int = 3,
                  separate_scales: bool = False, description: str = "keep", images: str = "auto",
                  image_components: int = 8, min_image_tasks: int = 3, n_members: int = 5, seed: int = 0,
-                 text_encoder: str | None = None, cold_cv: str = "loo", probe_epoch: str = "best") -> None:
+                 text_encoder: str | None = None, cold_cv: str = "loo", probe_epoch: str = "best",
+                 learned_scale: float | None = None) -> None:
         self.dim = dim
         self.text_components = text_components
         self.epochs = epochs
@@ -177,6 +182,7 @@ class TransferSpace:
         self.text_encoder = text_encoder
         self.cold_cv = cold_cv
         self.probe_epoch = probe_epoch
+        self.learned_scale = learned_scale
 
     def get_params(self) -> dict[str, Any]:
         """Hyper-parameters as a dict (the constructor's arguments)."""
@@ -225,6 +231,8 @@ class TransferSpace:
         for name in ("dim", "text_components", "epochs", "n_members"):
             check_positive_int(getattr(self, name), name)
         check_positive_number(self.tau, "tau")
+        if self.learned_scale is not None:
+            check_positive_number(self.learned_scale, "learned_scale", allow_zero=True)
         check_seed(self.seed, "seed")
         check_positive_int(self.image_components, "image_components")
         check_positive_int(self.min_image_tasks, "min_image_tasks")
@@ -310,6 +318,8 @@ class TransferSpace:
         else:
             self.use_description_ = self.description != "drop"
             self.learned_scale_, self.interaction_scale_ = 1.0, 1.0
+        if self.learned_scale is not None:
+            self.learned_scale_ = self.interaction_scale_ = float(self.learned_scale)
         arch_groups = None
         if self.cold_cv == "architecture":
             arch_groups = np.array([getattr(info, "architecture", None) or m

@@ -139,6 +139,24 @@ def test_cross_validated_learned_scale_is_saved_with_the_space(world, tmp_path):
     np.testing.assert_allclose(again.cold_start_vectors(new), space.cold_start_vectors(new), rtol=1e-5, atol=1e-6)
 
 
+def test_a_fixed_learned_scale_of_zero_leaves_the_baseline_alone(world, tmp_path):
+    from fennec.validation import FennecInputError
+
+    records, models, tasks = world
+    space = TransferSpace(epochs=60, val_fraction=0.5, n_members=2, learned_scale=0.0).fit(records, models, tasks)
+    assert space.learned_scale_ == space.interaction_scale_ == space.train_info_["learned_scale"] == 0.0
+    # nothing learned about tasks is kept: every task ranks the models by their fixed baseline, the same for all
+    warm = [m for m in space.model_ids_ if any(r.model == m for r in records)]
+    first = space.score(tasks["cars"], warm)
+    for name in ("dogs", "birds", "food"):
+        np.testing.assert_allclose(space.score(tasks[name], warm), first, rtol=1e-6, atol=1e-6)
+    base = np.mean([net.base.numpy() for net in space.nets_], axis=0)  # the members share it: set from records
+    np.testing.assert_allclose(sorted(first), sorted(base), rtol=1e-5, atol=1e-6)
+    assert load_space(save_space(space, tmp_path / "space")).learned_scale == 0.0
+    with pytest.raises(FennecInputError, match="learned_scale"):
+        TransferSpace(learned_scale=-0.5).fit(records, models, tasks)
+
+
 def test_separate_scales_are_chosen_saved_and_folded(world, tmp_path):
     """With separate_scales the main-effect and interaction shares are chosen apart, saved, and the folded score
     is still baseline + a * main + c * interaction of the member's own parts."""
