@@ -177,50 +177,70 @@ def score(root: Path, out: Path, log: callable = print) -> None:
 def noise(results: Path, replicates: Path, benchmark: str = "fennec_real_finetune") -> dict:
     """How far fine-tuning runs under different seeds agree, target by target: the weighted Kendall tau between
     two runs' top-1 over a target's zoo (symmetric in its arguments, scipy's default), Pearson x 100 and the
-    mean absolute difference in points, over the pairs both runs have. A recommender scored against one run
-    cannot expect a tau above what another run of the same fine-tuning reaches; a predictor of the expected
-    top-1 can reach somewhat more, since it carries no run noise of its own.
+    mean absolute difference in points. A recommender scored against one run cannot expect a tau above what
+    another run of the same fine-tuning reaches; a predictor of the expected top-1 can reach somewhat more,
+    since it carries no run noise of its own.
+
+    A replicate is every ``finetune_seedN*.csv`` of one seed N in ``replicates`` (a sweep split over processes
+    writes one file per part). Only targets where the replicate has every model the ground truth has are
+    compared, so a mean is over whole zoos as the report's is; the others are counted in ``partial``.
 
     Returns:
-        ``{"runs": {name: {"per_target": {target: {"weighted_tau", "pearson", "mean_abs_diff", "n_models"}},
-        "mean": {...}}}}`` against the ground truth (``read_results``), one entry per replicate CSV.
+        ``{"runs": {"finetune_seedN": {"per_target": {target: {"weighted_tau", "pearson", "mean_abs_diff",
+        "n_models"}}, "mean": {...}, "partial": {target: models done}}}}`` against the ground truth
+        (``read_results``); undefined values (a constant target) are None and left out of the means.
     """
-    import numpy as np
-    from scipy.stats import pearsonr, weightedtau
+    import re
+    from collections import defaultdict
 
+    import numpy as np
+
+    from fennec.evaluation.metrics import pearson, weighted_tau
     from fennec.zoo import read_records_csv
 
     def top1(rows: list[dict[str, str]]) -> dict[tuple[str, str], float]:
         return {(r["model"], r["dataset"]): float(r["value"]) for r in rows if r["benchmark"] == benchmark}
 
+    def defined(v: float) -> float | None:
+        return None if not np.isfinite(v) else float(v)
+
     truth = top1(read_results(results))
+    by_seed: dict[str, dict[tuple[str, str], float]] = defaultdict(dict)
+    for path in sorted(replicates.glob("finetune_seed*.csv")):
+        match = re.match(r"finetune_seed\d+", path.stem)
+        if match:
+            by_seed[match.group(0)].update(top1(read_records_csv(path)))
     out: dict = {"runs": {}}
-    for path in sorted(replicates.glob("*.csv")):
-        rep = top1(read_records_csv(path))
-        per = {}
+    for name, rep in sorted(by_seed.items()):
+        per, partial = {}, {}
         for target in sorted({d for _, d in rep}):
-            pairs = sorted(k for k in rep if k[1] == target and k in truth)
-            if len(pairs) < 3:
+            zoo = sorted(k for k in truth if k[1] == target)
+            if not all(k in rep for k in zoo) or len(zoo) < 3:
+                partial[target] = sum(k in rep for k in zoo)
                 continue
-            a, b = np.array([rep[k] for k in pairs]), np.array([truth[k] for k in pairs])
-            per[target] = {"weighted_tau": float(weightedtau(a, b).statistic),
-                           "pearson": float(100 * pearsonr(a, b).statistic),
-                           "mean_abs_diff": float(np.mean(np.abs(a - b))), "n_models": len(pairs)}
-        if per:
-            keys = ("weighted_tau", "pearson", "mean_abs_diff")
-            out["runs"][path.stem] = {"per_target": per, "mean": {k: float(np.mean([v[k] for v in per.values()]))
-                                                                  for k in keys}}
+            a, b = np.array([rep[k] for k in zoo]), np.array([truth[k] for k in zoo])
+            per[target] = {"weighted_tau": defined(weighted_tau(a, b)), "pearson": defined(100 * pearson(a, b)),
+                           "mean_abs_diff": float(np.mean(np.abs(a - b))), "n_models": len(zoo)}
+        mean = {k: (float(np.mean(vals)) if (vals := [v[k] for v in per.values() if v[k] is not None]) else None)
+                for k in ("weighted_tau", "pearson", "mean_abs_diff")}
+        out["runs"][name] = {"per_target": per, "mean": mean, "partial": partial}
     return out
 
 
 def noise_table(result: dict) -> str:
     """Markdown of :func:`noise`: one row per target and replicate, then the means."""
+    def cell(v: float | None, fmt: str) -> str:
+        return "-" if v is None else format(v, fmt)
+
     lines = ["| replicate | target | models | weighted tau | Pearson x 100 | mean abs. difference (points) |",
              "| --- | --- | --- | --- | --- | --- |"]
     for name, run in result["runs"].items():
         for target, v in [*run["per_target"].items(), ("mean", {**run["mean"], "n_models": ""})]:
-            lines.append(f"| {name} | {target} | {v['n_models']} | {v['weighted_tau']:.3f} | {v['pearson']:.1f} | "
-                         f"{v['mean_abs_diff']:.2f} |")
+            lines.append(f"| {name} | {target} | {v['n_models']} | {cell(v['weighted_tau'], '.3f')} | "
+                         f"{cell(v['pearson'], '.1f')} | {cell(v['mean_abs_diff'], '.2f')} |")
+        if run["partial"]:
+            lines.append(f"\n{name}: not compared until every model is fine-tuned again there: "
+                         + ", ".join(f"{t} ({n} models done)" for t, n in run["partial"].items()))
     return "\n".join(lines)
 
 
@@ -513,10 +533,12 @@ def main(argv: list[str] | None = None) -> int:
         print(f"real_benchmark: --ft-seed {args.ft_seed}: expected a seed >= 0", file=sys.stderr)
         return 2
     if args.ft_seed:
-        out = (args.out or REPLICATES / f"finetune_seed{args.ft_seed}.csv").resolve()
-        if out.parent == RESULTS.resolve() and out.name.startswith("real_"):
-            print(f"real_benchmark: --out {out}: a replicate there would join the records the report trains on; "
-                  f"leave --out out (it goes to {REPLICATES}) or name a file elsewhere", file=sys.stderr)
+        part = "" if args.models == "all" else f"_{args.models}"  # a sweep split over processes: a file each
+        out = (args.out or REPLICATES / f"finetune_seed{args.ft_seed}{part}.csv").resolve()
+        if out.parent != REPLICATES.resolve() or not out.name.startswith(f"finetune_seed{args.ft_seed}"):
+            print(f"real_benchmark: --out {out}: replicates go to {REPLICATES}/finetune_seed{args.ft_seed}*.csv, "
+                  "where noise reads them and the report does not (they would be the same measurement twice); "
+                  "leave --out out", file=sys.stderr)
             return 2
     else:
         out = (args.out or RESULTS / "real_records.csv").resolve()

@@ -224,8 +224,8 @@ def score_parts(net: TransferNet, inp: Inputs, batch: Batch) -> tuple[np.ndarray
 SCALE_GRID = np.linspace(0.0, 1.5, 16)
 
 
-def choose_learned_scale(parts: list[tuple[np.ndarray, ...]], batch: Batch,
-                         separate: bool = False) -> tuple[tuple[float, float], float | None]:
+def choose_learned_scale(parts: list[tuple[np.ndarray, ...]], batch: Batch, separate: bool = False,
+                         grid: np.ndarray | None = None) -> tuple[tuple[float, float], float | None]:
     """How much of what training learned on top of the fixed baseline to keep, chosen on held-out datasets.
 
     ``parts`` holds one (baseline, main, interaction, held-out row mask) tuple of (R,) arrays per fold of the
@@ -237,6 +237,7 @@ def choose_learned_scale(parts: list[tuple[np.ndarray, ...]], batch: Batch,
     strength set by cross-validation rather than by hand, with one strength for the main effects and one for
     the interactions when ``separate`` (they rest on different evidence: a model's quality on many datasets;
     how a task's text moves it, learned from a few dozen tasks); by default one scale for both (a = c).
+    ``grid`` replaces :data:`SCALE_GRID` (one value: a fixed scale, whose held-out tau is still returned).
 
     Returns:
         ((a, c), their mean held-out weighted tau); ((1, 1), None) without held-out groups (keep everything).
@@ -245,7 +246,8 @@ def choose_learned_scale(parts: list[tuple[np.ndarray, ...]], batch: Batch,
 
     z, keep = standardize(batch)
     keep = keep & batch.validation_groups()[batch.group]
-    pairs = [(float(a), float(c)) for a in SCALE_GRID for c in (SCALE_GRID if separate else (a,))]
+    grid = SCALE_GRID if grid is None else np.asarray(grid, dtype=float)
+    pairs = [(float(a), float(c)) for a in grid for c in (grid if separate else (a,))]
     total, weight = np.zeros(len(pairs)), 0.0
     for fixed, main, inter, held in parts:
         rows = np.flatnonzero(keep & held)

@@ -354,7 +354,8 @@ class TransferSpace:
         """(read descriptions?, scales): the scales chosen on the folds for each allowed view, and the view whose
         best scales rank the held-out groups better (descriptions kept on a tie)."""
         views = {"keep": [True], "drop": [False], "cv": [True, False]}[self.description]
-        chosen = [(choose_learned_scale(parts if use else blind_parts, batch, self.separate_scales), use)
+        grid = None if self.learned_scale is None else np.array([float(self.learned_scale)])
+        chosen = [(choose_learned_scale(parts if use else blind_parts, batch, self.separate_scales, grid), use)
                   for use in views]
         (scales, _), use = max(chosen, key=lambda c: -np.inf if c[0][1] is None else c[0][1])  # first on ties
         return use, scales
@@ -487,7 +488,10 @@ class TransferSpace:
     def _batch(self, recs: list[Any], mpos: dict[str, int], tpos: dict[str, int], bpos: dict[str, int]) -> Batch:
         keys = sorted({(r.benchmark, r.dataset, r.metric) for r in recs})
         gpos = {k: i for i, k in enumerate(keys)}
-        cheap = np.array([is_cheap_metric(k[2]) for k in keys], dtype=bool)
+        # a group of cheap scores: a scorer's metric, or any record that is not a transfer result (a score
+        # ingested with protocol "score" under a name the scorer registry does not know)
+        scores = {(r.benchmark, r.dataset, r.metric) for r in recs if not is_transfer(r)}
+        cheap = np.array([is_cheap_metric(k[2]) or k in scores for k in keys], dtype=bool)
         weight = np.where(cheap, self.aux_weight, 1.0)
         return Batch(model=np.array([mpos[r.model] for r in recs]), task=np.array([tpos[r.dataset] for r in recs]),
                      bench=np.array([bpos[r.benchmark] for r in recs]),

@@ -142,29 +142,44 @@ def _records_csv(path: Path, values: dict[tuple[str, str], float]) -> None:
 
 def test_noise_compares_a_replicate_run_with_the_ground_truth_target_by_target(tmp_path: Path, bench_script) -> None:
     rb = bench_script("real_benchmark")
-    truth = {("m1", "a"): 50.0, ("m2", "a"): 60.0, ("m3", "a"): 70.0,
-             ("m1", "b"): 10.0, ("m2", "b"): 20.0, ("m3", "b"): 30.0, ("m1", "c"): 1.0, ("m2", "c"): 2.0}
+    truth = {("m1", "a"): 50.0, ("m2", "a"): 60.0, ("m3", "a"): 70.0, ("m1", "b"): 10.0, ("m2", "b"): 20.0,
+             ("m3", "b"): 30.0, ("m1", "c"): 1.0, ("m2", "c"): 2.0, ("m3", "c"): 3.0}
     _records_csv(tmp_path / "real_records_x.csv", truth)
-    # a: the same order, each 2 points higher; b: the order turned round; c: two models only, not compared
-    rep = {("m1", "a"): 52.0, ("m2", "a"): 62.0, ("m3", "a"): 72.0,
-           ("m1", "b"): 30.0, ("m2", "b"): 20.0, ("m3", "b"): 10.0, ("m1", "c"): 2.0, ("m2", "c"): 1.0}
-    _records_csv(tmp_path / "replicates" / "finetune_seed1.csv", rep)
+    # a: the same order, each 2 points higher; b: the order turned round; c: m3 not fine-tuned again yet.
+    # The replicate comes in two parts, as a sweep split over two processes writes it
+    _records_csv(tmp_path / "replicates" / "finetune_seed1_here.csv", {("m1", "a"): 52.0, ("m2", "a"): 62.0,
+                                                                       ("m1", "b"): 30.0, ("m1", "c"): 2.0})
+    _records_csv(tmp_path / "replicates" / "finetune_seed1_imagenet.csv", {("m3", "a"): 72.0, ("m2", "b"): 20.0,
+                                                                           ("m3", "b"): 10.0, ("m2", "c"): 1.0})
     out = rb.noise(tmp_path, tmp_path / "replicates")
     run = out["runs"]["finetune_seed1"]
-    assert set(run["per_target"]) == {"a", "b"}
+    assert set(out["runs"]) == {"finetune_seed1"} and set(run["per_target"]) == {"a", "b"}
+    assert run["partial"] == {"c": 2}  # left out of the mean until its whole zoo has a second run
     a, b = run["per_target"]["a"], run["per_target"]["b"]
     assert a["weighted_tau"] == pytest.approx(1.0) and a["mean_abs_diff"] == pytest.approx(2.0)
     assert b["weighted_tau"] == pytest.approx(-1.0) and b["pearson"] == pytest.approx(-100.0)
     assert run["mean"]["weighted_tau"] == pytest.approx(0.0) and a["n_models"] == 3
-    assert "| finetune_seed1 | mean |  | 0.000 |" in rb.noise_table(out)
+    table = rb.noise_table(out)
+    assert "| finetune_seed1 | mean |  | 0.000 |" in table and "c (2 models done)" in table
+
+
+def test_noise_leaves_a_target_of_constant_accuracy_undefined(tmp_path: Path, bench_script) -> None:
+    rb = bench_script("real_benchmark")
+    truth = {(m, "a"): 50.0 for m in ("m1", "m2", "m3")} | {("m1", "b"): 1.0, ("m2", "b"): 2.0, ("m3", "b"): 3.0}
+    _records_csv(tmp_path / "real_records_x.csv", truth)
+    _records_csv(tmp_path / "replicates" / "finetune_seed2.csv", truth)
+    run = rb.noise(tmp_path, tmp_path / "replicates")["runs"]["finetune_seed2"]
+    assert run["per_target"]["a"]["weighted_tau"] is None  # not NaN, and not in the mean
+    assert run["mean"]["weighted_tau"] == pytest.approx(1.0)
 
 
 def test_a_replicate_is_kept_out_of_the_records_the_report_trains_on(tmp_path: Path, bench_script, capsys) -> None:
     rb = bench_script("real_benchmark")
     assert rb.main(["sweep", "--root", str(tmp_path), "--ft-seed", "1", "--out",
                     str(rb.RESULTS / "real_records_seed1.csv")]) == 2
-    assert "would join the records the report trains on" in capsys.readouterr().err
+    assert "the report does not" in capsys.readouterr().err
     assert rb.main(["noise", "--ft-seed", "-1"]) == 2
+    assert "expected a seed >= 0" in capsys.readouterr().err
     rb.REPLICATES = tmp_path / "none"  # no replicate yet: a one-line error, not an empty table
     assert rb.main(["noise"]) == 2
     assert "--ft-seed 1" in capsys.readouterr().err

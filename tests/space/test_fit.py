@@ -345,6 +345,9 @@ def test_cheap_scores_do_not_choose_the_learned_scale(data):
     twice = [tuple(np.concatenate([p, p]) for p in part) for part in parts]  # cheap rows get the same scores
     assert choose_learned_scale(twice, mixed, separate=True) == choose_learned_scale(parts, batch, separate=True)
     assert choose_learned_scale(twice, mixed, separate=True)[1] == 1.0
+    # a one-point grid is a fixed scale, scored all the same
+    (a, c), tau = choose_learned_scale(parts, batch, grid=np.array([0.0]))
+    assert (a, c) == (0.0, 0.0) and tau < 1.0
 
 
 def test_cheap_scores_of_held_out_datasets_do_not_reach_the_early_stopping_curve(data):
@@ -362,4 +365,5 @@ def test_cheap_scores_of_held_out_datasets_do_not_reach_the_early_stopping_curve
         curves.append(info["val_curve"])
     # training sees datasets 2..7 only, so flipping the held-out datasets' cheap scores changes nothing
     # but what a curve over every held-out group would read
+    assert len(curves[0]) == 6  # the fine-tuning groups of the held-out datasets were checked every 10 epochs
     np.testing.assert_allclose(curves[0], curves[1], rtol=1e-6)

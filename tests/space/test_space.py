@@ -437,6 +437,14 @@ def test_a_score_protocol_record_under_an_unknown_metric_name_is_kept_as_a_score
     score = Record(model="m", dataset="d", benchmark="b", metric="myscore", value=1.0, protocol="score")
     acc = Record(model="m", dataset="d", benchmark="b", metric="top1_acc", value=80.0)
     assert sorted(r.metric for r in _dedupe([score, acc])[0]) == ["myscore", "top1_acc"]
+    # ... and it is a cheap score's group: an auxiliary target (aux_weight), never what held-out checks score
+    parc = Record(model="m", dataset="d", benchmark="b", metric="parc", value=0.5, protocol="score")
+    space = TransferSpace(aux_weight=0.25)
+    batch = space._batch([score, acc, parc], {"m": 0}, {"d": 0}, {"b": 0})
+    cheap = {k[2]: c for k, c in zip(sorted({("b", "d", m) for m in ("myscore", "top1_acc", "parc")}),
+                                     batch.group_cheap, strict=True)}
+    assert cheap == {"myscore": True, "top1_acc": False, "parc": True}
+    np.testing.assert_array_equal(batch.group_weight, np.where(batch.group_cheap, 0.25, 1.0))
 
 
 def test_probes_scored_at_the_common_epoch_choose_the_scale_the_final_nets_get(world, monkeypatch):
