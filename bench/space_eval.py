@@ -97,6 +97,28 @@ def seeds_table(runs: list[dict], protocol: str = "lomo", baseline: str = "param
     return "\n".join(lines)
 
 
+def runs_table(first: dict, second: dict, method: str = "fennec") -> str:
+    """Two result files' runs of ``method`` (e.g. the default and a ``--fennec-param`` variant) compared per target
+    dataset: the first's mean, the second's, and first minus second (mean [90% bootstrap CI], won / lost), for
+    each benchmark and protocol both ran it on."""
+    from fennec.evaluation.report import paired_cells, paired_differences
+
+    lines = ["| benchmark | protocol | metric | first | second | first - second [90% CI] | won / lost |",
+             "| --- | --- | --- | --- | --- | --- | --- |"]
+    for bench in BENCHMARKS:
+        for protocol in ("lodo", "lomo"):
+            a = first.get(bench, {}).get(protocol, {}).get(method)
+            b = second.get(bench, {}).get(protocol, {}).get(method)
+            if a is None or b is None:
+                continue
+            for d in paired_differences(a, b):
+                key = d["key"]
+                fmt = ".1f" if key == "pearson_parc" else ".3f"
+                lines.append(f"| {bench} | {protocol} | {key} | {a['mean'][key]:{fmt}} | {b['mean'][key]:{fmt}} | "
+                             f"{paired_cells(d)} |")
+    return "\n".join(lines)
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--benchmark", action="append", default=None)
@@ -115,7 +137,14 @@ def main(argv: list[str] | None = None) -> int:
                     "(e.g. space_eval_lodo.json ...)")
     ap.add_argument("--seeds-table", nargs="+", metavar="JSON", default=None,
                     help="only print the table over seeds of result files of one protocol run with --seed 0, 1, ...")
+    ap.add_argument("--versus", nargs=2, metavar=("FIRST", "SECOND"), default=None,
+                    help="only compare fennec's runs in two result files (a variant against the default), paired "
+                    "over target datasets")
     args = ap.parse_args(argv)
+    if args.versus:
+        first, second = (json.loads(Path(p).read_text()) for p in args.versus)
+        print(runs_table(first, second))
+        return 0
     if args.seeds_table:
         runs = [json.loads(Path(p).read_text()) for p in args.seeds_table]
         protocol = next(p for r in runs for by in r.values() for p in by)

@@ -56,3 +56,23 @@ def test_the_seeds_table_wants_distinct_seeds_and_compares_the_datasets_every_ru
     assert script.seeds_table(uneven).splitlines()[2].endswith("| 1 / 1 |")
     with pytest.raises(SystemExit, match="repeat seed"):
         script.seeds_table([run(0, {"a": 0.5}), run(0, {"a": 0.6})])
+
+
+def test_versus_compares_fennec_in_two_result_files_dataset_by_dataset(bench_script, tmp_path):
+    import json
+
+    script = bench_script("space_eval")
+
+    def run(values: list[float]) -> dict:
+        rep = {"per_dataset": {f"d{i}": {"weighted_tau": v} for i, v in enumerate(values)},
+               "mean": {"weighted_tau": sum(values) / len(values)}}
+        return {"logme_tllib": {"lodo": {"fennec": rep}}}
+
+    first, second = tmp_path / "a.json", tmp_path / "b.json"
+    first.write_text(json.dumps(run([0.5, 0.7, 0.9])))
+    second.write_text(json.dumps(run([0.6, 0.6, 0.6]) | {"transfergraph": {"lodo": {"prior": {}}}}))
+    row = script.runs_table(json.loads(first.read_text()), json.loads(second.read_text())).splitlines()[2]
+    # per dataset -0.1, +0.1, +0.3: two won, one lost; the benchmark only one file has fennec on is not compared
+    assert row.startswith("| logme_tllib | lodo | weighted_tau | 0.700 | 0.600 | +0.100 [")
+    assert row.endswith("| 2 / 1 |")
+    assert script.main(["--versus", str(first), str(second)]) == 0
