@@ -40,6 +40,7 @@ sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__)
 from fennec.io import atomic_open, write_json  # noqa: E402
 from fennec.records import ModelInfo  # noqa: E402
 from fennec.tasks import read_task  # noqa: E402
+from fennec.tasks.cache import cache_key  # noqa: E402
 from fennec.zoo.checkpoints import save_checkpoint  # noqa: E402
 from fennec.zoo.finetune import Finetuner  # noqa: E402
 from fennec.zoo.finetune_sweep import finetune_zoo  # noqa: E402
@@ -62,6 +63,12 @@ def read_results(results: Path) -> list[dict[str, str]]:
     from fennec.zoo import read_records_csv
 
     return [r for f in sorted(results.glob("real_*.csv")) for r in read_records_csv(f)]
+
+
+def values(rows: list[dict[str, str]], benchmark: str, metric: str | None = None) -> dict[tuple[str, str], float]:
+    """{(model, dataset): value} of the records of ``benchmark`` (and ``metric``, when given)."""
+    return {(r["model"], r["dataset"]): float(r["value"]) for r in rows
+            if r["benchmark"] == benchmark and metric in (None, r["metric"])}
 
 
 def zoo_ids(root: Path) -> list[str]:
@@ -156,7 +163,7 @@ def status(root: Path, results: Path) -> None:
     for bench in ("fennec_real_linear_probe", "fennec_real_finetune", "fennec_real_scores"):
         done = sum(r["benchmark"] == bench for r in rows)
         print(f"{bench}: {done} / {len(models) * len(targets) * (2 if bench.endswith('scores') else 1)} records")
-    top1 = {(r["model"], r["dataset"]): float(r["value"]) for r in rows if r["benchmark"] == "fennec_real_finetune"}
+    top1 = values(rows, "fennec_real_finetune")
     print("\nfine-tuned top-1 (%)\n| model | " + " | ".join(targets) + " |\n| --- |" + " --- |" * len(targets))
     for m in models:
         cells = [f"{top1[(m, t)]:.1f}" if (m, t) in top1 else "" for t in targets]
@@ -198,18 +205,15 @@ def noise(results: Path, replicates: Path, benchmark: str = "fennec_real_finetun
     from fennec.evaluation.metrics import pearson, weighted_tau
     from fennec.zoo import read_records_csv
 
-    def top1(rows: list[dict[str, str]]) -> dict[tuple[str, str], float]:
-        return {(r["model"], r["dataset"]): float(r["value"]) for r in rows if r["benchmark"] == benchmark}
-
     def defined(v: float) -> float | None:
         return None if not np.isfinite(v) else float(v)
 
-    truth = top1(read_results(results))
+    truth = values(read_results(results), benchmark)
     by_seed: dict[str, dict[tuple[str, str], float]] = defaultdict(dict)
     for path in sorted(replicates.glob("finetune_seed*.csv")):
         match = re.match(r"finetune_seed\d+", path.stem)
         if match:
-            by_seed[match.group(0)].update(top1(read_records_csv(path)))
+            by_seed[match.group(0)].update(values(read_records_csv(path), benchmark))
     out: dict = {"runs": {}}
     for name, rep in sorted(by_seed.items()):
         per, partial = {}, {}
@@ -298,19 +302,15 @@ class ResultCache:
     (what every entry depends on: the records, the code); written atomically after each new entry."""
 
     def __init__(self, path: Path, salt: object) -> None:
-        import hashlib
-
         self.path = path
-        self.salt = hashlib.sha256(json.dumps(salt, default=str).encode()).hexdigest()
+        self.salt = cache_key(salt)
         try:
             self.entries = json.loads(path.read_text()) if path.is_file() else {}
         except ValueError:  # a damaged cache is only a cache: start again
             self.entries = {}
 
     def get(self, args: object, compute: callable) -> object:
-        import hashlib
-
-        key = hashlib.sha256(json.dumps([self.salt, args], default=str).encode()).hexdigest()
+        key = cache_key(self.salt, args)
         if key not in self.entries:
             self.entries[key] = compute()
             write_json(self.path, self.entries)
@@ -320,19 +320,14 @@ class ResultCache:
 def store_hash(store: object) -> str:
     """A hash of what a records store holds for the space: its records, its models' metadata and its task cards
     with their image statistics."""
-    import hashlib
-
     from fennec.space.methods import cards_key
     from fennec.space.space import records_hash
 
-    h = hashlib.sha256(records_hash(store.records()).encode())
-    for m in sorted(store.models(), key=lambda m: m.id):
-        h.update(json.dumps([m.id, m.architecture, m.pretraining], default=str).encode())
     cards = store.task_cards(images=True)
-    h.update(cards_key(cards).encode())
-    h.update(json.dumps({k: [getattr(c, "class_names", None), getattr(c, "description", None)]
-                         for k, c in sorted(cards.items())}, default=str).encode())
-    return h.hexdigest()
+    return cache_key(records_hash(store.records()),
+                     [[m.id, m.architecture, m.pretraining] for m in sorted(store.models(), key=lambda m: m.id)],
+                     cards_key(cards),
+                     {k: [getattr(c, "class_names", None), getattr(c, "description", None)] for k, c in cards.items()})
 
 
 def ranked_zoo(rows: list[dict[str, str]], zoo: list[str], benchmark: str) -> list[str]:
@@ -404,8 +399,7 @@ def report(root: Path, results: Path, out: Path, benchmark: str = "fennec_real_f
     def recorded(benchmark: str, metric: str) -> type[Method] | None:
         """A method that reads recorded values (None until every ground-truth pair has one: a partly recorded
         estimator would be ranked on filled-in gaps)."""
-        table = {(r["model"], r["dataset"]): float(r["value"]) for r in rows
-                 if r["benchmark"] == benchmark and r["metric"] == metric}
+        table = values(rows, benchmark, metric)
         if not truth <= set(table):
             print(f"report: {metric} of {benchmark}: {len(truth & set(table))} of {len(truth)} pairs recorded; "
                   "left out until the sweep has them all")

@@ -60,8 +60,7 @@ def average_reports(reports: Sequence[Mapping[str, Any]],
     per = {d: {k: avg([r["per_dataset"][d].get(k) for r in reports]) for k in keys} for d in shared}
     means = {k: [r["mean"].get(k) for r in reports] for k in keys}
     spans = {k: (min(v), max(v)) for k, vals in means.items() if (v := [m for m in vals if m is not None])}
-    return {"per_dataset": per, "mean": {k: avg(v) for k, v in means.items()}, "range": spans,
-            "runs": len(reports)}
+    return {"per_dataset": per, "mean": {k: avg(v) for k, v in means.items()}, "range": spans}
 
 
 def _fmt(v: float | None, key: str) -> str:

@@ -315,11 +315,10 @@ class TransferSpace:
                     blind_parts.append((*score_parts(probe, blind, batch), held))
             self.use_description_, (self.learned_scale_, self.interaction_scale_) = self._choose_view(
                 parts, blind_parts, batch)
-        else:
+        else:  # nothing held out to choose on: keep everything learned, or the fixed share
             self.use_description_ = self.description != "drop"
-            self.learned_scale_, self.interaction_scale_ = 1.0, 1.0
-        if self.learned_scale is not None:
-            self.learned_scale_ = self.interaction_scale_ = float(self.learned_scale)
+            fixed = 1.0 if self.learned_scale is None else float(self.learned_scale)
+            self.learned_scale_, self.interaction_scale_ = fixed, fixed
         arch_groups = None
         if self.cold_cv == "architecture":
             arch_groups = np.array([getattr(info, "architecture", None) or m
@@ -488,10 +487,10 @@ class TransferSpace:
     def _batch(self, recs: list[Any], mpos: dict[str, int], tpos: dict[str, int], bpos: dict[str, int]) -> Batch:
         keys = sorted({(r.benchmark, r.dataset, r.metric) for r in recs})
         gpos = {k: i for i, k in enumerate(keys)}
-        # a group of cheap scores: a scorer's metric, or any record that is not a transfer result (a score
+        # a group of cheap scores: one with a record that is not a transfer result (a scorer's metric, or a score
         # ingested with protocol "score" under a name the scorer registry does not know)
         scores = {(r.benchmark, r.dataset, r.metric) for r in recs if not is_transfer(r)}
-        cheap = np.array([is_cheap_metric(k[2]) or k in scores for k in keys], dtype=bool)
+        cheap = np.array([k in scores for k in keys], dtype=bool)
         weight = np.where(cheap, self.aux_weight, 1.0)
         return Batch(model=np.array([mpos[r.model] for r in recs]), task=np.array([tpos[r.dataset] for r in recs]),
                      bench=np.array([bpos[r.benchmark] for r in recs]),

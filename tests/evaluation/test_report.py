@@ -69,6 +69,6 @@ def test_average_reports_averages_each_dataset_over_the_runs_that_define_it():
     assert out["per_dataset"]["b"]["weighted_tau"] == pytest.approx(0.5)
     assert out["per_dataset"]["b"]["pearson_parc"] is None and out["per_dataset"]["a"]["pearson_parc"] == 10.0
     assert out["mean"]["weighted_tau"] == pytest.approx((0.5 + 0.7 + 0.3) / 3)  # the runs' own means
-    assert out["range"]["weighted_tau"] == pytest.approx((0.3, 0.7)) and out["runs"] == 3
+    assert out["range"]["weighted_tau"] == pytest.approx((0.3, 0.7))
     with pytest.raises(ValueError, match="no reports"):
         average_reports([])

@@ -153,6 +153,9 @@ def test_a_fixed_learned_scale_of_zero_leaves_the_baseline_alone(world, tmp_path
     base = np.mean([net.base.numpy() for net in space.nets_], axis=0)  # the members share it: set from records
     np.testing.assert_allclose(sorted(first), sorted(base), rtol=1e-5, atol=1e-6)
     assert load_space(save_space(space, tmp_path / "space")).learned_scale == 0.0
+    # without cross-validation folds too (nothing to choose on: the fixed share, not "keep everything")
+    unfolded = TransferSpace(epochs=20, val_fraction=0.0, n_members=1, learned_scale=0.0).fit(records, models, tasks)
+    assert unfolded.learned_scale_ == unfolded.interaction_scale_ == 0.0
     with pytest.raises(FennecInputError, match="learned_scale"):
         TransferSpace(learned_scale=-0.5).fit(records, models, tasks)
 
