@@ -41,6 +41,7 @@ from fennec.io import atomic_open, write_json  # noqa: E402
 from fennec.records import ModelInfo  # noqa: E402
 from fennec.tasks import read_task  # noqa: E402
 from fennec.tasks.cache import cache_key  # noqa: E402
+from fennec.validation import FennecInputError  # noqa: E402
 from fennec.zoo.checkpoints import save_checkpoint  # noqa: E402
 from fennec.zoo.finetune import Finetuner  # noqa: E402
 from fennec.zoo.finetune_sweep import finetune_zoo  # noqa: E402
@@ -181,67 +182,69 @@ def score(root: Path, out: Path, log: callable = print) -> None:
         log(f"score: {t['name']}: {len(res.records)} new, {len(res.skipped)} done, {len(res.failures)} failed")
 
 
-def noise(results: Path, replicates: Path, benchmark: str = "fennec_real_finetune") -> dict:
-    """How far fine-tuning runs under different seeds agree, target by target: the weighted Kendall tau between
-    two runs' top-1 over a target's zoo (symmetric in its arguments, scipy's default), Pearson x 100 and the
-    mean absolute difference in points. A recommender scored against one run cannot expect a tau above what
-    another run of the same fine-tuning reaches; a predictor of the expected top-1 can reach somewhat more,
-    since it carries no run noise of its own.
+FIRST_RUN = "finetune_seed0"  # the sweep's own run: the records the report trains on
 
-    A replicate is every ``finetune_seedN*.csv`` of one seed N in ``replicates`` (a sweep split over processes
-    writes one file per part). Only targets where the replicate has every model the ground truth has are
-    compared, so a mean is over whole zoos as the report's is; the others are counted in ``partial``.
 
-    Returns:
-        ``{"runs": {"finetune_seedN": {"per_target": {target: {"weighted_tau", "pearson", "mean_abs_diff",
-        "n_models"}}, "mean": {...}, "partial": {target: models done}}}}`` against the ground truth
-        (``read_results``); undefined values (a constant target) are None and left out of the means.
-    """
+Run = dict[tuple[str, str], float]  # {(model, dataset): value} of one fine-tuning run
+
+
+def replicate_runs(replicates: Path, benchmark: str = "fennec_real_finetune") -> dict[str, Run]:
+    """{"finetune_seedN": {(model, dataset): value}} of every replicate seed in ``replicates`` (a sweep split over
+    processes writes one ``finetune_seedN_PART.csv`` per part; they are one run)."""
     import re
-    from collections import defaultdict
 
-    import numpy as np
-
-    from fennec.evaluation.metrics import pearson, weighted_tau
     from fennec.zoo import read_records_csv
 
-    def defined(v: float) -> float | None:
-        return None if not np.isfinite(v) else float(v)
-
-    truth = values(read_results(results), benchmark)
-    by_seed: dict[str, dict[tuple[str, str], float]] = defaultdict(dict)
+    runs: dict[str, dict[tuple[str, str], float]] = {}
     for path in sorted(replicates.glob("finetune_seed*.csv")):
         match = re.match(r"finetune_seed\d+", path.stem)
         if match:
-            by_seed[match.group(0)].update(values(read_records_csv(path), benchmark))
-    out: dict = {"runs": {}}
-    for name, rep in sorted(by_seed.items()):
-        per, partial = {}, {}
-        for target in sorted({d for _, d in rep}):
-            zoo = sorted(k for k in truth if k[1] == target)
-            if not all(k in rep for k in zoo) or len(zoo) < 3:
-                partial[target] = sum(k in rep for k in zoo)
-                continue
-            a, b = np.array([rep[k] for k in zoo]), np.array([truth[k] for k in zoo])
-            per[target] = {"weighted_tau": defined(weighted_tau(a, b)), "pearson": defined(100 * pearson(a, b)),
-                           "mean_abs_diff": float(np.mean(np.abs(a - b))), "n_models": len(zoo)}
-        mean = {k: (float(np.mean(vals)) if (vals := [v[k] for v in per.values() if v[k] is not None]) else None)
-                for k in ("weighted_tau", "pearson", "mean_abs_diff")}
-        out["runs"][name] = {"per_target": per, "mean": mean, "partial": partial}
-    return out
+            runs.setdefault(match.group(0), {}).update(values(read_records_csv(path), benchmark))
+    return dict(sorted(runs.items(), key=lambda kv: int(kv[0].removeprefix("finetune_seed"))))
+
+
+def noise(results: Path, replicates: Path, benchmark: str = "fennec_real_finetune") -> dict:
+    """How far fine-tuning runs under different seeds agree, target by target
+    (:mod:`fennec.evaluation.runs`): each replicate against the ground truth (the weighted Kendall tau between
+    two runs' top-1 over a target's zoo, Pearson x 100, the mean absolute difference in points), and with three
+    runs or more, each run against the mean of the others. A recommender scored against one run cannot expect a
+    tau above what another run of the same fine-tuning reaches; a predictor of the expected top-1 can reach
+    somewhat more, since it carries no run noise of its own.
+
+    Only targets where a replicate has every model the ground truth has are compared, so a mean is over whole
+    zoos as the report's is; the others are counted in ``partial``.
+
+    Returns:
+        ``{"runs": {"finetune_seedN": {"per_target": {target: {"weighted_tau", "pearson", "mean_abs_diff",
+        "n_models"}}, "mean": {...}, "partial": {target: models done}}}, "leave_one_run_out": {"runs": [...],
+        "per_target": {...}, "mean": {...}}}``; undefined values (a constant target) are None and left out of the
+        means.
+    """
+    from fennec.evaluation.runs import agreement, leave_one_run_out
+
+    truth = values(read_results(results), benchmark)
+    reps = replicate_runs(replicates, benchmark)
+    return {"runs": {name: agreement(rep, truth) for name, rep in reps.items()},
+            "leave_one_run_out": leave_one_run_out({FIRST_RUN: truth, **reps})}
 
 
 def noise_table(result: dict) -> str:
-    """Markdown of :func:`noise`: one row per target and replicate, then the means."""
+    """Markdown of :func:`noise`: one row per target and replicate, then the means; with three runs or more,
+    the same for each run against the mean of the others."""
     def cell(v: float | None, fmt: str) -> str:
         return "-" if v is None else format(v, fmt)
 
     lines = ["| replicate | target | models | weighted tau | Pearson x 100 | mean abs. difference (points) |",
              "| --- | --- | --- | --- | --- | --- |"]
-    for name, run in result["runs"].items():
+    loro = result.get("leave_one_run_out", {})
+    blocks = list(result["runs"].items())
+    if loro.get("per_target"):
+        blocks.append((f"one of {len(loro['runs'])} runs vs the others' mean", {**loro, "partial": {}}))
+    for name, run in blocks:
         for target, v in [*run["per_target"].items(), ("mean", {**run["mean"], "n_models": ""})]:
             lines.append(f"| {name} | {target} | {v['n_models']} | {cell(v['weighted_tau'], '.3f')} | "
                          f"{cell(v['pearson'], '.1f')} | {cell(v['mean_abs_diff'], '.2f')} |")
+    for name, run in result["runs"].items():
         if run["partial"]:
             lines.append(f"\n{name}: not compared until every model is fine-tuned again there: "
                          + ", ".join(f"{t} ({n} models done)" for t, n in run["partial"].items()))
@@ -361,8 +364,31 @@ def over_seeds(reports: dict[int, dict]) -> dict:
             "min": low, "max": high}
 
 
+def mean_of_runs(rows: list[dict[str, str]], reps: dict[str, Run],
+                 pairs: set[tuple[str, str]], benchmark: str) -> tuple[list[dict], list[str]]:
+    """``rows`` with the ``benchmark`` record of each of ``pairs`` (the ranked (model, target) pairs) set to the mean
+    of the first run and of every replicate that has all the pairs, so each value averages as many runs; the
+    runs averaged. A replicate still under way is named and left out; with none complete, FennecInputError."""
+    from fennec.evaluation.runs import complete_runs, mean_run
+
+    used = complete_runs(reps, pairs)
+    for name in [n for n in reps if n not in used]:
+        print(f"report: {name} left out of the mean until it has every ranked pair "
+              f"({sum(k in reps[name] for k in pairs)} of {len(pairs)})")
+    if not used:
+        raise FennecInputError(f"--ground-truth mean: no replicate run in {REPLICATES} has all {len(pairs)} ranked "
+                               "pairs; fine-tune them again with `sweep --root DIR --ft-seed 1`")
+    names = [FIRST_RUN, *used]
+    mean = mean_run([values(rows, benchmark), *(reps[n] for n in used)], pairs)
+    source = f"mean of {len(names)} runs ({', '.join(names)})"
+    out = [{**r, "value": mean[k], "source": source}
+           if r["benchmark"] == benchmark and (k := (r["model"], r["dataset"])) in mean else r for r in rows]
+    return out, names
+
+
 def report(root: Path, results: Path, out: Path, benchmark: str = "fennec_real_finetune",
-           seeds: tuple[int, ...] = (0,), protocols: tuple[str, ...] = ("lodo", "lomo")) -> dict:
+           seeds: tuple[int, ...] = (0,), protocols: tuple[str, ...] = ("lodo", "lomo"),
+           ground_truth: str = "one-run", replicates: Path = REPLICATES) -> dict:
     """Leave-one-target-out on the fine-tuning records: the space (reading the tasks' images through the proxy,
     from text only, and with its learned parts switched off: the fixed baseline alone) and its baselines, and the
     estimators that need forward passes (PARC, LogME) or a cheaper protocol (the linear probe's accuracy), each
@@ -375,7 +401,11 @@ def report(root: Path, results: Path, out: Path, benchmark: str = "fennec_real_f
     drawn (README, "A benchmark of real images").
 
     ``protocols`` runs only some of them (each takes tens of minutes over three seeds); the protocols of an
-    earlier report in ``out`` that are not run again stay in it."""
+    earlier report in ``out`` that are not run again stay in it.
+
+    ``ground_truth="mean"`` trains and judges on the mean of the fine-tuning runs instead of the first run alone
+    (:func:`mean_of_runs`: the first run and every replicate in ``replicates`` that has all the ranked pairs):
+    a less noisy ground truth, with the same records otherwise."""
     import numpy as np
 
     from fennec.evaluation.methods import Method
@@ -395,6 +425,10 @@ def report(root: Path, results: Path, out: Path, benchmark: str = "fennec_real_f
     if waiting:
         print(f"report: {', '.join(waiting)} left out until every model has a {benchmark} record there")
     truth = {(r["model"], r["dataset"]) for r in rows if r["benchmark"] == benchmark and r["dataset"] in done}
+    label = benchmark
+    if ground_truth == "mean":
+        rows, runs = mean_of_runs(rows, replicate_runs(replicates, benchmark), truth, benchmark)
+        label = f"{benchmark}, mean of {len(runs)} runs ({', '.join(runs)})"
 
     def recorded(benchmark: str, metric: str) -> type[Method] | None:
         """A method that reads recorded values (None until every ground-truth pair has one: a partly recorded
@@ -427,7 +461,7 @@ def report(root: Path, results: Path, out: Path, benchmark: str = "fennec_real_f
     methods = {k: v for k, v in methods.items() if v is not None}
     path = build_store(root, rows)
     # each (protocol, method, seed) is minutes of fits: kept as it finishes, so a stopped report resumes
-    out_json: dict = {}
+    out_json: dict = {"_ground_truth": label}
     with RecordStore(path) as store:
         # what every result depends on: the store the space trains on (the user's records, the benchmark's, task
         # cards with their image statistics, model metadata) and the code
@@ -455,7 +489,8 @@ def report(root: Path, results: Path, out: Path, benchmark: str = "fennec_real_f
     if out.is_file():  # the protocols not run this time, as an earlier report left them
         earlier = json.loads(out.read_text())
         inputs = {**earlier.get("_inputs", {}), **out_json.get("_inputs", {})}
-        out_json = {p: out_json.get(p) or earlier.get(p) for p in ("lodo", "lomo") if p in out_json or p in earlier}
+        out_json = {"_ground_truth": label, **{p: out_json.get(p) or earlier.get(p) for p in ("lodo", "lomo")
+                                               if p in out_json or p in earlier}}
         out_json["_inputs"] = {p: inputs[p] for p in out_json if p in inputs}
     print(tables(out_json, benchmark))
     write_json(out, out_json)
@@ -485,7 +520,8 @@ def tables(results: dict, benchmark: str = "fennec_real_finetune") -> str:
     for protocol, reps in ((p, r) for p, r in results.items() if not p.startswith("_")):
         targets = list(next(iter(reps.values()))["per_target"])
         seeds = next(iter(reps.values()))["seeds"]
-        lines += [f"\n{protocol}: weighted tau against {benchmark}, mean over seeds {seeds}",
+        truth = results.get("_ground_truth", benchmark)
+        lines += [f"\n{protocol}: weighted tau against {truth}, mean over seeds {seeds}",
                   "| method | " + " | ".join(targets) + " | mean of the seeds' means | range over seeds |",
                   "| --- |" + " --- |" * (len(targets) + 2)]
         for name, rep in reps.items():
@@ -524,6 +560,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--benchmark", default="fennec_real_finetune", choices=("fennec_real_finetune",
                                                                             "fennec_real_linear_probe"),
                     help="the report's ground truth (default: fine-tuning)")
+    ap.add_argument("--ground-truth", choices=("one-run", "mean"), default="one-run",
+                    help="report, table: judge (and train) on the first fine-tuning run (default) or on the mean of "
+                    "it and every complete replicate (sweep --ft-seed N); written to BENCHMARK_mean_of_runs.json")
     ap.add_argument("--models", choices=("all", "here", "imagenet"), default="all",
                     help="sweep only the models pre-trained here or only the ImageNet ones")
     args = ap.parse_args(argv)
@@ -553,8 +592,10 @@ def main(argv: list[str] | None = None) -> int:
         write_json(results / "real_noise.json", result)
         print(noise_table(result))
         return 0
+    report_json = results / (f"{args.benchmark}_mean_of_runs.json" if args.ground_truth == "mean"
+                             else f"{args.benchmark}.json")
     if args.stage == "table":
-        path = results / f"{args.benchmark}.json"
+        path = report_json
         if not path.is_file():
             print(f"real_benchmark: {path} not found; write it with `report --root DIR`", file=sys.stderr)
             return 2
@@ -582,8 +623,12 @@ def main(argv: list[str] | None = None) -> int:
     elif args.stage == "score":
         score(root, results / "real_scores.csv", log)
     elif args.stage == "report":
-        report(root, results, results / f"{args.benchmark}.json", args.benchmark, tuple(args.seeds),
-               tuple(args.report_protocol or ("lodo", "lomo")))
+        try:
+            report(root, results, report_json, args.benchmark, tuple(args.seeds),
+                   tuple(args.report_protocol or ("lodo", "lomo")), args.ground_truth)
+        except FennecInputError as err:
+            print(f"real_benchmark: {err}", file=sys.stderr)
+            return 2
     else:
         status(root, results)
     return 0

@@ -84,6 +84,13 @@ def test_the_tables_compare_fennec_with_each_baseline_target_by_target(tmp_path:
     assert rb.main(["table", "--out", str(tmp_path / "real_records.csv")]) == 0
     assert capsys.readouterr().out.strip() == text.strip()
     assert rb.main(["table", "--out", str(tmp_path / "none" / "real_records.csv")]) == 2
+    # the report against the mean of the runs is another file, not this one's tables again
+    assert rb.main(["table", "--ground-truth", "mean", "--out", str(tmp_path / "real_records.csv")]) == 2
+    assert "fennec_real_finetune_mean_of_runs.json not found" in capsys.readouterr().err
+    (tmp_path / "fennec_real_finetune_mean_of_runs.json").write_text(json.dumps(
+        {"_ground_truth": "fennec_real_finetune, mean of 2 runs (finetune_seed0, finetune_seed1)", **results}))
+    assert rb.main(["table", "--ground-truth", "mean", "--out", str(tmp_path / "real_records.csv")]) == 0
+    assert "against fennec_real_finetune, mean of 2 runs" in capsys.readouterr().out
     assert rb.main(["status"]) == 2  # every other stage needs the tasks' folder
     assert "needs --root DIR" in capsys.readouterr().err
 
@@ -183,3 +190,41 @@ def test_a_replicate_is_kept_out_of_the_records_the_report_trains_on(tmp_path: P
     rb.REPLICATES = tmp_path / "none"  # no replicate yet: a one-line error, not an empty table
     assert rb.main(["noise"]) == 2
     assert "--ft-seed 1" in capsys.readouterr().err
+
+
+def test_noise_with_three_runs_ranks_each_run_against_the_others_mean(tmp_path: Path, bench_script) -> None:
+    rb = bench_script("real_benchmark")
+    _records_csv(tmp_path / "real_records_x.csv", {("m1", "a"): 1.0, ("m2", "a"): 2.0, ("m3", "a"): 3.0})
+    _records_csv(tmp_path / "replicates" / "finetune_seed1.csv", {("m1", "a"): 2.0, ("m2", "a"): 3.0, ("m3", "a"): 4.0})
+    out = rb.noise(tmp_path, tmp_path / "replicates")
+    assert out["leave_one_run_out"]["per_target"] == {}  # two runs: one comparison, no mean of others
+    assert "vs the others' mean" not in rb.noise_table(out)
+    # the tenth seed sorts after the second, by number
+    _records_csv(tmp_path / "replicates" / "finetune_seed10.csv", {("m1", "a"): 3.0, ("m2", "a"): 4.0,
+                                                                   ("m3", "a"): 5.0})
+    out = rb.noise(tmp_path, tmp_path / "replicates")
+    assert list(out["runs"]) == ["finetune_seed1", "finetune_seed10"]
+    loro = out["leave_one_run_out"]
+    assert loro["runs"] == ["finetune_seed0", "finetune_seed1", "finetune_seed10"]
+    assert loro["per_target"]["a"]["mean_abs_diff"] == pytest.approx(1.0)
+    assert "| one of 3 runs vs the others' mean | mean |  | 1.000 |" in rb.noise_table(out)
+
+
+def test_the_mean_ground_truth_averages_the_complete_runs_and_nothing_else(tmp_path: Path, bench_script) -> None:
+    rb = bench_script("real_benchmark")
+    ft = "fennec_real_finetune"
+    rows = [{"benchmark": ft, "model": m, "dataset": "a", "metric": "top1", "value": v, "source": "sweep"}
+            for m, v in (("m1", "10"), ("m2", "20"))]
+    rows += [{"benchmark": ft, "model": "m1", "dataset": "b", "metric": "top1", "value": "5", "source": "sweep"},
+             {"benchmark": "fennec_real_linear_probe", "model": "m1", "dataset": "a", "metric": "top1",
+              "value": "7", "source": "sweep"}]
+    pairs = {("m1", "a"), ("m2", "a")}  # b is not ranked yet: its record trains as it is
+    reps = {"finetune_seed1": {("m1", "a"): 14.0, ("m2", "a"): 30.0},
+            "finetune_seed2": {("m1", "a"): 99.0}}  # still under way: left out, named
+    out, runs = rb.mean_of_runs(rows, reps, pairs, ft)
+    assert runs == ["finetune_seed0", "finetune_seed1"]
+    assert [float(r["value"]) for r in out] == [12.0, 25.0, 5.0, 7.0]
+    assert out[0]["source"] == "mean of 2 runs (finetune_seed0, finetune_seed1)" and out[2]["source"] == "sweep"
+    assert float(rows[0]["value"]) == 10.0  # the rows read are left as they were
+    with pytest.raises(ValueError, match="--ft-seed 1"):
+        rb.mean_of_runs(rows, {"finetune_seed2": reps["finetune_seed2"]}, pairs, ft)
