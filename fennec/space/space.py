@@ -115,14 +115,13 @@ class TransferSpace:
         separate_scales: Choose the share kept of the learned main effects and of the learned interactions with
             tasks separately on the cross-validation folds (default False: one share for both). On the shared
             benchmarks it was within the seed spread of the default, and on the planted world it shrinks the
-            source affinity that world is built to reward more than the main effects (README, "What changed the
-            numbers").
+            source affinity that world is built to reward more than the main effects (docs/space_history.md).
         description: Whether scores read a task's description: ``"keep"`` (default), ``"drop"``, or ``"cv"``:
             decided on the folds of the cross-validation, where held-out training datasets are scored with and
             without theirs. The towers always train with descriptions; dropping one at scoring time is what the
             folds compare (``bench/task_text.py`` measures the same on the shared benchmarks). On the shared
             records the folds drop them; that gained 0.008-0.022 in lodo over three seeds but cost cold start
-            (lomo) 0.22 on sfda_supervised, so it is not the default (README, "What changed the numbers").
+            (lomo) 0.22 on sfda_supervised, so it is not the default (docs/space_history.md).
         images: Whether tasks are also read from their images: ``"auto"`` (default) uses the image part of
             the task descriptors (what a proxy saw of a probe set of each task's images; ``fennec tasks
             add-images``) when at least ``min_image_tasks`` training tasks carry one from the same proxy (the
