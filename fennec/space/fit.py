@@ -281,8 +281,23 @@ def best_epoch(curves: list[list[float]], default: int) -> int:
 GROUP_SCALES = np.array([0.0, 0.1, 0.3, 1.0, 3.0])
 
 
-def ridge_cv(x: np.ndarray, y: np.ndarray, grid: np.ndarray,
-             cv_groups: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+def zoo_weights(batch: Batch, n_models: int) -> np.ndarray:
+    """(M,) weight of each model in the cold-start head's fit, such that every benchmark's zoo weighs the same.
+
+    A model counts ``1 / (models with records in b)`` for each benchmark b it has records in; models without
+    records weigh 0; the weights are normalised to mean 1 over the others, so a ridge penalty keeps its scale.
+    Why: counted model by model, the largest zoo (TransferGraph's 180 Hugging Face models, two thirds of the
+    shared records' models) would set for every zoo how size, architecture and pre-training predict quality;
+    a new model is ranked within a zoo, and zoos disagree on that (bigger is better among ImageNet CNNs).
+    """
+    pairs = np.unique(np.stack([batch.model, batch.bench], axis=1), axis=0)  # (model, benchmark) with records
+    per_bench = np.bincount(pairs[:, 1])
+    w = np.bincount(pairs[:, 0], 1.0 / per_bench[pairs[:, 1]], minlength=n_models)
+    return w / w[w > 0].mean() if (w > 0).any() else w
+
+
+def ridge_cv(x: np.ndarray, y: np.ndarray, grid: np.ndarray, cv_groups: np.ndarray | None = None,
+             sample_weight: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """The best ridge penalty of ``grid`` for each column of ``y`` (N, T) and its cross-validated score
     (negative mean squared error), both (T,).
 
@@ -291,41 +306,49 @@ def ridge_cv(x: np.ndarray, y: np.ndarray, grid: np.ndarray,
     architectures: leave-one-out keeps a held-out model's siblings (the same network pre-trained on other data) in
     the fit, so it answers "a new pre-training of a known network" and picks a penalty too small for "a new
     network". One SVD per fold serves every penalty.
+
+    With ``sample_weight`` (N,), rows weigh in the fit and in the cross-validated error alike (weighted least
+    squares: rows and their means scaled by the square root of the weight).
     """
     from sklearn.linear_model import RidgeCV
     from sklearn.model_selection import GroupKFold
 
     y = y.reshape(len(y), -1)
     if cv_groups is None or len(set(cv_groups)) < 2:
-        ridge = RidgeCV(alphas=grid, alpha_per_target=True).fit(x, y)
+        ridge = RidgeCV(alphas=grid, alpha_per_target=True).fit(x, y, sample_weight=sample_weight)
         return np.broadcast_to(ridge.alpha_, (y.shape[1],)).copy(), np.asarray(ridge.best_score_).reshape(-1)
+    w = np.ones(len(y)) if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
     sq = np.zeros((len(grid), y.shape[1]))
     for train, test in GroupKFold(n_splits=min(5, len(set(cv_groups)))).split(x, y, cv_groups):
-        xm, ym = x[train].mean(0), y[train].mean(0)
-        u, sv, vt = np.linalg.svd(x[train] - xm, full_matrices=False)
-        a, b = (x[test] - xm) @ vt.T, u.T @ (y[train] - ym)  # (n_test, r), (r, T)
+        wt = w[train] / w[train].sum()
+        xm, ym = wt @ x[train], wt @ y[train]
+        root = np.sqrt(w[train])[:, None]
+        u, sv, vt = np.linalg.svd(root * (x[train] - xm), full_matrices=False)
+        a, b = (x[test] - xm) @ vt.T, u.T @ (root * (y[train] - ym))  # (n_test, r), (r, T)
         shrink = sv[None, :] / (sv[None, :] ** 2 + grid[:, None])  # (alphas, r)
         pred = np.einsum("nr,ar,rt->ant", a, shrink, b) + ym
-        sq += ((pred - y[test]) ** 2).sum(1)
+        sq += (w[test][None, :, None] * (pred - y[test]) ** 2).sum(1)
     scores = -sq / len(y)
     best = scores.argmax(0)
     return grid[best], scores[best, np.arange(y.shape[1])]
 
 
 def feature_group_scales(x: np.ndarray, target: np.ndarray, groups: list[slice], grid: np.ndarray,
-                         passes: int = 2, cv_groups: np.ndarray | None = None) -> np.ndarray:
+                         passes: int = 2, cv_groups: np.ndarray | None = None,
+                         sample_weight: np.ndarray | None = None) -> np.ndarray:
     """(F,) column scales, one per feature group, chosen by the cross-validated error of a ridge regression.
 
     Scaling a group's columns by s is ridge with that group's penalty divided by s^2 (0 drops the group), so
     this is a group-wise penalty (the archi2vec vector, the size, the pre-training text may each deserve a
     different one) searched coordinate-wise over :data:`GROUP_SCALES`, a few passes, each step scored by
-    :func:`ridge_cv` (leave-one-out, or grouped by ``cv_groups``; mean best score over the targets).
+    :func:`ridge_cv` (leave-one-out, or grouped by ``cv_groups``; mean best score over the targets; rows
+    weighted by ``sample_weight``).
     """
     col = np.ones(x.shape[1])
     chosen = np.ones(len(groups))
 
     def cv(c: np.ndarray) -> float:
-        return float(np.mean(ridge_cv(x * c, target, grid, cv_groups)[1]))
+        return float(np.mean(ridge_cv(x * c, target, grid, cv_groups, sample_weight)[1]))
 
     best = cv(col)
     for _ in range(passes):
@@ -343,7 +366,8 @@ def feature_group_scales(x: np.ndarray, target: np.ndarray, groups: list[slice],
 
 def fit_cold_head(net: TransferNet, inp: Inputs, batch: Batch, scale: float = 1.0,
                   alphas: np.ndarray | None = None, feature_groups: list[slice] | None = None,
-                  interaction: float | None = None, cv_groups: np.ndarray | None = None) -> dict[str, Any]:
+                  interaction: float | None = None, cv_groups: np.ndarray | None = None,
+                  sample_weight: np.ndarray | None = None) -> dict[str, Any]:
     """Set the cold-start head of a trained ``net`` to a ridge regression from model features to warm vectors.
 
     For every model with records, the target is what the space says of it: u_m (dim,) and its overall quality
@@ -357,7 +381,9 @@ def fit_cold_head(net: TransferNet, inp: Inputs, batch: Batch, scale: float = 1.
 
     With ``feature_groups`` (column spans of the model features), each group gets its own penalty
     (:func:`feature_group_scales`). With ``cv_groups`` (one label per model of ``inp``, e.g. its architecture),
-    the penalties are chosen by grouped k-fold instead of leave-one-out (:func:`ridge_cv`).
+    the penalties are chosen by grouped k-fold instead of leave-one-out (:func:`ridge_cv`). With
+    ``sample_weight`` (one per model of ``inp``, e.g. :func:`zoo_weights`), models weigh in the fit and in the
+    choice of penalties accordingly.
 
     Returns:
         ``{"cold_alpha_median": ..., "cold_models": ..., "cold_group_scales": [...]}``.
@@ -378,14 +404,15 @@ def fit_cold_head(net: TransferNet, inp: Inputs, batch: Batch, scale: float = 1.
         return {"cold_alpha_median": float("nan"), "cold_models": len(x)}
     grid = np.logspace(-3, 4, 15) if alphas is None else alphas
     groups = None if cv_groups is None else np.asarray(cv_groups)[warm]
-    col = (feature_group_scales(x, target, feature_groups, grid, cv_groups=groups) if feature_groups
-           else np.ones(x.shape[1]))
+    weight = None if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)[warm]
+    col = (feature_group_scales(x, target, feature_groups, grid, cv_groups=groups, sample_weight=weight)
+           if feature_groups else np.ones(x.shape[1]))
     if groups is None:
-        ridge = RidgeCV(alphas=grid, alpha_per_target=True).fit(x * col, target)
+        ridge = RidgeCV(alphas=grid, alpha_per_target=True).fit(x * col, target, sample_weight=weight)
         alpha = ridge.alpha_
     else:
-        alpha, _ = ridge_cv(x * col, target, grid, groups)
-        ridge = Ridge(alpha=alpha).fit(x * col, target)
+        alpha, _ = ridge_cv(x * col, target, grid, groups, weight)
+        ridge = Ridge(alpha=alpha).fit(x * col, target, sample_weight=weight)
     ridge.coef_ = ridge.coef_ * col  # back to the unscaled features the head reads
     with torch.no_grad():
         net.cold_proj.weight.copy_(torch.as_tensor(ridge.coef_[:d], dtype=torch.float32))

@@ -39,6 +39,7 @@ from fennec.space.fit import (
     fit_cold_head,
     score_parts,
     train_net,
+    zoo_weights,
 )
 from fennec.space.net import TransferNet
 from fennec.space.zoo import ZooModel
@@ -140,6 +141,10 @@ class TransferSpace:
             ``"loo"`` (leave one model out) or ``"architecture"`` (grouped k-fold, a network's every
             pre-training held out together: the question "a new network" rather than "a new pre-training of a
             known one"; :func:`fennec.space.fit.ridge_cv`).
+        cold_weight: How the models with records weigh in the cold-start head's ridge regression: ``"zoo"``
+            (default) gives every benchmark's zoo the same total weight (:func:`fennec.space.fit.zoo_weights`), so
+            the largest zoo does not set for all how a model's features predict its quality; ``"model"`` counts
+            every model once.
         probe_epoch: At which epoch the cross-validation's probes are scored to choose the learned scale:
             ``"best"``, each at its own best held-out epoch, or ``"common"``, all at the epoch count the final
             members then train for.
@@ -155,8 +160,8 @@ class TransferSpace:
                  aux_weight: float = 0.3, base_prior: float = 1.0, val_fraction: float = 0.2, cv_repeats: int = 3,
                  separate_scales: bool = False, description: str = "keep", images: str = "auto",
                  image_components: int = 8, min_image_tasks: int = 3, n_members: int = 5, seed: int = 0,
-                 text_encoder: str | None = None, cold_cv: str = "loo", probe_epoch: str = "best",
-                 learned_scale: float | None = None) -> None:
+                 text_encoder: str | None = None, cold_cv: str = "loo", cold_weight: str = "zoo",
+                 probe_epoch: str = "best", learned_scale: float | None = None) -> None:
         self.dim = dim
         self.text_components = text_components
         self.epochs = epochs
@@ -180,6 +185,7 @@ class TransferSpace:
         self.seed = seed
         self.text_encoder = text_encoder
         self.cold_cv = cold_cv
+        self.cold_weight = cold_weight
         self.probe_epoch = probe_epoch
         self.learned_scale = learned_scale
 
@@ -226,6 +232,7 @@ class TransferSpace:
         check_choice(self.description, "description", ("cv", "keep", "drop"))
         check_choice(self.images, "images", ("auto", "off"))
         check_choice(self.cold_cv, "cold_cv", ("loo", "architecture"))
+        check_choice(self.cold_weight, "cold_weight", ("zoo", "model"))
         check_choice(self.probe_epoch, "probe_epoch", ("best", "common"))
         for name in ("dim", "text_components", "epochs", "n_members"):
             check_positive_int(getattr(self, name), name)
@@ -322,6 +329,7 @@ class TransferSpace:
         if self.cold_cv == "architecture":
             arch_groups = np.array([getattr(info, "architecture", None) or m
                                     for m, info in zip(model_ids, infos, strict=True)])
+        cold_weights = zoo_weights(batch, len(model_ids)) if self.cold_weight == "zoo" else None
         nets = []
         for i in range(self.n_members):
             torch.manual_seed(self.seed + i)
@@ -329,7 +337,8 @@ class TransferSpace:
             self._warm_start(net, init, old_nets[i] if i < len(old_nets) else None, with_records, benches)
             net, info = train_net(net, inp, batch, epochs=epochs, seed=self.seed + i, **cfg)
             cold_info = fit_cold_head(net, inp, batch, self.learned_scale_, feature_groups=self._feature_groups(mf),
-                                      interaction=self.interaction_scale_, cv_groups=arch_groups)
+                                      interaction=self.interaction_scale_, cv_groups=arch_groups,
+                                      sample_weight=cold_weights)
             nets.append(net.eval())
         self.nets_ = nets
         self.train_info_ = {"final_loss": info["final_loss"], **cold_info, "epochs": epochs,

@@ -19,6 +19,7 @@ from fennec.space.fit import (
     set_baseline,
     standardize,
     train_net,
+    zoo_weights,
 )
 from fennec.space.net import TransferNet
 
@@ -297,6 +298,43 @@ def test_grouped_ridge_cv_equals_refitting_ridge_on_every_fold():
     np.testing.assert_allclose(score, -sq.min(0) / len(y), rtol=1e-9)
     loo = RidgeCV(alphas=grid, alpha_per_target=True).fit(x, y)  # without groups: leave-one-out
     np.testing.assert_array_equal(ridge_cv(x, y, grid)[0], loo.alpha_)
+
+
+def test_weighted_ridge_cv_equals_refitting_weighted_ridge_on_every_fold():
+    """With sample weights, the grouped path fits weighted least squares and scores a weighted error, as
+    scikit-learn's Ridge(sample_weight) refitted on every fold does; leave-one-out is RidgeCV's own."""
+    from sklearn.linear_model import Ridge, RidgeCV
+    from sklearn.model_selection import GroupKFold
+
+    rng = np.random.default_rng(1)
+    x = rng.standard_normal((60, 10))
+    y = x[:, :2] @ rng.standard_normal((2, 2)) + 0.5 * rng.standard_normal((60, 2))
+    w = rng.uniform(0.1, 3.0, 60)
+    groups, grid = np.repeat(np.arange(12), 5), np.logspace(-3, 4, 15)
+    alpha, score = ridge_cv(x, y, grid, groups, sample_weight=w)
+    sq = np.zeros((len(grid), 2))
+    for train, test in GroupKFold(n_splits=5).split(x, y, groups):
+        for i, a in enumerate(grid):
+            pred = Ridge(alpha=a).fit(x[train], y[train], sample_weight=w[train]).predict(x[test])
+            sq[i] += (w[test][:, None] * (pred - y[test]) ** 2).sum(0)
+    np.testing.assert_array_equal(alpha, grid[sq.argmin(0)])
+    np.testing.assert_allclose(score, -sq.min(0) / len(y), rtol=1e-9)
+    loo = RidgeCV(alphas=grid, alpha_per_target=True).fit(x, y, sample_weight=w)
+    np.testing.assert_array_equal(ridge_cv(x, y, grid, sample_weight=w)[0], loo.alpha_)
+    assert not np.array_equal(alpha, ridge_cv(x, y, grid, groups)[0]) or not np.allclose(
+        score, ridge_cv(x, y, grid, groups)[1])  # the weights change the answer
+
+
+def test_zoo_weights_give_every_benchmark_the_same_total_weight():
+    # benchmark 0: models 0-3; benchmark 1: models 3-4 (model 3 in both); model 5 has no records
+    pairs = [(0, 0), (1, 0), (2, 0), (3, 0), (3, 1), (4, 1)]
+    model, bench = (np.array(c) for c in zip(*(p for p in pairs for _ in range(2)), strict=True))
+    batch = Batch(model=model, task=np.zeros(len(model), int), bench=bench, group=np.zeros(len(model), int),
+                  value=np.zeros(len(model)), group_weight=np.ones(1), group_dataset=np.zeros(1, int))
+    w = zoo_weights(batch, 6)
+    raw = np.array([1 / 4, 1 / 4, 1 / 4, 1 / 4 + 1 / 2, 1 / 2, 0.0])
+    np.testing.assert_allclose(w, raw / raw[:5].mean())
+    assert w[:5].mean() == pytest.approx(1.0) and w[5] == 0.0  # a penalty keeps its scale; no records, no say
 
 
 def test_holding_out_whole_architectures_asks_for_a_larger_penalty():

@@ -86,6 +86,36 @@ def test_cold_start_model_gets_a_vector_from_its_pretraining_alone(fitted, world
     assert space.add_models({"timm:bird_net": ZooModel("timm:bird_net", "bird_net", None)}) == []
 
 
+def test_cold_head_weighs_each_zoo_the_same_unless_told_to_count_models(world, monkeypatch):
+    """By default the head's ridge weighs models by their benchmarks' zoo sizes (fit.zoo_weights, which
+    test_fit checks); cold_weight="model" counts each model once."""
+    import dataclasses
+
+    import fennec.space.fit as fit_module
+    from fennec.space import space as space_module
+
+    records, models, tasks = world
+    # a second, smaller benchmark: three of the models, published again by another paper
+    small = sorted({r.model for r in records})[:3]
+    records = [*records, *(dataclasses.replace(r, benchmark="other", value=r.value + 1.0)
+                           for r in records if r.model in small)]
+    seen = []
+    real = fit_module.fit_cold_head
+
+    def spy(*args, sample_weight=None, **kw):
+        seen.append(sample_weight)
+        return real(*args, sample_weight=sample_weight, **kw)
+
+    monkeypatch.setattr(space_module, "fit_cold_head", spy)
+    space = TransferSpace(**FAST).fit(records, models, tasks)
+    zoos = {b: {r.model for r in records if r.benchmark == b} for b in {r.benchmark for r in records}}
+    raw = np.array([sum(1 / len(z) for z in zoos.values() if m in z) for m in space.model_ids_])
+    assert len(seen) == FAST["n_members"] and len(set(raw[raw > 0])) == 2
+    np.testing.assert_allclose(seen[-1], raw / raw[raw > 0].mean())
+    TransferSpace(**FAST, cold_weight="model").fit(records, models, tasks)
+    assert seen[-1] is None
+
+
 def test_cold_head_cross_validated_by_architecture_still_reads_the_pretraining(world, tmp_path, monkeypatch):
     """With the head's penalties chosen by holding out whole architectures, a new model pre-trained on birds is
     still first on birds, and the choice is saved with the space."""
@@ -95,9 +125,9 @@ def test_cold_head_cross_validated_by_architecture_still_reads_the_pretraining(w
     groups_seen = []
     real = fit_module.ridge_cv
 
-    def spy(x, y, grid, cv_groups=None):
+    def spy(x, y, grid, cv_groups=None, sample_weight=None):
         groups_seen.append(None if cv_groups is None else sorted(set(cv_groups)))
-        return real(x, y, grid, cv_groups)
+        return real(x, y, grid, cv_groups, sample_weight)
 
     monkeypatch.setattr(fit_module, "ridge_cv", spy)
     space = TransferSpace(**FAST, cold_cv="architecture").fit(records, models, tasks)
@@ -368,6 +398,8 @@ def test_dropped_descriptions_leave_task_vectors_without_them(world, tmp_path):
         TransferSpace(description="sometimes").fit(records, models, tasks)
     with pytest.raises(FennecInputError, match="cold_cv"):
         TransferSpace(cold_cv="family").fit(records, models, tasks)
+    with pytest.raises(FennecInputError, match="cold_weight"):
+        TransferSpace(cold_weight="task").fit(records, models, tasks)
 
 
 def _with_parc_newcomer(world):
