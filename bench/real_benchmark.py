@@ -251,9 +251,9 @@ def noise_table(result: dict) -> str:
     return "\n".join(lines)
 
 
-def build_store(root: Path, rows: list[dict[str, str]]) -> Path:
-    """A copy of the default records store with the benchmark's targets (cards) and records added:
-    ``root/records.sqlite``, rebuilt on every call."""
+def build_store(root: Path, rows: list[dict[str, str]], path: Path) -> Path:
+    """A copy of the default records store at ``path`` with the benchmark's targets (cards) and records added,
+    rebuilt on every call."""
     import shutil
 
     from fennec.records import Record, RecordStore, TaskCard
@@ -261,7 +261,6 @@ def build_store(root: Path, rows: list[dict[str, str]]) -> Path:
     from fennec.tasks import describe_images
     from fennec.zoo.runner import model_meta
 
-    path = root / "records.sqlite"
     path.unlink(missing_ok=True)
     shutil.copy(default_store_path(), path)
     protocol = {"fennec_real_finetune": "finetune", "fennec_real_linear_probe": "linear_probe",
@@ -302,21 +301,30 @@ def code_hash() -> str:
 
 class ResultCache:
     """Results of long computations in one JSON file, each under a key that hashes its arguments with ``salt``
-    (what every entry depends on: the records, the code); written atomically after each new entry."""
+    (what every entry depends on: the records, the code); written atomically after each new entry, merged with
+    what other processes wrote meanwhile (under a lock), so reports running at once keep each other's results."""
 
     def __init__(self, path: Path, salt: object) -> None:
         self.path = path
         self.salt = cache_key(salt)
+        self.entries = self._read()
+
+    def _read(self) -> dict:
         try:
-            self.entries = json.loads(path.read_text()) if path.is_file() else {}
+            return json.loads(self.path.read_text()) if self.path.is_file() else {}
         except ValueError:  # a damaged cache is only a cache: start again
-            self.entries = {}
+            return {}
 
     def get(self, args: object, compute: callable) -> object:
+        import fcntl
+
         key = cache_key(self.salt, args)
         if key not in self.entries:
-            self.entries[key] = compute()
-            write_json(self.path, self.entries)
+            value = compute()
+            with open(self.path.with_name(self.path.name + ".lock"), "w") as lock:
+                fcntl.flock(lock, fcntl.LOCK_EX)
+                self.entries = {**self._read(), **self.entries, key: value}
+                write_json(self.path, self.entries)
         return self.entries[key]
 
 
@@ -406,6 +414,8 @@ def report(root: Path, results: Path, out: Path, benchmark: str = "fennec_real_f
     ``ground_truth="mean"`` trains and judges on the mean of the fine-tuning runs instead of the first run alone
     (:func:`mean_of_runs`: the first run and every replicate in ``replicates`` that has all the ranked pairs):
     a less noisy ground truth, with the same records otherwise."""
+    import tempfile
+
     import numpy as np
 
     from fennec.evaluation.methods import Method
@@ -459,10 +469,11 @@ def report(root: Path, results: Path, out: Path, benchmark: str = "fennec_real_f
                "logme (forward passes)": recorded("fennec_real_scores", "logme"),
                "linear probe accuracy": recorded("fennec_real_linear_probe", "linear_probe_top1_acc_pct")}
     methods = {k: v for k, v in methods.items() if v is not None}
-    path = build_store(root, rows)
     # each (protocol, method, seed) is minutes of fits: kept as it finishes, so a stopped report resumes
     out_json: dict = {"_ground_truth": label}
-    with RecordStore(path) as store:
+    # a store of this process's own: two reports at once (one per ground truth) must not rebuild each other's
+    with tempfile.TemporaryDirectory(prefix=".report_", dir=root) as tmp, \
+            RecordStore(build_store(root, rows, Path(tmp) / "records.sqlite")) as store:
         # what every result depends on: the store the space trains on (the user's records, the benchmark's, task
         # cards with their image statistics, model metadata) and the code
         salt = [store_hash(store), code_hash()]

@@ -127,6 +127,14 @@ def test_report_results_are_kept_as_they_finish_and_dropped_when_their_inputs_ch
     rb.ResultCache(path, ["records", "code"]).get(["lodo", "fennec", 0], compute)
     assert len(calls) == 4
     assert len(rb.code_hash()) == 64
+    # two reports at once (one per ground truth): neither loses the other's results
+    path.unlink()
+    one, two = rb.ResultCache(path, ["a"]), rb.ResultCache(path, ["b"])
+    one.get(["lodo"], compute)
+    two.get(["lomo"], compute)
+    assert len(json.loads(path.read_text())) == 2 and len(calls) == 6
+    rb.ResultCache(path, ["a"]).get(["lodo"], compute)
+    assert len(calls) == 6
 
 
 def test_tables_say_when_the_protocols_come_from_different_inputs(bench_script: Any) -> None:
