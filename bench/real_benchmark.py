@@ -185,10 +185,8 @@ def score(root: Path, out: Path, log: callable = print) -> None:
 FIRST_RUN = "finetune_seed0"  # the sweep's own run: the records the report trains on
 
 
-Run = dict[tuple[str, str], float]  # {(model, dataset): value} of one fine-tuning run
-
-
-def replicate_runs(replicates: Path, benchmark: str = "fennec_real_finetune") -> dict[str, Run]:
+def replicate_runs(replicates: Path,
+                   benchmark: str = "fennec_real_finetune") -> dict[str, dict[tuple[str, str], float]]:
     """{"finetune_seedN": {(model, dataset): value}} of every replicate seed in ``replicates`` (a sweep split over
     processes writes one ``finetune_seedN_PART.csv`` per part; they are one run)."""
     import re
@@ -197,7 +195,7 @@ def replicate_runs(replicates: Path, benchmark: str = "fennec_real_finetune") ->
 
     runs: dict[str, dict[tuple[str, str], float]] = {}
     for path in sorted(replicates.glob("finetune_seed*.csv")):
-        match = re.match(r"finetune_seed\d+", path.stem)
+        match = re.match(r"finetune_seed[1-9]\d*", path.stem)  # seed 0 is the sweep's own run, not a replicate
         if match:
             runs.setdefault(match.group(0), {}).update(values(read_records_csv(path), benchmark))
     return dict(sorted(runs.items(), key=lambda kv: int(kv[0].removeprefix("finetune_seed"))))
@@ -217,15 +215,18 @@ def noise(results: Path, replicates: Path, benchmark: str = "fennec_real_finetun
     Returns:
         ``{"runs": {"finetune_seedN": {"per_target": {target: {"weighted_tau", "pearson", "mean_abs_diff",
         "n_models"}}, "mean": {...}, "partial": {target: models done}}}, "leave_one_run_out": {"runs": [...],
-        "per_target": {...}, "mean": {...}}}``; undefined values (a constant target) are None and left out of the
-        means.
+        "per_target": {...}, "mean": {...}, "left_out": [replicates not yet complete]}}``; undefined values (a
+        constant target) are None and left out of the means.
     """
-    from fennec.evaluation.runs import agreement, leave_one_run_out
+    from fennec.evaluation.runs import agreement, complete_runs, leave_one_run_out
 
     truth = values(read_results(results), benchmark)
     reps = replicate_runs(replicates, benchmark)
+    # a replicate still under way would hold every target out of the comparison with the others' mean
+    done = complete_runs(reps, truth)
+    loro = leave_one_run_out({FIRST_RUN: truth, **{n: reps[n] for n in done}})
     return {"runs": {name: agreement(rep, truth) for name, rep in reps.items()},
-            "leave_one_run_out": leave_one_run_out({FIRST_RUN: truth, **reps})}
+            "leave_one_run_out": {**loro, "left_out": [n for n in reps if n not in done]}}
 
 
 def noise_table(result: dict) -> str:
@@ -320,6 +321,8 @@ class ResultCache:
 
         key = cache_key(self.salt, args)
         if key not in self.entries:
+            self.entries = {**self._read(), **self.entries}  # another report may have computed it meanwhile
+        if key not in self.entries:
             value = compute()
             with open(self.path.with_name(self.path.name + ".lock"), "w") as lock:
                 fcntl.flock(lock, fcntl.LOCK_EX)
@@ -372,11 +375,26 @@ def over_seeds(reports: dict[int, dict]) -> dict:
             "min": low, "max": high}
 
 
-def mean_of_runs(rows: list[dict[str, str]], reps: dict[str, Run],
-                 pairs: set[tuple[str, str]], benchmark: str) -> tuple[list[dict], list[str]]:
-    """``rows`` with the ``benchmark`` record of each of ``pairs`` (the ranked (model, target) pairs) set to the mean
-    of the first run and of every replicate that has all the pairs, so each value averages as many runs; the
-    runs averaged. A replicate still under way is named and left out; with none complete, FennecInputError."""
+def mean_of_runs(rows: list[dict[str, str]], reps: dict[str, dict[tuple[str, str], float]],
+                 pairs: set[tuple[str, str]], benchmark: str,
+                 replicates: Path = REPLICATES) -> tuple[list[dict], list[str]]:
+    """The records with each ranked pair's result replaced by the mean over the runs that have every pair.
+
+    Args:
+        rows: Records (CSV rows) of the first run and of the other benchmarks (left as they are).
+        reps: Replicate runs by name (:func:`replicate_runs`); one still under way is named and left out, so every
+            pair averages the same runs.
+        pairs: The ranked (model, target) pairs.
+        benchmark: The ground truth's benchmark.
+        replicates: Where the replicates were read (for the error message).
+
+    Returns:
+        New rows (the ``benchmark`` record of each pair with the mean as its value and the runs as its source)
+        and the names of the runs averaged, the first run's first.
+
+    Raises:
+        FennecInputError: No replicate has every pair.
+    """
     from fennec.evaluation.runs import complete_runs, mean_run
 
     used = complete_runs(reps, pairs)
@@ -384,7 +402,7 @@ def mean_of_runs(rows: list[dict[str, str]], reps: dict[str, Run],
         print(f"report: {name} left out of the mean until it has every ranked pair "
               f"({sum(k in reps[name] for k in pairs)} of {len(pairs)})")
     if not used:
-        raise FennecInputError(f"--ground-truth mean: no replicate run in {REPLICATES} has all {len(pairs)} ranked "
+        raise FennecInputError(f"--ground-truth mean: no replicate run in {replicates} has all {len(pairs)} ranked "
                                "pairs; fine-tune them again with `sweep --root DIR --ft-seed 1`")
     names = [FIRST_RUN, *used]
     mean = mean_run([values(rows, benchmark), *(reps[n] for n in used)], pairs)
@@ -421,7 +439,9 @@ def report(root: Path, results: Path, out: Path, benchmark: str = "fennec_real_f
     from fennec.evaluation.methods import Method
     from fennec.evaluation.protocols import evaluate
     from fennec.records import RecordStore
+    from fennec.validation import check_choice
 
+    check_choice(ground_truth, "ground_truth", ("one-run", "mean"))
     rows = read_results(results)
 
     targets = [t["name"] for t in _tasks(root, "target")]
@@ -437,7 +457,7 @@ def report(root: Path, results: Path, out: Path, benchmark: str = "fennec_real_f
     truth = {(r["model"], r["dataset"]) for r in rows if r["benchmark"] == benchmark and r["dataset"] in done}
     label = benchmark
     if ground_truth == "mean":
-        rows, runs = mean_of_runs(rows, replicate_runs(replicates, benchmark), truth, benchmark)
+        rows, runs = mean_of_runs(rows, replicate_runs(replicates, benchmark), truth, benchmark, replicates)
         label = f"{benchmark}, mean of {len(runs)} runs ({', '.join(runs)})"
 
     def recorded(benchmark: str, metric: str) -> type[Method] | None:
@@ -470,7 +490,7 @@ def report(root: Path, results: Path, out: Path, benchmark: str = "fennec_real_f
                "linear probe accuracy": recorded("fennec_real_linear_probe", "linear_probe_top1_acc_pct")}
     methods = {k: v for k, v in methods.items() if v is not None}
     # each (protocol, method, seed) is minutes of fits: kept as it finishes, so a stopped report resumes
-    out_json: dict = {"_ground_truth": label}
+    out_json: dict = {}
     # a store of this process's own: two reports at once (one per ground truth) must not rebuild each other's
     with tempfile.TemporaryDirectory(prefix=".report_", dir=root) as tmp, \
             RecordStore(build_store(root, rows, Path(tmp) / "records.sqlite")) as store:
@@ -496,13 +516,15 @@ def report(root: Path, results: Path, out: Path, benchmark: str = "fennec_real_f
                     by_seed[seed] = cache.get([benchmark, protocol, name, seed, sorted(done)], run)
                 out_json.setdefault(protocol, {})[name] = {**over_seeds(by_seed), "per_seed": by_seed}
                 out_json.setdefault("_inputs", {})[protocol] = cache.salt
+                out_json.setdefault("_ground_truth", {})[protocol] = label
 
     if out.is_file():  # the protocols not run this time, as an earlier report left them
         earlier = json.loads(out.read_text())
         inputs = {**earlier.get("_inputs", {}), **out_json.get("_inputs", {})}
-        out_json = {"_ground_truth": label, **{p: out_json.get(p) or earlier.get(p) for p in ("lodo", "lomo")
-                                               if p in out_json or p in earlier}}
+        labels = {**earlier.get("_ground_truth", {}), **out_json.get("_ground_truth", {})}
+        out_json = {p: out_json.get(p) or earlier.get(p) for p in ("lodo", "lomo") if p in out_json or p in earlier}
         out_json["_inputs"] = {p: inputs[p] for p in out_json if p in inputs}
+        out_json["_ground_truth"] = {p: labels[p] for p in out_json if p in labels}
     print(tables(out_json, benchmark))
     write_json(out, out_json)
     return out_json
@@ -531,7 +553,7 @@ def tables(results: dict, benchmark: str = "fennec_real_finetune") -> str:
     for protocol, reps in ((p, r) for p, r in results.items() if not p.startswith("_")):
         targets = list(next(iter(reps.values()))["per_target"])
         seeds = next(iter(reps.values()))["seeds"]
-        truth = results.get("_ground_truth", benchmark)
+        truth = results.get("_ground_truth", {}).get(protocol, benchmark)
         lines += [f"\n{protocol}: weighted tau against {truth}, mean over seeds {seeds}",
                   "| method | " + " | ".join(targets) + " | mean of the seeds' means | range over seeds |",
                   "| --- |" + " --- |" * (len(targets) + 2)]

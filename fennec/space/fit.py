@@ -284,13 +284,15 @@ GROUP_SCALES = np.array([0.0, 0.1, 0.3, 1.0, 3.0])
 def zoo_weights(batch: Batch, n_models: int) -> np.ndarray:
     """(M,) weight of each model in the cold-start head's fit, such that every benchmark's zoo weighs the same.
 
-    A model counts ``1 / (models with records in b)`` for each benchmark b it has records in; models without
-    records weigh 0; the weights are normalised to mean 1 over the others, so a ridge penalty keeps its scale.
+    A model counts ``1 / (models with transfer results in b)`` for each benchmark b where it has transfer results
+    (cheap scores are another view of a zoo already counted, not a zoo of their own); models without any weigh
+    0; the weights are normalised to mean 1 over the others, so a ridge penalty keeps its scale.
     Why: counted model by model, the largest zoo (TransferGraph's 180 Hugging Face models, two thirds of the
     shared records' models) would set for every zoo how size, architecture and pre-training predict quality;
     a new model is ranked within a zoo, and zoos disagree on that (bigger is better among ImageNet CNNs).
     """
-    pairs = np.unique(np.stack([batch.model, batch.bench], axis=1), axis=0)  # (model, benchmark) with records
+    rows = batch.validation_groups()[batch.group]  # transfer rows (every row when a store has cheap scores only)
+    pairs = np.unique(np.stack([batch.model[rows], batch.bench[rows]], axis=1), axis=0)
     per_bench = np.bincount(pairs[:, 1])
     w = np.bincount(pairs[:, 0], 1.0 / per_bench[pairs[:, 1]], minlength=n_models)
     return w / w[w > 0].mean() if (w > 0).any() else w
@@ -314,6 +316,12 @@ def ridge_cv(x: np.ndarray, y: np.ndarray, grid: np.ndarray, cv_groups: np.ndarr
     from sklearn.model_selection import GroupKFold
 
     y = y.reshape(len(y), -1)
+    if sample_weight is not None:
+        sample_weight = np.asarray(sample_weight, dtype=np.float64)
+        if (sample_weight.shape != (len(y),) or not np.isfinite(sample_weight).all() or (sample_weight < 0).any()
+                or sample_weight.sum() <= 0):
+            raise ValueError(f"ridge_cv: sample_weight of shape {sample_weight.shape}; expected ({len(y)},), finite, "
+                             ">= 0 and not all 0")
     if cv_groups is None or len(set(cv_groups)) < 2:
         ridge = RidgeCV(alphas=grid, alpha_per_target=True).fit(x, y, sample_weight=sample_weight)
         return np.broadcast_to(ridge.alpha_, (y.shape[1],)).copy(), np.asarray(ridge.best_score_).reshape(-1)

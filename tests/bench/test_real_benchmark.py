@@ -88,7 +88,8 @@ def test_the_tables_compare_fennec_with_each_baseline_target_by_target(tmp_path:
     assert rb.main(["table", "--ground-truth", "mean", "--out", str(tmp_path / "real_records.csv")]) == 2
     assert "fennec_real_finetune_mean_of_runs.json not found" in capsys.readouterr().err
     (tmp_path / "fennec_real_finetune_mean_of_runs.json").write_text(json.dumps(
-        {"_ground_truth": "fennec_real_finetune, mean of 2 runs (finetune_seed0, finetune_seed1)", **results}))
+        {"_ground_truth": {"lodo": "fennec_real_finetune, mean of 2 runs (finetune_seed0, finetune_seed1)"},
+         **results}))
     assert rb.main(["table", "--ground-truth", "mean", "--out", str(tmp_path / "real_records.csv")]) == 0
     assert "against fennec_real_finetune, mean of 2 runs" in capsys.readouterr().out
     assert rb.main(["status"]) == 2  # every other stage needs the tasks' folder
@@ -213,9 +214,13 @@ def test_noise_with_three_runs_ranks_each_run_against_the_others_mean(tmp_path: 
     out = rb.noise(tmp_path, tmp_path / "replicates")
     assert list(out["runs"]) == ["finetune_seed1", "finetune_seed10"]
     loro = out["leave_one_run_out"]
-    assert loro["runs"] == ["finetune_seed0", "finetune_seed1", "finetune_seed10"]
+    assert loro["runs"] == ["finetune_seed0", "finetune_seed1", "finetune_seed10"] and loro["left_out"] == []
     assert loro["per_target"]["a"]["mean_abs_diff"] == pytest.approx(1.0)
     assert "| one of 3 runs vs the others' mean | mean |  | 1.000 |" in rb.noise_table(out)
+    # a fourth run under way is left out of the comparison with the others' mean instead of emptying it
+    _records_csv(tmp_path / "replicates" / "finetune_seed3.csv", {("m1", "a"): 3.0})
+    loro = rb.noise(tmp_path, tmp_path / "replicates")["leave_one_run_out"]
+    assert loro["left_out"] == ["finetune_seed3"] and loro["per_target"]["a"]["mean_abs_diff"] == pytest.approx(1.0)
 
 
 def test_the_mean_ground_truth_averages_the_complete_runs_and_nothing_else(tmp_path: Path, bench_script) -> None:
@@ -234,5 +239,36 @@ def test_the_mean_ground_truth_averages_the_complete_runs_and_nothing_else(tmp_p
     assert [float(r["value"]) for r in out] == [12.0, 25.0, 5.0, 7.0]
     assert out[0]["source"] == "mean of 2 runs (finetune_seed0, finetune_seed1)" and out[2]["source"] == "sweep"
     assert float(rows[0]["value"]) == 10.0  # the rows read are left as they were
-    with pytest.raises(ValueError, match="--ft-seed 1"):
+    from fennec.validation import FennecInputError
+
+    with pytest.raises(FennecInputError, match="--ft-seed 1"):
         rb.mean_of_runs(rows, {"finetune_seed2": reps["finetune_seed2"]}, pairs, ft)
+
+
+def test_a_report_on_the_mean_trains_and_judges_on_the_averaged_records(tmp_path: Path, bench_script,
+                                                                         monkeypatch) -> None:
+    rb = bench_script("real_benchmark")
+    truth = {(m, t): v for t in ("a", "b") for m, v in (("m1", 10.0), ("m2", 20.0), ("m3", 30.0))}
+    _records_csv(tmp_path / "real_records_x.csv", truth)
+    _records_csv(tmp_path / "replicates" / "finetune_seed1.csv", {k: v + 2.0 for k, v in truth.items()})
+    _records_csv(tmp_path / "replicates" / "finetune_seed2.csv", {("m1", "a"): 0.0})  # under way: left out
+    monkeypatch.setattr(rb, "_tasks", lambda root, role: [{"name": "a"}, {"name": "b"}])
+    monkeypatch.setattr(rb, "zoo_ids", lambda root: ["m1", "m2", "m3"])
+    stored = []
+
+    class StoreBuiltError(Exception):
+        pass
+
+    def build_store(root: Path, rows: list, path: Path) -> Path:
+        stored.extend(rows)
+        raise StoreBuiltError  # the store is what the space trains on and the harness judges against: enough to check
+
+    monkeypatch.setattr(rb, "build_store", build_store)
+    with pytest.raises(StoreBuiltError):
+        rb.report(tmp_path, tmp_path, tmp_path / "out.json", ground_truth="mean", replicates=tmp_path / "replicates")
+    assert {(r["model"], r["dataset"]): float(r["value"]) for r in stored} == {k: v + 1.0 for k, v in truth.items()}
+    assert {r["source"] for r in stored} == {"mean of 2 runs (finetune_seed0, finetune_seed1)"}
+    from fennec.validation import FennecInputError
+
+    with pytest.raises(FennecInputError, match="ground_truth"):
+        rb.report(tmp_path, tmp_path, tmp_path / "out.json", ground_truth="median")

@@ -303,7 +303,7 @@ def test_grouped_ridge_cv_equals_refitting_ridge_on_every_fold():
 def test_weighted_ridge_cv_equals_refitting_weighted_ridge_on_every_fold():
     """With sample weights, the grouped path fits weighted least squares and scores a weighted error, as
     scikit-learn's Ridge(sample_weight) refitted on every fold does; leave-one-out is RidgeCV's own."""
-    from sklearn.linear_model import Ridge, RidgeCV
+    from sklearn.linear_model import Ridge
     from sklearn.model_selection import GroupKFold
 
     rng = np.random.default_rng(1)
@@ -319,8 +319,18 @@ def test_weighted_ridge_cv_equals_refitting_weighted_ridge_on_every_fold():
             sq[i] += (w[test][:, None] * (pred - y[test]) ** 2).sum(0)
     np.testing.assert_array_equal(alpha, grid[sq.argmin(0)])
     np.testing.assert_allclose(score, -sq.min(0) / len(y), rtol=1e-9)
-    loo = RidgeCV(alphas=grid, alpha_per_target=True).fit(x, y, sample_weight=w)
-    np.testing.assert_array_equal(ridge_cv(x, y, grid, sample_weight=w)[0], loo.alpha_)
+    # leave-one-out: against refitting the weighted ridge without each row in turn
+    sq = np.zeros((len(grid), 2))
+    for i in range(len(y)):
+        keep = np.arange(len(y)) != i
+        for j, a in enumerate(grid):
+            pred = Ridge(alpha=a).fit(x[keep], y[keep], sample_weight=w[keep]).predict(x[i:i + 1])
+            sq[j] += w[i] * ((pred - y[i:i + 1]) ** 2)[0]
+    loo_alpha, loo_score = ridge_cv(x, y, grid, sample_weight=w)
+    np.testing.assert_array_equal(loo_alpha, grid[sq.argmin(0)])
+    np.testing.assert_allclose(loo_score, -sq.min(0) / len(y), rtol=1e-6)
+    with pytest.raises(ValueError, match="sample_weight"):
+        ridge_cv(x, y, grid, sample_weight=-w)
     assert not np.array_equal(alpha, ridge_cv(x, y, grid, groups)[0]) or not np.allclose(
         score, ridge_cv(x, y, grid, groups)[1])  # the weights change the answer
 
@@ -335,6 +345,11 @@ def test_zoo_weights_give_every_benchmark_the_same_total_weight():
     raw = np.array([1 / 4, 1 / 4, 1 / 4, 1 / 4 + 1 / 2, 1 / 2, 0.0])
     np.testing.assert_allclose(w, raw / raw[:5].mean())
     assert w[:5].mean() == pytest.approx(1.0) and w[5] == 0.0  # a penalty keeps its scale; no records, no say
+    # PARC scores of benchmark 1's models under a benchmark of their own (2): another view of a zoo, not a zoo
+    scored = Batch(model=np.r_[model, 3, 4], task=np.zeros(len(model) + 2, int), bench=np.r_[bench, 2, 2],
+                   group=np.r_[np.zeros(len(model), int), 1, 1], value=np.zeros(len(model) + 2),
+                   group_weight=np.ones(2), group_dataset=np.zeros(2, int), group_cheap=np.array([False, True]))
+    np.testing.assert_allclose(zoo_weights(scored, 6), w)
 
 
 def test_holding_out_whole_architectures_asks_for_a_larger_penalty():
