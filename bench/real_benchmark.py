@@ -201,6 +201,23 @@ def replicate_runs(replicates: Path,
     return dict(sorted(runs.items(), key=lambda kv: int(kv[0].removeprefix("finetune_seed"))))
 
 
+def prior_lodo(train: dict[tuple[str, str], float], judge: dict[tuple[str, str], float]) -> float:
+    """The harness's ``prior`` in leave-one-target-out, computed from two runs: each model scored by its mean
+    result on the other targets of ``train``, judged by weighted tau against ``judge`` on the held-out target;
+    the mean over targets. How much a method's number depends on which fine-tuning run trained it."""
+    import numpy as np
+
+    from fennec.evaluation.metrics import weighted_tau
+
+    models, targets = sorted({m for m, _ in judge}), sorted({d for _, d in judge})
+    if len(targets) < 2:  # nothing to train on
+        return float("nan")
+    taus = [weighted_tau([np.mean([train[(m, t)] for t in targets if t != d]) for m in models],
+                         [judge[(m, d)] for m in models]) for d in targets]
+    defined = [t for t in taus if np.isfinite(t)]  # a constant target has no ranking to judge
+    return float(np.mean(defined)) if defined else float("nan")
+
+
 def noise(results: Path, replicates: Path, benchmark: str = "fennec_real_finetune") -> dict:
     """How far fine-tuning runs under different seeds agree, target by target
     (:mod:`fennec.evaluation.runs`): each replicate against the ground truth (the weighted Kendall tau between
@@ -215,18 +232,31 @@ def noise(results: Path, replicates: Path, benchmark: str = "fennec_real_finetun
     Returns:
         ``{"runs": {"finetune_seedN": {"per_target": {target: {"weighted_tau", "pearson", "mean_abs_diff",
         "n_models"}}, "mean": {...}, "partial": {target: models done}}}, "leave_one_run_out": {"runs": [...],
-        "per_target": {...}, "mean": {...}, "left_out": [replicates not yet complete]}}``; undefined values (a
-        constant target) are None and left out of the means.
+        "per_target": {...}, "mean": {...}, "left_out": [replicates not yet complete]}, "prior_lodo": {"RUN ->
+        first run" | "RUN -> mean": tau}}`` (:func:`prior_lodo` trained on each complete run and on the runs'
+        mean; only once a replicate is complete); undefined values (a constant target) are None and left out
+        of the means.
     """
-    from fennec.evaluation.runs import agreement, complete_runs, leave_one_run_out
+    import numpy as np
+
+    from fennec.evaluation.runs import agreement, complete_runs, leave_one_run_out, mean_run
 
     truth = values(read_results(results), benchmark)
     reps = replicate_runs(replicates, benchmark)
     # a replicate still under way would hold every target out of the comparison with the others' mean
     done = complete_runs(reps, truth)
-    loro = leave_one_run_out({FIRST_RUN: truth, **{n: reps[n] for n in done}})
-    return {"runs": {name: agreement(rep, truth) for name, rep in reps.items()},
-            "leave_one_run_out": {**loro, "left_out": [n for n in reps if n not in done]}}
+    runs = {FIRST_RUN: truth, **{n: reps[n] for n in done}}
+    loro = leave_one_run_out(runs)
+    out = {"runs": {name: agreement(rep, truth) for name, rep in reps.items()},
+           "leave_one_run_out": {**loro, "left_out": [n for n in reps if n not in done]}}
+    if done and len({d for _, d in truth}) > 1:
+        # the prior's lodo tau trained on each run and on their mean, judged on the first run and on the mean
+        mean = mean_run(list(runs.values()), truth)
+        trains = {**runs, "mean": mean}
+        taus = {f"{t} -> {j}": prior_lodo(trains[t], judge)
+                for t in trains for j, judge in (("first run", truth), ("mean", mean))}
+        out["prior_lodo"] = {k: (v if np.isfinite(v) else None) for k, v in taus.items()}
+    return out
 
 
 def noise_table(result: dict) -> str:
@@ -245,6 +275,9 @@ def noise_table(result: dict) -> str:
         for target, v in [*run["per_target"].items(), ("mean", {**run["mean"], "n_models": ""})]:
             lines.append(f"| {name} | {target} | {v['n_models']} | {cell(v['weighted_tau'], '.3f')} | "
                          f"{cell(v['pearson'], '.1f')} | {cell(v['mean_abs_diff'], '.2f')} |")
+    if result.get("prior_lodo"):
+        lines += ["", "| the prior (lodo) trained on -> judged on | weighted tau |", "| --- | --- |"]
+        lines += [f"| {k} | {'-' if v is None else format(v, '.3f')} |" for k, v in result["prior_lodo"].items()]
     for name, run in result["runs"].items():
         if run["partial"]:
             lines.append(f"\n{name}: not compared until every model is fine-tuned again there: "

@@ -223,6 +223,21 @@ def test_noise_with_three_runs_ranks_each_run_against_the_others_mean(tmp_path: 
     assert loro["left_out"] == ["finetune_seed3"] and loro["per_target"]["a"]["mean_abs_diff"] == pytest.approx(1.0)
 
 
+def test_the_prior_trained_on_one_run_is_judged_on_another(tmp_path: Path, bench_script) -> None:
+    rb = bench_script("real_benchmark")
+    first = {(m, t): v for t in ("a", "b", "c") for m, v in (("m1", 1.0), ("m2", 2.0), ("m3", 3.0))}
+    turned = {(m, t): -v for (m, t), v in first.items()}
+    assert rb.prior_lodo(first, first) == pytest.approx(1.0)  # the other targets' order is the held-out one's
+    assert rb.prior_lodo(turned, first) == pytest.approx(-1.0)
+    _records_csv(tmp_path / "real_records_x.csv", first)
+    _records_csv(tmp_path / "replicates" / "finetune_seed1.csv", turned)
+    prior = rb.noise(tmp_path, tmp_path / "replicates")["prior_lodo"]
+    assert prior["finetune_seed1 -> first run"] == pytest.approx(-1.0)
+    assert prior["finetune_seed0 -> first run"] == pytest.approx(1.0)
+    assert "mean -> mean" in prior and "| finetune_seed1 -> first run | -1.000 |" in rb.noise_table(
+        rb.noise(tmp_path, tmp_path / "replicates"))
+
+
 def test_the_mean_ground_truth_averages_the_complete_runs_and_nothing_else(tmp_path: Path, bench_script) -> None:
     rb = bench_script("real_benchmark")
     ft = "fennec_real_finetune"
