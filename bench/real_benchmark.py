@@ -197,7 +197,12 @@ def replicate_runs(replicates: Path,
     for path in sorted(replicates.glob("finetune_seed*.csv")):
         match = re.match(r"finetune_seed[1-9]\d*", path.stem)  # seed 0 is the sweep's own run, not a replicate
         if match:
-            runs.setdefault(match.group(0), {}).update(values(read_records_csv(path), benchmark))
+            run, part = runs.setdefault(match.group(0), {}), values(read_records_csv(path), benchmark)
+            twice = sorted(k for k in part if k in run and run[k] != part[k])
+            if twice:  # two processes fine-tuned the same pair: say which value is kept
+                print(f"real_benchmark: {path.name} gives {len(twice)} pair(s) of {match.group(0)} another part "
+                      f"has already (first: {twice[0]}); keeping {path.name}'s", file=sys.stderr)
+            run.update(part)
     return dict(sorted(runs.items(), key=lambda kv: int(kv[0].removeprefix("finetune_seed"))))
 
 

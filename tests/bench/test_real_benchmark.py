@@ -179,6 +179,15 @@ def test_noise_compares_a_replicate_run_with_the_ground_truth_target_by_target(t
     assert "| finetune_seed1 | mean |  | 0.000 |" in table and "c (2 models done)" in table
 
 
+def test_a_pair_fine_tuned_in_two_parts_of_a_replicate_is_reported(tmp_path: Path, bench_script, capsys) -> None:
+    rb = bench_script("real_benchmark")
+    _records_csv(tmp_path / "finetune_seed1_here.csv", {("m1", "a"): 1.0, ("m2", "a"): 2.0})
+    _records_csv(tmp_path / "finetune_seed1_imagenet.csv", {("m1", "a"): 5.0, ("m3", "a"): 3.0})
+    runs = rb.replicate_runs(tmp_path)
+    assert runs == {"finetune_seed1": {("m1", "a"): 5.0, ("m2", "a"): 2.0, ("m3", "a"): 3.0}}
+    assert "finetune_seed1_imagenet.csv gives 1 pair(s)" in capsys.readouterr().err
+
+
 def test_noise_leaves_a_target_of_constant_accuracy_undefined(tmp_path: Path, bench_script) -> None:
     rb = bench_script("real_benchmark")
     truth = {(m, "a"): 50.0 for m in ("m1", "m2", "m3")} | {("m1", "b"): 1.0, ("m2", "b"): 2.0, ("m3", "b"): 3.0}
