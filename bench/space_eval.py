@@ -97,18 +97,26 @@ def seeds_table(runs: list[dict], protocol: str = "lomo", baseline: str = "param
     return "\n".join(lines)
 
 
-def runs_table(first: dict, second: dict, method: str = "fennec") -> str:
+def runs_table(first: dict | list[dict], second: dict | list[dict], method: str = "fennec") -> str:
     """Two result files' runs of ``method`` (e.g. the default and a ``--fennec-param`` variant) compared per target
     dataset: the first's mean, the second's, and first minus second (mean [90% bootstrap CI], won / lost), for
-    each benchmark and protocol both ran it on."""
-    from fennec.evaluation.report import paired_cells, paired_differences
+    each benchmark and protocol both ran it on. Either side may be several result files (runs at ``--seed`` 0,
+    1, ...): its runs are averaged first (:func:`fennec.evaluation.report.average_reports`), as the table over
+    seeds does."""
+    from fennec.evaluation.report import average_reports, paired_cells, paired_differences
+
+    def run(side: dict | list[dict], bench: str, protocol: str) -> dict | None:
+        files = side if isinstance(side, list) else [side]
+        have = [f.get(bench, {}).get(protocol, {}).get(method) for f in files]
+        if not have or any(h is None for h in have):
+            return None
+        return have[0] if len(have) == 1 else average_reports(have)
 
     lines = ["| benchmark | protocol | metric | first | second | first - second [90% CI] | won / lost |",
              "| --- | --- | --- | --- | --- | --- | --- |"]
     for bench in BENCHMARKS:
         for protocol in ("lodo", "lomo"):
-            a = first.get(bench, {}).get(protocol, {}).get(method)
-            b = second.get(bench, {}).get(protocol, {}).get(method)
+            a, b = run(first, bench, protocol), run(second, bench, protocol)
             if a is None or b is None:
                 continue
             for d in paired_differences(a, b):
@@ -139,10 +147,11 @@ def main(argv: list[str] | None = None) -> int:
                     help="only print the table over seeds of result files of one protocol run with --seed 0, 1, ...")
     ap.add_argument("--versus", nargs=2, metavar=("FIRST", "SECOND"), default=None,
                     help="only compare fennec's runs in two result files (a variant against the default), paired "
-                    "over target datasets")
+                    "over target datasets; FIRST or SECOND may be several files joined by commas (runs at --seed 0,1,"
+                    "...), averaged over their seeds first")
     args = ap.parse_args(argv)
     if args.versus:
-        first, second = (json.loads(Path(p).read_text()) for p in args.versus)
+        first, second = ([json.loads(Path(f).read_text()) for f in side.split(",")] for side in args.versus)
         print(runs_table(first, second))
         return 0
     if args.seeds_table:

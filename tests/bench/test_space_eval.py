@@ -76,3 +76,12 @@ def test_versus_compares_fennec_in_two_result_files_dataset_by_dataset(bench_scr
     assert row.startswith("| logme_tllib | lodo | weighted_tau | 0.700 | 0.600 | +0.100 [")
     assert row.endswith("| 2 / 1 |")
     assert script.main(["--versus", str(first), str(second)]) == 0
+    # several files a side (runs at --seed 0, 1, ...): each side's datasets averaged over its runs first
+    third = tmp_path / "c.json"
+    third.write_text(json.dumps(run([0.7, 0.9, 1.0])))
+    seeds = script.runs_table([json.loads(first.read_text()), json.loads(third.read_text())],
+                              [json.loads(second.read_text())]).splitlines()[2]
+    # first side (0.6, 0.8, 0.95) against 0.6 each: 0.0, +0.2, +0.35; the tie counts neither won nor lost
+    assert seeds.startswith("| logme_tllib | lodo | weighted_tau | 0.783 | 0.600 | +0.183 [")
+    assert seeds.endswith("| 2 / 0 |")
+    assert script.main(["--versus", f"{first},{third}", str(second)]) == 0
