@@ -206,21 +206,32 @@ def replicate_runs(replicates: Path,
     return dict(sorted(runs.items(), key=lambda kv: int(kv[0].removeprefix("finetune_seed"))))
 
 
-def prior_lodo(train: dict[tuple[str, str], float], judge: dict[tuple[str, str], float]) -> float:
-    """The harness's ``prior`` in leave-one-target-out, computed from two runs: each model scored by its mean
-    result on the other targets of ``train``, judged by weighted tau against ``judge`` on the held-out target;
-    the mean over targets. How much a method's number depends on which fine-tuning run trained it."""
+def prior_lodo(train: dict[tuple[str, str], float], judge: dict[tuple[str, str], float],
+               benchmark: str = "fennec_real_finetune", metric: str = "finetune_top1_acc_pct") -> float | None:
+    """The harness's ``prior`` (:class:`~fennec.evaluation.methods.PriorMethod`) in leave-one-target-out, trained
+    on one run's records and judged by weighted tau against another's: the mean over targets
+    (:func:`~fennec.evaluation.report.make_report`; None when undefined). How much a method's number depends on
+    which fine-tuning run trained it, which a store of one run cannot show."""
     import numpy as np
 
-    from fennec.evaluation.metrics import weighted_tau
+    from fennec.evaluation.methods import FitContext, create_method
+    from fennec.evaluation.protocols import score_metrics
+    from fennec.evaluation.report import make_report
+    from fennec.records import ModelInfo, Record, TaskCard
 
+    records = [Record(model=m, dataset=d, benchmark=benchmark, metric=metric, value=v) for (m, d), v in train.items()]
     models, targets = sorted({m for m, _ in judge}), sorted({d for _, d in judge})
-    if len(targets) < 2:  # nothing to train on
-        return float("nan")
-    taus = [weighted_tau([np.mean([train[(m, t)] for t in targets if t != d]) for m in models],
-                         [judge[(m, d)] for m in models]) for d in targets]
-    defined = [t for t in taus if np.isfinite(t)]  # a constant target has no ranking to judge
-    return float(np.mean(defined)) if defined else float("nan")
+    infos = [ModelInfo(m, m, "", "") for m in models]
+    per_target = {}
+    for d in targets:
+        others = tuple(t for t in targets if t != d)
+        if not others:  # nothing to train on
+            continue
+        prior = create_method("prior").fit([r for r in records if r.dataset != d],
+                                           FitContext(benchmark, benchmark, "lodo", others))
+        per_target[d] = score_metrics(prior.score(TaskCard(name=d), infos)[None, :],
+                                      np.array([judge[(m, d)] for m in models]))
+    return make_report(benchmark, "lodo", "prior", per_target)["mean"].get("weighted_tau")
 
 
 def noise(results: Path, replicates: Path, benchmark: str = "fennec_real_finetune") -> dict:
@@ -242,8 +253,6 @@ def noise(results: Path, replicates: Path, benchmark: str = "fennec_real_finetun
         mean; only once a replicate is complete); undefined values (a constant target) are None and left out
         of the means.
     """
-    import numpy as np
-
     from fennec.evaluation.runs import agreement, complete_runs, leave_one_run_out, mean_run
 
     truth = values(read_results(results), benchmark)
@@ -258,9 +267,8 @@ def noise(results: Path, replicates: Path, benchmark: str = "fennec_real_finetun
         # the prior's lodo tau trained on each run and on their mean, judged on the first run and on the mean
         mean = mean_run(list(runs.values()), truth)
         trains = {**runs, "mean": mean}
-        taus = {f"{t} -> {j}": prior_lodo(trains[t], judge)
-                for t in trains for j, judge in (("first run", truth), ("mean", mean))}
-        out["prior_lodo"] = {k: (v if np.isfinite(v) else None) for k, v in taus.items()}
+        out["prior_lodo"] = {f"{t} -> {j}": prior_lodo(trains[t], judge, benchmark)
+                             for t in trains for j, judge in (("first run", truth), ("mean", mean))}
     return out
 
 
