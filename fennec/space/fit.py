@@ -372,20 +372,37 @@ def feature_group_scales(x: np.ndarray, target: np.ndarray, groups: list[slice],
     return col
 
 
+def cold_head_targets(net: TransferNet, inp: Inputs, batch: Batch, scale: float = 1.0,
+                      interaction: float | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """What a cold-start head is fitted to: the features (N, F) of the models with records and what the space
+    says of each (N, dim + 1): u_m and its overall quality b_m plus its mean protocol offset (a model seen in one
+    benchmark only carries its quality there), with the learned parts scaled by ``scale`` (main effects) and
+    ``interaction`` (vectors; default ``scale``) around the fixed baseline (:func:`choose_learned_scale`), so a
+    cold-start score predicts the warm score on the same scale and is not scaled again."""
+    warm = (inp.free_idx >= 0).numpy()
+    with torch.no_grad():
+        u, b = net.model_parts(inp.model_x, inp.pre, inp.free_idx, scale=scale, interaction=interaction)
+        d = net.cold_proj.out_features
+        offset = net.offsets(scale)[inp.free_idx.clamp(min=0)].numpy()
+    seen = np.zeros(offset.shape, bool)  # (model, benchmark) pairs with records: the offsets that were learned
+    seen[batch.model, batch.bench] = True
+    mean_offset = (offset * seen).sum(1) / np.maximum(seen.sum(1), 1)
+    target = np.concatenate([u[:, :d].numpy(), (b.numpy() + mean_offset)[:, None]], axis=1)[warm]
+    return inp.model_x.numpy()[warm], target
+
+
 def fit_cold_head(net: TransferNet, inp: Inputs, batch: Batch, scale: float = 1.0,
                   alphas: np.ndarray | None = None, feature_groups: list[slice] | None = None,
                   interaction: float | None = None, cv_groups: np.ndarray | None = None,
                   sample_weight: np.ndarray | None = None) -> dict[str, Any]:
-    """Set the cold-start head of a trained ``net`` to a ridge regression from model features to warm vectors.
+    """Set the linear cold-start head of a trained ``net`` (``TransferSpace(cold_head="ridge")``) to a ridge
+    regression from model features to warm vectors (:func:`cold_head_targets`).
 
-    For every model with records, the target is what the space says of it: u_m (dim,) and its overall quality
-    b_m plus its mean protocol offset (a model seen in one benchmark only carries its quality there), with the
-    learned parts scaled by ``scale`` (main effects) and ``interaction`` (vectors; default ``scale``) around
-    the fixed baseline (:func:`choose_learned_scale`), so a cold-start score predicts the warm score on the same
-    scale and is not scaled again.
     The ridge penalty is chosen by efficient leave-one-out cross-validation over those models (scikit-learn's
     ``RidgeCV``), which is exactly the cold-start situation: predict a model that was not in the fit. One
-    penalty per output, so a well-predicted direction (size) is not shrunk with a noisy one.
+    penalty per output, so a well-predicted direction (size) is not shrunk with a noisy one. (That freedom is
+    what the default kernel head, :class:`fennec.space.cold.ColdHead`, gives up: on some lomo folds of the shared
+    records leave-one-out picked penalties near zero for the quality output, which then extrapolated.)
 
     With ``feature_groups`` (column spans of the model features), each group gets its own penalty
     (:func:`feature_group_scales`). With ``cv_groups`` (one label per model of ``inp``, e.g. its architecture),
@@ -399,15 +416,8 @@ def fit_cold_head(net: TransferNet, inp: Inputs, batch: Batch, scale: float = 1.
     from sklearn.linear_model import Ridge, RidgeCV
 
     warm = (inp.free_idx >= 0).numpy()
-    with torch.no_grad():
-        u, b = net.model_parts(inp.model_x, inp.pre, inp.free_idx, scale=scale, interaction=interaction)
-        d = net.cold_proj.out_features
-        offset = net.offsets(scale)[inp.free_idx.clamp(min=0)].numpy()
-    seen = np.zeros(offset.shape, bool)  # (model, benchmark) pairs with records: the offsets that were learned
-    seen[batch.model, batch.bench] = True
-    mean_offset = (offset * seen).sum(1) / np.maximum(seen.sum(1), 1)
-    target = np.concatenate([u[:, :d].numpy(), (b.numpy() + mean_offset)[:, None]], axis=1)[warm]
-    x = inp.model_x.numpy()[warm]
+    d = net.cold_proj.out_features
+    x, target = cold_head_targets(net, inp, batch, scale, interaction)
     if len(x) < 3:  # nothing to cross-validate: leave the head at zero ("an average model")
         return {"cold_alpha_median": float("nan"), "cold_models": len(x)}
     grid = np.logspace(-3, 4, 15) if alphas is None else alphas

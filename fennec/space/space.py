@@ -29,12 +29,14 @@ from fennec.records.metrics import (
 )
 from fennec.registry import UnknownNameError, unknown_name_message
 from fennec.space import features as feats
+from fennec.space.cold import COLD_HEADS, ColdHead
 from fennec.space.fit import (
     CHECK_EVERY,
     Batch,
     Inputs,
     best_epoch,
     choose_learned_scale,
+    cold_head_targets,
     dataset_folds,
     fit_cold_head,
     score_parts,
@@ -137,8 +139,16 @@ class TransferSpace:
             much of the variance a few dozen training tasks leave in any single one.
         seed: Seed of everything random (initialisation, validation split).
         text_encoder: Text encoder id (default: the offline MiniLM of :mod:`fennec.encoders`).
-        cold_cv: How the cold-start head's ridge penalties are cross-validated over the models with records:
-            ``"loo"`` (leave one model out) or ``"architecture"`` (grouped k-fold, a network's every
+        cold_head: The cold-start head, a regression from a model's features to what the space learned of the
+            models with records (:class:`fennec.space.cold.ColdHead`): ``"linear"`` (default), kernel ridge with
+            a linear kernel per feature group, the group scales chosen together for all outputs by
+            leave-one-model-out; ``"rbf"``, the same with a Gaussian kernel on the archi2vec vectors (a new
+            architecture unlike every known one gets the warm models' mean); ``"ridge"``, the earlier linear
+            head (:func:`fennec.space.fit.fit_cold_head`, a penalty per output and per group), whose
+            leave-one-out picked near-zero penalties on some lomo folds of the shared records and then ranked
+            the smallest ImageNet CNNs first (docs/space_history.md).
+        cold_cv: How the ``"ridge"`` cold-start head's penalties are cross-validated over the models with
+            records: ``"loo"`` (leave one model out) or ``"architecture"`` (grouped k-fold, a network's every
             pre-training held out together: the question "a new network" rather than "a new pre-training of a
             known one"; :func:`fennec.space.fit.ridge_cv`).
         cold_weight: How the models with records weigh in the cold-start head's ridge regression: ``"zoo"``
@@ -160,7 +170,8 @@ class TransferSpace:
                  aux_weight: float = 0.3, base_prior: float = 1.0, val_fraction: float = 0.2, cv_repeats: int = 3,
                  separate_scales: bool = False, description: str = "keep", images: str = "auto",
                  image_components: int = 8, min_image_tasks: int = 3, n_members: int = 5, seed: int = 0,
-                 text_encoder: str | None = None, cold_cv: str = "loo", cold_weight: str = "zoo",
+                 text_encoder: str | None = None, cold_head: str = "linear", cold_cv: str = "loo",
+                 cold_weight: str = "zoo",
                  probe_epoch: str = "best", learned_scale: float | None = None) -> None:
         self.dim = dim
         self.text_components = text_components
@@ -184,6 +195,7 @@ class TransferSpace:
         self.n_members = n_members
         self.seed = seed
         self.text_encoder = text_encoder
+        self.cold_head = cold_head
         self.cold_cv = cold_cv
         self.cold_weight = cold_weight
         self.probe_epoch = probe_epoch
@@ -231,7 +243,11 @@ class TransferSpace:
              init: TransferSpace | None) -> TransferSpace:
         check_choice(self.description, "description", ("cv", "keep", "drop"))
         check_choice(self.images, "images", ("auto", "off"))
+        check_choice(self.cold_head, "cold_head", COLD_HEADS)
         check_choice(self.cold_cv, "cold_cv", ("loo", "architecture"))
+        if self.cold_cv != "loo" and self.cold_head != "ridge":
+            raise FennecInputError(f"cold_cv={self.cold_cv!r}: applies to cold_head='ridge' only (cold_head="
+                                   f"{self.cold_head!r} chooses its scales by leave-one-model-out); set both")
         check_choice(self.cold_weight, "cold_weight", ("zoo", "model"))
         check_choice(self.probe_epoch, "probe_epoch", ("best", "common"))
         for name in ("dim", "text_components", "epochs", "n_members"):
@@ -330,17 +346,24 @@ class TransferSpace:
             arch_groups = np.array([getattr(info, "architecture", None) or m
                                     for m, info in zip(model_ids, infos, strict=True)])
         cold_weights = zoo_weights(batch, len(model_ids)) if self.cold_weight == "zoo" else None
-        nets = []
+        nets, heads = [], []
         for i in range(self.n_members):
             torch.manual_seed(self.seed + i)
             net = TransferNet(**shape)
             self._warm_start(net, init, old_nets[i] if i < len(old_nets) else None, with_records, benches)
             net, info = train_net(net, inp, batch, epochs=epochs, seed=self.seed + i, **cfg)
-            cold_info = fit_cold_head(net, inp, batch, self.learned_scale_, feature_groups=self._feature_groups(mf),
-                                      interaction=self.interaction_scale_, cv_groups=arch_groups,
-                                      sample_weight=cold_weights)
+            if self.cold_head == "ridge":
+                cold_info = fit_cold_head(net, inp, batch, self.learned_scale_,
+                                          feature_groups=self._feature_groups(mf),
+                                          interaction=self.interaction_scale_, cv_groups=arch_groups,
+                                          sample_weight=cold_weights)
+            else:
+                head, cold_info = self._fit_cold_head(net, inp, batch, mf, cold_weights)
+                heads.append(head)
             nets.append(net.eval())
         self.nets_ = nets
+        # None: the nets' own linear heads (the "ridge" head, or too few models with records for any)
+        self.cold_heads_ = heads if heads and all(h is not None for h in heads) else None
         self.train_info_ = {"final_loss": info["final_loss"], **cold_info, "epochs": epochs,
                             "val_folds": len(folds), "members": len(nets), "learned_scale": self.learned_scale_,
                             "interaction_scale": self.interaction_scale_, "use_description": self.use_description_,
@@ -356,6 +379,18 @@ class TransferSpace:
         self.task_vectors_, self.task_image_rows_ = self._read_tasks(tf)
         self.history_ = _history(recs, model_ids, task_names)
         return self
+
+    def _fit_cold_head(self, net: TransferNet, inp: Inputs, batch: Batch, mf: feats.ModelFeatures,
+                       weights: np.ndarray | None) -> tuple[ColdHead | None, dict[str, Any]]:
+        """A member's kernel cold-start head (``cold_head`` "linear" or "rbf"), fitted to the scaled warm vectors."""
+        x, target = cold_head_targets(net, inp, batch, self.learned_scale_, self.interaction_scale_)
+        w = np.ones(len(x)) if weights is None else weights[(inp.free_idx >= 0).numpy()]
+        if (w > 0).sum() < 3:  # nothing to cross-validate: the net's zero head ("an average model")
+            return None, {"cold_models": int((w > 0).sum())}
+        arch, _, text = self._feature_groups(mf)
+        head = ColdHead(arch_kernel=self.cold_head).fit(x, target, arch, text, sample_weight=w)
+        return head, {"cold_models": int((w > 0).sum()), "cold_group_scales": list(head.scales_),
+                      "cold_length_scale": head.length_scale_, "cold_loo_error": head.loo_error_}
 
     def _choose_view(self, parts: list, blind_parts: list, batch: Batch) -> tuple[bool, tuple[float, float]]:
         """(read descriptions?, scales): the scales chosen on the folds for each allowed view, and the view whose
@@ -557,10 +592,17 @@ class TransferSpace:
         (:meth:`TransferNet.model_parts`), which keeps a score a dot product plus a bias.
         """
         us, affs, biases = [], [], []
+        heads = getattr(self, "cold_heads_", None) or [None] * len(self.nets_)
+        cold_rows = (free_idx < 0).numpy()
         with torch.no_grad():
-            for net in self.nets_:
+            for net, head in zip(self.nets_, heads, strict=True):
+                cold = None
+                if head is not None:
+                    cold = torch.zeros(len(x), self.dim + 1)
+                    if cold_rows.any():
+                        cold[cold_rows] = torch.as_tensor(head.predict(x.numpy()[cold_rows]), dtype=cold.dtype)
                 folded, b = net.model_parts(x, pre, free_idx, scale=self.learned_scale_,
-                                            interaction=self.interaction_scale_)
+                                            interaction=self.interaction_scale_, cold=cold)
                 us.append(folded[:, : self.dim] / len(self.nets_))
                 affs.append(folded[:, self.dim :])
                 biases.append(b)

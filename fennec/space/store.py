@@ -22,6 +22,7 @@ import numpy as np
 import torch
 
 from fennec.io import current_umask, write_json
+from fennec.space.cold import ColdHead
 from fennec.space.index import ModelIndex
 from fennec.space.net import TransferNet
 from fennec.space.space import TransferSpace
@@ -94,7 +95,7 @@ def save_space(space: TransferSpace, out_dir: str | os.PathLike[str]) -> Path:
                  interaction_scale=np.float64(space.interaction_scale_),
                  use_description=np.bool_(space.use_description_),
                  benchmark_alias=np.array(json.dumps(space.benchmark_alias_, sort_keys=True)),
-                 **_image_arrays(space))
+                 **_image_arrays(space), **_cold_arrays(space))
         net = space.nets_[0]
         torch.save({"state_dicts": [n.state_dict() for n in space.nets_],
                     "shape": {"n_models": net.free.shape[0], "n_benchmarks": net.bench_bias.shape[1],
@@ -129,6 +130,19 @@ def _image_arrays(space: TransferSpace) -> dict[str, np.ndarray]:
     return {"image_proxy": np.array(space.image_proxy),
             "image_mean": space.image_mean_, "image_components": space.image_components_,
             "image_geometry": space.image_geometry_, "task_image_rows": space.task_image_rows_}
+
+
+def _cold_arrays(space: TransferSpace) -> dict[str, np.ndarray]:
+    """Each member's kernel cold-start head (``cold{i}_<key>``); none when the nets hold the head (``ridge``)."""
+    heads = getattr(space, "cold_heads_", None) or []
+    return {f"cold{i}_{k}": v for i, h in enumerate(heads) for k, v in h.state().items()}
+
+
+def _read_cold_heads(z: np.lib.npyio.NpzFile, n_members: int) -> list[ColdHead] | None:
+    if "cold0_anchors" not in z:
+        return None
+    keys = [k[len("cold0_"):] for k in z.files if k.startswith("cold0_")]
+    return [ColdHead.from_state({k: z[f"cold{i}_{k}"] for k in keys}) for i in range(n_members)]
 
 
 def load_space(path: str | os.PathLike[str] | None = None) -> TransferSpace:
@@ -183,7 +197,11 @@ def _read(p: Path, info: dict) -> TransferSpace:
             space.image_components_ = z["image_components"]
             space.image_geometry_ = z["image_geometry"]
             space.task_image_rows_ = z["task_image_rows"]
-    tower = torch.load(p / "tower.pt", map_location="cpu", weights_only=True)
+        tower = torch.load(p / "tower.pt", map_location="cpu", weights_only=True)
+        space.cold_heads_ = _read_cold_heads(z, len(tower["state_dicts"]))
+    if space.cold_heads_ is None and space.cold_head != "ridge":
+        # written before kernel heads (or by a fit with too few models for one): the nets' linear head serves
+        space.cold_head = "ridge"
     nets = []
     for state in tower["state_dicts"]:
         net = TransferNet(**tower["shape"])

@@ -86,13 +86,15 @@ def test_cold_start_model_gets_a_vector_from_its_pretraining_alone(fitted, world
     assert space.add_models({"timm:bird_net": ZooModel("timm:bird_net", "bird_net", None)}) == []
 
 
-def test_cold_head_weighs_each_zoo_the_same_unless_told_to_count_models(world, monkeypatch):
-    """By default the head's ridge weighs models by their benchmarks' zoo sizes (fit.zoo_weights, which
-    test_fit checks); cold_weight="model" counts each model once."""
+@pytest.mark.parametrize("cold_head", ["linear", "ridge"])
+def test_cold_head_weighs_each_zoo_the_same_unless_told_to_count_models(world, monkeypatch, cold_head):
+    """By default the head weighs models by their benchmarks' zoo sizes (fit.zoo_weights, which test_fit
+    checks); cold_weight="model" counts each model once."""
     import dataclasses
 
     import fennec.space.fit as fit_module
     from fennec.space import space as space_module
+    from fennec.space.cold import ColdHead
 
     records, models, tasks = world
     # a second, smaller benchmark: three of the models, published again by another paper
@@ -100,20 +102,32 @@ def test_cold_head_weighs_each_zoo_the_same_unless_told_to_count_models(world, m
     records = [*records, *(dataclasses.replace(r, benchmark="other", value=r.value + 1.0)
                            for r in records if r.model in small)]
     seen = []
-    real = fit_module.fit_cold_head
+    if cold_head == "ridge":
+        real = fit_module.fit_cold_head
 
-    def spy(*args, sample_weight=None, **kw):
-        seen.append(sample_weight)
-        return real(*args, sample_weight=sample_weight, **kw)
+        def spy(*args, sample_weight=None, **kw):
+            seen.append(sample_weight)
+            return real(*args, sample_weight=sample_weight, **kw)
 
-    monkeypatch.setattr(space_module, "fit_cold_head", spy)
-    space = TransferSpace(**FAST).fit(records, models, tasks)
+        monkeypatch.setattr(space_module, "fit_cold_head", spy)
+    else:
+        real_fit = ColdHead.fit
+
+        def spy_fit(self, x, target, arch, text, sample_weight=None):
+            seen.append(sample_weight)
+            return real_fit(self, x, target, arch, text, sample_weight)
+
+        monkeypatch.setattr(ColdHead, "fit", spy_fit)
+    space = TransferSpace(**FAST, cold_head=cold_head).fit(records, models, tasks)
     zoos = {b: {r.model for r in records if r.benchmark == b} for b in {r.benchmark for r in records}}
     raw = np.array([sum(1 / len(z) for z in zoos.values() if m in z) for m in space.model_ids_])
     assert len(seen) == FAST["n_members"] and len(set(raw[raw > 0])) == 2
-    np.testing.assert_allclose(seen[-1], raw / raw[raw > 0].mean())
-    TransferSpace(**FAST, cold_weight="model").fit(records, models, tasks)
-    assert seen[-1] is None
+    expected = raw / raw[raw > 0].mean()
+    if cold_head != "ridge":  # the kernel head is handed the models with records only
+        expected = expected[np.isin(space.model_ids_, space.free_ids_)]
+    np.testing.assert_allclose(seen[-1], expected)
+    TransferSpace(**FAST, cold_head=cold_head, cold_weight="model").fit(records, models, tasks)
+    assert seen[-1] is None if cold_head == "ridge" else np.all(seen[-1] == 1.0)
 
 
 def test_cold_head_cross_validated_by_architecture_still_reads_the_pretraining(world, tmp_path, monkeypatch):
@@ -130,12 +144,12 @@ def test_cold_head_cross_validated_by_architecture_still_reads_the_pretraining(w
         return real(x, y, grid, cv_groups, sample_weight)
 
     monkeypatch.setattr(fit_module, "ridge_cv", spy)
-    space = TransferSpace(**FAST, cold_cv="architecture").fit(records, models, tasks)
+    space = TransferSpace(**FAST, cold_head="ridge", cold_cv="architecture").fit(records, models, tasks)
     # every penalty search held out architectures (a model without one is its own group)
     archs = sorted({getattr(m, "architecture", None) or mid for mid, m in models.items()})
     assert groups_seen and all(g == archs for g in groups_seen)
     again = load_space(save_space(space, tmp_path / "space"))
-    assert again.cold_cv == "architecture"
+    assert (again.cold_cv, again.cold_head) == ("architecture", "ridge")
     again.add_models({"timm:resnet18.bird": ZooModel("timm:resnet18.bird", "resnet18",
                                                      "supervised pre-training on photos of bird species")})
     s = again.score(tasks["birds"], ["timm:resnet18.bird", "test:cars", "test:food"])
@@ -146,6 +160,33 @@ def load_like(space: TransferSpace) -> TransferSpace:
     import copy
 
     return copy.deepcopy(space)
+
+
+@pytest.mark.parametrize("cold_head", ["linear", "rbf", "ridge"])
+def test_every_cold_head_puts_a_bird_pretrained_newcomer_first_on_birds_and_survives_saving(world, tmp_path,
+                                                                                             cold_head):
+    records, models, tasks = world
+    space = TransferSpace(**FAST, cold_head=cold_head).fit(records, models, tasks)
+    assert (space.cold_heads_ is None) == (cold_head == "ridge")
+    new = {"timm:resnet18.birds": ZooModel("timm:resnet18.birds", "resnet18",
+                                           "supervised pre-training on photos of bird species")}
+    again = load_space(save_space(space, tmp_path / "space"))
+    assert again.cold_head == cold_head
+    np.testing.assert_allclose(again.cold_start_vectors(list(new.values())),
+                               space.cold_start_vectors(list(new.values())), rtol=1e-5, atol=1e-6)
+    again.add_models(new)
+    s = again.score(tasks["birds"], ["timm:resnet18.birds", "test:cars", "test:food"])
+    assert s[0] > s[1] and s[0] > s[2]
+
+
+def test_a_space_saved_without_kernel_heads_loads_with_the_ridge_head(fitted, tmp_path):
+    """Spaces written before the kernel heads carry their cold-start head in the nets: loaded, they say so."""
+    out = save_space(fitted, tmp_path / "space")
+    with np.load(out / "space.npz") as z:
+        kept = {k: z[k] for k in z.files if not k.startswith("cold")}
+    np.savez(out / "space.npz", **kept)
+    again = load_space(out)
+    assert again.cold_heads_ is None and again.cold_head == "ridge"
 
 
 def test_save_and_load_round_trip(fitted, world, tmp_path):
@@ -321,7 +362,7 @@ def test_fit_trains_on_one_thread_and_restores_torch_setting(world, monkeypatch)
 
     seen: list[int] = []
     blas: list[set[int]] = []
-    real, real_head = space_module.train_net, space_module.fit_cold_head
+    real, real_head = space_module.train_net, space_module.cold_head_targets
 
     def spy(*args, **kwargs):
         seen.append(torch.get_num_threads())
@@ -332,7 +373,7 @@ def test_fit_trains_on_one_thread_and_restores_torch_setting(world, monkeypatch)
         return real_head(*args, **kwargs)
 
     monkeypatch.setattr(space_module, "train_net", spy)
-    monkeypatch.setattr(space_module, "fit_cold_head", spy_head)
+    monkeypatch.setattr(space_module, "cold_head_targets", spy_head)  # the kernel head's fit follows it
     records, models, tasks = world
     previous = torch.get_num_threads()
     torch.set_num_threads(2)
@@ -400,6 +441,10 @@ def test_dropped_descriptions_leave_task_vectors_without_them(world, tmp_path):
         TransferSpace(cold_cv="family").fit(records, models, tasks)
     with pytest.raises(FennecInputError, match="cold_weight"):
         TransferSpace(cold_weight="task").fit(records, models, tasks)
+    with pytest.raises(FennecInputError, match="cold_head"):
+        TransferSpace(cold_head="gp").fit(records, models, tasks)
+    with pytest.raises(FennecInputError, match="cold_head='ridge' only"):  # the kernel heads choose by LOO
+        TransferSpace(cold_cv="architecture").fit(records, models, tasks)
 
 
 def _with_parc_newcomer(world):

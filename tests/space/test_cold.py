@@ -1,0 +1,118 @@
+"""The kernel cold-start head: its leave-one-out identity, its equivalence to a weighted ridge, what the Gaussian
+kernel does far from every known architecture, and that it survives being written out."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from sklearn.linear_model import Ridge
+
+from fennec.space.cold import ColdHead
+
+ARCH, SIZE, TEXT = slice(0, 6), slice(6, 8), slice(8, 12)
+
+
+def unit(v: np.ndarray) -> np.ndarray:
+    return v / np.linalg.norm(v, axis=1, keepdims=True)
+
+
+def models(n: int, seed: int = 0) -> np.ndarray:
+    """(n, 12) features laid out as the space's: unit architecture vectors, two size columns, text."""
+    rng = np.random.default_rng(seed)
+    return np.concatenate([unit(rng.standard_normal((n, 6))), rng.standard_normal((n, 2)),
+                           0.3 * rng.standard_normal((n, 4))], axis=1)
+
+
+def planted(n: int = 60, seed: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Features, (n, 3) targets driven by size (the quality) and the architecture (a vector coordinate), weights."""
+    rng = np.random.default_rng(seed)
+    x = models(n, seed)
+    y = np.stack([x[:, 6] + 0.1 * rng.standard_normal(n), x[:, 0] - x[:, 1], 2 * x[:, 6] - x[:, 7]], axis=1)
+    return x, y, rng.uniform(0.2, 2.0, n)
+
+
+@pytest.mark.parametrize("kernel", ["linear", "rbf"])
+def test_leave_one_out_error_equals_refitting_without_each_model(kernel):
+    x, y, w = planted(30)
+    head = ColdHead(arch_kernel=kernel, length_scales=(0.5,), group_scales=(1.0,)).fit(x, y, ARCH, TEXT, w)
+    w = w / w.mean()
+    k = head._combine(head._gram(x, x, [head.length_scale_]), head.length_scale_, head.scales_)
+    yc = y - head.y_mean_
+    sq = 0.0
+    for i in range(len(x)):
+        rest = np.arange(len(x)) != i
+        c = np.linalg.solve(k[np.ix_(rest, rest)] + np.diag(1 / w[rest]), yc[rest])
+        sq += w[i] * ((k[i, rest] @ c - yc[i]) ** 2).sum()
+    assert head.loo_error_ == pytest.approx(sq / y.size, rel=1e-9)
+
+
+def test_linear_kernel_is_a_weighted_ridge_on_scaled_columns():
+    """Kernel ridge with the linear kernels is the primal ridge (penalty 1) on the columns scaled by the square
+    roots of the group scales, the size and text columns centred, the architecture vectors as they are."""
+    x, y, w = planted()
+    head = ColdHead(arch_kernel="linear", group_scales=(0.3, 3.0)).fit(x, y, ARCH, TEXT, w)
+    assert set(head.scales_) <= {0.3, 1.0, 3.0}
+    wn = w / w.sum()
+    s_a, s_s, s_t = np.sqrt(head.scales_)
+
+    def columns(z: np.ndarray) -> np.ndarray:
+        return np.concatenate([s_a * z[:, ARCH], s_s * (z[:, SIZE] - wn @ x[:, SIZE]),
+                               s_t * (z[:, TEXT] - wn @ x[:, TEXT])], axis=1)
+
+    ridge = Ridge(alpha=1.0, fit_intercept=False).fit(columns(x), y - wn @ y, sample_weight=w / w.mean())
+    new = models(7, seed=1)
+    np.testing.assert_allclose(head.predict(new), ridge.predict(columns(new)) + wn @ y, rtol=1e-8, atol=1e-10)
+
+
+def test_scales_keep_the_groups_that_predict_and_drop_noise():
+    x, y, w = planted(120)
+    y = y[:, [0, 2]]  # size alone drives these outputs
+    head = ColdHead(arch_kernel="linear").fit(x, y, ARCH, TEXT, w)
+    assert head.scales_[1] >= 3.0 and head.scales_[1] > max(head.scales_[0], head.scales_[2])
+    new = models(40, seed=2)
+    truth = np.stack([new[:, 6], 2 * new[:, 6] - new[:, 7]], axis=1)
+    assert np.corrcoef(head.predict(new)[:, 0], truth[:, 0])[0, 1] > 0.95
+
+
+def test_a_gaussian_kernel_returns_to_the_mean_far_from_every_known_architecture():
+    """An architecture unlike every one with records contributes nothing (the same prediction as no
+    architecture vector at all); the linear kernel instead extrapolates along it."""
+    x, y, w = planted()
+    x[:, ARCH] = unit(np.abs(x[:, ARCH]) * [1, 1, 1, 1, 1, 0])  # known architectures span five directions
+    y[:, 1] = x[:, 0] + x[:, 1]
+    new = x[:3].copy()
+    new[:, ARCH] = [0, 0, 0, 0, 0, 1]  # a sixth, orthogonal to them all
+    blind = new.copy()
+    blind[:, ARCH] = 0
+    rbf = ColdHead(arch_kernel="rbf", length_scales=(0.25,)).fit(x, y, ARCH, TEXT, w)
+    np.testing.assert_allclose(rbf.predict(new), rbf.predict(blind), atol=1e-6)
+    near = x[:3] + np.r_[1e-3 * np.ones(6), np.zeros(6)]
+    assert np.abs(rbf.predict(near) - rbf.predict(blind)).max() > 0.05  # near a known one it does count
+    lin = ColdHead(arch_kernel="linear").fit(x, y, ARCH, TEXT, w)
+    np.testing.assert_allclose(lin.predict(new), lin.predict(blind), atol=1e-12)  # orthogonal: linear says 0 too
+    tilted = new.copy()
+    tilted[:, ARCH] = unit(np.array([[1, 1, 0, 0, 0, 5.0]]))
+    tilted_blind = blind.copy()
+    assert np.abs(rbf.predict(tilted) - rbf.predict(tilted_blind)).max() < np.abs(
+        lin.predict(tilted) - lin.predict(tilted_blind)).max()
+
+
+@pytest.mark.parametrize("kernel", ["linear", "rbf"])
+def test_state_round_trip_predicts_the_same(kernel):
+    x, y, w = planted()
+    head = ColdHead(arch_kernel=kernel).fit(x, y, ARCH, TEXT, w)
+    again = ColdHead.from_state({k: np.asarray(v) for k, v in head.state().items()})
+    new = models(5, seed=3)
+    np.testing.assert_array_equal(again.predict(new), head.predict(new))
+    assert (again.arch_kernel, again.scales_, again.length_scale_) == (kernel, head.scales_, head.length_scale_)
+
+
+def test_models_of_weight_zero_are_left_out_and_bad_weights_are_refused():
+    x, y, w = planted()
+    w[:10] = 0.0
+    a = ColdHead().fit(x, y, ARCH, TEXT, w)
+    b = ColdHead().fit(x[10:], y[10:], ARCH, TEXT, w[10:])
+    np.testing.assert_allclose(a.predict(x[:5]), b.predict(x[:5]), rtol=1e-10)
+    for bad in (np.full(len(x), -1.0), np.zeros(len(x)), np.ones(3)):
+        with pytest.raises(ValueError, match="sample_weight"):
+            ColdHead().fit(x, y, ARCH, TEXT, bad)
