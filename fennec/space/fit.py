@@ -20,8 +20,9 @@ result over the training groups, overall and per benchmark ("baseline predictors
 penalties pull towards what the records say of a model rather than towards an average model. The folds of the
 early stopping also choose how much of the learned residual to keep (:func:`choose_learned_scale`).
 
-The cold-start head is then fitted in closed form (:func:`fit_cold_head`): a ridge regression from a model's
-features to the vector and quality the towers learned for it, its penalty chosen by leave-one-model-out.
+The cold-start head is then fitted in closed form to the vector and quality the towers learned for each model with
+records (:func:`cold_head_targets`): a kernel ridge regression (:class:`fennec.space.cold.ColdHead`, the
+default), or the per-output ridge of :func:`fit_cold_head`, either chosen by leave-one-model-out.
 """
 
 from __future__ import annotations

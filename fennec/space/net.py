@@ -56,7 +56,8 @@ class TransferNet(nn.Module):
         self.task_proj = nn.Linear(task_in, dim)
         self.cold_proj = nn.Linear(model_in, dim)
         self.cold_bias = nn.Linear(model_in, 1)
-        # Set by fit_cold_head after training; until then a cold model is "an average model", not noise.
+        # Set by fit_cold_head after training (the "ridge" head; a kernel head lives outside the net and passes its
+        # predictions as ``cold``); until then a cold model is "an average model", not noise.
         for layer in (self.cold_proj, self.cold_bias):
             nn.init.zeros_(layer.weight)
             nn.init.zeros_(layer.bias)
@@ -86,8 +87,9 @@ class TransferNet(nn.Module):
                 records: bias a_m + a (beta_m + w . x_m).
             interaction: Share kept of the learned interaction with tasks: vectors [c u, c k_d p, c k_n p]
                 (default: ``scale``). A cold-start row's u and b are left as the head gives them
-                (:func:`fennec.space.fit.fit_cold_head` fits the head to the scaled vectors); its source-affinity
-                columns are computed from the pre-training text like a warm row's, so they are scaled alike.
+                (the head is fitted to the scaled vectors, :func:`fennec.space.fit.cold_head_targets`); its
+                source-affinity columns are computed from the pre-training text like a warm row's, so they are
+                scaled alike.
             cold: (M, dim + 1) u and b of the cold-start rows from a head outside the net
                 (:class:`fennec.space.cold.ColdHead`), in place of the linear ``cold_proj`` / ``cold_bias``
                 (values on warm rows are ignored).

@@ -143,10 +143,10 @@ class TransferSpace:
             models with records (:class:`fennec.space.cold.ColdHead`): ``"linear"`` (default), kernel ridge with
             a linear kernel per feature group, the group scales chosen together for all outputs by
             leave-one-model-out; ``"rbf"``, the same with a Gaussian kernel on the archi2vec vectors (a new
-            architecture unlike every known one gets the warm models' mean); ``"ridge"``, the earlier linear
-            head (:func:`fennec.space.fit.fit_cold_head`, a penalty per output and per group), whose
-            leave-one-out picked near-zero penalties on some lomo folds of the shared records and then ranked
-            the smallest ImageNet CNNs first (docs/space_history.md).
+            architecture unlike every known one gets no architecture part, only what its size and text say);
+            ``"ridge"``, the earlier linear head (:func:`fennec.space.fit.fit_cold_head`, a penalty per output
+            and per group), whose leave-one-out picked near-zero penalties on some lomo folds of the shared
+            records and then ranked the smallest ImageNet CNNs first (docs/space_history.md).
         cold_cv: How the ``"ridge"`` cold-start head's penalties are cross-validated over the models with
             records: ``"loo"`` (leave one model out) or ``"architecture"`` (grouped k-fold, a network's every
             pre-training held out together: the question "a new network" rather than "a new pre-training of a

@@ -28,7 +28,8 @@ from fennec.space.net import TransferNet
 from fennec.space.space import TransferSpace
 from fennec.validation import FennecInputError
 
-FORMAT = "fennec-space-v4"
+FORMAT = "fennec-space-v5"  # v5: kernel cold-start heads in space.npz (cold<i>_<key>)
+READABLE = (FORMAT, "fennec-space-v4")  # a v4 space's cold-start head is the linear one in its nets
 
 
 def default_space_dir() -> Path:
@@ -139,7 +140,8 @@ def _cold_arrays(space: TransferSpace) -> dict[str, np.ndarray]:
 
 
 def _read_cold_heads(z: np.lib.npyio.NpzFile, n_members: int) -> list[ColdHead] | None:
-    if "cold0_anchors" not in z:
+    """The members' kernel cold-start heads, or None for a space whose nets hold the head (``ridge``, or v4)."""
+    if "cold0_coef" not in z:
         return None
     keys = [k[len("cold0_"):] for k in z.files if k.startswith("cold0_")]
     return [ColdHead.from_state({k: z[f"cold{i}_{k}"] for k in keys}) for i in range(n_members)]
@@ -156,7 +158,7 @@ def load_space(path: str | os.PathLike[str] | None = None) -> TransferSpace:
         info = json.loads(manifest.read_text())
     except (OSError, ValueError) as exc:
         raise FennecInputError(f"--space: {str(manifest)!r} is not readable JSON ({exc}); retrain the space") from None
-    if info.get("format") != FORMAT:
+    if info.get("format") not in READABLE:
         raise FennecInputError(f"--space: {str(p)!r} has format {info.get('format')!r}, expected {FORMAT!r}; "
                                "retrain it with this version")
     try:
@@ -200,7 +202,7 @@ def _read(p: Path, info: dict) -> TransferSpace:
         tower = torch.load(p / "tower.pt", map_location="cpu", weights_only=True)
         space.cold_heads_ = _read_cold_heads(z, len(tower["state_dicts"]))
     if space.cold_heads_ is None and space.cold_head != "ridge":
-        # written before kernel heads (or by a fit with too few models for one): the nets' linear head serves
+        # a v4 space (before kernel heads), or a fit with too few models for one: the nets' linear head serves
         space.cold_head = "ridge"
     nets = []
     for state in tower["state_dicts"]:

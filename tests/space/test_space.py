@@ -179,14 +179,23 @@ def test_every_cold_head_puts_a_bird_pretrained_newcomer_first_on_birds_and_surv
     assert s[0] > s[1] and s[0] > s[2]
 
 
-def test_a_space_saved_without_kernel_heads_loads_with_the_ridge_head(fitted, tmp_path):
-    """Spaces written before the kernel heads carry their cold-start head in the nets: loaded, they say so."""
-    out = save_space(fitted, tmp_path / "space")
-    with np.load(out / "space.npz") as z:
-        kept = {k: z[k] for k in z.files if not k.startswith("cold")}
-    np.savez(out / "space.npz", **kept)
+def test_a_space_of_the_previous_format_loads_with_its_ridge_head(world, tmp_path):
+    """A v4 space (before the kernel heads: no cold_head in its config, its head in the nets) still loads, says
+    its head is the ridge one, and gives the cold-start vectors it gave."""
+    import json
+
+    records, models, tasks = world
+    space = TransferSpace(**FAST, cold_head="ridge").fit(records, models, tasks)
+    out = save_space(space, tmp_path / "space")
+    config = json.loads((out / "config.json").read_text())
+    del config["cold_head"]
+    (out / "config.json").write_text(json.dumps(config))
+    manifest = json.loads((out / "manifest.json").read_text())
+    (out / "manifest.json").write_text(json.dumps({**manifest, "format": "fennec-space-v4"}))
     again = load_space(out)
     assert again.cold_heads_ is None and again.cold_head == "ridge"
+    new = [model_from_id("timm:resnet18")]
+    np.testing.assert_allclose(again.cold_start_vectors(new), space.cold_start_vectors(new), rtol=1e-5, atol=1e-6)
 
 
 def test_save_and_load_round_trip(fitted, world, tmp_path):
