@@ -42,6 +42,9 @@ ARCH_KERNELS = ("linear", "rbf")
 Gram = list  # [{length scale: (M, N)} architecture kernels, (M, N) size kernel, (M, N) text kernel]
 COLD_HEADS = (*ARCH_KERNELS, "ridge")  # TransferSpace(cold_head=...): a kernel, or the earlier per-output ridge
 LENGTH_SCALES = (0.25, 0.5, 1.0)
+# The top bounds how weakly a group is penalised, and it matters: leave-one-model-out keeps a held-out model's
+# siblings (the same network pre-trained elsewhere) in the fit and prefers weaker penalties than a new architecture
+# bears; with scales up to 100 one lomo fold ranked the two weakest ImageNet CNNs first (docs/space_history.md).
 GROUP_SCALES = (0.0, 0.1, 0.3, 1.0, 3.0, 10.0)
 
 
