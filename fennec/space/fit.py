@@ -21,8 +21,9 @@ penalties pull towards what the records say of a model rather than towards an av
 early stopping also choose how much of the learned residual to keep (:func:`choose_learned_scale`).
 
 The cold-start head is then fitted in closed form to the vector and quality the towers learned for each model with
-records (:func:`cold_head_targets`): a kernel ridge regression (:class:`fennec.space.cold.ColdHead`, the
-default), or the per-output ridge of :func:`fit_cold_head`, either chosen by leave-one-model-out.
+records (:func:`cold_head_targets`): a ridge regression with a penalty per feature group
+(:class:`fennec.space.cold.ColdHead`, the default), or the per-output ridge of :func:`fit_cold_head`, either
+chosen by leave-one-model-out, and written into the net's cold-start layers (:func:`set_cold_layers`).
 """
 
 from __future__ import annotations
@@ -392,6 +393,17 @@ def cold_head_targets(net: TransferNet, inp: Inputs, batch: Batch, scale: float 
     return inp.model_x.numpy()[warm], target
 
 
+def set_cold_layers(net: TransferNet, coef: np.ndarray, intercept: np.ndarray) -> None:
+    """Write a linear cold-start head into ``net``: ``coef`` (F, dim + 1) and ``intercept`` (dim + 1,) map a model's
+    features to its vector u (the first dim outputs) and its quality b (the last)."""
+    d = net.cold_proj.out_features
+    with torch.no_grad():
+        net.cold_proj.weight.copy_(torch.as_tensor(coef[:, :d].T, dtype=torch.float32))
+        net.cold_proj.bias.copy_(torch.as_tensor(intercept[:d], dtype=torch.float32))
+        net.cold_bias.weight.copy_(torch.as_tensor(coef[:, d:].T, dtype=torch.float32))
+        net.cold_bias.bias.copy_(torch.as_tensor(intercept[d:], dtype=torch.float32))
+
+
 def fit_cold_head(net: TransferNet, inp: Inputs, batch: Batch, scale: float = 1.0,
                   alphas: np.ndarray | None = None, feature_groups: list[slice] | None = None,
                   interaction: float | None = None, cv_groups: np.ndarray | None = None,
@@ -402,8 +414,8 @@ def fit_cold_head(net: TransferNet, inp: Inputs, batch: Batch, scale: float = 1.
     The ridge penalty is chosen by efficient leave-one-out cross-validation over those models (scikit-learn's
     ``RidgeCV``), which is exactly the cold-start situation: predict a model that was not in the fit. One
     penalty per output, so a well-predicted direction (size) is not shrunk with a noisy one. (That freedom is
-    what the default kernel head, :class:`fennec.space.cold.ColdHead`, gives up: on some lomo folds of the shared
-    records leave-one-out picked penalties near zero for the quality output, which then extrapolated.)
+    what the default head, :class:`fennec.space.cold.ColdHead`, gives up: on some lomo folds of the shared
+    records leave-one-out picked penalties near zero, and the fit then extrapolated.)
 
     With ``feature_groups`` (column spans of the model features), each group gets its own penalty
     (:func:`feature_group_scales`). With ``cv_groups`` (one label per model of ``inp``, e.g. its architecture),
@@ -417,7 +429,6 @@ def fit_cold_head(net: TransferNet, inp: Inputs, batch: Batch, scale: float = 1.
     from sklearn.linear_model import Ridge, RidgeCV
 
     warm = (inp.free_idx >= 0).numpy()
-    d = net.cold_proj.out_features
     x, target = cold_head_targets(net, inp, batch, scale, interaction)
     if len(x) < 3:  # nothing to cross-validate: leave the head at zero ("an average model")
         return {"cold_alpha_median": float("nan"), "cold_models": len(x)}
@@ -432,11 +443,6 @@ def fit_cold_head(net: TransferNet, inp: Inputs, batch: Batch, scale: float = 1.
     else:
         alpha, _ = ridge_cv(x * col, target, grid, groups, weight)
         ridge = Ridge(alpha=alpha).fit(x * col, target, sample_weight=weight)
-    ridge.coef_ = ridge.coef_ * col  # back to the unscaled features the head reads
-    with torch.no_grad():
-        net.cold_proj.weight.copy_(torch.as_tensor(ridge.coef_[:d], dtype=torch.float32))
-        net.cold_proj.bias.copy_(torch.as_tensor(ridge.intercept_[:d], dtype=torch.float32))
-        net.cold_bias.weight.copy_(torch.as_tensor(ridge.coef_[d:], dtype=torch.float32))
-        net.cold_bias.bias.copy_(torch.as_tensor(ridge.intercept_[d:], dtype=torch.float32))
+    set_cold_layers(net, (ridge.coef_ * col).T, ridge.intercept_)  # back to the unscaled features the head reads
     return {"cold_alpha_median": float(np.median(alpha)), "cold_models": len(x),
             "cold_group_scales": [float(col[g][0]) for g in feature_groups or []]}

@@ -11,10 +11,10 @@ score(model m, task t | benchmark b) = <u_m, v_t> + k_d <p_m, d_t> + k_n <p_m, n
 - u_m = e_m + P x_m: a free embedding for models with records plus a projection of the model's features x_m
   (archi2vec vector, pre-training text p_m).
 - b_m = a_m + beta_m + w . x_m: the model's overall quality (fixed baseline, free part, part predicted from features).
-- A model without records (cold start) gets u_m and b_m from a cold head of its own: a kernel ridge read-out
-  of the vectors the towers learned for the models with records (:class:`fennec.space.cold.ColdHead`, outside
-  the net), or the linear one held here (u_m = P_c x_m, b_m = w_c . x_m); the free parts absorb what P leaves,
-  so the warm projection on its own is no predictor, and a separate head keeps warm scores unchanged.
+- A model without records (cold start) gets u_m = P_c x_m and b_m = w_c . x_m from a cold head of its own: a
+  ridge read-out of the vectors the towers learned for the models with records (:mod:`fennec.space.cold`; the
+  free parts absorb what P leaves, so the warm projection on its own is no predictor; a separate head keeps warm
+  scores unchanged).
 - delta_{m,b}: the offset of model m under benchmark b's fine-tuning protocol (two papers fine-tuning the same
   network report different numbers); it is used only when scoring within a known benchmark.
 - v_t = W y_t: the task vector from its descriptor y_t (class-name and description embeddings, size).
@@ -56,8 +56,7 @@ class TransferNet(nn.Module):
         self.task_proj = nn.Linear(task_in, dim)
         self.cold_proj = nn.Linear(model_in, dim)
         self.cold_bias = nn.Linear(model_in, 1)
-        # Set by fit_cold_head after training (the "ridge" head; a kernel head lives outside the net and passes its
-        # predictions as ``cold``); until then a cold model is "an average model", not noise.
+        # Set by fit.set_cold_layers after training; until then a cold model is "an average model", not noise.
         for layer in (self.cold_proj, self.cold_bias):
             nn.init.zeros_(layer.weight)
             nn.init.zeros_(layer.bias)
@@ -75,8 +74,7 @@ class TransferNet(nn.Module):
         self.text_dim = text_dim
 
     def model_parts(self, x: torch.Tensor, pre: torch.Tensor, free_idx: torch.Tensor, scale: float = 1.0,
-                    interaction: float | None = None,
-                    cold: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+                    interaction: float | None = None) -> tuple[torch.Tensor, torch.Tensor]:
         """Model vectors and biases.
 
         Args:
@@ -90,9 +88,6 @@ class TransferNet(nn.Module):
                 (the head is fitted to the scaled vectors, :func:`fennec.space.fit.cold_head_targets`); its
                 source-affinity columns are computed from the pre-training text like a warm row's, so they are
                 scaled alike.
-            cold: (M, dim + 1) u and b of the cold-start rows from a head outside the net
-                (:class:`fennec.space.cold.ColdHead`), in place of the linear ``cold_proj`` / ``cold_bias``
-                (values on warm rows are ignored).
 
         Returns:
             (M, dim + 2 * text_dim) folded vectors [u, k_d p, k_n p] and (M,) biases b.
@@ -102,10 +97,9 @@ class TransferNet(nn.Module):
         keep_main = 1 - has + has * scale  # the scale on warm rows, 1 on cold ones
         c = scale if interaction is None else interaction
         k = self.affinity * self.affinity_gain * c
-        cold_u, cold_b = (self.cold_proj(x), self.cold_bias(x)) if cold is None else (cold[:, :-1], cold[:, -1:])
-        u = has * (self.model_proj(x) + self.free[idx]) + (1 - has) * cold_u
+        u = has * (self.model_proj(x) + self.free[idx]) + (1 - has) * self.cold_proj(x)
         folded = torch.cat([(1 - has + has * c) * u, k[0] * pre, k[1] * pre], dim=1)
-        learned = has * (self.model_bias(x) + self.free_bias[idx, None]) + (1 - has) * cold_b
+        learned = has * (self.model_bias(x) + self.free_bias[idx, None]) + (1 - has) * self.cold_bias(x)
         b = (has * self.base[idx, None] + keep_main * learned)[:, 0]
         return folded, b
 

@@ -40,6 +40,7 @@ from fennec.space.fit import (
     dataset_folds,
     fit_cold_head,
     score_parts,
+    set_cold_layers,
     train_net,
     zoo_weights,
 )
@@ -139,14 +140,12 @@ class TransferSpace:
             much of the variance a few dozen training tasks leave in any single one.
         seed: Seed of everything random (initialisation, validation split).
         text_encoder: Text encoder id (default: the offline MiniLM of :mod:`fennec.encoders`).
-        cold_head: The cold-start head, a regression from a model's features to what the space learned of the
-            models with records (:class:`fennec.space.cold.ColdHead`): ``"linear"`` (default), kernel ridge with
-            a linear kernel per feature group, the group scales chosen together for all outputs by
-            leave-one-model-out; ``"rbf"``, the same with a Gaussian kernel on the archi2vec vectors (a new
-            architecture unlike every known one gets no architecture part, only what its size and text say);
-            ``"ridge"``, the earlier linear head (:func:`fennec.space.fit.fit_cold_head`, a penalty per output
-            and per group), whose leave-one-out picked near-zero penalties on some lomo folds of the shared
-            records and then ranked the smallest ImageNet CNNs first (docs/space_history.md).
+        cold_head: The cold-start head, a linear regression from a model's features to what the space learned of
+            the models with records: ``"linear"`` (default, :class:`fennec.space.cold.ColdHead`), a penalty per
+            feature group, the overall penalty fixed and the group scales chosen together for all outputs by
+            leave-one-model-out; ``"ridge"``, the earlier head (:func:`fennec.space.fit.fit_cold_head`, a
+            penalty per output and per group), whose leave-one-out picked near-zero penalties on some lomo folds
+            of the shared records and then ranked the smallest ImageNet CNNs first (docs/space_history.md).
         cold_cv: How the ``"ridge"`` cold-start head's penalties are cross-validated over the models with
             records: ``"loo"`` (leave one model out) or ``"architecture"`` (grouped k-fold, a network's every
             pre-training held out together: the question "a new network" rather than "a new pre-training of a
@@ -346,7 +345,7 @@ class TransferSpace:
             arch_groups = np.array([getattr(info, "architecture", None) or m
                                     for m, info in zip(model_ids, infos, strict=True)])
         cold_weights = zoo_weights(batch, len(model_ids)) if self.cold_weight == "zoo" else None
-        nets, heads = [], []
+        nets = []
         for i in range(self.n_members):
             torch.manual_seed(self.seed + i)
             net = TransferNet(**shape)
@@ -358,12 +357,9 @@ class TransferSpace:
                                           interaction=self.interaction_scale_, cv_groups=arch_groups,
                                           sample_weight=cold_weights)
             else:
-                head, cold_info = self._fit_cold_head(net, inp, batch, mf, cold_weights)
-                heads.append(head)
+                cold_info = self._fit_cold_head(net, inp, batch, mf, cold_weights)
             nets.append(net.eval())
         self.nets_ = nets
-        # None: the nets' own linear heads (the "ridge" head, or too few models with records for any)
-        self.cold_heads_ = heads if heads and all(h is not None for h in heads) else None
         self.train_info_ = {"final_loss": info["final_loss"], **cold_info, "epochs": epochs,
                             "val_folds": len(folds), "members": len(nets), "learned_scale": self.learned_scale_,
                             "interaction_scale": self.interaction_scale_, "use_description": self.use_description_,
@@ -381,16 +377,18 @@ class TransferSpace:
         return self
 
     def _fit_cold_head(self, net: TransferNet, inp: Inputs, batch: Batch, mf: feats.ModelFeatures,
-                       weights: np.ndarray | None) -> tuple[ColdHead | None, dict[str, Any]]:
-        """A member's kernel cold-start head (``cold_head`` "linear" or "rbf"), fitted to the scaled warm vectors."""
+                       weights: np.ndarray | None) -> dict[str, Any]:
+        """Fit a member's cold-start head (``cold_head="linear"``) to the scaled warm vectors and write it into the
+        net; returns what the manifest reports of it."""
         x, target = cold_head_targets(net, inp, batch, self.learned_scale_, self.interaction_scale_)
         w = np.ones(len(x)) if weights is None else weights[(inp.free_idx >= 0).numpy()]
         if (w > 0).sum() < 3:  # nothing to cross-validate: the net's zero head ("an average model")
-            return None, {"cold_models": int((w > 0).sum())}
+            return {"cold_models": int((w > 0).sum())}
         arch, _, text = self._feature_groups(mf)
-        head = ColdHead(arch_kernel=self.cold_head).fit(x, target, arch, text, sample_weight=w)
-        return head, {"cold_models": int((w > 0).sum()), "cold_group_scales": list(head.scales_),
-                      "cold_length_scale": head.length_scale_, "cold_loo_error": head.loo_error_}
+        head = ColdHead().fit(x, target, arch, text, sample_weight=w)
+        set_cold_layers(net, head.coef_, head.intercept_)
+        return {"cold_models": int((w > 0).sum()), "cold_group_scales": list(head.scales_),
+                "cold_loo_error": head.loo_error_}
 
     def _choose_view(self, parts: list, blind_parts: list, batch: Batch) -> tuple[bool, tuple[float, float]]:
         """(read descriptions?, scales): the scales chosen on the folds for each allowed view, and the view whose
@@ -592,17 +590,10 @@ class TransferSpace:
         (:meth:`TransferNet.model_parts`), which keeps a score a dot product plus a bias.
         """
         us, affs, biases = [], [], []
-        heads = getattr(self, "cold_heads_", None) or [None] * len(self.nets_)
-        cold_rows = (free_idx < 0).numpy()
         with torch.no_grad():
-            for net, head in zip(self.nets_, heads, strict=True):
-                cold = None
-                if head is not None:
-                    cold = torch.zeros(len(x), self.dim + 1)
-                    if cold_rows.any():
-                        cold[cold_rows] = torch.as_tensor(head.predict(x.numpy()[cold_rows]), dtype=cold.dtype)
+            for net in self.nets_:
                 folded, b = net.model_parts(x, pre, free_idx, scale=self.learned_scale_,
-                                            interaction=self.interaction_scale_, cold=cold)
+                                            interaction=self.interaction_scale_)
                 us.append(folded[:, : self.dim] / len(self.nets_))
                 affs.append(folded[:, self.dim :])
                 biases.append(b)

@@ -22,14 +22,12 @@ import numpy as np
 import torch
 
 from fennec.io import current_umask, write_json
-from fennec.space.cold import ColdHead
 from fennec.space.index import ModelIndex
 from fennec.space.net import TransferNet
 from fennec.space.space import TransferSpace
 from fennec.validation import FennecInputError
 
-FORMAT = "fennec-space-v5"  # v5: kernel cold-start heads in space.npz (cold<i>_<key>)
-READABLE = (FORMAT, "fennec-space-v4")  # a v4 space's cold-start head is the linear one in its nets
+FORMAT = "fennec-space-v4"
 
 
 def default_space_dir() -> Path:
@@ -96,7 +94,7 @@ def save_space(space: TransferSpace, out_dir: str | os.PathLike[str]) -> Path:
                  interaction_scale=np.float64(space.interaction_scale_),
                  use_description=np.bool_(space.use_description_),
                  benchmark_alias=np.array(json.dumps(space.benchmark_alias_, sort_keys=True)),
-                 **_image_arrays(space), **_cold_arrays(space))
+                 **_image_arrays(space))
         net = space.nets_[0]
         torch.save({"state_dicts": [n.state_dict() for n in space.nets_],
                     "shape": {"n_models": net.free.shape[0], "n_benchmarks": net.bench_bias.shape[1],
@@ -133,20 +131,6 @@ def _image_arrays(space: TransferSpace) -> dict[str, np.ndarray]:
             "image_geometry": space.image_geometry_, "task_image_rows": space.task_image_rows_}
 
 
-def _cold_arrays(space: TransferSpace) -> dict[str, np.ndarray]:
-    """Each member's kernel cold-start head (``cold{i}_<key>``); none when the nets hold the head (``ridge``)."""
-    heads = getattr(space, "cold_heads_", None) or []
-    return {f"cold{i}_{k}": v for i, h in enumerate(heads) for k, v in h.state().items()}
-
-
-def _read_cold_heads(z: np.lib.npyio.NpzFile, n_members: int) -> list[ColdHead] | None:
-    """The members' kernel cold-start heads, or None for a space whose nets hold the head (``ridge``, or v4)."""
-    if "cold0_coef" not in z:
-        return None
-    keys = [k[len("cold0_"):] for k in z.files if k.startswith("cold0_")]
-    return [ColdHead.from_state({k: z[f"cold{i}_{k}"] for k in keys}) for i in range(n_members)]
-
-
 def load_space(path: str | os.PathLike[str] | None = None) -> TransferSpace:
     """Load a space written by :func:`save_space` (default: the shipped one)."""
     p = Path(path) if path is not None else default_space_dir()
@@ -158,7 +142,7 @@ def load_space(path: str | os.PathLike[str] | None = None) -> TransferSpace:
         info = json.loads(manifest.read_text())
     except (OSError, ValueError) as exc:
         raise FennecInputError(f"--space: {str(manifest)!r} is not readable JSON ({exc}); retrain the space") from None
-    if info.get("format") not in READABLE:
+    if info.get("format") != FORMAT:
         raise FennecInputError(f"--space: {str(p)!r} has format {info.get('format')!r}, expected {FORMAT!r}; "
                                "retrain it with this version")
     try:
@@ -173,7 +157,8 @@ def load_space(path: str | os.PathLike[str] | None = None) -> TransferSpace:
 
 def _read(p: Path, info: dict) -> TransferSpace:
     """The fitted state of a space directory (errors propagate; :func:`load_space` words them)."""
-    space = TransferSpace(**json.loads((p / "config.json").read_text()))
+    # a config written before the cold_head option: its nets hold the head fitted the earlier way
+    space = TransferSpace(**{"cold_head": "ridge", **json.loads((p / "config.json").read_text())})
     with np.load(p / "space.npz", allow_pickle=False) as z:
         space.model_ids_ = z["model_ids"].tolist()
         space.model_vectors_ = z["model_vectors"]
@@ -199,11 +184,7 @@ def _read(p: Path, info: dict) -> TransferSpace:
             space.image_components_ = z["image_components"]
             space.image_geometry_ = z["image_geometry"]
             space.task_image_rows_ = z["task_image_rows"]
-        tower = torch.load(p / "tower.pt", map_location="cpu", weights_only=True)
-        space.cold_heads_ = _read_cold_heads(z, len(tower["state_dicts"]))
-    if space.cold_heads_ is None and space.cold_head != "ridge":
-        # a v4 space (before kernel heads), or a fit with too few models for one: the nets' linear head serves
-        space.cold_head = "ridge"
+    tower = torch.load(p / "tower.pt", map_location="cpu", weights_only=True)
     nets = []
     for state in tower["state_dicts"]:
         net = TransferNet(**tower["shape"])
