@@ -81,7 +81,7 @@ def space_view(task: Task, images: bool = True, proxy: str | None = None,
     (``image_parts`` of the card).
 
     A task with real class names is read as it is: on the shared benchmarks a held-out task's description, on
-    top of its class names, cost ranking quality (README, ``bench/task_text.py``), and looking at the
+    top of its class names, is not shown to help (README, ``bench/task_text.py``), and looking at the
     images costs a proxy forward pass over a probe set (seconds, the first time). With the default proxy, a
     task whose images cannot be labelled (unreadable files, no proxy weights) is ranked from its text with a
     warning: looking at the images refines a ranking, it is not required for one. A proxy the user asked for

@@ -126,7 +126,8 @@ class ModelFeatures:
 
     Attributes:
         arch: (M, A) archi2vec embedding of the architecture (zeros when it can't be embedded).
-        size: (M, 2) log10(parameters) / 8 and log10(FLOPs) / 10 of the architecture (zeros when unknown).
+        size: (M, 2) log10(parameters) / 8 and log10(FLOPs) / 10 of the architecture at its default
+            input size (zeros when unknown).
         pretraining: (M, TEXT_DIM) text embedding of the pre-training data and method.
         flags: (M, 2) has_arch, has_pretraining.
     """
@@ -143,7 +144,8 @@ ARCH_DIM = 64
 def arch_embeddings(architectures: Sequence[str | None]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """archi2vec vectors (M, ARCH_DIM), a has-vector flag (M,) and size features (M, 2) for architecture names.
 
-    The size features are log10(parameters) / 8 and log10(FLOPs at 224 px) / 10 from the architecture's graph:
+    The size features are log10(parameters) / 8 and log10(FLOPs) / 10 from the architecture's graph, built at
+    its default input size (timm's pre-trained configuration: 299 px for Inception v3, 384 px for a ``*_384`` ViT):
     capacity is the single most telling property of an architecture for its fine-tuned accuracy, and giving it
     directly spares the tower from recovering it from the embedding. Unknown architectures get zeros.
     """

@@ -2,7 +2,8 @@
 
 Loss, per group g = (benchmark, dataset) of records (never normalised across benchmarks):
 - regression: mean squared error between the group-centred scores and the standardised values
-  z = (value - mean_g) / std_g;
+  z = (value - mean_g) / std_g, by default with mean and spread taken without outlying results
+  (:data:`STANDARDIZATIONS`);
 - listwise ranking: ListNet cross-entropy between softmax(z / tau) and softmax(scores) (Cao et al., ICML 2007);
 - groups of cheap scores (PARC and friends from ``fennec score-zoo``) enter with a smaller weight; they are
   auxiliary targets only: the held-out checks of the early stopping and the choice of the learned scale look
@@ -37,6 +38,14 @@ import torch
 from fennec.space.net import TransferNet
 
 CHECK_EVERY = 10  # epochs between two held-out checks of the early stopping
+# How a group's results become targets: "z", (value - mean) / std; "clipped", z-scores whose mean and std come
+# from the results left after sigma clipping (scipy.stats.sigmaclip, its default 4 standard deviations), the
+# clipped ones held at +-4: a few failed fine-tuning runs far below the rest (TransferGraph's tables have them in
+# every group) no longer squeeze every other model's target together, and a group without such runs keeps its
+# z-scores (fewer than 18 results can't even reach 4); "normal", normal scores of the ranks (Blom, 1958), which
+# also give up how far apart the models are.
+STANDARDIZATIONS = ("clipped", "z", "normal")
+CLIP_SIGMA = 4.0
 
 
 @dataclass
@@ -51,6 +60,7 @@ class Batch:
     group_weight: np.ndarray  # (G,) float
     group_dataset: np.ndarray  # (G,) int task index of each group
     group_cheap: np.ndarray | None = None  # (G,) bool, groups of cheap scores (auxiliary targets); None: none
+    standardization: str = "z"  # one of STANDARDIZATIONS
 
     def validation_groups(self) -> np.ndarray:
         """(G,) bool: the groups that held-out checks score, i.e. the fine-tuning groups; every group when the
@@ -74,7 +84,13 @@ class Inputs:
 
 
 def standardize(batch: Batch) -> tuple[np.ndarray, np.ndarray]:
-    """Within-group z-scores (R,) and a keep-mask of rows in groups of at least 3 records with spread."""
+    """Within-group standardised results (R,) and a keep-mask of rows in groups of at least 3 records with spread.
+
+    ``batch.standardization`` (:data:`STANDARDIZATIONS`): "z", z-scores; "clipped", z-scores with the mean and
+    standard deviation of the results sigma clipping keeps (:data:`CLIP_SIGMA`), clipped to +-CLIP_SIGMA;
+    "normal", Blom's normal scores Phi^-1((r - 3/8) / (n + 1/4)) of the ranks r (ties averaged), divided by their
+    spread so that they have unit variance within a group.
+    """
     g = batch.group
     n_groups = len(batch.group_weight)
     cnt = np.bincount(g, minlength=n_groups).astype(float)
@@ -82,7 +98,24 @@ def standardize(batch: Batch) -> tuple[np.ndarray, np.ndarray]:
     var = np.bincount(g, (batch.value - mean[g]) ** 2, minlength=n_groups) / np.maximum(cnt, 1)
     std = np.sqrt(var)
     keep = (cnt[g] >= 3) & (std[g] > 0)
-    z = np.where(keep, (batch.value - mean[g]) / np.where(std[g] > 0, std[g], 1.0), 0.0)
+    if batch.standardization == "z":
+        return np.where(keep, (batch.value - mean[g]) / np.where(std[g] > 0, std[g], 1.0), 0.0), keep
+    if batch.standardization not in STANDARDIZATIONS:
+        raise ValueError(f"Batch.standardization={batch.standardization!r}; expected one of {STANDARDIZATIONS}")
+    from scipy.stats import norm, rankdata, sigmaclip
+
+    z = np.zeros(len(g))
+    for k in np.unique(g[keep]):
+        rows = np.flatnonzero(g == k)
+        v = batch.value[rows]
+        if batch.standardization == "clipped":
+            inliers = sigmaclip(v, CLIP_SIGMA, CLIP_SIGMA).clipped
+            # every kept result equal (the rest tied, one far off): no spread to scale by, plain z-scores then
+            loc, scale = (inliers.mean(), inliers.std()) if inliers.std() > 0 else (mean[k], std[k])
+            z[rows] = np.clip((v - loc) / scale, -CLIP_SIGMA, CLIP_SIGMA)
+        else:
+            s = norm.ppf((rankdata(v) - 0.375) / (len(rows) + 0.25))
+            z[rows] = (s - s.mean()) / s.std()
     return z, keep
 
 

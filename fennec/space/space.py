@@ -32,6 +32,7 @@ from fennec.space import features as feats
 from fennec.space.cold import COLD_HEADS, ColdHead
 from fennec.space.fit import (
     CHECK_EVERY,
+    STANDARDIZATIONS,
     Batch,
     Inputs,
     best_epoch,
@@ -124,8 +125,9 @@ class TransferSpace:
             decided on the folds of the cross-validation, where held-out training datasets are scored with and
             without theirs. The towers always train with descriptions; dropping one at scoring time is what the
             folds compare (``bench/task_text.py`` measures the same on the shared benchmarks). On the shared
-            records the folds drop them; that gained 0.008-0.022 in lodo over three seeds but cost cold start
-            (lomo) 0.22 on sfda_supervised, so it is not the default (docs/space_history.md).
+            records, with plain z-score targets, the folds dropped them; that gained 0.008-0.022 in lodo over
+            three seeds but cost cold start (lomo) 0.22 on sfda_supervised, so it is not the default
+            (docs/space_history.md).
         images: Whether tasks are also read from their images: ``"auto"`` (default) uses the image part of
             the task descriptors (what a proxy saw of a probe set of each task's images; ``fennec tasks
             add-images``) when at least ``min_image_tasks`` training tasks carry one from the same proxy (the
@@ -161,6 +163,12 @@ class TransferSpace:
             interactions alike) instead of the cross-validated one (None, the default). An ablation: 0 scores
             every task by the fixed baseline alone, each model's shrunken mean standardised result, which shows
             what the learned parts add on top of it.
+        standardization: How each (benchmark, dataset) group's results become the regression and ranking
+            targets and the baseline's units (:data:`fennec.space.fit.STANDARDIZATIONS`): ``"clipped"``
+            (default), z-scores whose mean and spread leave out results more than 4 standard deviations away
+            (sigma clipping; those are held at +-4), so a few failed fine-tuning runs do not squeeze the other
+            models' targets together; ``"z"``, plain z-scores; ``"normal"``, normal scores of the ranks, which
+            also give up how far apart the models are (docs/space_history.md).
     """
 
     def __init__(self, dim: int = 8, text_components: int = 32, epochs: int = 300, lr: float = 0.03,
@@ -171,7 +179,8 @@ class TransferSpace:
                  image_components: int = 8, min_image_tasks: int = 3, n_members: int = 5, seed: int = 0,
                  text_encoder: str | None = None, cold_head: str = "linear", cold_cv: str = "loo",
                  cold_weight: str = "zoo",
-                 probe_epoch: str = "best", learned_scale: float | None = None) -> None:
+                 probe_epoch: str = "best", learned_scale: float | None = None,
+                 standardization: str = "clipped") -> None:
         self.dim = dim
         self.text_components = text_components
         self.epochs = epochs
@@ -199,6 +208,7 @@ class TransferSpace:
         self.cold_weight = cold_weight
         self.probe_epoch = probe_epoch
         self.learned_scale = learned_scale
+        self.standardization = standardization
 
     def get_params(self) -> dict[str, Any]:
         """Hyper-parameters as a dict (the constructor's arguments)."""
@@ -248,6 +258,7 @@ class TransferSpace:
             raise FennecInputError(f"cold_cv={self.cold_cv!r}: applies to cold_head='ridge' only (cold_head="
                                    f"{self.cold_head!r} chooses its scales by leave-one-model-out); set both")
         check_choice(self.cold_weight, "cold_weight", ("zoo", "model"))
+        check_choice(self.standardization, "standardization", STANDARDIZATIONS)
         check_choice(self.probe_epoch, "probe_epoch", ("best", "common"))
         for name in ("dim", "text_components", "epochs", "n_members"):
             check_positive_int(getattr(self, name), name)
@@ -537,7 +548,8 @@ class TransferSpace:
                      bench=np.array([bpos[r.benchmark] for r in recs]),
                      group=np.array([gpos[(r.benchmark, r.dataset, r.metric)] for r in recs]),
                      value=np.array([oriented(r.value, r.metric) for r in recs]), group_weight=weight,
-                     group_dataset=np.array([tpos[k[1]] for k in keys]), group_cheap=cheap)
+                     group_dataset=np.array([tpos[k[1]] for k in keys]), group_cheap=cheap,
+                     standardization=self.standardization)
 
     def _same_image_columns(self, init: TransferSpace) -> bool:
         """True when ``init``'s task tower read image columns that mean what this space's mean: the same proxy

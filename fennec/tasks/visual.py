@@ -7,7 +7,7 @@ are text the space already reads. A folder whose classes are placeholders (``0``
 thereby gets class names ("tiger cat", "espresso") and, without a description, one ("Photos of tiger cat,
 espresso, ..."), which also feeds the source affinity (a model pre-trained on birds for images the proxy calls
 birds). ``recommend`` and ``rank-batch`` do this only for tasks without class names: with real names, a
-description cost ranking quality on the shared benchmarks (``bench/task_text.py``). It is zero-shot
+description is not shown to help on the shared benchmarks (``bench/task_text.py``). It is zero-shot
 labelling with a supervised classifier's label set (with an open_clip proxy, CLIP's zero-shot classifier over
 the same labels; Radford et al., ICML 2021).
 

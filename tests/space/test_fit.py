@@ -8,6 +8,8 @@ import torch
 from scipy.stats import spearmanr
 
 from fennec.space.fit import (
+    CLIP_SIGMA,
+    STANDARDIZATIONS,
     Batch,
     Inputs,
     best_epoch,
@@ -420,3 +422,66 @@ def test_cheap_scores_of_held_out_datasets_do_not_reach_the_early_stopping_curve
     # but what a curve over every held-out group would read
     assert len(curves[0]) == 6  # the fine-tuning groups of the held-out datasets were checked every 10 epochs
     np.testing.assert_allclose(curves[0], curves[1], rtol=1e-6)
+
+
+def _one_group(values: list[float], kind: str) -> tuple[np.ndarray, np.ndarray]:
+    n = len(values)
+    batch = Batch(model=np.arange(n), task=np.zeros(n, int), bench=np.zeros(n, int), group=np.zeros(n, int),
+                  value=np.asarray(values, float), group_weight=np.ones(1), group_dataset=np.zeros(1, int),
+                  standardization=kind)
+    return standardize(batch)
+
+
+@pytest.mark.parametrize("kind", STANDARDIZATIONS)
+def test_standardized_results_have_zero_mean_unit_spread_and_keep_the_order(kind):
+    values = [71.0, 80.5, 64.2, 90.1, 85.0, 77.7]
+    z, keep = _one_group(values, kind)
+    assert keep.all()
+    assert z.mean() == pytest.approx(0.0, abs=1e-12) and z.std() == pytest.approx(1.0)
+    assert (np.argsort(z) == np.argsort(values)).all()
+
+
+def test_normal_scores_of_a_group_do_not_move_when_one_result_falls_further_behind():
+    base = [71.0, 80.5, 64.2, 90.1, 85.0, 77.7]
+    failed = [*base[:2], 5.0, *base[3:]]  # the worst model's run failed: far below the others, same rank
+    z_before, _ = _one_group(base, "z")
+    z_after, _ = _one_group(failed, "z")
+    n_before, _ = _one_group(base, "normal")
+    n_after, _ = _one_group(failed, "normal")
+    np.testing.assert_allclose(n_after, n_before)
+    assert np.abs(z_after - z_before).max() > 0.3  # z-scores of the other five models are squeezed together
+
+
+def test_clipped_targets_leave_a_failed_run_out_of_the_others_scale_and_hold_it_at_the_bound():
+    rng = np.random.default_rng(0)
+    good = 80.0 + 2.0 * rng.standard_normal(39)
+    for failed in (20.0, 5.0):
+        z, keep = _one_group([*good, failed], "clipped")
+        assert keep.all() and z[-1] == -CLIP_SIGMA
+        np.testing.assert_allclose(z[:-1], (good - good.mean()) / good.std())  # as if the run were not there
+    plain, _ = _one_group([*good, 5.0], "z")
+    assert plain[:-1].std() < 0.4  # plain z-scores: the one failure squeezes the 39 others together
+
+
+def test_clipped_targets_of_a_group_tied_but_for_one_result_are_its_z_scores():
+    values = [70.0] * 24 + [5.0]
+    z, keep = _one_group(values, "clipped")
+    assert keep.all() and np.isfinite(z).all()
+    np.testing.assert_allclose(z, np.clip(_one_group(values, "z")[0], -CLIP_SIGMA, CLIP_SIGMA))
+
+
+def test_clipped_targets_are_z_scores_in_a_group_too_small_to_reach_the_bound():
+    values = [85.0, 75.0, 70.2, 69.8, 70.1, 69.9, 70.0]  # one model far ahead, as in the planted worlds
+    np.testing.assert_allclose(_one_group(values, "clipped")[0], _one_group(values, "z")[0])
+
+
+def test_normal_scores_give_tied_results_the_same_target_and_skip_groups_without_spread():
+    z, keep = _one_group([60.0, 70.0, 70.0, 80.0], "normal")
+    assert z[1] == z[2] and z[0] < z[1] < z[3]
+    _, keep = _one_group([50.0, 50.0, 50.0], "normal")
+    assert not keep.any()
+
+
+def test_an_unknown_standardization_is_refused():
+    with pytest.raises(ValueError, match="standardization"):
+        _one_group([1.0, 2.0, 3.0], "ranks")

@@ -178,19 +178,19 @@ def test_every_cold_head_puts_a_bird_pretrained_newcomer_first_on_birds_and_surv
     assert s[0] > s[1] and s[0] > s[2]
 
 
-def test_a_space_saved_before_the_cold_head_option_says_its_head_is_the_ridge_one(world, tmp_path):
-    """A config without cold_head was written by a space whose nets hold the ridge head: it loads as such and
-    gives the cold-start vectors it gave."""
+def test_a_space_saved_before_an_option_says_how_it_was_trained(world, tmp_path):
+    """A config without cold_head was written by a space whose nets hold the ridge head, one without
+    standardization by a space trained on z-scores: it loads as such and gives the cold-start vectors it gave."""
     import json
 
     records, models, tasks = world
-    space = TransferSpace(**FAST, cold_head="ridge").fit(records, models, tasks)
+    space = TransferSpace(**FAST, cold_head="ridge", standardization="z").fit(records, models, tasks)
     out = save_space(space, tmp_path / "space")
     config = json.loads((out / "config.json").read_text())
-    del config["cold_head"]
+    del config["cold_head"], config["standardization"]
     (out / "config.json").write_text(json.dumps(config))
     again = load_space(out)
-    assert again.cold_head == "ridge"
+    assert again.cold_head == "ridge" and again.standardization == "z"
     new = [model_from_id("timm:resnet18")]
     np.testing.assert_allclose(again.cold_start_vectors(new), space.cold_start_vectors(new), rtol=1e-5, atol=1e-6)
 
@@ -451,6 +451,8 @@ def test_dropped_descriptions_leave_task_vectors_without_them(world, tmp_path):
         TransferSpace(cold_head="gp").fit(records, models, tasks)
     with pytest.raises(FennecInputError, match="cold_head='ridge' only"):  # the default head chooses by LOO
         TransferSpace(cold_cv="architecture").fit(records, models, tasks)
+    with pytest.raises(FennecInputError, match="standardization"):
+        TransferSpace(standardization="rank").fit(records, models, tasks)
 
 
 def _with_parc_newcomer(world):
