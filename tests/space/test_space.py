@@ -51,6 +51,16 @@ def test_ensemble_score_is_the_mean_of_its_members(world):
     np.testing.assert_allclose(both.score(tasks["cars"]), mean, rtol=1e-4, atol=1e-4)
 
 
+def test_the_targets_standardization_reaches_training(world):
+    """The planted world's groups (7 models) are too small for a result to lie 4 standard deviations out, so the
+    clipped targets are its z-scores and train the same space; normal scores train another."""
+    records, models, tasks = world
+    fits = {k: TransferSpace(**{**FAST, "n_members": 1}, standardization=k).fit(records, models, tasks)
+            for k in ("clipped", "z", "normal")}
+    np.testing.assert_allclose(fits["clipped"].model_vectors_, fits["z"].model_vectors_, atol=1e-6)
+    assert not np.allclose(fits["normal"].model_vectors_, fits["z"].model_vectors_)
+
+
 def test_seed_changes_the_fit(world):
     records, models, tasks = world
     a = TransferSpace(**FAST, seed=0).fit(records, models, tasks)
