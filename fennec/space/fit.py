@@ -60,7 +60,7 @@ class Batch:
     group_weight: np.ndarray  # (G,) float
     group_dataset: np.ndarray  # (G,) int task index of each group
     group_cheap: np.ndarray | None = None  # (G,) bool, groups of cheap scores (auxiliary targets); None: none
-    standardization: str = "z"  # one of STANDARDIZATIONS
+    standardization: str = "clipped"  # one of STANDARDIZATIONS (TransferSpace passes its own)
 
     def validation_groups(self) -> np.ndarray:
         """(G,) bool: the groups that held-out checks score, i.e. the fine-tuning groups; every group when the
