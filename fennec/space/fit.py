@@ -97,7 +97,12 @@ def standardize(batch: Batch) -> tuple[np.ndarray, np.ndarray]:
     mean = np.bincount(g, batch.value, minlength=n_groups) / np.maximum(cnt, 1)
     var = np.bincount(g, (batch.value - mean[g]) ** 2, minlength=n_groups) / np.maximum(cnt, 1)
     std = np.sqrt(var)
-    keep = (cnt[g] >= 3) & (std[g] > 0)
+    # spread from the range, not the std: equal values can leave a std of 1e-18 from rounding
+    lo = np.full(n_groups, np.inf)
+    hi = np.full(n_groups, -np.inf)
+    np.minimum.at(lo, g, batch.value)
+    np.maximum.at(hi, g, batch.value)
+    keep = (cnt[g] >= 3) & (hi[g] > lo[g])
     if batch.standardization == "z":
         return np.where(keep, (batch.value - mean[g]) / np.where(std[g] > 0, std[g], 1.0), 0.0), keep
     if batch.standardization not in STANDARDIZATIONS:
@@ -110,8 +115,10 @@ def standardize(batch: Batch) -> tuple[np.ndarray, np.ndarray]:
         v = batch.value[rows]
         if batch.standardization == "clipped":
             inliers = sigmaclip(v, CLIP_SIGMA, CLIP_SIGMA).clipped
-            # every kept result equal (the rest tied, one far off): no spread to scale by, plain z-scores then
-            loc, scale = (inliers.mean(), inliers.std()) if inliers.std() > 0 else (mean[k], std[k])
+            # every kept result equal (most runs failed alike, a few did not): no spread to scale by, so plain
+            # z-scores; the range, not the std, says so (the std of equal floats can be 1e-18 from rounding)
+            tied = inliers.max() == inliers.min()
+            loc, scale = (mean[k], std[k]) if tied else (inliers.mean(), inliers.std())
             z[rows] = np.clip((v - loc) / scale, -CLIP_SIGMA, CLIP_SIGMA)
         else:
             s = norm.ppf((rankdata(v) - 0.375) / (len(rows) + 0.25))

@@ -463,11 +463,19 @@ def test_clipped_targets_leave_a_failed_run_out_of_the_others_scale_and_hold_it_
     assert plain[:-1].std() < 0.4  # plain z-scores: the one failure squeezes the 39 others together
 
 
-def test_clipped_targets_of_a_group_tied_but_for_one_result_are_its_z_scores():
-    values = [70.0] * 24 + [5.0]
+@pytest.mark.parametrize("values", [[70.0] * 24 + [5.0],
+                                    [0.0099] * 110 + [0.653, 0.139]])  # 0.0099: rounding leaves a std of 1e-18
+def test_clipped_targets_of_a_group_tied_but_for_a_few_results_are_its_z_scores(values):
     z, keep = _one_group(values, "clipped")
     assert keep.all() and np.isfinite(z).all()
     np.testing.assert_allclose(z, np.clip(_one_group(values, "z")[0], -CLIP_SIGMA, CLIP_SIGMA))
+    assert len(set(z[-2:])) == len(set(values[-2:]))  # the results that differ keep their order
+
+
+@pytest.mark.parametrize("kind", STANDARDIZATIONS)
+def test_a_group_of_equal_results_is_left_out_whatever_rounding_leaves(kind):
+    _, keep = _one_group([0.1, 0.1, 0.1, 0.1], kind)
+    assert not keep.any()
 
 
 def test_clipped_targets_are_z_scores_in_a_group_too_small_to_reach_the_bound():
