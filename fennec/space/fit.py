@@ -40,10 +40,10 @@ from fennec.space.net import TransferNet
 CHECK_EVERY = 10  # epochs between two held-out checks of the early stopping
 # How a group's results become targets: "z", (value - mean) / std; "clipped", z-scores whose mean and std come
 # from the results left after sigma clipping (scipy.stats.sigmaclip, its default 4 standard deviations), the
-# clipped ones held at +-4: a few failed fine-tuning runs far below the rest (TransferGraph's tables have them in
-# every group) no longer squeeze every other model's target together, and a group without such runs keeps its
-# z-scores (fewer than 18 results can't even reach 4); "normal", normal scores of the ranks (Blom, 1958), which
-# also give up how far apart the models are.
+# clipped ones held at +-4 (either side): a few failed fine-tuning runs far below the rest (TransferGraph's tables
+# have them in every group) no longer squeeze every other model's target together, and a group without such runs
+# keeps its z-scores (fewer than 18 results can't even reach 4), as does one whose kept results are all equal;
+# "normal", normal scores of the ranks (Blom, 1958), which also give up how far apart the models are.
 STANDARDIZATIONS = ("clipped", "z", "normal")
 CLIP_SIGMA = 4.0
 
