@@ -61,6 +61,36 @@ def test_the_targets_standardization_reaches_training(world):
     assert not np.allclose(fits["normal"].model_vectors_, fits["z"].model_vectors_)
 
 
+def test_a_failed_run_leaves_the_clipped_space_near_the_one_trained_without_it(world):
+    """With 27 models per task a failed run (5% where the others reach 70) lies beyond 4 standard deviations:
+    clipped targets set it aside, so the space stays close to the one trained without it; plain z-scores let it
+    squeeze every other model's target on that task together."""
+    import dataclasses
+
+    from fennec.records.store import ModelInfo
+    from fennec.space.planted import planted_records
+
+    _, models, tasks = world
+    models = dict(models)
+    for i in range(20):
+        models[f"test:plain{i}"] = ModelInfo(id=f"test:plain{i}", name=f"plain{i}", architecture="",
+                                             pretraining="supervised pre-training on everyday objects")
+    clean = planted_records({t: f"test:{t}" for t in tasks}, models, "test:generic", "planted",
+                            np.random.default_rng(0))
+    failed = [dataclasses.replace(r, value=5.0) if (r.model, r.dataset) == ("test:plain0", "birds") else r
+              for r in clean]
+    params = {**FAST, "n_members": 1}
+
+    def scores(records, kind):
+        space = TransferSpace(**params, standardization=kind).fit(records, models, tasks)
+        return np.stack([space.score(tasks[t]) for t in ("cars", "food")])
+
+    ref = scores(clean, "clipped")
+    clipped_gap = np.abs(scores(failed, "clipped") - ref).max()
+    z_gap = np.abs(scores(failed, "z") - ref).max()
+    assert clipped_gap < 0.5 * z_gap
+
+
 def test_seed_changes_the_fit(world):
     records, models, tasks = world
     a = TransferSpace(**FAST, seed=0).fit(records, models, tasks)
