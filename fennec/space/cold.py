@@ -26,7 +26,7 @@ penalties near zero, and the near-unpenalised fit ranked the smallest ImageNet C
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
@@ -35,6 +35,31 @@ COLD_HEADS = ("linear", "ridge")  # TransferSpace(cold_head=...): this module's 
 # siblings (the same network pre-trained elsewhere) in the fit and prefers weaker penalties than a new architecture
 # bears; with scales up to 100 one lomo fold ranked the two weakest ImageNet CNNs first (docs/space_history.md).
 GROUP_SCALES = (0.0, 0.1, 0.3, 1.0, 3.0, 10.0)
+
+
+def coordinate_search(loss: Callable[[tuple[float, ...]], float], n_groups: int, grid: Sequence[float],
+                      passes: int) -> tuple[tuple[float, ...], float]:
+    """One scale per feature group minimising ``loss``, searched coordinate-wise over ``grid``.
+
+    From every scale at 1, each of ``passes`` passes tries every grid value for each group in turn and keeps a
+    trial that lowers the loss by more than 1e-12 (so ties keep the earlier scales). Shared by both cold-start heads'
+    group penalties (:class:`ColdHead`, :func:`fennec.space.fit.feature_group_scales`).
+
+    Returns:
+        (the chosen scales, their loss).
+    """
+    scales = (1.0,) * n_groups
+    best = loss(scales)
+    for _ in range(passes):
+        for g in range(n_groups):
+            for s in grid:
+                trial = (*scales[:g], float(s), *scales[g + 1:])
+                if trial == scales:
+                    continue
+                value = loss(trial)
+                if value < best - 1e-12:
+                    best, scales = value, trial
+    return scales, best
 
 
 class ColdHead:
@@ -94,17 +119,8 @@ class ColdHead:
         def kernel(scales: Sequence[float]) -> np.ndarray:
             return sum(s * g for s, g in zip(scales, gram, strict=True))
 
-        scales = (1.0, 1.0, 1.0)
-        err = self._loo(kernel(scales), ridge, yc, w)
-        for _ in range(self.passes):
-            for g in range(3):
-                for s_g in self.group_scales:
-                    trial = tuple(s_g if i == g else v for i, v in enumerate(scales))
-                    if trial == scales:
-                        continue
-                    e = self._loo(kernel(trial), ridge, yc, w)
-                    if e < err - 1e-12:
-                        err, scales = e, trial
+        scales, err = coordinate_search(lambda sc: self._loo(kernel(sc), ridge, yc, w), len(gram),
+                                        self.group_scales, self.passes)
         self.loo_error_, self.scales_ = err, scales
         dual = np.linalg.solve(kernel(scales) + ridge, yc)
         # back to the primal: sum_i c_i s_g <z_i, z> = <z, s_g Z_g^T c> per group, over the raw feature columns

@@ -35,6 +35,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from fennec.space.cold import coordinate_search
 from fennec.space.net import TransferNet
 
 CHECK_EVERY = 10  # epochs between two held-out checks of the early stopping
@@ -320,6 +321,8 @@ def best_epoch(curves: list[list[float]], default: int) -> int:
     return (int(np.argmin(mean)) + 1) * CHECK_EVERY
 
 
+# the "ridge" head's group scales (its overall penalty is cross-validated too); ColdHead has its own,
+# fennec.space.cold.GROUP_SCALES, which reach 10 since its overall penalty is fixed
 GROUP_SCALES = np.array([0.0, 0.1, 0.3, 1.0, 3.0])
 
 
@@ -390,28 +393,21 @@ def feature_group_scales(x: np.ndarray, target: np.ndarray, groups: list[slice],
 
     Scaling a group's columns by s is ridge with that group's penalty divided by s^2 (0 drops the group), so
     this is a group-wise penalty (the archi2vec vector, the size, the pre-training text may each deserve a
-    different one) searched coordinate-wise over :data:`GROUP_SCALES`, a few passes, each step scored by
-    :func:`ridge_cv` (leave-one-out, or grouped by ``cv_groups``; mean best score over the targets; rows
-    weighted by ``sample_weight``).
+    different one) searched coordinate-wise over :data:`GROUP_SCALES` (:func:`fennec.space.cold.coordinate_search`),
+    a few passes, each step scored by :func:`ridge_cv` (leave-one-out, or grouped by ``cv_groups``; mean best
+    score over the targets; rows weighted by ``sample_weight``).
     """
-    col = np.ones(x.shape[1])
-    chosen = np.ones(len(groups))
 
-    def cv(c: np.ndarray) -> float:
-        return float(np.mean(ridge_cv(x * c, target, grid, cv_groups, sample_weight)[1]))
+    def columns(scales: tuple[float, ...]) -> np.ndarray:
+        col = np.ones(x.shape[1])
+        for sl, s in zip(groups, scales, strict=True):
+            col[sl] = s
+        return col
 
-    best = cv(col)
-    for _ in range(passes):
-        for gi, sl in enumerate(groups):
-            for s in GROUP_SCALES:
-                if s == chosen[gi]:
-                    continue
-                trial = col.copy()
-                trial[sl] = s
-                score = cv(trial)
-                if score > best + 1e-12:
-                    best, col, chosen[gi] = score, trial, s
-    return col
+    def loss(scales: tuple[float, ...]) -> float:
+        return -float(np.mean(ridge_cv(x * columns(scales), target, grid, cv_groups, sample_weight)[1]))
+
+    return columns(coordinate_search(loss, len(groups), GROUP_SCALES, passes)[0])
 
 
 def cold_head_targets(net: TransferNet, inp: Inputs, batch: Batch, scale: float = 1.0,

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from sklearn.linear_model import Ridge
 
-from fennec.space.cold import ColdHead
+from fennec.space.cold import ColdHead, coordinate_search
 
 ARCH, SIZE, TEXT = slice(0, 6), slice(6, 8), slice(8, 12)
 
@@ -101,3 +101,12 @@ def test_models_of_weight_zero_are_left_out_and_bad_weights_are_refused():
     for bad in (np.full(len(x), -1.0), np.zeros(len(x)), np.ones(3)):
         with pytest.raises(ValueError, match="sample_weight"):
             ColdHead().fit(x, y, ARCH, TEXT, bad)
+
+
+def test_coordinate_search_finds_each_groups_best_scale_and_keeps_the_earlier_one_on_a_tie():
+    target = (0.3, 0.0, 3.0)
+    scales, loss = coordinate_search(lambda s: sum((a - b) ** 2 for a, b in zip(s, target, strict=True)), 3,
+                                     (0.0, 0.3, 1.0, 3.0), passes=1)
+    assert scales == target and loss == 0.0
+    flat, _ = coordinate_search(lambda s: 1.0, 2, (0.0, 3.0), passes=2)  # nothing lowers the loss: stay at 1
+    assert flat == (1.0, 1.0)
