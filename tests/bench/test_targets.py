@@ -1,0 +1,46 @@
+"""bench/targets.py on planted records: one benchmark's groups hold a failed run, the other's do not."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from fennec.records.store import Record
+
+
+def planted() -> list[Record]:
+    """Benchmark "ft": 3 datasets x 30 models, a failed run on dataset d0; benchmark "small": 2 datasets x 6."""
+    rng = np.random.default_rng(0)
+    out = []
+    for d in range(3):
+        for m in range(30):
+            value = 5.0 if (d, m) == (0, 7) else 80.0 + 2.0 * rng.standard_normal()
+            out.append(Record(model=f"m{m}", dataset=f"d{d}", benchmark="ft", metric="top1_acc", value=value))
+    for d in range(2):
+        for m in range(6):
+            out.append(Record(model=f"m{m}", dataset=f"e{d}", benchmark="small", metric="top1_acc",
+                              value=70.0 + m + rng.standard_normal()))
+    return out
+
+
+def test_the_failed_run_is_counted_and_held_at_the_bound(bench_script):
+    table = bench_script("targets").outlier_table(planted())
+    assert table["ft"]["groups"] == 3 and table["ft"]["groups_beyond_3sd"] == 1
+    assert (table["ft"]["held_low"], table["ft"]["held_high"]) == (1, 0)
+    assert table["ft"]["median_largest_abs_z"] < 3  # the two clean groups outvote the failed run's
+    assert table["small"]["groups_beyond_3sd"] == 0 and table["small"]["held_low"] == 0
+
+
+def test_the_standardised_prior_averages_each_models_targets_over_the_training_datasets(bench_script):
+    from fennec.evaluation.methods import FitContext
+    from fennec.records.cards import TaskCard
+    from fennec.records.store import ModelInfo
+
+    script = bench_script("targets")
+    records = planted()
+    ctx = FitContext(benchmark="ft", record_benchmark="ft", protocol="lodo", train_datasets=("d0", "d1"),
+                     models={}, tasks={}, seed=0)
+    prior = script.standardised_prior("z")().fit(records, ctx)
+    rows, z = script.standardised([r for r in records if r.benchmark == "ft" and r.dataset != "d2"], "z")
+    want = np.mean([zz for r, zz in zip(rows, z, strict=True) if r.model == "m3"])
+    got = prior.score(TaskCard(name="d2"), [ModelInfo(id="m3", name="m3", architecture="", pretraining="")])
+    assert got[0] == want
