@@ -381,7 +381,7 @@ def store_hash(store: object) -> str:
     """A hash of what a records store holds for the space: its records, its models' metadata and its task cards
     with their image statistics."""
     from fennec.space.methods import cards_key
-    from fennec.space.space import records_hash
+    from fennec.space.training_records import records_hash
 
     cards = store.task_cards(images=True)
     return cache_key(records_hash(store.records()),

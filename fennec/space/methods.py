@@ -14,7 +14,8 @@ import numpy as np
 
 from fennec.evaluation.methods import METHODS, FitContext, Method
 from fennec.space.nmf import NMFRecipe
-from fennec.space.space import TransferSpace, records_hash
+from fennec.space.space import TransferSpace
+from fennec.space.training_records import records_hash
 
 # lodo on several benchmarks hides the same dataset, so the same training set recurs: fit it once per process.
 _FITTED: dict[tuple[str, str, str, str], TransferSpace] = {}

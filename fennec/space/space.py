@@ -9,9 +9,7 @@ for a flat FAISS search over large zoos.
 
 from __future__ import annotations
 
-import hashlib
 import inspect
-import math
 import warnings
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -19,17 +17,20 @@ from typing import Any
 import numpy as np
 import torch
 
-from fennec.records.metrics import (
-    PRETRAIN,
-    higher_is_better,
-    is_cheap_metric,
-    is_transfer,
-    main_metric_records,
-    oriented,
-)
+from fennec.records.metrics import is_transfer, oriented
 from fennec.registry import UnknownNameError, unknown_name_message
 from fennec.space import features as feats
 from fennec.space.cold import COLD_HEADS, ColdHead
+from fennec.space.columns import (
+    ImageBasis,
+    apply_scale,
+    fit_image_basis,
+    fit_scale,
+    fit_text_basis,
+    image_columns,
+    project_texts,
+    without_description,
+)
 from fennec.space.fit import (
     CHECK_EVERY,
     STANDARDIZATIONS,
@@ -46,8 +47,13 @@ from fennec.space.fit import (
     zoo_weights,
 )
 from fennec.space.net import TransferNet
+from fennec.space.training_records import (
+    benchmark_aliases,
+    records_hash,
+    result_history,
+    usable_records,
+)
 from fennec.space.zoo import ZooModel
-from fennec.tasks.descriptor import N_GEOMETRY
 from fennec.validation import (
     FennecInputError,
     check_choice,
@@ -57,41 +63,6 @@ from fennec.validation import (
 )
 
 TEXT_COLUMNS = 2 * feats.TEXT_DIM + 4  # the task tower's text and size inputs, before any image columns
-
-
-def records_hash(records: Sequence[Any]) -> str:
-    """A stable hash of (benchmark, model, dataset, metric, value) over the records, order-free."""
-    rows = sorted(f"{r.benchmark}|{r.model}|{r.dataset}|{r.metric}|{float(r.value)!r}" for r in records)
-    return hashlib.sha256("\n".join(rows).encode()).hexdigest()
-
-
-def _fit_scale(cols: np.ndarray) -> np.ndarray:
-    """(2, C) mean and standard deviation of numeric feature columns over the rows where they are known (non-zero).
-
-    The embeddings are unit vectors already; numeric columns such as log parameters vary over a tenth of their
-    range, so an L2 penalty shared with the embeddings would price them out. Standardised, a unit of weight
-    means the same for every input.
-    """
-    out = np.zeros((2, cols.shape[1]), np.float32)
-    out[1] = 1.0
-    for j in range(cols.shape[1]):
-        known = cols[:, j][cols[:, j] != 0]
-        # float32 rounding leaves a constant column a spread of ~1e-8, which would blow up any new value
-        if known.size >= 2 and known.std() > 1e-4:
-            out[:, j] = known.mean(), known.std()
-    return out
-
-
-def _apply_scale(cols: np.ndarray, scale: np.ndarray) -> np.ndarray:
-    """Standardise numeric columns with :func:`_fit_scale`'s statistics; unknown (zero) entries stay at 0 (the
-    mean), which is also what a model without a graph is assumed to be."""
-    z = (cols - scale[0]) / scale[1]
-    return np.where(cols != 0, z, 0.0).astype(np.float32)
-
-
-def as_percent(value: float, metric: str) -> float:
-    """Fine-tuning results on one scale for display: fractions in [0, 1] become percentages."""
-    return value * 100.0 if ("fraction" in metric or 0.0 <= value <= 1.0) else value
 
 
 class TransferSpace:
@@ -275,8 +246,8 @@ class TransferSpace:
                           f"{init.text_components} wide and this one's dim={widths[0]}, text_components={widths[1]}; "
                           "training from scratch", UserWarning, stacklevel=3)
             init = None
-        recs, copies = _dedupe(records)
-        self.benchmark_alias_ = _aliases(recs, copies)
+        recs, copies = usable_records(records)
+        self.benchmark_alias_ = benchmark_aliases(recs, copies)
         if not recs:
             raise FennecInputError("records: no usable records to train on; ingest some with "
                                    "`fennec records ingest FILE.csv`")
@@ -295,10 +266,11 @@ class TransferSpace:
         # preprocessing is fitted on the models with records: a model added later (`fennec zoo add`) never shapes
         # it, so a cold-start model held out by the evaluation (lomo) must not either
         seen = np.isin(model_ids, with_records)
-        self._fit_text_pca(np.concatenate([mf.pretraining[seen], tf.names, tf.description]))
+        self.text_mean_, self.text_components_ = fit_text_basis(
+            np.concatenate([mf.pretraining[seen], tf.names, tf.description]), self.text_components, self.seed)
         self._fit_images(tf)
-        self.size_scale_ = _fit_scale(mf.size[seen])
-        self.meta_scale_ = _fit_scale(tf.meta[:, 2:])
+        self.size_scale_ = fit_scale(mf.size[seen])
+        self.meta_scale_ = fit_scale(tf.meta[:, 2:])
         self.model_ids_ = model_ids
         self.model_info_ = {m: _info_dict(i, m) for m, i in zip(model_ids, infos, strict=True)}
         self.free_ids_ = with_records
@@ -310,7 +282,7 @@ class TransferSpace:
 
         inp = self._inputs(mf, tf, free_idx)
         # the folds score held-out datasets without their descriptions only when that is a choice to make
-        blind = self._inputs(mf, _without_description(tf), free_idx) if self.description != "keep" else None
+        blind = self._inputs(mf, without_description(tf), free_idx) if self.description != "keep" else None
         batch = self._batch(recs, {m: i for i, m in enumerate(model_ids)}, {t: i for i, t in enumerate(task_names)},
                             {b: i for i, b in enumerate(benches)})
         cfg = {k: v for k, v in self.get_params().items()
@@ -319,6 +291,48 @@ class TransferSpace:
         shape = {"n_models": len(with_records), "n_benchmarks": len(benches), "model_in": inp.model_x.shape[1],
                  "task_in": inp.task_y.shape[1], "text_dim": self.text_components, "dim": self.dim}
         old_nets = list(init.nets_) if init is not None else []
+        epochs, n_folds = self._cross_validate(inp, blind, batch, shape, cfg)
+        arch_groups = None
+        if self.cold_cv == "architecture":
+            arch_groups = np.array([getattr(info, "architecture", None) or m
+                                    for m, info in zip(model_ids, infos, strict=True)])
+        cold_weights = zoo_weights(batch, len(model_ids)) if self.cold_weight == "zoo" else None
+        nets = []
+        for i in range(self.n_members):
+            torch.manual_seed(self.seed + i)
+            net = TransferNet(**shape)
+            self._warm_start(net, init, old_nets[i] if i < len(old_nets) else None, with_records, benches)
+            net, info = train_net(net, inp, batch, epochs=epochs, seed=self.seed + i, **cfg)
+            if self.cold_head == "ridge":
+                cold_info = fit_cold_head(net, inp, batch, self.learned_scale_,
+                                          feature_groups=self._feature_groups(mf),
+                                          interaction=self.interaction_scale_, cv_groups=arch_groups,
+                                          sample_weight=cold_weights)
+            else:
+                cold_info = self._fit_cold_head(net, inp, batch, mf, cold_weights)
+            nets.append(net.eval())
+        self.nets_ = nets
+        self.train_info_ = {"final_loss": info["final_loss"], **cold_info, "epochs": epochs,
+                            "val_folds": n_folds, "members": len(nets), "learned_scale": self.learned_scale_,
+                            "interaction_scale": self.interaction_scale_, "use_description": self.use_description_,
+                            "n_records": len(recs), "n_groups": len(batch.group_weight),
+                            "image_proxy": self.image_proxy, "image_tasks": self._n_image_tasks(tf),
+                            "warm_start": init is not None}
+        self.records_hash_ = records_hash(recs)
+        self.model_vectors_ = self._fold_models(inp.model_x, inp.pre, inp.free_idx)
+        idx, has = inp.free_idx.clamp(min=0), (inp.free_idx >= 0)[:, None]
+        with torch.no_grad():
+            offsets = [n.offsets(self.learned_scale_)[idx] * has for n in nets]
+        self.bench_offset_ = torch.stack(offsets).mean(0).numpy()
+        self.task_vectors_, self.task_image_rows_ = self._read_tasks(tf)
+        self.history_ = result_history(recs, model_ids, task_names)
+        return self
+
+    def _cross_validate(self, inp: Inputs, blind: Inputs | None, batch: Batch, shape: dict[str, int],
+                        cfg: dict[str, float]) -> tuple[int, int]:
+        """Choose the epoch count, the learned scales and whether scores read descriptions on folds of held-out
+        training datasets (``cv_repeats`` independent splits of ``val_fraction``); sets ``learned_scale_``,
+        ``interaction_scale_`` and ``use_description_``. Returns (the epoch count, the number of folds)."""
         epochs = self.epochs
         folds = [f for r in range(max(self.cv_repeats, 1))
                  for f in dataset_folds(batch, self.val_fraction, self.seed + 1000 * r)]
@@ -351,41 +365,7 @@ class TransferSpace:
             self.use_description_ = self.description != "drop"
             fixed = 1.0 if self.learned_scale is None else float(self.learned_scale)
             self.learned_scale_, self.interaction_scale_ = fixed, fixed
-        arch_groups = None
-        if self.cold_cv == "architecture":
-            arch_groups = np.array([getattr(info, "architecture", None) or m
-                                    for m, info in zip(model_ids, infos, strict=True)])
-        cold_weights = zoo_weights(batch, len(model_ids)) if self.cold_weight == "zoo" else None
-        nets = []
-        for i in range(self.n_members):
-            torch.manual_seed(self.seed + i)
-            net = TransferNet(**shape)
-            self._warm_start(net, init, old_nets[i] if i < len(old_nets) else None, with_records, benches)
-            net, info = train_net(net, inp, batch, epochs=epochs, seed=self.seed + i, **cfg)
-            if self.cold_head == "ridge":
-                cold_info = fit_cold_head(net, inp, batch, self.learned_scale_,
-                                          feature_groups=self._feature_groups(mf),
-                                          interaction=self.interaction_scale_, cv_groups=arch_groups,
-                                          sample_weight=cold_weights)
-            else:
-                cold_info = self._fit_cold_head(net, inp, batch, mf, cold_weights)
-            nets.append(net.eval())
-        self.nets_ = nets
-        self.train_info_ = {"final_loss": info["final_loss"], **cold_info, "epochs": epochs,
-                            "val_folds": len(folds), "members": len(nets), "learned_scale": self.learned_scale_,
-                            "interaction_scale": self.interaction_scale_, "use_description": self.use_description_,
-                            "n_records": len(recs), "n_groups": len(batch.group_weight),
-                            "image_proxy": self.image_proxy, "image_tasks": self._n_image_tasks(tf),
-                            "warm_start": init is not None}
-        self.records_hash_ = records_hash(recs)
-        self.model_vectors_ = self._fold_models(inp.model_x, inp.pre, inp.free_idx)
-        idx, has = inp.free_idx.clamp(min=0), (inp.free_idx >= 0)[:, None]
-        with torch.no_grad():
-            offsets = [n.offsets(self.learned_scale_)[idx] * has for n in nets]
-        self.bench_offset_ = torch.stack(offsets).mean(0).numpy()
-        self.task_vectors_, self.task_image_rows_ = self._read_tasks(tf)
-        self.history_ = _history(recs, model_ids, task_names)
-        return self
+        return epochs, len(folds)
 
     def _fit_cold_head(self, net: TransferNet, inp: Inputs, batch: Batch, mf: feats.ModelFeatures,
                        weights: np.ndarray | None) -> dict[str, Any]:
@@ -413,25 +393,11 @@ class TransferSpace:
 
     def _scored_text(self, tf: feats.TaskFeatures) -> feats.TaskFeatures:
         """Task features as scores read them: without descriptions when the folds chose so."""
-        return tf if self.use_description_ else _without_description(tf)
-
-    def _fit_text_pca(self, texts: np.ndarray) -> None:
-        from sklearn.decomposition import PCA
-
-        rows = texts[np.abs(texts).sum(1) > 0]
-        k = min(self.text_components, rows.shape[0] - 1, rows.shape[1])
-        comps = np.zeros((self.text_components, texts.shape[1]), np.float32)
-        self.text_mean_ = np.zeros(texts.shape[1], np.float32)
-        if k >= 1:  # no text at all (tasks known by their images, models by their graphs): no text directions
-            pca = PCA(n_components=k, random_state=self.seed).fit(rows)
-            comps[:k] = pca.components_
-            self.text_mean_ = pca.mean_.astype(np.float32)
-        self.text_components_ = comps
+        return tf if self.use_description_ else without_description(tf)
 
     def _project(self, texts: np.ndarray) -> np.ndarray:
-        """Centred PCA projection of text embeddings; an absent text (zero row) stays zero."""
-        present = (np.abs(texts).sum(1) > 0)[:, None]
-        return ((texts - self.text_mean_) @ self.text_components_.T * present).astype(np.float32)
+        """Centred PCA projection of text embeddings (:func:`~fennec.space.columns.project_texts`)."""
+        return project_texts(texts, self.text_mean_, self.text_components_)
 
     @property
     def image_proxy(self) -> str | None:
@@ -442,78 +408,24 @@ class TransferSpace:
         return sum(self.image_proxy in parts for parts in tf.images) if self.image_proxy else 0
 
     def _fit_images(self, tf: feats.TaskFeatures) -> None:
-        """Choose the proxy whose image statistics the towers read and fit their PCA (or read none).
-
-        The statistics are long (two proxy-width blocks, the mean and spread of the embeddings, plus the class
-        geometry) and the training tasks few, so the two blocks are reduced by a PCA fitted on the training
-        tasks. Each block (PCA scores; geometry) is centred and divided by one spread, its total standard
-        deviation over the training tasks: the block then weighs as much as the others under a shared L2
-        penalty, while the directions within it keep their relative size. Whitening each direction on its own
-        would give the noise of a handful of tasks the weight of the main direction they differ along (on a world
-        of warm- and cool-coloured tasks it ranked a new warm task as a cool one).
-        """
-        from collections import Counter
-
-        from sklearn.decomposition import PCA
-
-        self.image_proxy_ = None
-        counts = Counter(p for parts in tf.images for p in parts)
-        if self.images == "off" or not counts:
-            return
-        proxy, n = min(counts.items(), key=lambda kv: (-kv[1], kv[0]))
-        if n < max(self.min_image_tasks, 2):
-            return
-        rows = [np.asarray(parts[proxy], np.float32) for parts in tf.images if proxy in parts]
-        shapes = sorted({r.shape for r in rows})
-        if len(shapes) != 1:
-            raise FennecInputError(f"tasks: image statistics from {proxy!r} differ in shape across tasks ({shapes});"
-                                   " describe every task again with `fennec tasks add-images`")
-        if rows[0].ndim != 1 or rows[0].size <= N_GEOMETRY:
-            raise FennecInputError(f"tasks: image statistics from {proxy!r} have shape {shapes[0]}, expected a "
-                                   f"vector longer than the {N_GEOMETRY} geometry statistics (an embedding mean and "
-                                   "spread first); describe the tasks again with `fennec tasks add-images`")
-        x = np.stack(rows)
-        if not np.all(np.isfinite(x)):
-            raise FennecInputError(f"tasks: image statistics from {proxy!r} hold NaN or inf values; describe the "
-                                   "tasks again with `fennec tasks add-images`")
-        emb, geom = x[:, :-N_GEOMETRY], x[:, -N_GEOMETRY:]
-        k = max(1, min(self.image_components, len(x) - 1, emb.shape[1]))
-        pca = PCA(n_components=k, random_state=self.seed).fit(emb)
-        comps = np.zeros((self.image_components, emb.shape[1]), np.float32)
-        comps[:k] = pca.components_ / _block_spread(float(pca.explained_variance_.sum()))
-        self.image_proxy_ = proxy
-        self.image_mean_ = pca.mean_.astype(np.float32)
-        self.image_components_ = comps
-        spread = _block_spread(float(geom.var(0).sum()))
-        self.image_geometry_ = np.stack([geom.mean(0), np.full(N_GEOMETRY, spread)]).astype(np.float32)
+        """Choose the proxy whose image statistics the towers read and fit their PCA, or read none
+        (:func:`~fennec.space.columns.fit_image_basis`)."""
+        basis = (None if self.images == "off"
+                 else fit_image_basis(tf.images, self.image_components, self.min_image_tasks, self.seed))
+        self.image_proxy_ = None if basis is None else basis.proxy
+        if basis is not None:
+            self.image_mean_, self.image_components_, self.image_geometry_ = basis[1:]
 
     def _image_y(self, images: Sequence[Mapping[str, Any]]) -> np.ndarray:
-        """Task-tower image input (T, image_components + N_GEOMETRY + 1): PCA of the mean and spread blocks and
-        the geometry, each block scaled to unit total spread (:meth:`_fit_images`), and a has-image flag; zeros
-        for tasks without statistics from the space's proxy, and no columns at all for a space that reads text
-        only."""
-        n = len(images)
-        if self.image_proxy is None:
-            return np.zeros((n, 0), np.float32)
-        k = self.image_components_.shape[0]
-        out = np.zeros((n, k + N_GEOMETRY + 1), np.float32)
-        for i, parts in enumerate(images):
-            part = parts.get(self.image_proxy)
-            if part is None:
-                continue
-            v = np.asarray(part, np.float32)
-            dim = self.image_mean_.shape[0] + N_GEOMETRY
-            if v.shape != (dim,) or not np.all(np.isfinite(v)):
-                raise FennecInputError(f"task image statistics from {self.image_proxy!r}: expected {dim} "
-                                       f"finite values, got shape {v.shape}; describe the task again with that proxy")
-            out[i, :k] = (v[:-N_GEOMETRY] - self.image_mean_) @ self.image_components_.T
-            out[i, k:-1] = (v[-N_GEOMETRY:] - self.image_geometry_[0]) / self.image_geometry_[1]
-            out[i, -1] = 1.0
-        return out
+        """Task-tower image input (T, image_components + N_GEOMETRY + 1) (:func:`~fennec.space.columns.
+        image_columns`); no columns at all for a space that reads text only."""
+        basis = None if self.image_proxy is None else ImageBasis(
+            self.image_proxy, self.image_mean_, self.image_components_, self.image_geometry_)
+        return image_columns(images, basis)
 
     def _model_x(self, mf: feats.ModelFeatures) -> np.ndarray:
         """Model-tower input (M, A + 2 + TEXT_DIM + 2): archi2vec, size (standardised), pre-training text, flags."""
-        return np.concatenate([mf.arch, _apply_scale(mf.size, self.size_scale_), mf.pretraining, mf.flags], axis=1)
+        return np.concatenate([mf.arch, apply_scale(mf.size, self.size_scale_), mf.pretraining, mf.flags], axis=1)
 
     @staticmethod
     def _feature_groups(mf: feats.ModelFeatures) -> list[slice]:
@@ -525,7 +437,7 @@ class TransferSpace:
         """Task-tower input (T, 2 TEXT_DIM + 4 [+ image columns]): class-name and description embeddings, flags
         and size (standardised), and the image statistics when the space reads them (``image_y``, the
         :meth:`_image_y` of ``tf``'s images, computed here when not given)."""
-        meta = np.concatenate([tf.meta[:, :2], _apply_scale(tf.meta[:, 2:], self.meta_scale_)], axis=1)
+        meta = np.concatenate([tf.meta[:, :2], apply_scale(tf.meta[:, 2:], self.meta_scale_)], axis=1)
         if image_y is None:
             image_y = self._image_y(tf.images or ({},) * len(tf.meta))
         return np.concatenate([tf.names, tf.description, meta, image_y], axis=1)
@@ -693,7 +605,8 @@ class TransferSpace:
             task: A task card or task (class names, description, sizes).
             model_ids: Models to score (default: all in the space).
             benchmark: Score under this benchmark's protocol (adds the models' protocol offsets) when known; a
-                benchmark that copies another's published numbers (:func:`_aliases`) under the other's.
+                benchmark that copies another's published numbers
+                (:func:`~fennec.space.training_records.benchmark_aliases`) under the other's.
         """
         ids = list(self.model_ids_) if model_ids is None else list(model_ids)
         s = self.model_vectors(ids) @ self.task_vectors([task])[0]
@@ -752,82 +665,6 @@ class TransferSpace:
 def _cosines(a: np.ndarray, q: np.ndarray) -> np.ndarray:
     """Cosine of each row of ``a`` (T, D) with ``q`` (D,)."""
     return a @ q / (np.linalg.norm(a, axis=1) * np.linalg.norm(q) + 1e-12)
-
-
-def _block_spread(total_variance: float) -> float:
-    """The divisor that gives a block of features unit total standard deviation (1 for a constant block)."""
-    return math.sqrt(total_variance) if total_variance > 1e-12 else 1.0
-
-
-def _without_description(tf: feats.TaskFeatures) -> feats.TaskFeatures:
-    """The same tasks with no description (embedding zero, has-description flag off), as a card without one."""
-    meta = tf.meta.copy()
-    meta[:, 1] = 0.0
-    return feats.TaskFeatures(tf.names, np.zeros_like(tf.description), meta, tf.images)
-
-
-def _aliases(kept: list[Any], copies: list[tuple[str, str]], share: float = 0.5) -> dict[str, str]:
-    """Benchmarks whose usable records mostly repeat another benchmark's published numbers, from what
-    :func:`_dedupe` kept and dropped: benchmark -> the benchmark whose copies it kept.
-
-    A later paper that reprints an earlier one's fine-tuning table (Model Spider's single-source table is
-    LogME's) is the same runs under the same protocol; its own records are kept once, under the other benchmark,
-    so its protocol offsets would be learned from whatever little is left of it. Scoring within it uses the
-    other's instead. ``share``: the least fraction of a benchmark's usable records that must be copies.
-    """
-    from collections import Counter
-
-    total = Counter(r.benchmark for r in kept) + Counter(b for b, _ in copies)
-    out = {}
-    for bench in {b for b, _ in copies}:
-        source, n = Counter(src for b, src in copies if b == bench).most_common(1)[0]
-        if n >= share * total[bench]:
-            out[bench] = source
-    return out
-
-
-def _dedupe(records: Sequence[Any]) -> tuple[list[Any], list[tuple[str, str]]]:
-    """(usable, finite records with each (model, dataset, value) kept once (once per scorer, for cheap scores),
-    in benchmark order; one (benchmark, benchmark whose record was kept) pair per record dropped as a copy of
-    another benchmark's).
-
-    Usable: a transfer result (not a result on the model's own pre-training data, protocol
-    :data:`~fennec.records.metrics.PRETRAIN`) of its (benchmark, dataset)'s
-    :func:`~fennec.records.metrics.main_metric`, the one the evaluation reads too (a table that gives a model's
-    error and the accuracy derived from it says one thing once), or a cheap score (each scorer is its own target).
-    """
-    finite = [r for r in records if math.isfinite(float(r.value)) and getattr(r, "protocol", "") != PRETRAIN]
-    usable = [r for r in finite if not is_transfer(r)] + main_metric_records(r for r in finite if is_transfer(r))
-    seen: dict[tuple[str, str, float, str], str] = {}
-    kept, copies = [], []
-    for r in sorted(usable, key=lambda r: (r.benchmark, r.model, r.dataset, r.metric)):
-        v = float(r.value)
-        # a reprinted result is the same value under any accuracy metric's name; a cheap score is only a copy of
-        # the same scorer's (PARC and LogME agreeing to the digit, or a score equal to an accuracy, are not)
-        key = (r.model, r.dataset, v, "transfer" if is_transfer(r) else r.metric)
-        if key not in seen:
-            seen[key] = r.benchmark
-            kept.append(r)
-        elif seen[key] != r.benchmark:
-            copies.append((r.benchmark, seen[key]))
-    return kept, copies
-
-
-def _history(recs: list[Any], model_ids: list[str], task_names: list[str]) -> np.ndarray:
-    """(M, T) mean published result in percent (NaN where none), the accuracy ranges of recommendations: cheap
-    scores and lower-is-better metrics (errors, losses) left out."""
-    mpos = {m: i for i, m in enumerate(model_ids)}
-    tpos = {t: i for i, t in enumerate(task_names)}
-    total = np.zeros((len(model_ids), len(task_names)))
-    count = np.zeros_like(total)
-    for r in recs:
-        if is_cheap_metric(r.metric) or not higher_is_better(r.metric):
-            continue
-        i, j = mpos[r.model], tpos[r.dataset]
-        total[i, j] += as_percent(float(r.value), r.metric)
-        count[i, j] += 1
-    with np.errstate(invalid="ignore"):
-        return np.where(count > 0, total / np.maximum(count, 1), np.nan)
 
 
 def _info_dict(info: Any, model_id: str) -> dict[str, Any]:

@@ -94,7 +94,7 @@ def test_train_over_a_space_of_an_older_format_says_it_starts_afresh(trained, tm
 def test_train_writes_the_space(trained):
     from fennec.records import RecordStore
     from fennec.space.index import ModelIndex
-    from fennec.space.space import records_hash
+    from fennec.space.training_records import records_hash
 
     space = trained["space"]
     assert {"manifest.json", "index.faiss", "space.npz", "tower.pt", "config.json", "meta.json"} <= {

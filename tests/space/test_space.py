@@ -318,25 +318,10 @@ def test_a_previous_space_of_another_width_is_not_warm_started_from(fitted, worl
     assert wide.dim == 4 and not wide.train_info_["warm_start"]
 
 
-def test_exact_duplicate_records_across_benchmarks_count_once(world):
-    from dataclasses import replace
-
-    from fennec.space.space import _dedupe
-
-    records, _, _ = world
-    copies = [replace(r, benchmark="copycat") for r in records]
-    assert len(_dedupe(records + copies)[0]) == len(records)
-    # cheap scores that happen to equal each other, or an accuracy, are no copies: every one is kept
-    r = records[0]
-    scores = [replace(r, benchmark="scores", metric=m, protocol="score") for m in ("parc", "logme")]
-    kept, dropped = _dedupe([r, *scores])
-    assert len(kept) == 3 and dropped == []
-
-
 def test_a_benchmark_that_reprints_another_is_scored_under_its_protocol(world, tmp_path):
     from dataclasses import replace
 
-    from fennec.space.space import _aliases, _dedupe
+    from fennec.space.training_records import benchmark_aliases, usable_records
 
     records, models, tasks = world
     # "reprint" copies the planted table and adds two numbers of its own; "other" shares one number by chance
@@ -344,7 +329,7 @@ def test_a_benchmark_that_reprints_another_is_scored_under_its_protocol(world, t
     reprint += [replace(r, benchmark="reprint", metric="finetune_top5_acc", value=r.value + 3.0) for r in records[:2]]
     other = [replace(r, benchmark="other", value=r.value + 1.0) for r in records[:-1]] + [
         replace(records[-1], benchmark="other")]
-    assert _aliases(*_dedupe(records + reprint + other)) == {"reprint": "planted"}
+    assert benchmark_aliases(*usable_records(records + reprint + other)) == {"reprint": "planted"}
     space = TransferSpace(**FAST).fit(records + reprint, models, tasks)
     assert space.benchmark_alias_ == {"reprint": "planted"}
     for t in ("birds", "food"):
@@ -384,18 +369,6 @@ def test_no_usable_records_is_a_clear_error(world):
     _, models, tasks = world
     with pytest.raises(FennecInputError, match="no usable records"):
         TransferSpace(**FAST).fit([], models, tasks)
-
-
-def test_numeric_features_are_standardised_and_a_constant_column_left_alone():
-    from fennec.space.space import _apply_scale, _fit_scale
-
-    cols = np.array([[0.9, 0.5], [1.1, 0.5], [0.0, 0.5], [1.0, 0.5]], np.float32)  # row 2: size unknown
-    scale = _fit_scale(cols)
-    np.testing.assert_allclose(scale[:, 0], [1.0, np.std([0.9, 1.1, 1.0])], rtol=1e-5)
-    np.testing.assert_array_equal(scale[:, 1], [0.0, 1.0])  # constant: no standardisation
-    z = _apply_scale(np.array([[1.2, 0.7], [0.0, 0.0]], np.float32), scale)
-    assert z[0, 0] > 2 and z[0, 1] == pytest.approx(0.7)  # a new task's size moves its input by its own value
-    np.testing.assert_array_equal(z[1], [0.0, 0.0])  # unknown stays at the mean
 
 
 def test_fit_trains_on_one_thread_and_restores_torch_setting(world, monkeypatch):
@@ -546,25 +519,14 @@ def test_architectures_archi2vec_cannot_embed_are_reported_once_in_one_line():
         features.arch_embeddings(names)
 
 
-def test_results_on_the_models_own_pretraining_data_are_not_learned(store):
-    """torchvision's ImageNet top-1 table (protocol pretrain): neither its errors nor the derived accuracies."""
-    from fennec.records.metrics import PRETRAIN
-    from fennec.space.space import _dedupe
-
-    recs = store.records()
-    kept, _ = _dedupe(recs)
-    assert any(r.protocol == PRETRAIN for r in recs)
-    assert kept and not any(r.protocol == PRETRAIN or r.benchmark == "torchvision_imagenet" for r in kept)
-
-
 def test_a_score_protocol_record_under_an_unknown_metric_name_is_kept_as_a_score():
     """A record of protocol 'score' whose metric is no registered scorer crashed the fit's deduplication."""
     from fennec.records import Record
-    from fennec.space.space import _dedupe
+    from fennec.space.training_records import usable_records
 
     score = Record(model="m", dataset="d", benchmark="b", metric="myscore", value=1.0, protocol="score")
     acc = Record(model="m", dataset="d", benchmark="b", metric="top1_acc", value=80.0)
-    assert sorted(r.metric for r in _dedupe([score, acc])[0]) == ["myscore", "top1_acc"]
+    assert sorted(r.metric for r in usable_records([score, acc])[0]) == ["myscore", "top1_acc"]
     # ... and it is a cheap score's group: an auxiliary target (aux_weight), never what held-out checks score
     parc = Record(model="m", dataset="d", benchmark="b", metric="parc", value=0.5, protocol="score")
     space = TransferSpace(aux_weight=0.25)

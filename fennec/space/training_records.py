@@ -1,0 +1,93 @@
+"""Which records a transfer space trains on, and what it keeps of them to explain a recommendation.
+
+The store holds everything ingested: errors and accuracies of one table side by side, a model's results on its own
+pre-training data, papers that reprint another paper's table. The space trains on each published number once
+(:func:`usable_records`), scores a reprinting benchmark under the protocol of the one it reprints
+(:func:`benchmark_aliases`), hashes what it trained on for the manifest (:func:`records_hash`) and keeps the
+published accuracies as the ranges a recommendation shows (:func:`result_history`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from collections import Counter
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from fennec.records.metrics import PRETRAIN, higher_is_better, is_cheap_metric, is_transfer, main_metric_records
+
+
+def records_hash(records: Sequence[Any]) -> str:
+    """A stable hash of (benchmark, model, dataset, metric, value) over the records, order-free."""
+    rows = sorted(f"{r.benchmark}|{r.model}|{r.dataset}|{r.metric}|{float(r.value)!r}" for r in records)
+    return hashlib.sha256("\n".join(rows).encode()).hexdigest()
+
+
+def as_percent(value: float, metric: str) -> float:
+    """Fine-tuning results on one scale for display: fractions in [0, 1] become percentages."""
+    return value * 100.0 if ("fraction" in metric or 0.0 <= value <= 1.0) else value
+
+
+def usable_records(records: Sequence[Any]) -> tuple[list[Any], list[tuple[str, str]]]:
+    """(usable, finite records with each (model, dataset, value) kept once (once per scorer, for cheap scores),
+    in benchmark order; one (benchmark, benchmark whose record was kept) pair per record dropped as a copy of
+    another benchmark's).
+
+    Usable: a transfer result (not a result on the model's own pre-training data, protocol
+    :data:`~fennec.records.metrics.PRETRAIN`) of its (benchmark, dataset)'s
+    :func:`~fennec.records.metrics.main_metric`, the one the evaluation reads too (a table that gives a model's
+    error and the accuracy derived from it says one thing once), or a cheap score (each scorer is its own target).
+    """
+    finite = [r for r in records if math.isfinite(float(r.value)) and getattr(r, "protocol", "") != PRETRAIN]
+    usable = [r for r in finite if not is_transfer(r)] + main_metric_records(r for r in finite if is_transfer(r))
+    seen: dict[tuple[str, str, float, str], str] = {}
+    kept, copies = [], []
+    for r in sorted(usable, key=lambda r: (r.benchmark, r.model, r.dataset, r.metric)):
+        v = float(r.value)
+        # a reprinted result is the same value under any accuracy metric's name; a cheap score is only a copy of
+        # the same scorer's (PARC and LogME agreeing to the digit, or a score equal to an accuracy, are not)
+        key = (r.model, r.dataset, v, "transfer" if is_transfer(r) else r.metric)
+        if key not in seen:
+            seen[key] = r.benchmark
+            kept.append(r)
+        elif seen[key] != r.benchmark:
+            copies.append((r.benchmark, seen[key]))
+    return kept, copies
+
+
+def benchmark_aliases(kept: list[Any], copies: list[tuple[str, str]], share: float = 0.5) -> dict[str, str]:
+    """Benchmarks whose usable records mostly repeat another benchmark's published numbers, from what
+    :func:`usable_records` kept and dropped: benchmark -> the benchmark whose copies it kept.
+
+    A later paper that reprints an earlier one's fine-tuning table (Model Spider's single-source table is
+    LogME's) is the same runs under the same protocol; its own records are kept once, under the other benchmark,
+    so its protocol offsets would be learned from whatever little is left of it. Scoring within it uses the
+    other's instead. ``share``: the least fraction of a benchmark's usable records that must be copies.
+    """
+    total = Counter(r.benchmark for r in kept) + Counter(b for b, _ in copies)
+    out = {}
+    for bench in {b for b, _ in copies}:
+        source, n = Counter(src for b, src in copies if b == bench).most_common(1)[0]
+        if n >= share * total[bench]:
+            out[bench] = source
+    return out
+
+
+def result_history(recs: Sequence[Any], model_ids: list[str], task_names: list[str]) -> np.ndarray:
+    """(M, T) mean published result in percent (NaN where none), the accuracy ranges of recommendations: cheap
+    scores and lower-is-better metrics (errors, losses) left out."""
+    mpos = {m: i for i, m in enumerate(model_ids)}
+    tpos = {t: i for i, t in enumerate(task_names)}
+    total = np.zeros((len(model_ids), len(task_names)))
+    count = np.zeros_like(total)
+    for r in recs:
+        if is_cheap_metric(r.metric) or not higher_is_better(r.metric):
+            continue
+        i, j = mpos[r.model], tpos[r.dataset]
+        total[i, j] += as_percent(float(r.value), r.metric)
+        count[i, j] += 1
+    with np.errstate(invalid="ignore"):
+        return np.where(count > 0, total / np.maximum(count, 1), np.nan)
