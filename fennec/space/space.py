@@ -22,7 +22,6 @@ from fennec.registry import UnknownNameError, unknown_name_message
 from fennec.space import features as feats
 from fennec.space.cold import COLD_HEADS, ColdHead
 from fennec.space.columns import (
-    ImageBasis,
     apply_scale,
     fit_image_basis,
     fit_scale,
@@ -402,7 +401,7 @@ class TransferSpace:
     @property
     def image_proxy(self) -> str | None:
         """The proxy whose image statistics the space reads (None: it reads tasks' text only)."""
-        return self.image_proxy_
+        return None if self.image_basis_ is None else self.image_basis_.proxy
 
     def _n_image_tasks(self, tf: feats.TaskFeatures) -> int:
         return sum(self.image_proxy in parts for parts in tf.images) if self.image_proxy else 0
@@ -410,18 +409,13 @@ class TransferSpace:
     def _fit_images(self, tf: feats.TaskFeatures) -> None:
         """Choose the proxy whose image statistics the towers read and fit their PCA, or read none
         (:func:`~fennec.space.columns.fit_image_basis`)."""
-        basis = (None if self.images == "off"
-                 else fit_image_basis(tf.images, self.image_components, self.min_image_tasks, self.seed))
-        self.image_proxy_ = None if basis is None else basis.proxy
-        if basis is not None:
-            self.image_mean_, self.image_components_, self.image_geometry_ = basis[1:]
+        self.image_basis_ = (None if self.images == "off"
+                             else fit_image_basis(tf.images, self.image_components, self.min_image_tasks, self.seed))
 
     def _image_y(self, images: Sequence[Mapping[str, Any]]) -> np.ndarray:
         """Task-tower image input (T, image_components + N_GEOMETRY + 1) (:func:`~fennec.space.columns.
         image_columns`); no columns at all for a space that reads text only."""
-        basis = None if self.image_proxy is None else ImageBasis(
-            self.image_proxy, self.image_mean_, self.image_components_, self.image_geometry_)
-        return image_columns(images, basis)
+        return image_columns(images, self.image_basis_)
 
     def _model_x(self, mf: feats.ModelFeatures) -> np.ndarray:
         """Model-tower input (M, A + 2 + TEXT_DIM + 2): archi2vec, size (standardised), pre-training text, flags."""
@@ -468,9 +462,10 @@ class TransferSpace:
         and the same fitted PCA basis and scales (a refit on other tasks turns and flips the components)."""
         if self.image_proxy is None or init.image_proxy != self.image_proxy:
             return False
-        mine = (self.image_mean_, self.image_components_, self.image_geometry_)
-        theirs = (init.image_mean_, init.image_components_, init.image_geometry_)
-        return all(a.shape == b.shape and np.array_equal(a, b) for a, b in zip(mine, theirs, strict=True))
+        mine, theirs = self.image_basis_, init.image_basis_
+        return all(a.shape == b.shape and np.array_equal(a, b)
+                   for a, b in ((mine.mean, theirs.mean), (mine.components, theirs.components),
+                                (mine.geometry, theirs.geometry)))
 
     def _warm_start(self, net: TransferNet, init: TransferSpace | None, old_net: TransferNet | None,
                     free_ids: list[str], benches: list[str]) -> None:
@@ -640,7 +635,7 @@ class TransferSpace:
         # a space that reads text only has no image rows (a loaded one has no task_image_rows_ at all)
         if image_row is not None and self.image_proxy is not None and image_row[-1] > 0:
             rows = self.task_image_rows_
-            shown = self.image_components_.shape[0]  # what the images show; the geometry says how hard, not what
+            shown = self.image_basis_.components.shape[0]  # what the images show; the geometry says how hard, not what
             sims.append(_cosines(rows[:, :shown], image_row[:shown]))
             weights.append(rows[:, -1] > 0)  # the has-image flag of each historical task
         if not sims:

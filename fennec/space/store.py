@@ -22,6 +22,7 @@ import numpy as np
 import torch
 
 from fennec.io import current_umask, write_json
+from fennec.space.columns import ImageBasis
 from fennec.space.index import ModelIndex
 from fennec.space.net import TransferNet
 from fennec.space.space import TransferSpace
@@ -126,9 +127,9 @@ def _image_arrays(space: TransferSpace) -> dict[str, np.ndarray]:
     stays as it was before spaces could read images)."""
     if space.image_proxy is None:
         return {}
-    return {"image_proxy": np.array(space.image_proxy),
-            "image_mean": space.image_mean_, "image_components": space.image_components_,
-            "image_geometry": space.image_geometry_, "task_image_rows": space.task_image_rows_}
+    basis = space.image_basis_
+    return {"image_proxy": np.array(basis.proxy), "image_mean": basis.mean, "image_components": basis.components,
+            "image_geometry": basis.geometry, "task_image_rows": space.task_image_rows_}
 
 
 def load_space(path: str | os.PathLike[str] | None = None) -> TransferSpace:
@@ -180,11 +181,10 @@ def _read(p: Path, info: dict) -> TransferSpace:
         space.use_description_ = bool(z["use_description"]) if "use_description" in z else True
         space.benchmark_alias_ = json.loads(str(z["benchmark_alias"])) if "benchmark_alias" in z else {}
         # a space that reads tasks' images; spaces without the keys (all before them) read text only
-        space.image_proxy_ = str(z["image_proxy"]) if "image_proxy" in z else None
-        if space.image_proxy_ is not None:
-            space.image_mean_ = z["image_mean"]
-            space.image_components_ = z["image_components"]
-            space.image_geometry_ = z["image_geometry"]
+        space.image_basis_ = None
+        if "image_proxy" in z:
+            space.image_basis_ = ImageBasis(str(z["image_proxy"]), z["image_mean"], z["image_components"],
+                                            z["image_geometry"])
             space.task_image_rows_ = z["task_image_rows"]
     tower = torch.load(p / "tower.pt", map_location="cpu", weights_only=True)
     nets = []

@@ -85,5 +85,5 @@ def test_bad_image_statistics_are_a_clear_error(bad, match):
 def test_a_new_task_with_statistics_of_another_length_is_a_clear_error():
     rng = np.random.default_rng(3)
     basis = fit_image_basis([{"p:a": x} for x in _stats(rng, 4)], n_components=2, min_tasks=3, seed=0)
-    with pytest.raises(FennecInputError, match="expected 14 finite values"):
+    with pytest.raises(FennecInputError, match=f"expected {6 + N_GEOMETRY} finite values"):
         image_columns([{"p:a": np.ones(5, np.float32)}], basis)
