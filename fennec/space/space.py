@@ -129,6 +129,11 @@ class TransferSpace:
         probe_epoch: At which epoch the cross-validation's probes are scored to choose the learned scale:
             ``"best"``, each at its own best held-out epoch, or ``"common"``, all at the epoch count the final
             members then train for.
+        benchmark_scales: Also choose the learned scale of each benchmark on its own held-out groups of the
+            cross-validation, and use it when a task is scored under that benchmark (``score(...,
+            benchmark=...)``, as the evaluation harness does); a task scored without a benchmark (``recommend``)
+            keeps the space's one scale. Benchmarks disagree on how much of what is learned carries over to a new
+            dataset of theirs (docs/space_history.md).
         learned_scale: A fixed share kept of everything learned around the fixed baseline (main effects and
             interactions alike) instead of the cross-validated one (None, the default). An ablation: 0 scores
             every task by the fixed baseline alone, each model's shrunken mean standardised result, which shows
@@ -149,7 +154,7 @@ class TransferSpace:
                  image_components: int = 8, min_image_tasks: int = 3, n_members: int = 5, seed: int = 0,
                  text_encoder: str | None = None, cold_head: str = "linear", cold_cv: str = "loo",
                  cold_weight: str = "zoo",
-                 probe_epoch: str = "best", learned_scale: float | None = None,
+                 probe_epoch: str = "best", benchmark_scales: bool = False, learned_scale: float | None = None,
                  standardization: str = "clipped") -> None:
         self.dim = dim
         self.text_components = text_components
@@ -177,6 +182,7 @@ class TransferSpace:
         self.cold_cv = cold_cv
         self.cold_weight = cold_weight
         self.probe_epoch = probe_epoch
+        self.benchmark_scales = benchmark_scales
         self.learned_scale = learned_scale
         self.standardization = standardization
 
@@ -314,14 +320,19 @@ class TransferSpace:
         self.train_info_ = {"final_loss": info["final_loss"], **cold_info, "epochs": epochs,
                             "val_folds": n_folds, "members": len(nets), "learned_scale": self.learned_scale_,
                             "interaction_scale": self.interaction_scale_, "use_description": self.use_description_,
+                            "benchmark_scales": {b: list(v) for b, v in self.bench_scales_.items()},
                             "n_records": len(recs), "n_groups": len(batch.group_weight),
                             "image_proxy": self.image_proxy, "image_tasks": self._n_image_tasks(tf),
                             "warm_start": init is not None}
         self.records_hash_ = records_hash(recs)
         self.model_vectors_ = self._fold_models(inp.model_x, inp.pre, inp.free_idx)
+        self.bench_vectors_ = {b: self._fold_models(inp.model_x, inp.pre, inp.free_idx, scales)
+                               for b, scales in self.bench_scales_.items()}
         idx, has = inp.free_idx.clamp(min=0), (inp.free_idx >= 0)[:, None]
+        # each benchmark's protocol offsets at the main-effect scale it is scored with
+        column_scale = torch.tensor([self.bench_scales_.get(b, (self.learned_scale_,))[0] for b in benches])
         with torch.no_grad():
-            offsets = [n.offsets(self.learned_scale_)[idx] * has for n in nets]
+            offsets = [n.offsets(column_scale)[idx] * has for n in nets]
         self.bench_offset_ = torch.stack(offsets).mean(0).numpy()
         self.task_vectors_, self.task_image_rows_ = self._read_tasks(tf)
         self.history_ = result_history(recs, model_ids, task_names)
@@ -360,11 +371,27 @@ class TransferSpace:
                     blind_parts.append((*score_parts(probe, blind, batch), held))
             self.use_description_, (self.learned_scale_, self.interaction_scale_) = self._choose_view(
                 parts, blind_parts, batch)
+            self.bench_scales_ = (self._bench_scales(parts if self.use_description_ else blind_parts, batch)
+                                  if self.benchmark_scales else {})
         else:  # nothing held out to choose on: keep everything learned, or the fixed share
             self.use_description_ = self.description != "drop"
             fixed = 1.0 if self.learned_scale is None else float(self.learned_scale)
             self.learned_scale_, self.interaction_scale_ = fixed, fixed
+            self.bench_scales_ = {}
         return epochs, len(folds)
+
+    def _bench_scales(self, parts: list, batch: Batch) -> dict[str, tuple[float, float]]:
+        """``benchmark_scales``: each benchmark's learned scales chosen on the folds' held-out groups of that
+        benchmark alone; a benchmark without such groups, or whose choice is the space's, is left out (it is
+        scored with the space's scales)."""
+        grid = None if self.learned_scale is None else np.array([float(self.learned_scale)])
+        out = {}
+        for i, bench in enumerate(self.benchmarks_):
+            mine = [(*part[:3], part[3] & (batch.bench == i)) for part in parts]
+            scales, tau = choose_learned_scale(mine, batch, self.separate_scales, grid)
+            if tau is not None and scales != (self.learned_scale_, self.interaction_scale_):
+                out[bench] = scales
+        return out
 
     def _fit_cold_head(self, net: TransferNet, inp: Inputs, batch: Batch, mf: feats.ModelFeatures,
                        weights: np.ndarray | None) -> dict[str, Any]:
@@ -500,19 +527,21 @@ class TransferSpace:
                         new["bench_bias"][i, bi] = old["bench_bias"][j, old_b[b]]
         net.load_state_dict(new)
 
-    def _fold_models(self, x: torch.Tensor, pre: torch.Tensor, free_idx: torch.Tensor) -> np.ndarray:
+    def _fold_models(self, x: torch.Tensor, pre: torch.Tensor, free_idx: torch.Tensor,
+                     scales: tuple[float, float] | None = None) -> np.ndarray:
         """Folded model vectors (M, n_members * dim + 2k + 1): ``[u_1/n, ..., u_n/n, mean(k) p, mean b]``.
 
         The mean of the members' scores is itself one inner product with :meth:`_fold_tasks`' vectors, so the
         seed ensemble costs dimensions, not searches. Each member's parts come with everything learned scaled
-        around the fixed baseline, by ``learned_scale_`` (main effects) and ``interaction_scale_`` (vectors)
-        (:meth:`TransferNet.model_parts`), which keeps a score a dot product plus a bias.
+        around the fixed baseline, by ``learned_scale_`` (main effects) and ``interaction_scale_`` (vectors), or
+        by ``scales`` (the pair) when given (:meth:`TransferNet.model_parts`), which keeps a score a dot product
+        plus a bias.
         """
+        main, inter = (self.learned_scale_, self.interaction_scale_) if scales is None else scales
         us, affs, biases = [], [], []
         with torch.no_grad():
             for net in self.nets_:
-                folded, b = net.model_parts(x, pre, free_idx, scale=self.learned_scale_,
-                                            interaction=self.interaction_scale_)
+                folded, b = net.model_parts(x, pre, free_idx, scale=main, interaction=inter)
                 us.append(folded[:, : self.dim] / len(self.nets_))
                 affs.append(folded[:, self.dim :])
                 biases.append(b)
@@ -587,6 +616,8 @@ class TransferSpace:
             return []
         vecs = self.cold_start_vectors([models[m] for m in new])
         self.model_vectors_ = np.concatenate([self.model_vectors_, vecs])
+        # a cold-start vector is the head's prediction at the space's scales, whatever the benchmark
+        self.bench_vectors_ = {b: np.concatenate([v, vecs]) for b, v in self.bench_vectors_.items()}
         self.bench_offset_ = np.concatenate([self.bench_offset_, np.zeros((len(new), self.bench_offset_.shape[1]))])
         self.history_ = np.concatenate([self.history_, np.full((len(new), self.history_.shape[1]), np.nan)])
         self.model_ids_ = [*self.model_ids_, *new]
@@ -599,17 +630,21 @@ class TransferSpace:
         Args:
             task: A task card or task (class names, description, sizes).
             model_ids: Models to score (default: all in the space).
-            benchmark: Score under this benchmark's protocol (adds the models' protocol offsets) when known; a
-                benchmark that copies another's published numbers
-                (:func:`~fennec.space.training_records.benchmark_aliases`) under the other's.
+            benchmark: Score under this benchmark's protocol (adds the models' protocol offsets, and uses its own
+                learned scales when it has them: ``benchmark_scales``) when known; a benchmark that copies another's
+                published numbers (:func:`~fennec.space.training_records.benchmark_aliases`) under the other's.
         """
         ids = list(self.model_ids_) if model_ids is None else list(model_ids)
-        s = self.model_vectors(ids) @ self.task_vectors([task])[0]
+        vectors = self.model_vectors(ids)
         # a benchmark whose records repeat another's numbers is scored under the other's protocol offsets
         benchmark = self.benchmark_alias_.get(benchmark, benchmark)
         if benchmark is not None and benchmark in self.benchmarks_:
-            pos = self.model_positions()
-            s = s + self.bench_offset_[[pos[m] for m in ids], self.benchmarks_.index(benchmark)]
+            rows = [self.model_positions()[m] for m in ids]
+            if benchmark in self.bench_vectors_:
+                vectors = self.bench_vectors_[benchmark][rows]
+            s = vectors @ self.task_vectors([task])[0] + self.bench_offset_[rows, self.benchmarks_.index(benchmark)]
+        else:
+            s = vectors @ self.task_vectors([task])[0]
         return s.astype(np.float64)
 
     def image_rows(self, cards: Sequence[Any]) -> np.ndarray:

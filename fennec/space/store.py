@@ -95,6 +95,7 @@ def save_space(space: TransferSpace, out_dir: str | os.PathLike[str]) -> Path:
                  interaction_scale=np.float64(space.interaction_scale_),
                  use_description=np.bool_(space.use_description_),
                  benchmark_alias=np.array(json.dumps(space.benchmark_alias_, sort_keys=True)),
+                 **_bench_scale_arrays(space),
                  **_image_arrays(space))
         net = space.nets_[0]
         torch.save({"state_dicts": [n.state_dict() for n in space.nets_],
@@ -130,6 +131,17 @@ def _image_arrays(space: TransferSpace) -> dict[str, np.ndarray]:
     basis = space.image_basis_
     return {"image_proxy": np.array(basis.proxy), "image_mean": basis.mean, "image_components": basis.components,
             "image_geometry": basis.geometry, "task_image_rows": space.task_image_rows_}
+
+
+def _bench_scale_arrays(space: TransferSpace) -> dict[str, np.ndarray]:
+    """The benchmarks scored with learned scales of their own (``benchmark_scales``): names, (B, 2) scales and
+    (B, M, D) folded model vectors; nothing for a space without any, whose file stays as before the option."""
+    names = sorted(space.bench_scales_)
+    if not names:
+        return {}
+    return {"bench_scale_names": np.array(names, dtype=str),
+            "bench_scales": np.array([space.bench_scales_[b] for b in names], dtype=np.float64),
+            "bench_vectors": np.stack([space.bench_vectors_[b] for b in names])}
 
 
 def load_space(path: str | os.PathLike[str] | None = None) -> TransferSpace:
@@ -180,6 +192,10 @@ def _read(p: Path, info: dict) -> TransferSpace:
         space.interaction_scale_ = float(z["interaction_scale"]) if "interaction_scale" in z else space.learned_scale_
         space.use_description_ = bool(z["use_description"]) if "use_description" in z else True
         space.benchmark_alias_ = json.loads(str(z["benchmark_alias"])) if "benchmark_alias" in z else {}
+        # benchmarks with learned scales of their own (benchmark_scales); none in spaces saved before the option
+        names = z["bench_scale_names"].tolist() if "bench_scale_names" in z else []
+        space.bench_scales_ = {b: tuple(float(v) for v in z["bench_scales"][i]) for i, b in enumerate(names)}
+        space.bench_vectors_ = {b: z["bench_vectors"][i] for i, b in enumerate(names)}
         # a space that reads tasks' images; spaces without the keys (all before them) read text only
         space.image_basis_ = None
         if "image_proxy" in z:

@@ -301,6 +301,47 @@ def test_separate_scales_are_chosen_saved_and_folded(world, tmp_path):
     torch.testing.assert_close(bias - base_bias, a * (full_bias - base_bias))
 
 
+def _with_a_shuffled_benchmark(world):
+    """The planted world plus a benchmark "shuffled" of the same models and tasks whose +15 on each task goes to
+    another domain's specialist: there, what a task's text says about its domain does not tell the best model."""
+    from fennec.space.planted import planted_records
+
+    records, models, tasks = world
+    names = sorted(tasks)
+    rotated = {t: f"test:{names[(i + 1) % len(names)]}" for i, t in enumerate(names)}
+    return records + planted_records(rotated, models, "test:generic", "shuffled", np.random.default_rng(1))
+
+
+def test_each_benchmark_keeps_the_learned_scale_its_own_held_out_datasets_choose(world, tmp_path):
+    _, models, tasks = world
+    both = _with_a_shuffled_benchmark(world)
+    cfg = {"epochs": 60, "val_fraction": 0.5, "cv_repeats": 1, "n_members": 1}
+    space = TransferSpace(**cfg, benchmark_scales=True).fit(both, models, tasks)
+    # the learned source affinity is the planted benchmark's answer and noise on the shuffled one
+    assert "planted" not in space.bench_scales_ and space.learned_scale_ > 0.5
+    assert space.bench_scales_["shuffled"][0] < space.learned_scale_
+    assert space.train_info_["benchmark_scales"] == {b: list(v) for b, v in space.bench_scales_.items()}
+    # the nets do not depend on the option: under "shuffled" the scores are those of a space whose one scale is
+    # shuffled's, under "planted" and without a benchmark (recommend) those of the plain space
+    plain = TransferSpace(**cfg).fit(both, models, tasks)
+    fixed = TransferSpace(**cfg, learned_scale=space.bench_scales_["shuffled"][0]).fit(both, models, tasks)
+    for t in ("birds", "food"):
+        np.testing.assert_allclose(space.score(tasks[t], benchmark="shuffled"),
+                                   fixed.score(tasks[t], benchmark="shuffled"), rtol=1e-5, atol=1e-5)
+        np.testing.assert_allclose(space.score(tasks[t], benchmark="planted"),
+                                   plain.score(tasks[t], benchmark="planted"), rtol=1e-5, atol=1e-5)
+        np.testing.assert_array_equal(space.score(tasks[t]), plain.score(tasks[t]))
+    again = load_space(save_space(space, tmp_path / "space"))
+    assert again.bench_scales_ == space.bench_scales_
+    np.testing.assert_allclose(again.score(tasks["cars"], benchmark="shuffled"),
+                               space.score(tasks["cars"], benchmark="shuffled"), rtol=1e-6)
+    # a model added later has its cold-start vector under every benchmark's scales
+    assert again.add_models({"timm:resnet18": model_from_id("timm:resnet18")}) == ["timm:resnet18"]
+    new = again.score(tasks["cars"], ["timm:resnet18"], benchmark="shuffled")
+    np.testing.assert_allclose(new, again.score(tasks["cars"], ["timm:resnet18"]), rtol=1e-6)
+    assert load_space(save_space(plain, tmp_path / "plain")).bench_scales_ == {}
+
+
 def test_warm_start_starts_from_the_previous_space(fitted, world):
     records, models, tasks = world
     warm = TransferSpace(epochs=1, lr=1e-6, val_fraction=0.0, n_members=2).fit(records, models, tasks, init=fitted)
