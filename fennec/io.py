@@ -7,30 +7,37 @@ import json
 import os
 import tempfile
 from collections.abc import Iterator
-from pathlib import Path
 from typing import IO, Any
 
 import numpy as np
 
-from fennec.validation import FennecInputError
+from fennec.validation import FennecInputError, check_output_file
 
 
 @contextlib.contextmanager
-def atomic_open(path: str | os.PathLike[str], mode: str = "w", **kwargs: Any) -> Iterator[IO[Any]]:
+def atomic_open(path: str | os.PathLike[str], mode: str = "w", *, name: str = "output file",
+                **kwargs: Any) -> Iterator[IO[Any]]:
     """Open a temporary file beside ``path`` and rename it over ``path`` only if the block succeeds.
 
     Args:
-        path: Destination file (not a directory: FennecInputError). Its parent directory is created if needed.
+        path: Destination file. Its parent directory is created if needed.
         mode: ``"w"`` (text) or ``"wb"`` (binary).
+        name: The option or argument that gave ``path``, for error messages (e.g. ``--out``).
         **kwargs: Passed to :func:`open` (e.g. ``encoding``, ``newline``).
+
+    Raises:
+        FennecInputError: when ``path`` is a directory or its folder cannot be made or written
+            (:func:`~fennec.validation.check_output_file`).
     """
     if mode not in ("w", "wb"):
         raise ValueError(f"atomic_open mode must be 'w' or 'wb', got {mode!r}")
-    path = Path(path)
-    if path.is_dir():  # caught before anything is written: a rename over a directory fails only at the end
-        raise FennecInputError(f"{str(path)!r}: is a directory; give a file path to write")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    # a directory, or a parent that is a file, is caught before anything is written, in words
+    path = check_output_file(path, name, create=True)
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    except OSError as exc:
+        raise FennecInputError(f"{name} {str(path)!r}: cannot write in {str(path.parent)!r} "
+                               f"({exc.strerror or exc}); give a path in a writable folder") from None
     try:
         os.chmod(tmp, 0o666 & ~current_umask())  # mkstemp makes 0600 files; give the usual permissions
         if "b" not in mode:

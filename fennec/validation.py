@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 import os
 import warnings
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -42,6 +43,10 @@ def check_matrix(value: object, name: str, *, dtype: type = np.float64, min_rows
     return arr
 
 
+# the largest |feature| the scores accept: its square summed over millions of rows stays far from float64's 1.8e308
+MAX_FEATURE = 1e100
+
+
 def check_features(features: object, name: str = "features", *, warn_n_lt_d: bool = True) -> np.ndarray:
     """Check a feature matrix and return it as a C-contiguous float64 array.
 
@@ -54,6 +59,11 @@ def check_features(features: object, name: str = "features", *, warn_n_lt_d: boo
         float64 array of shape (N, D).
     """
     arr = check_matrix(features, name, min_rows=2)
+    largest = float(np.abs(arr).max())
+    if largest > MAX_FEATURE:
+        # squares and covariances of such values overflow float64, and the scores would come out inf or nan
+        raise FennecInputError(f"{name}: values as large as {largest:.3g} (more than {MAX_FEATURE:.0e}) overflow "
+                               "the scores' arithmetic; divide the features by a constant first")
     if warn_n_lt_d and arr.shape[0] < arr.shape[1]:
         warnings.warn(f"{name}: N={arr.shape[0]} < D={arr.shape[1]}; covariance-based scores use a "
                       "pseudo-inverse or PCA and are less reliable", FennecInputWarning, stacklevel=2)
@@ -144,10 +154,15 @@ def check_positive_number(value: object, name: str, *, allow_zero: bool = False)
     return v
 
 
+#: The largest seed: every consumer accepts [0, 2**32 - 1] (sklearn's random_state and numpy's legacy
+#: RandomState stop there; numpy's default_rng and torch take more).
+MAX_SEED = 2**32 - 1
+
+
 def check_seed(value: object, name: str = "seed") -> int:
-    """Check that ``value`` is an integer >= 0 (what numpy's and torch's generators accept)."""
-    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 0:
-        raise FennecInputError(f"{name}: expected an integer >= 0, got {value!r}")
+    """Check that ``value`` is an integer in [0, 2**32 - 1] (what every generator fennec seeds accepts)."""
+    if isinstance(value, bool) or not isinstance(value, int | np.integer) or not 0 <= value <= MAX_SEED:
+        raise FennecInputError(f"{name}: expected an integer in [0, {MAX_SEED}], got {value!r}")
     return int(value)
 
 
@@ -197,3 +212,99 @@ def check_model_id(model_id: object, name: str = "model") -> tuple[str, str]:
     if not source or not rest:
         raise FennecInputError(f"{name}: expected 'source:id' such as 'timm:resnet50.a1_in1k', got {model_id!r}")
     return source, rest
+
+
+def check_path_option(value: str | os.PathLike[str] | None, name: str, *, what: str = "a path",
+                      left_out: str = "") -> Path | None:
+    """A path option as a :class:`Path`, None when it was left out; an explicitly empty value is an error.
+
+    An empty string must never fall back to a default: ``--out ""`` taken as "the default" once overwrote the
+    shipped space, and ``Path("")`` means the current directory.
+
+    Args:
+        value: The option's value (None when not given).
+        name: The option, e.g. ``--out``.
+        what: What to give instead, e.g. ``a directory``.
+        left_out: What leaving the option out does, for the message (e.g. ``the default``, ``stdout``).
+
+    Raises:
+        FennecInputError: for an empty or blank value.
+    """
+    if value is None:
+        return None
+    if not str(value).strip():
+        fix = f" or leave the option out for {left_out}" if left_out else ""
+        raise FennecInputError(f"{name}: empty path; give {what}{fix}")
+    return Path(value)
+
+
+def path_or_default(value: str | os.PathLike[str] | None, name: str, default: Callable[[], Path], *,
+                    what: str = "a path") -> Path:
+    """``value`` as a path, ``default()`` only when the option was left out (see :func:`check_path_option`)."""
+    path = check_path_option(value, name, what=what, left_out="the default")
+    return default() if path is None else path
+
+
+def check_output_parent(path: str | os.PathLike[str], name: str, *, create: bool = False) -> Path:
+    """Check that the folder of ``path`` exists or can be made, before anything is computed or written.
+
+    Args:
+        path: A file or directory to write.
+        name: The option or argument that gave it, e.g. ``--out``.
+        create: Make the missing folders (else only check that they could be made).
+
+    Returns:
+        ``path`` as a :class:`Path`.
+
+    Raises:
+        FennecInputError: when an ancestor is a file, the folder is not writable or cannot be made.
+    """
+    check_path_option(path, name)  # Path("") is the current directory: refused, not written into
+    p = Path(path)
+    parent = p.parent
+    existing = parent
+    while not existing.exists() and existing != existing.parent:  # the nearest ancestor that exists decides
+        existing = existing.parent
+    if not existing.is_dir():
+        raise FennecInputError(f"{name} {str(p)!r}: {str(existing)!r} is a file, not a folder; give a path in a "
+                               "folder (or move the file away)")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise FennecInputError(f"{name} {str(p)!r}: cannot write in {str(existing)!r} (permission denied); give a "
+                               "path in a writable folder")
+    if create:
+        try:
+            parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise FennecInputError(f"{name} {str(p)!r}: cannot create the folder {str(parent)!r} "
+                                   f"({exc.strerror or exc}); give a path in a writable folder") from None
+    return p
+
+
+def check_output_file(path: str | os.PathLike[str], name: str, *, create: bool = False) -> Path:
+    """Check that a file can be written at ``path``: not a directory, in a folder that exists or can be made
+    (made with ``create``); see :func:`check_output_parent`."""
+    p = check_output_parent(path, name, create=create)
+    if p.is_dir():  # caught before anything is written: a rename over a directory fails only at the end
+        raise FennecInputError(f"{name} {str(p)!r}: is a directory; give a file path to write")
+    return p
+
+
+def read_csv_text(path: str | os.PathLike[str], name: str) -> str:
+    """The text of a CSV file read as UTF-8 (a leading byte-order mark is dropped), for :mod:`csv` to parse
+    with ``io.StringIO(text, newline="")``.
+
+    Args:
+        path: The file.
+        name: The option or argument that gave it, e.g. ``--manifest``.
+
+    Raises:
+        FennecInputError: when the file cannot be read or is not UTF-8 text.
+    """
+    try:
+        return Path(path).read_bytes().decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = exc.object[: exc.start].count(b"\n") + 1
+        raise FennecInputError(f"{name} {str(path)!r}: not UTF-8 text (byte 0x{exc.object[exc.start]:02x} on line "
+                               f"{line}); save the file as UTF-8") from None
+    except OSError as exc:
+        raise FennecInputError(f"{name} {str(path)!r}: cannot read the file ({exc.strerror or exc})") from None

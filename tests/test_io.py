@@ -35,3 +35,18 @@ def test_a_directory_is_not_a_file_to_write(tmp_path: Path, capsys: pytest.Captu
     err = capsys.readouterr().err
     assert "is a directory" in err and err.count("\n") == 1
     assert list(out.iterdir()) == [] and not [p for p in tmp_path.iterdir() if p.name.startswith(".out")]
+
+
+def test_a_parent_that_is_a_file_is_a_worded_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    afile = tmp_path / "afile"
+    afile.write_text("x")
+    with (pytest.raises(FennecInputError, match=r"^--out '.*o\.csv': '.*afile' is a file, not a folder"),
+          atomic_open(afile / "sub" / "o.csv", name="--out") as fh):
+        fh.write("x")
+    assert afile.read_text() == "x"
+    # through the CLI: `records export afile/o.csv` is one line and exit code 2, before the store is opened
+    store = tmp_path / "s.sqlite"
+    assert main(["records", "export", str(afile / "o.csv"), "--store", str(store)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("fennec records: error: FILE.csv ") and "is a file, not a folder" in err
+    assert err.count("\n") == 1 and not store.exists()

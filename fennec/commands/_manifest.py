@@ -3,22 +3,64 @@
 from __future__ import annotations
 
 import csv
+import io
+from pathlib import Path
 
 
 def manifest_rows(path: str, required: tuple[str, ...] = ("task",)) -> list[dict[str, str]]:
-    """The rows of a CSV manifest as dicts of stripped strings; one-line errors for a missing file or column.
+    """The rows of a CSV manifest as dicts of stripped strings; one-line errors for a missing file or column,
+    text that is not UTF-8 and malformed CSV.
+
+    Column names are matched stripped and case-insensitively (``Task``, `` task ``; a UTF-8 byte-order mark
+    is dropped), and the rows' keys are the lower-cased names.
 
     Args:
         path: The ``--manifest`` file (``.csv``).
-        required: Columns every manifest of this command must have.
+        required: Columns every manifest of this command must have (lower case).
     """
-    from fennec.validation import FennecInputError, check_file
+    from fennec.validation import FennecInputError, check_file, check_path_option, read_csv_text
 
+    check_path_option(path, "--manifest", what="a .csv file")  # Path("") is the current directory
     p = check_file(path, "--manifest", suffixes=(".csv",))
-    with open(p, newline="", encoding="utf-8") as fh:
-        reader = csv.DictReader(fh)
-        missing = [c for c in required if c not in (reader.fieldnames or [])]
+    reader = csv.reader(io.StringIO(read_csv_text(p, "--manifest"), newline=""))
+    try:
+        header = [h.strip().lower() for h in next(reader, [])]
+        missing = [c for c in required if c not in header]
         if missing:
-            raise FennecInputError(f"--manifest: {path!r} needs the column(s) {', '.join(missing)} "
-                                   f"(got {reader.fieldnames})")
-        return [{k: (v or "").strip() for k, v in row.items() if k} for row in reader]
+            raise FennecInputError(f"--manifest {path!r}: needs the column(s) {', '.join(missing)} "
+                                   f"(got {header}); add a header line such as {','.join(required)}")
+        rows = []
+        for fields in reader:
+            if not fields:  # a blank line is no row
+                continue
+            # short rows are filled with "" and extra cells dropped, as csv.DictReader did
+            cells = (fields + [""] * len(header))[: len(header)]
+            rows.append({k: v.strip() for k, v in zip(header, cells, strict=True) if k})
+        return rows
+    except csv.Error as exc:
+        raise FennecInputError(f"--manifest {path!r}: malformed CSV on line {reader.line_num} ({exc})") from None
+
+
+def task_from_manifest(task: str, manifest: str | Path) -> str:
+    """A manifest's ``task`` cell, a relative path resolved against the manifest's folder (as the paths of a
+    path,label manifest are; one found only from the current directory is taken from there); class names
+    (``a,b,c``) and absolute paths stay as they are.
+
+    What is a path and what are class names is :func:`fennec.tasks.readers.detect_reader`'s rule, applied to
+    the resolved path: an existing file or folder is a path, else text with a comma (and no file suffix) is
+    class names; anything else is a path that does not exist, which the task reader then names.
+    """
+    from fennec.tasks.readers import detect_reader
+    from fennec.validation import FennecInputError
+
+    if not task or Path(task).is_absolute():
+        return task
+    resolved = str(Path(manifest).parent / task)
+    if not Path(resolved).exists() and Path(task).exists():
+        # a manifest written before paths were read from its folder named them from the current directory
+        return task
+    try:
+        names = not Path(resolved).exists() and detect_reader(resolved) == "names"
+    except FennecInputError:  # neither an existing path nor class names: the reader words the error
+        names = False
+    return task if names else resolved

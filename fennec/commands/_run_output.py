@@ -21,3 +21,21 @@ def finish_run(command: str, res: Any, out: str | None, store: str | None) -> in
     print(f"{command}: {len(res.records)} new record(s), {len(res.skipped)} already present, "
           f"{len(res.failures)} failure(s)" + (f"; wrote {where}" if where else ""), file=sys.stderr)
     return 1 if res.failures else 0
+
+
+def check_run_outputs(out: str | None, store: str | None) -> None:
+    """The ``--out`` CSV and ``--store`` of a runner command, checked before any model runs (a run can take
+    hours; a path that cannot be written must not fail at its end): not empty, not a directory, in a folder that
+    exists or can be made, and ``--out`` a ``.csv``.
+
+    Raises:
+        FennecInputError: naming the option.
+    """
+    from fennec.validation import FennecInputError, check_output_file
+
+    if out is not None:
+        check_output_file(out, "--out")
+        if not str(out).lower().endswith(".csv"):
+            raise FennecInputError(f"--out {out!r}: should end with .csv")
+    if store is not None:
+        check_output_file(store, "--store")

@@ -58,15 +58,18 @@ def run(args: argparse.Namespace) -> int:
     """Run the evaluation and print a table or JSON."""
     from fennec.evaluation import METHODS, evaluate
     from fennec.evaluation.report import format_paired, format_table
-    from fennec.validation import FennecInputError, check_positive_int
+    from fennec.validation import FennecInputError, check_output_file, check_positive_int, check_seed
 
     load_methods()
     if check_positive_int(args.folds, "--folds") < 2:
         raise FennecInputError(f"--folds {args.folds}: expected at least 2 folds of held-out models")
     for m in args.method:
         METHODS.get(m)  # unknown name -> one-line error with close matches
-    if args.plot and not str(args.plot).lower().endswith(".png"):
-        raise FennecInputError(f"--plot {args.plot!r}: expected a .png file name")
+    check_seed(args.seed, "--seed")
+    if args.plot is not None:  # `--plot ""` and a path that cannot be written fail before the evaluation runs
+        check_output_file(args.plot, "--plot")
+        if not str(args.plot).lower().endswith(".png"):
+            raise FennecInputError(f"--plot {args.plot!r}: expected a .png file name")
     store = open_store(args)
     try:
         reports = [evaluate(args.benchmark, m, args.protocol, store=store, seed=args.seed, datasets=args.dataset,
@@ -79,7 +82,7 @@ def run(args: argparse.Namespace) -> int:
         print(format_table(reports), end="")
         if len(reports) > 1:
             print(f"\npaired over target datasets (bootstrap, seeded):\n{format_paired(reports)}", end="")
-    if args.plot:
+    if args.plot is not None:
         from fennec.evaluation.plot import plot_reports
 
         metric = plot_reports(reports, args.plot)

@@ -69,14 +69,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Handler of `fennec finetune`; returns the exit code (1 when some model failed)."""
-    from fennec.commands._run_output import finish_run
+    from fennec.commands._run_output import check_run_outputs, finish_run
     from fennec.tasks import read_task
-    from fennec.validation import FennecInputError
+    from fennec.validation import check_path_option, check_seed
     from fennec.zoo.finetune import Finetuner
     from fennec.zoo.finetune_sweep import finetune_zoo
 
-    if args.out is not None and not str(args.out).lower().endswith(".csv"):
-        raise FennecInputError(f"--out {args.out!r}: should end with .csv")
+    check_seed(args.seed, "--seed")
+    check_run_outputs(args.out, args.store)
+    check_path_option(args.checkpoints, "--checkpoints")  # an empty path is the current directory: refused
+    check_path_option(args.save_to, "--save-to")
     tuner = Finetuner(protocol=args.protocol, epochs=args.epochs, lr=args.lr, head_lr_mult=args.head_lr_mult,
                       weight_decay=args.weight_decay, batch_size=args.batch_size, image_size=args.image_size,
                       max_train=args.max_train, max_test=args.max_test, seed=args.seed,

@@ -20,6 +20,8 @@ import sys
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from fennec.records.cards import TaskCard
     from fennec.tasks import ImageStatistics, Task
     from fennec.tasks.visual import VisualLabels
@@ -45,6 +47,14 @@ def add_image_arguments(p: argparse.ArgumentParser) -> None:
     g.add_argument("--no-images", action="store_true",
                    help="do not look at the task's images: no proxy names for a task without class names, no "
                    "image statistics for a space that reads them; rank it from its text and size")
+
+
+def space_option(value: str | None) -> Path | None:
+    """The ``--space`` option of the commands that read a space: None for the shipped one; ``--space ""`` is an
+    error, not the current directory."""
+    from fennec.validation import check_path_option
+
+    return check_path_option(value, "--space", what="a space directory", left_out="the shipped space")
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -163,8 +173,9 @@ def run(args: argparse.Namespace) -> int:
     from fennec.validation import check_positive_int
 
     top_k = check_positive_int(args.top_k, "--top-k")
+    space_dir = space_option(args.space)
     task = read_user_task(args.task, args.classes, args.description)
-    space = load_space(args.space)  # a bad --space fails before the proxy has looked at any image
+    space = load_space(space_dir)  # a bad --space fails before the proxy has looked at any image
     card, visual = space_view(task, not args.no_images, args.proxy, space.image_proxy)
     index = None if args.candidates else load_index(space)
     result = recommend(space, card, top_k=top_k, candidates=args.candidates, index=index)

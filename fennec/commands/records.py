@@ -27,8 +27,11 @@ def add_store_argument(parser: argparse.ArgumentParser) -> None:
 def open_store(args: argparse.Namespace):  # -> RecordStore (imported lazily to keep --help fast)
     """Open (and on first use create and seed) the store named by ``args.store``."""
     from fennec.records import RecordStore, default_store_path
+    from fennec.validation import path_or_default
 
-    return RecordStore(args.store or default_store_path())
+    # `--store ""` is an error, not the default store (an empty string is falsy: `or` would take the default)
+    return RecordStore(path_or_default(args.store, "--store", default_store_path,
+                                       what="a store file such as records.sqlite"))
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -81,6 +84,10 @@ def run(args: argparse.Namespace) -> int:
         print("fennec records: choose a sub-command: init, ingest, export, list, stats, models "
               "(see fennec records --help)", file=sys.stderr)
         return 2
+    if cmd == "export":  # a path that cannot be written fails before the store is opened
+        from fennec.validation import check_output_file
+
+        check_output_file(args.file, "FILE.csv")
     store = open_store(args)
     try:
         if cmd == "init":

@@ -42,15 +42,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Handler of `fennec score-zoo`; returns the exit code (1 when some model failed)."""
-    from fennec.commands._run_output import finish_run
+    from fennec.commands._run_output import check_run_outputs, finish_run
     from fennec.tasks import read_task
-    from fennec.validation import FennecInputError, check_positive_int
+    from fennec.validation import FennecInputError, check_positive_int, check_seed
     from fennec.zoo import score_zoo
 
     check_positive_int(args.max_images, "--max-images")
     check_positive_int(args.batch_size, "--batch-size")
-    if args.out is not None and not str(args.out).lower().endswith(".csv"):
-        raise FennecInputError(f"--out {args.out!r}: should end with .csv")
+    check_seed(args.seed, "--seed")
+    check_run_outputs(args.out, args.store)
     task = read_task(args.task, args.classes)
     if task.kind != "images":
         raise FennecInputError(f"--task {args.task}: score-zoo needs images (an image folder or a manifest), got a "

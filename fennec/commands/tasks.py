@@ -82,6 +82,8 @@ def run(args: argparse.Namespace) -> int:
         print("fennec tasks: choose a sub-command: add, add-images, list, show (see fennec tasks --help)",
               file=sys.stderr)
         return 2
+    if cmd == "add-images":
+        _check_image_options(args)  # before a store is opened (and, on first use, made)
     store = open_store(args)
     try:
         if cmd == "add":
@@ -126,6 +128,18 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _check_image_options(args: argparse.Namespace) -> None:
+    """The options of `fennec tasks add-images` that need no store: probe size, seed, NAME PATH or --manifest."""
+    from fennec.validation import FennecInputError, check_path_option, check_positive_int, check_seed
+
+    check_positive_int(args.max_images, "--max-images")
+    check_seed(args.seed, "--seed")
+    # `--manifest ""` is an error, not "no manifest"
+    check_path_option(args.manifest, "--manifest", what="a .csv file with task,path columns")
+    if args.manifest is not None and (args.name or args.path):
+        raise FennecInputError("add-images: give NAME PATH or --manifest FILE.csv, not both")
+
+
 def _add_images(store: RecordStore, args: argparse.Namespace) -> None:
     """`fennec tasks add-images`: describe the images of one task (NAME PATH) or of every row of a manifest with
     the proxy and store the image part of each descriptor.
@@ -136,12 +150,9 @@ def _add_images(store: RecordStore, args: argparse.Namespace) -> None:
     """
     from fennec.commands._manifest import manifest_rows
     from fennec.tasks import describe_images
-    from fennec.validation import FennecInputError, check_positive_int
+    from fennec.validation import FennecInputError
 
-    check_positive_int(args.max_images, "--max-images")
-    if args.manifest and (args.name or args.path):
-        raise FennecInputError("add-images: give NAME PATH or --manifest FILE.csv, not both")
-    if args.manifest:
+    if args.manifest is not None:
         rows = manifest_rows(args.manifest, ("task", "path"))
         jobs = [(r["task"], r["path"], f"--manifest {args.manifest!r} row {i}") for i, r in enumerate(rows, 2)]
         if not jobs:

@@ -36,14 +36,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from fennec.space.space import TransferSpace
     from fennec.space.store import check_space_dir, default_space_dir, load_space, save_space
-    from fennec.validation import FennecInputError, check_positive_int, check_seed
+    from fennec.validation import FennecInputError, check_positive_int, check_seed, path_or_default
 
     params: dict[str, int | str] = {"seed": check_seed(args.seed, "--seed"), "images": args.images}
     if args.epochs is not None:
         params["epochs"] = check_positive_int(args.epochs, "--epochs")
     if args.dim is not None:
         params["dim"] = check_positive_int(args.dim, "--dim")
-    out = check_space_dir(args.out or default_space_dir())  # before minutes of training, not after
+    # before minutes of training, not after; `--out ""` is an error, never the shipped space
+    out = check_space_dir(path_or_default(args.out, "--out", default_space_dir, what="a directory"))
     init = None
     if not args.no_warm_start:
         try:

@@ -30,21 +30,27 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run_add(args: argparse.Namespace) -> int:
     from fennec.space.store import default_space_dir, load_space, save_space
     from fennec.space.zoo import model_from_id
+    from fennec.validation import path_or_default
 
-    space = load_space(args.space)
-    models = {m: model_from_id(m, args.pretraining) for m in args.models}
-    added = space.add_models(models)
-    save_space(space, args.space or default_space_dir())
-    for m in args.models:
+    # `--space ""` is an error, never the shipped space (an empty string is falsy: `or` would take the default)
+    where = path_or_default(args.space, "--space", default_space_dir, what="a space directory")
+    space = load_space(where)
+    ids = list(dict.fromkeys(args.models))  # a model named twice is added once
+    known = space.model_positions()
+    # a model the space already has (any source, hf: and parc: ids of published records too) is not read again
+    added = space.add_models({m: model_from_id(m, args.pretraining) for m in ids if m not in known})
+    save_space(space, where, "--space")
+    for m in ids:
         state = "added (cold start)" if m in added else "already in the space"
         print(f"{m}: {state}", file=sys.stderr)
     return 0
 
 
 def run_list(args: argparse.Namespace) -> int:
+    from fennec.commands.recommend import space_option
     from fennec.space.store import load_space
 
-    space = load_space(args.space)
+    space = load_space(space_option(args.space))
     for m in space.model_ids_:
         print(f"{m}\t{'records' if space.has_records(m) else 'cold start'}\t{space.model_info_[m].get('architecture')}")
     return 0

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import io
 import math
 from collections import defaultdict
 from dataclasses import dataclass
@@ -23,17 +24,21 @@ from pathlib import Path
 
 from fennec.records.aliases import _TORCHVISION_TO_TIMM, ModelAlias, data_dir, model_aliases, parc_model, resolve_model
 from fennec.records.cards import shipped_cards
-from fennec.records.metrics import PRETRAIN, PROTOCOLS
+from fennec.records.metrics import PRETRAIN, PROTOCOLS, is_percent_metric
 from fennec.records.store import Record, RecordStore
 from fennec.registry import unknown_name_message
-from fennec.validation import FennecInputError, check_file
+from fennec.validation import FennecInputError, check_file, read_csv_text
 
 TIDY_REQUIRED = ("model", "dataset", "metric", "value")
 TIDY_OPTIONAL = ("benchmark", "source", "architecture", "pretraining", "protocol")
 PARC_COLUMNS = ("Architecture", "Source Dataset", "Target Dataset", "Oracle")
+PARC_METRIC = "oracle_finetune_acc_pct"
 PARC_CONTROLLED_ARCHS = {"resnet50", "resnet18", "googlenet", "alexnet"}
 PARC_CONTROLLED_SOURCES = {"imagenet", "nabird", "oxford_pets", "cub200", "caltech101", "stanford_dogs", "voc2007",
                            "cifar10"}
+#: The largest magnitude a result may have: published accuracies, losses and scores are far below it, and the
+#: training standardises (squares) values, which must stay finite.
+MAX_ABS_VALUE = 1e9
 
 #: The shipped record files loaded into a new store, in order.
 SHIPPED_RECORD_FILES = (
@@ -80,7 +85,8 @@ def _fail(path: Path, line: int, reason: str) -> FennecInputError:
     return FennecInputError(f"{path}:{line}: {reason}")
 
 
-def _parse_value(path: Path, line: int, text: str) -> float:
+def _parse_value(path: Path, line: int, text: str, column: str = "value") -> float:
+    """The number in a value cell; finite and of a plausible magnitude (:data:`MAX_ABS_VALUE`)."""
     text = text.strip()
     if not text:
         raise _fail(path, line, "empty value; give a number")
@@ -92,7 +98,18 @@ def _parse_value(path: Path, line: int, text: str) -> float:
         raise _fail(path, line, f"value {text!r} has a percent sign; write the number without it")
     if not math.isfinite(value):
         raise _fail(path, line, f"value {text!r} is not a finite number (NaN/inf); drop the row")
+    if abs(value) > MAX_ABS_VALUE:
+        raise _fail(path, line, f"column {column!r}: value {text!r} is implausibly large (|value| > "
+                    f"{MAX_ABS_VALUE:g}); check the number")
     return value
+
+
+def _check_share(path: Path, line: int, column: str, metric: str, value: float) -> None:
+    """An accuracy-like metric (:func:`~fennec.records.metrics.is_percent_metric`) lies in [0, 100] (percent, or
+    [0, 1] as a fraction, which :func:`_check_units` tells apart)."""
+    if is_percent_metric(metric) and not 0.0 <= value <= 100.0:
+        raise _fail(path, line, f"column {column!r}: value {value!r} is outside [0, 100] for the accuracy-like "
+                    f"metric {metric!r}; give a percentage (or a fraction in [0, 1])")
 
 
 def _same(a: float, b: float) -> bool:
@@ -101,7 +118,8 @@ def _same(a: float, b: float) -> bool:
 
 def _read_rows(store: RecordStore, path: Path, benchmark: str | None, res: IngestResult,
                protocol: str | None = None) -> list[_Row]:
-    with open(path, newline="", encoding="utf-8-sig") as fh:
+    # one way of reading CSV text (utf-8-sig: a byte-order mark is dropped); not UTF-8 is a one-line error
+    with io.StringIO(read_csv_text(path, "records file"), newline="") as fh:
         reader = csv.reader(fh)
         try:
             header = [h.strip() for h in next(reader)]
@@ -158,6 +176,7 @@ def _tidy_row(store: RecordStore, path: Path, line: int, f: dict[str, str], benc
         if not f[col].strip():
             raise _fail(path, line, f"empty {col}")
     value = _parse_value(path, line, f["value"])
+    _check_share(path, line, "value", f["metric"].strip(), value)
     try:
         model = resolve_model(f["model"], f.get("architecture", "").strip() or None,
                               f.get("pretraining", "").strip() or None)
@@ -177,9 +196,10 @@ def _parc_row(store: RecordStore, path: Path, line: int, f: dict[str, str], benc
     arch, source, target = f["Architecture"].strip(), f["Source Dataset"].strip(), f["Target Dataset"].strip()
     if not (arch and source and target):
         raise _fail(path, line, "empty Architecture, Source Dataset or Target Dataset")
-    value = _parse_value(path, line, f["Oracle"])
+    value = _parse_value(path, line, f["Oracle"], "Oracle")
     if value < 0:  # PARC writes -1 for "no result" (its metrics keep only oracle > 0)
         return None
+    _check_share(path, line, "Oracle", PARC_METRIC, value)
     name = f"{arch}/{source}"
     model = model_aliases().get(name)
     if model is None:
@@ -190,7 +210,7 @@ def _parc_row(store: RecordStore, path: Path, line: int, f: dict[str, str], benc
     bench = benchmark or ("parc_controlled" if arch in PARC_CONTROLLED_ARCHS and source in PARC_CONTROLLED_SOURCES
                           else "parc_external")
     rec = Record(model=model.model_id, dataset=store.canonical_task(target), benchmark=bench,
-                 metric="oracle_finetune_acc_pct", value=value, source=f"file:{path.name}",
+                 metric=PARC_METRIC, value=value, source=f"file:{path.name}",
                  protocol=protocol or "finetune")
     return _Row(line, rec, target, model, protocol_given=protocol is not None)
 

@@ -11,6 +11,9 @@ an error-rate benchmark is neither dropped nor ranked upside down. The direction
   way after a negation anywhere before it (``neg_log_loss``, ``top1_acc_derived_as_100_minus_error``) or before a
   gain word (``error_reduction``);
 - anything else (``top1_acc``, ``map``, ``oracle_finetune_acc_pct``, ``logme``, ``parc``) is higher-is-better.
+
+Which metrics are percentages (or fractions) of a whole, and so lie in [0, 100], also comes from the name
+(:func:`is_percent_metric`).
 """
 
 from __future__ import annotations
@@ -82,6 +85,25 @@ def higher_is_better(metric: str) -> bool:
             flipped = any(v in NEGATIONS for v in words[:i]) or any(v in GAINS for v in words[i + 1:])
             return flipped
     return True
+
+
+#: Words of a metric that is a share of the test set, in percent or as a fraction: accuracies, mAP, IoU, F1 (and
+#: the error rates of a top-k accuracy, ``top1_error``).
+PERCENT_WORDS = frozenset({"acc", "accuracy", "top1", "top5", "map", "iou", "miou", "f1", "pct", "percent",
+                           "percentage"})
+#: Words that make a metric a difference of shares (``acc_gain``, ``top1_delta``), which may be negative.
+DIFFERENCE_WORDS = GAINS | {"delta", "diff", "difference", "change"}
+
+
+@functools.lru_cache(maxsize=4096)
+def is_percent_metric(metric: str) -> bool:
+    """Whether ``metric`` is a share in [0, 100] (or [0, 1] as a fraction): one of its words is an accuracy
+    word (:data:`PERCENT_WORDS`, or a word that starts or ends with ``acc`` or starts with ``top1``/``top5``,
+    as ``top1acc``), and none makes it a difference (:data:`DIFFERENCE_WORDS`)."""
+    words = _words(metric)
+    if any(w in DIFFERENCE_WORDS for w in words):
+        return False
+    return any(w in PERCENT_WORDS or w.startswith(("acc", "top1", "top5")) or w.endswith("acc") for w in words)
 
 
 def oriented(value: float, metric: str) -> float:

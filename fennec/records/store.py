@@ -34,7 +34,7 @@ import numpy as np
 from fennec.records.aliases import ModelAlias, canonical_dataset, normalize_name
 from fennec.records.cards import TaskCard
 from fennec.records.metrics import oriented
-from fennec.validation import FennecInputError
+from fennec.validation import FennecInputError, check_output_parent, check_path_option
 
 
 @dataclass(frozen=True)
@@ -177,10 +177,11 @@ class RecordStore:
     """
 
     def __init__(self, path: str | os.PathLike[str], *, seed: bool = True) -> None:
+        check_path_option(path, "--store")  # Path("") would be the current directory
         self.path = Path(path).expanduser()
         if self.path.exists() and self.path.is_dir():
             raise FennecInputError(f"--store {str(self.path)!r}: is a directory; give a file such as records.sqlite")
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        check_output_parent(self.path, "--store", create=True)
         try:
             # isolation_level=None: we issue BEGIN/COMMIT ourselves so a whole ingest is one transaction.
             self.conn = sqlite3.connect(str(self.path), isolation_level=None, timeout=30.0)

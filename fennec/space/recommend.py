@@ -52,6 +52,7 @@ def recommend(space: TransferSpace, task: Any, *, top_k: int = 10, candidates: S
     tvecs, rows = space.read_tasks([task])
     tvec = tvecs[0]
     if candidates:
+        candidates = list(dict.fromkeys(candidates))  # a model named twice is ranked once
         in_space = space.model_positions()
         known = [m for m in candidates if m in in_space]
         new = [m for m in candidates if m not in in_space]

@@ -42,6 +42,7 @@ from fennec.space.fit import (
     fit_cold_head,
     score_parts,
     set_cold_layers,
+    standardize,
     train_net,
     zoo_weights,
 )
@@ -290,6 +291,11 @@ class TransferSpace:
         blind = self._inputs(mf, without_description(tf), free_idx) if self.description != "keep" else None
         batch = self._batch(recs, {m: i for i, m in enumerate(model_ids)}, {t: i for i, t in enumerate(task_names)},
                             {b: i for i, b in enumerate(benches)})
+        if not standardize(batch)[1].any():
+            # every group would be dropped, and the space would train on nothing yet look trained
+            raise FennecInputError("records: no (benchmark, dataset, metric) group has 3 or more models with "
+                                   "different results, and the space learns from how models rank within one; "
+                                   "ingest results of at least 3 models on a dataset")
         cfg = {k: v for k, v in self.get_params().items()
                if k in ("lr", "listnet_weight", "tau", "l2_free", "l2_interaction", "l2_offset", "l2_proj",
                         "base_prior")}

@@ -26,7 +26,7 @@ from fennec.space.columns import ImageBasis
 from fennec.space.index import ModelIndex
 from fennec.space.net import TransferNet
 from fennec.space.space import TransferSpace
-from fennec.validation import FennecInputError
+from fennec.validation import FennecInputError, check_output_parent
 
 FORMAT = "fennec-space-v4"
 
@@ -49,20 +49,25 @@ def _versions() -> dict[str, str]:
             "faiss": faiss.__version__, "numpy": np.__version__}
 
 
-def check_space_dir(out_dir: str | os.PathLike[str]) -> Path:
-    """``out_dir`` as a place to write a space: new, empty, or holding a space (which is replaced); anything else
-    (a file, a folder of other things) is refused, since writing a space replaces the whole directory.
+def check_space_dir(out_dir: str | os.PathLike[str], name: str = "--out") -> Path:
+    """``out_dir`` as a place to write a space: new, empty, or holding a space (which is replaced), in a folder
+    that exists or can be made; anything else (an empty path, a file, a folder of other things, a parent that is
+    a file) is refused, since writing a space replaces the whole directory. Nothing is created.
+
+    Args:
+        out_dir: The space directory to write.
+        name: The option that gave it (``--out`` of train, ``--space`` of zoo add).
 
     Raises:
         FennecInputError: naming the path and what to do instead.
     """
-    out = Path(out_dir)
+    out = check_output_parent(out_dir, name)  # before minutes of training, not after
     if not out.exists():
         return out
     if not out.is_dir():
-        raise FennecInputError(f"--out {str(out)!r}: is a file, not a space directory; give a new directory")
+        raise FennecInputError(f"{name} {str(out)!r}: is a file, not a space directory; give a new directory")
     if any(out.iterdir()) and not _holds_space(out):
-        raise FennecInputError(f"--out {str(out)!r}: holds files but no trained space (no fennec manifest.json); "
+        raise FennecInputError(f"{name} {str(out)!r}: holds files but no trained space (no fennec manifest.json); "
                                "writing a space replaces the whole directory, so give a new or empty one")
     return out
 
@@ -74,15 +79,20 @@ def _holds_space(path: Path) -> bool:
         return False
 
 
-def save_space(space: TransferSpace, out_dir: str | os.PathLike[str]) -> Path:
+def save_space(space: TransferSpace, out_dir: str | os.PathLike[str], name: str = "--out") -> Path:
     """Write ``space`` to ``out_dir`` atomically (replacing a previous space there); returns the path.
 
+    Args:
+        space: A fitted space.
+        out_dir: The space directory.
+        name: The option that gave ``out_dir``, for error messages.
+
     Raises:
-        FennecInputError: when ``out_dir`` is a file or a directory that holds something else
-            (:func:`check_space_dir`).
+        FennecInputError: when ``out_dir`` is a file or a directory that holds something else, or its folder
+            cannot be made (:func:`check_space_dir`).
     """
-    out = check_space_dir(out_dir)
-    out.parent.mkdir(parents=True, exist_ok=True)
+    out = check_space_dir(out_dir, name)
+    check_output_parent(out, name, create=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
     try:
         os.chmod(tmp, 0o777 & ~current_umask())  # mkdtemp makes a 0700 directory

@@ -28,17 +28,66 @@ def _check_timm_architecture(model_id: str, arch: str) -> None:
                                "(timm.list_models() lists them; a model of your own is local:PATH)")
 
 
+def _check_torchvision_model(model_id: str, name: str) -> None:
+    """A ``torchvision:`` id must name a classification model torchvision can build."""
+    import difflib
+
+    import torchvision
+
+    known = torchvision.models.list_models(module=torchvision.models)
+    if name not in known:
+        close = difflib.get_close_matches(name, known, n=3, cutoff=0.6)
+        hint = f"; did you mean {', '.join(close)}?" if close else ""
+        raise FennecInputError(f"model {model_id!r}: torchvision has no classification model {name!r}{hint} "
+                               "(torchvision.models.list_models() lists them)")
+
+
+def _check_open_clip_model(model_id: str, rest: str) -> None:
+    """An ``open_clip:ARCH[:TAG]`` id must name a model config open_clip ships and, with a tag, one of its
+    pre-trained tags or a weights file (open_clip takes either)."""
+    import difflib
+    from pathlib import Path
+
+    import open_clip
+
+    arch, _, tag = rest.partition(":")
+    archs = open_clip.list_models()
+    if arch not in archs:
+        close = difflib.get_close_matches(arch, archs, n=3, cutoff=0.6)
+        hint = f"; did you mean {', '.join(close)}?" if close else ""
+        raise FennecInputError(f"model {model_id!r}: open_clip has no model {arch!r}{hint} "
+                               "(open_clip.list_models() lists them)")
+    tags = open_clip.list_pretrained_tags_by_model(arch)
+    if tag and tag not in tags and not Path(tag).expanduser().is_file():
+        raise FennecInputError(f"model {model_id!r}: open_clip has no pre-trained tag {tag!r} for {arch!r}; "
+                               f"expected one of {', '.join(tags) or '(none)'} or a weights file")
+
+
 def model_from_id(model_id: str, pretraining: str | None = None) -> ZooModel:
-    """Metadata for a ``source:id`` model id.
+    """Metadata for a ``source:id`` model id the space has not seen, for its cold-start vector.
+
+    A ``local:PATH`` checkpoint (:mod:`fennec.zoo.checkpoints`) says its own architecture and pre-training text;
+    ``pretraining`` overrides what the id or the checkpoint says.
 
     Raises:
-        FennecInputError: for a malformed id or an unknown source.
+        FennecInputError: for a malformed id, a source that cannot give a cold-start vector, or a name its source
+            does not know (a typo would otherwise rank as an average model).
     """
     source, rest = check_model_id(model_id, "model")
     if source not in ("timm", "open_clip", "torchvision", "local"):
-        raise FennecInputError(f"model: unknown source {source!r} in {model_id!r}; expected timm:, open_clip:, "
-                               "torchvision: or local:")
+        raise FennecInputError(f"model {model_id!r}: not in the space, and a {source}: id cannot get a cold-start "
+                               "vector; a model new to the space is timm:, open_clip:, torchvision: or local: "
+                               "(`fennec zoo list` lists the space's models)")
+    if source == "local":
+        from fennec.zoo.checkpoints import read_checkpoint_info
+
+        info = read_checkpoint_info(model_id)
+        return ZooModel(model_id, info.architecture, pretraining or info.pretraining)
     arch, words = id_metadata(source, rest, pretraining)
     if source == "timm":
         _check_timm_architecture(model_id, arch)
+    elif source == "torchvision":
+        _check_torchvision_model(model_id, rest)
+    else:
+        _check_open_clip_model(model_id, rest)
     return ZooModel(model_id, arch, words)

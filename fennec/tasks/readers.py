@@ -20,6 +20,7 @@ whose labels are integers, or renames them in label order.
 from __future__ import annotations
 
 import csv
+import io
 import json
 import os
 import re
@@ -32,7 +33,7 @@ import numpy as np
 from fennec.registry import Registry
 from fennec.tasks.images import IMAGE_SUFFIXES, is_image_file
 from fennec.tasks.task import Task
-from fennec.validation import FennecInputError, FennecInputWarning
+from fennec.validation import FennecInputError, FennecInputWarning, read_csv_text
 
 ReaderFn = Callable[..., Task]
 READERS: Registry[ReaderFn] = Registry("task reader")
@@ -53,16 +54,17 @@ def parse_class_names(classes: str | list[str] | tuple[str, ...]) -> list[str]:
         names = [str(c).strip() for c in classes]
     elif os.path.isfile(classes):
         try:
-            text = Path(classes).read_text(encoding="utf-8")
+            text = Path(classes).read_text(encoding="utf-8-sig")  # a byte-order mark is not part of a name
         except (OSError, UnicodeDecodeError) as exc:
             raise FennecInputError(f"classes: cannot read {classes!r} as UTF-8 text ({exc})") from None
-        if text.lstrip().startswith("["):
-            try:
-                names = [str(x).strip() for x in json.loads(text)]
-            except (json.JSONDecodeError, TypeError) as exc:
-                raise FennecInputError(f"classes: {classes!r} is not a valid JSON list ({exc})") from None
+        if text.lstrip().startswith(("[", "{")):
+            names = _json_class_names(text, classes)
         else:
             names = [ln.strip() for ln in text.splitlines() if ln.strip() and not ln.lstrip().startswith("#")]
+    elif "," not in classes and _looks_like_path(classes):
+        # "classes.txt" or "lists/pets" is a file that is missing, not one class of that name
+        raise FennecInputError(f"classes: no file {classes!r}; give an existing file (one name per line, or a JSON "
+                               "list) or the names themselves as a comma list \"a,b,c\"")
     else:
         names = [c.strip() for c in str(classes).split(",")]
     names = [n for n in names if n]
@@ -72,6 +74,23 @@ def parse_class_names(classes: str | list[str] | tuple[str, ...]) -> list[str]:
     return names
 
 
+
+
+def _looks_like_path(text: str) -> bool:
+    """True for a string that names a file rather than a class: a folder separator or a list file's suffix."""
+    return "/" in text or os.sep in text or Path(text).suffix.lower() in (".txt", ".json", ".csv", ".lst", ".names")
+
+
+def _json_class_names(text: str, source: str) -> list[str]:
+    """Class names from a file holding a JSON list of strings (or numbers)."""
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise FennecInputError(f"classes: {source!r} is not a valid JSON list ({exc})") from None
+    if not isinstance(value, list) or not all(isinstance(x, str | int | float) for x in value):
+        raise FennecInputError(f"classes: {source!r} holds JSON that is not a flat list of class names; expected "
+                               "[\"name\", ...]")
+    return [str(x).strip() for x in value]
 
 
 _WORDNET_ID = re.compile(r"n\d{8}")
@@ -214,12 +233,12 @@ def _read_table(path: Path) -> tuple[list[str], list[dict[str, str]]]:
                 for values in zip(*data.values(), strict=True)]
         return cols, rows
     delimiter = "\t" if path.suffix.lower() == ".tsv" else ","
+    text = read_csv_text(path, f"task {path}")
     try:
-        with open(path, newline="", encoding="utf-8-sig") as fh:
-            reader = csv.DictReader(fh, delimiter=delimiter)
-            rows = [{(k or "").strip().lower(): (v or "").strip() for k, v in row.items()} for row in reader]
-            cols = [(c or "").strip().lower() for c in (reader.fieldnames or [])]
-    except (OSError, UnicodeDecodeError, csv.Error) as exc:
+        reader = csv.DictReader(io.StringIO(text, newline=""), delimiter=delimiter)
+        rows = [{(k or "").strip().lower(): (v or "").strip() for k, v in row.items()} for row in reader]
+        cols = [(c or "").strip().lower() for c in (reader.fieldnames or [])]
+    except csv.Error as exc:
         raise FennecInputError(f"task {path}: cannot read the manifest ({exc})") from None
     return cols, rows
 

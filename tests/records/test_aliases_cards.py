@@ -50,8 +50,8 @@ def test_source_ids_read_their_pretraining_tag_like_zoo_add():
     from fennec.space.zoo import model_from_id
 
     for model_id in ("timm:resnet50", "timm:resnet50.a1_in1k", "timm:vit_base_patch16_224.augreg_in21k",
-                     "open_clip:ViT-B-32:laion2b_s34b_b79k", "open_clip:ViT-B-32:my_own_tag",
-                     "torchvision:regnet_y_400mf", "local:/models/net.pt"):
+                     "open_clip:ViT-B-32:laion2b_s34b_b79k", "open_clip:ViT-B-32:openai",
+                     "torchvision:regnet_y_400mf"):
         a, z = resolve_model(model_id), model_from_id(model_id)
         assert (a.architecture, a.pretraining) == (z.architecture or "", z.pretraining or ""), model_id
     assert resolve_model("timm:resnet50.a1_in1k", pretraining="my words").pretraining == "my words"

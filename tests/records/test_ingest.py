@@ -48,7 +48,7 @@ def test_parc_format_into_empty_store(empty_store):
 
 
 def test_crash_in_the_middle_leaves_the_store_as_it_was(store, tmp_path, monkeypatch):
-    rows = "".join(f"newbench,timm:resnet{d},cifar10,acc,{50 + d},me\n" for d in (18, 34, 50, 101))
+    rows = "".join(f"newbench,timm:resnet{d},cifar10,acc,{40 + d / 4},me\n" for d in (18, 34, 50, 101))
     path = _write(tmp_path, HEADER + rows)
     before = _snapshot(store)
     calls = {"n": 0}
@@ -96,6 +96,12 @@ def test_interrupt_rolls_back(store, tmp_path, monkeypatch):
     ("b,timm:resnet18,cifar10,test_accuracy_fraction_0_1,91.2,s\n", 2, "outside [0, 1]"),
     ("b,mystery_net,cifar10,acc,0.5,s\n", 2, "not in the alias table"),
     ("b,timm:resnet18,,acc,0.5,s\n", 2, "empty dataset"),
+    ("b,timm:resnet18,cifar10,top1_acc,-5,s\n", 2,
+     "column 'value': value -5.0 is outside [0, 100] for the accuracy-like metric 'top1_acc'"),
+    ("b,timm:resnet18,cifar10,top1_acc,80,s\nb,timm:resnet34,cifar10,top1_acc,150,s\n", 3,
+     "column 'value': value 150.0 is outside [0, 100]"),
+    ("b,timm:resnet18,cifar10,top1_acc,1e300,s\n", 2, "column 'value': value '1e300' is implausibly large"),
+    ("b,timm:resnet18,cifar10,logme,-2e9,s\n", 2, "implausibly large"),
     ("b,timm:resnet18,cifar10,acc,0.5\n", 2, "5 fields"),
 ])
 def test_bad_rows_are_rejected_with_file_line_reason(empty_store, tmp_path, body, line, reason):
@@ -190,3 +196,29 @@ def test_a_parc_file_takes_the_protocol_given(empty_store, tmp_path):
     p.write_text("Architecture,Source Dataset,Target Dataset,Oracle\nresnet50,imagenet,cifar10,91.2\n")
     ingest_file(empty_store, p, protocol="linear_probe")
     assert [r.protocol for r in empty_store.records()] == ["linear_probe"]
+
+
+def test_parc_oracle_over_100_is_rejected(empty_store, tmp_path):
+    p = _write(tmp_path, "Architecture,Source Dataset,Target Dataset,Oracle\nresnet50,imagenet,cifar10,101.5\n")
+    with pytest.raises(FennecInputError, match=re.escape(f"{p}:2: column 'Oracle': value 101.5 is outside [0, 100]")):
+        ingest_file(empty_store, p)
+    assert empty_store.records() == []
+
+
+def test_values_published_tables_hold_are_accepted(empty_store, tmp_path):
+    # negative regression scores, error rates, fractions, a difference of accuracies and scores outside [0, 100]
+    p = _write(tmp_path, HEADER + "b,timm:resnet18,cifar10,regression_finetune_score_as_given_higher_better,-395.5,s\n"
+               "b,timm:resnet18,cifar10,top1_error,21.7,s\nb,timm:resnet18,cifar10,test_accuracy_fraction_0_1,0.91,s\n"
+               "b,timm:resnet18,cifar10,top1_acc_gain,-3.5,s\nb,timm:resnet18,cifar10,leep,-250.0,s\n"
+               "b,timm:resnet18,cifar10,top1_acc,0,s\nb,timm:resnet34,cifar10,top1_acc,100,s\n")
+    assert ingest_file(empty_store, p).added == 7
+
+
+def test_a_file_that_is_not_utf8_is_a_one_line_error(empty_store, tmp_path):
+    p = tmp_path / "latin1.csv"
+    p.write_bytes((HEADER + "b,timm:resnet18,caf\xe9,acc,0.5,s\n").encode("latin-1"))
+    with pytest.raises(FennecInputError, match=re.escape(f"records file {str(p)!r}: not UTF-8 text (byte 0xe9 on "
+                                                         "line 2); save the file as UTF-8")):
+        ingest_file(empty_store, p)
+    p.write_bytes(("\ufeff" + HEADER + "b,timm:resnet18,café,acc,0.5,s\n").encode())  # a BOM is fine
+    assert ingest_file(empty_store, p).added == 1

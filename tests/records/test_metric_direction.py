@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from fennec.records import Record
-from fennec.records.metrics import higher_is_better, main_metric, oriented
+from fennec.records.metrics import higher_is_better, is_percent_metric, main_metric, oriented
 
 
 @pytest.mark.parametrize("metric", ["finetune_top1_acc", "finetune_voc07_11pt_mAP", "oracle_finetune_acc_pct",
@@ -55,3 +55,13 @@ def test_main_metric_records_keep_one_metric_per_dataset_among_transfer_results(
     # dataset d: accuracies speak (2 models), the score is no ground truth; dataset e has only a score
     assert sorted((r.dataset, r.model, r.metric) for r in kept) == [("d", "a", "top1_acc"), ("d", "b", "top1_acc"),
                                                                    ("e", "a", "myscore")]
+
+
+@pytest.mark.parametrize(("metric", "share"), [
+    ("finetune_top1_acc", True), ("oracle_finetune_acc_pct", True), ("finetune_voc07_11pt_mAP", True),
+    ("test_accuracy_fraction_0_1", True), ("imagenet_top1_error_1crop_224", True), ("Top-1 Accuracy", True),
+    ("finetune_acc_metric_unstated", True), ("mean_per_class_acc", True), ("top1acc", True),
+    ("regression_finetune_score_as_given_higher_better", False), ("logme", False), ("leep", False),
+    ("test_loss", False), ("top1_acc_gain", False), ("acc_delta", False)])
+def test_is_percent_metric(metric, share):
+    assert is_percent_metric(metric) is share

@@ -69,6 +69,16 @@ def test_not_a_store(tmp_path):
         RecordStore(bad)
 
 
+def test_a_store_path_that_cannot_be_made(tmp_path):
+    afile = tmp_path / "afile"
+    afile.write_text("x")
+    with pytest.raises(FennecInputError, match=r"^--store '.*afile/s\.sqlite': '.*afile' is a file, not a folder"):
+        RecordStore(afile / "s.sqlite")
+    with pytest.raises(FennecInputError, match=r"^--store: empty path"):
+        RecordStore("")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["afile"]
+
+
 def test_export_round_trip(store, tmp_path):
     out = tmp_path / "all.csv"
     n = store.export_csv(out)

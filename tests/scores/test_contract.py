@@ -159,6 +159,14 @@ def test_features_must_be_finite(name: str) -> None:
         create_scorer(name).score(features=feats, labels=task["labels"])
 
 
+@pytest.mark.parametrize("name", [n for n in ALL if "features" in get_scorer_class(n).requires])
+def test_features_too_large_for_float64_arithmetic_are_a_clear_error(name: str) -> None:
+    """Finite but huge features once made some scores raise deep inside numpy and others return nan."""
+    task = _task(0)
+    with pytest.raises(FennecInputError, match=r"^features: values as large as .*e\+160 .* divide the features"):
+        create_scorer(name).score(features=task["features"] * 1e160, labels=task["labels"])
+
+
 @pytest.mark.parametrize("name", ALL)
 def test_lengths_must_match(name: str) -> None:
     task = _task(0)

@@ -174,9 +174,9 @@ def test_recommend_table(trained, run_cli):
 
 def test_recommend_candidates_with_a_cold_start_model(trained, run_cli):
     res = recommend_json(run_cli, trained["space"], "--classes", BIRDS, "--candidates", "timm:resnet18",
-                         "test:cars", "test:birds")
+                         "test:cars", "test:birds", "test:birds", "timm:resnet18")
     ranking = res["ranking"]
-    check_ranking(ranking, 3)
+    check_ranking(ranking, 3)  # a model named twice is ranked once
     by_id = {r["model"]: r for r in ranking}
     assert set(by_id) == {"timm:resnet18", "test:cars", "test:birds"}
     assert by_id["timm:resnet18"]["cold_start"] is True
@@ -425,6 +425,15 @@ def _bad_cases(trained, tmp: Path) -> dict[str, list[object]]:
         "zoo add unknown source": ["zoo", "add", "hub:thing", "--space", space],
         "zoo add timm typo": ["zoo", "add", "timm:resnt50.a1_in1k", "--space", space],
         "candidate timm typo": ["recommend", "--classes", BIRDS, "--space", space, "--candidates", "timm:convnxt_tiny"],
+        "candidate torchvision typo": ["recommend", "--classes", BIRDS, "--space", space, "--candidates",
+                                       "torchvision:notamodel"],
+        "candidate open_clip typo": ["recommend", "--classes", BIRDS, "--space", space, "--candidates",
+                                     "open_clip:NotAModel:xyz"],
+        "candidate open_clip unknown tag": ["recommend", "--classes", BIRDS, "--space", space, "--candidates",
+                                            "open_clip:ViT-B-32:no_such_tag"],
+        "candidate local missing file": ["recommend", "--classes", BIRDS, "--space", space, "--candidates",
+                                         f"local:{tmp / 'no_such.pt'}"],
+        "zoo add a records-only source": ["zoo", "add", "hf:someone/net", "--space", space],
         "zoo list missing space": ["zoo", "list", "--space", tmp / "no_such_space"],
         "train on an empty store": ["train", "--store", empty_store, "--out", tmp / "empty_space"],
         "train epochs zero": ["train", "--store", trained["store"], "--out", tmp / "zero_space", "--epochs", 0],
@@ -437,7 +446,9 @@ def _bad_cases(trained, tmp: Path) -> dict[str, list[object]]:
 CASES = ["no task and no classes", "missing space dir", "top-k zero", "negative top-k", "nonexistent task path",
          "bad candidate id", "unknown format", "rank-batch nothing to rank", "rank-batch top-k zero",
          "manifest without task column", "manifest missing", "zoo add not a source:id", "zoo add unknown source",
-         "zoo add timm typo", "candidate timm typo", "zoo list missing space", "train on an empty store",
+         "zoo add timm typo", "candidate timm typo", "candidate torchvision typo", "candidate open_clip typo",
+         "candidate open_clip unknown tag", "candidate local missing file", "zoo add a records-only source",
+         "zoo list missing space", "train on an empty store",
          "train epochs zero", "train negative seed", "evaluate negative seed"]
 
 
@@ -464,6 +475,16 @@ def test_retraining_keeps_models_added_with_zoo_add(trained, space_copy, run_cli
     code, out, err = run_cli("zoo", "list", "--space", space_copy)
     assert code == 0, err
     assert "timm:resnet18" in {ln.split("\t")[0] for ln in out.splitlines()}
+
+
+def test_zoo_add_names_each_model_once_and_leaves_models_of_the_space_as_they_are(space_copy, run_cli):
+    """A model named twice was added twice in the report; a model the space has (here a test: id, a source zoo
+    add cannot read) was an "unknown source" error instead of "already in the space"."""
+    code, _, err = run_cli("zoo", "add", "timm:resnet18", "test:birds", "timm:resnet18", "--space", space_copy)
+    assert code == 0, err
+    assert err.splitlines() == ["timm:resnet18: added (cold start)", "test:birds: already in the space"]
+    code, out, _ = run_cli("zoo", "list", "--space", space_copy)
+    assert [ln.split("\t")[0] for ln in out.splitlines()].count("timm:resnet18") == 1
 
 
 def test_a_store_model_without_records_is_not_carried_into_another_stores_space(world, run_cli, tmp_path):

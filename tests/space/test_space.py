@@ -412,6 +412,19 @@ def test_no_usable_records_is_a_clear_error(world):
         TransferSpace(**FAST).fit([], models, tasks)
 
 
+def test_records_of_two_models_a_dataset_are_a_clear_error_not_a_space_that_learned_nothing(world):
+    """Within-group ranks are what the space learns from; groups of fewer than 3 models are dropped, so a store
+    of only such groups trained a space whose every score was 0."""
+    from fennec.validation import FennecInputError
+
+    records, models, tasks = world
+    pairs = [r for r in records if r.model in ("test:birds", "test:generic")]
+    with pytest.raises(FennecInputError, match="3 or more models"):
+        TransferSpace(**FAST).fit(pairs, models, tasks)
+    three = [r for r in records if r.model in ("test:birds", "test:dogs", "test:generic")]
+    assert np.ptp(TransferSpace(**FAST).fit(three, models, tasks).score(tasks["birds"])) > 0
+
+
 def test_fit_trains_on_one_thread_and_restores_torch_setting(world, monkeypatch):
     """Several CPU threads make torch's reductions run-dependent (and BLAS threads slow on busy cores); training
     must not see them."""

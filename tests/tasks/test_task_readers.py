@@ -225,6 +225,22 @@ def test_class_names_from_list_file_and_function(tmp_path: Path) -> None:
         read_task(tmp_path / "empty.txt")
 
 
+def test_class_names_from_json_and_a_missing_file_is_said_missing(tmp_path: Path) -> None:
+    from fennec.tasks.readers import parse_class_names
+
+    (tmp_path / "names.json").write_text('["robin", "blue jay", 3]')
+    assert parse_class_names(str(tmp_path / "names.json")) == ["robin", "blue jay", "3"]
+    for bad in ('{"a": 1}', '[["a", "b"], "c"]'):
+        (tmp_path / "bad.json").write_text(bad)
+        with pytest.raises(FennecInputError, match="not a flat list of class names"):
+            parse_class_names(str(tmp_path / "bad.json"))
+    for missing in (str(tmp_path / "nope.txt"), "classes.txt", "lists/pets"):
+        with pytest.raises(FennecInputError, match=f"no file '{missing}'"):
+            parse_class_names(missing)
+    # names that merely contain a dot or a slash are still names when given as a comma list
+    assert parse_class_names("a/c unit,t.v.") == ["a/c unit", "t.v."]
+
+
 def test_detect_reader(tmp_path: Path, folder: Path) -> None:
     assert detect_reader(str(folder)) == "imagefolder"
     assert detect_reader("a,b") == "names"

@@ -1,0 +1,93 @@
+"""`fennec rank-batch --manifest`: header names in any case (a UTF-8 BOM dropped), relative task paths read from
+the manifest's folder, class-name lists kept as they are, and text that is not UTF-8 a one-line error."""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import io
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from fennec.cli import main
+from fennec.commands._manifest import manifest_rows, task_from_manifest
+from fennec.space.planted import make_world, write_world_store
+from fennec.validation import FennecInputError
+
+
+@pytest.fixture(scope="module")
+def space(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A small space trained on the planted world (a few epochs: the tests read rankings, not their quality)."""
+    root = tmp_path_factory.mktemp("rank_batch")
+    store = root / "records.sqlite"
+    write_world_store(store, make_world())
+    with contextlib.redirect_stderr(io.StringIO()) as err:
+        code = main(["train", "--store", str(store), "--out", str(root / "space"), "--epochs", "5"])
+    assert code == 0, err.getvalue()
+    return root / "space"
+
+
+def _manifest(folder: Path, text: str, encoding: str = "utf-8") -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "m.csv"
+    path.write_bytes(text.encode(encoding))
+    return path
+
+
+def test_manifest_rows_match_header_names_in_any_case(tmp_path: Path) -> None:
+    path = _manifest(tmp_path, "\ufeff Task ,DESCRIPTION\r\n\"a,b\", birds \r\n\r\nc,\r\n")
+    assert manifest_rows(str(path)) == [{"task": "a,b", "description": "birds"}, {"task": "c", "description": ""}]
+    with pytest.raises(FennecInputError, match=r"needs the column\(s\) task \(got \['name'\]\)"):
+        manifest_rows(str(_manifest(tmp_path, "name\nx\n")))
+
+
+def test_task_from_manifest_resolves_paths_from_the_manifest_folder(tmp_path: Path,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    folder = tmp_path / "batch"
+    (folder / "lists").mkdir(parents=True)
+    (folder / "lists" / "birds.txt").write_text("sparrow\neagle\nowl\n")
+    (tmp_path / "cwd_only.txt").write_text("a\nb\n")
+    monkeypatch.chdir(tmp_path)
+    manifest = folder / "m.csv"
+    assert task_from_manifest("lists/birds.txt", manifest) == str(folder / "lists" / "birds.txt")
+    assert task_from_manifest("sparrow,eagle,owl", manifest) == "sparrow,eagle,owl"  # class names stay
+    # a path found only from the current directory (how manifests were read before) is still found
+    assert task_from_manifest("cwd_only.txt", manifest) == "cwd_only.txt"
+    (folder / "cwd_only.txt").write_text("c\nd\n")
+    assert task_from_manifest("cwd_only.txt", manifest) == str(folder / "cwd_only.txt")  # the manifest's first
+    assert task_from_manifest(str(tmp_path / "cwd_only.txt"), manifest) == str(tmp_path / "cwd_only.txt")
+
+
+def test_rank_batch_manifest_with_bom_capitals_and_relative_paths(space: Path, tmp_path: Path,
+                                                                  monkeypatch: pytest.MonkeyPatch,
+                                                                  run_cli: Callable[..., tuple[int, str, str]]
+                                                                  ) -> None:
+    folder = tmp_path / "batch"
+    (folder / "lists").mkdir(parents=True)
+    (folder / "lists" / "birds.txt").write_text("sparrow\neagle\nowl\n")
+    manifest = _manifest(folder, "\ufeffTask,Description\r\nlists/birds.txt,photos of birds\r\n"
+                                 "\"rose,tulip,daisy\",\r\n")
+    monkeypatch.chdir(tmp_path)  # lists/birds.txt is not there: it must be read from the manifest's folder
+    code, out, err = run_cli("rank-batch", "--manifest", manifest.relative_to(tmp_path), "--space", space,
+                             "--top-k", 2)
+    assert code == 0, err
+    rows = list(csv.DictReader(io.StringIO(out)))
+    assert [r["task"] for r in rows] == ["birds", "birds", "rose,tulip,daisy", "rose,tulip,daisy"]
+
+
+def test_rank_batch_manifest_errors_are_one_line(space: Path, tmp_path: Path,
+                                                 run_cli: Callable[..., tuple[int, str, str]]) -> None:
+    latin1 = _manifest(tmp_path / "a", "task\ncaf\xe9,th\xe9\n", encoding="latin-1")
+    code, _out, err = run_cli("rank-batch", "--manifest", latin1, "--space", space)
+    assert code == 2 and "not UTF-8 text (byte 0xe9 on line 2); save the file as UTF-8" in err
+    assert err.count("\n") == 1
+    missing = _manifest(tmp_path / "b", "task\nno_such_folder\n")
+    code, _out, err = run_cli("rank-batch", "--manifest", missing, "--space", space)
+    assert code == 2 and str(tmp_path / "b" / "no_such_folder") in err and err.count("\n") == 1
+
+
+def test_rank_batch_help_says_where_relative_paths_are_read(run_cli: Callable[..., tuple[int, str, str]]) -> None:
+    code, out, _err = run_cli("rank-batch", "--help")
+    assert code == 0 and "relative path is read from the manifest's folder" in " ".join(out.split())

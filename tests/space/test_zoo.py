@@ -1,0 +1,36 @@
+"""Models named by id for a cold-start vector: what each source's id says, and typos as clear errors."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from fennec.space.zoo import model_from_id
+from fennec.validation import FennecInputError
+from fennec.zoo.checkpoints import save_checkpoint
+
+
+def test_a_local_checkpoint_gives_its_own_architecture_and_pretraining(tmp_path):
+    path = tmp_path / "net.pt"
+    save_checkpoint(path, torch.nn.Linear(2, 3), "resnet10t", "supervised on glyphs (3 scripts)", 32, ["a", "b", "c"])
+    model = model_from_id(f"local:{path}")
+    assert (model.architecture, model.pretraining) == ("resnet10t", "supervised on glyphs (3 scripts)")
+    assert model_from_id(f"local:{path}", pretraining="my words").pretraining == "my words"
+
+
+@pytest.mark.parametrize(("model_id", "message"), [
+    ("torchvision:resnet5O", r"torchvision has no classification model 'resnet5O'; did you mean resnet50"),
+    ("open_clip:ViT-B-3:openai", r"open_clip has no model 'ViT-B-3'; did you mean"),
+    ("open_clip:ViT-B-32:laion2b", r"no pre-trained tag 'laion2b' for 'ViT-B-32'; expected one of .*openai"),
+    ("local:/no/such/net.pt", r"does not exist"),
+    ("hf:someone/net", r"not in the space, and a hf: id cannot get a cold-start vector"),
+])
+def test_a_name_its_source_does_not_know_is_a_clear_error(model_id, message):
+    with pytest.raises(FennecInputError, match=message):
+        model_from_id(model_id)
+
+
+def test_known_names_of_every_source_are_accepted():
+    assert model_from_id("torchvision:resnet50").architecture == "resnet50"
+    assert "CLIP" in model_from_id("open_clip:ViT-B-32").pretraining
+    assert "LAION" in model_from_id("open_clip:ViT-B-32:laion2b_s34b_b79k").pretraining
