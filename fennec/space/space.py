@@ -131,10 +131,11 @@ class TransferSpace:
             ``"best"``, each at its own best held-out epoch, or ``"common"``, all at the epoch count the final
             members then train for.
         benchmark_scales: Also choose the learned scale of each benchmark on its own held-out groups of the
-            cross-validation, and use it when a task is scored under that benchmark (``score(...,
+            cross-validation (default True), and use it when a task is scored under that benchmark (``score(...,
             benchmark=...)``, as the evaluation harness does); a task scored without a benchmark (``recommend``)
             keeps the space's one scale. Benchmarks disagree on how much of what is learned carries over to a new
-            dataset of theirs (docs/space_history.md).
+            dataset of theirs: on the shipped records the folds keep none of it for sfda_supervised and 0.7 for
+            logme_tllib (docs/space_history.md).
         learned_scale: A fixed share kept of everything learned around the fixed baseline (main effects and
             interactions alike) instead of the cross-validated one (None, the default). An ablation: 0 scores
             every task by the fixed baseline alone, each model's shrunken mean standardised result, which shows
@@ -155,7 +156,7 @@ class TransferSpace:
                  image_components: int = 8, min_image_tasks: int = 3, n_members: int = 5, seed: int = 0,
                  text_encoder: str | None = None, cold_head: str = "linear", cold_cv: str = "loo",
                  cold_weight: str = "zoo",
-                 probe_epoch: str = "best", benchmark_scales: bool = False, learned_scale: float | None = None,
+                 probe_epoch: str = "best", benchmark_scales: bool = True, learned_scale: float | None = None,
                  standardization: str = "clipped") -> None:
         self.dim = dim
         self.text_components = text_components

@@ -224,13 +224,15 @@ def test_a_space_saved_before_an_option_says_how_it_was_trained(world, tmp_path)
     import json
 
     records, models, tasks = world
-    space = TransferSpace(**FAST, cold_head="ridge", standardization="z").fit(records, models, tasks)
+    space = TransferSpace(**FAST, cold_head="ridge", standardization="z", benchmark_scales=False).fit(
+        records, models, tasks)
     out = save_space(space, tmp_path / "space")
     config = json.loads((out / "config.json").read_text())
-    del config["cold_head"], config["standardization"]
+    del config["cold_head"], config["standardization"], config["benchmark_scales"]
     (out / "config.json").write_text(json.dumps(config))
     again = load_space(out)
-    assert again.cold_head == "ridge" and again.standardization == "z"
+    assert again.cold_head == "ridge" and again.standardization == "z" and not again.benchmark_scales
+    assert again.bench_scales_ == {}
     new = [model_from_id("timm:resnet18")]
     np.testing.assert_allclose(again.cold_start_vectors(new), space.cold_start_vectors(new), rtol=1e-5, atol=1e-6)
 
@@ -316,14 +318,14 @@ def test_each_benchmark_keeps_the_learned_scale_its_own_held_out_datasets_choose
     _, models, tasks = world
     both = _with_a_shuffled_benchmark(world)
     cfg = {"epochs": 60, "val_fraction": 0.5, "cv_repeats": 1, "n_members": 1}
-    space = TransferSpace(**cfg, benchmark_scales=True).fit(both, models, tasks)
+    space = TransferSpace(**cfg).fit(both, models, tasks)  # benchmark_scales=True, the default
     # the learned source affinity is the planted benchmark's answer and noise on the shuffled one
     assert "planted" not in space.bench_scales_ and space.learned_scale_ > 0.5
     assert space.bench_scales_["shuffled"][0] < space.learned_scale_
     assert space.train_info_["benchmark_scales"] == {b: list(v) for b, v in space.bench_scales_.items()}
     # the nets do not depend on the option: under "shuffled" the scores are those of a space whose one scale is
     # shuffled's, under "planted" and without a benchmark (recommend) those of the plain space
-    plain = TransferSpace(**cfg).fit(both, models, tasks)
+    plain = TransferSpace(**cfg, benchmark_scales=False).fit(both, models, tasks)
     fixed = TransferSpace(**cfg, learned_scale=space.bench_scales_["shuffled"][0]).fit(both, models, tasks)
     for t in ("birds", "food"):
         np.testing.assert_allclose(space.score(tasks[t], benchmark="shuffled"),
