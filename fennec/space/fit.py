@@ -171,19 +171,55 @@ def dataset_folds(batch: Batch, val_fraction: float, seed: int) -> list[set[int]
     return [set(part.tolist()) for part in np.array_split(order, k)]
 
 
-def set_baseline(net: TransferNet, inp: Inputs, batch: Batch, groups: np.ndarray, prior: float) -> None:
+def group_spread(batch: Batch) -> np.ndarray:
+    """(G,) spread of each group's results in its own units: the standard deviation of the results sigma
+    clipping keeps (:data:`CLIP_SIGMA`, as ``"clipped"`` standardisation scales by), 0 for a group without any
+    spread; what one standardised unit of the group is worth."""
+    from scipy.stats import sigmaclip
+
+    out = np.zeros(len(batch.group_weight))
+    for g in np.unique(batch.group):
+        v = batch.value[batch.group == g]
+        if len(v) > 1 and v.max() > v.min():
+            kept = sigmaclip(v, CLIP_SIGMA, CLIP_SIGMA).clipped
+            out[g] = kept.std() if kept.max() > kept.min() else v.std()
+    return out
+
+
+def spread_weights(batch: Batch) -> np.ndarray:
+    """(G,) weight of each group in the baseline for ``baseline_weight="spread"``: its spread
+    (:func:`group_spread`) over the median spread of the groups of its benchmark and kind (fine-tuning results
+    or cheap scores), so that a dataset where the models differ by a fraction of a point counts less than one
+    where they differ by twenty, as in the "prior" on raw results, while units never meet across benchmarks."""
+    spread = group_spread(batch)
+    bench = np.zeros(len(spread), dtype=int)
+    bench[batch.group] = batch.bench
+    cheap = np.zeros(len(spread), dtype=bool) if batch.group_cheap is None else np.asarray(batch.group_cheap)
+    out = np.zeros(len(spread))
+    for key in set(zip(bench, cheap, strict=True)):
+        sel = (bench == key[0]) & (cheap == key[1]) & (spread > 0)
+        if sel.any():
+            out[sel] = spread[sel] / np.median(spread[sel])
+    return out
+
+
+def set_baseline(net: TransferNet, inp: Inputs, batch: Batch, groups: np.ndarray, prior: float,
+                 weight_by_spread: bool = False) -> None:
     """Set the net's fixed main effects from the records of the ``groups`` (G,) bool mask.
 
     a_m = sum_g w_g z_mg / (sum_g w_g + prior): model m's weighted mean standardised result, shrunk towards an
     average model (0) by ``prior`` pseudo-groups; a_{m,b} is the same mean within benchmark b, shrunk towards
-    a_m. Group weights are the loss's (cheap scores count less). With ``prior`` = 0 and one benchmark, a_m is
-    the "prior" baseline on standardised results; with ``prior`` < 0 the baseline stays at zero.
+    a_m. Group weights are the loss's (cheap scores count less), times each group's relative spread
+    (:func:`spread_weights`) with ``weight_by_spread``. With ``prior`` = 0 and one benchmark, a_m is the "prior"
+    baseline on standardised results (with ``weight_by_spread``, on centred results in the benchmark's units,
+    the outliers clipped); with ``prior`` < 0 the baseline stays at zero.
     """
     z, keep = standardize(batch)
     slot = inp.free_idx.numpy()[batch.model]
     use = keep & groups[batch.group] & (slot >= 0)
     n_free, n_bench = net.base_bench.shape
-    w = batch.group_weight[batch.group][use]
+    group_w = batch.group_weight * (spread_weights(batch) if weight_by_spread else 1.0)
+    w = group_w[batch.group][use]
     s, b, zz = slot[use], batch.bench[use], z[use]
     base = np.zeros(n_free)
     bench = np.zeros((n_free, n_bench))
@@ -201,8 +237,9 @@ def set_baseline(net: TransferNet, inp: Inputs, batch: Batch, groups: np.ndarray
 
 def train_net(net: TransferNet, inp: Inputs, batch: Batch, *, epochs: int, lr: float, listnet_weight: float,
               tau: float, l2_free: float, l2_interaction: float, l2_offset: float, l2_proj: float,
-              seed: int, base_prior: float = 1.0, val_datasets: set[int] | None = None,
-              patience: int = 5, keep_states: bool = False) -> tuple[TransferNet, dict[str, Any]]:
+              seed: int, base_prior: float = 1.0, base_weight_by_spread: bool = False,
+              val_datasets: set[int] | None = None, patience: int = 5,
+              keep_states: bool = False) -> tuple[TransferNet, dict[str, Any]]:
     """Train ``net`` in place (full batch Adam) and return it with a training summary.
 
     With ``val_datasets`` (task indices), their groups are held out and the summary holds ``val_curve``, the
@@ -210,7 +247,7 @@ def train_net(net: TransferNet, inp: Inputs, batch: Batch, *, epochs: int, lr: f
     training stops once ``patience`` checks in a row found no better held-out loss, and ``best_state`` holds
     the net's state at the best check (None without held-out groups); with ``keep_states``, ``states`` holds
     its state at every check (the i-th after ``(i + 1) * CHECK_EVERY`` epochs). The fixed baseline is set first,
-    from the training groups only (:func:`set_baseline` with ``base_prior``).
+    from the training groups only (:func:`set_baseline` with ``base_prior`` and ``base_weight_by_spread``).
     """
     torch.manual_seed(seed)
     keep, rows = _rows(batch)
@@ -218,7 +255,7 @@ def train_net(net: TransferNet, inp: Inputs, batch: Batch, *, epochs: int, lr: f
     weight = torch.as_tensor(batch.group_weight, dtype=torch.float32)
     train_g = np.array([d not in (val_datasets or ()) for d in batch.group_dataset], dtype=bool)
     present = np.bincount(batch.group[keep], minlength=n_groups) > 0
-    set_baseline(net, inp, batch, train_g, base_prior)
+    set_baseline(net, inp, batch, train_g, base_prior, base_weight_by_spread)
     tw = weight * torch.as_tensor(train_g & present, dtype=torch.float32)
     vw = weight * torch.as_tensor(~train_g & present & batch.validation_groups(), dtype=torch.float32)
     warm = [p for name, p in net.named_parameters() if not name.startswith("cold_")]

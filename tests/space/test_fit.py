@@ -19,6 +19,7 @@ from fennec.space.fit import (
     fit_cold_head,
     ridge_cv,
     set_baseline,
+    spread_weights,
     standardize,
     train_net,
     zoo_weights,
@@ -181,6 +182,41 @@ def test_baseline_is_each_models_mean_z_over_the_training_groups_only(data):
     other = TransferNet(n_models=N_WARM, n_benchmarks=1, model_in=N_FEAT, task_in=3, text_dim=TEXT, dim=4)
     set_baseline(other, inp, moved, train, prior=0.0)
     torch.testing.assert_close(other.base, net.base)
+
+
+def test_spread_weights_are_each_groups_spread_relative_to_its_benchmarks_groups():
+    """Three groups of benchmark 0 spread 1, 2 and 4 (median 2); benchmark 1's one group, in other units, gets 1;
+    a failed run in the last group does not set its spread (sigma clipping leaves it out)."""
+    base = np.linspace(-1.5, 1.5, 20)  # 20 results of std s * base.std()
+    values, groups, benches = [], [], []
+    for g, (scale, bench) in enumerate([(1.0, 0), (2.0, 0), (4.0, 0), (100.0, 1)]):
+        v = 50 + scale * base
+        if g == 2:
+            v = np.r_[v, 50 - 400.0]  # far outside: clipped away
+        values.append(v)
+        groups.append(np.full(len(v), g))
+        benches.append(np.full(len(v), bench))
+    value, group, bench = (np.concatenate(a) for a in (values, groups, benches))
+    n = len(value)
+    batch = Batch(model=np.arange(n) % 20, task=group, bench=bench, group=group, value=value,
+                  group_weight=np.ones(4), group_dataset=np.arange(4))
+    np.testing.assert_allclose(spread_weights(batch), [0.5, 1.0, 2.0, 1.0], rtol=1e-9)
+
+
+def test_spread_weighted_baseline_on_one_benchmark_is_the_mean_centred_result(data):
+    """With weight_by_spread, prior 0 and one benchmark (no outliers), a model's baseline ranks the models as the
+    mean of their centred raw results does: z times the group's spread is the centred result."""
+    inp, batch, _ = data
+    train = np.ones(N_TASKS, bool)
+    # stretch some groups' results: equal weights would let the small groups count as much as the stretched ones
+    stretched = Batch(**{**batch.__dict__, "value": batch.value * np.where(batch.group % 2 == 0, 10.0, 0.5)})
+    net = TransferNet(n_models=N_WARM, n_benchmarks=1, model_in=N_FEAT, task_in=3, text_dim=TEXT, dim=4)
+    set_baseline(net, inp, stretched, train, prior=0.0, weight_by_spread=True)
+    means = np.bincount(stretched.group, stretched.value) / np.bincount(stretched.group)
+    centred = np.bincount(stretched.model, stretched.value - means[stretched.group], minlength=N_WARM)
+    np.testing.assert_allclose(net.base.numpy() / net.base.numpy().std(), centred / centred.std(), atol=1e-4)
+    set_baseline(net, inp, stretched, train, prior=0.0)  # equal weights: the mean z-score, another ranking
+    assert not np.allclose(net.base.numpy() / net.base.numpy().std(), centred / centred.std(), atol=1e-2)
 
 
 def test_baseline_prior_shrinks_towards_an_average_model_and_a_negative_one_turns_it_off(data):
