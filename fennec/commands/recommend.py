@@ -78,9 +78,18 @@ def read_user_task(spec: str | None, classes: str | None, description: str | Non
     if spec is None and classes is None:
         raise FennecInputError("TASK: give an image folder, a manifest or an .npz, or --classes FILE|\"a,b,c\" "
                                "for a task known by its class names")
+    if classes is not None and not classes.strip():
+        raise FennecInputError("--classes: empty; give a file of class names or the names as \"a,b,c\"")
     if spec is None:
         return read_task(classes, description=description, reader="names")
     return read_task(spec, classes, description=description)
+
+
+def candidate_ids(values: list[str] | None) -> list[str] | None:
+    """``--candidates`` ids, also when given as one comma list (``timm:a,timm:b``; no model id has a comma)."""
+    if values is None:
+        return None
+    return [part.strip() for v in values for part in v.split(",") if part.strip()]
 
 
 def space_view(task: Task, images: bool = True, proxy: str | None = None,
@@ -177,7 +186,8 @@ def run(args: argparse.Namespace) -> int:
     task = read_user_task(args.task, args.classes, args.description)
     space = load_space(space_dir)  # a bad --space fails before the proxy has looked at any image
     card, visual = space_view(task, not args.no_images, args.proxy, space.image_proxy)
-    index = None if args.candidates else load_index(space)
-    result = recommend(space, card, top_k=top_k, candidates=args.candidates, index=index)
+    candidates = candidate_ids(args.candidates)
+    index = None if candidates else load_index(space)
+    result = recommend(space, card, top_k=top_k, candidates=candidates, index=index)
     sys.stdout.write(render([with_visual(result, visual, card)], args.format, single=True))
     return 0

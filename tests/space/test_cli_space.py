@@ -174,7 +174,7 @@ def test_recommend_table(trained, run_cli):
 
 def test_recommend_candidates_with_a_cold_start_model(trained, run_cli):
     res = recommend_json(run_cli, trained["space"], "--classes", BIRDS, "--candidates", "timm:resnet18",
-                         "test:cars", "test:birds", "test:birds", "timm:resnet18")
+                         "test:cars,test:birds", "test:birds", "timm:resnet18")  # a comma list counts too
     ranking = res["ranking"]
     check_ranking(ranking, 3)  # a model named twice is ranked once
     by_id = {r["model"]: r for r in ranking}
@@ -411,6 +411,7 @@ def _bad_cases(trained, tmp: Path) -> dict[str, list[object]]:
     empty_store = build_store(tmp / "empty.sqlite")
     return {
         "no task and no classes": ["recommend", "--space", space],
+        "empty classes": ["recommend", "--classes", "", "--space", space],
         "missing space dir": ["recommend", "--classes", BIRDS, "--space", tmp / "no_such_space"],
         "top-k zero": ["recommend", "--classes", BIRDS, "--space", space, "--top-k", 0],
         "negative top-k": ["recommend", "--classes", BIRDS, "--space", space, "--top-k", -3],
@@ -443,8 +444,9 @@ def _bad_cases(trained, tmp: Path) -> dict[str, list[object]]:
     }
 
 
-CASES = ["no task and no classes", "missing space dir", "top-k zero", "negative top-k", "nonexistent task path",
-         "bad candidate id", "unknown format", "rank-batch nothing to rank", "rank-batch top-k zero",
+CASES = ["no task and no classes", "empty classes", "missing space dir", "top-k zero", "negative top-k",
+         "nonexistent task path", "bad candidate id", "unknown format", "rank-batch nothing to rank",
+         "rank-batch top-k zero",
          "manifest without task column", "manifest missing", "zoo add not a source:id", "zoo add unknown source",
          "zoo add timm typo", "candidate timm typo", "candidate torchvision typo", "candidate open_clip typo",
          "candidate open_clip unknown tag", "candidate local missing file", "zoo add a records-only source",
