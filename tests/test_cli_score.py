@@ -51,6 +51,21 @@ def test_all_runs_every_scorer_the_file_has_inputs_for(task: Path, capsys: pytes
     assert len(out) == 12
 
 
+def test_all_reports_a_scorer_undefined_on_the_inputs_and_runs_the_rest(tmp_path: Path,
+                                                                         capsys: pytest.CaptureFixture[str]) -> None:
+    """Constant features leave LFC's kernel correlation undefined: under "all" that scorer is reported, not a reason
+    to print nothing; asked for by name it stays a one-line error."""
+    path = tmp_path / "const.npz"
+    np.savez(path, features=np.ones((40, 4)), labels=np.repeat(np.arange(2), 20))
+    assert main(["score", "--features", str(path), "--method", "all", "--format", "json"]) == 0
+    captured = capsys.readouterr()
+    out = json.loads(captured.out)
+    assert out["lfc"] is None and out["logme"] is not None
+    assert "--method lfc is undefined here" in captured.err
+    assert main(["score", "--features", str(path), "--method", "lfc"]) == 2
+    _one_line_error(capsys, "--method lfc")
+
+
 def test_table_output(task: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["score", "--features", str(task), "--method", "knn"]) == 0
     lines = capsys.readouterr().out.splitlines()

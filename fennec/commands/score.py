@@ -71,15 +71,18 @@ def run(args: argparse.Namespace) -> int:
     available = {k for k in INPUTS if k in data}
 
     methods: list[str] = []
+    via_all: set[str] = set()  # scorers only "all" asked for: one undefined on these inputs must not stop the rest
     for name in args.method:
         if name == "all":
             picked = [m for m in list_scorers() if get_scorer_class(m).requires <= available]
             if not picked:
                 raise FennecInputError(f"--method all: {str(path)!r} has none of {', '.join(INPUTS)} "
                                        f"(keys: {keys})")
+            via_all.update(picked)
         else:
             picked = [name]
         methods.extend(m for m in picked if m not in methods)
+    via_all -= set(args.method)
 
     scorers = []
     for name in methods:
@@ -99,7 +102,10 @@ def run(args: argparse.Namespace) -> int:
             try:
                 results[name] = scorer.score(labels=data["labels"], **inputs)
             except FennecInputError as exc:
-                raise FennecInputError(f"--method {name}: {exc}") from None
+                if name not in via_all:
+                    raise FennecInputError(f"--method {name}: {exc}") from None
+                results[name] = math.nan
+                print(f"fennec score: warning: --method {name} is undefined here ({exc})", file=sys.stderr)
         for w in caught:
             msg = str(w.message).splitlines()[0] if str(w.message) else type(w.message).__name__
             if msg not in seen:
@@ -113,5 +119,5 @@ def run(args: argparse.Namespace) -> int:
         width = max(len("method"), *(len(k) for k in results))
         print(f"{'method':<{width}}  score")
         for name, value in results.items():
-            print(f"{name:<{width}}  {value:.6g}")
+            print(f"{name:<{width}}  {value:.6g}" if math.isfinite(value) else f"{name:<{width}}  undefined")
     return 0

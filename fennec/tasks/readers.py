@@ -310,7 +310,10 @@ def read_npz(spec: str, classes: str | list[str] | None = None, *, name: str | N
     except FileNotFoundError:
         raise FennecInputError(f"task {spec}: file does not exist; check the path") from None
     except (OSError, ValueError) as exc:
-        raise FennecInputError(f"task {spec}: cannot read as .npz ({str(exc).splitlines()[0]}); save with "
+        # numpy reads a file that is not a zip archive as a pickle and then suggests allow_pickle: never here
+        why = ("not an .npz archive, or one holding pickled objects, which are never loaded" if "pickle" in str(exc)
+               else str(exc).splitlines()[0])
+        raise FennecInputError(f"task {spec}: cannot read as .npz ({why}); save with "
                                "numpy.savez(path, features=..., labels=...)") from None
     missing = [k for k in ("features", "labels") if k not in arrays]
     if missing:
@@ -321,6 +324,8 @@ def read_npz(spec: str, classes: str | list[str] | None = None, *, name: str | N
         raise FennecInputError(f"task {spec}: features must be numeric, got dtype {feats.dtype}")
     feats = np.asarray(feats, dtype=np.float32)
     raw = np.asarray(arrays["labels"])
+    if raw.dtype.kind == "f" and np.isfinite(raw).all() and np.array_equal(raw, np.round(raw)):
+        raw = raw.astype(np.int64)  # 0.0, 1.0, ...: integer labels saved as floats (what `fennec score` accepts)
     if raw.ndim != 1:
         raise FennecInputError(f"task {spec}: labels must have shape (N,), got {raw.shape}")
     if feats.ndim != 2 or feats.shape[0] != raw.shape[0]:

@@ -201,8 +201,15 @@ def test_npz_errors(tmp_path: Path) -> None:
     with pytest.raises(FennecInputError, match="NaN"):
         read_task(tmp_path / "nan.npz")
     (tmp_path / "junk.npz").write_text("junk")
-    with pytest.raises(FennecInputError, match="cannot read"):
+    with pytest.raises(FennecInputError, match="cannot read") as err:
         read_task(tmp_path / "junk.npz")
+    assert "allow_pickle" not in str(err.value)  # numpy's hint to load pickles is never ours
+    # integer labels saved as floats are integer labels; 0.5 is not a label
+    np.savez(tmp_path / "float_labels.npz", features=np.ones((4, 2)), labels=np.array([0.0, 1.0, 0.0, 1.0]))
+    assert read_task(tmp_path / "float_labels.npz").labels.tolist() == [0, 1, 0, 1]
+    np.savez(tmp_path / "half.npz", features=np.ones((4, 2)), labels=np.array([0.0, 0.5, 0.0, 1.0]))
+    with pytest.raises(FennecInputError, match="labels must be integers or strings"):
+        read_task(tmp_path / "half.npz")
 
 
 def test_class_names_from_list_file_and_function(tmp_path: Path) -> None:
