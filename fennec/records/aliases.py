@@ -21,10 +21,11 @@ import csv
 import functools
 import os
 import re
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
-from fennec.validation import FennecInputError
+from fennec.validation import FennecInputError, FennecInputWarning
 
 
 def data_dir() -> Path:
@@ -188,6 +189,11 @@ def resolve_model(name: str, architecture: str | None = None, pretraining: str |
     if ":" in name:
         source, _, rest = name.partition(":")
         arch, words = id_metadata(source, rest, pretraining)
+        if source == "timm" and not architecture and not timm_knows(arch):
+            # most likely a typo; kept (a newer timm may know it) but said, since it gets no architecture vector
+            warnings.warn(f"model {name!r}: timm has no architecture {arch!r}{timm_close_names(arch)}; its records "
+                          "are kept, without an architecture vector", FennecInputWarning, stacklevel=2)
+            arch = ""
         # an explicit id without a known architecture (local:, hf:) is still a model the space can learn from
         # its records; it just has no archi2vec vector ("" is "unknown" for the towers)
         return ModelAlias(name, name, architecture or arch or "", words or "")

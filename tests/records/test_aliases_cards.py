@@ -57,6 +57,15 @@ def test_source_ids_read_their_pretraining_tag_like_zoo_add():
     assert resolve_model("timm:resnet50.a1_in1k", pretraining="my words").pretraining == "my words"
 
 
+def test_a_timm_id_timm_does_not_know_is_kept_with_a_warning_and_no_architecture():
+    from fennec.validation import FennecInputWarning
+
+    with pytest.warns(FennecInputWarning, match=r"'timm:resnt50': timm has no architecture 'resnt50'; did you mean"):
+        a = resolve_model("timm:resnt50")
+    assert (a.model_id, a.architecture) == ("timm:resnt50", "")
+    assert resolve_model("timm:resnt50", architecture="resnet50").architecture == "resnet50"  # told: no warning
+
+
 def test_an_explicit_id_without_a_known_architecture_is_kept():
     a = resolve_model("local:mycorp/secretnet")
     assert (a.model_id, a.architecture) == ("local:mycorp/secretnet", "")
