@@ -31,11 +31,9 @@ def check_run_outputs(out: str | None, store: str | None) -> None:
     Raises:
         FennecInputError: naming the option.
     """
-    from fennec.validation import FennecInputError, check_output_file
+    from fennec.validation import check_output_file
 
     if out is not None:
-        check_output_file(out, "--out")
-        if not str(out).lower().endswith(".csv"):
-            raise FennecInputError(f"--out {out!r}: should end with .csv")
+        check_output_file(out, "--out", suffix=".csv")
     if store is not None:
         check_output_file(store, "--store")

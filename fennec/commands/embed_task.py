@@ -40,14 +40,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     """Handler of `fennec embed-task`; returns the exit code."""
     from fennec.tasks import describe_task, read_task
-    from fennec.validation import FennecInputError, check_output_file, check_positive_int, check_seed
+    from fennec.validation import check_output_file, check_positive_int, check_seed
 
     check_positive_int(args.max_images, "--max-images")
     check_seed(args.seed, "--seed")
     if args.out is not None:  # before the proxy has looked at any image
-        check_output_file(args.out, "--out")
-        if not str(args.out).lower().endswith(".npz"):
-            raise FennecInputError(f"--out {args.out!r}: should end with .npz")
+        check_output_file(args.out, "--out", suffix=".npz")
     task = read_task(args.task, args.classes, description=args.description)
     d = describe_task(task, proxy=args.proxy, text_encoder=args.text_encoder, max_images=args.max_images,
                       seed=args.seed, use_cache=not args.no_cache)

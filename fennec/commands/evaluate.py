@@ -67,9 +67,7 @@ def run(args: argparse.Namespace) -> int:
         METHODS.get(m)  # unknown name -> one-line error with close matches
     check_seed(args.seed, "--seed")
     if args.plot is not None:  # `--plot ""` and a path that cannot be written fail before the evaluation runs
-        check_output_file(args.plot, "--plot")
-        if not str(args.plot).lower().endswith(".png"):
-            raise FennecInputError(f"--plot {args.plot!r}: expected a .png file name")
+        check_output_file(args.plot, "--plot", suffix=".png")
     store = open_store(args)
     try:
         reports = [evaluate(args.benchmark, m, args.protocol, store=store, seed=args.seed, datasets=args.dataset,

@@ -108,18 +108,14 @@ def standardize(batch: Batch) -> tuple[np.ndarray, np.ndarray]:
         return np.where(keep, (batch.value - mean[g]) / np.where(std[g] > 0, std[g], 1.0), 0.0), keep
     if batch.standardization not in STANDARDIZATIONS:
         raise ValueError(f"Batch.standardization={batch.standardization!r}; expected one of {STANDARDIZATIONS}")
-    from scipy.stats import norm, rankdata, sigmaclip
+    from scipy.stats import norm, rankdata
 
     z = np.zeros(len(g))
     for k in np.unique(g[keep]):
         rows = np.flatnonzero(g == k)
         v = batch.value[rows]
         if batch.standardization == "clipped":
-            inliers = sigmaclip(v, CLIP_SIGMA, CLIP_SIGMA).clipped
-            # every kept result equal (most runs failed alike, a few did not): no spread to scale by, so plain
-            # z-scores; the range, not the std, says so (the std of equal floats can be 1e-18 from rounding)
-            tied = inliers.max() == inliers.min()
-            loc, scale = (mean[k], std[k]) if tied else (inliers.mean(), inliers.std())
+            loc, scale = clipped_location_scale(v)
             z[rows] = np.clip((v - loc) / scale, -CLIP_SIGMA, CLIP_SIGMA)
         else:
             s = norm.ppf((rankdata(v) - 0.375) / (len(rows) + 0.25))
@@ -171,18 +167,27 @@ def dataset_folds(batch: Batch, val_fraction: float, seed: int) -> list[set[int]
     return [set(part.tolist()) for part in np.array_split(order, k)]
 
 
-def group_spread(batch: Batch) -> np.ndarray:
-    """(G,) spread of each group's results in its own units: the standard deviation of the results sigma
-    clipping keeps (:data:`CLIP_SIGMA`, as ``"clipped"`` standardisation scales by), 0 for a group without any
-    spread; what one standardised unit of the group is worth."""
+def clipped_location_scale(values: np.ndarray) -> tuple[float, float]:
+    """(mean, standard deviation) of the results sigma clipping keeps (:data:`CLIP_SIGMA`; ``scipy.stats.
+    sigmaclip``), by which ``"clipped"`` standardisation scales a group with spread; those of all results when
+    the kept ones are all equal (most runs failed alike, a few did not: no spread to scale by, so plain
+    z-scores; the range, not the std, says so, since the std of equal floats can be 1e-18 from rounding)."""
     from scipy.stats import sigmaclip
 
+    inliers = sigmaclip(values, CLIP_SIGMA, CLIP_SIGMA).clipped
+    kept = values if inliers.max() == inliers.min() else inliers
+    return float(kept.mean()), float(kept.std())
+
+
+def group_spread(batch: Batch) -> np.ndarray:
+    """(G,) spread of each group's results in its own units: the scale ``"clipped"`` standardisation divides by
+    (:func:`clipped_location_scale`), 0 for a group without any spread; what one standardised unit of the group
+    is worth."""
     out = np.zeros(len(batch.group_weight))
     for g in np.unique(batch.group):
         v = batch.value[batch.group == g]
         if len(v) > 1 and v.max() > v.min():
-            kept = sigmaclip(v, CLIP_SIGMA, CLIP_SIGMA).clipped
-            out[g] = kept.std() if kept.max() > kept.min() else v.std()
+            out[g] = clipped_location_scale(v)[1]
     return out
 
 

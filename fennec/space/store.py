@@ -49,19 +49,20 @@ def _versions() -> dict[str, str]:
             "faiss": faiss.__version__, "numpy": np.__version__}
 
 
-def check_space_dir(out_dir: str | os.PathLike[str], name: str = "--out") -> Path:
+def check_space_dir(out_dir: str | os.PathLike[str], name: str = "--out", *, create: bool = False) -> Path:
     """``out_dir`` as a place to write a space: new, empty, or holding a space (which is replaced), in a folder
     that exists or can be made; anything else (an empty path, a file, a folder of other things, a parent that is
-    a file) is refused, since writing a space replaces the whole directory. Nothing is created.
+    a file) is refused, since writing a space replaces the whole directory.
 
     Args:
         out_dir: The space directory to write.
         name: The option that gave it (``--out`` of train, ``--space`` of zoo add).
+        create: Make the folder it goes in (else nothing is created).
 
     Raises:
         FennecInputError: naming the path and what to do instead.
     """
-    out = check_output_parent(out_dir, name)  # before minutes of training, not after
+    out = check_output_parent(out_dir, name, create=create)  # before minutes of training, not after
     if not out.exists():
         return out
     if not out.is_dir():
@@ -91,8 +92,7 @@ def save_space(space: TransferSpace, out_dir: str | os.PathLike[str], name: str 
         FennecInputError: when ``out_dir`` is a file or a directory that holds something else, or its folder
             cannot be made (:func:`check_space_dir`).
     """
-    out = check_space_dir(out_dir, name)
-    check_output_parent(out, name, create=True)
+    out = check_space_dir(out_dir, name, create=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
     try:
         os.chmod(tmp, 0o777 & ~current_umask())  # mkdtemp makes a 0700 directory

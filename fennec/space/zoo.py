@@ -7,6 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from fennec.records.aliases import id_metadata, timm_close_names, timm_knows
+from fennec.registry import unknown_name_message
 from fennec.validation import FennecInputError, check_model_id
 
 
@@ -30,22 +31,17 @@ def _check_timm_architecture(model_id: str, arch: str) -> None:
 
 def _check_torchvision_model(model_id: str, name: str) -> None:
     """A ``torchvision:`` id must name a classification model torchvision can build."""
-    import difflib
-
     import torchvision
 
     known = torchvision.models.list_models(module=torchvision.models)
     if name not in known:
-        close = difflib.get_close_matches(name, known, n=3, cutoff=0.6)
-        hint = f"; did you mean {', '.join(close)}?" if close else ""
-        raise FennecInputError(f"model {model_id!r}: torchvision has no classification model {name!r}{hint} "
-                               "(torchvision.models.list_models() lists them)")
+        raise FennecInputError(f"model {model_id!r}: "
+                               + unknown_name_message("torchvision classification model", name, known))
 
 
 def _check_open_clip_model(model_id: str, rest: str) -> None:
     """An ``open_clip:ARCH[:TAG]`` id must name a model config open_clip ships and, with a tag, one of its
     pre-trained tags or a weights file (open_clip takes either)."""
-    import difflib
     from pathlib import Path
 
     import open_clip
@@ -53,10 +49,7 @@ def _check_open_clip_model(model_id: str, rest: str) -> None:
     arch, _, tag = rest.partition(":")
     archs = open_clip.list_models()
     if arch not in archs:
-        close = difflib.get_close_matches(arch, archs, n=3, cutoff=0.6)
-        hint = f"; did you mean {', '.join(close)}?" if close else ""
-        raise FennecInputError(f"model {model_id!r}: open_clip has no model {arch!r}{hint} "
-                               "(open_clip.list_models() lists them)")
+        raise FennecInputError(f"model {model_id!r}: " + unknown_name_message("open_clip model", arch, archs))
     tags = open_clip.list_pretrained_tags_by_model(arch)
     if tag and tag not in tags and not Path(tag).expanduser().is_file():
         raise FennecInputError(f"model {model_id!r}: open_clip has no pre-trained tag {tag!r} for {arch!r}; "
