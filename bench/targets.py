@@ -33,11 +33,12 @@ OUT = ROOT / "bench" / "results" / "targets.json"
 BENCHMARKS = ("sfda_supervised", "logme_tllib", "parc_controlled", "parc_external", "transfergraph")
 
 
-def standardised(records: Sequence[Any], kind: str) -> tuple[list[Any], np.ndarray]:
+def standardised(records: Sequence[Any], kind: str, spread: bool = False) -> tuple[list[Any], np.ndarray]:
     """The main-metric transfer records of ``records`` and their within-(benchmark, dataset) targets under
-    ``kind`` (``fennec.space.fit.standardize``); records of groups it leaves out get NaN."""
+    ``kind`` (``fennec.space.fit.standardize``); records of groups it leaves out get NaN. With ``spread``, also
+    each record's group weight under ``baseline_weight="spread"`` (``fennec.space.fit.spread_weights``)."""
     from fennec.records.metrics import is_transfer, main_metric_records, oriented
-    from fennec.space.fit import Batch, standardize
+    from fennec.space.fit import Batch, spread_weights, standardize
 
     rows = [r for r in main_metric_records(records) if is_transfer(r)]
     keys = sorted({(r.benchmark, r.dataset) for r in rows})
@@ -48,6 +49,8 @@ def standardised(records: Sequence[Any], kind: str) -> tuple[list[Any], np.ndarr
                   value=np.array([oriented(r.value, r.metric) for r in rows]), group_weight=np.ones(len(keys)),
                   group_dataset=np.arange(len(keys)), standardization=kind)
     z, keep = standardize(batch)
+    if spread:
+        return rows, np.where(keep, z, np.nan), spread_weights(batch)[group]
     return rows, np.where(keep, z, np.nan)
 
 
@@ -72,22 +75,25 @@ def outlier_table(records: Sequence[Any]) -> dict[str, dict[str, float]]:
     return dict(out)
 
 
-def standardised_prior(kind: str) -> type:
-    """A harness method: each model's mean ``kind``-standardised result over the benchmark's training datasets."""
+def standardised_prior(kind: str, spread: bool = False) -> type:
+    """A harness method: each model's mean ``kind``-standardised result over the benchmark's training datasets,
+    with ``spread`` weighted by each dataset's relative spread (the space's ``baseline_weight="spread"``)."""
     from fennec.evaluation.methods import FitContext, PriorMethod
 
     class StandardisedPrior(PriorMethod):
-        name = f"prior_{kind}"
+        name = f"prior_{kind}" + ("_spread" if spread else "")
 
         def fit(self, train: Sequence[Any], context: FitContext) -> StandardisedPrior:
             allowed = set(context.train_datasets)
             mine = [r for r in train if r.benchmark == context.record_benchmark and r.dataset in allowed]
-            rows, z = standardised(mine, kind)
-            sums: dict[str, list[float]] = defaultdict(list)
-            for r, zz in zip(rows, z, strict=True):
+            rows, z, *w = standardised(mine, kind, spread)
+            weights = w[0] if spread else np.ones(len(rows))
+            sums: dict[str, list[tuple[float, float]]] = defaultdict(list)
+            for r, zz, ww in zip(rows, z, weights, strict=True):
                 if not np.isnan(zz):
-                    sums[r.model].append(float(zz))
-            self.mean_ = {m: float(np.mean(v)) for m, v in sums.items()}
+                    sums[r.model].append((float(zz), float(ww)))
+            self.mean_ = {m: float(np.average([z for z, _ in v], weights=[w for _, w in v]))
+                          for m, v in sums.items()}
             self.context_ = context
             return self
 
@@ -106,18 +112,20 @@ def main(argv: list[str] | None = None) -> int:
 
     with RecordStore(args.store or default_store_path()) as store:
         outliers = outlier_table(store.records())
-        priors = {b: {k: evaluate(b, standardised_prior(k), "lodo", store=store)["mean"]["weighted_tau"]
-                      for k in STANDARDIZATIONS} for b in BENCHMARKS}
+        kinds = {k: standardised_prior(k) for k in STANDARDIZATIONS}
+        kinds["clipped, spread-weighted"] = standardised_prior("clipped", spread=True)
+        priors = {b: {k: evaluate(b, method, "lodo", store=store)["mean"]["weighted_tau"]
+                      for k, method in kinds.items()} for b in BENCHMARKS}
     print("| benchmark label | groups | groups with a result beyond 3 sd | median largest abs(z) | held at -4 / +4 |")
     print("| --- | --- | --- | --- | --- |")
     for b, row in sorted(outliers.items()):
         print(f"| {b} | {row['groups']} | {row['groups_beyond_3sd']} | {row['median_largest_abs_z']:.2f} | "
               f"{row['held_low']} / {row['held_high']} |")
     print()
-    print("| benchmark | " + " | ".join(f"prior on {k}" for k in STANDARDIZATIONS) + " |")
-    print("| --- |" + " --- |" * len(STANDARDIZATIONS))
+    print("| benchmark | " + " | ".join(f"prior on {k}" for k in kinds) + " |")
+    print("| --- |" + " --- |" * len(kinds))
     for b, row in priors.items():
-        print(f"| {b} | " + " | ".join(f"{row[k]:.3f}" for k in STANDARDIZATIONS) + " |")
+        print(f"| {b} | " + " | ".join(f"{row[k]:.3f}" for k in kinds) + " |")
     with atomic_open(Path(args.out), "w") as fh:
         json.dump({"command": "python bench/targets.py", "outliers": outliers, "lodo_weighted_tau": priors}, fh,
                   indent=1)

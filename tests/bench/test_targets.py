@@ -44,3 +44,29 @@ def test_the_standardised_prior_averages_each_models_targets_over_the_training_d
     want = np.mean([zz for r, zz in zip(rows, z, strict=True) if r.model == "m3"])
     got = prior.score(TaskCard(name="d2"), [ModelInfo(id="m3", name="m3", architecture="", pretraining="")])
     assert got[0] == want
+
+
+def test_the_spread_weighted_prior_weighs_each_training_dataset_by_its_relative_spread(bench_script):
+    """Dataset d1 stretched 10 times around its mean: its weight is 10 times d0's (their clipped spreads), so
+    the prior is the weighted mean of each model's z-scores, not the plain one."""
+    from dataclasses import replace
+
+    from fennec.evaluation.methods import FitContext
+    from fennec.records.cards import TaskCard
+    from fennec.records.store import ModelInfo
+
+    script = bench_script("targets")
+    records = [r for r in planted() if r.benchmark == "ft" and r.dataset != "d2" and r.model != "m7"]
+    records = [replace(r, value=80.0 + 10.0 * (r.value - 80.0)) if r.dataset == "d1" else r for r in records]
+    rows, z, weights = script.standardised(records, "clipped", spread=True)
+    w = {r.dataset: ww for r, ww in zip(rows, weights, strict=True)}
+    np.testing.assert_allclose(w["d1"] / w["d0"], np.std([r.value for r in records if r.dataset == "d1"])
+                               / np.std([r.value for r in records if r.dataset == "d0"]), rtol=1e-9)
+    ctx = FitContext(benchmark="ft", record_benchmark="ft", protocol="lodo", train_datasets=("d0", "d1"),
+                     models={}, tasks={}, seed=0)
+    prior = script.standardised_prior("clipped", spread=True)().fit(records, ctx)
+    mine = [(zz, ww) for r, zz, ww in zip(rows, z, weights, strict=True) if r.model == "m3"]
+    want = sum(zz * ww for zz, ww in mine) / sum(ww for _, ww in mine)
+    got = prior.score(TaskCard(name="d2"), [ModelInfo(id="m3", name="m3", architecture="", pretraining="")])
+    np.testing.assert_allclose(got[0], want, rtol=1e-12)
+    assert not np.isclose(want, np.mean([zz for zz, _ in mine]))
