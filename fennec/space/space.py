@@ -335,6 +335,8 @@ class TransferSpace:
                             "val_folds": n_folds, "members": len(nets), "learned_scale": self.learned_scale_,
                             "interaction_scale": self.interaction_scale_, "use_description": self.use_description_,
                             "benchmark_scales": {b: list(v) for b, v in self.bench_scales_.items()},
+                            # held-out weighted tau of each benchmark at its own scales and at the space's
+                            "benchmark_scale_taus": {b: list(v) for b, v in self.bench_scale_taus_.items()},
                             "n_records": len(recs), "n_groups": len(batch.group_weight),
                             "image_proxy": self.image_proxy, "image_tasks": self._n_image_tasks(tf),
                             "warm_start": init is not None}
@@ -385,25 +387,33 @@ class TransferSpace:
                     blind_parts.append((*score_parts(probe, blind, batch), held))
             self.use_description_, (self.learned_scale_, self.interaction_scale_) = self._choose_view(
                 parts, blind_parts, batch)
+            self.bench_scale_taus_ = {}
             self.bench_scales_ = (self._bench_scales(parts if self.use_description_ else blind_parts, batch)
                                   if self.benchmark_scales else {})
         else:  # nothing held out to choose on: keep everything learned, or the fixed share
             self.use_description_ = self.description != "drop"
             fixed = 1.0 if self.learned_scale is None else float(self.learned_scale)
             self.learned_scale_, self.interaction_scale_ = fixed, fixed
-            self.bench_scales_ = {}
+            self.bench_scales_, self.bench_scale_taus_ = {}, {}
         return epochs, len(folds)
 
     def _bench_scales(self, parts: list, batch: Batch) -> dict[str, tuple[float, float]]:
         """``benchmark_scales``: each benchmark's learned scales chosen on the folds' held-out groups of that
         benchmark alone; a benchmark without such groups, or whose choice is the space's, is left out (it is
-        scored with the space's scales)."""
+        scored with the space's scales). Sets ``bench_scale_taus_``: per benchmark with held-out groups, their
+        mean weighted tau at its own scales and at the space's (one scale for both parts only: None otherwise),
+        what the choice rests on (the manifest reports it)."""
         grid = None if self.learned_scale is None else np.array([float(self.learned_scale)])
-        out = {}
+        pooled = self.learned_scale_ == self.interaction_scale_
+        out, self.bench_scale_taus_ = {}, {}
         for i, bench in enumerate(self.benchmarks_):
             mine = [(*part[:3], part[3] & (batch.bench == i)) for part in parts]
             scales, tau = choose_learned_scale(mine, batch, self.separate_scales, grid)
-            if tau is not None and scales != (self.learned_scale_, self.interaction_scale_):
+            if tau is None:
+                continue
+            at_pooled = choose_learned_scale(mine, batch, grid=np.array([self.learned_scale_]))[1] if pooled else None
+            self.bench_scale_taus_[bench] = (tau, at_pooled)
+            if scales != (self.learned_scale_, self.interaction_scale_):
                 out[bench] = scales
         return out
 

@@ -323,6 +323,10 @@ def test_each_benchmark_keeps_the_learned_scale_its_own_held_out_datasets_choose
     assert "planted" not in space.bench_scales_ and space.learned_scale_ > 0.5
     assert space.bench_scales_["shuffled"][0] < space.learned_scale_
     assert space.train_info_["benchmark_scales"] == {b: list(v) for b, v in space.bench_scales_.items()}
+    # what the choice rests on: shuffled's held-out tau is higher at its own scale than at the space's, and
+    # planted's own scale is the space's
+    taus = space.train_info_["benchmark_scale_taus"]
+    assert taus["shuffled"][0] > taus["shuffled"][1] and taus["planted"][0] == taus["planted"][1]
     # the nets do not depend on the option: under "shuffled" the scores are those of a space whose one scale is
     # shuffled's, under "planted" and without a benchmark (recommend) those of the plain space
     plain = TransferSpace(**cfg, benchmark_scales=False).fit(both, models, tasks)
