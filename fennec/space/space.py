@@ -37,6 +37,7 @@ from fennec.space.fit import (
     Inputs,
     best_epoch,
     choose_learned_scale,
+    paired_gain,
     cold_head_targets,
     dataset_folds,
     fit_cold_head,
@@ -139,6 +140,11 @@ class TransferSpace:
             keeps the space's one scale. Benchmarks disagree on how much of what is learned carries over to a new
             dataset of theirs: on the shipped records the folds keep none of it for sfda_supervised and 0.7 for
             logme_tllib (docs/space_history.md).
+        benchmark_scale_se: How many standard errors of its held-out gain a benchmark's own scales must beat the
+            space's scales by to be kept (``benchmark_scales``): the one-standard-error rule of cross-validation
+            (Breiman et al., 1984), preferring the simpler choice, the one scale for all, unless the benchmark's
+            own held-out groups clearly support another. A benchmark with few datasets otherwise gets the scale
+            that happened to suit its two or three held-out groups; 0 keeps any gain.
         learned_scale: A fixed share kept of everything learned around the fixed baseline (main effects and
             interactions alike) instead of the cross-validated one (None, the default). An ablation: 0 scores
             every task by the fixed baseline alone, each model's shrunken mean standardised result, which shows
@@ -160,8 +166,8 @@ class TransferSpace:
                  image_components: int = 8, min_image_tasks: int = 3, n_members: int = 5, seed: int = 0,
                  text_encoder: str | None = None, cold_head: str = "linear", cold_cv: str = "loo",
                  cold_weight: str = "zoo",
-                 probe_epoch: str = "best", benchmark_scales: bool = True, learned_scale: float | None = None,
-                 standardization: str = "clipped") -> None:
+                 probe_epoch: str = "best", benchmark_scales: bool = True, benchmark_scale_se: float = 1.0,
+                 learned_scale: float | None = None, standardization: str = "clipped") -> None:
         self.dim = dim
         self.text_components = text_components
         self.epochs = epochs
@@ -190,6 +196,7 @@ class TransferSpace:
         self.cold_weight = cold_weight
         self.probe_epoch = probe_epoch
         self.benchmark_scales = benchmark_scales
+        self.benchmark_scale_se = benchmark_scale_se
         self.learned_scale = learned_scale
         self.standardization = standardization
 
@@ -249,6 +256,7 @@ class TransferSpace:
         check_positive_number(self.tau, "tau")
         if self.learned_scale is not None:
             check_positive_number(self.learned_scale, "learned_scale", allow_zero=True)
+        check_positive_number(self.benchmark_scale_se, "benchmark_scale_se", allow_zero=True)
         check_seed(self.seed, "seed")
         check_positive_int(self.image_components, "image_components")
         check_positive_int(self.min_image_tasks, "min_image_tasks")
@@ -399,21 +407,22 @@ class TransferSpace:
 
     def _bench_scales(self, parts: list, batch: Batch) -> dict[str, tuple[float, float]]:
         """``benchmark_scales``: each benchmark's learned scales chosen on the folds' held-out groups of that
-        benchmark alone; a benchmark without such groups, or whose choice is the space's, is left out (it is
-        scored with the space's scales). Sets ``bench_scale_taus_``: per benchmark with held-out groups, their
-        mean weighted tau at its own scales and at the space's (one scale for both parts only: None otherwise),
-        what the choice rests on (the manifest reports it)."""
+        benchmark alone, kept only when they gain more than ``benchmark_scale_se`` standard errors over the
+        space's scales on those groups (:func:`fennec.space.fit.paired_gain`); a benchmark without held-out
+        groups, or whose choice is the space's or not kept, is left out (it is scored with the space's scales).
+        Sets ``bench_scale_taus_``: per benchmark with held-out groups, its mean weighted tau at its own best
+        scales and at the space's, and the gain's standard error, what the choice rests on (the manifest)."""
         grid = None if self.learned_scale is None else np.array([float(self.learned_scale)])
-        pooled = self.learned_scale_ == self.interaction_scale_
+        pooled = (self.learned_scale_, self.interaction_scale_)
         out, self.bench_scale_taus_ = {}, {}
         for i, bench in enumerate(self.benchmarks_):
             mine = [(*part[:3], part[3] & (batch.bench == i)) for part in parts]
             scales, tau = choose_learned_scale(mine, batch, self.separate_scales, grid)
             if tau is None:
                 continue
-            at_pooled = choose_learned_scale(mine, batch, grid=np.array([self.learned_scale_]))[1] if pooled else None
-            self.bench_scale_taus_[bench] = (tau, at_pooled)
-            if scales != (self.learned_scale_, self.interaction_scale_):
+            gain, se = paired_gain(mine, batch, scales, pooled)
+            self.bench_scale_taus_[bench] = (tau, tau - gain, se)
+            if scales != pooled and gain > self.benchmark_scale_se * se:
                 out[bench] = scales
         return out
 
