@@ -19,7 +19,7 @@ least-squares support vector machines*, Neural Networks 2004); exact with the ce
 means, which include the held-out model) held fixed.
 
 The fitted head is linear in the features (``coef_``, ``intercept_``), so the space keeps it in its nets' cold-start
-layers. :func:`fennec.space.fit.fit_cold_head` is the earlier head (``TransferSpace(cold_head="ridge")``), which
+layers. :func:`fennec.space.cold_fit.fit_cold_head` is the earlier head (``TransferSpace(cold_head="ridge")``), which
 also picks a penalty per output from 1e-3 up; on some lomo folds of the shared records its leave-one-out took the
 penalties near zero, and the near-unpenalised fit ranked the smallest ImageNet CNNs first (docs/space_history.md).
 """
@@ -43,7 +43,7 @@ def coordinate_search(loss: Callable[[tuple[float, ...]], float], n_groups: int,
 
     From every scale at 1, each of ``passes`` passes tries every grid value for each group in turn and keeps a
     trial that lowers the loss by more than 1e-12 (so ties keep the earlier scales). Shared by both cold-start heads'
-    group penalties (:class:`ColdHead`, :func:`fennec.space.fit.feature_group_scales`).
+    group penalties (:class:`ColdHead`, :func:`fennec.space.cold_fit.feature_group_scales`).
 
     Returns:
         (the chosen scales, their loss).
@@ -90,7 +90,7 @@ class ColdHead:
             target: (N, T) what the space says of each model (its vector and quality).
             arch: Columns of the archi2vec vector.
             text: Columns of the pre-training text.
-            sample_weight: (N,) weight of each model (e.g. :func:`fennec.space.fit.zoo_weights`); rows of weight 0
+            sample_weight: (N,) weight of each model (e.g. :func:`fennec.space.cold_fit.zoo_weights`); rows of weight 0
                 are left out.
 
         Returns:

@@ -19,12 +19,14 @@ kept, and the final nets are trained on all groups for that many epochs (one spl
 Under the learned parts lies a fixed baseline (:func:`set_baseline`): each model's shrunken mean standardised
 result over the training groups, overall and per benchmark ("baseline predictors", Koren, KDD 2008), so the L2
 penalties pull towards what the records say of a model rather than towards an average model. The folds of the
-early stopping also choose how much of the learned residual to keep (:func:`choose_learned_scale`).
+early stopping also choose how much of the learned residual to keep
+(:func:`fennec.space.selection.choose_learned_scale`).
 
 The cold-start head is then fitted in closed form to the vector and quality the towers learned for each model with
-records (:func:`cold_head_targets`): a ridge regression with a penalty per feature group
-(:class:`fennec.space.cold.ColdHead`, the default), or the per-output ridge of :func:`fit_cold_head`, either
-chosen by leave-one-model-out, and written into the net's cold-start layers (:func:`set_cold_layers`).
+records (:mod:`fennec.space.cold_fit`): a ridge regression with a penalty per feature group
+(:class:`fennec.space.cold.ColdHead`, the default), or the per-output ridge of
+:func:`fennec.space.cold_fit.fit_cold_head`, either chosen by leave-one-model-out, and written into the net's
+cold-start layers (:func:`fennec.space.cold_fit.set_cold_layers`).
 """
 
 from __future__ import annotations
@@ -35,7 +37,6 @@ from typing import Any
 import numpy as np
 import torch
 
-from fennec.space.cold import coordinate_search
 from fennec.space.net import TransferNet
 
 CHECK_EVERY = 10  # epochs between two held-out checks of the early stopping
@@ -154,17 +155,6 @@ def _rows(batch: Batch) -> tuple[np.ndarray, dict[str, torch.Tensor]]:
     rows = {k: torch.as_tensor(getattr(batch, k)[keep], dtype=torch.long) for k in ("model", "task", "bench", "group")}
     rows["z"] = torch.as_tensor(z[keep], dtype=torch.float32)
     return keep, rows
-
-
-def dataset_folds(batch: Batch, val_fraction: float, seed: int) -> list[set[int]]:
-    """Disjoint seeded folds of the training datasets, each about ``val_fraction`` of them (round(1 / fraction)
-    folds; none with fewer than 3 datasets), for cross-validated early stopping."""
-    datasets = np.unique(batch.group_dataset)
-    if val_fraction <= 0 or len(datasets) < 3:
-        return []
-    k = min(len(datasets), max(2, round(1 / val_fraction)))
-    order = np.random.default_rng(seed).permutation(datasets)
-    return [set(part.tolist()) for part in np.array_split(order, k)]
 
 
 def clipped_location_scale(values: np.ndarray) -> tuple[float, float]:
@@ -291,279 +281,3 @@ def train_net(net: TransferNet, inp: Inputs, batch: Batch, *, epochs: int, lr: f
                 break
     return net, {"final_loss": float(loss.detach()), "val_curve": curve, "best_state": best_state,
                  "states": states}
-
-
-def score_parts(net: TransferNet, inp: Inputs, batch: Batch) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Per record (R,): the fixed baseline (:func:`set_baseline`), the learned main effect on top of it (model
-    biases and protocol offsets) and the learned interaction with the task (the dot products). A score with
-    scales (a, c) is ``baseline + a * main + c * interaction``: biases scale with a, folded vectors with c."""
-    with torch.no_grad():
-        tvec = net.task_parts(inp.task_y, inp.desc, inp.names)
-        mi, ti, bi = (torch.as_tensor(a) for a in (batch.model, batch.task, batch.bench))
-        fixed, main, inter = (net(*net.model_parts(inp.model_x, inp.pre, inp.free_idx, scale=a, interaction=c), tvec,
-                                  mi, ti, bi, inp.free_idx, scale=a)
-                              for a, c in ((0.0, 0.0), (1.0, 0.0), (0.0, 1.0)))
-    return fixed.numpy(), (main - fixed).numpy(), (inter - fixed).numpy()
-
-
-SCALE_GRID = np.linspace(0.0, 1.5, 16)
-
-
-def held_out_taus(parts: list[tuple[np.ndarray, ...]], batch: Batch,
-                  pairs: list[tuple[float, float]]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The weighted Kendall tau (Vigna, WWW 2015; the harness's main metric) of every held-out group of every
-    fold, ranked by ``baseline + a * main + c * interaction`` for each pair of scales (a, c) in ``pairs``.
-
-    ``parts`` holds one (baseline, main, interaction, held-out row mask) tuple of (R,) arrays per fold of the
-    cross-validated early stopping (:func:`score_parts` of the fold's probe); only fine-tuning groups are scored
-    (:meth:`Batch.validation_groups`). A constant ranking (the zero baseline at a = c = 0, say) has no tau; it
-    carries no order, i.e. 0.
-
-    Returns:
-        (N,) group index of each (fold, group), (N,) its weight, (N, P) its taus.
-    """
-    from scipy.stats import weightedtau
-
-    z, keep = standardize(batch)
-    keep = keep & batch.validation_groups()[batch.group]
-    groups, taus = [], []
-    for fixed, main, inter, held in parts:
-        rows = np.flatnonzero(keep & held)
-        for g in np.unique(batch.group[rows]):
-            sel = rows[batch.group[rows] == g]
-            groups.append(g)
-            taus.append([weightedtau(fixed[sel] + a * main[sel] + c * inter[sel], z[sel]).statistic
-                         for a, c in pairs])
-    group = np.asarray(groups, dtype=int)
-    tau = np.nan_to_num(np.asarray(taus, dtype=float).reshape(len(groups), len(pairs)), nan=0.0)
-    return group, batch.group_weight[group].astype(float), tau
-
-
-def choose_learned_scale(parts: list[tuple[np.ndarray, ...]], batch: Batch, separate: bool = False,
-                         grid: np.ndarray | None = None) -> tuple[tuple[float, float], float | None]:
-    """How much of what training learned on top of the fixed baseline to keep, chosen on held-out datasets.
-
-    For each pair of scales (a, c) in :data:`SCALE_GRID` the held-out groups of ``parts`` (see
-    :func:`held_out_taus`) are ranked by ``baseline + a * main + c * interaction`` and the pair with the best
-    mean weighted Kendall tau is returned, the smallest scales among ties. This is shrinkage of the learned
-    residuals towards the empirical baseline, its strength set by cross-validation rather than by hand, with one
-    strength for the main effects and one for the interactions when ``separate`` (they rest on different
-    evidence: a model's quality on many datasets; how a task's text moves it, learned from a few dozen tasks);
-    by default one scale for both (a = c). ``grid`` replaces :data:`SCALE_GRID` (one value: a fixed scale, whose
-    held-out tau is still returned).
-
-    Returns:
-        ((a, c), their mean held-out weighted tau); ((1, 1), None) without held-out groups (keep everything).
-    """
-    grid = SCALE_GRID if grid is None else np.asarray(grid, dtype=float)
-    pairs = [(float(a), float(c)) for a in grid for c in (grid if separate else (a,))]
-    _, weight, tau = held_out_taus(parts, batch, pairs)
-    if weight.sum() == 0:
-        return (1.0, 1.0), None
-    total = weight @ tau
-    best = int(np.argmax(total))
-    return pairs[best], float(total[best] / weight.sum())
-
-
-def paired_gain(parts: list[tuple[np.ndarray, ...]], batch: Batch, scales: tuple[float, float],
-                reference: tuple[float, float]) -> tuple[float, float]:
-    """Held-out gain of ``scales`` over ``reference`` and its standard error, over the held-out groups.
-
-    Each group's tau difference is averaged over the folds that held it out (repeated splits hold a group out
-    more than once; those are not independent evidence), then the groups' weighted mean is taken and its
-    standard error is the sandwich estimate sqrt(sum w^2 (d - mean)^2) / sum w, times sqrt(n / (n - 1)) for n
-    groups: the error of a mean over the n groups, as in the one-standard-error rule of cross-validation
-    (Breiman et al., 1984; Hastie et al., The Elements of Statistical Learning, section 7.10).
-
-    Returns:
-        (mean gain, standard error); the error is inf with fewer than two held-out groups, and (0, inf) with none.
-    """
-    group, weight, tau = held_out_taus(parts, batch, [scales, reference])
-    if len(group) == 0 or weight.sum() == 0:
-        return 0.0, float("inf")
-    ids, inv = np.unique(group, return_inverse=True)
-    diff = np.bincount(inv, tau[:, 0] - tau[:, 1]) / np.bincount(inv)
-    w = batch.group_weight[ids].astype(float)
-    mean = float(w @ diff / w.sum())
-    n = len(ids)
-    if n < 2:
-        return mean, float("inf")
-    se = float(np.sqrt((w ** 2) @ (diff - mean) ** 2) / w.sum() * np.sqrt(n / (n - 1)))
-    return mean, se
-
-
-def best_epoch(curves: list[list[float]], default: int) -> int:
-    """The epoch with the lowest mean held-out loss over the folds' curves (``default`` without curves).
-
-    Curves that stopped early are compared over their common length: past it, some fold has seen no gain for
-    ``patience`` checks already.
-    """
-    curves = [c for c in curves if c]
-    if not curves:
-        return default
-    n = min(len(c) for c in curves)
-    mean = np.mean([c[:n] for c in curves], axis=0)
-    return (int(np.argmin(mean)) + 1) * CHECK_EVERY
-
-
-# the "ridge" head's group scales (its overall penalty is cross-validated too); ColdHead has its own,
-# fennec.space.cold.GROUP_SCALES, which reach 10 since its overall penalty is fixed
-GROUP_SCALES = np.array([0.0, 0.1, 0.3, 1.0, 3.0])
-
-
-def zoo_weights(batch: Batch, n_models: int) -> np.ndarray:
-    """(M,) weight of each model in the cold-start head's fit, such that every benchmark's zoo weighs the same.
-
-    A model counts ``1 / (models with transfer results in b)`` for each benchmark b where it has transfer results
-    (cheap scores are another view of a zoo already counted, not a zoo of their own); models without any weigh
-    0; the weights are normalised to mean 1 over the others, so a ridge penalty keeps its scale.
-    Why: counted model by model, the largest zoo (TransferGraph's 180 Hugging Face models, two thirds of the
-    shared records' models) would set for every zoo how size, architecture and pre-training predict quality;
-    a new model is ranked within a zoo, and zoos disagree on that (bigger is better among ImageNet CNNs).
-    """
-    rows = batch.validation_groups()[batch.group]  # transfer rows (every row when a store has cheap scores only)
-    pairs = np.unique(np.stack([batch.model[rows], batch.bench[rows]], axis=1), axis=0)
-    per_bench = np.bincount(pairs[:, 1])
-    w = np.bincount(pairs[:, 0], 1.0 / per_bench[pairs[:, 1]], minlength=n_models)
-    return w / w[w > 0].mean() if (w > 0).any() else w
-
-
-def ridge_cv(x: np.ndarray, y: np.ndarray, grid: np.ndarray, cv_groups: np.ndarray | None = None,
-             sample_weight: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """The best ridge penalty of ``grid`` for each column of ``y`` (N, T) and its cross-validated score
-    (negative mean squared error), both (T,).
-
-    Without ``cv_groups``: scikit-learn's efficient leave-one-out (``RidgeCV``). With them (N,): grouped k-fold
-    (``GroupKFold``, up to 5 folds), every row of a group held out together. For the cold-start head the groups are
-    architectures: leave-one-out keeps a held-out model's siblings (the same network pre-trained on other data) in
-    the fit, so it answers "a new pre-training of a known network" and picks a penalty too small for "a new
-    network". One SVD per fold serves every penalty.
-
-    With ``sample_weight`` (N,), rows weigh in the fit and in the cross-validated error alike (weighted least
-    squares: rows and their means scaled by the square root of the weight).
-    """
-    from sklearn.linear_model import RidgeCV
-    from sklearn.model_selection import GroupKFold
-
-    y = y.reshape(len(y), -1)
-    if sample_weight is not None:
-        sample_weight = np.asarray(sample_weight, dtype=np.float64)
-        if (sample_weight.shape != (len(y),) or not np.isfinite(sample_weight).all() or (sample_weight < 0).any()
-                or sample_weight.sum() <= 0):
-            raise ValueError(f"ridge_cv: sample_weight of shape {sample_weight.shape}; expected ({len(y)},), finite, "
-                             ">= 0 and not all 0")
-    if cv_groups is None or len(set(cv_groups)) < 2:
-        ridge = RidgeCV(alphas=grid, alpha_per_target=True).fit(x, y, sample_weight=sample_weight)
-        return np.broadcast_to(ridge.alpha_, (y.shape[1],)).copy(), np.asarray(ridge.best_score_).reshape(-1)
-    w = np.ones(len(y)) if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
-    sq = np.zeros((len(grid), y.shape[1]))
-    for train, test in GroupKFold(n_splits=min(5, len(set(cv_groups)))).split(x, y, cv_groups):
-        wt = w[train] / w[train].sum()
-        xm, ym = wt @ x[train], wt @ y[train]
-        root = np.sqrt(w[train])[:, None]
-        u, sv, vt = np.linalg.svd(root * (x[train] - xm), full_matrices=False)
-        a, b = (x[test] - xm) @ vt.T, u.T @ (root * (y[train] - ym))  # (n_test, r), (r, T)
-        shrink = sv[None, :] / (sv[None, :] ** 2 + grid[:, None])  # (alphas, r)
-        pred = np.einsum("nr,ar,rt->ant", a, shrink, b) + ym
-        sq += (w[test][None, :, None] * (pred - y[test]) ** 2).sum(1)
-    scores = -sq / len(y)
-    best = scores.argmax(0)
-    return grid[best], scores[best, np.arange(y.shape[1])]
-
-
-def feature_group_scales(x: np.ndarray, target: np.ndarray, groups: list[slice], grid: np.ndarray,
-                         passes: int = 2, cv_groups: np.ndarray | None = None,
-                         sample_weight: np.ndarray | None = None) -> np.ndarray:
-    """(F,) column scales, one per feature group, chosen by the cross-validated error of a ridge regression.
-
-    Scaling a group's columns by s is ridge with that group's penalty divided by s^2 (0 drops the group), so
-    this is a group-wise penalty (the archi2vec vector, the size, the pre-training text may each deserve a
-    different one) searched coordinate-wise over :data:`GROUP_SCALES` (:func:`fennec.space.cold.coordinate_search`),
-    a few passes, each step scored by :func:`ridge_cv` (leave-one-out, or grouped by ``cv_groups``; mean best
-    score over the targets; rows weighted by ``sample_weight``).
-    """
-
-    def columns(scales: tuple[float, ...]) -> np.ndarray:
-        col = np.ones(x.shape[1])
-        for sl, s in zip(groups, scales, strict=True):
-            col[sl] = s
-        return col
-
-    def loss(scales: tuple[float, ...]) -> float:
-        return -float(np.mean(ridge_cv(x * columns(scales), target, grid, cv_groups, sample_weight)[1]))
-
-    return columns(coordinate_search(loss, len(groups), GROUP_SCALES, passes)[0])
-
-
-def cold_head_targets(net: TransferNet, inp: Inputs, batch: Batch, scale: float = 1.0,
-                      interaction: float | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """What a cold-start head is fitted to: the features (N, F) of the models with records and what the space
-    says of each (N, dim + 1): u_m and its overall quality b_m plus its mean protocol offset (a model seen in one
-    benchmark only carries its quality there), with the learned parts scaled by ``scale`` (main effects) and
-    ``interaction`` (vectors; default ``scale``) around the fixed baseline (:func:`choose_learned_scale`), so a
-    cold-start score predicts the warm score on the same scale and is not scaled again."""
-    warm = (inp.free_idx >= 0).numpy()
-    with torch.no_grad():
-        u, b = net.model_parts(inp.model_x, inp.pre, inp.free_idx, scale=scale, interaction=interaction)
-        d = net.cold_proj.out_features
-        offset = net.offsets(scale)[inp.free_idx.clamp(min=0)].numpy()
-    seen = np.zeros(offset.shape, bool)  # (model, benchmark) pairs with records: the offsets that were learned
-    seen[batch.model, batch.bench] = True
-    mean_offset = (offset * seen).sum(1) / np.maximum(seen.sum(1), 1)
-    target = np.concatenate([u[:, :d].numpy(), (b.numpy() + mean_offset)[:, None]], axis=1)[warm]
-    return inp.model_x.numpy()[warm], target
-
-
-def set_cold_layers(net: TransferNet, coef: np.ndarray, intercept: np.ndarray) -> None:
-    """Write a linear cold-start head into ``net``: ``coef`` (F, dim + 1) and ``intercept`` (dim + 1,) map a model's
-    features to its vector u (the first dim outputs) and its quality b (the last)."""
-    d = net.cold_proj.out_features
-    with torch.no_grad():
-        net.cold_proj.weight.copy_(torch.as_tensor(coef[:, :d].T, dtype=torch.float32))
-        net.cold_proj.bias.copy_(torch.as_tensor(intercept[:d], dtype=torch.float32))
-        net.cold_bias.weight.copy_(torch.as_tensor(coef[:, d:].T, dtype=torch.float32))
-        net.cold_bias.bias.copy_(torch.as_tensor(intercept[d:], dtype=torch.float32))
-
-
-def fit_cold_head(net: TransferNet, inp: Inputs, batch: Batch, scale: float = 1.0,
-                  alphas: np.ndarray | None = None, feature_groups: list[slice] | None = None,
-                  interaction: float | None = None, cv_groups: np.ndarray | None = None,
-                  sample_weight: np.ndarray | None = None) -> dict[str, Any]:
-    """Set the linear cold-start head of a trained ``net`` (``TransferSpace(cold_head="ridge")``) to a ridge
-    regression from model features to warm vectors (:func:`cold_head_targets`).
-
-    The ridge penalty is chosen by efficient leave-one-out cross-validation over those models (scikit-learn's
-    ``RidgeCV``), which is exactly the cold-start situation: predict a model that was not in the fit. One
-    penalty per output, so a well-predicted direction (size) is not shrunk with a noisy one. (That freedom is
-    what the default head, :class:`fennec.space.cold.ColdHead`, gives up: on some lomo folds of the shared
-    records leave-one-out picked penalties near zero, and the fit then extrapolated.)
-
-    With ``feature_groups`` (column spans of the model features), each group gets its own penalty
-    (:func:`feature_group_scales`). With ``cv_groups`` (one label per model of ``inp``, e.g. its architecture),
-    the penalties are chosen by grouped k-fold instead of leave-one-out (:func:`ridge_cv`). With
-    ``sample_weight`` (one per model of ``inp``, e.g. :func:`zoo_weights`), models weigh in the fit and in the
-    choice of penalties accordingly.
-
-    Returns:
-        ``{"cold_alpha_median": ..., "cold_models": ..., "cold_group_scales": [...]}``.
-    """
-    from sklearn.linear_model import Ridge, RidgeCV
-
-    warm = (inp.free_idx >= 0).numpy()
-    x, target = cold_head_targets(net, inp, batch, scale, interaction)
-    if len(x) < 3:  # nothing to cross-validate: leave the head at zero ("an average model")
-        return {"cold_alpha_median": float("nan"), "cold_models": len(x)}
-    grid = np.logspace(-3, 4, 15) if alphas is None else alphas
-    groups = None if cv_groups is None else np.asarray(cv_groups)[warm]
-    weight = None if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)[warm]
-    col = (feature_group_scales(x, target, feature_groups, grid, cv_groups=groups, sample_weight=weight)
-           if feature_groups else np.ones(x.shape[1]))
-    if groups is None:
-        ridge = RidgeCV(alphas=grid, alpha_per_target=True).fit(x * col, target, sample_weight=weight)
-        alpha = ridge.alpha_
-    else:
-        alpha, _ = ridge_cv(x * col, target, grid, groups, weight)
-        ridge = Ridge(alpha=alpha).fit(x * col, target, sample_weight=weight)
-    set_cold_layers(net, (ridge.coef_ * col).T, ridge.intercept_)  # back to the unscaled features the head reads
-    return {"cold_alpha_median": float(np.median(alpha)), "cold_models": len(x),
-            "cold_group_scales": [float(col[g][0]) for g in feature_groups or []]}

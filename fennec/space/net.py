@@ -85,7 +85,7 @@ class TransferNet(nn.Module):
                 records: bias a_m + a (beta_m + w . x_m).
             interaction: Share kept of the learned interaction with tasks: vectors [c u, c k_d p, c k_n p]
                 (default: ``scale``). A cold-start row's u and b are left as the head gives them
-                (the head is fitted to the scaled vectors, :func:`fennec.space.fit.cold_head_targets`); its
+                (the head is fitted to the scaled vectors, :func:`fennec.space.cold_fit.cold_head_targets`); its
                 source-affinity columns are computed from the pre-training text like a warm row's, so they are
                 scaled alike.
 

@@ -21,6 +21,7 @@ from fennec.records.metrics import is_transfer, oriented
 from fennec.registry import UnknownNameError, unknown_name_message
 from fennec.space import features as feats
 from fennec.space.cold import COLD_HEADS, ColdHead
+from fennec.space.cold_fit import cold_head_targets, fit_cold_head, set_cold_layers, zoo_weights
 from fennec.space.columns import (
     apply_scale,
     fit_image_basis,
@@ -30,24 +31,9 @@ from fennec.space.columns import (
     project_texts,
     without_description,
 )
-from fennec.space.fit import (
-    CHECK_EVERY,
-    STANDARDIZATIONS,
-    Batch,
-    Inputs,
-    best_epoch,
-    choose_learned_scale,
-    paired_gain,
-    cold_head_targets,
-    dataset_folds,
-    fit_cold_head,
-    score_parts,
-    set_cold_layers,
-    standardize,
-    train_net,
-    zoo_weights,
-)
+from fennec.space.fit import CHECK_EVERY, STANDARDIZATIONS, Batch, Inputs, standardize, train_net
 from fennec.space.net import TransferNet
+from fennec.space.selection import best_epoch, choose_learned_scale, dataset_folds, paired_gain, score_parts
 from fennec.space.training_records import (
     benchmark_aliases,
     records_hash,
@@ -120,15 +106,15 @@ class TransferSpace:
         cold_head: The cold-start head, a linear regression from a model's features to what the space learned of
             the models with records: ``"linear"`` (default, :class:`fennec.space.cold.ColdHead`), a penalty per
             feature group, the overall penalty fixed and the group scales chosen together for all outputs by
-            leave-one-model-out; ``"ridge"``, the earlier head (:func:`fennec.space.fit.fit_cold_head`, a
+            leave-one-model-out; ``"ridge"``, the earlier head (:func:`fennec.space.cold_fit.fit_cold_head`, a
             penalty per output and per group), whose leave-one-out picked near-zero penalties on some lomo folds
             of the shared records and then ranked the smallest ImageNet CNNs first (docs/space_history.md).
         cold_cv: How the ``"ridge"`` cold-start head's penalties are cross-validated over the models with
             records: ``"loo"`` (leave one model out) or ``"architecture"`` (grouped k-fold, a network's every
             pre-training held out together: the question "a new network" rather than "a new pre-training of a
-            known one"; :func:`fennec.space.fit.ridge_cv`).
+            known one"; :func:`fennec.space.cold_fit.ridge_cv`).
         cold_weight: How the models with records weigh in the cold-start head's ridge regression: ``"zoo"``
-            (default) gives every benchmark's zoo the same total weight (:func:`fennec.space.fit.zoo_weights`), so
+            (default) gives every benchmark's zoo the same total weight (:func:`fennec.space.cold_fit.zoo_weights`), so
             the largest zoo does not set for all how a model's features predict its quality; ``"model"`` counts
             every model once.
         probe_epoch: At which epoch the cross-validation's probes are scored to choose the learned scale:
@@ -408,7 +394,7 @@ class TransferSpace:
     def _bench_scales(self, parts: list, batch: Batch) -> dict[str, tuple[float, float]]:
         """``benchmark_scales``: each benchmark's learned scales chosen on the folds' held-out groups of that
         benchmark alone, kept only when they gain more than ``benchmark_scale_se`` standard errors over the
-        space's scales on those groups (:func:`fennec.space.fit.paired_gain`); a benchmark without held-out
+        space's scales on those groups (:func:`fennec.space.selection.paired_gain`); a benchmark without held-out
         groups, or whose choice is the space's or not kept, is left out (it is scored with the space's scales).
         Sets ``bench_scale_taus_``: per benchmark with held-out groups, its mean weighted tau at its own best
         scales and at the space's, and the gain's standard error, what the choice rests on (the manifest)."""

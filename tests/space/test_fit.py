@@ -1,125 +1,38 @@
-"""The training loops on planted arrays: the cold-start head learns what the features say, and only that head."""
+"""The training loop on planted arrays: held-out curves, the fixed baseline, the scaled parts and the
+standardised targets."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 import torch
-from scipy.stats import spearmanr
 
 from fennec.space.fit import (
     CLIP_SIGMA,
     STANDARDIZATIONS,
     Batch,
     Inputs,
-    best_epoch,
-    choose_learned_scale,
-    dataset_folds,
-    feature_group_scales,
-    fit_cold_head,
-    ridge_cv,
     set_baseline,
     spread_weights,
     standardize,
     train_net,
-    zoo_weights,
 )
 from fennec.space.net import TransferNet
-
-N_MODELS, N_WARM, N_TASKS, N_FEAT, TEXT = 40, 30, 8, 6, 4
-
-
-def planted(seed: int = 0) -> tuple[Inputs, Batch, np.ndarray]:
-    """Models whose fine-tuning result is driven by feature 0 (plus a task-dependent part from feature 1).
-
-    Only the first N_WARM models have records; the rest are cold-start models to be scored from features.
-    Returns the inputs, the records and the noise-free results (N_MODELS, N_TASKS).
-    """
-    rng = np.random.default_rng(seed)
-    x = rng.standard_normal((N_MODELS, N_FEAT)).astype(np.float32)
-    y = rng.standard_normal((N_TASKS, 3)).astype(np.float32)
-    truth = x[:, :1] + 0.5 * x[:, 1:2] * y[None, :, 0]
-    rows = [(m, t, truth[m, t] + 0.1 * rng.standard_normal()) for m in range(N_WARM) for t in range(N_TASKS)]
-    m_idx, t_idx, value = (np.array(c) for c in zip(*rows, strict=True))
-    free_idx = np.where(np.arange(N_MODELS) < N_WARM, np.arange(N_MODELS), -1)
-    inp = Inputs(model_x=torch.as_tensor(x), pre=torch.zeros(N_MODELS, TEXT), free_idx=torch.as_tensor(free_idx),
-                 task_y=torch.as_tensor(y), desc=torch.zeros(N_TASKS, TEXT), names=torch.zeros(N_TASKS, TEXT))
-    batch = Batch(model=m_idx, task=t_idx, bench=np.zeros(len(rows), int), group=t_idx, value=value.astype(float),
-                  group_weight=np.ones(N_TASKS), group_dataset=np.arange(N_TASKS))
-    return inp, batch, truth
-
-
-def fit(inp: Inputs, batch: Batch, cold: bool = False) -> TransferNet:
-    torch.manual_seed(0)
-    net = TransferNet(n_models=N_WARM, n_benchmarks=1, model_in=N_FEAT, task_in=3, text_dim=TEXT, dim=4)
-    net, _ = train_net(net, inp, batch, epochs=150, lr=0.03, listnet_weight=1.0, tau=0.5, l2_free=1e-2,
-                       l2_interaction=1e-2, l2_offset=1e-2, l2_proj=1e-3, seed=0)
-    if cold:
-        fit_cold_head(net, inp, batch)
-    return net.eval()
-
-
-def cold_scores(net: TransferNet, inp: Inputs) -> np.ndarray:
-    """(N_MODELS - N_WARM, N_TASKS) scores of the models without records."""
-    with torch.no_grad():
-        mvec, mbias = net.model_parts(inp.model_x, inp.pre, inp.free_idx)
-        tvec = net.task_parts(inp.task_y, inp.desc, inp.names)
-    return (mvec @ tvec.T + mbias[:, None]).numpy()[N_WARM:]
+from tests.space.planted_arrays import (
+    N_FEAT,
+    N_MODELS,
+    N_TASKS,
+    N_WARM,
+    TEXT,
+    fit,
+    planted,
+    with_cheap_scores,
+)
 
 
 @pytest.fixture(scope="module")
 def data() -> tuple[Inputs, Batch, np.ndarray]:
     return planted()
-
-
-def test_cold_head_ranks_unseen_models_by_their_planted_results(data):
-    inp, batch, truth = data
-    scores = cold_scores(fit(inp, batch, cold=True), inp)
-    rho = np.mean([spearmanr(scores[:, t], truth[N_WARM:, t]).statistic for t in range(N_TASKS)])
-    assert rho > 0.8
-
-
-def test_the_towers_alone_leave_the_cold_head_silent(data):
-    inp, batch, _ = data
-    scores = cold_scores(fit(inp, batch), inp)
-    assert np.ptp(scores, axis=0).max() == 0.0  # zero-initialised and untouched by train_net: cold models alike
-
-
-def test_cold_head_reproduces_the_warm_vectors_it_was_fitted_on(data):
-    """On the training models, the ridge read-out recovers most of what the towers learned from records."""
-    inp, batch, _ = data
-    net = fit(inp, batch, cold=True)
-    cold_idx = torch.full_like(inp.free_idx, -1)
-    with torch.no_grad():
-        tvec = net.task_parts(inp.task_y, inp.desc, inp.names)
-        warm = net.model_parts(inp.model_x, inp.pre, inp.free_idx)
-        cold = net.model_parts(inp.model_x, inp.pre, cold_idx)
-    ws = (warm[0] @ tvec.T + warm[1][:, None]).numpy()[:N_WARM]
-    cs = (cold[0] @ tvec.T + cold[1][:, None]).numpy()[:N_WARM]
-    assert np.corrcoef(ws.ravel(), cs.ravel())[0, 1] > 0.9
-
-
-def test_cold_head_leaves_every_other_weight_untouched(data):
-    inp, batch, _ = data
-    a, b = fit(inp, batch), fit(inp, batch, cold=True)
-    for (name, pa), (_, pb) in zip(a.named_parameters(), b.named_parameters(), strict=True):
-        if not name.startswith("cold_"):
-            torch.testing.assert_close(pa, pb, rtol=0, atol=0, msg=name)
-
-
-def test_early_stopping_folds_partition_the_datasets(data):
-    _, batch, _ = data
-    folds = dataset_folds(batch, val_fraction=0.25, seed=0)
-    assert len(folds) == 4
-    assert set().union(*folds) == set(range(N_TASKS)) and sum(len(f) for f in folds) == N_TASKS
-    assert dataset_folds(batch, val_fraction=0.25, seed=0) == folds  # seeded
-    assert dataset_folds(batch, val_fraction=0.0, seed=0) == []
-
-
-def test_best_epoch_is_the_minimum_of_the_mean_curve():
-    assert best_epoch([[3.0, 1.0, 2.0], [3.0, 2.0, 1.5]], default=300) == 20
-    assert best_epoch([[3.0, 1.0], [3.0, 2.0, 0.1]], default=300) == 20  # common length
-    assert best_epoch([[], []], default=300) == 300
 
 
 def test_held_out_datasets_give_a_validation_curve(data):
@@ -231,54 +144,6 @@ def test_baseline_prior_shrinks_towards_an_average_model_and_a_negative_one_turn
     assert float(net.base.abs().max()) == 0.0
 
 
-def test_learned_scale_keeps_a_useful_residual_and_drops_noise(data):
-    _, batch, _ = data
-    z, _ = standardize(batch)
-    rng = np.random.default_rng(1)
-    fixed = 0.3 * rng.standard_normal(len(z))
-    held = [np.isin(batch.task, f) for f in ([0, 1, 2, 3], [4, 5, 6, 7])]
-    zero = np.zeros(len(z))
-    useful = [(fixed, z - fixed, zero, h) for h in held]     # baseline + 1 * main effect is the truth
-    noise = [(z, rng.standard_normal(len(z)), rng.standard_normal(len(z)), h) for h in held]  # baseline alone
-    # the first scales that rank every group perfectly; the interaction is zero, so its smallest scale
-    assert choose_learned_scale(useful, batch, separate=True) == ((1.0, 0.0), 1.0)  # ranks every group right
-    assert choose_learned_scale(useful, batch) == ((1.0, 1.0), 1.0)  # one scale for both by default
-    assert choose_learned_scale(noise, batch, separate=True)[0] == (0.0, 0.0)
-    assert choose_learned_scale(noise, batch)[0] == (0.0, 0.0)
-    assert choose_learned_scale([], batch) == ((1.0, 1.0), None)  # nothing held out: keep everything
-    # a useful main effect and a noisy interaction are told apart, unless one scale must serve both
-    mixed = [(fixed, z - fixed, 3.0 * rng.standard_normal(len(z)), h) for h in held]
-    assert choose_learned_scale(mixed, batch, separate=True)[0] == (1.0, 0.0)
-    (a, c), one_score = choose_learned_scale(mixed, batch, separate=False)
-    assert a == c > 0.0  # one scale: the noise has to be kept with the useful part
-    assert one_score < choose_learned_scale(mixed, batch, separate=True)[1]
-    swapped = [(fixed, zero, z - fixed, h) for h in held]   # the interaction carries it
-    assert choose_learned_scale(swapped, batch, separate=True)[0] == (0.0, 1.0)
-
-
-def test_cold_head_predicts_the_scaled_warm_scores(data):
-    """With the learned parts scaled to 0 the warm score is the fixed baseline alone: the cold head then reads out
-    no interaction and a quality that tracks the baseline a_m."""
-    inp, batch, _ = data
-    net = fit(inp, batch)
-    fit_cold_head(net, inp, batch, scale=0.0)
-    cold_idx = torch.full_like(inp.free_idx, -1)
-    with torch.no_grad():
-        u, b = net.model_parts(inp.model_x, inp.pre, cold_idx)
-    assert float(u[:, :4].abs().max()) < 1e-6
-    assert np.corrcoef(b.numpy()[:N_WARM], net.base.numpy())[0, 1] > 0.9
-
-
-def test_feature_group_scales_drop_a_noise_group_and_keep_the_signal():
-    rng = np.random.default_rng(0)
-    signal, noise = rng.standard_normal((80, 3)), rng.standard_normal((80, 60))
-    x = np.concatenate([signal, noise], axis=1)
-    target = (signal @ np.array([1.0, -0.5, 0.25]) + 0.1 * rng.standard_normal(80))[:, None]
-    col = feature_group_scales(x, target, [slice(0, 3), slice(3, 63)], np.logspace(-3, 4, 15))
-    assert col[0] > 0 and col[3] < col[0]  # the noise group is penalised harder than the signal group
-    assert np.all(col[:3] == col[0]) and np.all(col[3:] == col[3])  # one scale per group
-
-
 def test_scale_shrinks_only_the_learned_parts_of_warm_models(data):
     inp, batch, _ = data
     net = fit(inp, batch, cold=True)
@@ -318,103 +183,6 @@ def test_cold_and_warm_rows_share_the_scaled_source_affinity(data, interaction):
     assert float(full[:, d:].abs().max()) > 0
 
 
-def test_grouped_ridge_cv_equals_refitting_ridge_on_every_fold():
-    """The one-SVD-per-fold path gives the penalty and the error that refitting scikit-learn's Ridge gives."""
-    from sklearn.linear_model import Ridge, RidgeCV
-    from sklearn.model_selection import GroupKFold
-
-    rng = np.random.default_rng(0)
-    x = rng.standard_normal((60, 10))
-    y = x[:, :2] @ rng.standard_normal((2, 3)) + 0.5 * rng.standard_normal((60, 3))
-    groups, grid = np.repeat(np.arange(12), 5), np.logspace(-3, 4, 15)
-    alpha, score = ridge_cv(x, y, grid, groups)
-    sq = np.zeros((len(grid), 3))
-    for train, test in GroupKFold(n_splits=5).split(x, y, groups):
-        for i, a in enumerate(grid):
-            sq[i] += ((Ridge(alpha=a).fit(x[train], y[train]).predict(x[test]) - y[test]) ** 2).sum(0)
-    np.testing.assert_array_equal(alpha, grid[sq.argmin(0)])
-    np.testing.assert_allclose(score, -sq.min(0) / len(y), rtol=1e-9)
-    loo = RidgeCV(alphas=grid, alpha_per_target=True).fit(x, y)  # without groups: leave-one-out
-    np.testing.assert_array_equal(ridge_cv(x, y, grid)[0], loo.alpha_)
-
-
-def test_weighted_ridge_cv_equals_refitting_weighted_ridge_on_every_fold():
-    """With sample weights, the grouped path fits weighted least squares and scores a weighted error, as
-    scikit-learn's Ridge(sample_weight) refitted on every fold does; leave-one-out is RidgeCV's own."""
-    from sklearn.linear_model import Ridge
-    from sklearn.model_selection import GroupKFold
-
-    rng = np.random.default_rng(1)
-    x = rng.standard_normal((60, 10))
-    y = x[:, :2] @ rng.standard_normal((2, 2)) + 0.5 * rng.standard_normal((60, 2))
-    w = rng.uniform(0.1, 3.0, 60)
-    groups, grid = np.repeat(np.arange(12), 5), np.logspace(-3, 4, 15)
-    alpha, score = ridge_cv(x, y, grid, groups, sample_weight=w)
-    sq = np.zeros((len(grid), 2))
-    for train, test in GroupKFold(n_splits=5).split(x, y, groups):
-        for i, a in enumerate(grid):
-            pred = Ridge(alpha=a).fit(x[train], y[train], sample_weight=w[train]).predict(x[test])
-            sq[i] += (w[test][:, None] * (pred - y[test]) ** 2).sum(0)
-    np.testing.assert_array_equal(alpha, grid[sq.argmin(0)])
-    np.testing.assert_allclose(score, -sq.min(0) / len(y), rtol=1e-9)
-    # leave-one-out: against refitting the weighted ridge without each row in turn
-    sq = np.zeros((len(grid), 2))
-    for i in range(len(y)):
-        keep = np.arange(len(y)) != i
-        for j, a in enumerate(grid):
-            pred = Ridge(alpha=a).fit(x[keep], y[keep], sample_weight=w[keep]).predict(x[i:i + 1])
-            sq[j] += w[i] * ((pred - y[i:i + 1]) ** 2)[0]
-    loo_alpha, loo_score = ridge_cv(x, y, grid, sample_weight=w)
-    np.testing.assert_array_equal(loo_alpha, grid[sq.argmin(0)])
-    np.testing.assert_allclose(loo_score, -sq.min(0) / len(y), rtol=1e-6)
-    with pytest.raises(ValueError, match="sample_weight"):
-        ridge_cv(x, y, grid, sample_weight=-w)
-    assert not np.array_equal(alpha, ridge_cv(x, y, grid, groups)[0]) or not np.allclose(
-        score, ridge_cv(x, y, grid, groups)[1])  # the weights change the answer
-
-
-def test_zoo_weights_give_every_benchmark_the_same_total_weight():
-    # benchmark 0: models 0-3; benchmark 1: models 3-4 (model 3 in both); model 5 has no records
-    pairs = [(0, 0), (1, 0), (2, 0), (3, 0), (3, 1), (4, 1)]
-    model, bench = (np.array(c) for c in zip(*(p for p in pairs for _ in range(2)), strict=True))
-    batch = Batch(model=model, task=np.zeros(len(model), int), bench=bench, group=np.zeros(len(model), int),
-                  value=np.zeros(len(model)), group_weight=np.ones(1), group_dataset=np.zeros(1, int))
-    w = zoo_weights(batch, 6)
-    raw = np.array([1 / 4, 1 / 4, 1 / 4, 1 / 4 + 1 / 2, 1 / 2, 0.0])
-    np.testing.assert_allclose(w, raw / raw[:5].mean())
-    assert w[:5].mean() == pytest.approx(1.0) and w[5] == 0.0  # a penalty keeps its scale; no records, no say
-    # PARC scores of benchmark 1's models under a benchmark of their own (2): another view of a zoo, not a zoo
-    scored = Batch(model=np.r_[model, 3, 4], task=np.zeros(len(model) + 2, int), bench=np.r_[bench, 2, 2],
-                   group=np.r_[np.zeros(len(model), int), 1, 1], value=np.zeros(len(model) + 2),
-                   group_weight=np.ones(2), group_dataset=np.zeros(2, int), group_cheap=np.array([False, True]))
-    np.testing.assert_allclose(zoo_weights(scored, 6), w)
-
-
-def test_holding_out_whole_architectures_asks_for_a_larger_penalty():
-    """Siblings (one network, several pre-trainings) share their features: leave-one-out sees a held-out model's
-    twin in the fit and trusts the features; holding the network out shows how little they say of a new one."""
-    rng = np.random.default_rng(1)
-    arch = rng.standard_normal((12, 20))
-    x = np.repeat(arch, 6, axis=0) + 0.01 * rng.standard_normal((72, 20))
-    quality = np.repeat(rng.standard_normal(12), 6) + 0.1 * rng.standard_normal(72)  # unrelated to the features
-    grid = np.logspace(-3, 4, 15)
-    loo_alpha, _ = ridge_cv(x, quality[:, None], grid)
-    arch_alpha, _ = ridge_cv(x, quality[:, None], grid, np.repeat(np.arange(12), 6))
-    assert arch_alpha[0] > 100 * loo_alpha[0]
-
-
-def with_cheap_scores(batch: Batch) -> Batch:
-    """``batch`` plus one group of cheap scores per dataset that ranks its models the other way round."""
-    n_groups = len(batch.group_weight)
-    cat = np.concatenate
-    return Batch(model=cat([batch.model, batch.model]), task=cat([batch.task, batch.task]),
-                 bench=cat([batch.bench, batch.bench]), group=cat([batch.group, batch.group + n_groups]),
-                 value=cat([batch.value, -batch.value]),
-                 group_weight=cat([batch.group_weight, np.full(n_groups, 0.3)]),
-                 group_dataset=cat([batch.group_dataset, batch.group_dataset]),
-                 group_cheap=cat([np.zeros(n_groups, bool), np.ones(n_groups, bool)]))
-
-
 def test_validation_groups_are_the_fine_tuning_groups_unless_there_are_none(data):
     _, batch, _ = data
     assert batch.validation_groups().all()  # no flags: every group
@@ -422,23 +190,6 @@ def test_validation_groups_are_the_fine_tuning_groups_unless_there_are_none(data
     np.testing.assert_array_equal(mixed.validation_groups(), ~mixed.group_cheap)
     only_cheap = Batch(**{**batch.__dict__, "group_cheap": np.ones(N_TASKS, bool)})
     assert only_cheap.validation_groups().all()
-
-
-def test_cheap_scores_do_not_choose_the_learned_scale(data):
-    """Fine-tuned accuracy is what the space predicts: held-out cheap scores that rank the other way must not
-    move the scale or its held-out tau."""
-    _, batch, _ = data
-    z, _ = standardize(batch)
-    fixed = 0.3 * np.random.default_rng(1).standard_normal(len(z))
-    held = [np.isin(batch.task, f) for f in ([0, 1, 2, 3], [4, 5, 6, 7])]
-    parts = [(fixed, z - fixed, np.zeros(len(z)), h) for h in held]
-    mixed = with_cheap_scores(batch)
-    twice = [tuple(np.concatenate([p, p]) for p in part) for part in parts]  # cheap rows get the same scores
-    assert choose_learned_scale(twice, mixed, separate=True) == choose_learned_scale(parts, batch, separate=True)
-    assert choose_learned_scale(twice, mixed, separate=True)[1] == 1.0
-    # a one-point grid is a fixed scale, scored all the same
-    (a, c), tau = choose_learned_scale(parts, batch, grid=np.array([0.0]))
-    assert (a, c) == (0.0, 0.0) and tau < 1.0
 
 
 def test_cheap_scores_of_held_out_datasets_do_not_reach_the_early_stopping_curve(data):

@@ -8,6 +8,7 @@ import pytest
 from fennec.space import TransferSpace
 from fennec.space.store import load_space, save_space
 from fennec.space.zoo import ZooModel, model_from_id
+from fennec.validation import FennecInputError
 
 FAST = {"epochs": 150, "val_fraction": 0.0, "n_members": 2}
 
@@ -132,7 +133,7 @@ def test_cold_head_weighs_each_zoo_the_same_unless_told_to_count_models(world, m
     checks); cold_weight="model" counts each model once."""
     import dataclasses
 
-    import fennec.space.fit as fit_module
+    import fennec.space.cold_fit as fit_module
     from fennec.space import space as space_module
     from fennec.space.cold import ColdHead
 
@@ -173,7 +174,7 @@ def test_cold_head_weighs_each_zoo_the_same_unless_told_to_count_models(world, m
 def test_cold_head_cross_validated_by_architecture_still_reads_the_pretraining(world, tmp_path, monkeypatch):
     """With the head's penalties chosen by holding out whole architectures, a new model pre-trained on birds is
     still first on birds, and the choice is saved with the space."""
-    import fennec.space.fit as fit_module
+    import fennec.space.cold_fit as fit_module
 
     records, models, tasks = world
     groups_seen = []
@@ -346,6 +347,27 @@ def test_each_benchmark_keeps_the_learned_scale_its_own_held_out_datasets_choose
     new = again.score(tasks["cars"], ["timm:resnet18"], benchmark="shuffled")
     np.testing.assert_allclose(new, again.score(tasks["cars"], ["timm:resnet18"]), rtol=1e-6)
     assert load_space(save_space(plain, tmp_path / "plain")).bench_scales_ == {}
+
+
+def test_a_benchmarks_own_scale_must_beat_the_pooled_one_by_the_standard_errors_asked(world):
+    """benchmark_scale_se: shuffled's own scale is kept while its held-out gain over the space's scale exceeds
+    that many standard errors of the gain (the manifest reports both), and dropped just past that."""
+    _, models, tasks = world
+    both = _with_a_shuffled_benchmark(world)
+    cfg = {"epochs": 60, "val_fraction": 0.5, "cv_repeats": 1, "n_members": 1}
+    space = TransferSpace(**cfg, benchmark_scale_se=0.0).fit(both, models, tasks)
+    own, pooled, se = space.train_info_["benchmark_scale_taus"]["shuffled"]
+    assert "shuffled" in space.bench_scales_ and own > pooled and 0.0 < se < np.inf
+    ratio = (own - pooled) / se
+    kept = TransferSpace(**cfg, benchmark_scale_se=0.99 * ratio).fit(both, models, tasks)
+    assert kept.bench_scales_ == space.bench_scales_
+    dropped = TransferSpace(**cfg, benchmark_scale_se=1.01 * ratio).fit(both, models, tasks)
+    assert "shuffled" not in dropped.bench_scales_  # scored as with one scale for all
+    plain = TransferSpace(**cfg, benchmark_scales=False).fit(both, models, tasks)
+    np.testing.assert_array_equal(dropped.score(tasks["birds"], benchmark="shuffled"),
+                                  plain.score(tasks["birds"], benchmark="shuffled"))
+    with pytest.raises(FennecInputError, match="benchmark_scale_se"):
+        TransferSpace(**cfg, benchmark_scale_se=-1.0).fit(both, models, tasks)
 
 
 def test_warm_start_starts_from_the_previous_space(fitted, world):

@@ -1,0 +1,141 @@
+"""Model selection on the held-out folds of the training datasets: the folds, the epoch count of the
+cross-validated early stopping, and the share of the learned parts to keep (overall and per benchmark).
+
+The folds hold out whole training datasets (:func:`dataset_folds`), since a new task is a new dataset; a probe net
+trained without each fold (:func:`fennec.space.fit.train_net`) gives held-out loss curves (:func:`best_epoch`)
+and held-out scores split into the fixed baseline, the learned main effects and the learned interactions
+(:func:`score_parts`), on which the learned scale is chosen (:func:`choose_learned_scale`) and a benchmark's own
+scale is weighed against the pooled one (:func:`paired_gain`).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from fennec.space.fit import CHECK_EVERY, Batch, Inputs, standardize
+from fennec.space.net import TransferNet
+
+
+def dataset_folds(batch: Batch, val_fraction: float, seed: int) -> list[set[int]]:
+    """Disjoint seeded folds of the training datasets, each about ``val_fraction`` of them (round(1 / fraction)
+    folds; none with fewer than 3 datasets), for cross-validated early stopping."""
+    datasets = np.unique(batch.group_dataset)
+    if val_fraction <= 0 or len(datasets) < 3:
+        return []
+    k = min(len(datasets), max(2, round(1 / val_fraction)))
+    order = np.random.default_rng(seed).permutation(datasets)
+    return [set(part.tolist()) for part in np.array_split(order, k)]
+
+
+def score_parts(net: TransferNet, inp: Inputs, batch: Batch) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per record (R,): the fixed baseline (:func:`set_baseline`), the learned main effect on top of it (model
+    biases and protocol offsets) and the learned interaction with the task (the dot products). A score with
+    scales (a, c) is ``baseline + a * main + c * interaction``: biases scale with a, folded vectors with c."""
+    with torch.no_grad():
+        tvec = net.task_parts(inp.task_y, inp.desc, inp.names)
+        mi, ti, bi = (torch.as_tensor(a) for a in (batch.model, batch.task, batch.bench))
+        fixed, main, inter = (net(*net.model_parts(inp.model_x, inp.pre, inp.free_idx, scale=a, interaction=c), tvec,
+                                  mi, ti, bi, inp.free_idx, scale=a)
+                              for a, c in ((0.0, 0.0), (1.0, 0.0), (0.0, 1.0)))
+    return fixed.numpy(), (main - fixed).numpy(), (inter - fixed).numpy()
+
+
+SCALE_GRID = np.linspace(0.0, 1.5, 16)
+
+
+def held_out_taus(parts: list[tuple[np.ndarray, ...]], batch: Batch,
+                  pairs: list[tuple[float, float]]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The weighted Kendall tau (Vigna, WWW 2015; the harness's main metric) of every held-out group of every
+    fold, ranked by ``baseline + a * main + c * interaction`` for each pair of scales (a, c) in ``pairs``.
+
+    ``parts`` holds one (baseline, main, interaction, held-out row mask) tuple of (R,) arrays per fold of the
+    cross-validated early stopping (:func:`score_parts` of the fold's probe); only fine-tuning groups are scored
+    (:meth:`Batch.validation_groups`). A constant ranking (the zero baseline at a = c = 0, say) has no tau; it
+    carries no order, i.e. 0.
+
+    Returns:
+        (N,) group index of each (fold, group), (N,) its weight, (N, P) its taus.
+    """
+    from scipy.stats import weightedtau
+
+    z, keep = standardize(batch)
+    keep = keep & batch.validation_groups()[batch.group]
+    groups, taus = [], []
+    for fixed, main, inter, held in parts:
+        rows = np.flatnonzero(keep & held)
+        for g in np.unique(batch.group[rows]):
+            sel = rows[batch.group[rows] == g]
+            groups.append(g)
+            taus.append([weightedtau(fixed[sel] + a * main[sel] + c * inter[sel], z[sel]).statistic
+                         for a, c in pairs])
+    group = np.asarray(groups, dtype=int)
+    tau = np.nan_to_num(np.asarray(taus, dtype=float).reshape(len(groups), len(pairs)), nan=0.0)
+    return group, batch.group_weight[group].astype(float), tau
+
+
+def choose_learned_scale(parts: list[tuple[np.ndarray, ...]], batch: Batch, separate: bool = False,
+                         grid: np.ndarray | None = None) -> tuple[tuple[float, float], float | None]:
+    """How much of what training learned on top of the fixed baseline to keep, chosen on held-out datasets.
+
+    For each pair of scales (a, c) in :data:`SCALE_GRID` the held-out groups of ``parts`` (see
+    :func:`held_out_taus`) are ranked by ``baseline + a * main + c * interaction`` and the pair with the best
+    mean weighted Kendall tau is returned, the smallest scales among ties. This is shrinkage of the learned
+    residuals towards the empirical baseline, its strength set by cross-validation rather than by hand, with one
+    strength for the main effects and one for the interactions when ``separate`` (they rest on different
+    evidence: a model's quality on many datasets; how a task's text moves it, learned from a few dozen tasks);
+    by default one scale for both (a = c). ``grid`` replaces :data:`SCALE_GRID` (one value: a fixed scale, whose
+    held-out tau is still returned).
+
+    Returns:
+        ((a, c), their mean held-out weighted tau); ((1, 1), None) without held-out groups (keep everything).
+    """
+    grid = SCALE_GRID if grid is None else np.asarray(grid, dtype=float)
+    pairs = [(float(a), float(c)) for a in grid for c in (grid if separate else (a,))]
+    _, weight, tau = held_out_taus(parts, batch, pairs)
+    if weight.sum() == 0:
+        return (1.0, 1.0), None
+    total = weight @ tau
+    best = int(np.argmax(total))
+    return pairs[best], float(total[best] / weight.sum())
+
+
+def paired_gain(parts: list[tuple[np.ndarray, ...]], batch: Batch, scales: tuple[float, float],
+                reference: tuple[float, float]) -> tuple[float, float]:
+    """Held-out gain of ``scales`` over ``reference`` and its standard error, over the held-out groups.
+
+    Each group's tau difference is averaged over the folds that held it out (repeated splits hold a group out
+    more than once; those are not independent evidence), then the groups' weighted mean is taken and its
+    standard error is the sandwich estimate sqrt(sum w^2 (d - mean)^2) / sum w, times sqrt(n / (n - 1)) for n
+    groups: the error of a mean over the n groups, as in the one-standard-error rule of cross-validation
+    (Breiman et al., 1984; Hastie et al., The Elements of Statistical Learning, section 7.10).
+
+    Returns:
+        (mean gain, standard error); the error is inf with fewer than two held-out groups, and (0, inf) with none.
+    """
+    group, weight, tau = held_out_taus(parts, batch, [scales, reference])
+    if len(group) == 0 or weight.sum() == 0:
+        return 0.0, float("inf")
+    ids, inv = np.unique(group, return_inverse=True)
+    diff = np.bincount(inv, tau[:, 0] - tau[:, 1]) / np.bincount(inv)
+    w = batch.group_weight[ids].astype(float)
+    mean = float(w @ diff / w.sum())
+    n = len(ids)
+    if n < 2:
+        return mean, float("inf")
+    se = float(np.sqrt((w ** 2) @ (diff - mean) ** 2) / w.sum() * np.sqrt(n / (n - 1)))
+    return mean, se
+
+
+def best_epoch(curves: list[list[float]], default: int) -> int:
+    """The epoch with the lowest mean held-out loss over the folds' curves (``default`` without curves).
+
+    Curves that stopped early are compared over their common length: past it, some fold has seen no gain for
+    ``patience`` checks already.
+    """
+    curves = [c for c in curves if c]
+    if not curves:
+        return default
+    n = min(len(c) for c in curves)
+    mean = np.mean([c[:n] for c in curves], axis=0)
+    return (int(np.argmin(mean)) + 1) * CHECK_EVERY

@@ -1,0 +1,115 @@
+"""Model selection on held-out folds (fennec.space.selection), on planted arrays."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from fennec.space.fit import (
+    Batch,
+    Inputs,
+    standardize,
+)
+from fennec.space.selection import best_epoch, choose_learned_scale, dataset_folds, paired_gain
+from tests.space.planted_arrays import (
+    N_TASKS,
+    planted,
+    with_cheap_scores,
+)
+
+
+@pytest.fixture(scope="module")
+def data() -> tuple[Inputs, Batch, np.ndarray]:
+    return planted()
+
+
+def test_early_stopping_folds_partition_the_datasets(data):
+    _, batch, _ = data
+    folds = dataset_folds(batch, val_fraction=0.25, seed=0)
+    assert len(folds) == 4
+    assert set().union(*folds) == set(range(N_TASKS)) and sum(len(f) for f in folds) == N_TASKS
+    assert dataset_folds(batch, val_fraction=0.25, seed=0) == folds  # seeded
+    assert dataset_folds(batch, val_fraction=0.0, seed=0) == []
+
+
+def test_best_epoch_is_the_minimum_of_the_mean_curve():
+    assert best_epoch([[3.0, 1.0, 2.0], [3.0, 2.0, 1.5]], default=300) == 20
+    assert best_epoch([[3.0, 1.0], [3.0, 2.0, 0.1]], default=300) == 20  # common length
+    assert best_epoch([[], []], default=300) == 300
+
+
+def test_learned_scale_keeps_a_useful_residual_and_drops_noise(data):
+    _, batch, _ = data
+    z, _ = standardize(batch)
+    rng = np.random.default_rng(1)
+    fixed = 0.3 * rng.standard_normal(len(z))
+    held = [np.isin(batch.task, f) for f in ([0, 1, 2, 3], [4, 5, 6, 7])]
+    zero = np.zeros(len(z))
+    useful = [(fixed, z - fixed, zero, h) for h in held]     # baseline + 1 * main effect is the truth
+    noise = [(z, rng.standard_normal(len(z)), rng.standard_normal(len(z)), h) for h in held]  # baseline alone
+    # the first scales that rank every group perfectly; the interaction is zero, so its smallest scale
+    assert choose_learned_scale(useful, batch, separate=True) == ((1.0, 0.0), 1.0)  # ranks every group right
+    assert choose_learned_scale(useful, batch) == ((1.0, 1.0), 1.0)  # one scale for both by default
+    assert choose_learned_scale(noise, batch, separate=True)[0] == (0.0, 0.0)
+    assert choose_learned_scale(noise, batch)[0] == (0.0, 0.0)
+    assert choose_learned_scale([], batch) == ((1.0, 1.0), None)  # nothing held out: keep everything
+    # a useful main effect and a noisy interaction are told apart, unless one scale must serve both
+    mixed = [(fixed, z - fixed, 3.0 * rng.standard_normal(len(z)), h) for h in held]
+    assert choose_learned_scale(mixed, batch, separate=True)[0] == (1.0, 0.0)
+    (a, c), one_score = choose_learned_scale(mixed, batch, separate=False)
+    assert a == c > 0.0  # one scale: the noise has to be kept with the useful part
+    assert one_score < choose_learned_scale(mixed, batch, separate=True)[1]
+    swapped = [(fixed, zero, z - fixed, h) for h in held]   # the interaction carries it
+    assert choose_learned_scale(swapped, batch, separate=True)[0] == (0.0, 1.0)
+
+
+def test_cheap_scores_do_not_choose_the_learned_scale(data):
+    """Fine-tuned accuracy is what the space predicts: held-out cheap scores that rank the other way must not
+    move the scale or its held-out tau."""
+    _, batch, _ = data
+    z, _ = standardize(batch)
+    fixed = 0.3 * np.random.default_rng(1).standard_normal(len(z))
+    held = [np.isin(batch.task, f) for f in ([0, 1, 2, 3], [4, 5, 6, 7])]
+    parts = [(fixed, z - fixed, np.zeros(len(z)), h) for h in held]
+    mixed = with_cheap_scores(batch)
+    twice = [tuple(np.concatenate([p, p]) for p in part) for part in parts]  # cheap rows get the same scores
+    assert choose_learned_scale(twice, mixed, separate=True) == choose_learned_scale(parts, batch, separate=True)
+    assert choose_learned_scale(twice, mixed, separate=True)[1] == 1.0
+    # a one-point grid is a fixed scale, scored all the same
+    (a, c), tau = choose_learned_scale(parts, batch, grid=np.array([0.0]))
+    assert (a, c) == (0.0, 0.0) and tau < 1.0
+
+
+def test_paired_gain_is_the_weighted_mean_over_groups_of_their_mean_gain_over_folds(data):
+    """Checked against scipy's weightedtau group by group: a group held out by two folds counts once, with its
+    mean gain, and the standard error is that of a weighted mean over the groups."""
+    from scipy.stats import weightedtau
+
+    _, batch, _ = data
+    batch = Batch(**{**batch.__dict__, "group_weight": np.linspace(0.5, 2.0, N_TASKS)})
+    z, _ = standardize(batch)
+    rng = np.random.default_rng(3)
+    fixed, main = rng.standard_normal(len(z)), z + rng.standard_normal(len(z))
+    zero = np.zeros(len(z))
+    held = [np.isin(batch.task, f) for f in ([0, 1, 2, 3], [4, 5, 6, 7], [0, 1, 6, 7])]  # 0, 1, 6, 7 twice
+    parts = [(fixed, main, zero, h) for h in held]
+    gain, se = paired_gain(parts, batch, (1.0, 1.0), (0.0, 0.0))
+
+    def tau(rows, a):
+        return weightedtau(fixed[rows] + a * main[rows], z[rows]).statistic
+
+    def group_gain(g):
+        rows = [np.flatnonzero(h & (batch.group == g)) for h in held]
+        return np.mean([tau(r, 1.0) - tau(r, 0.0) for r in rows if len(r)])
+
+    diff = np.array([group_gain(g) for g in range(N_TASKS)])
+    w = batch.group_weight
+    mean = w @ diff / w.sum()
+    assert gain == pytest.approx(mean)
+    assert se == pytest.approx(np.sqrt(w ** 2 @ (diff - mean) ** 2) / w.sum() * np.sqrt(N_TASKS / (N_TASKS - 1)))
+    assert gain > 2 * se > 0  # the main effect carries the truth: a clear gain
+    # against itself: no gain; with one held-out group: no standard error to trust
+    assert paired_gain(parts, batch, (1.0, 1.0), (1.0, 1.0)) == (0.0, 0.0)
+    one = [(fixed, main, zero, batch.task == 0)]
+    assert paired_gain(one, batch, (1.0, 1.0), (0.0, 0.0))[1] == np.inf
+    assert paired_gain([], batch, (1.0, 1.0), (0.0, 0.0)) == (0.0, np.inf)
