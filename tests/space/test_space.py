@@ -370,6 +370,22 @@ def test_a_benchmarks_own_scale_must_beat_the_pooled_one_by_the_standard_errors_
         TransferSpace(**cfg, benchmark_scale_se=-1.0).fit(both, models, tasks)
 
 
+def test_a_benchmark_with_one_held_out_dataset_keeps_the_pooled_scale(world):
+    """One dataset cannot tell a scale that suits its benchmark from one that suits itself: a benchmark of one
+    dataset, however its held-out tau reads, is scored with the space's scales."""
+    import dataclasses
+
+    _, models, tasks = world
+    shuffled = _with_a_shuffled_benchmark(world)
+    single = [*shuffled, *(dataclasses.replace(r, benchmark="single", value=100.0 - r.value) for r in shuffled
+                           if r.benchmark == "shuffled" and r.dataset == "birds")]
+    cfg = {"epochs": 60, "val_fraction": 0.5, "cv_repeats": 1, "n_members": 1}
+    space = TransferSpace(**cfg).fit(single, models, tasks)
+    own, pooled, se = space.train_info_["benchmark_scale_taus"]["single"]
+    assert own > pooled and se == np.inf  # its own scale reads better on its one dataset, and is not kept
+    assert "single" not in space.bench_scales_ and "shuffled" in space.bench_scales_
+
+
 def test_warm_start_starts_from_the_previous_space(fitted, world):
     records, models, tasks = world
     warm = TransferSpace(epochs=1, lr=1e-6, val_fraction=0.0, n_members=2).fit(records, models, tasks, init=fitted)
