@@ -168,3 +168,53 @@ def test_holding_out_whole_architectures_asks_for_a_larger_penalty():
     loo_alpha, _ = ridge_cv(x, quality[:, None], grid)
     arch_alpha, _ = ridge_cv(x, quality[:, None], grid, np.repeat(np.arange(12), 6))
     assert arch_alpha[0] > 100 * loo_alpha[0]
+
+
+def test_a_cold_row_at_other_scales_is_the_head_refitted_at_them(data):
+    """The head fitted at scales (a, c) with its baseline read-out scores a cold row at (a', c') exactly as a
+    head fitted at (a', c') with the same penalties: what lets a benchmark with scales of its own score new
+    models at them (TransferNet.model_parts)."""
+    from fennec.space.cold import ColdHead
+    from fennec.space.cold_fit import cold_head_targets, set_cold_layers
+
+    inp, batch, _ = data
+    net = fit(inp, batch)
+    arch, text = slice(0, 2), slice(4, 6)  # the size group is the rest
+
+    def head_at(a: float, c: float) -> ColdHead:
+        x, target = cold_head_targets(net, inp, batch, a, c)
+        base = cold_head_targets(net, inp, batch, 0.0, 0.0)[1][:, -1:]
+        return ColdHead(group_scales=(1.0,)).fit(x, np.concatenate([target, base], axis=1), arch, text,
+                                                 n_select=target.shape[1])
+
+    fitted = head_at(0.5, 0.8)
+    set_cold_layers(net, fitted.coef_, fitted.intercept_, fit_scales=(0.5, 0.8))
+    cold = torch.full_like(inp.free_idx, -1)
+    d = net.cold_proj.out_features
+    for a, c in ((0.5, 0.8), (1.0, 0.3), (0.0, 1.5)):
+        with torch.no_grad():
+            u, b = net.model_parts(inp.model_x, inp.pre, cold, scale=a, interaction=c)
+        refit = head_at(a, c).predict(inp.model_x.numpy())
+        np.testing.assert_allclose(u[:, :d].numpy(), refit[:, :d], rtol=1e-4, atol=1e-5)
+        np.testing.assert_allclose(b.numpy(), refit[:, d], rtol=1e-4, atol=1e-5)
+    # a head written without its scales (the "ridge" head, older spaces) is scored as it was fitted
+    set_cold_layers(net, fitted.coef_[:, :d + 1], fitted.intercept_[:d + 1])
+    with torch.no_grad():
+        u, b = net.model_parts(inp.model_x, inp.pre, cold, scale=1.0, interaction=0.3)
+    np.testing.assert_allclose(b.numpy(), fitted.predict(inp.model_x.numpy())[:, d], rtol=1e-4, atol=1e-5)
+
+
+def test_the_baseline_read_out_leaves_the_heads_choice_and_fit_unchanged():
+    """n_select: a column read out with the chosen penalties does not choose them."""
+    from fennec.space.cold import ColdHead
+
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((30, 6))
+    target = x[:, :1] + 0.1 * rng.standard_normal((30, 1))
+    noise = rng.standard_normal((30, 1))
+    alone = ColdHead().fit(x, target, slice(0, 2), slice(4, 6))
+    both = ColdHead().fit(x, np.concatenate([target, noise], axis=1), slice(0, 2), slice(4, 6), n_select=1)
+    assert both.scales_ == alone.scales_ and both.loo_error_ == alone.loo_error_
+    np.testing.assert_allclose(both.coef_[:, :1], alone.coef_)
+    chosen_by_both = ColdHead().fit(x, np.concatenate([target, noise], axis=1), slice(0, 2), slice(4, 6))
+    assert chosen_by_both.loo_error_ != alone.loo_error_
