@@ -187,7 +187,7 @@ def main(argv: list[str] | None = None) -> int:
 
     # ---- from scratch with 1 vs N worker processes, side by side (each run with its own empty cache)
     from archi2vec.catalog import extract_many
-    from archi2vec.graph import clear_caches
+    from archi2vec.trace_fx import clear_caches
 
     # names after the first timing sample, so that no run profits from graphs this process has already seen
     wsample = [n for n in catalog_order(seed=123) if n.startswith("timm:")][args.sample: args.sample

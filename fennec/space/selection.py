@@ -10,10 +10,14 @@ scale is weighed against the pooled one (:func:`paired_gain`).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
 import numpy as np
 import torch
 
-from fennec.space.fit import CHECK_EVERY, Batch, Inputs, standardize
+from fennec.space.fit import CHECK_EVERY, Batch, Inputs, standardize, train_net
 from fennec.space.net import TransferNet
 
 
@@ -139,3 +143,102 @@ def best_epoch(curves: list[list[float]], default: int) -> int:
     n = min(len(c) for c in curves)
     mean = np.mean([c[:n] for c in curves], axis=0)
     return (int(np.argmin(mean)) + 1) * CHECK_EVERY
+
+
+@dataclass
+class Choices:
+    """What the folds of held-out training datasets chose (:func:`cross_validate`)."""
+
+    epochs: int  # the epoch count the final members train for
+    n_folds: int
+    use_description: bool  # whether scores read a task's description
+    scales: tuple[float, float]  # (main, interaction) learned scales of the space
+    bench_scales: dict[str, tuple[float, float]] = field(default_factory=dict)  # benchmarks with their own
+    # per benchmark with held-out groups: mean held-out tau at its own best scales, at the space's, and the
+    # gain's standard error (what bench_scales rests on)
+    bench_scale_taus: dict[str, tuple[float, float, float]] = field(default_factory=dict)
+
+
+def cross_validate(inp: Inputs, blind: Inputs | None, batch: Batch, shape: dict[str, int], cfg: dict[str, Any], *,
+                   benchmarks: Sequence[str], epochs: int, cv_repeats: int, val_fraction: float, seed: int,
+                   probe_epoch: str = "best", description: str = "keep", separate_scales: bool = False,
+                   learned_scale: float | None = None, benchmark_scales: bool = True,
+                   benchmark_scale_se: float = 0.0) -> Choices:
+    """Choose the epoch count, the learned scales (the space's and each benchmark's) and whether scores read
+    descriptions, on folds of held-out training datasets (``cv_repeats`` independent splits of ``val_fraction``).
+
+    One probe net (``TransferNet(**shape)``, never warm-started: a previous space has seen the held-out fold, which
+    would make any epoch count look good) is trained per fold with ``cfg`` (the keyword arguments of
+    :func:`fennec.space.fit.train_net`); the epoch with the best mean held-out loss is kept (:func:`best_epoch`),
+    and the probes' held-out scores (:func:`score_parts`; ``blind`` scores them without task descriptions) choose
+    the rest (:func:`choose_view`, :func:`choose_bench_scales`). The keyword arguments are
+    :class:`~fennec.space.space.TransferSpace`'s hyper-parameters of the same names. Without any fold, everything
+    learned is kept (or the fixed ``learned_scale``).
+    """
+    folds = [f for r in range(max(cv_repeats, 1)) for f in dataset_folds(batch, val_fraction, seed + 1000 * r)]
+    if not folds:  # nothing held out to choose on: keep everything learned, or the fixed share
+        fixed = 1.0 if learned_scale is None else float(learned_scale)
+        return Choices(epochs, 0, description != "drop", (fixed, fixed))
+    curves, parts, blind_parts, probes = [], [], [], []
+    for fold in folds:
+        torch.manual_seed(seed)
+        probe = TransferNet(**shape)
+        _, info = train_net(probe, inp, batch, epochs=epochs, val_datasets=fold, seed=seed,
+                            keep_states=probe_epoch == "common", **cfg)
+        curves.append(info["val_curve"])
+        probes.append((probe, info, np.isin(batch.task, list(fold))))
+    chosen_epochs = best_epoch(curves, epochs)
+    for probe, info, held in probes:
+        # the scales are chosen on the probes as the final nets will be: at the common epoch count ("common"), or
+        # each at its own best held-out epoch ("best")
+        state = (info["states"][min(chosen_epochs // CHECK_EVERY, len(info["states"])) - 1]
+                 if probe_epoch == "common" and info["states"] else info["best_state"])
+        if state is not None:
+            probe.load_state_dict(state)
+        parts.append((*score_parts(probe, inp, batch), held))
+        if blind is not None:
+            blind_parts.append((*score_parts(probe, blind, batch), held))
+    grid = None if learned_scale is None else np.array([float(learned_scale)])
+    use, scales = choose_view(parts, blind_parts, batch, description, separate_scales, grid)
+    choices = Choices(chosen_epochs, len(folds), use, scales)
+    if benchmark_scales:
+        choices.bench_scales, choices.bench_scale_taus = choose_bench_scales(
+            parts if use else blind_parts, batch, benchmarks, scales, separate_scales, grid, benchmark_scale_se)
+    return choices
+
+
+def choose_view(parts: list, blind_parts: list, batch: Batch, description: str = "keep", separate: bool = False,
+                grid: np.ndarray | None = None) -> tuple[bool, tuple[float, float]]:
+    """(read descriptions?, scales): the scales chosen on the folds (:func:`choose_learned_scale`) for each view
+    ``description`` allows ("keep", "drop" or "cv": both), and the view whose best scales rank the held-out groups
+    better (descriptions kept on a tie). ``blind_parts`` are the folds' scores without task descriptions."""
+    views = {"keep": [True], "drop": [False], "cv": [True, False]}[description]
+    chosen = [(choose_learned_scale(parts if use else blind_parts, batch, separate, grid), use) for use in views]
+    (scales, _), use = max(chosen, key=lambda c: -np.inf if c[0][1] is None else c[0][1])  # first on ties
+    return use, scales
+
+
+def choose_bench_scales(parts: list, batch: Batch, benchmarks: Sequence[str], pooled: tuple[float, float],
+                        separate: bool = False, grid: np.ndarray | None = None, min_se: float = 0.0
+                        ) -> tuple[dict[str, tuple[float, float]], dict[str, tuple[float, float, float]]]:
+    """Each benchmark's learned scales, chosen on the folds' held-out groups of that benchmark alone
+    (``benchmarks[i]`` is ``batch.bench == i``), kept only when they gain more than ``min_se`` standard errors over
+    the ``pooled`` scales on those groups (:func:`paired_gain`). A benchmark with fewer than two held-out groups
+    (no standard error; one dataset cannot tell a scale that suits its benchmark from one that suits itself), or
+    whose choice is the pooled one or not kept, is left out: it is scored with the pooled scales.
+
+    Returns:
+        (the kept scales by benchmark, and per benchmark with held-out groups (its mean held-out tau at its own
+        best scales, at the pooled ones, the gain's standard error)).
+    """
+    out, taus = {}, {}
+    for i, bench in enumerate(benchmarks):
+        mine = [(*part[:3], part[3] & (batch.bench == i)) for part in parts]
+        scales, tau = choose_learned_scale(mine, batch, separate, grid)
+        if tau is None:
+            continue
+        gain, se = paired_gain(mine, batch, scales, pooled)
+        taus[bench] = (tau, tau - gain, se)
+        if scales != pooled and np.isfinite(se) and gain > min_se * se:
+            out[bench] = scales
+    return out, taus

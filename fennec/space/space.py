@@ -31,9 +31,9 @@ from fennec.space.columns import (
     project_texts,
     without_description,
 )
-from fennec.space.fit import CHECK_EVERY, STANDARDIZATIONS, Batch, Inputs, standardize, train_net
+from fennec.space.fit import STANDARDIZATIONS, Batch, Inputs, standardize, train_net
 from fennec.space.net import TransferNet
-from fennec.space.selection import best_epoch, choose_learned_scale, dataset_folds, paired_gain, score_parts
+from fennec.space.selection import cross_validate
 from fennec.space.training_records import (
     benchmark_aliases,
     records_hash,
@@ -353,68 +353,16 @@ class TransferSpace:
 
     def _cross_validate(self, inp: Inputs, blind: Inputs | None, batch: Batch, shape: dict[str, int],
                         cfg: dict[str, float]) -> tuple[int, int]:
-        """Choose the epoch count, the learned scales and whether scores read descriptions on folds of held-out
-        training datasets (``cv_repeats`` independent splits of ``val_fraction``); sets ``learned_scale_``,
-        ``interaction_scale_`` and ``use_description_``. Returns (the epoch count, the number of folds)."""
-        epochs = self.epochs
-        folds = [f for r in range(max(self.cv_repeats, 1))
-                 for f in dataset_folds(batch, self.val_fraction, self.seed + 1000 * r)]
-        if folds:
-            # cross-validated early stopping: one probe per fold of held-out datasets, the best mean epoch for all
-            curves, parts, blind_parts, probes = [], [], [], []
-            for fold in folds:
-                torch.manual_seed(self.seed)
-                # never warm-started: a previous space has seen the held-out fold, which would make any epoch
-                # count look good
-                probe = TransferNet(**shape)
-                _, info = train_net(probe, inp, batch, epochs=self.epochs, val_datasets=fold, seed=self.seed,
-                                    keep_states=self.probe_epoch == "common", **cfg)
-                curves.append(info["val_curve"])
-                probes.append((probe, info, np.isin(batch.task, list(fold))))
-            epochs = best_epoch(curves, self.epochs)
-            for probe, info, held in probes:
-                # the scales are chosen on the probes as the final nets will be: at the common epoch count
-                # ("common"), or each at its own best held-out epoch ("best")
-                state = (info["states"][min(epochs // CHECK_EVERY, len(info["states"])) - 1]
-                         if self.probe_epoch == "common" and info["states"] else info["best_state"])
-                if state is not None:
-                    probe.load_state_dict(state)
-                parts.append((*score_parts(probe, inp, batch), held))
-                if blind is not None:
-                    blind_parts.append((*score_parts(probe, blind, batch), held))
-            self.use_description_, (self.learned_scale_, self.interaction_scale_) = self._choose_view(
-                parts, blind_parts, batch)
-            self.bench_scale_taus_ = {}
-            self.bench_scales_ = (self._bench_scales(parts if self.use_description_ else blind_parts, batch)
-                                  if self.benchmark_scales else {})
-        else:  # nothing held out to choose on: keep everything learned, or the fixed share
-            self.use_description_ = self.description != "drop"
-            fixed = 1.0 if self.learned_scale is None else float(self.learned_scale)
-            self.learned_scale_, self.interaction_scale_ = fixed, fixed
-            self.bench_scales_, self.bench_scale_taus_ = {}, {}
-        return epochs, len(folds)
-
-    def _bench_scales(self, parts: list, batch: Batch) -> dict[str, tuple[float, float]]:
-        """``benchmark_scales``: each benchmark's learned scales chosen on the folds' held-out groups of that
-        benchmark alone, kept only when they gain more than ``benchmark_scale_se`` standard errors over the
-        space's scales on those groups (:func:`fennec.space.selection.paired_gain`); a benchmark with fewer than
-        two held-out groups (no standard error), or whose choice is the space's or not kept, is left out (it is
-        scored with the space's scales).
-        Sets ``bench_scale_taus_``: per benchmark with held-out groups, its mean weighted tau at its own best
-        scales and at the space's, and the gain's standard error, what the choice rests on (the manifest)."""
-        grid = None if self.learned_scale is None else np.array([float(self.learned_scale)])
-        pooled = (self.learned_scale_, self.interaction_scale_)
-        out, self.bench_scale_taus_ = {}, {}
-        for i, bench in enumerate(self.benchmarks_):
-            mine = [(*part[:3], part[3] & (batch.bench == i)) for part in parts]
-            scales, tau = choose_learned_scale(mine, batch, self.separate_scales, grid)
-            if tau is None:
-                continue
-            gain, se = paired_gain(mine, batch, scales, pooled)
-            self.bench_scale_taus_[bench] = (tau, tau - gain, se)
-            if scales != pooled and np.isfinite(se) and gain > self.benchmark_scale_se * se:
-                out[bench] = scales
-        return out
+        """The folds' choices (:func:`fennec.space.selection.cross_validate`): sets ``learned_scale_``,
+        ``interaction_scale_``, ``use_description_``, ``bench_scales_`` and ``bench_scale_taus_``. Returns (the
+        epoch count, the number of folds)."""
+        names = ("epochs", "cv_repeats", "val_fraction", "seed", "probe_epoch", "description", "separate_scales",
+                 "learned_scale", "benchmark_scales", "benchmark_scale_se")
+        got = cross_validate(inp, blind, batch, shape, cfg, benchmarks=self.benchmarks_,
+                             **{k: getattr(self, k) for k in names})
+        self.use_description_, (self.learned_scale_, self.interaction_scale_) = got.use_description, got.scales
+        self.bench_scales_, self.bench_scale_taus_ = got.bench_scales, got.bench_scale_taus
+        return got.epochs, got.n_folds
 
     def _fit_cold_head(self, net: TransferNet, inp: Inputs, batch: Batch, mf: feats.ModelFeatures,
                        weights: np.ndarray | None) -> dict[str, Any]:
@@ -435,16 +383,6 @@ class TransferSpace:
         set_cold_layers(net, head.coef_, head.intercept_, fit_scales=scales)
         return {"cold_models": int((w > 0).sum()), "cold_group_scales": list(head.scales_),
                 "cold_loo_error": head.loo_error_}
-
-    def _choose_view(self, parts: list, blind_parts: list, batch: Batch) -> tuple[bool, tuple[float, float]]:
-        """(read descriptions?, scales): the scales chosen on the folds for each allowed view, and the view whose
-        best scales rank the held-out groups better (descriptions kept on a tie)."""
-        views = {"keep": [True], "drop": [False], "cv": [True, False]}[self.description]
-        grid = None if self.learned_scale is None else np.array([float(self.learned_scale)])
-        chosen = [(choose_learned_scale(parts if use else blind_parts, batch, self.separate_scales, grid), use)
-                  for use in views]
-        (scales, _), use = max(chosen, key=lambda c: -np.inf if c[0][1] is None else c[0][1])  # first on ties
-        return use, scales
 
     def _scored_text(self, tf: feats.TaskFeatures) -> feats.TaskFeatures:
         """Task features as scores read them: without descriptions when the folds chose so."""

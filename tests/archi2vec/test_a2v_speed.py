@@ -9,7 +9,8 @@ import pytest
 import torch
 from torch import nn
 
-from archi2vec import cache, graph
+from archi2vec import cache, graph, trace_fx, trace_hooks
+from archi2vec import meta as a2v_meta  # a test below has a local `meta` tensor
 from archi2vec.catalog import build_catalog, catalog_status, get_graphs
 from fennec.registry import UnknownNameError
 
@@ -27,10 +28,10 @@ def test_shortcuts_leave_graphs_unchanged(monkeypatch: pytest.MonkeyPatch) -> No
     fast = [graph.graph_from_timm(n) for n in SMALL]
     # the reference: weights initialised on meta, every meta kernel run, torch.fx's own parameter lookup and
     # disassembly
-    monkeypatch.setattr(graph, "_SkipMetaInit", contextlib.nullcontext)
-    monkeypatch.setattr(graph, "_MetaMemo", contextlib.nullcontext)
-    monkeypatch.setattr(graph._Tracer, "getattr", torch.fx.Tracer.getattr)
-    monkeypatch.setattr(graph._Tracer, "trace", torch.fx.Tracer.trace)
+    monkeypatch.setattr(a2v_meta, "_SkipMetaInit", contextlib.nullcontext)  # looked up by build_on_meta
+    monkeypatch.setattr(trace_hooks, "_MetaMemo", contextlib.nullcontext)  # looked up by _count_flops
+    monkeypatch.setattr(trace_fx._Tracer, "getattr", torch.fx.Tracer.getattr)
+    monkeypatch.setattr(trace_fx._Tracer, "trace", torch.fx.Tracer.trace)
     for name, g in zip(SMALL, fast, strict=True):
         _same_graph(g, graph.graph_from_timm(name))
 
@@ -38,7 +39,7 @@ def test_shortcuts_leave_graphs_unchanged(monkeypatch: pytest.MonkeyPatch) -> No
 def test_skip_init_only_touches_meta_tensors() -> None:
     cpu = torch.zeros(3)
     meta = torch.empty(2, 5, device="meta")
-    with graph._SkipMetaInit():
+    with a2v_meta._SkipMetaInit():
         assert cpu.fill_(2.0) is cpu
         assert meta.normal_() is meta and nn.init.uniform_(meta) is meta
         assert nn.init.trunc_normal_(meta, std=0.02) is meta
@@ -52,11 +53,11 @@ def test_meta_memo_replays_metadata(monkeypatch: pytest.MonkeyPatch) -> None:
     x = torch.empty(2, 8, 6, device="meta").transpose(1, 2)  # non-contiguous: strides must be replayed too
     w = torch.empty(8, device="meta")
     ref = torch.nn.functional.layer_norm(x, (8,), w, w)
-    graph.clear_caches()
+    trace_fx.clear_caches()
     misses: list[object] = []  # _out_spec runs only when the kernel ran, i.e. on a memo miss
-    out_spec = graph._out_spec
-    monkeypatch.setattr(graph, "_out_spec", lambda out, inputs: misses.append(out) or out_spec(out, inputs))
-    with graph._MetaMemo():
+    out_spec = a2v_meta._out_spec
+    monkeypatch.setattr(a2v_meta, "_out_spec", lambda out, inputs: misses.append(out) or out_spec(out, inputs))
+    with a2v_meta._MetaMemo():
         outs = [torch.nn.functional.layer_norm(x, (8,), w, w)]
         n_first = len(misses)
         outs += [torch.nn.functional.layer_norm(x, (8,), w, w) for _ in range(2)]

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from fennec.records import RecordStore, ingest_file
-from fennec.records.store import _V1, _V2, SCHEMA_VERSION
+from fennec.records.schema import _V1, _V2, SCHEMA_VERSION
 from fennec.validation import FennecInputError
 
 

@@ -521,9 +521,10 @@ def test_separate_scales_shrink_the_planted_interactions_more_than_the_main_effe
 
 
 def test_description_view_is_chosen_on_the_folds_unless_fixed():
-    """_choose_view keeps descriptions when the folds rank better with them, drops them when the same folds rank
+    """choose_view keeps descriptions when the folds rank better with them, drops them when the same folds rank
     better without, and a fixed setting overrides the folds."""
     from fennec.space.fit import Batch, standardize
+    from fennec.space.selection import choose_view
 
     rng = np.random.default_rng(0)
     n_tasks, n_models = 6, 8
@@ -537,10 +538,10 @@ def test_description_view_is_chosen_on_the_folds_unless_fixed():
     right = [(zero, z, zero, h) for h in held]                          # scores that rank every group right
     wrong = [(zero, rng.standard_normal(task.size), zero, h) for h in held]
     # the first scale that ranks every group right: 0.1 (at 0 the scores are constant, which ranks nothing)
-    assert TransferSpace(description="cv")._choose_view(right, wrong, batch) == (True, (0.1, 0.1))
-    assert TransferSpace(description="cv")._choose_view(wrong, right, batch) == (False, (0.1, 0.1))
-    assert TransferSpace(description="keep")._choose_view(wrong, right, batch)[0] is True
-    assert TransferSpace(description="drop")._choose_view(right, wrong, batch)[0] is False
+    assert choose_view(right, wrong, batch, "cv") == (True, (0.1, 0.1))
+    assert choose_view(wrong, right, batch, "cv") == (False, (0.1, 0.1))
+    assert choose_view(wrong, right, batch, "keep")[0] is True
+    assert choose_view(right, wrong, batch, "drop")[0] is False
 
 
 def test_dropped_descriptions_leave_task_vectors_without_them(world, tmp_path):
@@ -647,7 +648,7 @@ def test_probes_scored_at_the_common_epoch_choose_the_scale_the_final_nets_get(w
     train for; the default scores each at its own best held-out epoch."""
     import torch
 
-    import fennec.space.space as space_module
+    import fennec.space.selection as selection_module
     from fennec.space.fit import CHECK_EVERY
 
     records, models, tasks = world
@@ -656,7 +657,7 @@ def test_probes_scored_at_the_common_epoch_choose_the_scale_the_final_nets_get(w
 
     def run(mode: str) -> tuple[TransferSpace, list[dict], list[dict]]:
         infos, scored = [], []
-        real_train, real_parts = space_module.train_net, space_module.score_parts
+        real_train, real_parts = selection_module.train_net, selection_module.score_parts
 
         def train_spy(*args, **kw):
             net, info = real_train(*args, **kw)
@@ -668,8 +669,8 @@ def test_probes_scored_at_the_common_epoch_choose_the_scale_the_final_nets_get(w
             scored.append({k: v.clone() for k, v in net.state_dict().items()})
             return real_parts(net, *args, **kw)
 
-        monkeypatch.setattr(space_module, "train_net", train_spy)
-        monkeypatch.setattr(space_module, "score_parts", parts_spy)
+        monkeypatch.setattr(selection_module, "train_net", train_spy)
+        monkeypatch.setattr(selection_module, "score_parts", parts_spy)
         space = TransferSpace(**kwargs, probe_epoch=mode).fit(records, models, tasks)
         monkeypatch.undo()
         return space, infos, scored
@@ -688,6 +689,7 @@ def test_probes_scored_at_the_common_epoch_choose_the_scale_the_final_nets_get(w
 
     with pytest.raises(FennecInputError, match="probe_epoch"):
         TransferSpace(**kwargs, probe_epoch="last").fit(records, models, tasks)
+
 
 def test_a_model_without_records_does_not_shape_the_preprocessing(world):
     """The text PCA and the size scaling are fitted on the models with records: a model added later never
