@@ -81,7 +81,7 @@ class ColdHead:
         return [x[:, a], x[:, self.rest_] - self.size_mean_, x[:, t] - self.text_mean_]
 
     def fit(self, x: np.ndarray, target: np.ndarray, arch: slice, text: slice,
-            sample_weight: np.ndarray | None = None, n_select: int | None = None) -> ColdHead:
+            sample_weight: np.ndarray | None = None) -> ColdHead:
         """Fit on the models with records.
 
         Args:
@@ -92,8 +92,6 @@ class ColdHead:
             text: Columns of the pre-training text.
             sample_weight: (N,) weight of each model (e.g. :func:`fennec.space.cold_fit.zoo_weights`); rows of weight 0
                 are left out.
-            n_select: Only the first ``n_select`` target columns choose the group scales (default: all); the
-                others are read out with the scales they choose, so adding a column changes no other column's fit.
 
         Returns:
             self, with ``scales_`` (architecture, size, text), ``loo_error_`` (weighted mean squared leave-one-out
@@ -121,8 +119,7 @@ class ColdHead:
         def kernel(scales: Sequence[float]) -> np.ndarray:
             return sum(s * g for s, g in zip(scales, gram, strict=True))
 
-        chosen = yc[:, :n_select]
-        scales, err = coordinate_search(lambda sc: self._loo(kernel(sc), ridge, chosen, w), len(gram),
+        scales, err = coordinate_search(lambda sc: self._loo(kernel(sc), ridge, yc, w), len(gram),
                                         self.group_scales, self.passes)
         self.loo_error_, self.scales_ = err, scales
         dual = np.linalg.solve(kernel(scales) + ridge, yc)

@@ -124,28 +124,15 @@ def cold_head_targets(net: TransferNet, inp: Inputs, batch: Batch, scale: float 
     return inp.model_x.numpy()[warm], target
 
 
-def set_cold_layers(net: TransferNet, coef: np.ndarray, intercept: np.ndarray,
-                    fit_scales: tuple[float, float] | None = None) -> None:
+def set_cold_layers(net: TransferNet, coef: np.ndarray, intercept: np.ndarray) -> None:
     """Write a linear cold-start head into ``net``: ``coef`` (F, dim + 1) and ``intercept`` (dim + 1,) map a model's
-    features to its vector u (the first dim outputs) and its quality b (the next); with ``fit_scales``, the
-    (main, interaction) scales of the targets the head was fitted to, a last output (dim + 2 in all) is its
-    read-out of the fixed baseline (the quality at scale 0), so the net can score a cold row at other scales
-    (:meth:`TransferNet.model_parts`)."""
+    features to its vector u (the first dim outputs) and its quality b (the last)."""
     d = net.cold_proj.out_features
     with torch.no_grad():
         net.cold_proj.weight.copy_(torch.as_tensor(coef[:, :d].T, dtype=torch.float32))
         net.cold_proj.bias.copy_(torch.as_tensor(intercept[:d], dtype=torch.float32))
-        net.cold_bias.weight.copy_(torch.as_tensor(coef[:, d:d + 1].T, dtype=torch.float32))
-        net.cold_bias.bias.copy_(torch.as_tensor(intercept[d:d + 1], dtype=torch.float32))
-        if fit_scales is None:
-            net.cold_scales.zero_()
-            return
-        if coef.shape[1] != d + 2:
-            raise ValueError(f"set_cold_layers: fit_scales needs the baseline read-out, {d + 2} outputs; got "
-                             f"{coef.shape[1]}")
-        net.cold_base.weight.copy_(torch.as_tensor(coef[:, d + 1:].T, dtype=torch.float32))
-        net.cold_base.bias.copy_(torch.as_tensor(intercept[d + 1:], dtype=torch.float32))
-        net.cold_scales.copy_(torch.as_tensor(fit_scales, dtype=torch.float32))
+        net.cold_bias.weight.copy_(torch.as_tensor(coef[:, d:].T, dtype=torch.float32))
+        net.cold_bias.bias.copy_(torch.as_tensor(intercept[d:], dtype=torch.float32))
 
 
 def fit_cold_head(net: TransferNet, inp: Inputs, batch: Batch, scale: float = 1.0,

@@ -60,7 +60,7 @@ class SpaceMethod(Method):
                                             benchmark=self.context_.record_benchmark)
         outside = [i for i, m in enumerate(ids) if m not in known]
         if outside:
-            vecs = self.space_.cold_start_vectors([models[i] for i in outside], self.context_.record_benchmark)
+            vecs = self.space_.cold_start_vectors([models[i] for i in outside])
             out[outside] = vecs @ self.space_.task_vectors([task])[0]
         return out
 

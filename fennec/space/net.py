@@ -56,15 +56,10 @@ class TransferNet(nn.Module):
         self.task_proj = nn.Linear(task_in, dim)
         self.cold_proj = nn.Linear(model_in, dim)
         self.cold_bias = nn.Linear(model_in, 1)
-        self.cold_base = nn.Linear(model_in, 1)
-        # Set by cold_fit.set_cold_layers after training; until then a cold model is "an average model", not noise.
-        for layer in (self.cold_proj, self.cold_bias, self.cold_base):
+        # Set by fit.set_cold_layers after training; until then a cold model is "an average model", not noise.
+        for layer in (self.cold_proj, self.cold_bias):
             nn.init.zeros_(layer.weight)
             nn.init.zeros_(layer.bias)
-        # The (main, interaction) scales the cold head was fitted at, with cold_base its read-out of the fixed
-        # baseline, so a cold row can be scored at other scales (a benchmark's own); 0: a head without that
-        # read-out (the "ridge" head, spaces saved before it), whose rows are scored as the head gives them.
-        self.register_buffer("cold_scales", torch.zeros(2))
         # The learned parts start at exactly zero around the fixed baseline: a default (random) init of the task
         # projection and of the feature bias would put a random interaction and a random quality of the size of
         # the z-scores into every score, which early stopping (often after a few epochs) never trains away. The
@@ -89,12 +84,10 @@ class TransferNet(nn.Module):
             scale: Share kept of the main effect training learned around the fixed baseline, for models with
                 records: bias a_m + a (beta_m + w . x_m).
             interaction: Share kept of the learned interaction with tasks: vectors [c u, c k_d p, c k_n p]
-                (default: ``scale``). A cold-start row's u and b come from the head, fitted to the vectors scaled
-                at ``cold_scales`` (:func:`fennec.space.cold_fit.cold_head_targets`): at other scales u is rescaled
-                by c over the fitted one and b moves from the head's baseline read-out by a over the fitted one,
-                which is what the head would predict fitted at (a, c) with the same penalties (a ridge read-out
-                is linear in its targets); its source-affinity columns are computed from the pre-training text
-                like a warm row's, so they are scaled alike.
+                (default: ``scale``). A cold-start row's u and b are left as the head gives them
+                (the head is fitted to the scaled vectors, :func:`fennec.space.cold_fit.cold_head_targets`); its
+                source-affinity columns are computed from the pre-training text like a warm row's, so they are
+                scaled alike.
 
         Returns:
             (M, dim + 2 * text_dim) folded vectors [u, k_d p, k_n p] and (M,) biases b.
@@ -104,24 +97,11 @@ class TransferNet(nn.Module):
         keep_main = 1 - has + has * scale  # the scale on warm rows, 1 on cold ones
         c = scale if interaction is None else interaction
         k = self.affinity * self.affinity_gain * c
-        cold_u, cold_b = self._cold_parts(x, scale, c)
-        u = has * (self.model_proj(x) + self.free[idx]) + (1 - has) * cold_u
+        u = has * (self.model_proj(x) + self.free[idx]) + (1 - has) * self.cold_proj(x)
         folded = torch.cat([(1 - has + has * c) * u, k[0] * pre, k[1] * pre], dim=1)
-        learned = has * (self.model_bias(x) + self.free_bias[idx, None]) + (1 - has) * cold_b
+        learned = has * (self.model_bias(x) + self.free_bias[idx, None]) + (1 - has) * self.cold_bias(x)
         b = (has * self.base[idx, None] + keep_main * learned)[:, 0]
         return folded, b
-
-    def _cold_parts(self, x: torch.Tensor, scale: float, interaction: float) -> tuple[torch.Tensor, torch.Tensor]:
-        """The cold head's (M, dim) vectors and (M, 1) qualities at scales (``scale``, ``interaction``); a part
-        whose ``cold_scales`` entry is 0 (unknown, or fitted at scale 0: nothing learned to rescale) as fitted."""
-        u, b = self.cold_proj(x), self.cold_bias(x)
-        fit_main, fit_inter = (float(v) for v in self.cold_scales)
-        if fit_inter > 0:
-            u = u * (interaction / fit_inter)
-        if fit_main > 0:
-            base = self.cold_base(x)
-            b = base + (scale / fit_main) * (b - base)
-        return u, b
 
     def task_parts(self, y: torch.Tensor, desc: torch.Tensor, names: torch.Tensor) -> torch.Tensor:
         """(T, dim + 2 * text_dim) folded task vectors [v, d, n] from features y (T, task_in)."""

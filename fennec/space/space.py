@@ -339,7 +339,11 @@ class TransferSpace:
                             "warm_start": init is not None}
         self.records_hash_ = records_hash(recs)
         self.model_vectors_ = self._fold_models(inp.model_x, inp.pre, inp.free_idx)
-        self.bench_vectors_ = {b: self._fold_models(inp.model_x, inp.pre, inp.free_idx, scales)
+        # a benchmark's own scales apply to the models with records: a cold-start row is the head's prediction at
+        # the space's scales under every benchmark, source affinity included, as a model added later gets
+        cold = (inp.free_idx < 0).numpy()
+        self.bench_vectors_ = {b: np.where(cold[:, None], self.model_vectors_,
+                                           self._fold_models(inp.model_x, inp.pre, inp.free_idx, scales))
                                for b, scales in self.bench_scales_.items()}
         idx, has = inp.free_idx.clamp(min=0), (inp.free_idx >= 0)[:, None]
         # each benchmark's protocol offsets at the main-effect scale it is scored with
@@ -367,20 +371,14 @@ class TransferSpace:
     def _fit_cold_head(self, net: TransferNet, inp: Inputs, batch: Batch, mf: feats.ModelFeatures,
                        weights: np.ndarray | None) -> dict[str, Any]:
         """Fit a member's cold-start head (``cold_head="linear"``) to the scaled warm vectors and write it into the
-        net, with a read-out of the fixed baseline that lets a benchmark with scales of its own score cold rows at
-        them (:meth:`TransferNet.model_parts`); returns what the manifest reports of it."""
-        scales = (self.learned_scale_, self.interaction_scale_)
-        x, target = cold_head_targets(net, inp, batch, *scales)
-        # the quality at scale 0 (the fixed baseline and offsets): read out with the penalties the vectors and
-        # qualities choose, so the head's fit at the space's scales is the same with it or without
-        base = cold_head_targets(net, inp, batch, 0.0, 0.0)[1][:, -1:]
+        net; returns what the manifest reports of it."""
+        x, target = cold_head_targets(net, inp, batch, self.learned_scale_, self.interaction_scale_)
         w = np.ones(len(x)) if weights is None else weights[(inp.free_idx >= 0).numpy()]
         if (w > 0).sum() < 3:  # nothing to cross-validate: the net's zero head ("an average model")
             return {"cold_models": int((w > 0).sum())}
         arch, _, text = self._feature_groups(mf)
-        head = ColdHead().fit(x, np.concatenate([target, base], axis=1), arch, text, sample_weight=w,
-                              n_select=target.shape[1])
-        set_cold_layers(net, head.coef_, head.intercept_, fit_scales=scales)
+        head = ColdHead().fit(x, target, arch, text, sample_weight=w)
+        set_cold_layers(net, head.coef_, head.intercept_)
         return {"cold_models": int((w > 0).sum()), "cold_group_scales": list(head.scales_),
                 "cold_loo_error": head.loo_error_}
 
@@ -569,18 +567,11 @@ class TransferSpace:
             raise UnknownNameError(unknown_name_message("model in the space", unknown[0], self.model_ids_))
         return self.model_vectors_[[pos[m] for m in model_ids]]
 
-    def cold_start_vectors(self, models: Sequence[Any], benchmark: str | None = None) -> np.ndarray:
-        """Folded vectors (M, D) of models the space has no records of, from their features alone; at the learned
-        scales ``benchmark`` is scored with when it has its own (``benchmark_scales``), else at the space's."""
-        return self._cold_vectors(models, [benchmark])[0]
-
-    def _cold_vectors(self, models: Sequence[Any], benchmarks: Sequence[str | None]) -> list[np.ndarray]:
-        """:meth:`cold_start_vectors` of ``models`` under each of ``benchmarks``, the features read once."""
+    def cold_start_vectors(self, models: Sequence[Any]) -> np.ndarray:
+        """Folded vectors (M, D) of models the space has no records of, from their features alone."""
         mf = feats.model_features(list(models), self.text_encoder)
-        x, pre = torch.as_tensor(self._model_x(mf)), torch.as_tensor(self._project(mf.pretraining))
-        cold = torch.full((len(models),), -1, dtype=torch.long)
-        benchmarks = [self.benchmark_alias_.get(b, b) for b in benchmarks]
-        return [self._fold_models(x, pre, cold, self.bench_scales_.get(b)) for b in benchmarks]
+        return self._fold_models(torch.as_tensor(self._model_x(mf)), torch.as_tensor(self._project(mf.pretraining)),
+                                 torch.full((len(models),), -1, dtype=torch.long))
 
     def add_models(self, models: Mapping[str, Any]) -> list[str]:
         """Give new models (id -> metadata) cold-start vectors and add them to the space; returns the added ids."""
@@ -588,11 +579,10 @@ class TransferSpace:
         new = [m for m in models if m not in known]
         if not new:
             return []
-        benches = list(self.bench_vectors_)
-        vecs, *bench_vecs = self._cold_vectors([models[m] for m in new], [None, *benches])
+        vecs = self.cold_start_vectors([models[m] for m in new])
         self.model_vectors_ = np.concatenate([self.model_vectors_, vecs])
-        self.bench_vectors_ = {b: np.concatenate([self.bench_vectors_[b], v]) for b, v in zip(benches, bench_vecs,
-                                                                                            strict=True)}
+        # a cold-start vector is the head's prediction at the space's scales, whatever the benchmark
+        self.bench_vectors_ = {b: np.concatenate([v, vecs]) for b, v in self.bench_vectors_.items()}
         self.bench_offset_ = np.concatenate([self.bench_offset_, np.zeros((len(new), self.bench_offset_.shape[1]))])
         self.history_ = np.concatenate([self.history_, np.full((len(new), self.history_.shape[1]), np.nan)])
         self.model_ids_ = [*self.model_ids_, *new]

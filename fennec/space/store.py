@@ -29,8 +29,6 @@ from fennec.space.space import TransferSpace
 from fennec.validation import FennecInputError, check_output_parent
 
 FORMAT = "fennec-space-v4"
-# TransferNet state added after spaces were first saved (load_space accepts towers without them)
-NEWER_TOWER_KEYS = frozenset({"cold_base.weight", "cold_base.bias", "cold_scales"})
 
 
 def default_space_dir() -> Path:
@@ -220,12 +218,7 @@ def _read(p: Path, info: dict) -> TransferSpace:
     nets = []
     for state in tower["state_dicts"]:
         net = TransferNet(**tower["shape"])
-        # towers saved before the cold head's baseline read-out lack it: they keep the constructor's (a head
-        # scored as fitted, TransferNet.cold_scales 0); any other mismatch is damage
-        missing, unexpected = net.load_state_dict(state, strict=False)
-        if unexpected or set(missing) - NEWER_TOWER_KEYS:
-            raise RuntimeError(f"tower.pt: keys missing {sorted(set(missing) - NEWER_TOWER_KEYS)}, unexpected "
-                               f"{sorted(unexpected)}")
+        net.load_state_dict(state)
         nets.append(net.eval())
     space.nets_ = nets
     meta = json.loads((p / "meta.json").read_text())
