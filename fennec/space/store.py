@@ -172,7 +172,9 @@ def load_space(path: str | os.PathLike[str] | None = None) -> TransferSpace:
         space = _read(p, info)
     except (OSError, ValueError, KeyError, TypeError, RuntimeError, EOFError, zipfile.BadZipFile,
             pickle.UnpicklingError) as exc:
-        raise FennecInputError(f"--space: {str(p)!r} is damaged ({type(exc).__name__}: {exc}); retrain it with "
+        # one line: torch's state-dict errors span several
+        detail = " ".join(str(exc).split())
+        raise FennecInputError(f"--space: {str(p)!r} is damaged ({type(exc).__name__}: {detail}); retrain it with "
                                "`python train.py --out DIR --no-warm-start`") from None
     space.path_ = p
     return space

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 
 from fennec.cli import main
 from fennec.commands._ranking_output import CSV_COLUMNS
@@ -531,12 +532,16 @@ def test_retraining_on_another_store_does_not_inherit_the_old_zoo(world, space_c
 
 
 @pytest.mark.parametrize("damage", ["truncated manifest", "missing space.npz", "truncated space.npz",
-                                    "truncated tower.pt"])
+                                    "truncated tower.pt", "stray key in tower.pt"])
 def test_damaged_space_is_a_one_line_error(space_copy, run_cli, damage):
     if damage == "truncated manifest":
         (space_copy / "manifest.json").write_text("{")
     elif damage == "missing space.npz":
         (space_copy / "space.npz").unlink()
+    elif damage == "stray key in tower.pt":
+        tower = torch.load(space_copy / "tower.pt", weights_only=True)
+        tower["state_dicts"][0]["stray.weight"] = torch.zeros(1)
+        torch.save(tower, space_copy / "tower.pt")
     else:
         name = damage.split()[1]
         data = (space_copy / name).read_bytes()
