@@ -9,22 +9,8 @@ import torch
 from scipy.stats import spearmanr
 
 from fennec.space.cold_fit import feature_group_scales, fit_cold_head, ridge_cv, zoo_weights
-from fennec.space.fit import (
-    Batch,
-    Inputs,
-)
-from tests.space.planted_arrays import (
-    N_TASKS,
-    N_WARM,
-    cold_scores,
-    fit,
-    planted,
-)
-
-
-@pytest.fixture(scope="module")
-def data() -> tuple[Inputs, Batch, np.ndarray]:
-    return planted()
+from fennec.space.fit import Batch
+from tests.space.planted_arrays import N_TASKS, N_WARM, cold_scores, fit
 
 
 def test_cold_head_ranks_unseen_models_by_their_planted_results(data):

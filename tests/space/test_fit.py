@@ -11,28 +11,13 @@ from fennec.space.fit import (
     CLIP_SIGMA,
     STANDARDIZATIONS,
     Batch,
-    Inputs,
     set_baseline,
     spread_weights,
     standardize,
     train_net,
 )
 from fennec.space.net import TransferNet
-from tests.space.planted_arrays import (
-    N_FEAT,
-    N_MODELS,
-    N_TASKS,
-    N_WARM,
-    TEXT,
-    fit,
-    planted,
-    with_cheap_scores,
-)
-
-
-@pytest.fixture(scope="module")
-def data() -> tuple[Inputs, Batch, np.ndarray]:
-    return planted()
+from tests.space.planted_arrays import N_FEAT, N_MODELS, N_TASKS, N_WARM, TEXT, fit, with_cheap_scores
 
 
 def test_held_out_datasets_give_a_validation_curve(data):

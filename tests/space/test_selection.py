@@ -5,22 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from fennec.space.fit import (
-    Batch,
-    Inputs,
-    standardize,
-)
+from fennec.space.fit import Batch, standardize
 from fennec.space.selection import best_epoch, choose_learned_scale, dataset_folds, paired_gain
-from tests.space.planted_arrays import (
-    N_TASKS,
-    planted,
-    with_cheap_scores,
-)
-
-
-@pytest.fixture(scope="module")
-def data() -> tuple[Inputs, Batch, np.ndarray]:
-    return planted()
+from tests.space.planted_arrays import N_TASKS, with_cheap_scores
 
 
 def test_early_stopping_folds_partition_the_datasets(data):
