@@ -41,6 +41,16 @@ def manifest_rows(path: str, required: tuple[str, ...] = ("task",)) -> list[dict
         raise FennecInputError(f"--manifest {path!r}: malformed CSV on line {reader.line_num} ({exc})") from None
 
 
+def path_from_manifest(path: str, manifest: str | Path) -> str:
+    """A manifest's relative ``path`` cell resolved against the manifest's folder (as the paths of a path,label
+    manifest are), or taken from the current directory when only that one exists (manifests written before
+    paths were read from their folder named them so); absolute paths and "" stay as they are."""
+    if not path or Path(path).is_absolute():
+        return path
+    resolved = str(Path(manifest).parent / path)
+    return path if not Path(resolved).exists() and Path(path).exists() else resolved
+
+
 def task_from_manifest(task: str, manifest: str | Path) -> str:
     """A manifest's ``task`` cell, a relative path resolved against the manifest's folder (as the paths of a
     path,label manifest are; one found only from the current directory is taken from there); class names
@@ -53,11 +63,8 @@ def task_from_manifest(task: str, manifest: str | Path) -> str:
     from fennec.tasks.readers import detect_reader
     from fennec.validation import FennecInputError
 
-    if not task or Path(task).is_absolute():
-        return task
-    resolved = str(Path(manifest).parent / task)
-    if not Path(resolved).exists() and Path(task).exists():
-        # a manifest written before paths were read from its folder named them from the current directory
+    resolved = path_from_manifest(task, manifest)
+    if resolved == task:  # absolute, "", or found from the current directory only
         return task
     try:
         names = not Path(resolved).exists() and detect_reader(resolved) == "names"

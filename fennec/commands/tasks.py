@@ -50,8 +50,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     q.add_argument("path", metavar="PATH", nargs="?", default=None,
                    help="the task's images: an image folder or a manifest (.csv/.parquet)")
     q.add_argument("--manifest", metavar="FILE.csv", default=None,
-                   help="many tasks at once: a CSV with `task` and `path` columns (paths from the current "
-                   "directory); every row is checked before any image is read")
+                   help="many tasks at once: a CSV with `task` and `path` columns (a relative path is read from "
+                   "the manifest's folder); every row is checked before any image is read")
     q.add_argument("--proxy", default=None, metavar="ID",
                    help="image encoder, e.g. timm:tf_efficientnet_lite0 or open_clip:ViT-B-32:TAG "
                         "(default: timm:tf_efficientnet_lite0)")
@@ -148,13 +148,14 @@ def _add_images(store: RecordStore, args: argparse.Namespace) -> None:
     task's statistics are stored as soon as they are computed, so an interrupted run keeps what it finished, and
     a rerun finds the descriptors already computed in the cache.
     """
-    from fennec.commands._manifest import manifest_rows
+    from fennec.commands._manifest import manifest_rows, path_from_manifest
     from fennec.tasks import describe_images
     from fennec.validation import FennecInputError
 
     if args.manifest is not None:
         rows = manifest_rows(args.manifest, ("task", "path"))
-        jobs = [(r["task"], r["path"], f"--manifest {args.manifest!r} row {i}") for i, r in enumerate(rows, 2)]
+        jobs = [(r["task"], path_from_manifest(r["path"], args.manifest), f"--manifest {args.manifest!r} row {i}")
+                for i, r in enumerate(rows, 2)]
         if not jobs:
             raise FennecInputError(f"--manifest {args.manifest!r}: no rows; expected task,path lines")
     elif args.name and args.path:

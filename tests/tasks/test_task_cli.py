@@ -179,6 +179,28 @@ def test_tasks_add_images_from_a_manifest_of_tasks(make_folder, tmp_path: Path,
     assert set(images) == {"warm", "cool"} and not np.allclose(images["warm"][PROXY], images["cool"][PROXY])
 
 
+def test_tasks_add_images_reads_a_manifests_relative_paths_from_its_folder(
+        make_folder, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    """As rank-batch and path,label manifests do: a relative path is the manifest's folder's, whatever the
+    current directory; one that exists only from the current directory is still read from there."""
+    from fennec.records import RecordStore
+
+    store = tmp_path / "s.sqlite"
+    RecordStore(store, seed=False).close()
+    for name in ("warm", "cool"):
+        assert main(["tasks", "add", name, "--classes", "a,b", "--store", str(store)]) == 0
+    make_folder(tmp_path / "data" / "warm", {"a": (230, 40, 30), "b": (240, 160, 20)}, per_class=2)
+    elsewhere = tmp_path / "elsewhere"
+    make_folder(elsewhere / "cool", {"a": (30, 60, 230), "b": (20, 160, 200)}, per_class=2)
+    manifest = tmp_path / "data" / "tasks.csv"
+    manifest.write_text("task,path\nwarm,warm\ncool,cool\n")
+    monkeypatch.chdir(elsewhere)  # warm is next to the manifest, cool only here
+    capsys.readouterr()
+    assert main(["tasks", "add-images", "--manifest", str(manifest), "--proxy", PROXY, "--store", str(store)]) == 0
+    with RecordStore(store) as s:
+        assert set(s.task_images()) == {"warm", "cool"}
+
+
 @pytest.mark.parametrize(("rows", "argv", "message"), [
     ("task,path\nwarm,{warm}\nnope,{warm}\n", [], "row 3: task 'nope': not in the store"),
     ("task,path\nwarm,{tmp}/missing\n", [], "row 2: PATH"),
