@@ -79,7 +79,8 @@ def held_out_taus(parts: list[tuple[np.ndarray, ...]], batch: Batch,
 
 
 def choose_learned_scale(parts: list[tuple[np.ndarray, ...]], batch: Batch, separate: bool = False,
-                         grid: np.ndarray | None = None) -> tuple[tuple[float, float], float | None]:
+                         grid: np.ndarray | None = None, drop_interaction: bool = False
+                         ) -> tuple[tuple[float, float], float | None]:
     """How much of what training learned on top of the fixed baseline to keep, chosen on held-out datasets.
 
     For each pair of scales (a, c) in :data:`SCALE_GRID` the held-out groups of ``parts`` (see
@@ -89,13 +90,16 @@ def choose_learned_scale(parts: list[tuple[np.ndarray, ...]], batch: Batch, sepa
     strength for the main effects and one for the interactions when ``separate`` (they rest on different
     evidence: a model's quality on many datasets; how a task's text moves it, learned from a few dozen tasks);
     by default one scale for both (a = c). ``grid`` replaces :data:`SCALE_GRID` (one value: a fixed scale, whose
-    held-out tau is still returned).
+    held-out tau is still returned). ``drop_interaction`` adds the pairs (a, 0) to one scale for both: the main
+    effects kept at a, the interactions dropped (chosen only when strictly better than every (a, a)).
 
     Returns:
         ((a, c), their mean held-out weighted tau); ((1, 1), None) without held-out groups (keep everything).
     """
     grid = SCALE_GRID if grid is None else np.asarray(grid, dtype=float)
     pairs = [(float(a), float(c)) for a in grid for c in (grid if separate else (a,))]
+    if drop_interaction and not separate:
+        pairs += [(float(a), 0.0) for a in grid if a > 0]
     _, weight, tau = held_out_taus(parts, batch, pairs)
     if weight.sum() == 0:
         return (1.0, 1.0), None
@@ -163,7 +167,7 @@ def cross_validate(inp: Inputs, blind: Inputs | None, batch: Batch, shape: dict[
                    benchmarks: Sequence[str], epochs: int, cv_repeats: int, val_fraction: float, seed: int,
                    probe_epoch: str = "best", description: str = "keep", separate_scales: bool = False,
                    learned_scale: float | None = None, benchmark_scales: bool = True,
-                   benchmark_scale_se: float = 0.0) -> Choices:
+                   benchmark_scale_se: float = 0.0, benchmark_interaction: bool = False) -> Choices:
     """Choose the epoch count, the learned scales (the space's and each benchmark's) and whether scores read
     descriptions, on folds of held-out training datasets (``cv_repeats`` independent splits of ``val_fraction``).
 
@@ -203,7 +207,8 @@ def cross_validate(inp: Inputs, blind: Inputs | None, batch: Batch, shape: dict[
     choices = Choices(chosen_epochs, len(folds), use, scales)
     if benchmark_scales:
         choices.bench_scales, choices.bench_scale_taus = choose_bench_scales(
-            parts if use else blind_parts, batch, benchmarks, scales, separate_scales, grid, benchmark_scale_se)
+            parts if use else blind_parts, batch, benchmarks, scales, separate_scales, grid, benchmark_scale_se,
+            benchmark_interaction)
     return choices
 
 
@@ -219,13 +224,16 @@ def choose_view(parts: list, blind_parts: list, batch: Batch, description: str =
 
 
 def choose_bench_scales(parts: list, batch: Batch, benchmarks: Sequence[str], pooled: tuple[float, float],
-                        separate: bool = False, grid: np.ndarray | None = None, min_se: float = 0.0
+                        separate: bool = False, grid: np.ndarray | None = None, min_se: float = 0.0,
+                        drop_interaction: bool = False
                         ) -> tuple[dict[str, tuple[float, float]], dict[str, tuple[float, float, float]]]:
     """Each benchmark's learned scales, chosen on the folds' held-out groups of that benchmark alone
     (``benchmarks[i]`` is ``batch.bench == i``), kept only when they gain more than ``min_se`` standard errors over
     the ``pooled`` scales on those groups (:func:`paired_gain`). A benchmark with fewer than two held-out groups
     (no standard error; one dataset cannot tell a scale that suits its benchmark from one that suits itself), or
     whose choice is the pooled one or not kept, is left out: it is scored with the pooled scales.
+    ``drop_interaction``: a benchmark may also keep its main effects and drop the interactions
+    (:func:`choose_learned_scale`).
 
     Returns:
         (the kept scales by benchmark, and per benchmark with held-out groups (its mean held-out tau at its own
@@ -234,7 +242,7 @@ def choose_bench_scales(parts: list, batch: Batch, benchmarks: Sequence[str], po
     out, taus = {}, {}
     for i, bench in enumerate(benchmarks):
         mine = [(*part[:3], part[3] & (batch.bench == i)) for part in parts]
-        scales, tau = choose_learned_scale(mine, batch, separate, grid)
+        scales, tau = choose_learned_scale(mine, batch, separate, grid, drop_interaction)
         if tau is None:
             continue
         gain, se = paired_gain(mine, batch, scales, pooled)

@@ -134,6 +134,10 @@ class TransferSpace:
             three seeds, whose own choices it drops: their gains are real but their datasets disagree
             (docs/space_history.md). Whatever the value, a benchmark with a single held-out dataset keeps the
             space's scales: one dataset cannot tell a scale that suits its benchmark from one that suits itself.
+        benchmark_interaction: Let a benchmark's own choice (``benchmark_scales``) also keep its main effects at a
+            scale and drop the learned interactions with the task (default False): a model's quality and its
+            protocol offsets rest on many datasets, how a task's text moves a model on a few dozen tasks, and a
+            benchmark's held-out datasets may support the first and not the second.
         learned_scale: A fixed share kept of everything learned around the fixed baseline (main effects and
             interactions alike) instead of the cross-validated one (None, the default). An ablation: 0 scores
             every task by the fixed baseline alone, each model's shrunken mean standardised result, which shows
@@ -156,7 +160,8 @@ class TransferSpace:
                  text_encoder: str | None = None, cold_head: str = "linear", cold_cv: str = "loo",
                  cold_weight: str = "zoo",
                  probe_epoch: str = "best", benchmark_scales: bool = True, benchmark_scale_se: float = 0.0,
-                 learned_scale: float | None = None, standardization: str = "clipped") -> None:
+                 benchmark_interaction: bool = False, learned_scale: float | None = None,
+                 standardization: str = "clipped") -> None:
         self.dim = dim
         self.text_components = text_components
         self.epochs = epochs
@@ -186,6 +191,7 @@ class TransferSpace:
         self.probe_epoch = probe_epoch
         self.benchmark_scales = benchmark_scales
         self.benchmark_scale_se = benchmark_scale_se
+        self.benchmark_interaction = benchmark_interaction
         self.learned_scale = learned_scale
         self.standardization = standardization
 
@@ -361,7 +367,7 @@ class TransferSpace:
         ``interaction_scale_``, ``use_description_``, ``bench_scales_`` and ``bench_scale_taus_``. Returns (the
         epoch count, the number of folds)."""
         names = ("epochs", "cv_repeats", "val_fraction", "seed", "probe_epoch", "description", "separate_scales",
-                 "learned_scale", "benchmark_scales", "benchmark_scale_se")
+                 "learned_scale", "benchmark_scales", "benchmark_scale_se", "benchmark_interaction")
         got = cross_validate(inp, blind, batch, shape, cfg, benchmarks=self.benchmarks_,
                              **{k: getattr(self, k) for k in names})
         self.use_description_, (self.learned_scale_, self.interaction_scale_) = got.use_description, got.scales

@@ -100,3 +100,19 @@ def test_paired_gain_is_the_weighted_mean_over_groups_of_their_mean_gain_over_fo
     one = [(fixed, main, zero, batch.task == 0)]
     assert paired_gain(one, batch, (1.0, 1.0), (0.0, 0.0))[1] == np.inf
     assert paired_gain([], batch, (1.0, 1.0), (0.0, 0.0)) == (0.0, np.inf)
+
+
+def test_dropping_the_interaction_is_chosen_only_when_it_ranks_better(data):
+    """drop_interaction adds (a, 0) to the one-scale pairs: a useful main effect beside a noisy interaction keeps
+    the first and drops the second; where the interaction carries the truth, one scale for both stays."""
+    _, batch, _ = data
+    z, _ = standardize(batch)
+    rng = np.random.default_rng(2)
+    fixed = 0.3 * rng.standard_normal(len(z))
+    held = [np.isin(batch.task, f) for f in ([0, 1, 2, 3], [4, 5, 6, 7])]
+    noisy = [(fixed, z - fixed, 3.0 * rng.standard_normal(len(z)), h) for h in held]
+    (a, c), tau = choose_learned_scale(noisy, batch, drop_interaction=True)
+    assert a > 0.0 and c == 0.0 and tau == 1.0
+    assert choose_learned_scale(noisy, batch)[1] < tau  # one scale for both must keep the noise
+    carried = [(fixed, np.zeros(len(z)), z - fixed, h) for h in held]
+    assert choose_learned_scale(carried, batch, drop_interaction=True) == choose_learned_scale(carried, batch)

@@ -702,3 +702,22 @@ def test_a_model_without_records_does_not_shape_the_preprocessing(world):
     np.testing.assert_array_equal(with_it.text_components_, alone.text_components_)
     np.testing.assert_array_equal(with_it.size_scale_, alone.size_scale_)
     assert stranger.id in with_it.model_ids_ and not with_it.has_records(stranger.id)
+
+
+def test_benchmark_interaction_reaches_each_benchmarks_choice_and_is_saved(world, tmp_path, monkeypatch):
+    import fennec.space.selection as selection_module
+
+    records, models, tasks = world
+    seen = []
+    real = selection_module.choose_bench_scales
+
+    def spy(*args, **kw):
+        seen.append(args[7] if len(args) > 7 else kw.get("drop_interaction", False))
+        return real(*args, **kw)
+
+    monkeypatch.setattr(selection_module, "choose_bench_scales", spy)
+    cfg = {"epochs": 20, "val_fraction": 0.5, "cv_repeats": 1, "n_members": 1}
+    TransferSpace(**cfg).fit(records, models, tasks)
+    space = TransferSpace(**cfg, benchmark_interaction=True).fit(records, models, tasks)
+    assert seen == [False, True]
+    assert load_space(save_space(space, tmp_path / "space")).benchmark_interaction is True
