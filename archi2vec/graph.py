@@ -38,10 +38,12 @@ from torch_geometric.data import Data
 
 from archi2vec.meta import build_on_meta
 from archi2vec.ops import NUM_FEATURES, WEIGHTED_OPS, OpRecord
-from archi2vec.trace_fx import _fx_records
+from archi2vec.trace_fx import _fx_records, clear_caches
 from archi2vec.trace_hooks import _hook_records
 
 DEFAULT_INPUT_SIZE = (3, 224, 224)
+__all__ = ["DEFAULT_INPUT_SIZE", "GraphExtractionError", "clear_caches", "exception_line", "graph_from_module",
+           "graph_from_timm", "graph_from_torchvision", "records_to_data", "timm_family", "torchvision_family"]
 
 
 class GraphExtractionError(RuntimeError):

@@ -14,7 +14,7 @@ least as hard as main effects (free biases), as in hierarchical priors for facto
 Early stopping is cross-validated: the training datasets are split into
 folds, a probe net is trained with each fold held out, the epoch with the lowest mean held-out ranking loss is
 kept, and the final nets are trained on all groups for that many epochs (one split alone picks a noisy epoch;
-:class:`~fennec.space.space.TransferSpace` pools the folds of several independent splits).
+:func:`fennec.space.selection.cross_validate` pools the folds of several independent splits).
 
 Under the learned parts lies a fixed baseline (:func:`set_baseline`): each model's shrunken mean standardised
 result over the training groups, overall and per benchmark ("baseline predictors", Koren, KDD 2008), so the L2

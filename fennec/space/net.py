@@ -56,7 +56,7 @@ class TransferNet(nn.Module):
         self.task_proj = nn.Linear(task_in, dim)
         self.cold_proj = nn.Linear(model_in, dim)
         self.cold_bias = nn.Linear(model_in, 1)
-        # Set by fit.set_cold_layers after training; until then a cold model is "an average model", not noise.
+        # Set by cold_fit.set_cold_layers after training; until then a cold model is "an average model", not noise.
         for layer in (self.cold_proj, self.cold_bias):
             nn.init.zeros_(layer.weight)
             nn.init.zeros_(layer.bias)

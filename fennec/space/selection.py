@@ -33,8 +33,8 @@ def dataset_folds(batch: Batch, val_fraction: float, seed: int) -> list[set[int]
 
 
 def score_parts(net: TransferNet, inp: Inputs, batch: Batch) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Per record (R,): the fixed baseline (:func:`set_baseline`), the learned main effect on top of it (model
-    biases and protocol offsets) and the learned interaction with the task (the dot products). A score with
+    """Per record (R,): the fixed baseline (:func:`fennec.space.fit.set_baseline`), the learned main effect on top
+    of it (model biases and protocol offsets) and the learned interaction with the task (the dot products). A score with
     scales (a, c) is ``baseline + a * main + c * interaction``: biases scale with a, folded vectors with c."""
     with torch.no_grad():
         tvec = net.task_parts(inp.task_y, inp.desc, inp.names)
@@ -103,32 +103,37 @@ def choose_learned_scale(parts: list[tuple[np.ndarray, ...]], batch: Batch, sepa
     _, weight, tau = held_out_taus(parts, batch, pairs)
     if weight.sum() == 0:
         return (1.0, 1.0), None
-    total = weight @ tau
+    # summed group by group, so that tied pairs get equal totals (a matrix product may add columns in other
+    # orders and break ties by rounding)
+    total = (weight[:, None] * tau).sum(axis=0)
     best = int(np.argmax(total))
     return pairs[best], float(total[best] / weight.sum())
 
 
 def paired_gain(parts: list[tuple[np.ndarray, ...]], batch: Batch, scales: tuple[float, float],
                 reference: tuple[float, float]) -> tuple[float, float]:
-    """Held-out gain of ``scales`` over ``reference`` and its standard error, over the held-out groups.
+    """Held-out gain of ``scales`` over ``reference`` and its standard error, over the held-out datasets.
 
-    Each group's tau difference is averaged over the folds that held it out (repeated splits hold a group out
-    more than once; those are not independent evidence), then the groups' weighted mean is taken and its
-    standard error is the sandwich estimate sqrt(sum w^2 (d - mean)^2) / sum w, times sqrt(n / (n - 1)) for n
-    groups: the error of a mean over the n groups, as in the one-standard-error rule of cross-validation
-    (Breiman et al., 1984; Hastie et al., The Elements of Statistical Learning, section 7.10).
+    Each dataset's tau difference is averaged over the folds that held it out and over its groups (repeated
+    splits hold a dataset out more than once, and a store of cheap scores only has a group per scorer: neither is
+    independent evidence), then the datasets' weighted mean is taken (a dataset weighs its groups' mean weight)
+    and its standard error is the sandwich estimate sqrt(sum w^2 (d - mean)^2) / sum w, times sqrt(n / (n - 1))
+    for n datasets: the error of a mean over the n datasets, as in the one-standard-error rule of
+    cross-validation (Breiman et al., 1984; Hastie et al., The Elements of Statistical Learning, section 7.10).
 
     Returns:
-        (mean gain, standard error); the error is inf with fewer than two held-out groups, and (0, inf) with none.
+        (mean gain, standard error); the error is inf with fewer than two held-out datasets, and (0, inf) with
+        none.
     """
     group, weight, tau = held_out_taus(parts, batch, [scales, reference])
     if len(group) == 0 or weight.sum() == 0:
         return 0.0, float("inf")
-    ids, inv = np.unique(group, return_inverse=True)
-    diff = np.bincount(inv, tau[:, 0] - tau[:, 1]) / np.bincount(inv)
-    w = batch.group_weight[ids].astype(float)
+    _, inv = np.unique(batch.group_dataset[group], return_inverse=True)
+    count = np.bincount(inv)
+    diff = np.bincount(inv, tau[:, 0] - tau[:, 1]) / count
+    w = np.bincount(inv, weight) / count
     mean = float(w @ diff / w.sum())
-    n = len(ids)
+    n = len(count)
     if n < 2:
         return mean, float("inf")
     se = float(np.sqrt((w ** 2) @ (diff - mean) ** 2) / w.sum() * np.sqrt(n / (n - 1)))
@@ -229,11 +234,11 @@ def choose_bench_scales(parts: list, batch: Batch, benchmarks: Sequence[str], po
                         ) -> tuple[dict[str, tuple[float, float]], dict[str, tuple[float, float, float]]]:
     """Each benchmark's learned scales, chosen on the folds' held-out groups of that benchmark alone
     (``benchmarks[i]`` is ``batch.bench == i``), kept only when they gain more than ``min_se`` standard errors over
-    the ``pooled`` scales on those groups (:func:`paired_gain`). A benchmark with fewer than two held-out groups
+    the ``pooled`` scales on those groups (:func:`paired_gain`). A benchmark with fewer than two held-out datasets
     (no standard error; one dataset cannot tell a scale that suits its benchmark from one that suits itself), or
     whose choice is the pooled one or not kept, is left out: it is scored with the pooled scales.
     ``drop_interaction``: a benchmark may also keep its main effects and drop the interactions
-    (:func:`choose_learned_scale`).
+    (:func:`choose_learned_scale`); not with a fixed ``grid`` (one share for both, ``learned_scale``).
 
     Returns:
         (the kept scales by benchmark, and per benchmark with held-out groups (its mean held-out tau at its own
@@ -242,7 +247,7 @@ def choose_bench_scales(parts: list, batch: Batch, benchmarks: Sequence[str], po
     out, taus = {}, {}
     for i, bench in enumerate(benchmarks):
         mine = [(*part[:3], part[3] & (batch.bench == i)) for part in parts]
-        scales, tau = choose_learned_scale(mine, batch, separate, grid, drop_interaction)
+        scales, tau = choose_learned_scale(mine, batch, separate, grid, drop_interaction and grid is None)
         if tau is None:
             continue
         gain, se = paired_gain(mine, batch, scales, pooled)

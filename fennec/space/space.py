@@ -338,8 +338,10 @@ class TransferSpace:
                             "val_folds": n_folds, "members": len(nets), "learned_scale": self.learned_scale_,
                             "interaction_scale": self.interaction_scale_, "use_description": self.use_description_,
                             "benchmark_scales": {b: list(v) for b, v in self.bench_scales_.items()},
-                            # held-out weighted tau of each benchmark at its own scales and at the space's
-                            "benchmark_scale_taus": {b: list(v) for b, v in self.bench_scale_taus_.items()},
+                            # per benchmark: held-out weighted tau at its own scales, at the space's, and the gain's
+                            # standard error (None: fewer than two held-out datasets)
+                            "benchmark_scale_taus": {b: [x if np.isfinite(x) else None for x in v]
+                                                     for b, v in self.bench_scale_taus_.items()},
                             "n_records": len(recs), "n_groups": len(batch.group_weight),
                             "image_proxy": self.image_proxy, "image_tasks": self._n_image_tasks(tf),
                             "warm_start": init is not None}

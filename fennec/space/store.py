@@ -183,9 +183,8 @@ def load_space(path: str | os.PathLike[str] | None = None) -> TransferSpace:
 def _read(p: Path, info: dict) -> TransferSpace:
     """The fitted state of a space directory (errors propagate; :func:`load_space` words them)."""
     # a config written before an option was trained without it: before cold_head, its nets hold the head fitted
-    # the earlier way; before standardization, on z-scores; before benchmark_scales, with one scale for all;
-    # before benchmark_scale_se, keeping any benchmark's own scale that gained at all
-    config = {"cold_head": "ridge", "standardization": "z", "benchmark_scales": False, "benchmark_scale_se": 0.0,
+    # the earlier way; before standardization, on z-scores; before benchmark_scales, with one scale for all
+    config = {"cold_head": "ridge", "standardization": "z", "benchmark_scales": False,
               **json.loads((p / "config.json").read_text())}
     space = TransferSpace(**config)
     with np.load(p / "space.npz", allow_pickle=False) as z:

@@ -116,3 +116,28 @@ def test_dropping_the_interaction_is_chosen_only_when_it_ranks_better(data):
     assert choose_learned_scale(noisy, batch)[1] < tau  # one scale for both must keep the noise
     carried = [(fixed, np.zeros(len(z)), z - fixed, h) for h in held]
     assert choose_learned_scale(carried, batch, drop_interaction=True) == choose_learned_scale(carried, batch)
+
+
+def test_tied_pairs_keep_the_smallest_scales_with_or_without_dropping_the_interaction(data):
+    """Where nothing learned moves any ranking, every pair ties: the smallest, (0, 0), is chosen, never a
+    (a, 0) that a rounding difference in the totals would favour."""
+    _, batch, _ = data
+    z, _ = standardize(batch)
+    zero = np.zeros(len(z))
+    for seed in range(10):
+        fixed = np.random.default_rng(seed).standard_normal(len(z))
+        parts = [(fixed, zero, zero, np.isin(batch.task, f)) for f in ([0, 1, 2, 3], [4, 5, 6, 7])]
+        assert choose_learned_scale(parts, batch, drop_interaction=True)[0] == (0.0, 0.0)
+
+
+def test_paired_gain_counts_datasets_not_groups(data):
+    """Two groups of one dataset (two cheap scorers, say) are one dataset's evidence: no standard error."""
+    _, batch, _ = data
+    two = Batch(**{**batch.__dict__, "group": np.where(batch.task == 0, 0, np.where(batch.model % 2, 1, 2)),
+                   "group_weight": np.ones(3), "group_dataset": np.array([0, 1, 1])})
+    z, _ = standardize(two)
+    fixed = np.random.default_rng(0).standard_normal(len(z))
+    held = two.task == 1
+    parts = [(fixed, z, np.zeros(len(z)), held)]
+    gain, se = paired_gain(parts, two, (1.0, 1.0), (0.0, 0.0))
+    assert gain > 0 and se == np.inf

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 
@@ -129,8 +131,8 @@ def test_cold_start_model_gets_a_vector_from_its_pretraining_alone(fitted, world
 
 @pytest.mark.parametrize("cold_head", ["linear", "ridge"])
 def test_cold_head_weighs_each_zoo_the_same_unless_told_to_count_models(world, monkeypatch, cold_head):
-    """By default the head weighs models by their benchmarks' zoo sizes (fit.zoo_weights, which test_fit
-    checks); cold_weight="model" counts each model once."""
+    """By default the head weighs models by their benchmarks' zoo sizes (cold_fit.zoo_weights, which
+    test_cold_fit checks); cold_weight="model" counts each model once."""
     import dataclasses
 
     import fennec.space.cold_fit as fit_module
@@ -388,7 +390,9 @@ def test_a_benchmark_with_one_held_out_dataset_keeps_the_pooled_scale(world):
     cfg = {"epochs": 60, "val_fraction": 0.5, "cv_repeats": 1, "n_members": 1}
     space = TransferSpace(**cfg).fit(single, models, tasks)
     own, pooled, se = space.train_info_["benchmark_scale_taus"]["single"]
-    assert own > pooled and se == np.inf  # its own scale reads better on its one dataset, and is not kept
+    assert own > pooled and se is None  # its own scale reads better on its one dataset, and is not kept
+    assert space.bench_scale_taus_["single"][2] == np.inf
+    json.dumps(space.train_info_, allow_nan=False)  # the manifest stays strict JSON
     assert "single" not in space.bench_scales_ and "shuffled" in space.bench_scales_
 
 
