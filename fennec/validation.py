@@ -176,6 +176,13 @@ def check_fraction(value: object, name: str, *, low: float = 0.0, high: float = 
     return value
 
 
+def check_flag(value: object, name: str) -> bool:
+    """Check that ``value`` is a bool (a string such as "false" would otherwise read as true)."""
+    if not isinstance(value, bool | np.bool_):
+        raise FennecInputError(f"{name}: expected true or false, got {value!r}")
+    return bool(value)
+
+
 def check_choice(value: object, name: str, choices: list[str] | tuple[str, ...]) -> str:
     """Check that ``value`` is one of ``choices``."""
     if value not in choices:

@@ -44,6 +44,7 @@ from fennec.space.zoo import ZooModel
 from fennec.validation import (
     FennecInputError,
     check_choice,
+    check_flag,
     check_positive_int,
     check_positive_number,
     check_seed,
@@ -252,6 +253,8 @@ class TransferSpace:
         if self.learned_scale is not None:
             check_positive_number(self.learned_scale, "learned_scale", allow_zero=True)
         check_positive_number(self.benchmark_scale_se, "benchmark_scale_se", allow_zero=True)
+        for name in ("separate_scales", "benchmark_scales", "benchmark_interaction"):
+            check_flag(getattr(self, name), name)
         check_seed(self.seed, "seed")
         check_positive_int(self.image_components, "image_components")
         check_positive_int(self.min_image_tasks, "min_image_tasks")

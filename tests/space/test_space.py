@@ -725,3 +725,10 @@ def test_benchmark_interaction_reaches_each_benchmarks_choice_and_is_saved(world
     space = TransferSpace(**cfg, benchmark_interaction=True).fit(records, models, tasks)
     assert seen == [False, True]
     assert load_space(save_space(space, tmp_path / "space")).benchmark_interaction is True
+
+
+@pytest.mark.parametrize("name", ["separate_scales", "benchmark_scales", "benchmark_interaction"])
+def test_a_flag_given_as_text_is_refused_not_read_as_true(world, name):
+    records, models, tasks = world
+    with pytest.raises(FennecInputError, match=f"{name}: expected true or false"):
+        TransferSpace(epochs=5, n_members=1, **{name: "false"}).fit(records, models, tasks)
