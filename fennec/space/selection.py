@@ -96,16 +96,30 @@ def choose_learned_scale(parts: list[tuple[np.ndarray, ...]], batch: Batch, sepa
     Returns:
         ((a, c), their mean held-out weighted tau); ((1, 1), None) without held-out groups (keep everything).
     """
+    pairs = scale_pairs(grid, separate, drop_interaction)
+    _, weight, tau = held_out_taus(parts, batch, pairs)
+    return _best_pair(weight, tau, pairs)
+
+
+def scale_pairs(grid: np.ndarray | None = None, separate: bool = False,
+                drop_interaction: bool = False) -> list[tuple[float, float]]:
+    """The (main, interaction) scale pairs :func:`choose_learned_scale` chooses among, in its tie-breaking order."""
     grid = SCALE_GRID if grid is None else np.asarray(grid, dtype=float)
     pairs = [(float(a), float(c)) for a in grid for c in (grid if separate else (a,))]
     if drop_interaction and not separate:
         pairs += [(float(a), 0.0) for a in grid if a > 0]
-    _, weight, tau = held_out_taus(parts, batch, pairs)
+    return pairs
+
+
+def _best_pair(weight: np.ndarray, tau: np.ndarray, pairs: list[tuple[float, float]]
+               ) -> tuple[tuple[float, float], float | None]:
+    """The pair of the first ``len(pairs)`` columns of ``tau`` (N, P) with the best weighted mean, the first
+    among ties, and that mean; ((1, 1), None) without weight."""
     if weight.sum() == 0:
         return (1.0, 1.0), None
     # summed group by group, so that tied pairs get equal totals (a matrix product may add columns in other
     # orders and break ties by rounding)
-    total = (weight[:, None] * tau).sum(axis=0)
+    total = (weight[:, None] * tau[:, : len(pairs)]).sum(axis=0)
     best = int(np.argmax(total))
     return pairs[best], float(total[best] / weight.sum())
 
@@ -126,11 +140,16 @@ def paired_gain(parts: list[tuple[np.ndarray, ...]], batch: Batch, scales: tuple
         none.
     """
     group, weight, tau = held_out_taus(parts, batch, [scales, reference])
+    return _gain(batch, group, weight, tau[:, 0] - tau[:, 1])
+
+
+def _gain(batch: Batch, group: np.ndarray, weight: np.ndarray, diff: np.ndarray) -> tuple[float, float]:
+    """:func:`paired_gain` from each held-out (fold, group)'s group (N,), weight (N,) and tau difference (N,)."""
     if len(group) == 0 or weight.sum() == 0:
         return 0.0, float("inf")
     _, inv = np.unique(batch.group_dataset[group], return_inverse=True)
     count = np.bincount(inv)
-    diff = np.bincount(inv, tau[:, 0] - tau[:, 1]) / count
+    diff = np.bincount(inv, diff) / count
     w = np.bincount(inv, weight) / count
     mean = float(w @ diff / w.sum())
     n = len(count)
@@ -244,13 +263,17 @@ def choose_bench_scales(parts: list, batch: Batch, benchmarks: Sequence[str], po
         (the kept scales by benchmark, and per benchmark with held-out groups (its mean held-out tau at its own
         best scales, at the pooled ones, the gain's standard error)).
     """
+    pairs = scale_pairs(grid, separate, drop_interaction and grid is None)
+    # the pooled pair's taus come with the candidates' (one weighted tau per held-out group and pair: the costly part)
+    scored = pairs if pooled in pairs else [*pairs, pooled]
     out, taus = {}, {}
     for i, bench in enumerate(benchmarks):
         mine = [(*part[:3], part[3] & (batch.bench == i)) for part in parts]
-        scales, tau = choose_learned_scale(mine, batch, separate, grid, drop_interaction and grid is None)
+        group, weight, tau_all = held_out_taus(mine, batch, scored)
+        scales, tau = _best_pair(weight, tau_all, pairs)
         if tau is None:
             continue
-        gain, se = paired_gain(mine, batch, scales, pooled)
+        gain, se = _gain(batch, group, weight, tau_all[:, scored.index(scales)] - tau_all[:, scored.index(pooled)])
         taus[bench] = (tau, tau - gain, se)
         if scales != pooled and np.isfinite(se) and gain > min_se * se:
             out[bench] = scales
