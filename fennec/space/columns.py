@@ -24,6 +24,8 @@ from fennec.space import features as feats
 from fennec.tasks.descriptor import N_GEOMETRY
 from fennec.validation import FennecInputError
 
+TEXT_COLUMNS = 2 * feats.TEXT_DIM + 4  # the task tower's text and size inputs, before any image columns
+
 
 def fit_scale(cols: np.ndarray) -> np.ndarray:
     """(2, C) mean and standard deviation of numeric feature columns over the rows where they are known (non-zero).
@@ -88,6 +90,17 @@ class ImageBasis(NamedTuple):
     mean: np.ndarray
     components: np.ndarray
     geometry: np.ndarray
+
+
+def same_image_columns(mine: ImageBasis | None, theirs: ImageBasis | None) -> bool:
+    """True when two spaces' task towers read image columns that mean the same: the same proxy, and the same fitted
+    PCA basis and scales (a PCA refitted on other tasks turns and flips its components). False when either reads
+    text only."""
+    if mine is None or theirs is None or mine.proxy != theirs.proxy:
+        return False
+    return all(a.shape == b.shape and np.array_equal(a, b)
+               for a, b in ((mine.mean, theirs.mean), (mine.components, theirs.components),
+                            (mine.geometry, theirs.geometry)))
 
 
 def block_spread(total_variance: float) -> float:

@@ -10,6 +10,7 @@ for a flat FAISS search over large zoos.
 from __future__ import annotations
 
 import inspect
+import math
 import warnings
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -17,7 +18,6 @@ from typing import Any
 import numpy as np
 import torch
 
-from fennec.records.metrics import is_transfer, oriented
 from fennec.registry import UnknownNameError, unknown_name_message
 from fennec.space import features as feats
 from fennec.space.cold import COLD_HEADS, ColdHead
@@ -29,6 +29,7 @@ from fennec.space.columns import (
     fit_text_basis,
     image_columns,
     project_texts,
+    same_image_columns,
     without_description,
 )
 from fennec.space.fit import STANDARDIZATIONS, Batch, Inputs, standardize, train_net
@@ -36,21 +37,22 @@ from fennec.space.net import TransferNet
 from fennec.space.selection import cross_validate
 from fennec.space.training_records import (
     benchmark_aliases,
+    make_batch,
     records_hash,
     result_history,
     usable_records,
 )
+from fennec.space.warm_start import copy_member
 from fennec.space.zoo import ZooModel
 from fennec.validation import (
     FennecInputError,
     check_choice,
     check_flag,
+    check_fraction,
     check_positive_int,
     check_positive_number,
     check_seed,
 )
-
-TEXT_COLUMNS = 2 * feats.TEXT_DIM + 4  # the task tower's text and size inputs, before any image columns
 
 
 class TransferSpace:
@@ -236,28 +238,7 @@ class TransferSpace:
 
     def _fit(self, records: Sequence[Any], models: Mapping[str, Any], tasks: Mapping[str, Any],
              init: TransferSpace | None) -> TransferSpace:
-        check_choice(self.description, "description", ("cv", "keep", "drop"))
-        check_choice(self.images, "images", ("auto", "off"))
-        check_choice(self.cold_head, "cold_head", COLD_HEADS)
-        check_choice(self.cold_cv, "cold_cv", ("loo", "architecture"))
-        if self.cold_cv != "loo" and self.cold_head != "ridge":
-            raise FennecInputError(f"cold_cv={self.cold_cv!r}: applies to cold_head='ridge' only (cold_head="
-                                   f"{self.cold_head!r} chooses its scales by leave-one-model-out); set both")
-        check_choice(self.cold_weight, "cold_weight", ("zoo", "model"))
-        check_choice(self.standardization, "standardization", STANDARDIZATIONS)
-        check_choice(self.probe_epoch, "probe_epoch", ("best", "common"))
-        check_choice(self.baseline_weight, "baseline_weight", ("equal", "spread"))
-        for name in ("dim", "text_components", "epochs", "n_members"):
-            check_positive_int(getattr(self, name), name)
-        check_positive_number(self.tau, "tau")
-        if self.learned_scale is not None:
-            check_positive_number(self.learned_scale, "learned_scale", allow_zero=True)
-        check_positive_number(self.benchmark_scale_se, "benchmark_scale_se", allow_zero=True)
-        for name in ("separate_scales", "benchmark_scales", "benchmark_interaction"):
-            check_flag(getattr(self, name), name)
-        check_seed(self.seed, "seed")
-        check_positive_int(self.image_components, "image_components")
-        check_positive_int(self.min_image_tasks, "min_image_tasks")
+        self._check_params()
         widths = (self.dim, self.text_components)
         if init is not None and (init.dim, init.text_components) != widths:
             # a member's vectors cannot be copied into vectors of another width: say so before minutes of training
@@ -302,8 +283,8 @@ class TransferSpace:
         inp = self._inputs(mf, tf, free_idx)
         # the folds score held-out datasets without their descriptions only when that is a choice to make
         blind = self._inputs(mf, without_description(tf), free_idx) if self.description != "keep" else None
-        batch = self._batch(recs, {m: i for i, m in enumerate(model_ids)}, {t: i for i, t in enumerate(task_names)},
-                            {b: i for i, b in enumerate(benches)})
+        batch = make_batch(recs, model_ids, task_names, benches, aux_weight=self.aux_weight,
+                           standardization=self.standardization)
         if not standardize(batch)[1].any():
             # every group would be dropped, and the space would train on nothing yet look trained
             raise FennecInputError("records: no (benchmark, dataset, metric) group has 3 or more models with "
@@ -326,7 +307,10 @@ class TransferSpace:
         for i in range(self.n_members):
             torch.manual_seed(self.seed + i)
             net = TransferNet(**shape)
-            self._warm_start(net, init, old_nets[i] if i < len(old_nets) else None, with_records, benches)
+            if i < len(old_nets):
+                copy_member(net, old_nets[i], free_ids=with_records, benchmarks=benches, old_free_ids=init.free_ids_,
+                            old_benchmarks=init.benchmarks_,
+                            same_image_columns=same_image_columns(self.image_basis_, init.image_basis_))
             net, info = train_net(net, inp, batch, epochs=epochs, seed=self.seed + i, **cfg)
             if self.cold_head == "ridge":
                 cold_info = fit_cold_head(net, inp, batch, self.learned_scale_,
@@ -365,6 +349,39 @@ class TransferSpace:
         self.task_vectors_, self.task_image_rows_ = self._read_tasks(tf)
         self.history_ = result_history(recs, model_ids, task_names)
         return self
+
+    def _check_params(self) -> None:
+        """Refuse hyper-parameters out of their range with one-line errors (checked at fit, as scikit-learn does)."""
+        check_choice(self.description, "description", ("cv", "keep", "drop"))
+        check_choice(self.images, "images", ("auto", "off"))
+        check_choice(self.cold_head, "cold_head", COLD_HEADS)
+        check_choice(self.cold_cv, "cold_cv", ("loo", "architecture"))
+        if self.cold_cv != "loo" and self.cold_head != "ridge":
+            raise FennecInputError(f"cold_cv={self.cold_cv!r}: applies to cold_head='ridge' only (cold_head="
+                                   f"{self.cold_head!r} chooses its scales by leave-one-model-out); set both")
+        check_choice(self.cold_weight, "cold_weight", ("zoo", "model"))
+        check_choice(self.standardization, "standardization", STANDARDIZATIONS)
+        check_choice(self.probe_epoch, "probe_epoch", ("best", "common"))
+        check_choice(self.baseline_weight, "baseline_weight", ("equal", "spread"))
+        for name in ("dim", "text_components", "epochs", "n_members", "cv_repeats"):
+            check_positive_int(getattr(self, name), name)
+        check_positive_number(self.tau, "tau")
+        check_positive_number(self.lr, "lr")
+        for name in ("listnet_weight", "l2_free", "l2_interaction", "l2_offset", "l2_proj", "aux_weight"):
+            check_positive_number(getattr(self, name), name, allow_zero=True)
+        check_fraction(self.val_fraction, "val_fraction")
+        prior = self.base_prior
+        if isinstance(prior, bool) or not isinstance(prior, int | float) or not math.isfinite(prior):
+            raise FennecInputError(f"base_prior: expected a finite number (a negative one turns the baseline off), "
+                                   f"got {prior!r}")
+        if self.learned_scale is not None:
+            check_positive_number(self.learned_scale, "learned_scale", allow_zero=True)
+        check_positive_number(self.benchmark_scale_se, "benchmark_scale_se", allow_zero=True)
+        for name in ("separate_scales", "benchmark_scales", "benchmark_interaction"):
+            check_flag(getattr(self, name), name)
+        check_seed(self.seed, "seed")
+        check_positive_int(self.image_components, "image_components")
+        check_positive_int(self.min_image_tasks, "min_image_tasks")
 
     def _cross_validate(self, inp: Inputs, blind: Inputs | None, batch: Batch, shape: dict[str, int],
                         cfg: dict[str, float]) -> tuple[int, int]:
@@ -444,64 +461,6 @@ class TransferSpace:
                       free_idx=torch.as_tensor(free_idx, dtype=torch.long), task_y=torch.as_tensor(self._task_y(tf)),
                       desc=torch.as_tensor(self._project(tf.description)),
                       names=torch.as_tensor(self._project(tf.names)))
-
-    def _batch(self, recs: list[Any], mpos: dict[str, int], tpos: dict[str, int], bpos: dict[str, int]) -> Batch:
-        keys = sorted({(r.benchmark, r.dataset, r.metric) for r in recs})
-        gpos = {k: i for i, k in enumerate(keys)}
-        # a group of cheap scores: one with a record that is not a transfer result (a scorer's metric, or a score
-        # ingested with protocol "score" under a name the scorer registry does not know)
-        scores = {(r.benchmark, r.dataset, r.metric) for r in recs if not is_transfer(r)}
-        cheap = np.array([k in scores for k in keys], dtype=bool)
-        weight = np.where(cheap, self.aux_weight, 1.0)
-        return Batch(model=np.array([mpos[r.model] for r in recs]), task=np.array([tpos[r.dataset] for r in recs]),
-                     bench=np.array([bpos[r.benchmark] for r in recs]),
-                     group=np.array([gpos[(r.benchmark, r.dataset, r.metric)] for r in recs]),
-                     value=np.array([oriented(r.value, r.metric) for r in recs]), group_weight=weight,
-                     group_dataset=np.array([tpos[k[1]] for k in keys]), group_cheap=cheap,
-                     standardization=self.standardization)
-
-    def _same_image_columns(self, init: TransferSpace) -> bool:
-        """True when ``init``'s task tower read image columns that mean what this space's mean: the same proxy
-        and the same fitted PCA basis and scales (a refit on other tasks turns and flips the components)."""
-        if self.image_proxy is None or init.image_proxy != self.image_proxy:
-            return False
-        mine, theirs = self.image_basis_, init.image_basis_
-        return all(a.shape == b.shape and np.array_equal(a, b)
-                   for a, b in ((mine.mean, theirs.mean), (mine.components, theirs.components),
-                                (mine.geometry, theirs.geometry)))
-
-    def _warm_start(self, net: TransferNet, init: TransferSpace | None, old_net: TransferNet | None,
-                    free_ids: list[str], benches: list[str]) -> None:
-        """Copy what a previous space's member learned: tower weights, free vectors of the models it shares.
-
-        The task tower's weights on the text and size columns are copied; those on the image columns only when
-        they read the same statistics the same way (:meth:`_same_image_columns`), else they start afresh.
-        """
-        if init is None or old_net is None:
-            return
-        old, new = old_net.state_dict(), net.state_dict()
-        with torch.no_grad():
-            for name in ("model_proj.weight", "model_proj.bias", "model_bias.weight", "model_bias.bias",
-                         "task_proj.bias", "affinity"):
-                if name in old and old[name].shape == new[name].shape:
-                    new[name].copy_(old[name])
-            w_old, w_new = old["task_proj.weight"], new["task_proj.weight"]
-            if w_old.shape == w_new.shape and (w_new.shape[1] == TEXT_COLUMNS or self._same_image_columns(init)):
-                w_new.copy_(w_old)
-            elif w_old.shape[0] == w_new.shape[0] and min(w_old.shape[1], w_new.shape[1]) >= TEXT_COLUMNS:
-                w_new[:, :TEXT_COLUMNS] = w_old[:, :TEXT_COLUMNS]
-            old_pos = {m: i for i, m in enumerate(init.free_ids_)}
-            old_b = {b: i for i, b in enumerate(init.benchmarks_)}
-            for i, m in enumerate(free_ids):
-                j = old_pos.get(m)
-                if j is None:
-                    continue
-                new["free"][i] = old["free"][j]
-                new["free_bias"][i] = old["free_bias"][j]
-                for bi, b in enumerate(benches):
-                    if b in old_b:
-                        new["bench_bias"][i, bi] = old["bench_bias"][j, old_b[b]]
-        net.load_state_dict(new)
 
     def _fold_models(self, x: torch.Tensor, pre: torch.Tensor, free_idx: torch.Tensor,
                      scales: tuple[float, float] | None = None) -> np.ndarray:

@@ -3,9 +3,9 @@
 The store holds everything ingested: errors and accuracies of one table side by side, a model's results on its own
 pre-training data, papers that reprint another paper's table. The space trains on each published number once
 (:func:`usable_records`), scores a reprinting benchmark under the protocol of the one it reprints
-(:func:`benchmark_aliases`), hashes what it trained on for the manifest (:func:`records_hash`) and keeps the
-published accuracies as the ranges a recommendation shows (:func:`result_history`).
-"""
+(:func:`benchmark_aliases`), turns the records into the arrays training reads (:func:`make_batch`), hashes what it
+trained on for the manifest (:func:`records_hash`) and keeps the published accuracies as the ranges a
+recommendation shows (:func:`result_history`)."""
 
 from __future__ import annotations
 
@@ -17,7 +17,15 @@ from typing import Any
 
 import numpy as np
 
-from fennec.records.metrics import PRETRAIN, higher_is_better, is_cheap_metric, is_transfer, main_metric_records
+from fennec.records.metrics import (
+    PRETRAIN,
+    higher_is_better,
+    is_cheap_metric,
+    is_transfer,
+    main_metric_records,
+    oriented,
+)
+from fennec.space.fit import Batch
 
 
 def records_hash(records: Sequence[Any]) -> str:
@@ -91,3 +99,31 @@ def result_history(recs: Sequence[Any], model_ids: list[str], task_names: list[s
         count[i, j] += 1
     with np.errstate(invalid="ignore"):
         return np.where(count > 0, total / np.maximum(count, 1), np.nan)
+
+
+def make_batch(records: Sequence[Any], models: Sequence[str], tasks: Sequence[str], benchmarks: Sequence[str], *,
+               aux_weight: float, standardization: str) -> Batch:
+    """The training arrays of usable records (:func:`usable_records`): one row per record, one group per
+    (benchmark, dataset, metric), values oriented so that higher is better.
+
+    Args:
+        records: Records to train on.
+        models, tasks, benchmarks: The space's model ids, task names and benchmarks; a record's row holds its
+            positions in them.
+        aux_weight: Weight of a group of cheap scores next to a fine-tuning group's 1.
+        standardization: How each group's values become targets (:data:`fennec.space.fit.STANDARDIZATIONS`).
+    """
+    mpos, tpos = {m: i for i, m in enumerate(models)}, {t: i for i, t in enumerate(tasks)}
+    bpos = {b: i for i, b in enumerate(benchmarks)}
+    keys = sorted({(r.benchmark, r.dataset, r.metric) for r in records})
+    gpos = {k: i for i, k in enumerate(keys)}
+    # a group of cheap scores: one with a record that is not a transfer result (a scorer's metric, or a score
+    # ingested with protocol "score" under a name the scorer registry does not know)
+    scores = {(r.benchmark, r.dataset, r.metric) for r in records if not is_transfer(r)}
+    cheap = np.array([k in scores for k in keys], dtype=bool)
+    return Batch(model=np.array([mpos[r.model] for r in records]), task=np.array([tpos[r.dataset] for r in records]),
+                 bench=np.array([bpos[r.benchmark] for r in records]),
+                 group=np.array([gpos[(r.benchmark, r.dataset, r.metric)] for r in records]),
+                 value=np.array([oriented(r.value, r.metric) for r in records]),
+                 group_weight=np.where(cheap, aux_weight, 1.0), group_dataset=np.array([tpos[k[1]] for k in keys]),
+                 group_cheap=cheap, standardization=standardization)

@@ -141,3 +141,27 @@ def test_paired_gain_counts_datasets_not_groups(data):
     parts = [(fixed, z, np.zeros(len(z)), held)]
     gain, se = paired_gain(parts, two, (1.0, 1.0), (0.0, 0.0))
     assert gain > 0 and se == np.inf
+
+
+def test_description_view_is_chosen_on_the_folds_unless_fixed():
+    """choose_view keeps descriptions when the folds rank better with them, drops them when the same folds rank
+    better without, and a fixed setting overrides the folds."""
+    from fennec.space.fit import Batch, standardize
+    from fennec.space.selection import choose_view
+
+    rng = np.random.default_rng(0)
+    n_tasks, n_models = 6, 8
+    task = np.repeat(np.arange(n_tasks), n_models)
+    batch = Batch(model=np.tile(np.arange(n_models), n_tasks), task=task, bench=np.zeros(task.size, int),
+                  group=task, value=rng.standard_normal(task.size), group_weight=np.ones(n_tasks),
+                  group_dataset=np.arange(n_tasks))
+    z, _ = standardize(batch)
+    zero = np.zeros(task.size)
+    held = [np.isin(task, [0, 1, 2]), np.isin(task, [3, 4, 5])]
+    right = [(zero, z, zero, h) for h in held]                          # scores that rank every group right
+    wrong = [(zero, rng.standard_normal(task.size), zero, h) for h in held]
+    # the first scale that ranks every group right: 0.1 (at 0 the scores are constant, which ranks nothing)
+    assert choose_view(right, wrong, batch, "cv") == (True, (0.1, 0.1))
+    assert choose_view(wrong, right, batch, "cv") == (False, (0.1, 0.1))
+    assert choose_view(wrong, right, batch, "keep")[0] is True
+    assert choose_view(right, wrong, batch, "drop")[0] is False

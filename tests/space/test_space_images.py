@@ -149,8 +149,9 @@ def test_nearest_tasks_survive_save_and_load(image_space, image_world, tmp_path)
 def test_warm_start_copies_image_weights_only_when_they_read_the_same_columns(image_space, image_world):
     import torch
 
+    from fennec.space.columns import TEXT_COLUMNS, same_image_columns
     from fennec.space.net import TransferNet
-    from fennec.space.space import TEXT_COLUMNS
+    from fennec.space.warm_start import copy_member
 
     again = _fit(image_world)  # the same training tasks: the same PCA, the same columns
     fewer = _fit(image_world, held=(*HELD, "look0_1"))  # another PCA basis
@@ -160,7 +161,11 @@ def test_warm_start_copies_image_weights_only_when_they_read_the_same_columns(im
         net = TransferNet(n_models=len(space.free_ids_), n_benchmarks=1, model_in=old_net.model_proj.in_features,
                           task_in=old_net.task_proj.in_features, text_dim=old_net.text_dim, dim=old_net.free.shape[1])
         before = net.task_proj.weight.detach().clone()
-        space._warm_start(net, image_space, old_net, space.free_ids_, space.benchmarks_)
+        same = same_image_columns(space.image_basis_, image_space.image_basis_)
+        assert same is copies_images
+        copy_member(net, old_net, free_ids=space.free_ids_, benchmarks=space.benchmarks_,
+                    old_free_ids=image_space.free_ids_, old_benchmarks=image_space.benchmarks_,
+                    same_image_columns=same)
         w, w_old = net.task_proj.weight.detach(), old_net.task_proj.weight.detach()
         assert torch.equal(w[:, :TEXT_COLUMNS], w_old[:, :TEXT_COLUMNS])
         assert torch.equal(w[:, TEXT_COLUMNS:], (w_old if copies_images else before)[:, TEXT_COLUMNS:])
