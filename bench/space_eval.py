@@ -25,6 +25,9 @@ sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__)
 BENCHMARKS = ("sfda_supervised", "logme_tllib", "parc_controlled", "parc_external", "transfergraph")
 METHODS = {"lodo": ("fennec", "fennec-nmf", "prior", "imagenet", "random"),
            "lomo": ("fennec", "params", "random")}
+from fennec.io import atomic_open  # noqa: E402
+from fennec.validation import FennecInputError  # noqa: E402
+
 KEYS = ("weighted_tau", "weighted_tau_ms", "pearson", "pearson_parc", "spearman", "rel1", "rel3")
 
 
@@ -86,8 +89,8 @@ def seeds_table(runs: list[dict], protocol: str = "lomo", baseline: str = "param
             continue
         seeds_seen = [h["fennec"].get("seed") for h in have]
         if None not in seeds_seen and len(set(seeds_seen)) < len(seeds_seen):
-            raise SystemExit(f"space_eval: the runs of {bench} repeat seed(s) {sorted(seeds_seen)}; give files "
-                             "of distinct --seed runs")
+            raise FennecInputError(f"the runs of {bench} repeat seed(s) {sorted(seeds_seen)}; give files of "
+                                   "distinct --seed runs")
         ours = average_reports([h["fennec"] for h in have])
         theirs = average_reports([h[baseline] for h in have]) if all(baseline in h for h in have) else None
         seeds = " ; ".join(cell(h["fennec"]["mean"]) for h in have)
@@ -127,7 +130,47 @@ def runs_table(first: dict | list[dict], second: dict | list[dict], method: str 
     return "\n".join(lines)
 
 
+def read_results(path: str | Path) -> dict:
+    """A result file of this script, or a one-line error that says what is wrong with it."""
+    path = Path(path)
+    if not path.is_file():
+        raise FennecInputError(f"{path}: no such result file; write one with `python bench/space_eval.py --out "
+                               f"{path}`")
+    try:
+        results = json.loads(path.read_text())
+    except (UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise FennecInputError(f"{path}: not a result file of bench/space_eval.py (not JSON: {err})") from None
+    if not isinstance(results, dict):
+        raise FennecInputError(f"{path}: not a result file of bench/space_eval.py (expected a JSON object of "
+                               "benchmarks)")
+    return results
+
+
+def parse_params(items: list[str]) -> dict:
+    """``--fennec-param KEY=VALUE`` options as keyword arguments: VALUE is read as JSON (``0.5``, ``true``,
+    ``"spread"``), and a VALUE that is not JSON as the text itself (``baseline_weight=spread``)."""
+    params = {}
+    for item in items:
+        key, eq, value = item.partition("=")
+        if not eq or not key.strip():
+            raise FennecInputError(f"--fennec-param {item!r}: expected KEY=VALUE, e.g. learned_scale=0 or "
+                                   "baseline_weight=spread")
+        try:
+            params[key.strip()] = json.loads(value)
+        except json.JSONDecodeError:
+            params[key.strip()] = value
+    return params
+
+
 def main(argv: list[str] | None = None) -> int:
+    try:
+        return _main(argv)
+    except FennecInputError as err:
+        print(f"space_eval: {err}", file=sys.stderr)
+        return 2
+
+
+def _main(argv: list[str] | None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--benchmark", action="append", default=None)
     ap.add_argument("--protocol", action="append", default=None, choices=("lodo", "lomo"))
@@ -151,18 +194,18 @@ def main(argv: list[str] | None = None) -> int:
                     "...), averaged over their seeds first")
     args = ap.parse_args(argv)
     if args.versus:
-        first, second = ([json.loads(Path(f).read_text()) for f in side.split(",")] for side in args.versus)
+        first, second = ([read_results(f) for f in side.split(",")] for side in args.versus)
         print(runs_table(first, second))
         return 0
     if args.seeds_table:
-        runs = [json.loads(Path(p).read_text()) for p in args.seeds_table]
+        runs = [read_results(p) for p in args.seeds_table]
         protocol = next(p for r in runs for by in r.values() for p in by)
         print(seeds_table(runs, protocol, "params" if protocol == "lomo" else "prior"))
         return 0
     if args.table:
         merged: dict = {}
         for path in args.table:
-            for bench, by_protocol in json.loads(Path(path).read_text()).items():
+            for bench, by_protocol in read_results(path).items():
                 for protocol, by_method in by_protocol.items():
                     merged.setdefault(bench, {}).setdefault(protocol, {}).update(by_method)
         print(markdown_table(merged))
@@ -176,9 +219,17 @@ def main(argv: list[str] | None = None) -> int:
     from fennec.records import RecordStore, default_store_path
     from fennec.space.methods import SpaceMethod  # registers fennec, fennec-nmf
 
-    params = {k: json.loads(v) for k, _, v in (p.partition("=") for p in args.fennec_param)}
+    params = parse_params(args.fennec_param)
+    from fennec.registry import unknown_name_message
+    from fennec.space import TransferSpace
+
+    known = list(TransferSpace().get_params())
+    for key in params:
+        if key not in known:  # found now, not as a skipped method after minutes of other methods' runs
+            message = unknown_name_message("TransferSpace hyper-parameter", key, known)
+            raise FennecInputError(f"--fennec-param: {message}")
     out = Path(args.out)
-    results = json.loads(out.read_text()) if out.exists() else {}
+    results = read_results(out) if out.exists() else {}
     store = RecordStore(args.store or default_store_path())
     for protocol in args.protocol or ["lodo", "lomo"]:
         for bench in args.benchmark or BENCHMARKS:
@@ -203,7 +254,8 @@ def main(argv: list[str] | None = None) -> int:
                 cells = " ".join(f"{k}={mean[k]:.3f}" for k in KEYS if mean.get(k) is not None)
                 print(f"{bench:16s} {protocol} {method:11s} {cells} ({rep['seconds']} s)", flush=True)
                 out.parent.mkdir(parents=True, exist_ok=True)
-                out.write_text(json.dumps(results, indent=1))
+                with atomic_open(out, "w") as fh:  # a run stopped while writing keeps the previous results
+                    fh.write(json.dumps(results, indent=1))
             if reports:
                 # every method of the result file, not only those of this run
                 plot_reports(list(results[bench][protocol].values()), out.parent / f"space_eval_{bench}_{protocol}.png")

@@ -54,7 +54,7 @@ def test_the_seeds_table_wants_distinct_seeds_and_compares_the_datasets_every_ru
     uneven = [run(0, {"a": 0.5, "b": 0.7, "c": 0.9}), run(1, {"a": 0.5, "b": 0.7})]
     # only a and b, which both runs have, are compared (c would be one more won): one won, one lost
     assert script.seeds_table(uneven).splitlines()[2].endswith("| 1 / 1 |")
-    with pytest.raises(SystemExit, match="repeat seed"):
+    with pytest.raises(script.FennecInputError, match="repeat seed"):
         script.seeds_table([run(0, {"a": 0.5}), run(0, {"a": 0.6})])
 
 
@@ -85,3 +85,25 @@ def test_versus_compares_fennec_in_two_result_files_dataset_by_dataset(bench_scr
     assert seeds.startswith("| logme_tllib | lodo | weighted_tau | 0.783 | 0.600 | +0.183 [")
     assert seeds.endswith("| 2 / 0 |")
     assert script.main(["--versus", f"{first},{third}", str(second)]) == 0
+
+
+def test_bad_result_files_and_params_are_one_line_errors_with_exit_2(bench_script, tmp_path, capsys):
+    script = bench_script("space_eval")
+    not_json = tmp_path / "broken.json"
+    not_json.write_text("{ half a file")
+    cases = {"no such result file": ["--versus", str(tmp_path / "nowhere.json"), str(not_json)],
+             "not JSON": ["--table", str(not_json)],
+             "expected KEY=VALUE": ["--fennec-param", "learned_scale", "--out", str(tmp_path / "o.json")],
+             "did you mean learned_scale": ["--fennec-param", "lerned_scale=0", "--out", str(tmp_path / "o.json")]}
+    for match, argv in cases.items():
+        assert script.main(argv) == 2
+        err = capsys.readouterr().err
+        assert match in err and err.count("\n") == 1 and "Traceback" not in err
+    assert not (tmp_path / "o.json").exists()
+
+
+def test_a_param_value_that_is_not_json_is_read_as_text(bench_script):
+    script = bench_script("space_eval")
+    assert script.parse_params(["baseline_weight=spread", 'description="drop"', "learned_scale=0.5",
+                                "benchmark_scales=false"]) == {"baseline_weight": "spread", "description": "drop",
+                                                               "learned_scale": 0.5, "benchmark_scales": False}
