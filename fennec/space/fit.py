@@ -233,7 +233,7 @@ def set_baseline(net: TransferNet, inp: Inputs, batch: Batch, groups: np.ndarray
 def train_net(net: TransferNet, inp: Inputs, batch: Batch, *, epochs: int, lr: float, listnet_weight: float,
               tau: float, l2_free: float, l2_interaction: float, l2_offset: float, l2_proj: float,
               seed: int, base_prior: float = 1.0, base_weight_by_spread: bool = False,
-              loss_weight_by_spread: bool = False, val_datasets: set[int] | None = None, patience: int = 5,
+              val_datasets: set[int] | None = None, patience: int = 5,
               keep_states: bool = False) -> tuple[TransferNet, dict[str, Any]]:
     """Train ``net`` in place (full batch Adam) and return it with a training summary.
 
@@ -243,8 +243,6 @@ def train_net(net: TransferNet, inp: Inputs, batch: Batch, *, epochs: int, lr: f
     the net's state at the best check (None without held-out groups); with ``keep_states``, ``states`` holds
     its state at every check (the i-th after ``(i + 1) * CHECK_EVERY`` epochs). The fixed baseline is set first,
     from the training groups only (:func:`set_baseline` with ``base_prior`` and ``base_weight_by_spread``).
-    With ``loss_weight_by_spread`` the training groups weigh in the loss by their relative spread
-    (:func:`spread_weights`) too; the held-out checks keep the groups' own weights.
     """
     torch.manual_seed(seed)
     keep, rows = _rows(batch)
@@ -254,8 +252,6 @@ def train_net(net: TransferNet, inp: Inputs, batch: Batch, *, epochs: int, lr: f
     present = np.bincount(batch.group[keep], minlength=n_groups) > 0
     set_baseline(net, inp, batch, train_g, base_prior, base_weight_by_spread)
     tw = weight * torch.as_tensor(train_g & present, dtype=torch.float32)
-    if loss_weight_by_spread:
-        tw = tw * torch.as_tensor(spread_weights(batch), dtype=torch.float32)
     vw = weight * torch.as_tensor(~train_g & present & batch.validation_groups(), dtype=torch.float32)
     warm = [p for name, p in net.named_parameters() if not name.startswith("cold_")]
     opt = torch.optim.Adam(warm, lr=lr)

@@ -77,9 +77,6 @@ class TransferSpace:
         baseline_weight: How the groups weigh in that mean: ``"equal"`` (default), or ``"spread"``: each
             (benchmark, dataset) group by the spread of its results relative to its benchmark's other groups
             (:func:`fennec.space.fit.spread_weights`), as the raw-accuracy "prior" weighs datasets.
-        loss_weight: How the training groups weigh in the loss the learned parts are trained on: ``"equal"``
-            (default) or ``"spread"``, by the same relative spread; the held-out checks that choose the epoch
-            count and the scales weigh every held-out dataset alike either way.
         val_fraction: Share of the training datasets in each fold of the cross-validated early stopping
             (round(1 / val_fraction) folds; 0 disables it and trains ``epochs`` epochs).
         cv_repeats: Independent fold splits of that cross-validation (repeated k-fold): the epoch count and the
@@ -160,7 +157,6 @@ class TransferSpace:
                  listnet_weight: float = 1.0, tau: float = 0.5, l2_free: float = 1e-2, l2_interaction: float = 1e-2,
                  l2_offset: float = 1e-2, l2_proj: float = 1e-3,
                  aux_weight: float = 0.3, base_prior: float = 1.0, baseline_weight: str = "equal",
-                 loss_weight: str = "equal",
                  val_fraction: float = 0.2, cv_repeats: int = 3,
                  separate_scales: bool = False, description: str = "keep", images: str = "auto",
                  image_components: int = 8, min_image_tasks: int = 3, n_members: int = 5, seed: int = 0,
@@ -182,7 +178,6 @@ class TransferSpace:
         self.aux_weight = aux_weight
         self.base_prior = base_prior
         self.baseline_weight = baseline_weight
-        self.loss_weight = loss_weight
         self.val_fraction = val_fraction
         self.cv_repeats = cv_repeats
         self.separate_scales = separate_scales
@@ -299,7 +294,6 @@ class TransferSpace:
                if k in ("lr", "listnet_weight", "tau", "l2_free", "l2_interaction", "l2_offset", "l2_proj",
                         "base_prior")}
         cfg["base_weight_by_spread"] = self.baseline_weight == "spread"
-        cfg["loss_weight_by_spread"] = self.loss_weight == "spread"
         shape = {"n_models": len(with_records), "n_benchmarks": len(benches), "model_in": inp.model_x.shape[1],
                  "task_in": inp.task_y.shape[1], "text_dim": self.text_components, "dim": self.dim}
         old_nets = list(init.nets_) if init is not None else []
@@ -369,7 +363,6 @@ class TransferSpace:
         check_choice(self.standardization, "standardization", STANDARDIZATIONS)
         check_choice(self.probe_epoch, "probe_epoch", ("best", "common"))
         check_choice(self.baseline_weight, "baseline_weight", ("equal", "spread"))
-        check_choice(self.loss_weight, "loss_weight", ("equal", "spread"))
         for name in ("dim", "text_components", "epochs", "n_members", "cv_repeats"):
             check_positive_int(getattr(self, name), name)
         check_positive_number(self.tau, "tau")
