@@ -78,19 +78,22 @@ def pearson_parc(score: object, gt: object) -> float:
     return 100.0 * pearson(s[keep], g[keep])
 
 
-def rel_at_k(score: object, gt: object, k: int) -> float:
+def rel_at_k(score: object, gt: object, k: int, *, higher_is_better: bool = True) -> float:
     """Expected (over random tie-breaking) best ground truth among the top ``k`` by score, over the best.
 
     Args:
         score: Shape (M,).
         gt: Shape (M,); the best value should be positive for the ratio to mean anything.
         k: Number of recommended models.
+        higher_is_better: False when ``gt`` holds a lower-is-better metric negated (an error rate as the harness
+            orients it, :func:`fennec.records.metrics.oriented`): the ratio is then the best error over the
+            expected error of the pick, so 1 is still the best pick and a worse pick is below 1.
     """
     s, g = _pair(score, gt)
     if s.size == 0:
         return math.nan
     best = g.max()
-    if best == 0:
+    if best == 0 and higher_is_better:
         return math.nan
     k = min(k, s.size)
     order = np.argsort(-s, kind="stable")
@@ -106,14 +109,18 @@ def rel_at_k(score: object, gt: object, k: int) -> float:
     for i in range(n - m + 1):
         p = math.comb(n - 1 - i, m - 1) / total
         expected += p * max(fixed, tied[i])
-    return float(expected / best)
+    if higher_is_better:
+        return float(expected / best)
+    return 1.0 if expected == 0 else float(best / expected)  # both are -error; an error of 0 picked is the best
 
 
-def all_metrics(score: object, gt: object, *, parc: bool = False) -> dict[str, float]:
-    """Every metric for one dataset (plus ``pearson_parc`` when ``parc``)."""
+def all_metrics(score: object, gt: object, *, parc: bool = False, higher_is_better: bool = True) -> dict[str, float]:
+    """Every metric for one dataset (plus ``pearson_parc`` when ``parc``); ``gt`` oriented so that higher is
+    better, ``higher_is_better`` saying whether that needed a negation (:func:`rel_at_k`)."""
     out = {"weighted_tau": weighted_tau(score, gt), "weighted_tau_ms": weighted_tau_ms(score, gt),
-           "pearson": pearson(score, gt), "spearman": spearman(score, gt), "rel1": rel_at_k(score, gt, 1),
-           "rel3": rel_at_k(score, gt, 3)}
+           "pearson": pearson(score, gt), "spearman": spearman(score, gt),
+           "rel1": rel_at_k(score, gt, 1, higher_is_better=higher_is_better),
+           "rel3": rel_at_k(score, gt, 3, higher_is_better=higher_is_better)}
     if parc:
         out["pearson_parc"] = pearson_parc(score, gt)
     return out

@@ -24,7 +24,7 @@ import numpy as np
 from fennec.evaluation.methods import FitContext, Method, create_method
 from fennec.evaluation.metrics import METRIC_KEYS, all_metrics
 from fennec.records.cards import TaskCard
-from fennec.records.metrics import main_metric_records, oriented
+from fennec.records.metrics import higher_is_better, main_metric_records, oriented
 from fennec.records.store import ModelInfo, Record, RecordStore, default_store_path
 from fennec.validation import FennecInputError, check_choice, check_seed
 
@@ -150,12 +150,13 @@ def _fill_missing(row: np.ndarray) -> np.ndarray:
 
 
 def score_metrics(draws: np.ndarray, gt: np.ndarray, *, parc: bool = False,
-                  parc_mask: np.ndarray | None = None) -> dict[str, float]:
-    """Metrics of every draw (rows of ``draws``, shape (D, M)) against ``gt`` (M,), averaged over draws."""
+                  parc_mask: np.ndarray | None = None, higher_is_better: bool = True) -> dict[str, float]:
+    """Metrics of every draw (rows of ``draws``, shape (D, M)) against ``gt`` (M,), averaged over draws; ``gt``
+    oriented, ``higher_is_better`` False when that negated a lower-is-better metric (an error rate)."""
     per_draw = []
     for row in draws:
         filled = _fill_missing(row)
-        m = all_metrics(filled, gt, parc=False)
+        m = all_metrics(filled, gt, parc=False, higher_is_better=higher_is_better)
         if parc:
             from fennec.evaluation.metrics import pearson_parc
 
@@ -194,7 +195,8 @@ def run_lodo(store: RecordStore, bench: Benchmark, factory: Callable[[], Method]
         models = [meta[r.model] for r in gt_recs]
         draws = _as_draws(method.score(cards.get(d, TaskCard(name=d)), models), len(models), method_name, d)
         gt = np.array([oriented(r.value, r.metric) for r in gt_recs])
-        out[d] = score_metrics(draws, gt, parc=bench.parc, parc_mask=_parc_mask(bench, [m.id for m in models]))
+        out[d] = score_metrics(draws, gt, parc=bench.parc, parc_mask=_parc_mask(bench, [m.id for m in models]),
+                               higher_is_better=higher_is_better(gt_recs[0].metric))
     return out
 
 
@@ -236,7 +238,8 @@ def run_lomo(store: RecordStore, bench: Benchmark, factory: Callable[[], Method]
             raise ValueError(f"method {method_name!r} returned different numbers of draws across folds")
         draws = np.stack(cols, axis=1)
         gt = np.array([oriented(r.value, r.metric) for r in by_ds[d]])
-        out[d] = score_metrics(draws, gt, parc=bench.parc, parc_mask=_parc_mask(bench, ids))
+        out[d] = score_metrics(draws, gt, parc=bench.parc, parc_mask=_parc_mask(bench, ids),
+                               higher_is_better=higher_is_better(by_ds[d][0].metric))
     return out
 
 

@@ -69,6 +69,16 @@ def test_rel_at_k():
     assert rel_at_k([0.1, 0.8, 0.9], gt, 2) == pytest.approx(1.0)
 
 
+def test_rel_at_k_of_an_error_rate_is_the_best_error_over_the_picked_one():
+    errors = np.array([20.0, 25.0, 40.0])
+    gt = -errors  # oriented as the harness orients a lower-is-better metric
+    assert rel_at_k([0.1, 0.9, 0.5], gt, 1, higher_is_better=False) == pytest.approx(20 / 25)
+    assert rel_at_k([0.9, 0.1, 0.5], gt, 1, higher_is_better=False) == pytest.approx(1.0)
+    assert rel_at_k([0.1, 0.5, 0.9], gt, 2, higher_is_better=False) == pytest.approx(20 / 25)
+    assert rel_at_k([0, 0, 0], gt, 1, higher_is_better=False) == pytest.approx(20 / ((20 + 25 + 40) / 3))
+    assert rel_at_k([0.9, 0.1, 0.5], [0.0, -3.0, -5.0], 1, higher_is_better=False) == 1.0  # an error of 0 picked
+
+
 def test_rel_at_k_ties_are_random_in_expectation():
     gt = [1.0, 2.0, 3.0, 4.0]
     assert rel_at_k([0, 0, 0, 0], gt, 1) == pytest.approx(2.5 / 4)

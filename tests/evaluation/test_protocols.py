@@ -199,6 +199,9 @@ def test_an_error_rate_benchmark_is_evaluated_the_right_way_up(empty_store, tmp_
         assert acc["weighted_tau"] > 0.5
         for key in ("weighted_tau", "pearson", "spearman"):
             assert err[key] == pytest.approx(acc[key])
+        # rel@k: the best error over the picked one's, never above 1 (the negated errors' ratio was above 1)
+        for key in ("rel1", "rel3"):
+            assert 0 < err[key] <= 1
 
 
 def test_params_counts_an_architecture_the_table_lacks_the_way_the_table_was_made() -> None:
