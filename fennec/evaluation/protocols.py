@@ -176,6 +176,15 @@ def _parc_mask(bench: Benchmark, models: Sequence[str]) -> np.ndarray:
     return np.array([not any(m.endswith("/" + s) for s in bench.parc_excluded_sources) for m in models], dtype=bool)
 
 
+def _fit(factory: Callable[[], Method], train: list[Record], ctx: FitContext, what: str) -> Method:
+    """A method fitted on one fold's training records; a bad-input error names the fold, since the records that
+    are too few may be the fold's, not the store's."""
+    try:
+        return factory().fit(train, ctx)
+    except FennecInputError as err:
+        raise FennecInputError(f"{what}: {err}") from None
+
+
 def run_lodo(store: RecordStore, bench: Benchmark, factory: Callable[[], Method], method_name: str, *,
              seed: int = 0, datasets: Sequence[str] | None = None) -> dict[str, dict[str, float]]:
     """Leave-one-dataset-out; returns per-dataset metrics."""
@@ -190,7 +199,7 @@ def run_lodo(store: RecordStore, bench: Benchmark, factory: Callable[[], Method]
         ctx = FitContext(benchmark=bench.name, record_benchmark=bench.record_benchmark, protocol="lodo",
                          train_datasets=tuple(t for t in train_scope if t != d), models=meta,
                          tasks={k: v for k, v in cards.items() if k != d}, seed=seed)
-        method = factory().fit(train, ctx)
+        method = _fit(factory, train, ctx, f"lodo with {d!r} held out")
         gt_recs = by_ds[d]
         models = [meta[r.model] for r in gt_recs]
         draws = _as_draws(method.score(cards.get(d, TaskCard(name=d)), models), len(models), method_name, d)
@@ -221,7 +230,8 @@ def run_lomo(store: RecordStore, bench: Benchmark, factory: Callable[[], Method]
         ctx = FitContext(benchmark=bench.name, record_benchmark=bench.record_benchmark, protocol="lomo",
                          train_datasets=train_scope, models=meta, tasks=cards, seed=seed,
                          held_out_models=tuple(sorted(held)))
-        method = factory().fit(train, ctx)
+        method = _fit(factory, train, ctx, f"lomo with the fold of {len(held)} models {sorted(held)[:3]}"
+                      f"{', ...' if len(held) > 3 else ''} held out")
         for d in targets:
             models = [meta[r.model] for r in by_ds[d] if r.model in held]
             if not models:

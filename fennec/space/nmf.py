@@ -18,6 +18,7 @@ import numpy as np
 
 from fennec.records.metrics import main_metric_records, oriented
 from fennec.space import features as feats
+from fennec.validation import FennecInputError
 
 
 def _class_embeddings(card: Any, text_encoder: str | None) -> np.ndarray:
@@ -50,6 +51,9 @@ class NMFRecipe:
         from sklearn.ensemble import RandomForestRegressor
 
         records = main_metric_records(records)  # one cell, one number
+        if not records:
+            raise FennecInputError("records: fennec-nmf has none to factorise; it learns from the benchmark's own "
+                                   "records on other datasets than the target, so the benchmark needs two or more")
         models = sorted({r.model for r in records})
         datasets = sorted({r.dataset for r in records})
         mat = np.full((len(models), len(datasets)), np.nan)

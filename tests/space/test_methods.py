@@ -52,3 +52,17 @@ def test_fennec_scores_a_model_it_has_no_record_of(world):
                          pretraining="supervised pre-training on photos of car models")
     scores = method.score(tasks[held_out], [models["test:food"], newcomer])
     assert np.isfinite(scores).all() and scores[1] > scores[0]
+
+
+@pytest.mark.parametrize("name", ["fennec", "fennec-nmf"])
+def test_a_benchmark_of_one_dataset_is_a_one_line_error_naming_the_fold(empty_store, tmp_path, run_cli, name):
+    """lodo on a benchmark of one dataset leaves nothing to learn from: fennec-nmf crashed inside numpy."""
+    rows = ["benchmark,model,dataset,metric,value"] + [
+        f"solo,timm:{m},d1,top1_acc,{v}" for m, v in (("resnet18", 80), ("resnet34", 82), ("resnet50", 85),
+                                                      ("efficientnet_b0", 83))]
+    (tmp_path / "solo.csv").write_text("\n".join(rows) + "\n")
+    empty_store.close()
+    store = str(tmp_path / "empty.sqlite")
+    assert run_cli("records", "ingest", str(tmp_path / "solo.csv"), "--store", store)[0] == 0
+    code, _, err = run_cli("evaluate", "--benchmark", "solo", "--method", name, "--store", store)
+    assert code == 2 and err.count("\n") == 1 and "lodo with 'd1' held out: records:" in err
