@@ -232,8 +232,14 @@ class RecordStore:
                 raise FennecInputError(f"--alias {alias!r}: already an alias of task {known[0]!r}")
             c.execute("INSERT OR IGNORE INTO tasks(name) VALUES (?)", (task,))
             c.execute("INSERT OR IGNORE INTO task_aliases VALUES (?, ?)", (alias, task))
-            if c.execute("SELECT 1 FROM tasks WHERE name=?", (alias,)).fetchone():
-                # The alias was a task of its own: fold its records into the canonical task.
+            own = c.execute("SELECT n_classes, class_names, description FROM tasks WHERE name=?", (alias,)).fetchone()
+            if own and (own[1] != "[]" or own[2]):
+                # a card says what the task is: folding would drop it, and with it what a space reads of the task
+                raise FennecInputError(f"--alias {alias!r}: already a task with a card of its own ({own[0]} classes"
+                                       f"{', described' if own[2] else ''}); making it a spelling of {task!r} "
+                                       "would drop that card: give another alias")
+            if own:
+                # The alias was a bare task (made by an ingest): fold its records into the canonical task.
                 c.execute("UPDATE OR IGNORE records SET task=? WHERE task=?", (task, alias))
                 if c.execute("SELECT 1 FROM records WHERE task=?", (alias,)).fetchone():
                     raise FennecInputError(f"--alias {alias!r}: its records conflict with records of {task!r}")

@@ -282,3 +282,20 @@ def test_migration_4_marks_an_old_stores_imagenet_table_as_pretraining(store):
         recs = reopened.records()
     assert {r.protocol for r in recs if r.benchmark == "torchvision_imagenet"} == {PRETRAIN}
     assert {r.protocol for r in recs if r.benchmark != "torchvision_imagenet"} == {"finetune"}
+
+
+def test_a_task_with_a_card_of_its_own_is_not_folded_into_another_as_its_alias(empty_store):
+    """`fennec tasks add NEW --alias OLD` folded OLD, a task with its own card, into NEW and dropped its card."""
+    from fennec.records.cards import TaskCard
+
+    s = empty_store
+    leaves = TaskCard(name="leaves", n_classes=3, class_names=("oak", "elm", "ash"), description="photos of leaves")
+    s.add_task(leaves)
+    with pytest.raises(FennecInputError, match=r"--alias 'leaves': already a task with a card of its own \(3 "
+                                               r"classes, described\)"):
+        s.add_task(TaskCard(name="xrays", n_classes=2, class_names=("a", "b"), aliases=("leaves",)))
+    assert s.task_card("leaves").class_names == leaves.class_names  # unchanged, the transaction rolled back
+    assert "xrays" not in s.task_names()
+    s.ensure_task("bare")  # a bare task an ingest made (no card) is still folded
+    s.add_task_alias("bare", "leaves")
+    assert "bare" not in s.task_names() and s.canonical_task("bare") == "leaves"
