@@ -20,10 +20,39 @@ def store_path(shipped_store_file, tmp_path):
 def test_records_init_is_idempotent(tmp_path, capsys):
     path = str(tmp_path / "new.sqlite")
     assert main(["records", "init", "--store", path]) == 0
-    out = capsys.readouterr().out
-    assert "0 records added" in out and "3045 records" in out  # the first open already seeded it
+    first = capsys.readouterr().out
+    assert "sfda_supervised_finetune.csv: 121 rows, 121 records added, 0 already present" in first
+    assert first.rstrip().endswith("3045 records")  # what init added, not what opening the store had added
+    assert main(["records", "init", "--store", path]) == 0
+    again = capsys.readouterr().out
+    assert "121 rows, 0 records added, 121 already present" in again and again.rstrip().endswith("3045 records")
     assert main(["records", "stats", "--store", path]) == 0
     assert "sfda_supervised: 121 records, 11 models, 11 datasets" in capsys.readouterr().out
+
+
+def test_an_empty_store_for_ones_own_records_only(tmp_path, capsys):
+    path = str(tmp_path / "mine.sqlite")
+    assert main(["records", "init", "--empty", "--store", path]) == 0
+    assert capsys.readouterr().out.strip() == f"store {path}: 0 records"
+    (tmp_path / "mine.csv").write_text("benchmark,model,dataset,metric,value\nb,timm:resnet18,leaves,top1_acc,80\n")
+    assert main(["records", "ingest", str(tmp_path / "mine.csv"), "--store", path]) == 0
+    capsys.readouterr()
+    assert main(["records", "stats", "--store", path]) == 0
+    assert ": 1 records, 1 models, 1 tasks" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("argv", [["records", "stats"], ["records", "list"], ["records", "models"],
+                                  ["records", "export", "out.csv"], ["tasks", "list"], ["tasks", "show", "pets"],
+                                  ["evaluate", "--benchmark", "sfda_supervised", "--method", "prior"],
+                                  ["train", "--out", "space"]])
+def test_a_command_that_reads_a_store_refuses_one_that_is_not_there(tmp_path, capsys, monkeypatch, argv):
+    """A typo in --store made a new store of the shipped records and answered from it, as if it were the user's."""
+    monkeypatch.chdir(tmp_path)
+    typo = str(tmp_path / "recrods.sqlite")
+    assert main([*argv, "--store", typo]) == 2
+    err = capsys.readouterr().err
+    assert f"--store {typo!r}: no such store; create it with `fennec records init --store" in err
+    assert err.count("\n") == 1 and list(tmp_path.iterdir()) == []  # nothing created
 
 
 def test_records_ingest_export_list(store_path, tmp_path, capsys):

@@ -68,7 +68,7 @@ def run(args: argparse.Namespace) -> int:
     check_seed(args.seed, "--seed")
     if args.plot is not None:  # `--plot ""` and a path that cannot be written fail before the evaluation runs
         check_output_file(args.plot, "--plot", suffix=".png")
-    store = open_store(args)
+    store = open_store(args, must_exist=True)
     try:
         reports = [evaluate(args.benchmark, m, args.protocol, store=store, seed=args.seed, datasets=args.dataset,
                             n_folds=args.folds) for m in args.method]

@@ -20,18 +20,32 @@ import json
 def add_store_argument(parser: argparse.ArgumentParser) -> None:
     """The shared ``--store PATH`` option."""
     parser.add_argument("--store", metavar="PATH", default=None,
-                        help="records store (default: $FENNEC_STORE or ~/.local/share/fennec/records.sqlite; "
-                        "created from the shipped records on first use)")
+                        help="records store (default: $FENNEC_STORE or ~/.local/share/fennec/records.sqlite, "
+                        "created from the shipped records on first use; a new store: `fennec records init --store "
+                        "PATH [--empty]`)")
 
 
-def open_store(args: argparse.Namespace):  # -> RecordStore (imported lazily to keep --help fast)
-    """Open (and on first use create and seed) the store named by ``args.store``."""
-    from fennec.records import RecordStore, default_store_path
-    from fennec.validation import path_or_default
+def open_store(args: argparse.Namespace, *, must_exist: bool = False, seed: bool = True):  # -> RecordStore
+    """Open (and on first use create and, with ``seed``, fill with the shipped records) the store named by
+    ``args.store``.
+
+    With ``must_exist`` (commands that only read it), a store named by ``--store`` must be there already: a typo
+    would otherwise create a new store of the shipped records and answer from it as if it were the user's. The
+    default store (no ``--store``) is still created on first use.
+    """
+    from pathlib import Path
+
+    from fennec.records import RecordStore, default_store_path  # imported here to keep --help fast
+    from fennec.validation import FennecInputError, check_output_parent, path_or_default
 
     # `--store ""` is an error, not the default store (an empty string is falsy: `or` would take the default)
-    return RecordStore(path_or_default(args.store, "--store", default_store_path,
-                                       what="a store file such as records.sqlite"))
+    path = path_or_default(args.store, "--store", default_store_path, what="a store file such as records.sqlite")
+    if must_exist and args.store is not None and not Path(path).expanduser().exists():
+        check_output_parent(Path(path).expanduser(), "--store")  # a file where a folder should be says so first
+        raise FennecInputError(f"--store {str(path)!r}: no such store; create it with `fennec records init --store "
+                               f"{path}` (the shipped records; --empty for none), or leave --store out for the "
+                               "default store")
+    return RecordStore(path, seed=seed)
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -42,6 +56,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
     q = sub.add_parser("init", help="load the shipped records and task cards into the store (idempotent)")
+    q.add_argument("--empty", action="store_true",
+                   help="create the store without the shipped records, for a store of one's own records only")
     add_store_argument(q)
 
     q = sub.add_parser("ingest", help="ingest tidy CSV (benchmark,model,dataset,metric,value,source"
@@ -88,11 +104,13 @@ def run(args: argparse.Namespace) -> int:
         from fennec.validation import check_output_file
 
         check_output_file(args.file, "FILE.csv")
-    store = open_store(args)
+    # init fills the store itself (so its counts say what it added); the commands that only read need a store
+    store = open_store(args, must_exist=cmd in ("export", "list", "stats", "models"), seed=cmd != "init")
     try:
         if cmd == "init":
-            for res in seed_shipped(store):
-                print(res.summary())
+            if not args.empty:
+                for res in seed_shipped(store):
+                    print(res.summary())
             print(f"store {store.path}: {store.stats()['records']} records")
         elif cmd == "ingest":
             with store.transaction():  # several files: all or nothing

@@ -84,7 +84,7 @@ def run(args: argparse.Namespace) -> int:
         return 2
     if cmd == "add-images":
         _check_image_options(args)  # before a store is opened (and, on first use, made)
-    store = open_store(args)
+    store = open_store(args, must_exist=cmd in ("list", "show"))
     try:
         if cmd == "add":
             name = normalize_name(args.name)

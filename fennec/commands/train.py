@@ -54,7 +54,7 @@ def run(args: argparse.Namespace) -> int:
             if Path(out, "manifest.json").exists():  # a space is there, but not one this version can start from
                 print(f"note: not warm-starting: {exc}", file=sys.stderr)
     t0 = time.perf_counter()
-    with open_store(args) as store:
+    with open_store(args, must_exist=True) as store:
         records = store.records()
         models = {m.id: m for m in store.models()}
         tasks = dict(store.task_cards(images=True))  # with the image statistics the space may train on

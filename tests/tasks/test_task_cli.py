@@ -123,6 +123,8 @@ def test_tasks_add_images_from_a_manifest(folder: Path, tmp_path: Path, capsys: 
 
 def test_tasks_show_without_images(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     store = tmp_path / "s.sqlite"
+    assert main(["records", "init", "--store", str(store)]) == 0
+    capsys.readouterr()
     assert main(["tasks", "show", "pets", "--store", str(store)]) == 0
     assert "image statistics: -" in capsys.readouterr().out
     assert main(["tasks", "show", "pets", "--format", "json", "--store", str(store)]) == 0
