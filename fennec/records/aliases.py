@@ -25,7 +25,7 @@ import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
-from fennec.validation import FennecInputError, FennecInputWarning
+from fennec.validation import FennecInputError, FennecInputWarning, check_model_id
 
 
 def data_dir() -> Path:
@@ -187,7 +187,7 @@ def resolve_model(name: str, architecture: str | None = None, pretraining: str |
         a = table[name]
         return ModelAlias(name, a.model_id, architecture or a.architecture, pretraining or a.pretraining)
     if ":" in name:
-        source, _, rest = name.partition(":")
+        source, rest = check_model_id(name, f"model {name!r}")  # 'timm:' or ':x' names no model
         arch, words = id_metadata(source, rest, pretraining)
         if source == "timm" and not architecture and not timm_knows(arch):
             # most likely a typo; kept (a newer timm may know it) but said, since it gets no architecture vector

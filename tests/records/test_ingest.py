@@ -103,6 +103,8 @@ def test_interrupt_rolls_back(store, tmp_path, monkeypatch):
     ("b,timm:resnet18,cifar10,top1_acc,1e300,s\n", 2, "column 'value': value '1e300' is implausibly large"),
     ("b,timm:resnet18,cifar10,logme,-2e9,s\n", 2, "implausibly large"),
     ("b,timm:resnet18,cifar10,acc,0.5\n", 2, "5 fields"),
+    ("b,timm:,cifar10,acc,0.5,s\n", 2, "model 'timm:': expected 'source:id'"),
+    ("b,local:,cifar10,acc,0.5,s\n", 2, "model 'local:': expected 'source:id'"),
 ])
 def test_bad_rows_are_rejected_with_file_line_reason(empty_store, tmp_path, body, line, reason):
     path = _write(tmp_path, HEADER + body)
