@@ -33,7 +33,7 @@ def to_table(results: list[dict[str, Any]]) -> str:
     lines = []
     for res in results:
         near = (", ".join(f"{t['task']} ({t['similarity']:.2f})" for t in res["nearest_tasks"])
-                or "none (the task has no class names or description to compare)")
+                or f"none ({res.get('no_nearest_tasks', 'nothing to compare')})")
         lines.append(f"task {res['task']}: nearest historical tasks {near}")
         seen = res.get("images")
         if seen:

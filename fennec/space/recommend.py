@@ -25,8 +25,11 @@ def _result(space: TransferSpace, task: Any, tvec: np.ndarray, model_ids: list[s
         ranking.append({"rank": rank, "model": m, "score": round(float(s), 6),
                         "accuracy_range": [round(rng[0], 2), round(rng[1], 2)] if rng else None,
                         "nearest_tasks": names, "cold_start": not space.has_records(m)})
-    return {"task": str(getattr(task, "name", "task")),
-            "nearest_tasks": [{"task": t, "similarity": round(v, 4)} for t, v in nearest], "ranking": ranking}
+    out = {"task": str(getattr(task, "name", "task")),
+           "nearest_tasks": [{"task": t, "similarity": round(v, 4)} for t, v in nearest], "ranking": ranking}
+    if not nearest:
+        out["no_nearest_tasks"] = space.no_nearest_reason(tvec)
+    return out
 
 
 def recommend(space: TransferSpace, task: Any, *, top_k: int = 10, candidates: Sequence[str] | None = None,
@@ -47,7 +50,8 @@ def recommend(space: TransferSpace, task: Any, *, top_k: int = 10, candidates: S
 
     Returns:
         ``{"task", "nearest_tasks": [{"task", "similarity"}], "ranking": [{"rank", "model", "score",
-        "accuracy_range", "nearest_tasks", "cold_start"}]}``.
+        "accuracy_range", "nearest_tasks", "cold_start"}]}``, and ``"no_nearest_tasks"``, why, when no
+        historical task is near.
     """
     tvecs, rows = space.read_tasks([task])
     tvec = tvecs[0]

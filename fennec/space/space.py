@@ -618,6 +618,14 @@ class TransferSpace:
         order = [i for i in np.argsort(-sim, kind="stable")[:k] if np.isfinite(sim[i])]
         return [(self.task_names_[i], float(sim[i])) for i in order]
 
+    def no_nearest_reason(self, task_vector: np.ndarray) -> str:
+        """Why :meth:`nearest_tasks` found no historical task near a task (for the explanation it replaces)."""
+        start = self.n_members * self.dim
+        if not np.any(task_vector[start:-1]):
+            return "the task has no class names or description to compare"
+        return ("the space's historical tasks have no class names or description to compare (give them task cards "
+                "with `fennec tasks add` and train again)")
+
     def accuracy_range(self, model_id: str, tasks: Sequence[str]) -> tuple[float, float] | None:
         """(min, max) published result (percent) of a model on the given historical tasks, or None."""
         i = self.model_positions()[model_id]

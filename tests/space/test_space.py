@@ -180,6 +180,21 @@ def test_nearest_tasks_and_accuracy_range(fitted, world):
     assert 80 < lo <= hi < 90
 
 
+def test_a_ranking_without_nearest_tasks_says_whose_text_is_missing(fitted, world):
+    """A space trained on tasks without cards said the new task had no class names when it had some."""
+    from fennec.records.cards import TaskCard
+    from fennec.space.recommend import recommend
+
+    records, models, tasks = world
+    bare = TransferSpace(**FAST).fit(records, models, {t: TaskCard(name=t) for t in tasks})
+    leaves = TaskCard(name="leaves", n_classes=3, class_names=("oak", "elm", "ash"))
+    res = recommend(bare, leaves, top_k=2)
+    assert res["nearest_tasks"] == [] and "the space's historical tasks have no class names" in res["no_nearest_tasks"]
+    blank = recommend(fitted, TaskCard(name="blank"), top_k=2)
+    assert blank["no_nearest_tasks"] == "the task has no class names or description to compare"
+    assert "no_nearest_tasks" not in recommend(fitted, tasks["birds"], top_k=2)
+
+
 def test_an_error_rate_benchmark_is_learned_upside_up(world):
     """The planted world's fine-tuning records given as error rates (100 - accuracy) train the same space: the
     space reads them negated, not dropped and not upside down."""
