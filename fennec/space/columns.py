@@ -54,13 +54,16 @@ def apply_scale(cols: np.ndarray, scale: np.ndarray) -> np.ndarray:
 def fit_text_basis(texts: np.ndarray, n_components: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
     """(mean (D,), components (n_components, D)) of a PCA of the present (non-zero) rows of ``texts`` (N, D).
 
-    At most rows - 1 components are fitted; the rest of the rows of ``components`` are zero, so the projection
-    keeps its width. No text at all (tasks known by their images, models by their graphs): no text directions.
+    At most (distinct rows) - 1 components are fitted; the rest of the rows of ``components`` are zero, so the
+    projection keeps its width. No text at all (tasks known by their images, models by their graphs): no text
+    directions.
     """
     from sklearn.decomposition import PCA
 
     rows = texts[np.abs(texts).sum(1) > 0]
-    k = min(n_components, rows.shape[0] - 1, rows.shape[1])
+    # distinct texts, not rows, bound the directions: texts all alike (every model pre-trained "on ImageNet",
+    # tasks without cards) have none, and a PCA of them divides by their zero variance
+    k = min(n_components, len(np.unique(rows, axis=0)) - 1, rows.shape[1])
     comps = np.zeros((n_components, texts.shape[1]), np.float32)
     mean = np.zeros(texts.shape[1], np.float32)
     if k >= 1:

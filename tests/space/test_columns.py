@@ -44,6 +44,20 @@ def test_no_text_at_all_gives_no_directions():
     assert not mean.any() and not comps.any()
 
 
+def test_texts_all_alike_give_no_directions_and_no_warning():
+    """Every model pre-trained "on ImageNet" and tasks without cards: a PCA of equal rows divided by zero."""
+    import warnings
+
+    one = np.random.default_rng(0).normal(size=6).astype(np.float32)
+    texts = np.stack([one, one, one, np.zeros(6, np.float32)])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        mean, comps = fit_text_basis(texts, n_components=4, seed=0)
+    assert not comps.any() and not project_texts(texts, mean, comps).any()
+    two = np.stack([one, one, -one])
+    assert np.abs(fit_text_basis(two, n_components=4, seed=0)[1]).sum(1).tolist().count(0) == 3  # one direction
+
+
 def _stats(rng, n, emb=6):
     return [rng.normal(size=emb + N_GEOMETRY).astype(np.float32) for _ in range(n)]
 
