@@ -79,6 +79,7 @@ class _Row:
     dataset_name: str
     model: ModelAlias
     protocol_given: bool = False  # by the row or --protocol (a defaulted one defers to the stored record's)
+    pretraining_given: bool = False  # by the row's pretraining column (a derived text defers to the stored one)
 
 
 def _fail(path: Path, line: int, reason: str) -> FennecInputError:
@@ -188,7 +189,8 @@ def _tidy_row(store: RecordStore, path: Path, line: int, f: dict[str, str], benc
         raise _fail(path, line, unknown_name_message("protocol", own, PROTOCOLS))
     rec = Record(model=model.model_id, dataset=dataset, benchmark=bench, metric=f["metric"].strip(), value=value,
                  source=f.get("source", "").strip() or f"file:{path.name}", protocol=own or protocol or "finetune")
-    return _Row(line, rec, f["dataset"].strip(), model, protocol_given=bool(own or protocol))
+    return _Row(line, rec, f["dataset"].strip(), model, protocol_given=bool(own or protocol),
+                pretraining_given=bool(f.get("pretraining", "").strip()))
 
 
 def _parc_row(store: RecordStore, path: Path, line: int, f: dict[str, str], benchmark: str | None,
@@ -301,7 +303,7 @@ def _ingest(store: RecordStore, path: Path, benchmark: str | None, protocol: str
     sha = hashlib.sha256(path.read_bytes()).hexdigest()
     for r in todo:
         try:
-            store.add_model(r.model)
+            store.add_model(r.model, pretraining_given=r.pretraining_given)
         except FennecInputError as exc:
             raise _fail(path, r.line, str(exc)) from None
         store.ensure_task(r.record.dataset)

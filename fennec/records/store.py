@@ -366,11 +366,18 @@ class RecordStore:
         return out
 
     # -- models -----------------------------------------------------------------------------------------
-    def add_model(self, model: ModelAlias | ModelInfo, metadata: dict[str, Any] | None = None) -> str:
-        """Add a model if new; return its id.
+    def add_model(self, model: ModelAlias | ModelInfo, metadata: dict[str, Any] | None = None, *,
+                  pretraining_given: bool = False) -> str:
+        """Add a model if new; return its id. A stored model without a pre-training text takes the new one.
+
+        Args:
+            model: The model.
+            metadata: Extra metadata of a new model.
+            pretraining_given: The pre-training text was given (a records file's column), not derived from the id:
+                one that differs from the stored text is then a conflict, not a default that defers to it.
 
         Raises:
-            FennecInputError: when the id is stored with a different architecture.
+            FennecInputError: when the id is stored with a different architecture, or a given pre-training text.
         """
         if isinstance(model, ModelAlias):
             mid, name, arch, pre = model.model_id, model.published_name, model.architecture, model.pretraining
@@ -383,6 +390,9 @@ class RecordStore:
                 c.execute("INSERT INTO models VALUES (?,?,?,?,?)", (mid, name, arch, pre, json.dumps(metadata or {})))
             elif row[0] != arch:
                 raise FennecInputError(f"model {mid!r}: architecture {arch!r} conflicts with the stored {row[0]!r}")
+            elif pretraining_given and pre and row[1] and pre != row[1]:
+                raise FennecInputError(f"model {mid!r}: pre-training {pre!r} conflicts with the stored {row[1]!r}; "
+                                       "a model pre-trained otherwise needs an id of its own (local:NAME)")
             elif pre and not row[1]:
                 c.execute("UPDATE models SET pretraining=? WHERE id=?", (pre, mid))
         return mid

@@ -149,6 +149,15 @@ def test_architecture_and_pretraining_columns(empty_store, tmp_path):
                 "mine,my_cool_net,cifar10,acc,0.8,me,resnet18\n", "b.csv")
     with pytest.raises(FennecInputError, match=r":2: .*conflicts with the stored"):
         ingest_file(empty_store, p2)
+    # a pre-training text given for a stored model is checked as the architecture is (it was dropped, silently)
+    p3 = _write(tmp_path, "benchmark,model,dataset,metric,value,source,architecture,pretraining\n"
+                "mine,my_cool_net,cifar10,acc,0.8,me,convnext_tiny,supervised on birds\n", "c.csv")
+    with pytest.raises(FennecInputError, match=r"c.csv:2: model 'published:my_cool_net': pre-training 'supervised on "
+                                               r"birds' conflicts with the stored 'DINO on my photos'"):
+        ingest_file(empty_store, p3)
+    p4 = _write(tmp_path, "benchmark,model,dataset,metric,value,source,architecture,pretraining\n"
+                "mine,my_cool_net,cifar10,acc,0.8,me,convnext_tiny,DINO on my photos\n", "d.csv")
+    assert ingest_file(empty_store, p4).added == 1  # the same text again is no conflict
 
 
 def test_concurrent_reader_sees_committed_state(store, tmp_path):
