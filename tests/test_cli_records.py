@@ -55,6 +55,23 @@ def test_a_command_that_reads_a_store_refuses_one_that_is_not_there(tmp_path, ca
     assert err.count("\n") == 1 and list(tmp_path.iterdir()) == []  # nothing created
 
 
+@pytest.mark.parametrize(("argv", "message"), [
+    (["records", "list", "--benchmark", "sfda_suprvised"], "unknown benchmark 'sfda_suprvised'; did you mean "
+                                                           "sfda_supervised?"),
+    (["records", "export", "OUT.csv", "--benchmark", "nobench"], "--benchmark: unknown benchmark 'nobench'"),
+    (["records", "export", "OUT.txt"], "should end with .csv, which `fennec records ingest` reads back"),
+])
+def test_records_list_and_export_refuse_what_would_give_nothing_or_cannot_be_read_back(store_path, tmp_path, capsys,
+                                                                                      argv, message):
+    """An unknown benchmark listed nothing and exported an empty file with exit 0; a .txt export could not be
+    ingested again (found by a probe)."""
+    argv = [str(tmp_path / a) if a.startswith("OUT.") else a for a in argv]
+    assert main([*argv, "--store", store_path]) == 2
+    err = capsys.readouterr().err
+    assert message in err and err.count("\n") == 1
+    assert not any(p.name.startswith("OUT") for p in tmp_path.iterdir())
+
+
 def test_records_ingest_export_list(store_path, tmp_path, capsys):
     f = tmp_path / "mine.csv"
     f.write_text("model,dataset,metric,value,source\ntimm:resnet18,oxford_pets,acc,0.81,me\n")

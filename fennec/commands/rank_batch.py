@@ -55,6 +55,9 @@ def run(args: argparse.Namespace) -> int:
         rows += [{**r, "task": task_from_manifest(r.get("task", ""), args.manifest)}
                  for r in manifest_rows(args.manifest)]
     if not rows:
+        if args.manifest is not None:
+            raise FennecInputError(f"--manifest {args.manifest!r}: holds no tasks; give one row per task under a "
+                                   "'task' header")
         raise FennecInputError("TASK: give at least one task or --manifest FILE.csv")
     tasks = [read_task(r["task"], r.get("classes") or None, description=r.get("description") or None)
              for r in rows]

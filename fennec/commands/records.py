@@ -48,6 +48,17 @@ def open_store(args: argparse.Namespace, *, must_exist: bool = False, seed: bool
     return RecordStore(path, seed=seed)
 
 
+def _check_benchmark(store, name: str) -> None:
+    """An unknown ``--benchmark`` is an error naming the close ones: it would list or write nothing and exit 0, as
+    if the benchmark had no records."""
+    from fennec.registry import unknown_name_message
+    from fennec.validation import FennecInputError
+
+    known = store.benchmarks()
+    if name not in known:
+        raise FennecInputError(f"--benchmark: {unknown_name_message('benchmark', name, known)}")
+
+
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the `records` command."""
     p = subparsers.add_parser("records", help="load, ingest, export and list transfer records",
@@ -101,12 +112,17 @@ def run(args: argparse.Namespace) -> int:
               "(see fennec records --help)", file=sys.stderr)
         return 2
     if cmd == "export":  # a path that cannot be written fails before the store is opened
-        from fennec.validation import check_output_file
+        from fennec.validation import FennecInputError, check_output_file
 
         check_output_file(args.file, "FILE.csv")
+        if not str(args.file).lower().endswith(".csv"):  # what `records ingest` reads back
+            raise FennecInputError(f"FILE.csv {str(args.file)!r}: should end with .csv, which `fennec records "
+                                   "ingest` reads back")
     # init fills the store itself (so its counts say what it added); the commands that only read need a store
     store = open_store(args, must_exist=cmd in ("export", "list", "stats", "models"), seed=cmd != "init")
     try:
+        if cmd in ("export", "list") and args.benchmark is not None:
+            _check_benchmark(store, args.benchmark)
         if cmd == "init":
             if not args.empty:
                 for res in seed_shipped(store):

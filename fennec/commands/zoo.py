@@ -52,5 +52,6 @@ def run_list(args: argparse.Namespace) -> int:
 
     space = load_space(space_option(args.space))
     for m in space.model_ids_:
-        print(f"{m}\t{'records' if space.has_records(m) else 'cold start'}\t{space.model_info_[m].get('architecture')}")
+        arch = space.model_info_[m].get("architecture") or "-"  # "-": none known (open_clip, local: ids)
+        print(f"{m}\t{'records' if space.has_records(m) else 'cold start'}\t{arch}")
     return 0

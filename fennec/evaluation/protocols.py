@@ -87,7 +87,8 @@ def get_benchmark(name: str, store: RecordStore | None = None) -> Benchmark:
         labels = set(store.benchmarks())
         if name in labels:
             return Benchmark(name, name)
-        known = sorted(set(known) | labels)
+        # the built-in benchmarks this store has records of, and its own labels: not benchmarks it cannot evaluate
+        known = sorted({b for b in known if BENCHMARKS[b].record_benchmark in labels} | labels)
     import difflib
 
     close = difflib.get_close_matches(name, known, n=3, cutoff=0.5)

@@ -159,8 +159,9 @@ def load_space(path: str | os.PathLike[str] | None = None) -> TransferSpace:
     p = Path(path) if path is not None else default_space_dir()
     manifest = p / "manifest.json"
     if not manifest.is_file():
-        raise FennecInputError(f"--space: {str(p)!r} holds no trained space (manifest.json missing); "
-                               "train one with `python train.py --out DIR`")
+        what = ("does not exist" if not p.exists() else "is a file, not a space directory" if not p.is_dir()
+                else "holds no trained space (manifest.json missing)")
+        raise FennecInputError(f"--space: {str(p)!r} {what}; train one with `python train.py --out DIR`")
     try:
         info = json.loads(manifest.read_text())
     except (OSError, ValueError) as exc:

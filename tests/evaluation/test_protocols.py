@@ -120,6 +120,13 @@ def test_lodo_prior_uses_only_its_benchmark(store):
         get_benchmark("parc_controled", store)
 
 
+def test_an_unknown_benchmark_lists_only_those_the_store_can_evaluate(empty_store, tmp_path):
+    (tmp_path / "r.csv").write_text("benchmark,model,dataset,metric,value\nmine,timm:resnet18,pets,top1_acc,80\n")
+    ingest_file(empty_store, tmp_path / "r.csv")
+    with pytest.raises(FennecInputError, match=r"\(known: mine\)$"):  # not the built-in ones it has no records of
+        get_benchmark("mien", empty_store)
+
+
 def test_lomo_hides_every_record_of_held_out_models(store, spy):
     rep = evaluate("sfda_supervised", spy, "lomo", store=store, seed=3)
     fits = [e for e in spy.log if e[0] == "fit"]

@@ -11,6 +11,7 @@ import csv
 import io
 import itertools
 import json
+import re
 import shutil
 from collections.abc import Callable
 from pathlib import Path
@@ -467,6 +468,23 @@ def test_bad_input_is_one_line_and_exit_2(trained, tmp_path, run_cli, case):
     # a failed command leaves the trained space as it was and writes no new one
     assert sorted(p.name for p in Path(trained["space"]).iterdir()) == before
     assert not (tmp_path / "empty_space").exists() and not (tmp_path / "zero_space").exists()
+
+
+@pytest.mark.parametrize("case", ["empty manifest", "space not there", "space is a file"])
+def test_bad_input_messages_say_what_is_wrong(trained, tmp_path, run_cli, case):
+    """Found by a probe: an empty manifest was told to give a manifest, a missing --space that it held no space."""
+    (tmp_path / "empty.csv").write_text("task\n")
+    (tmp_path / "afile.csv").write_text("x\n")
+    argv, message = {
+        "empty manifest": (["rank-batch", "--manifest", tmp_path / "empty.csv", "--space", trained["space"]],
+                           r"empty.csv'\)?: holds no tasks"),
+        "space not there": (["recommend", "--classes", BIRDS, "--space", tmp_path / "nope"], "nope' does not exist"),
+        "space is a file": (["recommend", "--classes", BIRDS, "--space", tmp_path / "afile.csv"],
+                            "afile.csv' is a file, not a space directory"),
+    }[case]
+    code, _, err = run_cli(*argv)
+    assert code == 2 and err.count("\n") == 1
+    assert re.search(message, err), err
 
 
 # ---------------------------------------------------------------------------- once bugs, now regression tests
