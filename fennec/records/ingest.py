@@ -218,7 +218,8 @@ def _parc_row(store: RecordStore, path: Path, line: int, f: dict[str, str], benc
 
 
 def _check_units(store: RecordStore, path: Path, rows: list[_Row]) -> None:
-    """Reject a percentage mixed into a column of fractions (per benchmark and metric, stored values included)."""
+    """Reject a percentage mixed into a column of fractions (per benchmark and metric, stored values included),
+    and a file of fractions for a column the store holds as percentages."""
     groups: dict[tuple[str, str], list[tuple[int, float]]] = defaultdict(list)
     for r in rows:
         groups[(r.record.benchmark, r.record.metric)].append((r.line, r.record.value))
@@ -238,6 +239,16 @@ def _check_units(store: RecordStore, path: Path, rows: list[_Row]) -> None:
         if n_other == 0 and n_pct and n_frac >= 2 and n_frac >= 2 * n_pct:
             bad += [(ln, f"value {v!r} looks like a percentage among fractions in [0, 1] (benchmark {bench!r}, "
                      f"metric {metric!r}); divide it by 100") for ln, v in vals if 1.0 < v <= 100.0]
+        # an accuracy-like column that a whole file gives in the other unit from the store's: one value below 1%
+        # can be a failed run, every one of a file cannot
+        new = [v for _, v in vals]
+        if is_percent_metric(metric) and len(new) >= 2 and len(stored) >= 2:
+            pct, frac = (lambda v: 1.0 < v <= 100.0), (lambda v: 0.0 <= v <= 1.0)
+            for mine, theirs, fix in ((frac, pct, "percentages; multiply the fractions by 100"),
+                                      (pct, frac, "fractions in [0, 1]; divide the percentages by 100")):
+                if all(map(mine, new)) and all(map(theirs, stored)):
+                    bad.append((vals[0][0], f"every value of benchmark {bench!r}, metric {metric!r} in the file is in "
+                                f"the other unit from the store's {len(stored)}, which are {fix}"))
     if bad:
         line, reason = min(bad)
         raise _fail(path, line, reason)

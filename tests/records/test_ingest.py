@@ -233,3 +233,22 @@ def test_a_file_that_is_not_utf8_is_a_one_line_error(empty_store, tmp_path):
         ingest_file(empty_store, p)
     p.write_bytes(("\ufeff" + HEADER + "b,timm:resnet18,café,acc,0.5,s\n").encode())  # a BOM is fine
     assert ingest_file(empty_store, p).added == 1
+
+
+@pytest.mark.parametrize("first_unit", ["percent", "fraction"])
+def test_a_file_in_the_other_unit_from_the_stores_is_refused(empty_store, tmp_path, first_unit):
+    """A fraction among percentages may be a failed run; a whole file of them for a column the store holds as
+    percentages (or the reverse) is a unit mix-up, which passed in either order (found by a probe)."""
+    def rows(ds: str, values: list[float]) -> str:
+        nets = ("resnet18", "resnet34", "resnet50")
+        return HEADER + "".join(f"pb,timm:{m},{ds},top1_acc,{v},me\n" for m, v in zip(nets, values, strict=False))
+
+    pct, frac = rows("pets", [80.0, 82.0, 85.0]), rows("dtd", [0.61, 0.64])
+    first, second = (pct, frac) if first_unit == "percent" else (frac, pct)
+    ingest_file(empty_store, _write(tmp_path, first, "a.csv"))
+    with pytest.raises(FennecInputError, match=r"b.csv:2: every value of benchmark 'pb', metric 'top1_acc' in the "
+                                               r"file is in the other unit"):
+        ingest_file(empty_store, _write(tmp_path, second, "b.csv"))
+    failed_run = HEADER + "pb,timm:resnet18,cars,top1_acc,0.5,me\npb,timm:resnet34,cars,top1_acc,70,me\n"
+    if first_unit == "percent":  # one value below 1 among percentages is kept: a run that failed
+        assert ingest_file(empty_store, _write(tmp_path, failed_run, "c.csv")).added == 2
