@@ -1,4 +1,5 @@
-"""Atomic file writes: a reader never sees a half-written file, a crash never leaves one behind."""
+"""Atomic file writes: a reader never sees a half-written file, a crash never leaves one behind; and reading an
+``.npz`` archive whatever state it is in."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import contextlib
 import json
 import os
 import tempfile
+import zipfile
 from collections.abc import Iterator
 from typing import IO, Any
 
@@ -71,3 +73,33 @@ def write_npz(path: str | os.PathLike[str], **arrays: np.ndarray) -> None:
     """Write arrays to an ``.npz`` file, atomically."""
     with atomic_open(path, "wb") as fh:
         np.savez(fh, **arrays)
+
+
+class NpzError(ValueError):
+    """An ``.npz`` file that cannot be read as one: not a zip archive, truncated, or holding pickled objects."""
+
+
+def load_npz(path: str | os.PathLike[str]) -> dict[str, np.ndarray]:
+    """Every array of an ``.npz`` archive, never unpickling anything.
+
+    Raises:
+        FileNotFoundError: no such file.
+        NpzError: anything else that keeps it from being read, with why in one line: numpy reads a file that is not
+            a zip archive as a pickle, and a damaged archive raises ``zipfile.BadZipFile``, ``EOFError`` or
+            ``KeyError``, none of which says "not an .npz".
+    """
+    if not os.path.exists(path):
+        raise FileNotFoundError(path)
+    if not zipfile.is_zipfile(path):
+        raise NpzError("not a zip archive")
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            return {k: z[k] for k in z.files}
+    except ValueError as exc:  # object arrays need pickle, which is refused
+        raise NpzError(f"holds an array that needs pickle, which is never loaded ({_first_line(exc)})") from None
+    except (OSError, EOFError, KeyError, zipfile.BadZipFile) as exc:
+        raise NpzError(f"a damaged archive ({type(exc).__name__}: {_first_line(exc)})") from None
+
+
+def _first_line(exc: BaseException) -> str:
+    return (str(exc).splitlines() or [""])[0]

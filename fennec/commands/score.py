@@ -34,23 +34,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _load(path: Any) -> dict[str, Any]:
-    import zipfile
-
-    import numpy as np
-
+    from fennec.io import NpzError, load_npz
     from fennec.validation import FennecInputError
 
-    if not zipfile.is_zipfile(path):  # np.load would try to read anything else as a pickle
-        raise FennecInputError(f"--features: {str(path)!r} is not a readable .npz file (not a zip archive); "
-                               "write it with numpy.savez")
     try:
-        with np.load(path, allow_pickle=False) as npz:
-            return {k: npz[k] for k in npz.files}
-    except (zipfile.BadZipFile, OSError, EOFError) as exc:
-        raise FennecInputError(f"--features: {str(path)!r} is not a readable .npz file ({exc})") from None
-    except ValueError as exc:  # object arrays need pickle, which we refuse to load
-        raise FennecInputError(f"--features: {str(path)!r} holds an array that needs pickle ({exc}); "
-                               "save numeric or string arrays with numpy.savez") from None
+        return load_npz(path)
+    except NpzError as exc:
+        raise FennecInputError(f"--features: {str(path)!r} is not a readable .npz file ({exc}); write it with "
+                               "numpy.savez") from None
 
 
 def run(args: argparse.Namespace) -> int:

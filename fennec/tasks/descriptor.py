@@ -36,7 +36,7 @@ from typing import Any
 import numpy as np
 
 from fennec.encoders.base import resolve_proxy_id
-from fennec.io import write_npz
+from fennec.io import load_npz, write_npz
 from fennec.tasks.cache import cache_dir, cache_key
 from fennec.tasks.images import load_image
 from fennec.tasks.proxies import shared_proxy
@@ -248,14 +248,14 @@ def _save(path: Path, d: TaskDescriptor) -> None:
 
 def load_descriptor(path: str | Path) -> TaskDescriptor:
     """Read a descriptor written by :meth:`TaskDescriptor.save`."""
-    with np.load(path, allow_pickle=False) as z:
-        header = json.loads(str(z["header"]))
-        parts: dict[str, np.ndarray | None] = {
-            "text": z["text"] if header["has_text"] else None,
-            "image": z["image"] if header["has_image"] else None,
-            "meta": z["meta"],
-        }
-        vector = z["vector"]
+    z = load_npz(path)  # a damaged file raises NpzError, a ValueError
+    header = json.loads(str(z["header"]))
+    parts: dict[str, np.ndarray | None] = {
+        "text": z["text"] if header["has_text"] else None,
+        "image": z["image"] if header["has_image"] else None,
+        "meta": z["meta"],
+    }
+    vector = z["vector"]
     layout = {k: (int(v[0]), int(v[1])) for k, v in header["layout"].items()}
     return TaskDescriptor(vector=vector, parts=parts, layout=layout, proxy=header["proxy"],
                           text_encoder=header["text_encoder"], fingerprint=header["fingerprint"],
@@ -315,10 +315,10 @@ def _describe_images(task: Task, img_enc: Any, max_images: int, seed: int, use_c
     path = (Path(cache) if cache is not None else cache_dir("descriptors")) / f"{key}.npz"
     if use_cache and path.is_file():
         try:
-            with np.load(path, allow_pickle=False) as z:
-                header = json.loads(str(z["header"]))
-                return ImageStatistics(part=z["image"], proxy=header["proxy"], info={**header["info"], "cached": True})
-        except (OSError, ValueError, KeyError):
+            z = load_npz(path)
+            header = json.loads(str(z["header"]))
+            return ImageStatistics(part=z["image"], proxy=header["proxy"], info={**header["info"], "cached": True})
+        except (OSError, ValueError, KeyError):  # NpzError is a ValueError
             pass  # a damaged cache entry is recomputed and overwritten
     probe = sample_probe_set(task, max_images=max_images, seed=seed)
     assert task.paths is not None and task.labels is not None

@@ -30,6 +30,7 @@ from pathlib import Path
 
 import numpy as np
 
+from fennec.io import NpzError, load_npz
 from fennec.registry import Registry
 from fennec.tasks.images import IMAGE_SUFFIXES, is_image_file
 from fennec.tasks.task import Task
@@ -229,6 +230,7 @@ def _read_table(path: Path) -> tuple[list[str], list[dict[str, str]]]:
             raise FennecInputError(f"task {path}: cannot read Parquet ({str(exc).splitlines()[0]})") from None
         data = table.to_pydict()
         cols = [c.strip().lower() for c in table.column_names]
+        _check_unique_columns(path, cols)
         rows = [{c: ("" if v is None else str(v)) for c, v in zip(cols, values, strict=True)}
                 for values in zip(*data.values(), strict=True)]
         return cols, rows
@@ -236,11 +238,40 @@ def _read_table(path: Path) -> tuple[list[str], list[dict[str, str]]]:
     text = read_csv_text(path, f"task {path}")
     try:
         reader = csv.DictReader(io.StringIO(text, newline=""), delimiter=delimiter)
-        rows = [{(k or "").strip().lower(): (v or "").strip() for k, v in row.items()} for row in reader]
         cols = [(c or "").strip().lower() for c in (reader.fieldnames or [])]
+        _check_unique_columns(path, cols)
+        rows = []
+        for row in reader:
+            if None in row:  # DictReader files a row's extra fields under the key None
+                raise FennecInputError(f"task {path}: line {reader.line_num} has {len(cols) + len(row[None])} "
+                                       f"fields, the header {len(cols)} ({', '.join(cols)}); quote a field that "
+                                       "holds the delimiter")
+            rows.append({(k or "").strip().lower(): (v or "").strip() for k, v in row.items()})
     except csv.Error as exc:
         raise FennecInputError(f"task {path}: cannot read the manifest ({exc})") from None
     return cols, rows
+
+
+def _check_unique_columns(path: Path, cols: list[str]) -> None:
+    """A column named twice (``label,label``; ``Path`` and ``path``) is an error: a reader keeps one of them and
+    drops the other without a word."""
+    twice = sorted({c for c in cols if c and cols.count(c) > 1})
+    if twice:
+        raise FennecInputError(f"task {path}: the header names column(s) {', '.join(twice)} more than once "
+                               "(case is ignored); keep one of each")
+
+
+def _integral_labels(values: list[str]) -> list[str]:
+    """Labels written as integral floats (``0.0``, ``1.0``: pandas writes integer labels so once a column held a
+    missing value) as the integers they are, so ``1`` and ``1.0`` are one class, as the .npz reader reads them."""
+    def as_int(v: str) -> str:
+        try:
+            x = float(v)
+        except ValueError:
+            return v
+        return str(int(x)) if x.is_integer() and re.fullmatch(r"[+-]?\d+\.0*", v) else v
+
+    return [as_int(v) for v in values]
 
 
 def _sorted_labels(values: set[str]) -> list[str]:
@@ -272,12 +303,22 @@ def read_manifest(spec: str, classes: str | list[str] | None = None, *, name: st
     kept_labels: list[str] = []
     kept_splits: list[str] = []
     skipped: list[tuple[str, str]] = []
+    for row, lab in zip(rows, _integral_labels([row.get(lcol, "") for row in rows]), strict=True):
+        row[lcol] = lab
+    labelled: dict[Path, tuple[int, str]] = {}
     for i, row in enumerate(rows, start=2):  # line 1 is the header
         p, lab = row.get(pcol, ""), row.get(lcol, "")
         if not p or not lab:
             raise FennecInputError(f"task {spec}: line {i} has an empty {'path' if not p else 'label'}; every row "
                                    "needs a path and a label")
         full = Path(p) if os.path.isabs(p) else base / p
+        first = labelled.setdefault(full, (i, lab))
+        if first[1] != lab:  # one image, two classes: a single-label task cannot hold both
+            raise FennecInputError(f"task {spec}: line {i} labels {p} {lab!r}, line {first[0]} {first[1]!r}; an image "
+                                   "belongs to one class")
+        if full.is_dir():
+            skipped.append((str(full), "a folder, not an image file"))
+            continue
         if not full.is_file():
             skipped.append((str(full), "file not found"))
             continue
@@ -286,8 +327,13 @@ def read_manifest(spec: str, classes: str | list[str] | None = None, *, name: st
         if scol is not None:
             kept_splits.append(_split_name(row.get(scol, "")) or "train")
     if skipped:
-        warnings.warn(f"task {spec}: skipped {len(skipped)} listed file(s) that do not exist, e.g. {skipped[0][0]}",
-                      FennecInputWarning, stacklevel=2)
+        warnings.warn(f"task {spec}: skipped {len(skipped)} listed path(s) that are no image file, e.g. "
+                      f"{skipped[0][0]} ({skipped[0][1]})", FennecInputWarning, stacklevel=2)
+    odd = sorted(set(kept_splits) - {"train", "val", "test"})
+    if odd:
+        warnings.warn(f"task {spec}: split value(s) {', '.join(map(repr, odd))} are none of train, val, test "
+                      f"(or {', '.join(a for a in SPLIT_ALIASES if a not in ('train', 'val', 'test'))}); fine-tuning "
+                      "does not use those rows", FennecInputWarning, stacklevel=2)
     # Classes come from every listed row, so a class whose files are all missing is an error, not silently gone.
     values = _sorted_labels({row.get(lcol, "") for row in rows})
     index = {v: k for k, v in enumerate(values)}
@@ -305,15 +351,11 @@ def read_npz(spec: str, classes: str | list[str] | None = None, *, name: str | N
     """Precomputed features: ``features`` (N, D), ``labels`` (N,), optional ``class_names`` and ``splits``."""
     path = Path(spec)
     try:
-        with np.load(path, allow_pickle=False) as data:
-            arrays = {k: data[k] for k in data.files}
+        arrays = load_npz(path)
     except FileNotFoundError:
         raise FennecInputError(f"task {spec}: file does not exist; check the path") from None
-    except (OSError, ValueError) as exc:
-        # numpy reads a file that is not a zip archive as a pickle and then suggests allow_pickle: never here
-        why = ("not an .npz archive, or one holding pickled objects, which are never loaded" if "pickle" in str(exc)
-               else str(exc).splitlines()[0])
-        raise FennecInputError(f"task {spec}: cannot read as .npz ({why}); save with "
+    except NpzError as exc:
+        raise FennecInputError(f"task {spec}: cannot read as .npz ({exc}); save with "
                                "numpy.savez(path, features=..., labels=...)") from None
     missing = [k for k in ("features", "labels") if k not in arrays]
     if missing:

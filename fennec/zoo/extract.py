@@ -28,7 +28,7 @@ from fennec.encoders.timm_models import (
     split_timm_id,
     timm_data_config,
 )
-from fennec.io import write_json, write_npz
+from fennec.io import load_npz, write_json, write_npz
 from fennec.tasks.cache import cache_dir, cache_key
 from fennec.tasks.sampler import DEFAULT_PROBE_SIZE, sample_probe_set
 from fennec.tasks.task import Task
@@ -147,8 +147,8 @@ def extract_features(model_id: str, task: Task, *, max_images: int = DEFAULT_PRO
     npz_path, json_path = root / f"{key}.npz", root / f"{key}.json"
     if use_cache and npz_path.is_file() and json_path.is_file():
         try:
-            with np.load(npz_path, allow_pickle=False) as z:
-                feats, probs, labels, indices = z["features"], z["probs"], z["labels"], z["indices"]
+            z = load_npz(npz_path)  # a damaged file raises NpzError, a ValueError
+            feats, probs, labels, indices = z["features"], z["probs"], z["labels"], z["indices"]
             side = json.loads(json_path.read_text(encoding="utf-8"))
             return Extraction(canonical, feats, probs if probs.size else None, labels, indices, winfo, cfg, key,
                               cached=True, info=side.get("info", {}))

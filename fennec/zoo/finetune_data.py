@@ -44,7 +44,13 @@ def task_split(task: Task, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
         if "train" not in names or test is None:
             raise FennecInputError(f"task {where}: splits {names}; fine-tuning needs a 'train' split and a 'test' "
                                    "(or 'val') split; give the manifest a split column with both")
-        return task.indices("train"), task.indices(test)
+        train_idx = task.indices("train")
+        seen = np.unique(task.labels[train_idx])
+        if seen.size < 2:  # a classifier cannot be fitted, and a fine-tuned head learns one answer
+            raise FennecInputError(f"task {where}: the train split holds {seen.size} class(es) "
+                                   f"({', '.join(task.class_names[i] for i in seen) or 'none'}); fine-tuning needs "
+                                   "examples of 2 or more classes in it")
+        return train_idx, task.indices(test)
     rng = np.random.default_rng(seed)
     train, test = [], []
     for c in range(task.n_classes):

@@ -48,6 +48,13 @@ def test_text_only_task(_private_cache: Path) -> None:
     fresh = describe_task(task, proxy=PROXY, use_cache=False)
     assert np.allclose(fresh.vector, d.vector, atol=1e-6)
 
+    # a damaged entry is recomputed: a zip header over junk raised zipfile.BadZipFile, which nothing caught
+    (entry,) = (_private_cache / "descriptors").glob("*.npz")
+    for junk in (b"PK\x03\x04junk", b""):
+        entry.write_bytes(junk)
+        redone = describe_task(task, proxy=PROXY)
+        assert not redone.info["cached"] and np.allclose(redone.vector, d.vector, atol=1e-6)
+
 
 def test_text_part_reflects_meaning() -> None:
     pets = describe_task(task_from_class_names("a", ["cat", "dog", "rabbit"]), proxy=PROXY)

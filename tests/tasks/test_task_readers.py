@@ -94,7 +94,7 @@ def test_csv_manifest_relative_paths_and_missing_files(folder: Path) -> None:
     rows = [(f"colors/{c}/{i}.png", c, "train" if i < 3 else "val") for c in COLORS for i in range(4)]
     rows.append(("colors/red/missing.png", "red", "train"))
     man = _write_manifest(folder.parent / "m.csv", rows)
-    with pytest.warns(FennecInputWarning, match="skipped 1 listed file"):
+    with pytest.warns(FennecInputWarning, match="skipped 1 listed path"):
         task = read_task(man)
     assert task.kind == "images" and task.n_examples == 12 and task.class_names == ("blue", "green", "red")
     assert task.split_names == ["train", "val"]
@@ -133,6 +133,47 @@ def test_manifest_errors(tmp_path: Path) -> None:
     blank.write_text("path,label\na.png,\n")
     with pytest.raises(FennecInputError, match="line 2"):
         read_task(blank)
+
+
+def test_manifest_misreadings_found_by_a_probe_are_errors_or_warnings(folder: Path) -> None:
+    """A row longer than the header crashed; a column named twice, one image under two labels passed silently;
+    1 and 1.0 were two classes; an unknown split value was kept without a word."""
+    base = folder.parent
+    long_row = base / "long.csv"
+    long_row.write_text("path,label\ncolors/red/0.png,red,extra\ncolors/blue/0.png,blue\n")
+    with pytest.raises(FennecInputError, match=r"line 2 has 3 fields, the header 2 \(path, label\)"):
+        read_task(long_row)
+    twice = _write_manifest(base / "twice.csv", [("colors/red/0.png", "red", "blue")],
+                            header=("path", "label", "Label"))
+    with pytest.raises(FennecInputError, match="names column\\(s\\) label more than once"):
+        read_task(twice)
+    two_labels = _write_manifest(base / "two.csv", [("colors/red/0.png", "red"), ("colors/red/0.png", "blue"),
+                                                   ("colors/blue/0.png", "blue")], header=("path", "label"))
+    with pytest.raises(FennecInputError, match=r"line 3 labels colors/red/0\.png 'blue', line 2 'red'"):
+        read_task(two_labels)
+    floats = _write_manifest(base / "floats.csv", [(f"colors/{c}/{i}.png", v) for c, v in (("red", "0.0"),
+                             ("green", "1"), ("blue", "1.0")) for i in range(2)], header=("path", "label"))
+    task = read_task(floats)
+    assert task.class_names == ("0", "1") and task.labels.tolist() == [0, 0, 1, 1, 1, 1]
+    odd = _write_manifest(base / "odd.csv", [(f"colors/{c}/{i}.png", c, "holdout" if i else "train")
+                                             for c in COLORS for i in range(2)])
+    with pytest.warns(FennecInputWarning, match="split value\\(s\\) 'holdout' are none of train, val, test"):
+        assert read_task(odd).split_names == ["holdout", "train"]
+
+
+@pytest.mark.parametrize("damage", ["empty", "truncated", "an .npy", "text"])
+def test_a_damaged_npz_task_is_a_one_line_error(tmp_path: Path, damage: str) -> None:
+    good = tmp_path / "good.npz"
+    np.savez(good, features=np.ones((4, 2)), labels=np.array([0, 1, 0, 1]))
+    bad = tmp_path / "bad.npz"
+    if damage == "an .npy":
+        with open(bad, "wb") as fh:
+            np.save(fh, np.ones((4, 2)))
+    else:
+        bad.write_bytes({"empty": b"", "truncated": good.read_bytes()[:300], "text": b"junk"}[damage])
+    with pytest.raises(FennecInputError, match=r"cannot read as \.npz \((not a zip archive|a damaged archive)") as err:
+        read_task(bad)
+    assert "\n" not in str(err.value)
 
 
 def test_parquet_manifest(folder: Path) -> None:

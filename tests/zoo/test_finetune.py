@@ -254,6 +254,11 @@ def test_splits(tmp_path: Path, make_folder: Any) -> None:
     make_folder(only_train, HUES, per_class=2, size=8, split="train")
     with pytest.raises(FennecInputError, match="'test'"):
         task_split(read_task(str(only_train)))
+    one_class = tmp_path / "one_class"  # a train split of one class (found by a probe: sklearn's error, per model)
+    make_folder(one_class, {"red": HUES["red"]}, per_class=2, size=8, split="train")
+    make_folder(one_class, HUES, per_class=2, size=8, split="test")
+    with pytest.raises(FennecInputError, match=r"the train split holds 1 class\(es\) \(red\)"):
+        task_split(read_task(str(one_class)))
     two = read_task(str(make_folder(tmp_path / "two", HUES, per_class=2, size=8)))
     with pytest.raises(FennecInputError, match="at least 3 images per class"):
         task_split(two)
