@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import sys
+from pathlib import Path
 from typing import Any
 
 
@@ -17,9 +18,11 @@ def finish_run(command: str, res: Any, out: str | None, store: str | None) -> in
         w.writeheader()
         for r in res.records:
             w.writerow(r)
-    where = " and ".join(x for x in (out, store) if x)
+    # only what exists: a run whose every model failed wrote no file
+    where = " and ".join(str(x) for x in (out, store) if x and Path(x).exists())
     print(f"{command}: {len(res.records)} new record(s), {len(res.skipped)} already present, "
-          f"{len(res.failures)} failure(s)" + (f"; wrote {where}" if where else ""), file=sys.stderr)
+          f"{len(res.failures)} failure(s)" + (f"; wrote {where}" if where else "; wrote nothing" if out or store
+                                               else ""), file=sys.stderr)
     return 1 if res.failures else 0
 
 

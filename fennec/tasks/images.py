@@ -18,10 +18,15 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageOps
 
-from fennec.validation import FennecInputWarning
+from fennec.validation import FennecInputError, FennecInputWarning
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".ppm", ".pgm", ".pbm",
                   ".jfif", ".ico")
+
+
+class TaskImageError(FennecInputError):
+    """The task's images cannot be used (a class without one readable image, an unreadable image a fine-tuning
+    needs, more than fit in memory): bad input for every model of a run, not a failure of one."""
 
 
 class ImageLoadError(OSError):

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, TypeVar
 
 import numpy as np
 
-from fennec.tasks.images import LoadReport, load_image
+from fennec.tasks.images import LoadReport, TaskImageError, load_image
 from fennec.tasks.task import Task
 from fennec.validation import FennecInputError, check_positive_int
 
@@ -153,7 +153,7 @@ class ProbeSet:
         sampled = np.unique(task.labels[self.indices])
         dead = [task.class_names[c] for c in sampled if got[c] == 0]
         if dead:
-            raise FennecInputError(f"task {task.source or task.name}: no readable image in class(es) {dead[:5]}; "
+            raise TaskImageError(f"task {task.source or task.name}: no readable image in class(es) {dead[:5]}; "
                                    "fix or remove those files")
 
 

@@ -13,17 +13,13 @@ from typing import Any
 
 import numpy as np
 
+from fennec.tasks.images import TaskImageError
 from fennec.tasks.sampler import balanced_sample
 from fennec.tasks.task import Task
 from fennec.validation import FennecInputError
 
 TEST_SHARE = 0.2  # held out of a task without splits
 MAX_DECODED_BYTES = 8 * 2**30  # beyond this a task's decoded images would crowd out training; --max-train caps it
-
-
-class TaskImageError(FennecInputError):
-    """The task's images cannot be used (one is unreadable, or together they do not fit in memory): bad input for
-    every model of a sweep, not a failure of one."""
 
 
 def task_split(task: Task, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:

@@ -25,6 +25,7 @@ from fennec.zoo.runner import (
     one_line,
     open_store,
     read_records_csv,
+    same_settings,
     write_records_csv,
 )
 
@@ -47,14 +48,6 @@ def _source(settings: str, res: FinetuneResult) -> str:
     extra = "".join(f", {k} {v}" for k, v in res.details.items())
     return (f"{_TOOL}{settings} | {res.n_train} train / {res.n_test} test images, weights {res.weights}{extra}"
             + (f", resumed at epoch {res.resumed_from}" if res.resumed_from else ""))
-
-
-def _same_settings(source: str, settings: str, where: str) -> None:
-    stored = source[len(_TOOL):].split(" | ")[0] if source.startswith(_TOOL) else None
-    if stored != settings:
-        what = f"settings ({stored})" if stored is not None else "a record not written by fennec finetune"
-        raise FennecInputError(f"{where}: already holds {what}, not these ({settings}); give another --benchmark "
-                               "for another setting, or the same settings to resume")
 
 
 def finetune_zoo(models: list[str], task: Task, finetuner: Finetuner, *, out: str | Path | None = None,
@@ -118,7 +111,7 @@ def finetune_zoo(models: list[str], task: Task, finetuner: Finetuner, *, out: st
             stored = db.find_record(benchmark, model, db_task, metric) if db is not None else None
             have = in_csv.get(model)
             if have is not None or stored is not None:
-                _same_settings(have["source"] if have is not None else stored[1], settings, where)
+                same_settings(_TOOL, have["source"] if have is not None else stored[1], settings, where)
                 if have is None and out is not None:  # recorded in the store only: copy it to the CSV
                     have = {"benchmark": benchmark, "model": model, "dataset": dataset, "metric": metric,
                             "value": stored[0], "source": stored[1]}

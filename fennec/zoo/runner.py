@@ -11,6 +11,7 @@ interrupted run resumes where it stopped.
 from __future__ import annotations
 
 import csv
+import math
 import os
 import sys
 from collections.abc import Callable
@@ -19,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from fennec.io import atomic_open
+from fennec.tasks.images import TaskImageError
 from fennec.tasks.sampler import DEFAULT_PROBE_SIZE
 from fennec.tasks.task import Task
 from fennec.validation import FennecInputError
@@ -75,6 +77,40 @@ def one_line(exc: BaseException) -> str:
     """A failure as one line for a report: an input error's own message, else its type and first line."""
     text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
     return f"{type(exc).__name__}: {text}" if not isinstance(exc, FennecInputError) else text
+
+
+_SCORE_TOOL = "fennec score-zoo: "
+
+
+def same_settings(tool: str, source: str, settings: str, where: str, *, legacy: bool = False) -> None:
+    """Refuse to skip a pair whose stored record was measured under other settings than ``settings``.
+
+    A record's ``source`` reads ``"<tool><settings> | <what was measured>"``; a rerun that would skip the pair as
+    done must have the same settings (hyper-parameters and the task's content fingerprint), else the record of
+    another task that happens to share the dataset name would stand for this one.
+
+    Args:
+        tool: The source's prefix (``"fennec finetune: "``).
+        source: The stored record's source.
+        settings: The settings of this run.
+        where: What the error names (benchmark, model, dataset).
+        legacy: Accept a source of the tool written before it recorded its settings (no `` | ``): it cannot be
+            checked, and refusing it would make an earlier run impossible to resume.
+
+    Raises:
+        FennecInputError: other settings, or a record another tool wrote.
+    """
+    if not source.startswith(tool):
+        raise FennecInputError(f"{where}: already holds a record not written by {tool.rstrip(': ')}; give another "
+                               "--benchmark")
+    body = source[len(tool):]
+    if " | " not in body and legacy:
+        return
+    stored = body.split(" | ")[0]
+    if stored != settings:
+        raise FennecInputError(f"{where}: already holds settings ({stored}), not these ({settings}); give another "
+                               "--benchmark (or --dataset) for another setting or task, or the same settings to "
+                               "resume")
 
 
 def _check_methods(methods: list[str]) -> list[str]:
@@ -145,7 +181,9 @@ def score_zoo(models: list[str], task: Task, methods: list[str], *, out: str | o
     dataset = dataset or task.name
     result = RunResult(out=Path(out) if out is not None else None)
     rows: list[dict[str, Any]] = read_records_csv(out) if out is not None else []
-    done = {(r["model"], r["metric"]) for r in rows if r["benchmark"] == benchmark and r["dataset"] == dataset}
+    done = {(r["model"], r["metric"]): r["source"] for r in rows
+            if r["benchmark"] == benchmark and r["dataset"] == dataset}
+    settings = f"probe {max_images} images seed {seed}, task {task.fingerprint[:16]}"
     db = open_store(store) if store is not None else None
     db_task = db.ensure_task(dataset) if db is not None else None
 
@@ -156,11 +194,14 @@ def score_zoo(models: list[str], task: Task, methods: list[str], *, out: str | o
         for raw_id, model in ids:
             todo = []
             for m in methods:
-                in_store = db is not None and db.find_record(benchmark, model, db_task, m) is not None
-                if (model, m) in done or in_store:
-                    result.skipped.append((model, m))
-                else:
+                stored = db.find_record(benchmark, model, db_task, m) if db is not None else None
+                source = done.get((model, m), stored[1] if stored is not None else None)
+                if source is None:
                     todo.append(m)
+                    continue
+                same_settings(_SCORE_TOOL, source, settings,
+                              f"--benchmark {benchmark!r}, model {model}, dataset {dataset!r}, {m}", legacy=True)
+                result.skipped.append((model, m))
             bar.update(len(methods) - len(todo))
             bar.set_postfix_str(model.partition(":")[2][:32])
             if not todo:
@@ -168,6 +209,8 @@ def score_zoo(models: list[str], task: Task, methods: list[str], *, out: str | o
             try:
                 ext = extractor(raw_id, task, max_images=max_images, seed=seed, batch_size=batch_size,
                                 allow_random=allow_random)
+            except TaskImageError:
+                raise  # the task's fault: bad input for every model, said once (exit 2)
             except Exception as exc:
                 if fail_fast:
                     raise
@@ -178,12 +221,14 @@ def score_zoo(models: list[str], task: Task, methods: list[str], *, out: str | o
                 continue
             weights = getattr(ext, "weights", None)
             wsrc = getattr(weights, "source", "unknown")
-            source = (f"fennec score-zoo: probe {len(ext.labels)} images seed {seed}, weights {wsrc}, "
+            source = (f"{_SCORE_TOOL}{settings} | {len(ext.labels)} images, weights {wsrc}, "
                       f"{'cached' if getattr(ext, 'cached', False) else 'extracted'} features")
             new_rows = []
             for m in todo:
                 try:
                     value = create_scorer(m).score(features=ext.features, labels=ext.labels, probs=ext.probs)
+                    if not math.isfinite(value):  # written, it would be a result no rerun ever recomputes
+                        raise ValueError(f"the score is {value} (too few images per class for {m}?)")
                 except Exception as exc:
                     if fail_fast:
                         raise

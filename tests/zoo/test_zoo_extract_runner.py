@@ -177,3 +177,49 @@ def test_a_model_trained_here_is_scored_like_a_timm_one(folder: Path, tmp_path: 
     with RecordStore(db) as store:
         meta = store.model(model)
     assert (meta.architecture, meta.pretraining) == ("test_convnext", "supervised on colours (3 classes)")
+
+
+def test_runner_refuses_to_let_another_tasks_record_stand_for_this_one(folder: Path, tmp_path: Path,
+                                                                      make_folder) -> None:
+    """Two tasks of one folder name: the second was skipped as 'already present' under the first's score."""
+    out = tmp_path / "scores.csv"
+    kw = {"out": out, "allow_random": True, "progress": False, "max_images": 9}
+    assert len(score_zoo([TINY], read_task(folder), ["logme"], **kw).records) == 1
+    other = make_folder(tmp_path / "elsewhere" / folder.name, {"a": (10, 200, 10), "b": (200, 10, 10)}, per_class=4,
+                        size=8)
+    with pytest.raises(FennecInputError, match=r"already holds settings \(probe 9 images seed 0, task "):
+        score_zoo([TINY], read_task(other), ["logme"], **kw)
+    with pytest.raises(FennecInputError, match="already holds settings"):  # another probe set, the same task
+        score_zoo([TINY], read_task(folder), ["logme"], **{**kw, "max_images": 6})
+    assert score_zoo([TINY], read_task(folder), ["logme"], **kw).skipped == [(TINY, "logme")]  # same: resumed
+
+
+def test_runner_a_score_that_is_not_a_number_is_a_failure_not_a_record(folder: Path,
+                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """PARC of one image per class is NaN: it was written as a result, and a rerun never recomputed it."""
+    import fennec.scores
+
+    class Nan:
+        def score(self, **kw):
+            return float("nan")
+
+    real = fennec.scores.create_scorer
+    monkeypatch.setattr(fennec.scores, "create_scorer", lambda name, **kw: Nan() if name == "parc" else real(name))
+    res = score_zoo([TINY], read_task(folder), ["parc", "logme"], allow_random=True, progress=False, max_images=9,
+                    log=lambda m: None)
+    assert [r["metric"] for r in res.records] == ["logme"]
+    assert res.failures[0][:2] == (TINY, "parc") and "the score is nan" in res.failures[0][2]
+
+
+def test_runner_a_task_without_a_readable_image_in_a_class_is_bad_input_once(tmp_path: Path, make_folder) -> None:
+    """It was a failure of every model (exit 1), not the task's bad input (exit 2)."""
+    from fennec.tasks.images import TaskImageError
+
+    root = make_folder(tmp_path / "broken", {"a": (10, 200, 10), "b": (200, 10, 10)}, per_class=3, size=8)
+    for p in (root / "b").iterdir():
+        p.write_bytes(b"not an image")
+    calls: list[str] = []
+    with pytest.raises(TaskImageError, match=r"no readable image in class\(es\) \['b'\]"):
+        score_zoo([TINY, "timm:tf_efficientnet_lite0"], read_task(root), ["logme"], allow_random=True,
+                  progress=False, extractor=_counting(calls), log=lambda m: None)
+    assert calls == [TINY]  # stopped at the first model
