@@ -56,9 +56,10 @@ def task_from_manifest(task: str, manifest: str | Path) -> str:
     path,label manifest are; one found only from the current directory is taken from there); class names
     (``a,b,c``) and absolute paths stay as they are.
 
-    What is a path and what are class names is :func:`fennec.tasks.readers.detect_reader`'s rule, applied to
-    the resolved path: an existing file or folder is a path, else text with a comma (and no file suffix) is
-    class names; anything else is a path that does not exist, which the task reader then names.
+    What is a path and what are class names is :func:`fennec.tasks.readers.detect_reader`'s rule: an existing
+    file or folder (resolved) is a path, else the cell as written decides (text with a comma, no file suffix and
+    not rooted like a path is class names); anything else is a path that does not exist, which the task reader
+    then names.
     """
     from fennec.tasks.readers import detect_reader
     from fennec.validation import FennecInputError
@@ -67,7 +68,8 @@ def task_from_manifest(task: str, manifest: str | Path) -> str:
     if resolved == task:  # absolute, "", or found from the current directory only
         return task
     try:
-        names = not Path(resolved).exists() and detect_reader(resolved) == "names"
+        # the cell as written decides (a resolved path is rooted, which reads as a folder, never as names)
+        names = not Path(resolved).exists() and detect_reader(task) == "names"
     except FennecInputError:  # neither an existing path nor class names: the reader words the error
         names = False
     return task if names else resolved

@@ -153,7 +153,11 @@ def _short(text: str, width: int = 40) -> str:
 @READERS.register("names")
 def read_names(spec: str, classes: str | list[str] | None = None, *, name: str | None = None,
                description: str | None = None) -> Task:
-    """A text-only task from a class-name file or a comma list (``classes`` is ignored: the spec is the names)."""
+    """A text-only task from a class-name file or a comma list; the spec is the names, so ``classes`` must not
+    also be given (which of the two would be meant?)."""
+    if classes is not None and (not isinstance(classes, str) or classes.strip()):
+        raise FennecInputError(f"task {_short(spec)}: is class names already, and classes were given too; give "
+                               "the names once, as the task or with --classes")
     names = parse_class_names(spec)
     if name is None:
         # a comma list is named by its classes, so that several text-only tasks stay apart in a batch
@@ -416,7 +420,9 @@ def detect_reader(spec: str) -> str:
             return "names"
         raise FennecInputError(f"task {spec}: unknown file type; expected a manifest (.csv, .tsv, .parquet), "
                                "features (.npz) or class names (.txt)")
-    if "," in spec and not low.endswith((*MANIFEST_SUFFIXES, ".npz", *NAMES_SUFFIXES)):
+    # "/data/photos,v2/" is a folder that is missing, not two classes; "T-shirt/top,Trouser" is class names
+    rooted = spec.startswith(("/", "./", "../", "~")) or spec.endswith(("/", os.sep))
+    if "," in spec and not rooted and not low.endswith((*MANIFEST_SUFFIXES, ".npz", *NAMES_SUFFIXES)):
         return "names"
     raise FennecInputError(f"task {spec}: no such file or directory; expected an image folder, a manifest (.csv, "
                            ".parquet), features (.npz), a class-name file (.txt) or a comma list of class names")

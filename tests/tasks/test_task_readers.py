@@ -292,6 +292,13 @@ def test_class_names_from_json_and_a_missing_file_is_said_missing(tmp_path: Path
 def test_detect_reader(tmp_path: Path, folder: Path) -> None:
     assert detect_reader(str(folder)) == "imagefolder"
     assert detect_reader("a,b") == "names"
+    assert detect_reader("T-shirt/top,Trouser,Pullover") == "names"  # Fashion-MNIST's names hold a slash
+    for missing in (str(tmp_path / "photos,v2"), "./photos,v2", "photos,v2/"):  # a folder that is not there
+        with pytest.raises(FennecInputError, match="no such file or directory"):
+            detect_reader(missing)
+    with pytest.raises(FennecInputError, match="is class names already, and classes were given too"):
+        read_task("cat,dog", classes="x,y")  # --classes was ignored, silently
+    assert read_task("cat,dog", classes="").class_names == ("cat", "dog")
     (tmp_path / "x.json").write_text("{}")
     with pytest.raises(FennecInputError, match="unknown file type"):
         detect_reader(str(tmp_path / "x.json"))
