@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from typing import Any
 
 from fennec.commands._manifest import manifest_rows, task_from_manifest
 from fennec.commands.recommend import add_image_arguments
@@ -61,6 +62,7 @@ def run(args: argparse.Namespace) -> int:
         raise FennecInputError("TASK: give at least one task or --manifest FILE.csv")
     tasks = [read_task(r["task"], r.get("classes") or None, description=r.get("description") or None)
              for r in rows]
+    tasks = _distinct_names(tasks)
     space = load_space(space_dir)
     views = [space_view(t, not args.no_images, args.proxy, space.image_proxy) for t in tasks]
     results = rank_batch(space, [card for card, _ in views], top_k=top_k, index=load_index(space))
@@ -73,3 +75,15 @@ def run(args: argparse.Namespace) -> int:
     else:
         sys.stdout.write(text)
     return 0
+
+
+def _distinct_names(tasks: list[Any]) -> list[Any]:
+    """Tasks whose names two of them share (two folders both called ``task``) are named by what was given for them
+    instead, so that the rows of the output can be told apart; one given twice is ranked twice under one name."""
+    import dataclasses
+
+    sources: dict[str, set[str]] = {}
+    for t in tasks:
+        sources.setdefault(t.name, set()).add(t.source or t.name)
+    shared = {n for n, given in sources.items() if len(given) > 1}
+    return [dataclasses.replace(t, name=str(t.source)) if t.name in shared and t.source else t for t in tasks]

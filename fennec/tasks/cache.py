@@ -10,8 +10,18 @@ from typing import Any
 
 
 def cache_dir(sub: str | None = None) -> Path:
-    """``$FENNEC_CACHE`` or ``~/.cache/fennec`` (optionally a sub-folder); not created here."""
+    """``$FENNEC_CACHE`` or ``~/.cache/fennec`` (optionally a sub-folder); not created here.
+
+    Raises:
+        FennecInputError: ``$FENNEC_CACHE`` names a file: said before anything is computed for the cache, which
+            could not keep it.
+    """
     root = Path(os.environ.get("FENNEC_CACHE") or Path.home() / ".cache" / "fennec").expanduser()
+    if root.exists() and not root.is_dir():
+        from fennec.validation import FennecInputError
+
+        raise FennecInputError(f"$FENNEC_CACHE {str(root)!r}: is a file, not a folder; point FENNEC_CACHE at a "
+                               "folder (or unset it for ~/.cache/fennec)")
     return root / sub if sub else root
 
 

@@ -167,7 +167,14 @@ def read_names(spec: str, classes: str | list[str] | None = None, *, name: str |
 
 def _detect_splits(root: Path) -> dict[str, Path] | None:
     subdirs = [d for d in root.iterdir() if d.is_dir() and not d.name.startswith(".")]
-    if not subdirs or not all(d.name.lower() in SPLIT_ALIASES for d in subdirs):
+    splits = [d for d in subdirs if d.name.lower() in SPLIT_ALIASES]
+    if splits and len(splits) < len(subdirs) and any(any(x.is_dir() for x in d.iterdir()) for d in splits):
+        # train/<cls>, test/<cls> beside unlabeled/: read as classes, which is rarely what was meant; say so
+        others = sorted(d.name for d in subdirs if d not in splits)
+        warnings.warn(f"task {root}: {', '.join(sorted(d.name for d in splits))} look like splits, but "
+                      f"{', '.join(others[:3])} {'is' if len(others) == 1 else 'are'} none; every folder is read as "
+                      "a class (move the others out to read the splits)", FennecInputWarning, stacklevel=3)
+    if not subdirs or len(splits) < len(subdirs):
         return None
     if not any(any(x.is_dir() for x in d.iterdir()) for d in subdirs):
         return None  # e.g. folders called 'train' and 'test' that hold images directly: those are classes

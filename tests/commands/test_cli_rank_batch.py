@@ -77,6 +77,19 @@ def test_rank_batch_manifest_with_bom_capitals_and_relative_paths(space: Path, t
     assert [r["task"] for r in rows] == ["birds", "birds", "rose,tulip,daisy", "rose,tulip,daisy"]
 
 
+def test_tasks_that_share_a_name_are_told_apart_by_what_was_given(space: Path, tmp_path: Path,
+                                                                   run_cli: Callable[..., tuple[int, str, str]]
+                                                                   ) -> None:
+    """Two class-name files both called birds.txt gave two tasks named 'birds' in one output (a probe)."""
+    for sub, names in (("a", "sparrow\neagle\n"), ("b", "owl\nheron\n")):
+        (tmp_path / sub).mkdir()
+        (tmp_path / sub / "birds.txt").write_text(names)
+    one, two = str(tmp_path / "a" / "birds.txt"), str(tmp_path / "b" / "birds.txt")
+    code, out, err = run_cli("rank-batch", one, two, one, "rose,tulip", "--space", space, "--top-k", 1)
+    assert code == 0, err
+    assert [r["task"] for r in csv.DictReader(io.StringIO(out))] == [one, two, one, "rose,tulip"]
+
+
 def test_rank_batch_manifest_errors_are_one_line(space: Path, tmp_path: Path,
                                                  run_cli: Callable[..., tuple[int, str, str]]) -> None:
     latin1 = _manifest(tmp_path / "a", "task\ncaf\xe9,th\xe9\n", encoding="latin-1")

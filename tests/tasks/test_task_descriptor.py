@@ -113,3 +113,16 @@ def test_prototype_geometry_on_known_points() -> None:
     assert g["intra_cos"] == pytest.approx(1.0) and g["proto_cos_mean"] == pytest.approx(0.0)
     assert g["ncm_accuracy"] == 1.0 and g["between_frac"] == pytest.approx(1.0)
     assert g["mean_norm"] == pytest.approx(np.sqrt(0.5))
+
+
+def test_a_cache_variable_naming_a_file_is_an_error_before_any_work(tmp_path: Path,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """The work was done, then thrown away when the cache could not be written, with a warning not naming it."""
+    from fennec.validation import FennecInputError
+
+    afile = tmp_path / "cachefile"
+    afile.write_text("x")
+    monkeypatch.setenv("FENNEC_CACHE", str(afile))
+    task = task_from_class_names("pets", ["cat", "dog"])
+    with pytest.raises(FennecInputError, match=r"\$FENNEC_CACHE '.*cachefile': is a file, not a folder"):
+        describe_task(task, proxy=PROXY)

@@ -56,6 +56,17 @@ def test_folders_named_like_splits_with_images_are_classes(tmp_path: Path, make_
     assert task.class_names == ("test", "train") and task.splits is None
 
 
+def test_split_folders_beside_another_folder_are_read_as_classes_and_said_so(tmp_path: Path, make_folder) -> None:
+    """train/<cls>, test/<cls> and unlabeled/: a task of 3 classes train, test, unlabeled, silently (a probe)."""
+    root = tmp_path / "ds"
+    make_folder(root, COLORS, per_class=2, split="train")
+    make_folder(root, COLORS, per_class=1, split="test")
+    make_folder(root / "unlabeled", {"x": COLORS["red"]}, per_class=1)
+    with pytest.warns(FennecInputWarning, match="test, train look like splits, but unlabeled is none"):
+        task = read_task(root)
+    assert task.splits is None and task.class_names == ("test", "train", "unlabeled")
+
+
 def test_imagefolder_errors(tmp_path: Path, make_folder) -> None:
     (tmp_path / "empty").mkdir()
     with pytest.raises(FennecInputError, match="no class folders"):
