@@ -162,6 +162,14 @@ def read_names(spec: str, classes: str | list[str] | None = None, *, name: str |
     if name is None:
         # a comma list is named by its classes, so that several text-only tasks stay apart in a batch
         name = Path(spec).stem if os.path.isfile(spec) else _short(",".join(names))
+    readable = wordnet_names(names)  # n01440764 -> tench, as for an image folder's class folders
+    if readable is not None:
+        names = readable
+    elif placeholder_names(names):
+        # the names are all a text-only task has: a ranking from "0, 1, 2" reads nothing about the task
+        warnings.warn(f"task {_short(spec)}: class names {', '.join(names[:3])}{', ...' if len(names) > 3 else ''} "
+                      "are placeholders that say nothing about the task; give the real class names",
+                      FennecInputWarning, stacklevel=3)
     return Task(name=name, class_names=tuple(names), kind="names", description=description, source=spec)
 
 

@@ -310,6 +310,10 @@ def test_detect_reader(tmp_path: Path, folder: Path) -> None:
     with pytest.raises(FennecInputError, match="is class names already, and classes were given too"):
         read_task("cat,dog", classes="x,y")  # --classes was ignored, silently
     assert read_task("cat,dog", classes="").class_names == ("cat", "dog")
+    # as for an image folder's class folders: WordNet ids read as names, placeholders said to be such
+    assert read_task("n01440764,n02123045").class_names == ("tench", "tabby")
+    with pytest.warns(FennecInputWarning, match="class names 0, 1, 2 are placeholders"):
+        read_task("0,1,2")
     (tmp_path / "x.json").write_text("{}")
     with pytest.raises(FennecInputError, match="unknown file type"):
         detect_reader(str(tmp_path / "x.json"))
