@@ -37,6 +37,7 @@ from fennec.validation import (
     FennecInputError,
     FennecInputWarning,
     check_choice,
+    check_output_file,
     check_positive_int,
     check_positive_number,
     check_seed,
@@ -186,6 +187,8 @@ class Finetuner:
         check_seed(self.seed)
         if save_to is not None and self.protocol != "finetune":
             raise FennecInputError("--save-to: only a fine-tuned model can be kept; use --protocol finetune")
+        if save_to is not None:  # a path that cannot be written fails now, not after hours of training
+            check_output_file(save_to, "--save-to")
         if checkpoints is not None and Path(checkpoints).exists() and not Path(checkpoints).is_dir():
             raise FennecInputError(f"--checkpoints {str(checkpoints)!r}: is a file; give a directory")
 

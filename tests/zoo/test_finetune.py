@@ -356,6 +356,9 @@ def test_foreign_or_missing_checkpoints_are_one_line_errors(tmp_path: Path) -> N
         read_checkpoint_info(f"local:{tmp_path / 'cut.pt'}")
     with pytest.raises(FennecInputError, match="only a fine-tuned model can be kept"):
         Finetuner(protocol="linear_probe").run("local:x", None, save_to=tmp_path / "x.pt")  # type: ignore[arg-type]
+    (tmp_path / "adir").mkdir()  # found by a probe: the model trained first, then failed to be saved
+    with pytest.raises(FennecInputError, match="--save-to .*adir'?: is a directory"):
+        Finetuner().run("local:x", None, save_to=tmp_path / "adir")  # type: ignore[arg-type]
 
 
 def test_images_too_big_to_decode_stop_the_sweep_with_a_hint(hues: Any, monkeypatch: pytest.MonkeyPatch) -> None:
