@@ -19,6 +19,7 @@ import sys
 import warnings
 from collections import Counter
 from collections.abc import Sequence
+from pathlib import Path
 
 
 def _positive_int(text: str) -> int:
@@ -28,6 +29,16 @@ def _positive_int(text: str) -> int:
         value = 0
     if value < 1:
         raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = 0.0
+    if not (value > 0 and value != float("inf")):
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}")
     return value
 
 
@@ -52,9 +63,9 @@ def _parser() -> argparse.ArgumentParser:
 
     c = sub.add_parser("catalog", help="extract and cache the graph of every architecture (resumable)")
     c.add_argument("--retry-failures", action="store_true")
-    c.add_argument("--timeout", type=int, default=240, help="seconds per architecture (default 240)")
+    c.add_argument("--timeout", type=_positive_int, default=240, help="seconds per architecture (default 240)")
     c.add_argument("--list", action="store_true", help="only list the catalog names")
-    c.add_argument("--limit", type=int, default=None, help="only the first N architectures (catalog order)")
+    c.add_argument("--limit", type=_positive_int, default=None, help="only the first N architectures (catalog order)")
     c.add_argument("--workers", type=_positive_int, default=1,
                    help="extraction processes, one torch thread each (default 1; at most one per core)")
 
@@ -62,11 +73,11 @@ def _parser() -> argparse.ArgumentParser:
     f.add_argument("--format", choices=("text", "json"), default="text")
 
     t = sub.add_parser("train", help="train the encoder on the cached graphs and write data/archi2vec")
-    t.add_argument("--epochs", type=int, default=30)
-    t.add_argument("--dim", type=int, default=64)
-    t.add_argument("--hidden", type=int, default=32)
-    t.add_argument("--layers", type=int, default=2)
-    t.add_argument("--lr", type=float, default=5e-3)
+    t.add_argument("--epochs", type=_positive_int, default=30)
+    t.add_argument("--dim", type=_positive_int, default=64)
+    t.add_argument("--hidden", type=_positive_int, default=32)
+    t.add_argument("--layers", type=_positive_int, default=2)
+    t.add_argument("--lr", type=_positive_float, default=5e-3)
     t.add_argument("--w-contrast", type=float, default=0.5, help="weight of the contrastive loss")
     t.add_argument("--w-family", type=float, default=2.0, help="weight of the family classification loss")
     t.add_argument("--w-reg", type=float, default=2.0, help="weight of the params / FLOPs / depth regression loss")
@@ -177,8 +188,12 @@ def _cmd_train(args: argparse.Namespace) -> int:
 def _cmd_export(args: argparse.Namespace) -> int:
     import torch
 
-    from archi2vec.api import export_embeddings
+    from archi2vec.api import ENCODER_FILE, export_embeddings
 
+    if args.out is not None and not (Path(args.out) / ENCODER_FILE).is_file():  # the user's folder: bad input
+        print(f"archi2vec: error: --out {args.out!r}: no {ENCODER_FILE} there; run `archi2vec train --out "
+              f"{args.out}` first", file=sys.stderr)
+        return 2
     torch.set_num_threads(1)
     print(json.dumps(export_embeddings(args.out)))
     return 0
@@ -199,7 +214,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except UnknownNameError as exc:
         print(f"archi2vec: error: {exc}", file=sys.stderr)
         return 2
-    except (GraphExtractionError, FileNotFoundError) as exc:
+    except (GraphExtractionError, FileNotFoundError) as exc:  # an install without its data, a failed trace
         print(f"archi2vec: error: {exc}", file=sys.stderr)
         return 1
 

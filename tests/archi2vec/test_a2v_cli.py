@@ -110,3 +110,23 @@ def test_cli_embed_workers(data_dir, capsys) -> None:
         np.testing.assert_array_equal(parallel[n], serial[n])
     with pytest.raises(SystemExit):
         main([*args, "--workers", "0"])
+
+
+@pytest.mark.parametrize(("argv", "message"), [
+    (["catalog", "--limit", "-1"], "--limit: expected a positive integer, got '-1'"),  # names[:-1]: the catalog
+    (["catalog", "--limit", "0"], "--limit: expected a positive integer"),
+    (["catalog", "--timeout", "0"], "--timeout: expected a positive integer"),
+    (["train", "--epochs", "0"], "--epochs: expected a positive integer"),  # was a traceback from the scheduler
+    (["train", "--dim", "0"], "--dim: expected a positive integer"),  # wrote vectors of width 0
+    (["train", "--lr", "-1"], "--lr: expected a positive number"),
+])
+def test_bad_options_are_refused_before_any_work(argv, message, capsys) -> None:
+    """Found by a probe: `catalog --limit -1` started the whole catalog (about 24 minutes)."""
+    with pytest.raises(SystemExit) as exc:
+        main(argv)
+    assert exc.value.code == 2 and message in capsys.readouterr().err
+
+
+def test_export_without_an_encoder_is_bad_input(tmp_path, capsys) -> None:
+    assert main(["export", "--out", str(tmp_path / "nothing_here")]) == 2
+    assert "no encoder.pt there; run `archi2vec train --out" in capsys.readouterr().err
