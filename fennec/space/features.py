@@ -209,7 +209,9 @@ def _arch_vector(name: str) -> tuple[np.ndarray, np.ndarray] | str | None:
 
 def model_features(models: Sequence[object], text_encoder: str | None = None) -> ModelFeatures:
     """Featurize models (objects with ``architecture`` and ``pretraining`` attributes, e.g. ModelInfo)."""
-    arch, has_arch, size = arch_embeddings([getattr(m, "architecture", None) for m in models])
+    # a name, whatever a space saved before checkpoints were checked holds (an architecture 5 broke training)
+    arch, has_arch, size = arch_embeddings([str(a) if (a := getattr(m, "architecture", None)) else None
+                                            for m in models])
     texts = [getattr(m, "pretraining", None) or "" for m in models]
     pre = encode_texts(texts, text_encoder)
     flags = np.stack([has_arch, np.array([float(bool(t)) for t in texts], np.float32)], axis=1)

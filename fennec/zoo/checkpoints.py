@@ -80,8 +80,28 @@ def _read(path: Path, model_id: str, mmap: bool = False) -> dict[str, Any]:
 
 
 def _info(path: Path, state: dict[str, Any]) -> CheckpointInfo:
-    return CheckpointInfo(str(path), state["architecture"], state["pretraining"], int(state["input_size"]),
-                          tuple(state["class_names"]))
+    """The description a checkpoint carries, checked: a file edited or written by hand was taken at its word, and
+    an architecture that is no string broke every later training of a space it was added to."""
+    from fennec.records.aliases import timm_close_names, timm_knows
+
+    def bad(what: str) -> FennecInputError:
+        return FennecInputError(f"checkpoint {str(path)!r}: {what}; give a file written by fennec finetune --save-to")
+
+    missing = [k for k in ("architecture", "pretraining", "input_size", "class_names") if k not in state]
+    if missing:
+        raise bad(f"lacks {', '.join(missing)}")
+    arch, pre, size, names = (state[k] for k in ("architecture", "pretraining", "input_size", "class_names"))
+    if not isinstance(arch, str) or not arch.strip():
+        raise bad(f"architecture {arch!r} is not a timm architecture name")
+    if not timm_knows(arch):  # the model could not be built, and would rank as an average model
+        raise bad(f"timm has no architecture {arch!r}{timm_close_names(arch)}")
+    if not isinstance(pre, str):
+        raise bad(f"pretraining {pre!r} is not a text")
+    if isinstance(size, bool) or not isinstance(size, int) or size < 1:
+        raise bad(f"input_size {size!r} is not a positive integer")
+    if not isinstance(names, list | tuple) or not all(isinstance(n, str) for n in names):
+        raise bad("class_names is not a list of names")
+    return CheckpointInfo(str(path), arch, pre, size, tuple(names))
 
 
 def read_checkpoint_info(model_id: str) -> CheckpointInfo:

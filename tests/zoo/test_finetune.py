@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -357,7 +358,7 @@ def test_foreign_or_missing_checkpoints_are_one_line_errors(tmp_path: Path) -> N
     with pytest.raises(FennecInputError, match="only a fine-tuned model can be kept"):
         Finetuner(protocol="linear_probe").run("local:x", None, save_to=tmp_path / "x.pt")  # type: ignore[arg-type]
     (tmp_path / "adir").mkdir()  # found by a probe: the model trained first, then failed to be saved
-    with pytest.raises(FennecInputError, match="--save-to .*adir'?: is a directory"):
+    with pytest.raises(FennecInputError, match=r"--save-to .*adir'?: is a directory"):
         Finetuner().run("local:x", None, save_to=tmp_path / "adir")  # type: ignore[arg-type]
 
 
@@ -368,3 +369,30 @@ def test_images_too_big_to_decode_stop_the_sweep_with_a_hint(hues: Any, monkeypa
     with pytest.raises(FennecInputError, match="--max-train"):
         finetune_zoo(["tiny:seeing", "tiny:gray"], hues, Finetuner(epochs=1), loader=tiny_loader(),
                      log=lambda msg: None)
+
+
+@pytest.mark.parametrize(("change", "message"), [
+    ({"architecture": None}, "lacks architecture"), ({"pretraining": None}, "lacks pretraining"),
+    ({"architecture": 5}, "architecture 5 is not a timm architecture name"),
+    ({"architecture": ""}, "architecture '' is not a timm architecture name"),
+    ({"architecture": "resnt10t"}, "timm has no architecture 'resnt10t'; did you mean resnet10t"),
+    ({"input_size": "abc"}, "input_size 'abc' is not a positive integer"),
+    ({"class_names": "ab"}, "class_names is not a list of names"),
+])
+def test_a_checkpoint_description_is_checked_not_taken_at_its_word(tmp_path: Path, change: dict,
+                                                                   message: str) -> None:
+    """Found by a probe: missing fields were tracebacks, and an architecture 5, '' or a typo was added to a space
+    (where 5 then broke every training) and ranked as an average model."""
+    import torch
+
+    from fennec.zoo.checkpoints import read_checkpoint_info, save_checkpoint
+
+    good = tmp_path / "good.pt"
+    save_checkpoint(good, torch.nn.Linear(2, 2), "resnet10t", "birds", 32, ("a", "b"))
+    state = torch.load(good, weights_only=True)
+    for k, v in change.items():
+        state.pop(k) if v is None else state.__setitem__(k, v)
+    torch.save(state, tmp_path / "bad.pt")
+    assert read_checkpoint_info(f"local:{good}").architecture == "resnet10t"
+    with pytest.raises(FennecInputError, match=re.escape(message)):
+        read_checkpoint_info(f"local:{tmp_path / 'bad.pt'}")
