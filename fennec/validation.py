@@ -71,7 +71,7 @@ def check_features(features: object, name: str = "features", *, warn_n_lt_d: boo
 
 
 def check_labels(labels: object, n: int | None = None, name: str = "labels", *,
-                 min_classes: int = 2, min_per_class: int = 1) -> np.ndarray:
+                 min_classes: int = 2, min_per_class: int = 1, rows_of: str = "features") -> np.ndarray:
     """Check class labels and return them re-indexed to 0..C-1 (int64), keeping the sorted order of values.
 
     Args:
@@ -80,6 +80,7 @@ def check_labels(labels: object, n: int | None = None, name: str = "labels", *,
         name: Name used in error messages.
         min_classes: Fewest distinct classes allowed.
         min_per_class: Fewest examples allowed in every class.
+        rows_of: The array whose rows ``n`` counts, for the message (``grads`` when a scorer reads no features).
 
     Returns:
         int64 array of shape (N,) with values in [0, C).
@@ -88,8 +89,8 @@ def check_labels(labels: object, n: int | None = None, name: str = "labels", *,
     if arr.ndim != 1:
         raise FennecInputError(f"{name}: expected a 1-D array of shape (N,), got shape {arr.shape}")
     if n is not None and arr.shape[0] != n:
-        raise FennecInputError(f"{name}: length {arr.shape[0]} does not match the {n} feature rows; "
-                               "give one label per example")
+        raise FennecInputError(f"{name}: length {arr.shape[0]} does not match the {n} rows of {rows_of}; give one "
+                               f"label per example (or check the shape of {rows_of})")
     if arr.dtype.kind == "f" and not np.isfinite(arr).all():
         raise FennecInputError(f"{name}: contains NaN or inf; every example needs a class label")
     values, inverse, counts = np.unique(arr, return_inverse=True, return_counts=True)

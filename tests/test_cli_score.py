@@ -153,3 +153,23 @@ def test_help_lists_every_scorer(capsys: pytest.CaptureFixture[str]) -> None:
         main(["score", "--help"])
     assert exc.value.code == 0
     assert "reg_hscore" in capsys.readouterr().out
+
+
+def test_all_on_inputs_no_scorer_can_read_is_bad_input(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Found by a probe: every score undefined, printed as a table, exit 0."""
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(60, 16))
+    x[0, 0] = np.nan
+    np.savez(tmp_path / "nan.npz", features=x, labels=np.arange(60) % 3)
+    assert main(["score", "--features", str(tmp_path / "nan.npz"), "--method", "all"]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == "" and captured.err.count("\n") == 1
+    assert "--method all: no scorer is defined on" in captured.err and "NaN or inf" in captured.err
+
+
+def test_a_length_mismatch_names_the_array_whose_rows_were_counted(tmp_path: Path,
+                                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    rng = np.random.default_rng(0)
+    np.savez(tmp_path / "g.npz", grads=rng.normal(size=(59, 12)), labels=np.arange(60) % 3)
+    assert main(["score", "--features", str(tmp_path / "g.npz"), "--method", "lgc"]) == 2
+    assert "labels: length 60 does not match the 59 rows of grads" in capsys.readouterr().err

@@ -85,6 +85,7 @@ def run(args: argparse.Namespace) -> int:
         scorers.append((name, cls()))
 
     results: dict[str, float] = {}
+    undefined: dict[str, str] = {}  # method -> why, for the scorers only "all" asked for
     seen: set[str] = set()
     for name, scorer in scorers:
         with warnings.catch_warnings(record=True) as caught:
@@ -96,13 +97,19 @@ def run(args: argparse.Namespace) -> int:
                 if name not in via_all:
                     raise FennecInputError(f"--method {name}: {exc}") from None
                 results[name] = math.nan
-                print(f"fennec score: warning: --method {name} is undefined here ({exc})", file=sys.stderr)
+                undefined[name] = str(exc)
         for w in caught:
             msg = str(w.message).splitlines()[0] if str(w.message) else type(w.message).__name__
             if msg not in seen:
                 seen.add(msg)
                 print(f"fennec score: warning: {msg}", file=sys.stderr)
 
+    if undefined and not any(math.isfinite(v) for v in results.values()):
+        # every scorer found the inputs bad: that is bad input, not a table of undefined scores (exit 0)
+        name, why = next(iter(undefined.items()))
+        raise FennecInputError(f"--method all: no scorer is defined on {str(path)!r} ({name}: {why})")
+    for name, why in undefined.items():
+        print(f"fennec score: warning: --method {name} is undefined here ({why})", file=sys.stderr)
     if args.format == "json":
         clean = {k: (v if math.isfinite(v) else None) for k, v in results.items()}
         print(json.dumps(clean))

@@ -109,7 +109,8 @@ class Scorer:
             arrays[key] = arr
         if labels is None:
             raise FennecInputError("labels: required by every scorer but not given; pass one class label per example")
-        y = check_labels(labels, n_rows, "labels", min_classes=2, min_per_class=self.min_per_class)
+        y = check_labels(labels, n_rows, "labels", min_classes=2, min_per_class=self.min_per_class,
+                         rows_of=first or "features")
         return float(self._score(labels=y, **arrays))
 
     def _score(self, labels: np.ndarray, **arrays: np.ndarray) -> float:
