@@ -63,6 +63,7 @@ def check_space_dir(out_dir: str | os.PathLike[str], name: str = "--out", *, cre
         FennecInputError: naming the path and what to do instead.
     """
     out = check_output_parent(out_dir, name, create=create)  # before minutes of training, not after
+    _try_writing_in(out.parent, out, name)
     if not out.exists():
         return out
     if not out.is_dir():
@@ -71,6 +72,20 @@ def check_space_dir(out_dir: str | os.PathLike[str], name: str = "--out", *, cre
         raise FennecInputError(f"{name} {str(out)!r}: holds files but no trained space (no fennec manifest.json); "
                                "writing a space replaces the whole directory, so give a new or empty one")
     return out
+
+
+def _try_writing_in(folder: Path, out: Path, name: str) -> None:
+    """Make and remove a folder in ``folder`` (when it exists): permission bits do not tell that /proc, a read-only
+    mount or a full disk refuses a new entry, which the atomic write of the space then found after the training."""
+    import tempfile
+
+    if not folder.is_dir():
+        return
+    try:
+        os.rmdir(tempfile.mkdtemp(prefix=".fennec-write-check-", dir=folder))
+    except OSError as exc:
+        raise FennecInputError(f"{name} {str(out)!r}: cannot write in {str(folder)!r} ({exc.strerror or exc}); give "
+                               "a path in a writable folder") from None
 
 
 def _holds_space(path: Path) -> bool:

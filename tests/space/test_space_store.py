@@ -26,3 +26,12 @@ def test_a_space_dir_whose_parent_is_a_file_is_refused_before_anything_is_made(t
 def test_a_new_space_dir_in_new_folders_is_accepted_without_making_them(tmp_path: Path) -> None:
     out = tmp_path / "a" / "b" / "space"
     assert check_space_dir(out) == out and not (tmp_path / "a").exists()
+
+
+@pytest.mark.skipif(not Path("/proc/self").is_dir(), reason="needs Linux's /proc, a folder that takes no new entry")
+def test_a_space_folder_that_cannot_take_a_new_entry_is_refused_before_training() -> None:
+    """Found by a probe: `train.py --out /proc/x` trained for 40 s, then failed to write (a traceback)."""
+    from fennec.space.store import check_space_dir
+
+    with pytest.raises(FennecInputError, match=r"--out '/proc/x': cannot write in '/proc'"):
+        check_space_dir("/proc/x")
