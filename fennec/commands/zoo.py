@@ -39,9 +39,12 @@ def run_add(args: argparse.Namespace) -> int:
     known = space.model_positions()
     # a model the space already has (any source, hf: and parc: ids of published records too) is not read again
     added = space.add_models({m: model_from_id(m, args.pretraining) for m in ids if m not in known})
-    save_space(space, where, "--space")
+    if added:  # nothing new: the space stays as it was, not rewritten
+        save_space(space, where, "--space")
     for m in ids:
         state = "added (cold start)" if m in added else "already in the space"
+        if m not in added and args.pretraining:  # a model keeps the vector it has: the text given is not read
+            state += " (--pretraining not applied: a model keeps its vector; add it under another id)"
         print(f"{m}: {state}", file=sys.stderr)
     return 0
 

@@ -386,10 +386,12 @@ def test_zoo_add_list_and_recommend(space_copy, run_cli):
     assert by_id["timm:resnet18"]["cold_start"] is True
     # pre-trained on birds: the new model beats the car and food specialists on a bird task
     assert by_id["timm:resnet18"]["rank"] < min(by_id["test:cars"]["rank"], by_id["test:food"]["rank"])
-    # adding it again is a no-op
-    code, _, err = run_cli("zoo", "add", "timm:resnet18", "--space", space_copy)
-    assert code == 0 and "already in the space" in err
+    # adding it again is a no-op: the space is not rewritten, and a new pre-training text is said to be unused
+    stamp = (space_copy / "space.npz").stat().st_mtime_ns
+    code, _, err = run_cli("zoo", "add", "timm:resnet18", "--pretraining", "cars", "--space", space_copy)
+    assert code == 0 and "already in the space (--pretraining not applied" in err
     assert ModelIndex.load(str(space_copy / "index.faiss")).size == N_MODELS + 1
+    assert (space_copy / "space.npz").stat().st_mtime_ns == stamp
 
 
 def test_zoo_add_scores_like_candidates(trained, space_copy, run_cli):
