@@ -26,6 +26,8 @@ class FennecInputWarning(UserWarning):
 def check_matrix(value: object, name: str, *, dtype: type = np.float64, min_rows: int = 1) -> np.ndarray:
     """Check a finite (N, D) matrix of at least ``min_rows`` rows; return it C-contiguous in ``dtype`` (no copy
     when it already is)."""
+    if np.iscomplexobj(value):  # numpy would drop the imaginary parts with a warning and go on
+        raise FennecInputError(f"{name}: complex values; give real-valued features (e.g. the magnitudes)")
     try:
         arr = np.ascontiguousarray(value, dtype=dtype)
     except (TypeError, ValueError) as exc:
@@ -93,6 +95,10 @@ def check_labels(labels: object, n: int | None = None, name: str = "labels", *,
                                f"label per example (or check the shape of {rows_of})")
     if arr.dtype.kind == "f" and not np.isfinite(arr).all():
         raise FennecInputError(f"{name}: contains NaN or inf; every example needs a class label")
+    if arr.dtype.kind == "f" and not np.array_equal(arr, np.round(arr)):
+        # 0.5, 1.5 are regression targets, not classes: each distinct value would become a class of its own
+        raise FennecInputError(f"{name}: holds fractional values such as {arr[arr != np.round(arr)][0]!r}; class "
+                               "labels are integers or strings")
     values, inverse, counts = np.unique(arr, return_inverse=True, return_counts=True)
     if len(values) < min_classes:
         raise FennecInputError(f"{name}: found {len(values)} class(es), need at least {min_classes}; "

@@ -74,3 +74,15 @@ def test_read_csv_text_drops_a_bom_and_words_non_utf8(tmp_path: Path) -> None:
         read_csv_text(latin1, "--manifest")
     with pytest.raises(FennecInputError, match="cannot read the file"):
         read_csv_text(tmp_path / "missing.csv", "--manifest")
+
+
+def test_complex_features_and_fractional_labels_are_refused() -> None:
+    """Found by a probe: complex features were cast to real with numpy's warning, and labels 0.5, 1.5 each became
+    a class of their own."""
+    from fennec.validation import check_features, check_labels
+
+    with pytest.raises(FennecInputError, match="features: complex values"):
+        check_features(np.ones((4, 2)) + 1j)
+    with pytest.raises(FennecInputError, match=r"labels: holds fractional values such as 0\.5"):
+        check_labels(np.array([0.5, 1.5, 0.5, 1.5]))
+    assert check_labels(np.array([0.0, 1.0, 0.0, 1.0])).tolist() == [0, 1, 0, 1]  # integral floats are labels
