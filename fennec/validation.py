@@ -97,8 +97,8 @@ def check_labels(labels: object, n: int | None = None, name: str = "labels", *,
         raise FennecInputError(f"{name}: contains NaN or inf; every example needs a class label")
     if arr.dtype.kind == "f" and not np.array_equal(arr, np.round(arr)):
         # 0.5, 1.5 are regression targets, not classes: each distinct value would become a class of its own
-        raise FennecInputError(f"{name}: holds fractional values such as {arr[arr != np.round(arr)][0]!r}; class "
-                               "labels are integers or strings")
+        raise FennecInputError(f"{name}: holds fractional values such as {float(arr[arr != np.round(arr)][0])!r}; "
+                               "class labels are integers or strings")
     values, inverse, counts = np.unique(arr, return_inverse=True, return_counts=True)
     if len(values) < min_classes:
         raise FennecInputError(f"{name}: found {len(values)} class(es), need at least {min_classes}; "
