@@ -26,7 +26,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--no-warm-start", action="store_true", help="ignore the space already in --out")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--epochs", type=int, default=None, help="maximum epochs (default: the space's default)")
-    p.add_argument("--dim", type=int, default=None, help="width of the learned vectors (default 8)")
+    p.add_argument("--dim", type=int, default=None,
+                   help="width of the learned vectors (default: the previous space's when warm-starting, else 8)")
     p.add_argument("--images", choices=("auto", "off"), default="auto",
                    help="read the image statistics of the store's tasks when 3 or more share a proxy (auto, the "
                    "default) or train a space that reads text only (off)")
@@ -68,6 +69,10 @@ def run(args: argparse.Namespace) -> int:
             # spaces saved before the flag: a model without records there was one zoo add gave
             if meta.get("added", not init.has_records(m)):
                 models.setdefault(m, ZooModel(m, meta.get("architecture"), meta.get("pretraining"), added=True))
+    if init is not None and "dim" not in params:
+        # retraining keeps the previous space's width unless --dim asks for another (it fell back to the default
+        # and trained from scratch; found by a probe)
+        params["dim"] = init.dim
     space = TransferSpace(**params).fit(records, models, tasks, init=init)
     path = save_space(space, out)
     info = space.train_info_

@@ -534,6 +534,10 @@ def test_retraining_at_another_width_says_it_trained_from_scratch(trained, space
                                "--dim", "4")
     assert code == 0, err
     assert "(warm start)" not in err
+    # retrained without --dim, it keeps the width it has and warm-starts (it fell back to 8, from scratch)
+    code, _, err = run_cli("train", "--store", trained["store"], "--out", space_copy, "--epochs", "5")
+    assert code == 0 and "(warm start)" in err, err
+    assert json.loads((space_copy / "config.json").read_text())["dim"] == 4
 
 
 def test_retraining_on_another_store_does_not_inherit_the_old_zoo(world, space_copy, run_cli, tmp_path):
