@@ -93,8 +93,17 @@ def test_paired_gain_is_the_weighted_mean_over_groups_of_their_mean_gain_over_fo
     w = batch.group_weight
     mean = w @ diff / w.sum()
     assert gain == pytest.approx(mean)
-    assert se == pytest.approx(np.sqrt(w ** 2 @ (diff - mean) ** 2) / w.sum() * np.sqrt(N_TASKS / (N_TASKS - 1)))
     assert gain > 2 * se > 0  # the main effect carries the truth: a clear gain
+    # the standard error, checked without restating it: with equal weights it is scipy's standard error of the
+    # mean over the groups' gains, and weights scaled by a constant leave it (and the gain) as they are
+    from scipy.stats import sem
+
+    for weights in (np.ones(N_TASKS), np.full(N_TASKS, 3.0)):
+        even = Batch(**{**batch.__dict__, "group_weight": weights})
+        gain_even, se_even = paired_gain(parts, even, (1.0, 1.0), (0.0, 0.0))
+        assert gain_even == pytest.approx(diff.mean()) and se_even == pytest.approx(sem(diff))
+    scaled = Batch(**{**batch.__dict__, "group_weight": 7.0 * w})
+    assert paired_gain(parts, scaled, (1.0, 1.0), (0.0, 0.0)) == pytest.approx((gain, se))
     # against itself: no gain; with one held-out group: no standard error to trust
     assert paired_gain(parts, batch, (1.0, 1.0), (1.0, 1.0)) == (0.0, 0.0)
     one = [(fixed, main, zero, batch.task == 0)]
