@@ -33,13 +33,12 @@ def _positive_int(text: str) -> int:
 
 
 def _positive_float(text: str) -> float:
+    from fennec.validation import FennecInputError, check_positive_number
+
     try:
-        value = float(text)
-    except ValueError:
-        value = 0.0
-    if not (value > 0 and value != float("inf")):
-        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}")
-    return value
+        return check_positive_number(float(text), "value")  # finite and > 0, the project's one rule for it
+    except (ValueError, FennecInputError):
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}") from None
 
 
 def _parser() -> argparse.ArgumentParser:
