@@ -256,7 +256,7 @@ def build_image_space(root: Path, env: dict[str, str]) -> dict:
     from PIL import Image
 
     from fennec.records.cards import TaskCard
-    from fennec.records.store import ModelInfo
+    from fennec.records.record import ModelInfo
     from fennec.space.planted import planted_records, write_world_store
 
     looks = {"warm": [(230, 40, 30), (240, 140, 20), (220, 80, 60)],

@@ -66,7 +66,7 @@ import numpy as np
 from fennec.records.aliases import data_dir
 from fennec.records.cards import TaskCard
 from fennec.records.metrics import oriented
-from fennec.records.store import ModelInfo, Record
+from fennec.records.record import ModelInfo, Record
 from fennec.registry import Registry
 
 

@@ -25,7 +25,8 @@ from fennec.evaluation.methods import FitContext, Method, create_method
 from fennec.evaluation.metrics import METRIC_KEYS, all_metrics
 from fennec.records.cards import TaskCard
 from fennec.records.metrics import higher_is_better, main_metric_records, oriented
-from fennec.records.store import ModelInfo, Record, RecordStore, default_store_path
+from fennec.records.record import ModelInfo, Record
+from fennec.records.store import RecordStore, default_store_path
 from fennec.validation import FennecInputError, check_choice, check_seed
 
 PROTOCOLS = ("lodo", "lomo")

@@ -14,7 +14,8 @@ Public API::
 from fennec.records.aliases import canonical_dataset, resolve_model
 from fennec.records.cards import TaskCard
 from fennec.records.ingest import IngestResult, ingest_file, seed_shipped
-from fennec.records.store import ModelInfo, Record, RecordStore, default_store_path, record_matrix
+from fennec.records.record import ModelInfo, Record, record_matrix
+from fennec.records.store import RecordStore, default_store_path
 
 __all__ = [
     "IngestResult",

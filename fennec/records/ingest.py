@@ -25,7 +25,8 @@ from pathlib import Path
 from fennec.records.aliases import _TORCHVISION_TO_TIMM, ModelAlias, data_dir, model_aliases, parc_model, resolve_model
 from fennec.records.cards import shipped_cards
 from fennec.records.metrics import PRETRAIN, PROTOCOLS, is_percent_metric
-from fennec.records.store import Record, RecordStore
+from fennec.records.record import Record
+from fennec.records.store import RecordStore
 from fennec.registry import unknown_name_message
 from fennec.validation import FennecInputError, check_file, read_csv_text
 

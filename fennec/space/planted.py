@@ -20,7 +20,8 @@ from collections.abc import Iterable, Mapping
 import numpy as np
 
 from fennec.records.cards import TaskCard
-from fennec.records.store import ModelInfo, Record, RecordStore
+from fennec.records.record import ModelInfo, Record
+from fennec.records.store import RecordStore
 from fennec.tasks.descriptor import N_GEOMETRY
 
 World = tuple[list[Record], dict[str, ModelInfo], dict[str, TaskCard]]

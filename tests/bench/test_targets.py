@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from fennec.records.store import Record
+from fennec.records.record import Record
 
 
 def planted() -> list[Record]:
@@ -33,7 +33,7 @@ def test_the_failed_run_is_counted_and_held_at_the_bound(bench_script):
 def test_the_standardised_prior_averages_each_models_targets_over_the_training_datasets(bench_script):
     from fennec.evaluation.methods import FitContext
     from fennec.records.cards import TaskCard
-    from fennec.records.store import ModelInfo
+    from fennec.records.record import ModelInfo
 
     script = bench_script("targets")
     records = planted()
@@ -53,7 +53,7 @@ def test_the_spread_weighted_prior_weighs_each_training_dataset_by_its_relative_
 
     from fennec.evaluation.methods import FitContext
     from fennec.records.cards import TaskCard
-    from fennec.records.store import ModelInfo
+    from fennec.records.record import ModelInfo
 
     script = bench_script("targets")
     records = [r for r in planted() if r.benchmark == "ft" and r.dataset != "d2" and r.model != "m7"]

@@ -119,17 +119,6 @@ def test_records_init_fills_cards_of_bare_tasks(tmp_path):
     assert len(s.records(benchmark="b")) == 1
 
 
-def test_record_matrix(store):
-    from fennec.records import Record, record_matrix
-
-    models, datasets, mat = record_matrix(store.records(benchmark="sfda_supervised"))
-    assert mat.shape == (11, 11) and np.isfinite(mat).all()
-    recs = [Record("a", "x", "b", "m1", 1.0), Record("a", "x", "b", "m2", 3.0), Record("b", "y", "b", "m1", 5.0)]
-    models, datasets, mat = record_matrix(recs)
-    assert models == ["a", "b"] and datasets == ["x", "y"]
-    np.testing.assert_array_equal(mat, [[2.0, np.nan], [np.nan, 5.0]])
-
-
 PROXY = "timm:tf_efficientnet_lite0"
 
 

@@ -16,7 +16,7 @@ import pytest
 
 from fennec.cli import main
 from fennec.records.cards import TaskCard
-from fennec.records.store import ModelInfo
+from fennec.records.record import ModelInfo
 from fennec.space.planted import planted_records, write_world_store
 
 PROXY = "timm:tf_efficientnet_lite0"  # the offline wheel proxy

@@ -42,7 +42,7 @@ def test_fennec_ranks_the_planted_specialist_first(world):
 
 
 def test_fennec_scores_a_model_it_has_no_record_of(world):
-    from fennec.records.store import ModelInfo
+    from fennec.records.record import ModelInfo
 
     records, models, tasks = world
     held_out = "cars"

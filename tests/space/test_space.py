@@ -64,7 +64,7 @@ def test_a_failed_run_leaves_the_clipped_space_near_the_one_trained_without_it(w
     squeeze every other model's target on that task together."""
     import dataclasses
 
-    from fennec.records.store import ModelInfo
+    from fennec.records.record import ModelInfo
     from fennec.space.planted import planted_records
 
     _, models, tasks = world
@@ -314,7 +314,7 @@ def _with_parc_newcomer(world):
     newcomer with PARC scores only: they say it is the best model on birds and poor elsewhere."""
     from dataclasses import replace
 
-    from fennec.records.store import ModelInfo, Record
+    from fennec.records.record import ModelInfo, Record
 
     records, models, tasks = world
     rng = np.random.default_rng(1)
