@@ -216,6 +216,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (GraphExtractionError, FileNotFoundError) as exc:  # an install without its data, a failed trace
         print(f"archi2vec: error: {exc}", file=sys.stderr)
         return 1
+    except KeyboardInterrupt:  # Ctrl-C: one line and the shell's 128 + SIGINT, as `fennec` does
+        again = "; rerun the same command to resume" if args.command == "catalog" else ""
+        print(f"archi2vec {args.command}: interrupted{again}", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":

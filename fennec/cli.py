@@ -5,7 +5,7 @@ adds a sub-parser whose ``func`` default is the handler ``run(args) -> int``. Co
 libraries (torch, timm, faiss) inside ``run`` so that ``fennec --help`` stays fast.
 
 Bad input never shows a traceback: :class:`~fennec.validation.FennecInputError` (and unknown registry names)
-print one line on stderr and exit with code 2.
+print one line on stderr and exit with code 2. Ctrl-C prints one line too and exits with 130.
 """
 
 from __future__ import annotations
@@ -20,6 +20,9 @@ from collections.abc import Iterator, Sequence
 
 from fennec.registry import UnknownNameError
 from fennec.validation import FennecInputError
+
+# Commands that keep what they finished and pick up where they stopped when rerun with the same arguments.
+RESUMABLE = frozenset({"finetune", "score-zoo"})
 
 # Order is the order of `fennec --help`.
 COMMAND_MODULES = (
@@ -83,6 +86,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except BrokenPipeError:  # `fennec ... | head` is not an error
         return 0
+    except KeyboardInterrupt:
+        # Ctrl-C is the user's choice, not a failure to explain with a traceback; 130 is the shell's 128 + SIGINT.
+        again = "; rerun the same command to resume" if args.command in RESUMABLE else ""
+        print(f"fennec {args.command}: interrupted{again}", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":
