@@ -145,6 +145,10 @@ def timm_pretrained_cfg(name: str, model_id: str) -> dict[str, Any]:
 
         hint = timm_close_names(name) or "; see timm.list_models()"
         raise FennecInputError(f"{model_id}: unknown timm model {name!r}{hint}")
+    from fennec.records.aliases import timm_tag_problem
+
+    if (problem := timm_tag_problem(name)) is not None:
+        raise FennecInputError(f"{model_id}: {problem}")
     cfg = timm.models.get_pretrained_cfg(name, allow_unregistered=True)
     return cfg.to_dict() if cfg is not None else {}
 

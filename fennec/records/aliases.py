@@ -135,6 +135,23 @@ def timm_knows(architecture: str) -> bool:
     return bool(timm.is_model(architecture))
 
 
+@functools.lru_cache(maxsize=1024)
+def timm_tag_problem(name: str) -> str | None:
+    """Why timm has no pre-trained weights for ``arch.tag`` (``"timm has no pre-trained tag ..."``, with the tags it
+    has), or None when ``name`` has no tag or a tag timm knows. The architecture itself is checked by
+    :func:`timm_knows`."""
+    arch, dot, tag = name.partition(".")
+    if not dot:
+        return None
+    import timm
+
+    tags = [t.partition(".")[2] for t in timm.list_pretrained(f"{arch}.*")]
+    if tag in tags:
+        return None
+    known = f"one of {', '.join(tags)}" if tags else "no tag at all: timm has no pre-trained weights for it"
+    return f"timm has no pre-trained tag {tag!r} for {arch!r}; expected {known} (timm.list_pretrained())"
+
+
 def timm_close_names(name: str) -> str:
     """``"; did you mean a, b?"`` with the timm architectures closest to ``name`` (its tag dropped), or ``""``:
     the hint of every unknown-timm-model error."""
@@ -167,6 +184,14 @@ def id_metadata(source: str, rest: str, pretraining: str | None = None) -> tuple
     return None, pretraining
 
 
+def _warn_unknown_tag(name: str, timm_name: str, words: str | None) -> None:
+    """Warn when ``timm_name`` (``arch.tag``) has a tag timm does not know: the records stand, but the pre-training
+    text read from the tag may not be the model's."""
+    if (problem := timm_tag_problem(timm_name)) is not None:
+        warnings.warn(f"model {name!r}: {problem}; its records are kept, with the pre-training text {words!r} "
+                      "(give a 'pretraining' column to say it)", FennecInputWarning, stacklevel=3)
+
+
 def resolve_model(name: str, architecture: str | None = None, pretraining: str | None = None) -> ModelAlias:
     """Resolve a published model name to its id, architecture and pre-training text.
 
@@ -194,6 +219,8 @@ def resolve_model(name: str, architecture: str | None = None, pretraining: str |
             warnings.warn(f"model {name!r}: timm has no architecture {arch!r}{timm_close_names(arch)}; its records "
                           "are kept, without an architecture vector", FennecInputWarning, stacklevel=2)
             arch = ""
+        elif source == "timm" and not pretraining:
+            _warn_unknown_tag(name, rest, words)
         # an explicit id without a known architecture (local:, hf:) is still a model the space can learn from
         # its records; it just has no archi2vec vector ("" is "unknown" for the towers)
         return ModelAlias(name, name, architecture or arch or "", words or "")
@@ -201,8 +228,10 @@ def resolve_model(name: str, architecture: str | None = None, pretraining: str |
     if architecture:
         return ModelAlias(name, f"published:{name}", architecture, pretraining or pretraining_from_tag(tag) or "")
     if timm_knows(arch):
-        return ModelAlias(name, f"timm:{name}", arch,
-                          pretraining or pretraining_from_tag(tag) or TIMM_DEFAULT_PRETRAINING)
+        words = pretraining or pretraining_from_tag(tag) or TIMM_DEFAULT_PRETRAINING
+        if not pretraining:
+            _warn_unknown_tag(name, name, words)
+        return ModelAlias(name, f"timm:{name}", arch, words)
     raise FennecInputError(f"model {name!r}: not in the alias table (data/aliases/models.csv), not a timm model, "
                            "and no 'architecture' column; add one with a timm name, or name the model as source:id "
                            f"(local:{name} for one without a known architecture)")

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from fennec.records.aliases import id_metadata, timm_close_names, timm_knows
+from fennec.records.aliases import id_metadata, timm_close_names, timm_knows, timm_tag_problem
 from fennec.registry import unknown_name_message
 from fennec.validation import FennecInputError, check_model_id
 
@@ -22,11 +22,14 @@ class ZooModel:
     added: bool = False
 
 
-def _check_timm_architecture(model_id: str, arch: str) -> None:
-    """A ``timm:`` id must name an architecture timm can build: a typo would otherwise rank as an average model."""
+def _check_timm_model(model_id: str, arch: str, name: str) -> None:
+    """A ``timm:`` id must name an architecture timm can build (a typo would otherwise rank as an average model)
+    and, with a tag, weights timm has (a mistyped tag would be read as the default pre-training)."""
     if not timm_knows(arch):
         raise FennecInputError(f"model {model_id!r}: timm has no architecture {arch!r}{timm_close_names(arch)} "
                                "(timm.list_models() lists them; a model of your own is local:PATH)")
+    if (problem := timm_tag_problem(name)) is not None:
+        raise FennecInputError(f"model {model_id!r}: {problem}")
 
 
 def _check_torchvision_model(model_id: str, name: str) -> None:
@@ -78,7 +81,7 @@ def model_from_id(model_id: str, pretraining: str | None = None) -> ZooModel:
         return ZooModel(model_id, info.architecture, pretraining or info.pretraining)
     arch, words = id_metadata(source, rest, pretraining)
     if source == "timm":
-        _check_timm_architecture(model_id, arch)
+        _check_timm_model(model_id, arch, rest.partition(":")[0])
     elif source == "torchvision":
         _check_torchvision_model(model_id, rest)
     else:

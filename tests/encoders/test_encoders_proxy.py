@@ -78,6 +78,10 @@ def test_timm_model_without_weights_says_what_to_download(monkeypatch: pytest.Mo
     assert resolve_timm_weights("test_convnext", allow_random=True).source == "random"
     with pytest.raises(FennecInputError, match="unknown timm model"):
         resolve_timm_weights("resnet5000")
+    # A mistyped tag is timm's RuntimeError otherwise: a traceback instead of the tags there are.
+    with pytest.raises(FennecInputError, match=r"timm:resnet10t\.a1: timm has no pre-trained tag 'a1' for "
+                       r"'resnet10t'; expected one of .*c3_in1k"):
+        resolve_timm_weights("resnet10t.a1")
 
 
 def test_timm_weights_from_a_local_file_and_from_the_hf_cache(tmp_path: Path,

@@ -66,6 +66,19 @@ def test_a_timm_id_timm_does_not_know_is_kept_with_a_warning_and_no_architecture
     assert resolve_model("timm:resnt50", architecture="resnet50").architecture == "resnet50"  # told: no warning
 
 
+@pytest.mark.parametrize("name", ["timm:resnet50.a1_in1kk", "resnet50.a1_in1kk"])
+def test_a_timm_tag_timm_does_not_know_is_kept_with_a_warning(name, recwarn):
+    from fennec.validation import FennecInputWarning
+
+    with pytest.warns(FennecInputWarning, match=r"no pre-trained tag 'a1_in1kk' for 'resnet50'.*records are kept"):
+        a = resolve_model(name)
+    assert a.architecture == "resnet50"
+    recwarn.clear()
+    resolve_model(name, pretraining="supervised on ImageNet-1k")  # told what the weights are: no warning
+    resolve_model(name.replace("a1_in1kk", "a1_in1k"))
+    assert not [w for w in recwarn if issubclass(w.category, FennecInputWarning)]
+
+
 def test_an_explicit_id_without_a_known_architecture_is_kept():
     a = resolve_model("local:mycorp/secretnet")
     assert (a.model_id, a.architecture) == ("local:mycorp/secretnet", "")

@@ -22,6 +22,7 @@ def test_a_local_checkpoint_gives_its_own_architecture_and_pretraining(tmp_path)
     ("torchvision:resnet5O", r"unknown torchvision classification model 'resnet5O'; did you mean resnet50"),
     ("open_clip:ViT-B-3:openai", r"unknown open_clip model 'ViT-B-3'; did you mean .*ViT-B-32"),
     ("open_clip:ViT-B-32:laion2b", r"no pre-trained tag 'laion2b' for 'ViT-B-32'; expected one of .*openai"),
+    ("timm:resnet50.a1_in1kk", r"no pre-trained tag 'a1_in1kk' for 'resnet50'; expected one of .*a1_in1k"),
     ("local:/no/such/net.pt", r"does not exist"),
     ("hf:someone/net", r"not in the space, and a hf: id cannot get a cold-start vector"),
 ])
@@ -31,6 +32,8 @@ def test_a_name_its_source_does_not_know_is_a_clear_error(model_id, message):
 
 
 def test_known_names_of_every_source_are_accepted():
+    assert model_from_id("timm:resnet50.a1_in1k").architecture == "resnet50"
+    assert model_from_id("timm:resnet50").architecture == "resnet50"  # no tag: timm's default weights
     assert model_from_id("torchvision:resnet50").architecture == "resnet50"
     assert "CLIP" in model_from_id("open_clip:ViT-B-32").pretraining
     assert "LAION" in model_from_id("open_clip:ViT-B-32:laion2b_s34b_b79k").pretraining
