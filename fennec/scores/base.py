@@ -111,6 +111,11 @@ class Scorer:
             raise FennecInputError("labels: required by every scorer but not given; pass one class label per example")
         y = check_labels(labels, n_rows, "labels", min_classes=2, min_per_class=self.min_per_class,
                          rows_of=first or "features")
+        if y.shape[0] == int(y.max()) + 1:
+            # Every estimator compares how examples of a class gather against how classes differ; with one
+            # example per class the two coincide and each returns a constant (H-score its rank, kNN 0).
+            raise FennecInputError(f"labels: each of the {y.shape[0]} classes has a single example, so no score "
+                                   "can tell how examples of a class gather; give some classes two or more")
         return float(self._score(labels=y, **arrays))
 
     def _score(self, labels: np.ndarray, **arrays: np.ndarray) -> float:

@@ -181,6 +181,16 @@ def test_needs_two_classes(name: str) -> None:
         create_scorer(name).score(**dict(_inputs(name, task), labels=np.zeros(task["labels"].shape[0])))
 
 
+@pytest.mark.parametrize("name", ALL)
+def test_one_example_per_class_is_an_error(name: str) -> None:
+    # Every score would be a constant here (H-score the rank of the features, kNN 0): a clear error instead.
+    task = _task(0)
+    labels = np.arange(task["labels"].shape[0])
+    match = r"^labels: (each of the 120 classes has a single example|class\(es\) .* have fewer than 2)"
+    with pytest.raises(FennecInputError, match=match):
+        create_scorer(name).score(**dict(_inputs(name, task), labels=labels))
+
+
 @pytest.mark.parametrize("name", ["gbc", "sfda"])
 def test_class_with_one_example_is_an_error_where_variances_are_needed(name: str) -> None:
     task = _task(0)
