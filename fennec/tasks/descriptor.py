@@ -7,7 +7,8 @@ depends only on the two encoders, never on the task, and a missing part is zeros
 block               size   content
 ==================  =====  ========================================================================================
 text.names          dt     mean of the L2-normalized embeddings of ``"a photo of a {name}."`` over the classes,
-                           re-normalized (the zero-shot classifier's mean, as in CLIP's prompt ensembling)
+                           re-normalized (the zero-shot classifier's mean, as in CLIP's prompt ensembling); over
+                           :data:`MAX_NAMES` classes, over a sample of them fixed by the names alone
 text.description    dt     embedding of the task description
 image.mean          di     mean of the L2-normalized proxy embeddings of the probe images (its norm measures how
                            concentrated the task is in the proxy's space)
@@ -27,7 +28,9 @@ needs only what the proxy saw (``recommend`` on a space that reads image statist
 
 from __future__ import annotations
 
+import hashlib
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -45,6 +48,9 @@ from fennec.tasks.task import Task, clean_class_name
 
 VERSION = "fennec-descriptor-v1"
 PROMPT = "a photo of a {name}."
+# The names part is the mean of the class names' embeddings; past this many names it is the mean of a sample, whose
+# error is already small next to the spread between tasks, so a 20k-class list costs seconds instead of minutes.
+MAX_NAMES = 1024
 GEOMETRY_STATS = (
     "intra_cos",       # mean cosine of each image to its own class prototype (compactness)
     "proto_cos_mean",  # mean pairwise cosine between normalized class prototypes (how alike classes look)
@@ -212,6 +218,15 @@ def image_part(emb: np.ndarray, labels: np.ndarray) -> np.ndarray:
     return np.concatenate([emb.mean(axis=0), emb.std(axis=0), prototype_geometry(emb, labels)]).astype(np.float32)
 
 
+def _names_sample(names: Sequence[str]) -> list[str]:
+    """All of ``names`` up to :data:`MAX_NAMES`; past it, the ``MAX_NAMES`` names whose SHA-256 digests are
+    smallest: a sample that depends on the set of names alone, not on their order or on a random state."""
+    names, limit = list(names), MAX_NAMES
+    if len(names) <= limit:
+        return names
+    return sorted(names, key=lambda n: hashlib.sha256(str(n).encode("utf-8")).digest())[:limit]
+
+
 def text_part(task: Task, text_encoder: Any) -> np.ndarray | None:
     """``[names (dt), description (dt)]`` or None when the classes carry no names and there is no description."""
     dt = int(text_encoder.dim)
@@ -221,12 +236,13 @@ def text_part(task: Task, text_encoder: Any) -> np.ndarray | None:
         return None
     names_vec = np.zeros(dt, np.float32)
     desc_vec = np.zeros(dt, np.float32)
-    texts = [PROMPT.format(name=clean_class_name(n)) for n in task.class_names] if has_names else []
+    names = _names_sample(task.class_names) if has_names else []
+    texts = [PROMPT.format(name=clean_class_name(n)) for n in names]
     if has_desc:
         texts.append(str(task.description).strip())
     emb = text_encoder.encode(texts)
     if has_names:
-        m = emb[: len(task.class_names)].mean(axis=0)
+        m = emb[: len(names)].mean(axis=0)
         names_vec = (m / max(float(np.linalg.norm(m)), 1e-12)).astype(np.float32)
     if has_desc:
         desc_vec = emb[-1].astype(np.float32)

@@ -65,6 +65,36 @@ def test_text_part_reflects_meaning() -> None:
     assert pets.parts["meta"][1] == 0  # no description
 
 
+class _CountingEncoder:
+    """Embeds a text as a fixed random vector of its own (hash-seeded) and keeps what it was asked to embed."""
+
+    dim = 16
+
+    def __init__(self) -> None:
+        self.calls: list[list[str]] = []
+
+    def encode(self, texts: list[str]) -> np.ndarray:
+        self.calls.append(list(texts))
+        rows = [np.random.default_rng(sum(map(ord, t))).normal(size=self.dim) for t in texts]
+        return np.asarray(rows, dtype=np.float32)
+
+
+def test_a_long_class_list_is_embedded_through_a_sample_fixed_by_its_names(monkeypatch) -> None:
+    import fennec.tasks.descriptor as desc
+
+    monkeypatch.setattr(desc, "MAX_NAMES", 8)
+    names = [f"class {i:02d}" for i in range(30)]
+    enc = _CountingEncoder()
+    vec = desc.text_part(task_from_class_names("t", names, description="many classes"), enc)
+    assert len(enc.calls[0]) == 8 + 1  # eight names and the description
+    again = desc.text_part(task_from_class_names("t", names[::-1], description="many classes"), enc)
+    assert set(enc.calls[1]) == set(enc.calls[0]) and np.array_equal(vec, again)  # the order does not matter
+    m = enc.encode(enc.calls[0][:8]).mean(axis=0)
+    np.testing.assert_allclose(vec[:16], m / np.linalg.norm(m), rtol=1e-6)
+    desc.text_part(task_from_class_names("t", names[:8]), enc)
+    assert len(enc.calls[-1]) == 8 and enc.calls[-1] == [desc.PROMPT.format(name=n) for n in names[:8]]
+
+
 def test_image_task_descriptor(folder: Path) -> None:
     task = read_task(folder)
     d = describe_task(task, proxy=PROXY, max_images=6)
