@@ -181,11 +181,25 @@ def load_space(path: str | os.PathLike[str] | None = None) -> TransferSpace:
         info = json.loads(manifest.read_text())
     except (OSError, ValueError) as exc:
         raise FennecInputError(f"--space: {str(manifest)!r} is not readable JSON ({exc}); retrain the space") from None
+    if not isinstance(info, dict):
+        raise FennecInputError(f"--space: {str(manifest)!r} holds a JSON {type(info).__name__}, not a fennec space "
+                               "manifest; retrain the space with `python train.py --out DIR --no-warm-start`")
     if info.get("format") != FORMAT:
-        raise FennecInputError(f"--space: {str(p)!r} has format {info.get('format')!r}, expected {FORMAT!r}; "
-                               "retrain it with this version")
+        found = info.get("format")
+        newer = isinstance(found, str) and found.startswith("fennec-space-v") and _format_number(found) > \
+            _format_number(FORMAT)
+        fix = ("it was written by a newer fennec: upgrade fennec" if newer else
+               "retrain it with this version (`python train.py --out DIR --no-warm-start`)")
+        raise FennecInputError(f"--space: {str(p)!r} has format {found!r}, expected {FORMAT!r}; {fix}")
     try:
         space = _read(p, info)
+        _check_consistent(space, info)
+    except SpaceMismatchError as exc:
+        raise FennecInputError(f"--space: {str(p)!r}: {exc}; retrain the space with `python train.py --out DIR "
+                               "--no-warm-start`") from None
+    except FennecInputError as exc:  # a config.json value out of range
+        raise FennecInputError(f"--space: {str(p / 'config.json')!r}: {exc}; retrain the space with `python "
+                               "train.py --out DIR --no-warm-start`") from None
     except (OSError, ValueError, KeyError, TypeError, RuntimeError, EOFError, zipfile.BadZipFile,
             pickle.UnpicklingError) as exc:
         # one line: torch's state-dict errors span several
@@ -194,6 +208,55 @@ def load_space(path: str | os.PathLike[str] | None = None) -> TransferSpace:
                                "`python train.py --out DIR --no-warm-start`") from None
     space.path_ = p
     return space
+
+
+def _format_number(fmt: str) -> int:
+    """4 for ``fennec-space-v4``; -1 for a format that has no number."""
+    tail = fmt.rpartition("-v")[2]
+    return int(tail) if tail.isdigit() else -1
+
+
+class SpaceMismatchError(ValueError):
+    """Files of a space directory that do not belong together (copied from different spaces, or edited)."""
+
+
+def _check_consistent(space: TransferSpace, info: dict) -> None:
+    """Refuse a space whose files disagree: each loads on its own, but a tower, a model list or a config from
+    another space would rank with the wrong numbers and say nothing.
+
+    Raises:
+        SpaceMismatchError: naming the two files and what they say.
+        FennecInputError: a hyper-parameter of config.json out of its range.
+    """
+    space._check_params()
+    n_models, width = space.model_vectors_.shape
+    net = space.nets_[0]
+    pairs = [
+        ("space.npz model ids", len(space.model_ids_), "space.npz model vectors", n_models),
+        ("manifest.json n_models", info.get("n_models"), "space.npz models", n_models),
+        ("manifest.json vector_dim", info.get("vector_dim"), "space.npz vector width", width),
+        ("space.npz task vectors", space.task_vectors_.shape, "tasks x vector width",
+         (len(space.task_names_), width)),
+        ("space.npz history", space.history_.shape, "models x tasks", (n_models, len(space.task_names_))),
+        ("space.npz protocol offsets", space.bench_offset_.shape, "models x benchmarks",
+         (n_models, len(space.benchmarks_))),
+        ("meta.json models", sorted(space.model_info_), "space.npz models", sorted(space.model_ids_)),
+        ("config.json n_members", space.n_members, "tower.pt members", len(space.nets_)),
+        ("config.json dim", space.dim, "tower.pt dim", int(net.free.shape[1])),
+        ("tower.pt models", int(net.free.shape[0]), "space.npz models with records", len(space.free_ids_)),
+        ("tower.pt benchmarks", int(net.bench_bias.shape[1]), "space.npz benchmarks", len(space.benchmarks_)),
+    ]
+    pairs += [(f"space.npz {b} vectors", v.shape, "space.npz model vectors", space.model_vectors_.shape)
+              for b, v in space.bench_vectors_.items()]
+    for name_a, a, name_b, b in pairs:
+        if a != b:
+            shown = (lambda v: f"{len(v)} ids") if isinstance(a, list) else repr
+            raise SpaceMismatchError(f"{name_a} ({shown(a)}) does not match {name_b} ({shown(b)}): its files do not "
+                                "belong together (edited, or copied from different spaces)")
+    missing = [t for t in space.task_names_ if t not in space.task_cards_]
+    if missing:
+        raise SpaceMismatchError(f"meta.json has no card for the space's task(s) {missing[:3]}: its files do not "
+                                 "belong together (edited, or copied from different spaces)")
 
 
 def _read(p: Path, info: dict) -> TransferSpace:

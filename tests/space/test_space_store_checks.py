@@ -1,0 +1,89 @@
+"""A space directory whose files do not belong together (edited, or copied from different spaces) is refused with
+one line naming the two files, by every command that reads a space; each file loads on its own, so without the
+checks such a space ranked with the wrong numbers or ended in a traceback."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from fennec.space.store import FORMAT, default_space_dir, load_space
+
+
+@pytest.fixture()
+def shipped_copy(tmp_path: Path) -> Path:
+    dst = tmp_path / "space"
+    shutil.copytree(default_space_dir(), dst)
+    return dst
+
+
+def _edit_json(path: Path, change: Callable[[dict], object]) -> None:
+    data = json.loads(path.read_text())
+    change(data)
+    path.write_text(json.dumps(data))
+
+
+def _drop_a_model_card(space: Path) -> None:
+    _edit_json(space / "meta.json", lambda m: m["models"].pop(next(iter(m["models"]))))
+
+
+def _drop_a_task_card(space: Path) -> None:
+    _edit_json(space / "meta.json", lambda m: m["tasks"].pop(next(iter(m["tasks"]))))
+
+
+def _drop_a_tower_member(space: Path) -> None:
+    tower = torch.load(space / "tower.pt", weights_only=True)
+    tower["state_dicts"].pop()
+    torch.save(tower, space / "tower.pt")
+
+
+def _drop_a_model_row(space: Path) -> None:
+    with np.load(space / "space.npz") as z:
+        arrays = {k: z[k] for k in z.files}
+    arrays["model_vectors"] = arrays["model_vectors"][:-1]
+    np.savez(space / "space.npz", **arrays)
+
+
+DAMAGE = {
+    "config dim": (lambda s: _edit_json(s / "config.json", lambda c: c.update(dim=16)),
+                   r"config.json dim \(16\) does not match tower.pt dim \(8\)"),
+    "config n_members": (lambda s: _edit_json(s / "config.json", lambda c: c.update(n_members=2)),
+                         r"config.json n_members \(2\) does not match tower.pt members \(5\)"),
+    "config dim as text": (lambda s: _edit_json(s / "config.json", lambda c: c.update(dim="8")),
+                           r"config.json': dim: expected a positive integer, got '8'"),
+    "tower member dropped": (_drop_a_tower_member, r"n_members \(5\) does not match tower.pt members \(4\)"),
+    "model card dropped": (_drop_a_model_card, r"meta.json models \(\d+ ids\) does not match space.npz models"),
+    "task card dropped": (_drop_a_task_card, r"meta.json has no card for the space's task"),
+    "model vector dropped": (_drop_a_model_row, r"space.npz model ids \(\d+\) does not match space.npz model "
+                                                r"vectors"),
+    "manifest n_models": (lambda s: _edit_json(s / "manifest.json", lambda m: m.update(n_models=3)),
+                          r"manifest.json n_models \(3\) does not match space.npz models"),
+    "manifest a list": (lambda s: (s / "manifest.json").write_text("[1, 2]"),
+                        r"manifest.json' holds a JSON list, not a fennec space manifest"),
+    "newer format": (lambda s: _edit_json(s / "manifest.json", lambda m: m.update(format="fennec-space-v99")),
+                     r"written by a newer fennec: upgrade fennec"),
+}
+
+
+def test_the_shipped_space_passes_the_checks() -> None:
+    space = load_space()
+    info = json.loads((default_space_dir() / "manifest.json").read_text())
+    assert info["format"] == FORMAT and len(space.model_ids_) == info["n_models"]
+
+
+@pytest.mark.parametrize("damage", sorted(DAMAGE))
+@pytest.mark.parametrize("argv", [["recommend", "--classes", "sparrow,owl"], ["zoo", "list"],
+                                  ["rank-batch", "sparrow,owl"]], ids=["recommend", "zoo list", "rank-batch"])
+def test_files_that_do_not_belong_together_are_a_one_line_error(shipped_copy, run_cli, damage, argv) -> None:
+    make, message = DAMAGE[damage]
+    make(shipped_copy)
+    code, out, err = run_cli(*argv, "--space", shipped_copy)
+    assert code == 2 and out == "" and len(err.strip().splitlines()) == 1, err
+    assert re.search(message, err), err
