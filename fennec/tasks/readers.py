@@ -189,11 +189,16 @@ def _detect_splits(root: Path) -> dict[str, Path] | None:
     return {SPLIT_ALIASES[d.name.lower()]: d for d in sorted(subdirs)}
 
 
-def _class_files(class_dir: Path) -> list[Path]:
+def _class_files(class_dir: Path, odd: list[Path]) -> list[Path]:
+    """The image files under ``class_dir``; names with an image suffix that are no regular file (a broken link,
+    a pipe, which blocks whoever opens it) go to ``odd`` instead."""
     out: list[Path] = []
     for dirpath, dirnames, filenames in os.walk(class_dir):
         dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
-        out.extend(Path(dirpath) / f for f in sorted(filenames) if is_image_file(f))
+        for f in sorted(filenames):
+            if is_image_file(f):
+                path = Path(dirpath) / f
+                (out if path.is_file() else odd).append(path)
     return out
 
 
@@ -219,12 +224,16 @@ def read_imagefolder(spec: str, classes: str | list[str] | None = None, *, name:
     paths: list[Path] = []
     labels: list[int] = []
     split_of: list[str] = []
+    odd: list[Path] = []
     for c, cname in enumerate(folder_names):
         for split, d in class_dirs[cname]:
-            files = _class_files(d)
+            files = _class_files(d, odd)
             paths.extend(files)
             labels.extend([c] * len(files))
             split_of.extend([split] * len(files))
+    if odd:
+        warnings.warn(f"task {spec}: skipped {len(odd)} name(s) with an image suffix that are no regular file "
+                      f"(a broken link or a pipe), e.g. {str(odd[0])!r}", FennecInputWarning, stacklevel=2)
     if not paths:
         kinds = ", ".join(sorted({s.lstrip(".") for s in IMAGE_SUFFIXES}))
         raise FennecInputError(f"task {spec}: {len(folder_names)} class folder(s) but no image files in them; "

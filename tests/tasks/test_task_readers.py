@@ -35,6 +35,21 @@ def test_imagefolder(folder: Path) -> None:
     assert task.labels.dtype == np.int64
 
 
+def test_broken_links_and_pipes_named_like_images_are_skipped_and_said(folder: Path) -> None:
+    """A dangling symlink ended in a FileNotFoundError traceback, and a pipe blocked the task's fingerprint (which
+    reads the start of every file) forever (a probe)."""
+    import os
+
+    (folder / "green" / "linked.png").symlink_to(sorted((folder / "red").glob("*.png"))[0])  # a good link: read
+    (folder / "red" / "gone.png").symlink_to(folder / "nowhere.png")
+    os.mkfifo(folder / "blue" / "pipe.png")
+    with pytest.warns(FennecInputWarning, match=r"skipped 2 name\(s\) with an image suffix that are no regular "
+                      r"file \(a broken link or a pipe\), e\.g\. '.*pipe\.png'"):
+        task = read_task(str(folder))
+    assert task.n_examples == 13 and not any(p.name in ("gone.png", "pipe.png") for p in task.paths)
+    assert len(task.fingerprint) == 32  # reads every listed file: no pipe among them
+
+
 def test_imagefolder_with_splits(tmp_path: Path, make_folder) -> None:
     root = tmp_path / "ds"
     make_folder(root, COLORS, per_class=3, split="train")
