@@ -35,7 +35,7 @@ def _text_encoder(name: str | None) -> object:
 def _disk_cached(parts: tuple, compute: Callable[[], np.ndarray]) -> np.ndarray:
     """Text embeddings are cached on disk (``$FENNEC_CACHE/space-text``): evaluation folds and retraining embed
     the same few thousand class names again and again, and the encoder is the slow part."""
-    from fennec.tasks.cache import cache_dir, cache_key
+    from fennec.tasks.cache import cache_dir, cache_key, writing_cache
 
     path = cache_dir("space-text") / f"{cache_key(*parts)}.npy"
     if path.is_file():
@@ -44,7 +44,7 @@ def _disk_cached(parts: tuple, compute: Callable[[], np.ndarray]) -> np.ndarray:
         except (OSError, ValueError):
             pass  # a damaged entry is recomputed
     arr = np.asarray(compute(), dtype=np.float32)
-    with atomic_open(path, "wb") as fh:
+    with writing_cache(path), atomic_open(path, "wb") as fh:
         np.save(fh, arr)
     return arr
 
@@ -88,6 +88,7 @@ def task_features(cards: Sequence[object], text_encoder: str | None = None) -> T
     Both :class:`fennec.records.cards.TaskCard` and :class:`fennec.tasks.task.Task` fit.
     """
     from fennec.tasks import task_from_class_names
+    from fennec.tasks.descriptor import MAX_NAMES
     enc = _text_encoder(text_encoder)
     names = np.zeros((len(cards), TEXT_DIM), np.float32)
     desc = np.zeros((len(cards), TEXT_DIM), np.float32)
@@ -104,7 +105,9 @@ def task_features(cards: Sequence[object], text_encoder: str | None = None) -> T
             # Evaluation featurizes the same cards for every fold: embed each card once per process.
             key = (task.name, tuple(classes), description, text_encoder)
             if key not in _TEXT_PARTS:
-                _TEXT_PARTS[key] = _disk_cached(("card", *key), lambda task=task: _text_part_or_zeros(task, enc))
+                # MAX_NAMES in the disk key: how a long class list is sampled decides the part
+                _TEXT_PARTS[key] = _disk_cached(("card", *key, MAX_NAMES),
+                                                lambda task=task: _text_part_or_zeros(task, enc))
             names[i], desc[i] = _TEXT_PARTS[key][:TEXT_DIM], _TEXT_PARTS[key][TEXT_DIM:]
         elif description:
             desc[i] = encode_texts([description], text_encoder)[0]

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
+import warnings
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -29,3 +32,27 @@ def cache_key(*parts: Any) -> str:
     """A short hex digest of JSON-serialisable parts (order matters)."""
     blob = json.dumps(parts, sort_keys=True, default=str).encode("utf-8")
     return hashlib.sha256(blob).hexdigest()[:32]
+
+
+_UNWRITABLE: set[str] = set()  # cache folders already warned about in this process
+
+
+@contextlib.contextmanager
+def writing_cache(path: str | os.PathLike[str]) -> Iterator[None]:
+    """Run a write of the cache entry ``path``; if the cache cannot be written (a read-only folder, a full disk, a
+    file in the way), warn once per folder and go on: a cache that cannot keep a result costs the next run the
+    work again, not this run its answer."""
+    from fennec.validation import FennecInputError, FennecInputWarning
+
+    try:
+        yield
+    except (OSError, FennecInputError) as exc:
+        folder = str(Path(path).parent)
+        if folder not in _UNWRITABLE:
+            _UNWRITABLE.add(folder)
+            # an atomic write's error names the entry first ("output file 'ENTRY': WHY; FIX"): keep the WHY
+            why = exc.strerror if isinstance(exc, OSError) and exc.strerror else \
+                str(exc).split("; ")[0].split("': ", 1)[-1]
+            warnings.warn(f"cache {folder!r}: cannot write ({why}); going on without caching, so the next run "
+                          "repeats this work (point $FENNEC_CACHE at a writable folder)", FennecInputWarning,
+                          stacklevel=3)

@@ -40,7 +40,7 @@ import numpy as np
 
 from fennec.encoders.base import resolve_proxy_id
 from fennec.io import load_npz, write_npz
-from fennec.tasks.cache import cache_dir, cache_key
+from fennec.tasks.cache import cache_dir, cache_key, writing_cache
 from fennec.tasks.images import load_image
 from fennec.tasks.proxies import shared_proxy
 from fennec.tasks.sampler import DEFAULT_PROBE_SIZE, sample_probe_set
@@ -362,7 +362,8 @@ def _describe_images(task: Task, img_enc: Any, max_images: int, seed: int, use_c
                             "skipped": [f"{p}: {r.split(': ', 1)[-1]}" for p, r in probe.report.failures[:20]]}
     if use_cache:
         header = {"proxy": img_enc.name, "fingerprint": task.fingerprint, "info": info, "version": VERSION}
-        write_npz(path, image=part, header=np.asarray(json.dumps(header, default=str)))
+        with writing_cache(path):
+            write_npz(path, image=part, header=np.asarray(json.dumps(header, default=str)))
     return ImageStatistics(part=part, proxy=img_enc.name, info={**info, "cached": False}, outputs=outputs)
 
 
@@ -428,5 +429,6 @@ def describe_task(task: Task, proxy: str | None = None, text_encoder: str | None
     d = TaskDescriptor(vector=vector, parts={"text": text, "image": image, "meta": meta}, layout=layout,
                        proxy=img_enc.name, text_encoder=txt_enc.name, fingerprint=task.fingerprint, info=info)
     if use_cache:
-        _save(path, d)
+        with writing_cache(path):
+            _save(path, d)
     return d

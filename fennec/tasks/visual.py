@@ -27,7 +27,7 @@ import numpy as np
 from fennec.encoders.base import first_synonym, resolve_proxy_id
 from fennec.io import atomic_open
 from fennec.records.cards import TaskCard
-from fennec.tasks.cache import cache_dir, cache_key
+from fennec.tasks.cache import cache_dir, cache_key, writing_cache
 from fennec.tasks.descriptor import ProbeOutputs
 from fennec.tasks.images import ImageLoadError
 from fennec.tasks.proxies import shared_proxy
@@ -187,7 +187,7 @@ def label_task_images(task: Task, proxy: str | None = None, *, max_images: int |
         out = summarize_labels(probs, task.labels[np.asarray(loaded, dtype=np.int64)], task.n_classes, names,
                                proxy_id)
     if use_cache:
-        with atomic_open(path, "w") as fh:
+        with writing_cache(path), atomic_open(path, "w") as fh:
             json.dump(out.to_dict(), fh)
     return out
 

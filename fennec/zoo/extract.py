@@ -29,7 +29,7 @@ from fennec.encoders.timm_models import (
     timm_data_config,
 )
 from fennec.io import load_npz, write_json, write_npz
-from fennec.tasks.cache import cache_dir, cache_key
+from fennec.tasks.cache import cache_dir, cache_key, writing_cache
 from fennec.tasks.sampler import DEFAULT_PROBE_SIZE, sample_probe_set
 from fennec.tasks.task import Task
 from fennec.validation import FennecInputError, check_model_id
@@ -185,10 +185,12 @@ def extract_features(model_id: str, task: Task, *, max_images: int = DEFAULT_PRO
             "seconds_forward": round(t_run, 3)}
     ext = Extraction(canonical, feats, probs, labels, indices, winfo, cfg, key, cached=False, info=info)
     if use_cache:
-        write_npz(npz_path, features=feats, probs=probs if probs is not None else np.zeros((0, 0), np.float32),
-                  labels=labels, indices=indices)
-        write_json(json_path, {"version": VERSION, "model": canonical, "weights": vars(winfo),
-                               "task": {"name": task.name, "fingerprint": task.fingerprint, "source": task.source},
-                               "preprocessing": cfg, "probe": probe.key(), "feature_dim": int(feats.shape[1]),
-                               "n_source_classes": 0 if probs is None else int(probs.shape[1]), "info": info})
+        with writing_cache(npz_path):
+            write_npz(npz_path, features=feats, probs=probs if probs is not None else np.zeros((0, 0), np.float32),
+                      labels=labels, indices=indices)
+            write_json(json_path, {"version": VERSION, "model": canonical, "weights": vars(winfo),
+                                   "task": {"name": task.name, "fingerprint": task.fingerprint,
+                                            "source": task.source},
+                                   "preprocessing": cfg, "probe": probe.key(), "feature_dim": int(feats.shape[1]),
+                                   "n_source_classes": 0 if probs is None else int(probs.shape[1]), "info": info})
     return ext
