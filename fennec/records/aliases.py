@@ -112,7 +112,7 @@ _TAG_WORDS = (
 )
 
 
-#: What a timm model id without a pre-trained tag was trained on (timm's default weights).
+#: What timm weights whose tag says nothing of their data were trained on (timm's default is ImageNet-1k).
 TIMM_DEFAULT_PRETRAINING = "supervised on ImageNet-1k (timm default weights)"
 
 
@@ -123,6 +123,19 @@ def pretraining_from_tag(tag: str) -> str | None:
         if key in tag:
             return words
     return None
+
+
+@functools.lru_cache(maxsize=1024)
+def timm_default_tag(architecture: str) -> str | None:
+    """The pre-trained tag timm loads for ``architecture`` given without one (``resnet50`` -> ``a1_in1k``,
+    ``convnext_tiny`` -> ``in12k_ft_in1k``), or None when timm has no weights for it."""
+    import timm.models
+
+    try:
+        cfg = timm.models.get_pretrained_cfg(architecture)
+    except RuntimeError:  # timm's answer to a name it cannot resolve
+        return None
+    return getattr(cfg, "tag", None) or None
 
 
 @functools.lru_cache(maxsize=1024)
@@ -163,6 +176,14 @@ def timm_close_names(name: str) -> str:
     return f"; did you mean {', '.join(close)}?" if close else ""
 
 
+def _timm_words(arch: str, tag: str) -> str:
+    """The pre-training text of timm weights ``arch.tag``; without a tag, of the weights timm loads by default,
+    so ``timm:resnet50`` and ``timm:resnet50.a1_in1k``, the same weights, get the same text (and cold-start
+    vector)."""
+    tag = tag or (timm_default_tag(arch) if timm_knows(arch) else None) or ""
+    return pretraining_from_tag(tag) or TIMM_DEFAULT_PRETRAINING
+
+
 def id_metadata(source: str, rest: str, pretraining: str | None = None) -> tuple[str | None, str | None]:
     """(architecture, pre-training text) that a ``source:rest`` model id says by itself (None: it does not say).
 
@@ -173,7 +194,7 @@ def id_metadata(source: str, rest: str, pretraining: str | None = None) -> tuple
     """
     if source == "timm":
         arch, _, tag = rest.partition(".")
-        return arch, pretraining or pretraining_from_tag(tag) or TIMM_DEFAULT_PRETRAINING
+        return arch, pretraining or _timm_words(arch, tag)
     if source == "open_clip":
         tag = rest.partition(":")[2]
         return None, (pretraining or pretraining_from_tag(tag)
@@ -228,7 +249,7 @@ def resolve_model(name: str, architecture: str | None = None, pretraining: str |
     if architecture:
         return ModelAlias(name, f"published:{name}", architecture, pretraining or pretraining_from_tag(tag) or "")
     if timm_knows(arch):
-        words = pretraining or pretraining_from_tag(tag) or TIMM_DEFAULT_PRETRAINING
+        words = pretraining or _timm_words(arch, tag)
         if not pretraining:
             _warn_unknown_tag(name, name, words)
         return ModelAlias(name, f"timm:{name}", arch, words)

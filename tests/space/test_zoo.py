@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 import torch
 
@@ -37,3 +38,16 @@ def test_known_names_of_every_source_are_accepted():
     assert model_from_id("torchvision:resnet50").architecture == "resnet50"
     assert "CLIP" in model_from_id("open_clip:ViT-B-32").pretraining
     assert "LAION" in model_from_id("open_clip:ViT-B-32:laion2b_s34b_b79k").pretraining
+
+
+@pytest.mark.parametrize(("bare", "tagged"), [("timm:resnet50", "timm:resnet50.a1_in1k"),
+                                              ("timm:convnext_tiny", "timm:convnext_tiny.in12k_ft_in1k")])
+def test_a_timm_id_without_its_tag_is_the_model_timm_loads_by_default(bare, tagged):
+    """The same weights, so the same cold-start vector: a bare id was read as generic ImageNet-1k weights and
+    scored far from its tagged twin (-0.908 against 0.261 for resnet50 on a birds task; a probe)."""
+    from fennec.space.store import load_space
+
+    a, b = model_from_id(bare), model_from_id(tagged)
+    assert (a.architecture, a.pretraining) == (b.architecture, b.pretraining)
+    vectors = load_space().cold_start_vectors([a, b])
+    np.testing.assert_allclose(vectors[0], vectors[1], rtol=1e-6, atol=1e-7)  # one batch: rounding alone
