@@ -7,9 +7,17 @@ import io
 from pathlib import Path
 
 
-def manifest_rows(path: str, required: tuple[str, ...] = ("task",)) -> list[dict[str, str]]:
-    """The rows of a CSV manifest as dicts of stripped strings; one-line errors for a missing file or column,
-    text that is not UTF-8 and malformed CSV.
+def manifest_rows(path: str, required: tuple[str, ...] = ("task",),
+                  optional: tuple[str, ...] | None = None) -> list[dict[str, str]]:
+    """The rows of a CSV manifest as dicts of stripped strings (:func:`manifest_lines` without line numbers)."""
+    return [row for _, row in manifest_lines(path, required, optional)]
+
+
+def manifest_lines(path: str, required: tuple[str, ...] = ("task",),
+                   optional: tuple[str, ...] | None = None) -> list[tuple[int, dict[str, str]]]:
+    """The rows of a CSV manifest, each with its line number in the file, as dicts of stripped strings; one-line
+    errors for a missing file or column, an unknown column, a row with more cells than the header, text that is
+    not UTF-8 and malformed CSV.
 
     Column names are matched stripped and case-insensitively (``Task``, `` task ``; a UTF-8 byte-order mark
     is dropped), and the rows' keys are the lower-cased names.
@@ -17,7 +25,10 @@ def manifest_rows(path: str, required: tuple[str, ...] = ("task",)) -> list[dict
     Args:
         path: The ``--manifest`` file (``.csv``).
         required: Columns every manifest of this command must have (lower case).
+        optional: The other columns the command reads; any further column is refused (a misspelt
+            ``descripton`` would otherwise be ignored without a word). None: any column is let through.
     """
+    from fennec.registry import unknown_name_message
     from fennec.validation import FennecInputError, check_file, check_path_option, read_csv_text
 
     check_path_option(path, "--manifest", what="a .csv file")  # Path("") is the current directory
@@ -29,13 +40,21 @@ def manifest_rows(path: str, required: tuple[str, ...] = ("task",)) -> list[dict
         if missing:
             raise FennecInputError(f"--manifest {path!r}: needs the column(s) {', '.join(missing)} "
                                    f"(got {header}); add a header line such as {','.join(required)}")
+        if optional is not None:
+            for column in header:
+                if column and column not in (*required, *optional):
+                    raise FennecInputError(f"--manifest {path!r}: "
+                                           + unknown_name_message("column", column, (*required, *optional)))
         rows = []
         for fields in reader:
             if not fields:  # a blank line is no row
                 continue
-            # short rows are filled with "" and extra cells dropped, as csv.DictReader did
-            cells = (fields + [""] * len(header))[: len(header)]
-            rows.append({k: v.strip() for k, v in zip(header, cells, strict=True) if k})
+            if any(cell.strip() for cell in fields[len(header):]):
+                raise FennecInputError(f"--manifest {path!r} line {reader.line_num}: {len(fields)} cells under a "
+                                       f"header of {len(header)}; quote a cell that holds commas "
+                                       '("sparrow,eagle,owl")')
+            cells = (fields + [""] * len(header))[: len(header)]  # short rows are filled with ""
+            rows.append((reader.line_num, {k: v.strip() for k, v in zip(header, cells, strict=True) if k}))
         return rows
     except csv.Error as exc:
         raise FennecInputError(f"--manifest {path!r}: malformed CSV on line {reader.line_num} ({exc})") from None

@@ -41,11 +41,13 @@ def to_table(results: list[dict[str, Any]]) -> str:
         stats = res.get("image_statistics")
         if stats:
             lines.append(f"image statistics read with {stats['proxy']}")
-        lines.append(f"{'rank':>4}  {'model':<52} {'score':>8}  {'published on nearest (%)':>24}")
+        # as wide as the longest id: a cut id is one a user copies and cannot find
+        width = max([52, *(len(r["model"]) for r in res["ranking"])])
+        lines.append(f"{'rank':>4}  {'model':<{width}} {'score':>8}  {'published on nearest (%)':>24}")
         for r in res["ranking"]:
             rng = r["accuracy_range"]
             span = f"{rng[0]:.1f}-{rng[1]:.1f}" if rng else ("cold start" if r["cold_start"] else "-")
-            lines.append(f"{r['rank']:>4}  {r['model'][:52]:<52} {r['score']:>8.3f}  {span:>24}")
+            lines.append(f"{r['rank']:>4}  {r['model']:<{width}} {r['score']:>8.3f}  {span:>24}")
         lines.append("")
     return "\n".join(lines).rstrip() + "\n"
 

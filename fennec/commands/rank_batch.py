@@ -16,8 +16,11 @@ import argparse
 import sys
 from typing import Any
 
-from fennec.commands._manifest import manifest_rows, task_from_manifest
+from fennec.commands._manifest import manifest_lines, task_from_manifest
 from fennec.commands.recommend import add_image_arguments
+
+#: The columns of a ``--manifest`` besides ``task``.
+MANIFEST_COLUMNS = ("classes", "description")
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -31,7 +34,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    "class names")
     p.add_argument("--space", metavar="DIR", default=None, help="trained space (default: the shipped data/space)")
     p.add_argument("--top-k", type=int, default=10)
-    p.add_argument("--format", choices=("csv", "json"), default="csv")
+    p.add_argument("--format", choices=("csv", "json"), default=None,
+                   help="csv or json (default: as the --out file's suffix says, else csv)")
     p.add_argument("--out", metavar="FILE", default=None, help="write here (atomically) instead of stdout")
     add_image_arguments(p)
     p.set_defaults(func=run)
@@ -44,6 +48,7 @@ def run(args: argparse.Namespace) -> int:
     from fennec.space.recommend import rank_batch
     from fennec.space.store import load_index, load_space
     from fennec.tasks import read_task
+    from fennec.tasks.readers import detect_reader
     from fennec.validation import FennecInputError, check_output_file, check_path_option, check_positive_int
 
     top_k = check_positive_int(args.top_k, "--top-k")
@@ -51,23 +56,32 @@ def run(args: argparse.Namespace) -> int:
     if args.out is not None:  # `--out ""` is an error, not stdout; a path that cannot be written fails now
         check_path_option(args.out, "--out", what="a file", left_out="stdout")
         check_output_file(args.out, "--out")
-    rows = [{"task": t} for t in args.tasks]
+    fmt = _output_format(args.format, args.out)
+    rows: list[tuple[str, dict[str, str]]] = [("", {"task": t}) for t in args.tasks]
     if args.manifest is not None:
-        rows += [{**r, "task": task_from_manifest(r.get("task", ""), args.manifest)}
-                 for r in manifest_rows(args.manifest)]
+        rows += [(f"--manifest {args.manifest!r} line {line}: ", {**r, "task": task_from_manifest(r["task"],
+                                                                                                 args.manifest)})
+                 for line, r in manifest_lines(args.manifest, optional=MANIFEST_COLUMNS)]
     if not rows:
         if args.manifest is not None:
             raise FennecInputError(f"--manifest {args.manifest!r}: holds no tasks; give one row per task under a "
                                    "'task' header")
         raise FennecInputError("TASK: give at least one task or --manifest FILE.csv")
-    tasks = [read_task(r["task"], r.get("classes") or None, description=r.get("description") or None)
-             for r in rows]
+    tasks = []
+    for where, r in rows:
+        try:
+            if r.get("classes") and detect_reader(r["task"]) == "names":
+                raise FennecInputError(f"task {r['task']!r} is class names already, and the classes column names "
+                                       "them again; leave one of the two empty")
+            tasks.append(read_task(r["task"], r.get("classes") or None, description=r.get("description") or None))
+        except FennecInputError as exc:
+            raise FennecInputError(f"{where}{exc}") from None
     tasks = _distinct_names(tasks)
     space = load_space(space_dir)
     views = [space_view(t, not args.no_images, args.proxy, space.image_proxy) for t in tasks]
     results = rank_batch(space, [card for card, _ in views], top_k=top_k, index=load_index(space))
     results = [with_visual(r, visual, card) for r, (card, visual) in zip(results, views, strict=True)]
-    text = render(results, args.format, single=False)
+    text = render(results, fmt, single=False)
     if args.out is not None:
         with atomic_open(args.out, "w", name="--out") as fh:
             fh.write(text)
@@ -77,13 +91,37 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _output_format(fmt: str | None, out: str | None) -> str:
+    """``--format``, else what the ``--out`` file's suffix says (``.json``, ``.csv``), else csv; a suffix that
+    says the other format is refused (CSV text in ``rankings.json`` would be read as broken JSON)."""
+    from pathlib import Path
+
+    from fennec.validation import FennecInputError
+
+    suffix = Path(out).suffix.lower().lstrip(".") if out else ""
+    said = suffix if suffix in ("csv", "json") else None
+    if fmt is not None and said is not None and fmt != said:
+        raise FennecInputError(f"--out {out!r}: a .{said} file, but --format {fmt}; name the file .{fmt} or drop "
+                               "--format")
+    return fmt or said or "csv"
+
+
 def _distinct_names(tasks: list[Any]) -> list[Any]:
-    """Tasks whose names two of them share (two folders both called ``task``) are named by what was given for them
-    instead, so that the rows of the output can be told apart; one given twice is ranked twice under one name."""
+    """Tasks that share a name but differ in what was given for them (two folders both called ``task``, or one
+    folder given twice with other class names) are named apart, so that the rows of the output can be told
+    apart: by what was given when that differs, else by their position in the batch (``task #3``). A task given
+    twice alike is ranked twice under one name."""
     import dataclasses
 
-    sources: dict[str, set[str]] = {}
+    given: dict[str, dict[tuple[Any, ...], None]] = {}
     for t in tasks:
-        sources.setdefault(t.name, set()).add(t.source or t.name)
-    shared = {n for n, given in sources.items() if len(given) > 1}
-    return [dataclasses.replace(t, name=str(t.source)) if t.name in shared and t.source else t for t in tasks]
+        given.setdefault(t.name, {})[(t.source or t.name, t.class_names, t.description)] = None
+    out = []
+    for i, t in enumerate(tasks):
+        kinds = given[t.name]
+        if len(kinds) == 1:
+            out.append(t)
+            continue
+        by_source = len({k[0] for k in kinds}) == len(kinds)
+        out.append(dataclasses.replace(t, name=str(t.source or t.name) if by_source else f"{t.name} #{i + 1}"))
+    return out

@@ -86,10 +86,20 @@ def read_user_task(spec: str | None, classes: str | None, description: str | Non
 
 
 def candidate_ids(values: list[str] | None) -> list[str] | None:
-    """``--candidates`` ids, also when given as one comma list (``timm:a,timm:b``; no model id has a comma)."""
+    """``--candidates`` ids, also when given as one comma list (``timm:a,timm:b``; no model id has a comma).
+
+    Raises:
+        FennecInputError: ``--candidates ""`` (an empty shell variable), which would rank the whole zoo.
+    """
+    from fennec.validation import FennecInputError
+
     if values is None:
         return None
-    return [part.strip() for v in values for part in v.split(",") if part.strip()]
+    ids = [part.strip() for v in values for part in v.split(",") if part.strip()]
+    if not ids:
+        raise FennecInputError("--candidates: no model id given (an empty value); give ids such as "
+                               "timm:resnet50.a1_in1k, or leave --candidates out to rank the whole zoo")
+    return ids
 
 
 def space_view(task: Task, images: bool = True, proxy: str | None = None,
@@ -176,17 +186,22 @@ def with_visual(result: dict[str, Any], visual: VisualLabels | None, card: TaskC
 
 
 def run(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
     from fennec.commands._ranking_output import render
     from fennec.space.recommend import recommend
     from fennec.space.store import load_index, load_space
-    from fennec.validation import check_positive_int
+    from fennec.validation import FennecInputError, check_positive_int
 
     top_k = check_positive_int(args.top_k, "--top-k")
     space_dir = space_option(args.space)
+    candidates = candidate_ids(args.candidates)
+    if args.task is None and args.classes is None and candidates and Path(candidates[-1]).exists():
+        raise FennecInputError(f"TASK: none given; --candidates took {candidates[-1]!r} for a model id: put TASK "
+                               "before --candidates")
     task = read_user_task(args.task, args.classes, args.description)
     space = load_space(space_dir)  # a bad --space fails before the proxy has looked at any image
     card, visual = space_view(task, not args.no_images, args.proxy, space.image_proxy)
-    candidates = candidate_ids(args.candidates)
     index = None if candidates else load_index(space)
     result = recommend(space, card, top_k=top_k, candidates=candidates, index=index)
     sys.stdout.write(render([with_visual(result, visual, card)], args.format, single=True))

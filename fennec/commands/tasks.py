@@ -148,14 +148,14 @@ def _add_images(store: RecordStore, args: argparse.Namespace) -> None:
     task's statistics are stored as soon as they are computed, so an interrupted run keeps what it finished, and
     a rerun finds the descriptors already computed in the cache.
     """
-    from fennec.commands._manifest import manifest_rows, path_from_manifest
+    from fennec.commands._manifest import manifest_lines, path_from_manifest
     from fennec.tasks import describe_images
     from fennec.validation import FennecInputError
 
     if args.manifest is not None:
-        rows = manifest_rows(args.manifest, ("task", "path"))
-        jobs = [(r["task"], path_from_manifest(r["path"], args.manifest), f"--manifest {args.manifest!r} row {i}")
-                for i, r in enumerate(rows, 2)]
+        rows = manifest_lines(args.manifest, ("task", "path"), optional=())
+        jobs = [(r["task"], path_from_manifest(r["path"], args.manifest), f"--manifest {args.manifest!r} line {i}")
+                for i, r in rows]
         if not jobs:
             raise FennecInputError(f"--manifest {args.manifest!r}: no rows; expected task,path lines")
     elif args.name and args.path:

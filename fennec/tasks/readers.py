@@ -137,6 +137,11 @@ def _rename(task_names: list[str], classes: str | list[str] | None, where: str) 
     if len(names) != len(task_names):
         raise FennecInputError(f"classes: {len(names)} name(s) given but task {where} has {len(task_names)} "
                                "classes; give one name per class in label order")
+    if not placeholder_names(task_names) and list(names) != list(task_names):
+        # --classes is meant for numbered labels: over real names it is more likely a slip than a choice
+        shown = ", ".join(f"{a} -> {b}" for a, b in list(zip(task_names, names, strict=True))[:3])
+        warnings.warn(f"task {where}: classes replace its own class names ({shown}{', ...' if len(names) > 3 else ''}"
+                      ", in sorted label order); leave classes out to keep them", FennecInputWarning, stacklevel=3)
     return names, True
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import csv
 import io
+import re
 from collections.abc import Callable
 from pathlib import Path
 
@@ -101,6 +102,57 @@ def test_rank_batch_manifest_errors_are_one_line(space: Path, tmp_path: Path,
     assert code == 2 and str(tmp_path / "b" / "no_such_folder") in err and err.count("\n") == 1
 
 
+@pytest.mark.parametrize(("text", "message"), [
+    ("task,descripton\n\"a,b\",photos of leaves\n",
+     r"unknown column 'descripton'; did you mean description\?"),
+    ("task\nsparrow,eagle\n", r"line 2: 2 cells under a header of 1; quote a cell that holds commas"),
+    ("task,classes\n\"a,b\",\"x,y\"\n",
+     r"line 2: task 'a,b' is class names already, and the classes column names them again"),
+    ("task\n\"a,b\"\n,\n", r"line 3: "),
+])
+def test_manifest_mistakes_are_refused_with_their_line(space: Path, tmp_path: Path, text: str, message: str,
+                                                       run_cli: Callable[..., tuple[int, str, str]]) -> None:
+    """A misspelt column was ignored without a word, an unquoted class list lost its second name, and row
+    errors did not say which row (a probe)."""
+    code, out, err = run_cli("rank-batch", "--manifest", _manifest(tmp_path, text), "--space", space)
+    assert code == 2 and out == "" and err.count("\n") == 1, err
+    assert re.search(message, err), err
+
+
+def test_manifest_rows_keep_trailing_empty_cells_and_line_numbers(tmp_path: Path) -> None:
+    from fennec.commands._manifest import manifest_lines
+
+    path = _manifest(tmp_path, "task,classes\n\n\"a,b\",,\nc,\"x,y\"\n")
+    assert manifest_lines(str(path), optional=("classes",)) == [(3, {"task": "a,b", "classes": ""}),
+                                                                 (4, {"task": "c", "classes": "x,y"})]
+
+
+def test_one_folder_given_twice_with_other_class_names_is_two_named_rows(space: Path, tmp_path: Path,
+                                                                         make_folder,
+                                                                         run_cli: Callable[..., tuple[int, str, str]]
+                                                                         ) -> None:
+    make_folder(tmp_path / "num", {"0": (200, 30, 30), "1": (30, 30, 200)}, per_class=2)
+    manifest = _manifest(tmp_path, "task,classes\nnum,\"red,blue\"\nnum,\"apple,sky\"\n")
+    code, out, err = run_cli("rank-batch", "--manifest", manifest, "--space", space, "--top-k", 1, "--no-images")
+    assert code == 0, err
+    assert [r["task"] for r in csv.DictReader(io.StringIO(out))] == ["num #1", "num #2"]
+
+
 def test_rank_batch_help_says_where_relative_paths_are_read(run_cli: Callable[..., tuple[int, str, str]]) -> None:
     code, out, _err = run_cli("rank-batch", "--help")
     assert code == 0 and "relative path is read from the manifest's folder" in " ".join(out.split())
+
+
+def test_the_out_suffix_chooses_the_format_and_a_contradiction_is_refused(space: Path, tmp_path: Path,
+                                                                          run_cli: Callable[..., tuple[int, str, str]]
+                                                                          ) -> None:
+    """CSV text was written into rankings.json (a probe)."""
+    import json
+
+    code, _out, err = run_cli("rank-batch", "a,b", "--space", space, "--top-k", 1, "--out", tmp_path / "r.json")
+    assert code == 0, err
+    assert json.loads((tmp_path / "r.json").read_text())[0]["task"] == "a,b"
+    code, _out, err = run_cli("rank-batch", "a,b", "--space", space, "--top-k", 1, "--out", tmp_path / "r.txt")
+    assert code == 0 and (tmp_path / "r.txt").read_text().startswith("task,rank,model")  # csv by default
+    code, _out, err = run_cli("rank-batch", "a,b", "--space", space, "--format", "csv", "--out", tmp_path / "x.json")
+    assert code == 2 and "a .json file, but --format csv" in err and not (tmp_path / "x.json").exists()

@@ -472,7 +472,8 @@ def test_bad_input_is_one_line_and_exit_2(trained, tmp_path, run_cli, case):
     assert not (tmp_path / "empty_space").exists() and not (tmp_path / "zero_space").exists()
 
 
-@pytest.mark.parametrize("case", ["empty manifest", "space not there", "space is a file"])
+@pytest.mark.parametrize("case", ["empty manifest", "space not there", "space is a file", "empty candidates",
+                                  "task swallowed by candidates"])
 def test_bad_input_messages_say_what_is_wrong(trained, tmp_path, run_cli, case):
     """Found by a probe: an empty manifest was told to give a manifest, a missing --space that it held no space."""
     (tmp_path / "empty.csv").write_text("task\n")
@@ -483,6 +484,12 @@ def test_bad_input_messages_say_what_is_wrong(trained, tmp_path, run_cli, case):
         "space not there": (["recommend", "--classes", BIRDS, "--space", tmp_path / "nope"], "nope' does not exist"),
         "space is a file": (["recommend", "--classes", BIRDS, "--space", tmp_path / "afile.csv"],
                             "afile.csv' is a file, not a space directory"),
+        # an empty shell variable ranked the whole zoo; a TASK after --candidates was read as a model id
+        "empty candidates": (["recommend", "--classes", BIRDS, "--space", trained["space"], "--candidates", ""],
+                             r"--candidates: no model id given \(an empty value\)"),
+        "task swallowed by candidates": (["recommend", "--space", trained["space"], "--candidates",
+                                          "timm:resnet18", tmp_path], r"--candidates took '.*' for a model id: put "
+                                         "TASK before --candidates"),
     }[case]
     code, _, err = run_cli(*argv)
     assert code == 2 and err.count("\n") == 1

@@ -204,9 +204,10 @@ def test_tasks_add_images_reads_a_manifests_relative_paths_from_its_folder(
 
 
 @pytest.mark.parametrize(("rows", "argv", "message"), [
-    ("task,path\nwarm,{warm}\nnope,{warm}\n", [], "row 3: task 'nope': not in the store"),
-    ("task,path\nwarm,{tmp}/missing\n", [], "row 2: PATH"),
+    ("task,path\nwarm,{warm}\nnope,{warm}\n", [], "line 3: task 'nope': not in the store"),
+    ("task,path\nwarm,{tmp}/missing\n", [], "line 2: PATH"),
     ("task,folder\nwarm,{warm}\n", [], "needs the column(s) path"),
+    ("task,path,notes\nwarm,{warm},x\n", [], "unknown column 'notes'"),
     ("task,path\n", [], "no rows"),
     ("task,path\nwarm,{warm}\n", ["warm"], "not both"),
 ])

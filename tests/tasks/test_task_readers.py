@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -48,6 +49,20 @@ def test_broken_links_and_pipes_named_like_images_are_skipped_and_said(folder: P
         task = read_task(str(folder))
     assert task.n_examples == 13 and not any(p.name in ("gone.png", "pipe.png") for p in task.paths)
     assert len(task.fingerprint) == 32  # reads every listed file: no pipe among them
+
+
+def test_classes_over_real_folder_names_replace_them_with_a_warning(folder: Path, tmp_path: Path,
+                                                                     make_folder) -> None:
+    """--classes is meant for numbered folders; over real names it renamed them without a word (a probe)."""
+    with pytest.warns(FennecInputWarning, match=r"classes replace its own class names \(blue -> x, green -> y, "
+                      r"red -> z, in sorted label order\); leave classes out to keep them"):
+        task = read_task(str(folder), "x,y,z")
+    assert task.class_names == ("x", "y", "z")
+    numbered = make_folder(tmp_path / "num", {"0": (1, 2, 3), "1": (4, 5, 6)}, per_class=1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert read_task(str(numbered), "cat,dog").class_names == ("cat", "dog")
+        assert read_task(str(folder), "blue,green,red").class_names == ("blue", "green", "red")
 
 
 def test_imagefolder_with_splits(tmp_path: Path, make_folder) -> None:
