@@ -28,6 +28,17 @@ def cache_dir(sub: str | None = None) -> Path:
     return root / sub if sub else root
 
 
+def file_stamp(path: str | os.PathLike[str]) -> tuple[str, int, int]:
+    """``(path, size, mtime_ns)``: what a cache key holds of a file whose content decides the entry, so that an
+    edit the task's fingerprint cannot see (it reads each file's first 64 KiB and size; an uncompressed image
+    changed further in keeps both) still misses the cache. A file that is gone is ``(path, -1, -1)``."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return str(path), -1, -1
+    return str(path), st.st_size, st.st_mtime_ns
+
+
 def cache_key(*parts: Any) -> str:
     """A short hex digest of JSON-serialisable parts (order matters)."""
     blob = json.dumps(parts, sort_keys=True, default=str).encode("utf-8")

@@ -40,7 +40,7 @@ import numpy as np
 
 from fennec.encoders.base import resolve_proxy_id
 from fennec.io import load_npz, write_npz
-from fennec.tasks.cache import cache_dir, cache_key, writing_cache
+from fennec.tasks.cache import cache_dir, cache_key, file_stamp, writing_cache
 from fennec.tasks.images import load_image
 from fennec.tasks.proxies import shared_proxy
 from fennec.tasks.sampler import DEFAULT_PROBE_SIZE, sample_probe_set
@@ -324,10 +324,18 @@ def describe_images(task: Task, proxy: str | None = None, *, max_images: int = D
     return _describe_images(task, shared_proxy(proxy), max_images, seed, use_cache, cache, classify)
 
 
+def _probe_stamps(task: Task, max_images: int, seed: int) -> list[tuple[str, int, int]]:
+    """Size and modification time of the probe set's files (:func:`fennec.tasks.cache.file_stamp`), for the cache
+    keys: the images the descriptor is computed from, edited, must not be served from the cache."""
+    assert task.paths is not None
+    return [file_stamp(task.paths[i]) for i in sample_probe_set(task, max_images=max_images, seed=seed).indices]
+
+
 def _describe_images(task: Task, img_enc: Any, max_images: int, seed: int, use_cache: bool,
                      cache: str | Path | None, classify: bool = False) -> ImageStatistics:
     """:func:`describe_images` with the encoder made (also the image part of :func:`describe_task`)."""
-    key = cache_key(VERSION, "image", task.fingerprint, img_enc.name, (max_images, seed))
+    key = cache_key(VERSION, "image", task.fingerprint, img_enc.name, (max_images, seed),
+                    _probe_stamps(task, max_images, seed))
     path = (Path(cache) if cache is not None else cache_dir("descriptors")) / f"{key}.npz"
     if use_cache and path.is_file():
         try:
@@ -397,7 +405,7 @@ def describe_task(task: Task, proxy: str | None = None, text_encoder: str | None
     layout = descriptor_layout(int(txt_enc.dim), int(img_enc.dim))
     has_images = task.kind == "images"
     key = cache_key(VERSION, task.fingerprint, img_enc.name, txt_enc.name, PROMPT,
-                    (max_images, seed) if has_images else None)
+                    (max_images, seed, _probe_stamps(task, max_images, seed)) if has_images else None)
     path = Path(cache) if cache is not None else cache_dir("descriptors")
     path = path / f"{key}.npz"
     if use_cache and path.is_file():

@@ -27,7 +27,7 @@ import numpy as np
 from fennec.encoders.base import first_synonym, resolve_proxy_id
 from fennec.io import atomic_open
 from fennec.records.cards import TaskCard
-from fennec.tasks.cache import cache_dir, cache_key, writing_cache
+from fennec.tasks.cache import cache_dir, cache_key, file_stamp, writing_cache
 from fennec.tasks.descriptor import ProbeOutputs
 from fennec.tasks.images import ImageLoadError
 from fennec.tasks.proxies import shared_proxy
@@ -122,15 +122,10 @@ def summarize_labels(probs: np.ndarray, labels: np.ndarray, n_classes: int, labe
     return VisualLabels(tuple(class_labels), tuple(best), proxy, len(labels))
 
 
-def _file_stamp(path: Path) -> tuple[str, int, int]:
-    st = path.stat()
-    return str(path), st.st_size, st.st_mtime_ns
-
-
 def _proxy_stamp(proxy_id: str) -> list[Any]:
     """The proxy id plus, for a weights file given by path (``timm:NAME:/path``), that file's size and time."""
     tail = proxy_id.rsplit(":", 1)[-1]
-    return [proxy_id, *(_file_stamp(Path(tail)) if os.sep in tail and os.path.isfile(tail) else ())]
+    return [proxy_id, *(file_stamp(Path(tail)) if os.sep in tail and os.path.isfile(tail) else ())]
 
 
 def label_task_images(task: Task, proxy: str | None = None, *, max_images: int | None = None, seed: int = 0,
@@ -166,7 +161,7 @@ def label_task_images(task: Task, proxy: str | None = None, *, max_images: int |
     # The key holds what decides the labels: the proxy and the sampled files (with their classes), so a warm run
     # stats a few hundred files instead of hashing the whole folder, and new class names or a new description
     # do not re-run the proxy. Replacement images for unreadable files come from the same class's reserve.
-    files = [(*_file_stamp(task.paths[i]), int(task.labels[i])) for i in probe.indices.tolist()]
+    files = [(*file_stamp(task.paths[i]), int(task.labels[i])) for i in probe.indices.tolist()]
     key = cache_key(VERSION, _proxy_stamp(proxy_id), task.n_classes, files, seed)
     path = (Path(cache) if cache is not None else cache_dir("visual")) / f"{key}.json"
     if use_cache and path.is_file():

@@ -95,6 +95,33 @@ def test_a_long_class_list_is_embedded_through_a_sample_fixed_by_its_names(monke
     assert len(enc.calls[-1]) == 8 and enc.calls[-1] == [desc.PROMPT.format(name=n) for n in names[:8]]
 
 
+def test_an_image_edited_past_the_fingerprinted_head_misses_the_cache(tmp_path: Path) -> None:
+    """The fingerprint reads each file's size and first 64 KiB; a BMP stores its top rows last, so painting them
+    kept both, and the stale descriptor came back from the cache (a probe)."""
+    import os
+
+    from PIL import Image
+
+    for c, colour in (("a", (200, 40, 40)), ("b", (40, 40, 200))):
+        (tmp_path / "bmp" / c).mkdir(parents=True)
+        for i in range(2):
+            Image.new("RGB", (200, 200), colour).save(tmp_path / "bmp" / c / f"{i}.bmp")
+    before = read_task(tmp_path / "bmp")
+    first = describe_task(before, proxy=PROXY)
+    for f in (tmp_path / "bmp" / "a").glob("*.bmp"):
+        size = f.stat().st_size
+        img = Image.open(f).convert("RGB")
+        img.paste((30, 200, 30), (0, 0, 200, 80))  # the top rows: the end of a bottom-up BMP, past 64 KiB
+        img.save(f)
+        os.utime(f, ns=(f.stat().st_atime_ns, f.stat().st_mtime_ns + 10**9))  # a coarse clock still moves
+        assert f.stat().st_size == size
+    task = read_task(tmp_path / "bmp")
+    assert task.fingerprint == before.fingerprint  # what the fingerprint sees is unchanged
+    second = describe_task(task, proxy=PROXY)
+    assert not second.info["cached"] and not np.allclose(second.vector, first.vector)
+    assert describe_task(task, proxy=PROXY).info["cached"]  # and the new one is cached
+
+
 def test_image_task_descriptor(folder: Path) -> None:
     task = read_task(folder)
     d = describe_task(task, proxy=PROXY, max_images=6)
