@@ -65,10 +65,32 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--e2e-repeats", type=int, default=3, help="warm end-to-end runs after the cold one")
     p.add_argument("--skip-e2e", action="store_true")
     p.add_argument("--out", default=str(OUT))
-    args = p.parse_args(argv)
+    return p.parse_args(argv)
+
+
+def check_args(args: argparse.Namespace) -> None:
+    """Every option checked before the first index is built: a bad count was a traceback from deep inside the
+    bench, and an --out that cannot be written was found only after the whole run.
+
+    Raises:
+        FennecInputError: naming the option, what was expected and how to fix it.
+    """
+    from fennec.space.index import FILTER_MIN
+    from fennec.validation import FennecInputError, check_output_file, check_path_option, check_positive_int
+
+    for option in ("models", "queries", "batch_tasks", "batch_models", "images"):
+        check_positive_int(getattr(args, option), "--" + option.replace("_", "-"))
+    if args.models < FILTER_MIN:  # (a) times the certified scan, which a smaller zoo never builds
+        raise FennecInputError(f"--models {args.models}: the certified 8-bit scan timed in (a) needs a zoo of at "
+                               f"least {FILTER_MIN:,} models (FILTER_MIN); give --models {FILTER_MIN} or more")
     if args.e2e_repeats < 1:
-        p.error("--e2e-repeats: give at least 1 (the warm time is a median of these runs)")
-    return args
+        raise FennecInputError(f"--e2e-repeats {args.e2e_repeats}: give at least 1 (the warm time is a median of "
+                               "these runs)")
+    if not args.skip_e2e and args.images < len(CLASSES):
+        raise FennecInputError(f"--images {args.images}: give at least {len(CLASSES)}, one image per class folder "
+                               "(or --skip-e2e)")
+    check_path_option(args.space, "--space", what="a trained space folder", left_out="the default")
+    check_output_file(args.out, "--out")
 
 
 def pin_threads(n: int) -> None:
@@ -87,10 +109,16 @@ def load_avg() -> list[float] | None:
 def space_dim(space: str | None) -> tuple[int, str]:
     if space is None:
         return DEFAULT_DIM, "default (8 + 32 + 32 + 1)"
+    from fennec.validation import FennecInputError
+
     manifest = Path(space) / "manifest.json"
     if not manifest.is_file():
-        sys.exit(f"bench/recommend.py: --space {space!r} holds no manifest.json")
-    return int(json.loads(manifest.read_text())["vector_dim"]), f"vector_dim of {space}"
+        raise FennecInputError(f"--space {space!r}: holds no manifest.json; give a space written by train.py")
+    try:
+        return int(json.loads(manifest.read_text())["vector_dim"]), f"vector_dim of {space}"
+    except (UnicodeDecodeError, ValueError, KeyError, TypeError) as err:
+        raise FennecInputError(f"--space {space!r}: manifest.json gives no vector_dim ({type(err).__name__}: "
+                               f"{err}); give a space written by train.py") from None
 
 
 def synthetic(n_models: int, n_tasks: int, dim: int, seed: int, distribution: str = "gaussian"):
@@ -142,7 +170,10 @@ def blas(search):
 
 def per_task_ms(search, tasks, batched: bool):
     """(median, p90) ms per task one query at a time, or (amortised, amortised) ms in one batch; and the (Q, k)
-    positions found. ``search`` returns FAISS-style (scores, positions) or positions."""
+    positions found. ``search`` returns FAISS-style (scores, positions) or positions. Both quantiles are numpy's
+    interpolated percentiles: a p90 read off one sorted position fell below the median with few queries."""
+    import numpy as np
+
     def positions(found):
         return found[1] if isinstance(found, tuple) else found
 
@@ -157,8 +188,8 @@ def per_task_ms(search, tasks, batched: bool):
         t0 = time.perf_counter()
         found.append(positions(search(q[None]))[0])
         times.append((time.perf_counter() - t0) * 1e3)
-    times.sort()
-    return statistics.median(times), times[int(0.9 * (len(times) - 1))], found
+    median, p90 = np.percentile(times, (50, 90))
+    return float(median), float(p90), found
 
 
 def recall(found, truth) -> float:
@@ -183,8 +214,8 @@ def bench_large(args: argparse.Namespace, dim: int) -> dict:
         t0 = time.perf_counter()
         coded = ModelIndex(models, threads=shards, codes="now")  # what "auto" builds after CODES_AFTER tasks
         build = time.perf_counter() - t0
-        if not coded.filtered:
-            sys.exit(f"bench/recommend.py: --models {args.models} is below the code scan's FILTER_MIN")
+        if not coded.filtered:  # --models is checked against FILTER_MIN up front: the kernel failed to build
+            sys.exit("bench/recommend.py: the certified 8-bit scan could not be built (see the warning above)")
         label = f"certified 8-bit scan, {shards} shard(s)" + (" (default)" if shards == args.threads else "")
         methods.append((label, lambda q, index=coded: index.search(q, K), build))
     methods.append(("numpy brute force", lambda q: numpy_topk(models, q, K), 0.0))
@@ -353,13 +384,32 @@ def bench_e2e(args: argparse.Namespace) -> dict:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run the bench, print its table and write the JSON; bad input is one line on stderr and exit code 2."""
     args = parse_args(argv)
+    if args.threads < 1:
+        # refused before the pins (libgomp reads OMP_NUM_THREADS=0 as an error), which come before numpy loads,
+        # and fennec.validation imports numpy
+        print(f"bench/recommend.py: error: --threads: expected a positive integer, got {args.threads}",
+              file=sys.stderr)
+        return 2
     pin_threads(args.threads)
+    from fennec.validation import FennecInputError
+
+    try:
+        return run(args)
+    except FennecInputError as err:
+        print(f"bench/recommend.py: error: {err}", file=sys.stderr)
+        return 2
+
+
+def run(args: argparse.Namespace) -> int:
+    """The bench, with ``--threads`` already pinned."""
+    check_args(args)
+    dim, dim_from = space_dim(args.space)
     import faiss
     from threadpoolctl import threadpool_limits
 
     faiss.omp_set_num_threads(args.threads)
-    dim, dim_from = space_dim(args.space)
     res: dict = {"threads": args.threads, "dim": dim, "distribution": args.distribution,
                  "faiss_blas_threshold_default": int(faiss.cvar.distance_compute_blas_threshold),
                  "dim_from": dim_from, "machine": platform.machine(),
@@ -371,10 +421,9 @@ def main(argv: list[str] | None = None) -> int:
         res["batch"] = bench_batch(args, dim)
     res["end_to_end"] = None if args.skip_e2e else bench_e2e(args)
     res["load_avg_after"] = load_avg()
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     from fennec.io import write_json
 
-    write_json(args.out, res)
+    write_json(args.out, res)  # checked up front (check_args); makes the folder
     print_table(res)
     return 0
 

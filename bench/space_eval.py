@@ -15,6 +15,7 @@ import json
 import sys
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import torch
 
@@ -26,7 +27,15 @@ BENCHMARKS = ("sfda_supervised", "logme_tllib", "parc_controlled", "parc_externa
 METHODS = {"lodo": ("fennec", "fennec-nmf", "prior", "imagenet", "random"),
            "lomo": ("fennec", "params", "random")}
 from fennec.io import atomic_open  # noqa: E402
-from fennec.validation import FennecInputError  # noqa: E402
+from fennec.validation import (  # noqa: E402
+    FennecInputError,
+    check_output_file,
+    check_positive_int,
+    check_seed,
+)
+
+if TYPE_CHECKING:
+    from fennec.records import RecordStore
 
 KEYS = ("weighted_tau", "weighted_tau_ms", "pearson", "pearson_parc", "spearman", "rel1", "rel3")
 
@@ -162,11 +171,38 @@ def parse_params(items: list[str]) -> dict:
     return params
 
 
+def check_names(benchmarks: list[str] | None, methods: list[str] | None, store: RecordStore) -> None:
+    """Refuse an unknown ``--benchmark`` or ``--methods`` name, or a benchmark the store has no records of, before
+    the first fit: each would otherwise be a "skipped" line after the other runs, and an exit code of 0.
+
+    Raises:
+        FennecInputError: naming the input, with the close matches of an unknown name.
+    """
+    from fennec.evaluation.methods import METHODS as REGISTERED
+    from fennec.evaluation.protocols import get_benchmark
+    from fennec.registry import UnknownNameError
+
+    labels = set(store.benchmarks())
+    for name in benchmarks or BENCHMARKS:
+        bench = get_benchmark(name, store)  # unknown: one line with the close matches
+        if bench.record_benchmark not in labels:
+            given = f"--benchmark {name!r}" if benchmarks else f"benchmark {name!r} (run by default)"
+            raise FennecInputError(f"{given}: the store {str(store.path)!r} has no records labelled "
+                                   f"{bench.record_benchmark!r}; ingest them, or pick others with --benchmark "
+                                   f"(it has: {', '.join(sorted(labels)) or 'none'})")
+    for name in methods or ():
+        try:
+            REGISTERED.get(name)
+        except UnknownNameError as err:
+            raise FennecInputError(f"--methods: {err}") from None
+
+
 def main(argv: list[str] | None = None) -> int:
+    """Run the evaluation (or print tables of result files); bad input is one line on stderr and exit code 2."""
     try:
         return _main(argv)
     except FennecInputError as err:
-        print(f"space_eval: {err}", file=sys.stderr)
+        print(f"space_eval: error: {err}", file=sys.stderr)
         return 2
 
 
@@ -212,11 +248,16 @@ def _main(argv: list[str] | None) -> int:
         print()
         print(paired_table(merged))
         return 0
-    torch.set_num_threads(args.threads)
+    # every check comes before the first fit: torch refuses 0 threads, and an --out that cannot be written was
+    # found only when the first result was written, after that run's minutes
+    threads = check_positive_int(args.threads, "--threads")
+    check_seed(args.seed, "--seed")
+    out = check_output_file(args.out, "--out")
+    results = read_results(out) if out.exists() else {}
 
+    from fennec.commands.records import open_store
     from fennec.evaluation import evaluate
     from fennec.evaluation.plot import plot_reports
-    from fennec.records import RecordStore, default_store_path
     from fennec.space.methods import SpaceMethod  # registers fennec, fennec-nmf
 
     params = parse_params(args.fennec_param)
@@ -228,9 +269,10 @@ def _main(argv: list[str] | None) -> int:
         if key not in known:  # found now, not as a skipped method after minutes of other methods' runs
             message = unknown_name_message("TransferSpace hyper-parameter", key, known)
             raise FennecInputError(f"--fennec-param: {message}")
-    out = Path(args.out)
-    results = read_results(out) if out.exists() else {}
-    store = RecordStore(args.store or default_store_path())
+    # a --store typo must not become a new store of the shipped records, evaluated as if it were the user's
+    store = open_store(args, must_exist=True)
+    check_names(args.benchmark, args.methods, store)
+    torch.set_num_threads(threads)
     for protocol in args.protocol or ["lodo", "lomo"]:
         for bench in args.benchmark or BENCHMARKS:
             reports = []

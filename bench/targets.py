@@ -28,6 +28,8 @@ import numpy as np
 # archi2vec package: look modules up from the project instead.
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
 
+from fennec.validation import FennecInputError, check_output_file  # noqa: E402
+
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "bench" / "results" / "targets.json"
 BENCHMARKS = ("sfda_supervised", "logme_tllib", "parc_controlled", "parc_external", "transfergraph")
@@ -101,16 +103,28 @@ def standardised_prior(kind: str, spread: bool = False) -> type:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Print the tables and write them as JSON; bad input is one line on stderr and exit code 2."""
+    try:
+        return _main(argv)
+    except FennecInputError as err:
+        print(f"targets: error: {err}", file=sys.stderr)
+        return 2
+
+
+def _main(argv: list[str] | None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--store", default=None, help="records store (default: the user's)")
     p.add_argument("--out", default=str(OUT))
     args = p.parse_args(argv)
+    # checked before the evaluations: an --out that cannot be written was found after the tables were printed
+    out = check_output_file(args.out, "--out")
+    from fennec.commands.records import open_store
     from fennec.evaluation.protocols import evaluate
     from fennec.io import atomic_open
-    from fennec.records.store import RecordStore, default_store_path
     from fennec.space.fit import STANDARDIZATIONS
 
-    with RecordStore(args.store or default_store_path()) as store:
+    # a --store typo must not become a new store of the shipped records, counted as if it were the user's
+    with open_store(args, must_exist=True) as store:
         outliers = outlier_table(store.records())
         kinds = {k: standardised_prior(k) for k in STANDARDIZATIONS}
         kinds["clipped, spread-weighted"] = standardised_prior("clipped", spread=True)
@@ -126,7 +140,7 @@ def main(argv: list[str] | None = None) -> int:
     print("| --- |" + " --- |" * len(kinds))
     for b, row in priors.items():
         print(f"| {b} | " + " | ".join(f"{row[k]:.3f}" for k in kinds) + " |")
-    with atomic_open(Path(args.out), "w") as fh:
+    with atomic_open(out, "w", name="--out") as fh:
         json.dump({"command": "python bench/targets.py", "outliers": outliers, "lodo_weighted_tau": priors}, fh,
                   indent=1)
     return 0

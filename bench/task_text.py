@@ -35,10 +35,16 @@ import sys
 import time
 from functools import lru_cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
+
+from fennec.validation import FennecInputError, check_file, check_output_file, check_path_option  # noqa: E402
+
+if TYPE_CHECKING:
+    from fennec.records.store import RecordStore
 
 BENCHMARKS = ("sfda_supervised", "logme_tllib", "parc_controlled", "parc_external", "transfergraph")
 VIEWS = ("card", "names", "none", "labels")
@@ -99,26 +105,82 @@ def viewed(mode: str):
     return Viewed
 
 
+def read_results(path: str) -> dict:
+    """The ``results`` of a result file of this script (``--table``), or a one-line error that says what is wrong
+    with it: a file of another shape would end in a TypeError or KeyError halfway through the table."""
+    check_path_option(path, "--table", what="a result file of bench/task_text.py")  # Path("") is the folder "."
+    file = check_file(path, "--table")
+    what = f"--table {path!r}: not a result file of bench/task_text.py"
+    try:
+        data = json.loads(file.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise FennecInputError(f"{what} (not JSON: {err})") from None
+    except OSError as err:
+        raise FennecInputError(f"--table {path!r}: cannot read the file ({err.strerror or err})") from None
+
+    def is_report(rep: object) -> bool:
+        return (isinstance(rep, dict) and isinstance(rep.get("mean"), dict)
+                and isinstance(rep["mean"].get("weighted_tau"), int | float)
+                and isinstance(rep.get("per_dataset"), dict)
+                and all(isinstance(v, dict) for v in rep["per_dataset"].values()))
+
+    results = data.get("results") if isinstance(data, dict) else None
+    cols = (*VIEWS, "prior")
+    if not isinstance(results, dict) or not results or not all(
+            isinstance(reps, dict) and all(is_report(reps.get(c)) for c in cols) for reps in results.values()):
+        raise FennecInputError(f"{what} (expected {{\"results\": {{benchmark: {{view: report}}}}}} with a report "
+                               f"for each of {', '.join(cols)}); write one with `python bench/task_text.py --out "
+                               f"{path}`")
+    return results
+
+
+def check_benchmarks(names: list[str], store: RecordStore) -> None:
+    """Refuse an unknown ``--benchmark`` (with the close matches) or one the store has no records of, before the
+    first fit: the harness would find it only after the benchmarks before it had run."""
+    from fennec.evaluation.protocols import get_benchmark
+
+    labels = set(store.benchmarks())
+    for name in names:
+        bench = get_benchmark(name, store)
+        if bench.record_benchmark not in labels:
+            raise FennecInputError(f"--benchmark {name!r}: the store {str(store.path)!r} has no records labelled "
+                                   f"{bench.record_benchmark!r}; ingest them, or pick others with --benchmark "
+                                   f"(it has: {', '.join(sorted(labels)) or 'none'})")
+
+
 def main(argv: list[str] | None = None) -> int:
+    """Run the bench (or print the tables of a result file); bad input is one line on stderr and exit code 2."""
+    try:
+        return _main(argv)
+    except FennecInputError as err:
+        print(f"task_text: error: {err}", file=sys.stderr)
+        return 2
+
+
+def _main(argv: list[str] | None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--benchmark", nargs="+", default=list(BENCHMARKS))
     p.add_argument("--store", default=None)
     p.add_argument("--out", default="bench/results/task_text.json")
     p.add_argument("--table", metavar="FILE", default=None, help="print the tables of a result file and exit")
     args = p.parse_args(argv)
-    if args.table:
-        results = json.loads(Path(args.table).read_text())["results"]
+    if args.table is not None:  # `--table ""` is an error, not "no table"
+        results = read_results(args.table)
         print(table(results) + "\n\n" + paired_table(results))
         return 0
+    # checked before the first fit: a directory or an unwritable --out was found only when the results were written
+    check_output_file(args.out, "--out")
     import torch
 
     torch.set_num_threads(1)
+    from fennec.commands.records import open_store
     from fennec.evaluation import evaluate
     from fennec.io import write_json
-    from fennec.records.store import RecordStore, default_store_path
 
     results: dict = {}
-    with RecordStore(args.store or default_store_path()) as store:
+    # a --store typo must not become a new store of the shipped records, evaluated as if it were the user's
+    with open_store(args, must_exist=True) as store:
+        check_benchmarks(args.benchmark, store)
         for bench in args.benchmark:
             results[bench] = {}
             for mode in VIEWS:

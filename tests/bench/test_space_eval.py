@@ -107,3 +107,55 @@ def test_a_param_value_that_is_not_json_is_read_as_text(bench_script):
     assert script.parse_params(["baseline_weight=spread", 'description="drop"', "learned_scale=0.5",
                                 "benchmark_scales=false"]) == {"baseline_weight": "spread", "description": "drop",
                                                                "learned_scale": 0.5, "benchmark_scales": False}
+
+
+def _one_line_error(err: str, script: str) -> bool:
+    """A bad-input report: one line, prefixed with the script's name, no traceback."""
+    return err.startswith(f"{script}: error: ") and err.count("\n") == 1 and "Traceback" not in err
+
+
+def test_bad_run_options_exit_2_before_anything_is_evaluated_or_written(bench_script, shipped_store_file, tmp_path,
+                                                                        capsys, monkeypatch):
+    import pytest
+
+    script = bench_script("space_eval")
+
+    def no_evaluation(*args: object, **kwargs: object) -> dict:
+        pytest.fail("an evaluation ran before the options were checked")
+
+    monkeypatch.setattr("fennec.evaluation.evaluate", no_evaluation)
+    afile = tmp_path / "afile"
+    afile.write_text("not a folder")
+    out = tmp_path / "o.json"
+    store = ["--store", str(shipped_store_file)]
+    cases = {"--threads: expected a positive integer, got 0": ["--threads", "0", "--out", str(out)],
+             "--threads: expected a positive integer, got -1": ["--threads", "-1", "--out", str(out)],
+             "is a file, not a folder": ["--out", str(afile / "x.json")],
+             "is a directory": ["--out", str(tmp_path)],
+             "--out: empty path": ["--out", ""],
+             "--seed: expected an integer in [0, ": ["--seed", "-1", "--out", str(out)],
+             "did you mean sfda_supervised": [*store, "--benchmark", "sfda_supervise", "--out", str(out)],
+             "--benchmark 'nope': unknown": [*store, "--benchmark", "nope", "--out", str(out)],
+             "--methods: unknown method 'fenec'; did you mean fennec": [*store, "--methods", "fenec", "--out",
+                                                                       str(out)],
+             "no such store; create it with `fennec records init --store": [
+                 "--store", str(tmp_path / "typo.sqlite"), "--out", str(out)]}
+    for match, argv in cases.items():
+        assert script.main(argv) == 2, argv
+        err = capsys.readouterr().err
+        assert match in err and _one_line_error(err, "space_eval"), err
+    assert not out.exists() and not (tmp_path / "x.json").exists()
+    assert not (tmp_path / "typo.sqlite").exists()  # a typo is not a new store of the shipped records
+
+
+def test_a_benchmark_the_store_has_no_records_of_is_refused_up_front(bench_script, tmp_path, capsys):
+    from fennec.records import RecordStore
+
+    script = bench_script("space_eval")
+    empty = tmp_path / "empty.sqlite"
+    RecordStore(empty, seed=False).close()
+    out = tmp_path / "o.json"
+    assert script.main(["--store", str(empty), "--benchmark", "sfda_supervised", "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert "has no records labelled 'sfda_supervised'" in err and _one_line_error(err, "space_eval")
+    assert not out.exists()

@@ -70,3 +70,29 @@ def test_the_spread_weighted_prior_weighs_each_training_dataset_by_its_relative_
     got = prior.score(TaskCard(name="d2"), [ModelInfo(id="m3", name="m3", architecture="", pretraining="")])
     np.testing.assert_allclose(got[0], want, rtol=1e-12)
     assert not np.isclose(want, np.mean([zz for zz, _ in mine]))
+
+
+def test_bad_out_and_store_exit_2_before_the_tables(bench_script, tmp_path, capsys, monkeypatch):
+    import pytest
+
+    script = bench_script("targets")
+
+    def no_evaluation(*args: object, **kwargs: object) -> dict:
+        pytest.fail("an evaluation ran before the options were checked")
+
+    monkeypatch.setattr("fennec.evaluation.protocols.evaluate", no_evaluation)
+    afile = tmp_path / "afile"
+    afile.write_text("not a folder, not a database")
+    cases = {"is a directory": ["--out", str(tmp_path)],
+             "is a file, not a folder": ["--out", str(afile / "t.json")],
+             "--out: empty path": ["--out", ""],
+             "no such store; create it with `fennec records init --store": [
+                 "--store", str(tmp_path / "typo.sqlite"), "--out", str(tmp_path / "t.json")],
+             "not a fennec SQLite store": ["--store", str(afile), "--out", str(tmp_path / "t.json")]}
+    for match, argv in cases.items():
+        assert script.main(argv) == 2, argv
+        captured = capsys.readouterr()
+        err = captured.err
+        assert match in err and err.startswith("targets: error: ") and err.count("\n") == 1, err
+        assert captured.out == ""  # no table printed before the error
+    assert not (tmp_path / "typo.sqlite").exists() and not (tmp_path / "t.json").exists()
