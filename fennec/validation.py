@@ -306,6 +306,40 @@ def check_output_file(path: str | os.PathLike[str], name: str, *, create: bool =
     return p
 
 
+def check_can_write_in(path: str | os.PathLike[str], name: str) -> Path:
+    """Check that a new entry can be made where ``path`` will be written, by making and removing one.
+
+    Permission bits do not tell that /proc, a read-only mount or a full disk refuses a new entry (as root,
+    ``os.access`` says yes to all of them), so :func:`check_output_parent`'s check passes and the write fails
+    only after the work. This makes and removes a temporary folder in the nearest existing folder on the way to
+    ``path`` (its parent, or the ancestor a write would create the missing folders in); nothing is left behind.
+
+    Args:
+        path: A file or directory to write.
+        name: The option or argument that gave it, e.g. ``--plot``.
+
+    Returns:
+        ``path`` as a :class:`Path`.
+
+    Raises:
+        FennecInputError: when no entry can be made there (naming the folder and the system's reason).
+    """
+    import tempfile
+
+    p = Path(path)
+    folder = p.parent
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent
+    if not folder.is_dir():  # an ancestor that is a file: check_output_parent words that case
+        return p
+    try:
+        os.rmdir(tempfile.mkdtemp(prefix=".fennec-write-check-", dir=folder))
+    except OSError as exc:
+        raise FennecInputError(f"{name} {str(p)!r}: cannot write in {str(folder)!r} ({exc.strerror or exc}); give "
+                               "a path in a writable folder") from None
+    return p
+
+
 def read_csv_text(path: str | os.PathLike[str], name: str) -> str:
     """The text of a CSV file read as UTF-8 (a leading byte-order mark is dropped), for :mod:`csv` to parse
     with ``io.StringIO(text, newline="")``.

@@ -113,9 +113,12 @@ def test_evaluate_json_and_plot(store_path, tmp_path, capsys):
     png = tmp_path / "bars.png"
     assert main(["evaluate", "--benchmark", "parc_controlled", "--method", "prior", "--method", "params",
                  "--format", "json", "--plot", str(png), "--store", store_path]) == 0
-    reps = json.loads(capsys.readouterr().out)
+    out = json.loads(capsys.readouterr().out)
+    reps = out["reports"]
     assert [r["method"] for r in reps] == ["prior", "params"]
     assert round(reps[0]["mean"]["pearson_parc"], 1) == 61.0
+    assert [(d["versus"], d["key"]) for d in out["paired"]] == [("params", "weighted_tau"),
+                                                                ("params", "pearson_parc")]
     assert png.stat().st_size > 1000
     assert main(["evaluate", "--benchmark", "sfda_supervised", "--method", "prior", "--store", store_path]) == 0
     out = capsys.readouterr().out
@@ -155,5 +158,7 @@ def test_evaluate_lomo_folds(store_path, capsys):
     for k in ("2", "11"):
         assert main(["evaluate", "--benchmark", "sfda_supervised", "--method", "params", "--protocol", "lomo",
                      "--folds", k, "--format", "json", "--store", store_path]) == 0
-        reports.append(json.loads(capsys.readouterr().out))
+        out = json.loads(capsys.readouterr().out)
+        assert out["folds"] == int(k)
+        reports.append(out["reports"][0])
     assert reports[0]["per_dataset"] == reports[1]["per_dataset"]

@@ -10,13 +10,14 @@ import numpy as np
 
 
 def plot_reports(reports: Sequence[Mapping[str, Any]], path: str | os.PathLike[str],
-                 metric: str | None = None) -> str:
+                 metric: str | None = None, *, name: str = "output file") -> str:
     """Write a PNG with one group of bars per dataset (plus the mean), one bar per method.
 
     Args:
         reports: Reports of one benchmark and protocol (see :mod:`fennec.evaluation.report`).
         path: Output PNG file (written atomically).
         metric: Metric to plot; default ``pearson_parc`` on PARC benchmarks, else ``weighted_tau``.
+        name: The option that gave ``path`` (e.g. ``--plot``), for error messages.
 
     Returns:
         The metric plotted.
@@ -50,7 +51,7 @@ def plot_reports(reports: Sequence[Mapping[str, Any]], path: str | os.PathLike[s
     ax.set_title(f"{first['benchmark']} ({first['protocol']}): {metric} per dataset")
     ax.legend(fontsize="small")
     fig.tight_layout()
-    with atomic_open(path, "wb") as fh:
+    with atomic_open(path, "wb", name=name) as fh:
         fig.savefig(fh, format="png", dpi=120)
     plt.close(fig)
     return metric

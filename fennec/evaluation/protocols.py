@@ -126,7 +126,32 @@ def _benchmark_records(bench: Benchmark, recs: Sequence[Record],
     for d in targets:
         # the ground truth is a transfer result when there is one (not a cheap score nor pre-training accuracy)
         by_ds[d] = sorted(main_metric_records(r for r in mine if r.dataset == d), key=lambda r: r.model)
+    _check_rankable(bench, by_ds)
     return targets, by_ds
+
+
+def _check_rankable(bench: Benchmark, by_ds: dict[str, list[Record]]) -> None:
+    """Refuse targets where fewer than 2 models have a result: a ranking of one model measures nothing (every
+    correlation is undefined and rel@k is 1 whatever the method), so reporting it would read as a perfect score,
+    and lomo has no model to hold out against another."""
+    zoo = sorted({r.model for rows in by_ds.values() for r in rows})
+    if len(zoo) < 2:
+        which = f"1 model ({zoo[0]})" if zoo else "no model"
+        raise FennecInputError(f"--benchmark {bench.name!r}: results of {which} on its target datasets; ranking "
+                               "methods needs at least 2 models (a ranking of one model measures nothing); ingest "
+                               "results of more models")
+    counts = {d: len({r.model for r in rows}) for d, rows in by_ds.items()}
+    few = [d for d, n in counts.items() if n < 2]
+    if few:
+        others = [d for d in by_ds if d not in few]
+        listed = ", ".join(f"{d!r} ({counts[d]} model{'' if counts[d] == 1 else 's'})" for d in few)
+        fix = "ingest results of more models on " + ("it" if len(few) == 1 else "them")
+        if others:
+            picks = " ".join(f"--dataset {d}" for d in others[:3]) + (" ..." if len(others) > 3 else "")
+            fix = f"evaluate the others ({picks}) or {fix}"
+        raise FennecInputError(f"--benchmark {bench.name!r}: target dataset{'s' if len(few) > 1 else ''} {listed}: "
+                               "ranking needs results of at least 2 models per dataset (a ranking of one model "
+                               f"measures nothing); {fix}")
 
 
 def _as_draws(scores: object, n_models: int, method: str, dataset: str) -> np.ndarray:
@@ -217,9 +242,10 @@ def run_lomo(store: RecordStore, bench: Benchmark, factory: Callable[[], Method]
     recs = store.records()
     targets, by_ds = _benchmark_records(bench, recs, datasets)
     zoo = sorted({r.model for rows in by_ds.values() for r in rows})
-    if len(zoo) < n_folds:
+    if len(zoo) < n_folds:  # _benchmark_records saw to at least 2 models, so --folds 2 always fits
+        fix = "--folds 2" if len(zoo) == 2 else f"--folds {len(zoo)} or fewer"
         raise FennecInputError(f"--benchmark {bench.name!r}: {len(zoo)} models, fewer than {n_folds} folds; "
-                               f"use --folds {len(zoo)} or fewer (at least 2)")
+                               f"use {fix} (each fold holds out at least one model)")
     rng = np.random.default_rng(seed)
     folds = np.array_split(rng.permutation(np.array(zoo, dtype=object)), n_folds)
     meta = {m.id: m for m in store.models()}
@@ -282,8 +308,8 @@ def evaluate(benchmark: str, method: MethodSpec, protocol: str = "lodo", *, stor
             return evaluate(benchmark, method, protocol, store=own, seed=seed, datasets=datasets, n_folds=n_folds)
     bench = get_benchmark(benchmark, store)
     name, factory = _factory(method)
-    if datasets is not None:
-        datasets = [store.canonical_task(d) for d in datasets]
+    if datasets is not None:  # each once, in the order given (aliases of one task are one task)
+        datasets = list(dict.fromkeys(store.canonical_task(d) for d in datasets))
     runner = run_lodo if protocol == "lodo" else run_lomo
     kwargs: dict[str, Any] = {"seed": seed, "datasets": datasets}
     if protocol == "lomo":

@@ -8,6 +8,14 @@ Schema::
      "mean": {same keys: the mean over datasets, ignoring undefined values}}
 
 Undefined values (e.g. a correlation of a constant score) are ``None`` (JSON ``null``).
+
+Several methods on one benchmark (``fennec evaluate --format json``, :func:`make_summary`), the same shape
+whatever the number of methods::
+
+    {"benchmark": str, "protocol": "lodo" | "lomo", "seed": int, "folds": int | None (lomo's folds),
+     "reports": [one report per method, in the order given],
+     "paired": [{"method": the first method, "versus": another, "key", "n", "mean", "low", "high", "wins",
+                 "losses", "confidence"}, ...]}   # :func:`paired_rows`; [] with one method
 """
 
 from __future__ import annotations
@@ -137,14 +145,66 @@ def paired_cells(d: Mapping[str, Any]) -> str:
     return f"{signed(d['mean'], d['key'])}{format_ci(d)} | {d['wins']} / {d['losses']}"
 
 
+PAIRED_CONFIDENCE = 0.9  # the level of the intervals `fennec evaluate` prints and writes
+
+
+def paired_rows(reports: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """The first report's method minus each other one's, one row per (other method, metric of
+    :data:`PAIRED_KEYS` both define on some dataset): :func:`paired_difference` at :data:`PAIRED_CONFIDENCE`
+    with ``"method"`` (the first), ``"versus"`` (the other) and ``"confidence"``. Empty with fewer than two
+    reports; a pair with no dataset in common has no row."""
+    rows: list[dict[str, Any]] = []
+    for other in reports[1:]:
+        for key in PAIRED_KEYS:
+            d = paired_difference(reports[0], other, key=key, confidence=PAIRED_CONFIDENCE)
+            if d is not None:
+                rows.append({"method": reports[0]["method"], "versus": other["method"], **d,
+                             "confidence": PAIRED_CONFIDENCE})
+    return rows
+
+
 def format_paired(reports: Sequence[Mapping[str, Any]]) -> str:
-    """The first report's method minus each other one's (:func:`paired_differences`): mean per-dataset
-    difference, 90% bootstrap interval, datasets won / lost. Empty with fewer than two reports."""
+    """The first report's method minus each other one's (:func:`paired_rows`): mean per-dataset difference, 90%
+    bootstrap interval, datasets won / lost; a pair that no dataset compares (e.g. a method whose every
+    correlation is undefined) gets a line saying so. Empty with fewer than two reports."""
+    rows = paired_rows(reports)
     lines: list[str] = []
     for other in reports[1:]:
-        for d in paired_differences(reports[0], other):
+        mine = [d for d in rows if d["versus"] == other["method"]]
+        head = f"{reports[0]['method']} - {other['method']}"
+        if not mine:
+            keys = [k for k in PAIRED_KEYS if k in reports[0]["mean"] and k in other["mean"]] or ["weighted_tau"]
+            blank = [r["method"] for r in (reports[0], other) if all(r["mean"].get(k) is None for k in keys)]
+            why = (f"{' and '.join(dict.fromkeys(blank))} ha{'s' if len(set(blank)) == 1 else 've'} no "
+                   f"{' or '.join(keys)} on any target dataset" if blank else
+                   f"no target dataset where both define {' or '.join(keys)}")
+            lines.append(f"{head}  nothing to compare: {why}")
+        for d in mine:
             k = d["key"]
-            ci = format_ci(d, "  90% CI ")
-            lines.append(f"{reports[0]['method']} - {other['method']}  {k}: {signed(d['mean'], k)}{ci}  "
+            ci = format_ci(d, f"  {d['confidence']:.0%} CI ")
+            lines.append(f"{head}  {k}: {signed(d['mean'], k)}{ci}  "
                          f"won {d['wins']} / lost {d['losses']} of {d['n']} datasets")
     return "\n".join(lines) + ("\n" if lines else "")
+
+
+def make_summary(reports: Sequence[Mapping[str, Any]], *, seed: int = 0,
+                 folds: int | None = None) -> dict[str, Any]:
+    """Reports of several methods on one benchmark and protocol as one JSON object (the module's second schema):
+    the same keys whatever the number of methods, the paired comparison included.
+
+    Args:
+        reports: One report per method (:func:`make_report`), the first one compared with each other one.
+        seed: The seed the reports were made with.
+        folds: lomo's number of folds (None under lodo).
+
+    Raises:
+        ValueError: without reports, or with reports of different benchmarks or protocols.
+    """
+    if not reports:
+        raise ValueError("make_summary: no reports; give the report of at least one method")
+    first = reports[0]
+    if any((r["benchmark"], r["protocol"]) != (first["benchmark"], first["protocol"]) for r in reports):
+        raise ValueError("make_summary: the reports must share one benchmark and protocol, got "
+                         f"{sorted({(r['benchmark'], r['protocol']) for r in reports})}")
+    return {"benchmark": first["benchmark"], "protocol": first["protocol"], "seed": seed, "folds": folds,
+            "reports": list(reports), "paired": paired_rows(reports)}

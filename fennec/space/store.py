@@ -26,7 +26,7 @@ from fennec.space.columns import ImageBasis
 from fennec.space.index import ModelIndex
 from fennec.space.net import TransferNet
 from fennec.space.space import TransferSpace
-from fennec.validation import FennecInputError, check_output_parent
+from fennec.validation import FennecInputError, check_can_write_in, check_output_parent
 
 FORMAT = "fennec-space-v4"
 
@@ -63,29 +63,18 @@ def check_space_dir(out_dir: str | os.PathLike[str], name: str = "--out", *, cre
         FennecInputError: naming the path and what to do instead.
     """
     out = check_output_parent(out_dir, name, create=create)  # before minutes of training, not after
-    _try_writing_in(out.parent, out, name)
+    check_can_write_in(out, name)  # /proc, a read-only mount or a full disk refuse what permission bits allow
     if not out.exists():
         return out
     if not out.is_dir():
         raise FennecInputError(f"{name} {str(out)!r}: is a file, not a space directory; give a new directory")
+    if os.path.ismount(out):  # a volume: the new space is renamed over the directory, which a mount point refuses
+        raise FennecInputError(f"{name} {str(out)!r}: is a mount point, which cannot be replaced by a new space "
+                               f"directory; give a folder inside it, e.g. {str(out / 'space')!r}")
     if any(out.iterdir()) and not _holds_space(out):
         raise FennecInputError(f"{name} {str(out)!r}: holds files but no trained space (no fennec manifest.json); "
                                "writing a space replaces the whole directory, so give a new or empty one")
     return out
-
-
-def _try_writing_in(folder: Path, out: Path, name: str) -> None:
-    """Make and remove a folder in ``folder`` (when it exists): permission bits do not tell that /proc, a read-only
-    mount or a full disk refuses a new entry, which the atomic write of the space then found after the training."""
-    import tempfile
-
-    if not folder.is_dir():
-        return
-    try:
-        os.rmdir(tempfile.mkdtemp(prefix=".fennec-write-check-", dir=folder))
-    except OSError as exc:
-        raise FennecInputError(f"{name} {str(out)!r}: cannot write in {str(folder)!r} ({exc.strerror or exc}); give "
-                               "a path in a writable folder") from None
 
 
 def _holds_space(path: Path) -> bool:
@@ -136,10 +125,16 @@ def save_space(space: TransferSpace, out_dir: str | os.PathLike[str], name: str 
             "n_tasks": len(space.task_names_), "vector_dim": int(space.model_vectors_.shape[1]),
             "train": space.train_info_})
         old = None
-        if out.exists():
-            old = out.with_name(f".{out.name}.old-{os.getpid()}")
-            os.replace(out, old)
-        os.replace(tmp, out)
+        try:
+            if out.exists():
+                old = out.with_name(f".{out.name}.old-{os.getpid()}")
+                os.replace(out, old)
+            os.replace(tmp, out)
+        except OSError as exc:  # the checks above cannot foresee every file system (a busy or locked directory)
+            if old is not None and not out.exists():
+                os.replace(old, out)  # the previous space back where it was
+            raise FennecInputError(f"{name} {str(out)!r}: cannot be replaced by the new space ({exc.strerror or exc})"
+                                   "; give another directory") from None
         if old is not None:
             shutil.rmtree(old, ignore_errors=True)
     except BaseException:

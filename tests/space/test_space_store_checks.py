@@ -87,3 +87,36 @@ def test_files_that_do_not_belong_together_are_a_one_line_error(shipped_copy, ru
     code, out, err = run_cli(*argv, "--space", shipped_copy)
     assert code == 2 and out == "" and len(err.strip().splitlines()) == 1, err
     assert re.search(message, err), err
+
+
+def test_a_mount_point_is_refused_before_any_work(shipped_copy, monkeypatch) -> None:
+    """A space directory that is a volume cannot be renamed over; zoo add found that after its work (a probe)."""
+    from fennec.space.store import check_space_dir
+    from fennec.validation import FennecInputError
+
+    monkeypatch.setattr("os.path.ismount", lambda p: str(p) == str(shipped_copy))
+    with pytest.raises(FennecInputError, match=r"is a mount point, .*give a folder inside it"):
+        check_space_dir(shipped_copy, "--space")
+
+
+def test_a_failed_swap_puts_the_previous_space_back(shipped_copy, monkeypatch) -> None:
+    import os
+
+    from fennec.space.store import save_space
+    from fennec.validation import FennecInputError
+
+    space = load_space(shipped_copy)
+    before = (shipped_copy / "space.npz").read_bytes()
+    real_replace = os.replace
+
+    def busy_into_place(src, dst):  # moving the old space aside works; putting the new one in its place does not
+        if str(dst) == str(shipped_copy) and ".old-" not in str(src):
+            raise OSError(16, "Device or resource busy")
+        return real_replace(src, dst)
+
+    monkeypatch.setattr("os.replace", busy_into_place)
+    with pytest.raises(FennecInputError, match=r"cannot be replaced by the new space \(Device or resource busy\)"):
+        save_space(space, shipped_copy, "--space")
+    monkeypatch.setattr("os.replace", real_replace)
+    assert (shipped_copy / "space.npz").read_bytes() == before
+    assert sorted(p.name for p in shipped_copy.parent.iterdir()) == ["space"]  # no temp or old copy left
