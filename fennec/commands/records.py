@@ -33,6 +33,7 @@ def open_store(args: argparse.Namespace, *, must_exist: bool = False, seed: bool
     would otherwise create a new store of the shipped records and answer from it as if it were the user's. The
     default store (no ``--store``) is still created on first use.
     """
+    import os
     from pathlib import Path
 
     from fennec.records import RecordStore, default_store_path  # imported here to keep --help fast
@@ -45,7 +46,10 @@ def open_store(args: argparse.Namespace, *, must_exist: bool = False, seed: bool
         raise FennecInputError(f"--store {str(path)!r}: no such store; create it with `fennec records init --store "
                                f"{path}` (the shipped records; --empty for none), or leave --store out for the "
                                "default store")
-    return RecordStore(path, seed=seed)
+    # errors name what gave the path: the option, the variable, or the default
+    name = ("--store" if args.store is not None else "$FENNEC_STORE" if os.environ.get("FENNEC_STORE")
+            else "the default store")
+    return RecordStore(path, seed=seed, name=name)
 
 
 def _check_benchmark(store, name: str) -> None:

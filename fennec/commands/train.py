@@ -80,6 +80,13 @@ def run(args: argparse.Namespace) -> int:
           f"{len(space.model_ids_)} models, {len(space.task_names_)} tasks, {info['epochs']} epochs"
           f"{' (warm start)' if info.get('warm_start') else ''} in {time.perf_counter() - t0:.1f} s -> {path}",
           file=sys.stderr)
+    if not space.reads_task_text and space.image_proxy is None:
+        print("note: the space reads no task text (its tasks have no class names or descriptions, and its models' "
+              "pre-training texts are all alike), so it tells tasks apart by their size alone; give the tasks cards "
+              "with `fennec tasks add` and train again", file=sys.stderr)
+    elif space.interaction_scale_ == 0:
+        print("note: the cross-validation kept none of what the space learned about tasks (scale 0): it ranks the "
+              "models of every task by their overall quality", file=sys.stderr)
     described = sum(bool(c.image_parts) for c in tasks.values())
     if space.image_proxy is not None:
         print(f"reads image statistics from {space.image_proxy} ({info['image_tasks']} of {len(space.task_names_)} "

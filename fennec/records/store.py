@@ -74,21 +74,34 @@ class RecordStore:
         >>> recs = store.records(benchmark="sfda_supervised")     # doctest: +SKIP
     """
 
-    def __init__(self, path: str | os.PathLike[str], *, seed: bool = True) -> None:
-        check_path_option(path, "--store")  # Path("") would be the current directory
+    def __init__(self, path: str | os.PathLike[str], *, seed: bool = True, name: str = "--store") -> None:
+        self.name = name  # how error messages call the store: the option or variable that gave it
+        check_path_option(path, name)  # Path("") would be the current directory
         self.path = Path(path).expanduser()
         if self.path.exists() and self.path.is_dir():
-            raise FennecInputError(f"--store {str(self.path)!r}: is a directory; give a file such as records.sqlite")
-        check_output_parent(self.path, "--store", create=True)
+            raise FennecInputError(f"{name} {str(self.path)!r}: is a directory; give a file such as records.sqlite")
+        # a store on a read-only mount (or a file shared read-only) still answers the commands that only read it
+        self.read_only = self.path.is_file() and not (os.access(self.path, os.W_OK)
+                                                      and os.access(self.path.parent, os.W_OK))
+        if not self.read_only:
+            check_output_parent(self.path, name, create=True)
         try:
-            # isolation_level=None: we issue BEGIN/COMMIT ourselves so a whole ingest is one transaction.
-            self.conn = sqlite3.connect(str(self.path), isolation_level=None, timeout=30.0)
-            self.conn.execute("PRAGMA journal_mode=WAL")
+            if self.read_only:
+                # immutable: no lock files or WAL index, which a read-only folder could not hold
+                uri = f"{self.path.resolve().as_uri()}?mode=ro&immutable=1"
+                self.conn = sqlite3.connect(uri, uri=True, isolation_level=None)
+            else:
+                # isolation_level=None: we issue BEGIN/COMMIT ourselves so a whole ingest is one transaction.
+                self.conn = sqlite3.connect(str(self.path), isolation_level=None, timeout=30.0)
+                self.conn.execute("PRAGMA journal_mode=WAL")
         except sqlite3.DatabaseError as exc:
-            raise FennecInputError(f"--store {str(self.path)!r}: not a fennec SQLite store ({exc})") from None
+            raise FennecInputError(f"{name} {str(self.path)!r}: not a fennec SQLite store ({exc})") from None
         self.conn.execute("PRAGMA foreign_keys=ON")
         self.conn.execute("PRAGMA busy_timeout=30000")
         self._alias_cache: dict[str, str] | None = None
+        if self.read_only:
+            self._check_schema()
+            return
         # Schema creation and seeding are one transaction: a crash leaves no half-seeded store behind, and two
         # processes opening a new store at once serialise on the write lock.
         with self.transaction():
@@ -111,6 +124,9 @@ class RecordStore:
     @contextlib.contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
         """One write transaction: everything inside commits together or not at all (also on KeyboardInterrupt)."""
+        if self.read_only:
+            raise FennecInputError(f"{self.name} {str(self.path)!r}: is read-only (its file or folder cannot be "
+                                   "written); copy it to a writable folder to change it")
         if self.conn.in_transaction:  # nested: join the outer transaction
             yield self.conn
             return
@@ -131,15 +147,25 @@ class RecordStore:
             return 0
         return int(row[0] or 0)
 
-    def _migrate(self) -> bool:
-        """Apply pending migrations (inside the caller's transaction); return True when the file was new."""
+    def _check_schema(self) -> int:
+        """The file's schema version, refused when it is not a store or is newer than this fennec; a read-only
+        store must also be current (it cannot be migrated)."""
         try:
             current = self.schema_version()
         except sqlite3.DatabaseError as exc:
-            raise FennecInputError(f"--store {str(self.path)!r}: not a fennec SQLite store ({exc})") from None
+            raise FennecInputError(f"{self.name} {str(self.path)!r}: not a fennec SQLite store ({exc})") from None
         if current > SCHEMA_VERSION:
-            raise FennecInputError(f"--store {str(self.path)!r}: schema version {current} is newer than this "
+            raise FennecInputError(f"{self.name} {str(self.path)!r}: schema version {current} is newer than this "
                                    f"fennec ({SCHEMA_VERSION}); upgrade fennec")
+        if self.read_only and current < SCHEMA_VERSION:
+            what = "is empty" if current == 0 else f"has schema version {current}, older than this fennec's"
+            raise FennecInputError(f"{self.name} {str(self.path)!r}: is read-only and {what}; open it once where it "
+                                   "can be written (a copy in a writable folder) so that it is brought up to date")
+        return current
+
+    def _migrate(self) -> bool:
+        """Apply pending migrations (inside the caller's transaction); return True when the file was new."""
+        current = self._check_schema()
         if current == SCHEMA_VERSION:
             return False
         c = self.conn
@@ -328,7 +354,7 @@ class RecordStore:
         for task, proxy, blob, dim in self.conn.execute(
                 f"SELECT task, proxy, vector, dim FROM task_images {where} ORDER BY task, proxy", tuple(args)):
             if len(blob) != int(dim) * _VECTOR_DTYPE.itemsize:
-                raise FennecInputError(f"--store {str(self.path)!r}: image statistics of task {task!r} from "
+                raise FennecInputError(f"{self.name} {str(self.path)!r}: image statistics of task {task!r} from "
                                        f"{proxy!r} are damaged ({len(blob)} bytes for {dim} dims); store them "
                                        "again with `fennec tasks add-images`")
             # frombuffer gives a read-only view of the bytes; callers get a writable native float32 array.

@@ -618,9 +618,21 @@ class TransferSpace:
         order = [i for i in np.argsort(-sim, kind="stable")[:k] if np.isfinite(sim[i])]
         return [(self.task_names_[i], float(sim[i])) for i in order]
 
+    @property
+    def reads_task_text(self) -> bool:
+        """Whether the space has text directions to read a task's class names and description with: none when
+        the records it was trained on came with no distinct text (tasks without cards, models all pre-trained
+        alike), and then a task's text changes nothing (only its size and, in a space that reads them, its
+        image statistics do)."""
+        return bool(np.any(self.text_components_))
+
     def no_nearest_reason(self, task_vector: np.ndarray) -> str:
         """Why :meth:`nearest_tasks` found no historical task near a task (for the explanation it replaces)."""
         start = self.n_members * self.dim
+        if not self.reads_task_text:
+            return ("the space reads no task text: its training tasks had no class names or descriptions and its "
+                    "models' pre-training texts were all alike (give the tasks cards with `fennec tasks add` and "
+                    "train again)")
         if not np.any(task_vector[start:-1]):
             return "the task has no class names or description to compare"
         return ("the space's historical tasks have no class names or description to compare (give them task cards "

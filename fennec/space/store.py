@@ -224,6 +224,11 @@ def _check_consistent(space: TransferSpace, info: dict) -> None:
         FennecInputError: a hyper-parameter of config.json out of its range.
     """
     space._check_params()
+    for name, arr in (("model vectors", space.model_vectors_), ("task vectors", space.task_vectors_),
+                      *((f"{b} vectors", v) for b, v in space.bench_vectors_.items())):
+        if not np.isfinite(arr).all():
+            raise ValueError(f"space.npz holds NaN or inf in {int((~np.isfinite(arr)).any(axis=-1).sum())} of its "
+                             f"{name}")
     n_models, width = space.model_vectors_.shape
     net = space.nets_[0]
     pairs = [

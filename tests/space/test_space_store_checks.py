@@ -51,7 +51,16 @@ def _drop_a_model_row(space: Path) -> None:
     np.savez(space / "space.npz", **arrays)
 
 
+def _nan_in_a_model_vector(space: Path) -> None:
+    with np.load(space / "space.npz") as z:
+        arrays = {k: z[k] for k in z.files}
+    arrays["model_vectors"][3, 0] = np.nan
+    np.savez(space / "space.npz", **arrays)
+
+
 DAMAGE = {
+    "NaN in a model vector": (_nan_in_a_model_vector, r"is damaged \(ValueError: space.npz holds NaN or inf in 1 of "
+                                                      r"its model vectors\); retrain"),
     "config dim": (lambda s: _edit_json(s / "config.json", lambda c: c.update(dim=16)),
                    r"config.json dim \(16\) does not match tower.pt dim \(8\)"),
     "config n_members": (lambda s: _edit_json(s / "config.json", lambda c: c.update(n_members=2)),
