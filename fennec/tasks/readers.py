@@ -327,8 +327,11 @@ def read_manifest(spec: str, classes: str | list[str] | None = None, *, name: st
     lcol = next((c for c in LABEL_COLUMNS if c in cols), None)
     scol = next((c for c in SPLIT_COLUMNS if c in cols), None)
     if pcol is None or lcol is None:
+        # a list of tasks (rank-batch's --manifest) given as a task is a likely slip: say where it goes
+        batch = " (a list of tasks with a 'task' column goes to `fennec rank-batch --manifest`)" if "task" in cols \
+            else ""
         raise FennecInputError(f"task {spec}: manifest needs a header with columns 'path,label[,split]', found "
-                               f"{', '.join(cols) or 'no header'}")
+                               f"{', '.join(cols) or 'no header'}{batch}")
     if not rows:
         raise FennecInputError(f"task {spec}: manifest has no rows; the task is empty")
     base = path.parent

@@ -65,6 +65,13 @@ def test_classes_over_real_folder_names_replace_them_with_a_warning(folder: Path
         assert read_task(str(folder), "blue,green,red").class_names == ("blue", "green", "red")
 
 
+def test_a_list_of_tasks_given_as_a_task_says_where_it_goes(tmp_path: Path) -> None:
+    (tmp_path / "tasks.csv").write_text('task,description\n"a,b",birds\n')
+    with pytest.raises(FennecInputError, match=r"found task, description \(a list of tasks with a 'task' column "
+                       r"goes to `fennec rank-batch --manifest`\)"):
+        read_task(str(tmp_path / "tasks.csv"))
+
+
 def test_imagefolder_with_splits(tmp_path: Path, make_folder) -> None:
     root = tmp_path / "ds"
     make_folder(root, COLORS, per_class=3, split="train")
