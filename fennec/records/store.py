@@ -62,6 +62,32 @@ def _card(row: Sequence[Any], aliases: Sequence[str], images: dict[str, np.ndarr
                     notes=row[7], image_parts=images)
 
 
+def _check_record(rec: Record) -> float:
+    """The record's value as a float, after the checks CSV ingest makes: named fields, a finite number (NaN was
+    dropped without a word, inf stored), a known protocol.
+
+    Raises:
+        FennecInputError: naming the field.
+    """
+    import math
+
+    from fennec.records.metrics import PROTOCOLS
+    from fennec.registry import unknown_name_message
+
+    for field_name in ("model", "dataset", "benchmark", "metric"):
+        value = getattr(rec, field_name)
+        if not isinstance(value, str) or not value.strip():
+            raise FennecInputError(f"record {field_name}: expected a non-empty string, got {value!r}")
+    raw = rec.value
+    if isinstance(raw, bool) or not isinstance(raw, int | float | np.integer | np.floating) or \
+            not math.isfinite(float(raw)):
+        raise FennecInputError(f"record value of {rec.model!r} on {rec.dataset!r}: expected a finite number, got "
+                               f"{raw!r}")
+    if rec.protocol not in PROTOCOLS:
+        raise FennecInputError(f"record protocol: {unknown_name_message('protocol', str(rec.protocol), PROTOCOLS)}")
+    return float(raw)
+
+
 class RecordStore:
     """The SQLite records store.
 
@@ -99,11 +125,11 @@ class RecordStore:
         self.conn.execute("PRAGMA foreign_keys=ON")
         self.conn.execute("PRAGMA busy_timeout=30000")
         self._alias_cache: dict[str, str] | None = None
-        if self.read_only:
-            self._check_schema()
+        # A current store opens without the write lock, so readers do not wait behind a writer (an ingest).
+        if self._check_schema() == SCHEMA_VERSION or self.read_only:  # a read-only one that is not current raised
             return
         # Schema creation and seeding are one transaction: a crash leaves no half-seeded store behind, and two
-        # processes opening a new store at once serialise on the write lock.
+        # processes opening a new store at once serialise on the write lock (and the second finds it done).
         with self.transaction():
             fresh = self._migrate()
             if fresh and seed:
@@ -419,12 +445,17 @@ class RecordStore:
         ``rec.dataset`` should be a canonical task name (see :meth:`ensure_task`); a task row is created if missing.
         The model must have been added (:meth:`add_model`). Call inside :meth:`transaction` to batch inserts.
         """
+        value = _check_record(rec)
         self.conn.execute("INSERT OR IGNORE INTO tasks(name) VALUES (?)", (rec.dataset,))
-        cur = self.conn.execute(
-            "INSERT OR IGNORE INTO records(benchmark, model, task, dataset_name, metric, value, protocol, source, "
-            "ingested_at) VALUES (?,?,?,?,?,?,?,?,?)",
-            (rec.benchmark, rec.model, rec.dataset, dataset_name or rec.dataset, rec.metric, float(rec.value),
-             rec.protocol, rec.source, _now()))
+        try:
+            cur = self.conn.execute(
+                "INSERT OR IGNORE INTO records(benchmark, model, task, dataset_name, metric, value, protocol, source, "
+                "ingested_at) VALUES (?,?,?,?,?,?,?,?,?)",
+                (rec.benchmark, rec.model, rec.dataset, dataset_name or rec.dataset, rec.metric, value,
+                 rec.protocol, rec.source, _now()))
+        except sqlite3.IntegrityError:  # the only constraint a checked record can miss: its model's row
+            raise FennecInputError(f"record of model {rec.model!r}: the model is not in the store; add it first "
+                                   "(RecordStore.add_model)") from None
         return cur.rowcount > 0
 
     def records(self, benchmark: str | None = None, *, dataset: str | None = None, model: str | None = None,

@@ -86,9 +86,20 @@ def task_features(cards: Sequence[object], text_encoder: str | None = None) -> T
     """Featurize task cards (objects with ``name``, ``class_names``, ``description``, ``n_classes``, ``n_images``).
 
     Both :class:`fennec.records.cards.TaskCard` and :class:`fennec.tasks.task.Task` fit.
+
+    Raises:
+        FennecInputError: something else (a string of class names, a list): read as a task without any text, it
+            got the same vector as every other such task.
     """
     from fennec.tasks import task_from_class_names
     from fennec.tasks.descriptor import MAX_NAMES
+    from fennec.validation import FennecInputError
+
+    for card in cards:
+        if not (hasattr(card, "name") and hasattr(card, "class_names")):
+            shown = repr(card) if len(repr(card)) <= 40 else repr(card)[:37] + "..."
+            raise FennecInputError(f"task: expected a Task or a TaskCard, got {type(card).__name__} {shown}; make "
+                                   "one with fennec.tasks.task_from_class_names(name, names) or read_task(path)")
     enc = _text_encoder(text_encoder)
     names = np.zeros((len(cards), TEXT_DIM), np.float32)
     desc = np.zeros((len(cards), TEXT_DIM), np.float32)

@@ -11,6 +11,7 @@ import numpy as np
 from fennec.space.index import ModelIndex
 from fennec.space.space import TransferSpace
 from fennec.space.zoo import model_from_id
+from fennec.validation import FennecInputError, check_positive_int
 
 
 def _result(space: TransferSpace, task: Any, tvec: np.ndarray, model_ids: list[str], scores: np.ndarray,
@@ -32,6 +33,12 @@ def _result(space: TransferSpace, task: Any, tvec: np.ndarray, model_ids: list[s
     return out
 
 
+def _check_counts(top_k: int, n_nearest: int) -> None:
+    """``top_k`` and ``n_nearest`` are positive integers (0 gave an empty ranking, 2.5 two models)."""
+    check_positive_int(top_k, "top_k")
+    check_positive_int(n_nearest, "n_nearest")
+
+
 def recommend(space: TransferSpace, task: Any, *, top_k: int = 10, candidates: Sequence[str] | None = None,
               index: ModelIndex | None = None, n_nearest: int = 3) -> dict[str, Any]:
     """Rank the space's zoo (or ``candidates``) for one task.
@@ -44,7 +51,8 @@ def recommend(space: TransferSpace, task: Any, *, top_k: int = 10, candidates: S
             ``fennec.tasks.text_card(task, fennec.tasks.label_task_images(task))`` to have the proxy's names for
             its images stand in for them (what ``recommend.py`` does for such tasks).
         top_k: Models to return.
-        candidates: Restrict to these model ids; ids unknown to the space get cold-start vectors.
+        candidates: Restrict to these model ids (None: the whole zoo; an empty list is an error); ids unknown to
+            the space get cold-start vectors.
         index: The FAISS index over the space's models (built when None).
         n_nearest: Historical tasks used for the explanation and the accuracy range.
 
@@ -53,9 +61,13 @@ def recommend(space: TransferSpace, task: Any, *, top_k: int = 10, candidates: S
         "accuracy_range", "nearest_tasks", "cold_start"}]}``, and ``"no_nearest_tasks"``, why, when no
         historical task is near.
     """
+    _check_counts(top_k, n_nearest)
+    if candidates is not None and (isinstance(candidates, str) or not list(candidates)):
+        raise FennecInputError(f"candidates: expected a non-empty list of model ids, got {candidates!r}; pass None "
+                               "to rank the whole zoo")
     tvecs, rows = space.read_tasks([task])
     tvec = tvecs[0]
-    if candidates:
+    if candidates is not None:
         candidates = list(dict.fromkeys(candidates))  # a model named twice is ranked once
         in_space = space.model_positions()
         known = [m for m in candidates if m in in_space]
@@ -77,6 +89,7 @@ def recommend(space: TransferSpace, task: Any, *, top_k: int = 10, candidates: S
 def rank_batch(space: TransferSpace, tasks: Sequence[Any], *, top_k: int = 10,
                index: ModelIndex | None = None, n_nearest: int = 3) -> list[dict[str, Any]]:
     """Rank the zoo for many tasks with one index search; one :func:`recommend`-shaped dict per task."""
+    _check_counts(top_k, n_nearest)
     tvecs, rows = space.read_tasks(list(tasks))
     index = index or ModelIndex(space.model_vectors_)
     scores, pos = index.search(tvecs, top_k)

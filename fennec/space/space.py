@@ -49,6 +49,7 @@ from fennec.validation import (
     check_choice,
     check_flag,
     check_fraction,
+    check_model_id,
     check_positive_int,
     check_positive_number,
     check_seed,
@@ -198,10 +199,38 @@ class TransferSpace:
         self.learned_scale = learned_scale
         self.standardization = standardization
 
-    def get_params(self) -> dict[str, Any]:
-        """Hyper-parameters as a dict (the constructor's arguments)."""
+    def get_params(self, deep: bool = True) -> dict[str, Any]:
+        """Hyper-parameters as a dict (the constructor's arguments); ``deep`` is scikit-learn's (no parameter here
+        is itself an estimator), so ``sklearn.base.clone`` works."""
         names = [p for p in inspect.signature(type(self).__init__).parameters if p != "self"]
         return {k: getattr(self, k) for k in names}
+
+    def set_params(self, **params: Any) -> TransferSpace:
+        """Set hyper-parameters by name (checked at the next :meth:`fit`, as scikit-learn does); returns self.
+
+        Raises:
+            FennecInputError: an unknown name, with the close ones.
+        """
+        known = self.get_params()
+        for name, value in params.items():
+            if name not in known:
+                raise FennecInputError(unknown_name_message("TransferSpace hyper-parameter", name, list(known)))
+            setattr(self, name, value)
+        return self
+
+    def __repr__(self) -> str:
+        defaults = type(self)().get_params()
+        changed = {k: v for k, v in self.get_params().items() if v != defaults[k]}
+        return f"TransferSpace({', '.join(f'{k}={v!r}' for k, v in changed.items())})"
+
+    def _check_fitted(self) -> None:
+        """Using a space before :meth:`fit` (or :func:`~fennec.space.store.load_space`) is an error that says so,
+        not an AttributeError naming an internal array."""
+        if not hasattr(self, "model_vectors_"):
+            from sklearn.exceptions import NotFittedError
+
+            raise NotFittedError("this TransferSpace is not fitted yet: call fit(records, models, tasks), or load a "
+                                 "trained one with fennec.space.store.load_space(DIR)")
 
     # ----------------------------------------------------------------------------------------------- fitting
     def fit(self, records: Sequence[Any], models: Mapping[str, Any], tasks: Mapping[str, Any],
@@ -501,6 +530,7 @@ class TransferSpace:
     def read_tasks(self, cards: Sequence[Any]) -> tuple[np.ndarray, np.ndarray]:
         """(:meth:`task_vectors`, :meth:`image_rows`) of task cards or tasks from one reading of the cards: what
         ranking needs (the vectors score the models, the rows find the nearest historical tasks)."""
+        self._check_fitted()
         return self._read_tasks(feats.task_features(list(cards), self.text_encoder))
 
     def _read_tasks(self, tf: feats.TaskFeatures) -> tuple[np.ndarray, np.ndarray]:
@@ -529,6 +559,7 @@ class TransferSpace:
 
     def model_vectors(self, model_ids: Sequence[str] | None = None) -> np.ndarray:
         """Folded model vectors (M, D) ``[u, k_d p, k_n p, b]`` for ids in the space (all by default)."""
+        self._check_fitted()
         if model_ids is None:
             return self.model_vectors_
         pos = self.model_positions()
@@ -539,12 +570,32 @@ class TransferSpace:
 
     def cold_start_vectors(self, models: Sequence[Any]) -> np.ndarray:
         """Folded vectors (M, D) of models the space has no records of, from their features alone."""
+        self._check_fitted()
         mf = feats.model_features(list(models), self.text_encoder)
         return self._fold_models(torch.as_tensor(self._model_x(mf)), torch.as_tensor(self._project(mf.pretraining)),
                                  torch.full((len(models),), -1, dtype=torch.long))
 
     def add_models(self, models: Mapping[str, Any]) -> list[str]:
-        """Give new models (id -> metadata) cold-start vectors and add them to the space; returns the added ids."""
+        """Give new models (id -> metadata) cold-start vectors and add them to the space; returns the added ids.
+
+        Args:
+            models: ``source:id`` -> metadata with ``architecture`` and ``pretraining`` attributes
+                (:class:`~fennec.space.zoo.ZooModel`, :class:`~fennec.records.ModelInfo`;
+                :func:`fennec.space.zoo.model_from_id` reads them from an id).
+
+        Raises:
+            FennecInputError: not a mapping, an id not in ``source:id`` form, or metadata without those attributes
+                (a bare string was taken for a model of unknown architecture and pre-training).
+        """
+        self._check_fitted()
+        if not isinstance(models, Mapping):
+            raise FennecInputError(f"models: expected a mapping of model id to metadata, got {type(models).__name__}; "
+                                   "e.g. {id: fennec.space.zoo.model_from_id(id)}")
+        for model_id, meta in models.items():
+            check_model_id(model_id, "models")
+            if not (hasattr(meta, "architecture") and hasattr(meta, "pretraining")):
+                raise FennecInputError(f"models[{model_id!r}]: expected metadata with architecture and pretraining "
+                                       f"(fennec.space.zoo.model_from_id({model_id!r})), got {type(meta).__name__}")
         known = self.model_positions()
         new = [m for m in models if m not in known]
         if not new:
@@ -569,6 +620,7 @@ class TransferSpace:
                 learned scales when it has them: ``benchmark_scales``) when known; a benchmark that copies another's
                 published numbers (:func:`~fennec.space.training_records.benchmark_aliases`) under the other's.
         """
+        self._check_fitted()
         ids = list(self.model_ids_) if model_ids is None else list(model_ids)
         vectors = self.model_vectors(ids)
         # a benchmark whose records repeat another's numbers is scored under the other's protocol offsets
@@ -584,6 +636,7 @@ class TransferSpace:
 
     def image_rows(self, cards: Sequence[Any]) -> np.ndarray:
         """(T, W) image statistics of tasks as the towers read them (W = 0 for a space that reads text only)."""
+        self._check_fitted()
         return self._image_y([dict(getattr(c, "image_parts", None) or {}) for c in cards])
 
     def nearest_tasks(self, task_vector: np.ndarray, k: int = 3,
@@ -596,6 +649,12 @@ class TransferSpace:
         task has, where a part a historical task lacks counts as 0; historical tasks that share no part with it
         are left out. A task without any text or image statistics is near nothing: the list is empty.
         """
+        self._check_fitted()
+        check_positive_int(k, "k")
+        task_vector = np.asarray(task_vector)
+        if task_vector.shape != (self.model_vectors_.shape[1],):
+            raise FennecInputError(f"task_vector: expected shape ({self.model_vectors_.shape[1]},), a folded task "
+                                   f"vector of this space (task_vectors), got {task_vector.shape}")
         start = self.n_members * self.dim
         sims, weights = [], []
         q = task_vector[start:-1]

@@ -96,6 +96,7 @@ def save_space(space: TransferSpace, out_dir: str | os.PathLike[str], name: str 
         FennecInputError: when ``out_dir`` is a file or a directory that holds something else, or its folder
             cannot be made (:func:`check_space_dir`).
     """
+    space._check_fitted()
     out = check_space_dir(out_dir, name, create=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
     try:

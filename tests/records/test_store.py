@@ -288,3 +288,38 @@ def test_a_task_with_a_card_of_its_own_is_not_folded_into_another_as_its_alias(e
     s.ensure_task("bare")  # a bare task an ingest made (no card) is still folded
     s.add_task_alias("bare", "leaves")
     assert "bare" not in s.task_names() and s.canonical_task("bare") == "leaves"
+
+
+@pytest.mark.parametrize(("change", "message"), [
+    ({"value": float("nan")}, r"expected a finite number, got nan"),
+    ({"value": float("inf")}, r"expected a finite number, got inf"),
+    ({"value": True}, r"expected a finite number, got True"),
+    ({"value": "abc"}, r"expected a finite number, got 'abc'"),
+    ({"dataset": ""}, r"record dataset: expected a non-empty string"),
+    ({"metric": None}, r"record metric: expected a non-empty string"),
+    ({"protocol": "bogus"}, r"unknown protocol 'bogus'"),
+    ({"model": "timm:never_added"}, r"model 'timm:never_added': the model is not in the store; add it first"),
+])
+def test_insert_record_checks_what_csv_ingest_checks(store, change, message):
+    """From Python, NaN was dropped without a word, inf and an empty dataset stored, and an unknown model a raw
+    sqlite IntegrityError (a probe)."""
+    import dataclasses
+
+    from fennec.records import Record
+
+    good = store.records(benchmark="sfda_supervised")[0]
+    rec = dataclasses.replace(Record(good.model, "pets", "mine", "top1", 90.0), **change)
+    n = len(store.records())
+    with pytest.raises(FennecInputError, match=message), store.transaction():
+        store.insert_record(rec)
+    assert len(store.records()) == n
+
+
+def test_opening_a_current_store_does_not_wait_for_a_writer(shipped_store_file, tmp_path):
+    """Opening took the write lock to check the schema, so a reader waited 30 s behind an ingest, then failed."""
+    path = tmp_path / "s.sqlite"
+    path.write_bytes(shipped_store_file.read_bytes())
+    with RecordStore(path) as writer, writer.transaction():
+        writer.conn.execute("UPDATE tasks SET notes = 'busy' WHERE name = 'pets'")
+        with RecordStore(path) as reader:  # not blocked: no lock to take for a current schema
+            assert reader.task_card("pets").notes != "busy"  # the writer's change is not committed yet

@@ -1,0 +1,89 @@
+"""The space as a library: scikit-learn's conventions (get/set_params, clone, repr, not-fitted errors) and
+one-line errors for arguments a probe found taken silently (any object as a task, an empty candidate list,
+top_k 0, a metadata string for a new model)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from sklearn.base import clone
+from sklearn.exceptions import NotFittedError
+
+from fennec.space import TransferSpace
+from fennec.space.recommend import rank_batch, recommend
+from fennec.space.store import save_space
+from fennec.space.zoo import model_from_id
+from fennec.tasks import task_from_class_names
+from fennec.validation import FennecInputError
+
+BIRDS = task_from_class_names("birds", ["sparrow", "eagle", "owl"])
+
+
+def test_params_round_trip_clone_and_repr() -> None:
+    space = TransferSpace(dim=4, epochs=7)
+    copy = clone(space)
+    assert copy is not space and copy.get_params() == space.get_params()
+    assert space.set_params(lr=0.01) is space and space.lr == 0.01
+    assert repr(space) == "TransferSpace(dim=4, epochs=7, lr=0.01)"
+    assert repr(TransferSpace()) == "TransferSpace()"
+    with pytest.raises(FennecInputError, match=r"unknown TransferSpace hyper-parameter 'epoch'; did you mean epochs"):
+        space.set_params(epoch=3)
+
+
+@pytest.mark.parametrize("use", ["model_vectors", "score", "task_vectors", "nearest_tasks", "add_models", "save"])
+def test_an_unfitted_space_says_so(use: str, tmp_path) -> None:
+    space = TransferSpace()
+    calls = {"model_vectors": lambda: space.model_vectors(), "score": lambda: space.score(BIRDS),
+             "task_vectors": lambda: space.task_vectors([BIRDS]), "nearest_tasks": lambda: space.nearest_tasks(
+                 np.zeros(3)), "add_models": lambda: space.add_models({}), "save": lambda: save_space(
+                 space, tmp_path / "s")}
+    with pytest.raises(NotFittedError, match="not fitted yet: call fit"):
+        calls[use]()
+    assert not (tmp_path / "s").exists()
+
+
+@pytest.mark.parametrize("task", ["sparrow,eagle,owl", ["sparrow", "eagle"], None, 42])
+def test_anything_but_a_task_is_refused(fitted, task) -> None:
+    """Read as a task without text, each got the vector of every other such task (two strings, one vector)."""
+    with pytest.raises(FennecInputError, match=r"task: expected a Task or a TaskCard, got .*task_from_class_names"):
+        recommend(fitted, task)
+    with pytest.raises(FennecInputError, match="expected a Task or a TaskCard"):
+        fitted.task_vectors([BIRDS, task])
+
+
+@pytest.mark.parametrize(("kwargs", "message"), [
+    ({"candidates": []}, r"candidates: expected a non-empty list of model ids, got \[\]; pass None"),
+    ({"candidates": "timm:resnet18"}, r"candidates: expected a non-empty list"),
+    ({"top_k": 0}, r"top_k"), ({"top_k": 2.5}, r"top_k"), ({"n_nearest": -1}, r"n_nearest"),
+])
+def test_recommend_arguments_are_checked(fitted, kwargs, message) -> None:
+    with pytest.raises(FennecInputError, match=message):
+        recommend(fitted, BIRDS, **kwargs)
+    if "top_k" in kwargs:
+        with pytest.raises(FennecInputError, match="top_k"):
+            rank_batch(fitted, [BIRDS], **kwargs)
+
+
+def test_nearest_tasks_checks_k_and_the_vector(fitted) -> None:
+    vec = fitted.task_vectors([BIRDS])[0]
+    assert len(fitted.nearest_tasks(vec, k=2)) == 2
+    with pytest.raises(FennecInputError, match=r"\bk\b"):
+        fitted.nearest_tasks(vec, k=-1)  # dropped the last task of the list
+    with pytest.raises(FennecInputError, match=r"task_vector: expected shape \(\d+,\)"):
+        fitted.nearest_tasks(vec[:7])  # answered [] as if nothing were near
+
+
+@pytest.mark.parametrize(("models", "message"), [
+    (["timm:resnet34"], r"models: expected a mapping of model id to metadata, got list"),
+    ({"x": model_from_id("timm:resnet34")}, r"models: expected 'source:id'|models.*source:id"),
+    ({"timm:resnet34": "supervised on photos of birds"}, r"models\['timm:resnet34'\]: expected metadata with "
+                                                         r"architecture and pretraining .*got str"),
+])
+def test_add_models_refuses_what_it_would_take_wrongly(fitted, models, message) -> None:
+    import copy
+
+    space = copy.deepcopy(fitted)
+    before = list(space.model_ids_)
+    with pytest.raises(FennecInputError, match=message):
+        space.add_models(models)
+    assert space.model_ids_ == before
