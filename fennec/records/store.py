@@ -79,13 +79,16 @@ def _check_record(rec: Record) -> float:
         if not isinstance(value, str) or not value.strip():
             raise FennecInputError(f"record {field_name}: expected a non-empty string, got {value!r}")
     raw = rec.value
-    if isinstance(raw, bool) or not isinstance(raw, int | float | np.integer | np.floating) or \
-            not math.isfinite(float(raw)):
+    try:  # a number, or its text as a CSV holds it ("100.0")
+        value = float("nan") if isinstance(raw, bool) else float(raw)
+    except (TypeError, ValueError):
+        value = float("nan")
+    if not math.isfinite(value):
         raise FennecInputError(f"record value of {rec.model!r} on {rec.dataset!r}: expected a finite number, got "
                                f"{raw!r}")
     if rec.protocol not in PROTOCOLS:
         raise FennecInputError(f"record protocol: {unknown_name_message('protocol', str(rec.protocol), PROTOCOLS)}")
-    return float(raw)
+    return value
 
 
 class RecordStore:
