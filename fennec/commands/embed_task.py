@@ -11,6 +11,10 @@ from __future__ import annotations
 
 import argparse
 import sys
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from fennec.tasks import TaskDescriptor
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -39,22 +43,56 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Handler of `fennec embed-task`; returns the exit code."""
+    from fennec.encoders import check_encoder_id
     from fennec.tasks import describe_task, read_task
     from fennec.validation import check_output_file, check_positive_int, check_seed
 
     check_positive_int(args.max_images, "--max-images")
     check_seed(args.seed, "--seed")
+    # None is the default; anything given, an empty id included, must name an encoder, before any image is read
+    proxy = None if args.proxy is None else check_encoder_id(args.proxy, "image", name="--proxy")
+    text_encoder = (None if args.text_encoder is None
+                    else check_encoder_id(args.text_encoder, "text", name="--text-encoder"))
     if args.out is not None:  # before the proxy has looked at any image
         check_output_file(args.out, "--out", suffix=".npz")
     task = read_task(args.task, args.classes, description=args.description)
-    d = describe_task(task, proxy=args.proxy, text_encoder=args.text_encoder, max_images=args.max_images,
+    d = describe_task(task, proxy=proxy, text_encoder=text_encoder, max_images=args.max_images,
                       seed=args.seed, use_cache=not args.no_cache)
     if args.out is not None:
         d.save(args.out)
-    parts = ", ".join(f"{k} {'-' if v is None else v.shape[0]}" for k, v in d.parts.items())
-    skipped = f", skipped {d.info.get('n_skipped', 0)} unreadable image(s)" if d.info.get("n_skipped") else ""
     print(f"{task.summary()}")
-    print(f"descriptor: {d.dim} dims ({parts}); proxy {d.proxy}, text {d.text_encoder}; probe "
-          f"{d.info.get('n_probe', 0)} images{skipped}{' (cached)' if d.info.get('cached') else ''}"
-          + (f"; wrote {args.out}" if args.out else ""), file=sys.stdout)
+    print(f"descriptor: {d.dim} dims ({describe_parts(d)}); {describe_encoders(d, task.kind)}"
+          f"{' (cached)' if d.info.get('cached') else ''}" + (f"; wrote {args.out}" if args.out else ""),
+          file=sys.stdout)
     return 0
+
+
+_KIND_WORDS = {"features": "a features task", "names": "a text-only task"}
+
+
+def describe_parts(d: TaskDescriptor) -> str:
+    """``text 768, image 2568, meta 6``: each part's size, ``-`` for a part the task does not have."""
+    return ", ".join(f"{k} {'-' if v is None else v.shape[0]}" for k, v in d.parts.items())
+
+
+def describe_encoders(d: TaskDescriptor, kind: str) -> str:
+    """Which encoders made the descriptor's parts, and the probe set the proxy saw.
+
+    An encoder whose part is missing is not named as if it had run: a features task's vector has the proxy's
+    width (its image block is zeros) but no image went through the proxy.
+
+    Args:
+        d: The descriptor.
+        kind: The task's kind (``images``, ``features``, ``names``), for why a part is missing.
+    """
+    if d.parts.get("image") is not None:
+        n_skipped = d.info.get("n_skipped") or 0
+        skipped = f", skipped {n_skipped} unreadable image(s)" if n_skipped else ""
+        image = f"proxy {d.proxy}; probe {d.info.get('n_probe', 0)} images{skipped}"
+    else:
+        image = f"no proxy run ({_KIND_WORDS.get(kind, f'a {kind} task')} has no images)"
+    if d.parts.get("text") is not None:
+        text = f"text {d.text_encoder}"
+    else:
+        text = "no text encoder run (no class names or description)"
+    return f"{image}; {text}"

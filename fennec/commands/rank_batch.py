@@ -43,7 +43,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from fennec.commands._ranking_output import render
-    from fennec.commands.recommend import space_option, space_view, with_visual
+    from fennec.commands.recommend import check_image_options, space_option, space_view, with_visual
     from fennec.io import atomic_open
     from fennec.space.recommend import rank_batch
     from fennec.space.store import load_index, load_space
@@ -53,6 +53,7 @@ def run(args: argparse.Namespace) -> int:
 
     top_k = check_positive_int(args.top_k, "--top-k")
     space_dir = space_option(args.space)
+    check_image_options(args)
     if args.out is not None:  # `--out ""` is an error, not stdout; a path that cannot be written fails now
         check_path_option(args.out, "--out", what="a file", left_out="stdout")
         check_output_file(args.out, "--out")

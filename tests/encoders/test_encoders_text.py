@@ -68,8 +68,9 @@ def test_proxy_ids_resolve_to_one_spelling() -> None:
     """The default, an alias and the full id name one proxy (one loaded model, one cache key)."""
     from fennec.encoders import DEFAULT_PROXY, resolve_proxy_id
 
-    assert resolve_proxy_id() == resolve_proxy_id(None) == resolve_proxy_id("") == DEFAULT_PROXY
+    assert resolve_proxy_id() == resolve_proxy_id(None) == DEFAULT_PROXY
     assert resolve_proxy_id("lite0") == resolve_proxy_id(DEFAULT_PROXY) == DEFAULT_PROXY
+    assert resolve_proxy_id("tf_efficientnet_lite0") == DEFAULT_PROXY  # the offline proxy's id without timm:
     assert resolve_proxy_id(" LITE2 ") == "timm:tf_efficientnet_lite2"
     assert resolve_proxy_id("open_clip:ViT-B-32:openai") == "open_clip:ViT-B-32:openai"
     assert create_image_encoder().name == create_image_encoder("lite0").name == DEFAULT_PROXY  # lazy: no weights

@@ -473,7 +473,7 @@ def test_bad_input_is_one_line_and_exit_2(trained, tmp_path, run_cli, case):
 
 
 @pytest.mark.parametrize("case", ["empty manifest", "space not there", "space is a file", "empty candidates",
-                                  "task swallowed by candidates"])
+                                  "task swallowed by candidates", "empty proxy"])
 def test_bad_input_messages_say_what_is_wrong(trained, tmp_path, run_cli, case):
     """Found by a probe: an empty manifest was told to give a manifest, a missing --space that it held no space."""
     (tmp_path / "empty.csv").write_text("task\n")
@@ -487,6 +487,8 @@ def test_bad_input_messages_say_what_is_wrong(trained, tmp_path, run_cli, case):
         # an empty shell variable ranked the whole zoo; a TASK after --candidates was read as a model id
         "empty candidates": (["recommend", "--classes", BIRDS, "--space", trained["space"], "--candidates", ""],
                              r"--candidates: no model id given \(an empty value\)"),
+        "empty proxy": (["rank-batch", BIRDS, "--space", trained["space"], "--proxy", ""],
+                        r"--proxy: empty encoder id; leave it out for the default"),
         "task swallowed by candidates": (["recommend", "--space", trained["space"], "--candidates",
                                           "timm:resnet18", tmp_path], r"--candidates took '.*' for a model id: put "
                                          "TASK before --candidates"),
