@@ -18,9 +18,13 @@ KINDS = ("images", "features", "names")
 _FINGERPRINT_HEAD_BYTES = 65536
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, frozen=True)
 class Task:
     """A target task: class names plus either image files, precomputed features, or nothing (text only).
+
+    Frozen: its fingerprint, which keys every cache, is computed once, so a task changed in place would have been
+    served the descriptor of what it was; ``dataclasses.replace(task, class_names=...)`` makes a changed copy,
+    checked like a new one.
 
     Attributes:
         name: Short name (folder or file stem, or given).
@@ -196,5 +200,11 @@ def task_from_class_names(name: str, class_names: list[str] | tuple[str, ...], d
     """
     if isinstance(class_names, str):
         raise FennecInputError("class_names: expected a list of names, got one string; split it first")
+    odd = [n for n in class_names if not isinstance(n, str | int | np.integer) or isinstance(n, bool)]
+    if odd:  # str() would make None, NaN or b"cat" into the names 'None', 'nan' and "b'cat'"
+        raise FennecInputError(f"class_names: expected names as text, got {odd[0]!r} ({type(odd[0]).__name__}); "
+                               "decode or drop it")
+    if description is not None and not isinstance(description, str):
+        raise FennecInputError(f"description: expected text or None, got {type(description).__name__}")
     names = tuple(str(n).strip() for n in class_names)
     return Task(name=str(name), class_names=names, kind="names", description=description, source=str(name))
