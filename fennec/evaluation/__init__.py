@@ -7,6 +7,8 @@ Public API::
     report["mean"]["weighted_tau"]                                    # 0.837
 
 New methods subclass :class:`fennec.evaluation.methods.Method` and register with ``@METHODS.register(name)``.
+The transfer space's methods (``fennec``, ``fennec-nmf``) are imported the first time they are asked for, so this
+package itself never imports the space.
 """
 
 from fennec.evaluation.methods import METHODS, FitContext, Method, create_method

@@ -25,8 +25,10 @@ Baselines: ``prior`` (each model's mean published fine-tuned result over the eva
 datasets), ``random`` (seeded, 100 draws), ``imagenet`` (ImageNet top-1 where the records give it), ``params``
 (parameter count of the architecture, for cold start).
 
-The transfer-space package registers ``fennec`` / ``fennec-nmf`` here when imported; ``fennec evaluate`` imports
-:mod:`fennec.space.methods` when it is installed (from Python, import it yourself before ``evaluate(..., "fennec")``).
+The transfer-space package registers ``fennec`` / ``fennec-nmf`` here when imported. :data:`METHODS` imports
+:mod:`fennec.space.methods` itself the first time a name is missing or all names are listed, so
+``evaluate(..., "fennec")`` works without importing it first, while ``import fennec.evaluation`` stays free of the
+space (and of torch).
 
 Example (a learned method)::
 
@@ -60,6 +62,7 @@ import zlib
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -68,6 +71,7 @@ from fennec.records.cards import TaskCard
 from fennec.records.metrics import oriented
 from fennec.records.record import ModelInfo, Record
 from fennec.registry import Registry
+from fennec.validation import check_positive_int
 
 
 @dataclass(frozen=True)
@@ -108,13 +112,19 @@ class Method:
         raise NotImplementedError
 
 
-#: The method registry: name -> Method subclass.
-METHODS: Registry[type[Method]] = Registry("method")
+#: The method registry: name -> Method subclass. The space's methods live in a higher layer, imported on demand.
+METHODS: Registry[type[Method]] = Registry("method", plugins=("fennec.space.methods",))
 
 
-def create_method(name: str, **kwargs: object) -> Method:
-    """A fresh instance of the method registered as ``name``."""
-    return METHODS.get(name)(**kwargs)
+def create_method(name: str, **params: Any) -> Method:
+    """A fresh instance of the method registered as ``name`` with hyper-parameters ``params``.
+
+    Raises:
+        UnknownNameError: listing close matches, if ``name`` is not registered.
+        FennecInputError: if that method does not accept one of ``params``.
+    """
+    method: Method = METHODS.create(name, **params)
+    return method
 
 
 @METHODS.register("prior")
@@ -152,12 +162,13 @@ class RandomMethod(Method):
         self.n_draws = n_draws
 
     def score(self, task: TaskCard, models: Sequence[ModelInfo]) -> np.ndarray:
+        n_draws = check_positive_int(self.n_draws, "n_draws")
         seed = getattr(getattr(self, "context_", None), "seed", 0)
         # One stream per (task, model): the draws do not depend on evaluation order or on the lomo folds.
         task_key = zlib.crc32(task.name.encode())
-        cols = [np.random.default_rng([seed, task_key, zlib.crc32(m.id.encode())]).random(self.n_draws)
+        cols = [np.random.default_rng([seed, task_key, zlib.crc32(m.id.encode())]).random(n_draws)
                 for m in models]
-        return np.stack(cols, axis=1) if cols else np.zeros((self.n_draws, 0))
+        return np.stack(cols, axis=1) if cols else np.zeros((n_draws, 0))
 
 
 @METHODS.register("imagenet")

@@ -35,16 +35,10 @@ def create_scorer(name: str, **params: Any) -> Scorer:
 
     Raises:
         UnknownNameError: listing close matches, if ``name`` is not registered.
-        FennecInputError: if a hyper-parameter name is not accepted by that scorer.
+        FennecInputError: if a hyper-parameter name is not accepted by that scorer (with the close matches).
     """
-    cls = SCORERS.get(name)
-    try:
-        return cls(**params)
-    except TypeError as exc:
-        from fennec.validation import FennecInputError
-
-        raise FennecInputError(f"{name}: bad hyper-parameters {sorted(params)} ({exc}); "
-                               f"accepted: {sorted(cls().get_params())}") from None
+    scorer: Scorer = SCORERS.create(name, **params)
+    return scorer
 
 
 __all__ = ["INPUTS", "SCORERS", "Scorer", "create_scorer", "get_scorer_class", "list_scorers"]

@@ -1,9 +1,10 @@
 """The scorer contract, the scorer registry and the linear-algebra helpers shared by the estimators.
 
 Every transferability estimator is a :class:`Scorer`: hyper-parameters live in ``__init__`` (scikit-learn
-style, stored under the same names), the class attribute ``requires`` says which inputs it needs, and
-``score(features=..., labels=..., probs=..., grads=...)`` validates them through :mod:`fennec.validation` and
-returns one float. A higher score always means better expected transfer.
+style, stored under the same names, read and changed by ``get_params`` / ``set_params`` so that
+``sklearn.base.clone`` works, checked when ``score`` is called), the class attribute ``requires`` says which
+inputs it needs, and ``score(features=..., labels=..., probs=..., grads=...)`` validates them through
+:mod:`fennec.validation` and returns one float. A higher score always means better expected transfer.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from typing import Any, ClassVar
 import numpy as np
 import scipy.linalg
 
-from fennec.registry import Registry
+from fennec.registry import Registry, check_param_names
 from fennec.validation import (
     FennecInputError,
     check_features,
@@ -53,10 +54,32 @@ class Scorer:
     min_per_class: ClassVar[int] = 1
     warn_n_lt_d: ClassVar[bool] = True
 
-    def get_params(self) -> dict[str, Any]:
-        """The hyper-parameters given to ``__init__``, by name (scikit-learn style)."""
-        sig = inspect.signature(type(self).__init__)
-        return {p: getattr(self, p) for p in sig.parameters if p != "self"}
+    @classmethod
+    def _param_names(cls) -> list[str]:
+        return [p for p in inspect.signature(cls.__init__).parameters if p != "self"]
+
+    def get_params(self, deep: bool = True) -> dict[str, Any]:
+        """The hyper-parameters given to ``__init__``, by name (scikit-learn style).
+
+        Args:
+            deep: scikit-learn's flag for nested estimators; no hyper-parameter of a scorer is one, so it changes
+                nothing (it is accepted so that ``sklearn.base.clone`` works).
+        """
+        return {p: getattr(self, p) for p in self._param_names()}
+
+    def set_params(self, **params: Any) -> Scorer:
+        """Set hyper-parameters by name (scikit-learn style); values are checked at the next :meth:`score`.
+
+        Returns:
+            The scorer itself.
+
+        Raises:
+            FennecInputError: for a name the scorer does not accept (with the close matches); nothing is set.
+        """
+        check_param_names(f"scorer {self.name!r}", params, self._param_names())
+        for key, value in params.items():
+            setattr(self, key, value)
+        return self
 
     def __repr__(self) -> str:
         params = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items())
@@ -69,9 +92,11 @@ class Scorer:
               grads: object = None) -> float:
         """Validate the inputs and return the transferability score (higher = better expected transfer).
 
+        Each input may be a numpy array, a nested list or a torch tensor (detached and moved to the CPU first).
+
         Args:
             features: (N, D) features of the target examples under the candidate model.
-            labels: (N,) target class labels (any hashable values).
+            labels: (N,) target class labels (ints or strings, one type: numpy must be able to sort them).
             probs: (N, Cs) source-class probabilities of the target examples (rows sum to one).
             grads: (N, P) per-example gradients (extra trailing dims are flattened).
 
@@ -82,7 +107,8 @@ class Scorer:
             FennecInputError: when a required input is missing or invalid; the message names the argument.
         """
         self._check_params()
-        given = {"features": features, "probs": probs, "grads": grads}
+        given = {"features": _plain(features), "probs": _plain(probs), "grads": _plain(grads)}
+        labels = _plain(labels)
         for key in sorted(self.requires):
             if given[key] is None:
                 raise FennecInputError(f"{key}: required by scorer {self.name!r} but not given; "
@@ -93,14 +119,15 @@ class Scorer:
         for key in INPUTS:
             if key not in self.requires:
                 continue
+            raw = given[key]
+            as_array = _rectangular(raw, key)
             if key == "features":
-                arr = check_features(features, "features", warn_n_lt_d=self.warn_n_lt_d)
+                arr = check_features(raw, "features", warn_n_lt_d=self.warn_n_lt_d)
             elif key == "probs":
-                arr = check_probs(probs, None, "probs")
+                arr = check_probs(raw, None, "probs")
             else:
-                raw = np.asarray(grads)
-                if raw.ndim > 2:  # e.g. (N, K, d) gradients of a weight matrix: one row per example
-                    raw = raw.reshape(raw.shape[0], -1)
+                if as_array.ndim > 2:  # e.g. (N, K, d) gradients of a weight matrix: one row per example
+                    raw = as_array.reshape(as_array.shape[0], -1)
                 arr = check_features(raw, "grads", warn_n_lt_d=False)
             if n_rows is None:
                 n_rows, first = arr.shape[0], key
@@ -109,8 +136,7 @@ class Scorer:
             arrays[key] = arr
         if labels is None:
             raise FennecInputError("labels: required by every scorer but not given; pass one class label per example")
-        y = check_labels(labels, n_rows, "labels", min_classes=2, min_per_class=self.min_per_class,
-                         rows_of=first or "features")
+        y = _check_labels(labels, n_rows, min_per_class=self.min_per_class, rows_of=first or "features")
         if y.shape[0] == int(y.max()) + 1:
             # Every estimator compares how examples of a class gather against how classes differ; with one
             # example per class the two coincide and each returns a constant (H-score its rank, kNN 0).
@@ -124,6 +150,58 @@ class Scorer:
 
 
 # ----------------------------------------------------------------------------------------------- helpers
+
+
+def _plain(value: Any) -> Any:
+    """A torch tensor as a numpy array (detached, on the CPU); anything else unchanged.
+
+    numpy cannot read a tensor that requires grad or lives on a GPU, and a score never back-propagates, so the
+    tensor is detached rather than refused. torch is not imported: a tensor is recognised by its type's module.
+    """
+    if not type(value).__module__.startswith("torch") or not all(
+            callable(getattr(value, attr, None)) for attr in ("detach", "cpu", "numpy")):
+        return value
+    plain = value.detach().cpu()
+    if plain.dtype.is_floating_point and plain.element_size() < 4:  # numpy has no bfloat16
+        plain = plain.float()
+    return plain.numpy()
+
+
+def _rectangular(value: object, name: str) -> np.ndarray:
+    """``value`` as an array, refusing in one line what numpy cannot make one of (rows of different lengths).
+
+    The checks of :mod:`fennec.validation` still get the value as given, so their messages name its type.
+    """
+    try:
+        return np.asarray(value)
+    except ValueError as exc:
+        raise FennecInputError(f"{name}: rows of different lengths do not form an (N, D) array ({exc}); give every "
+                               "example the same number of values") from None
+    except TypeError as exc:
+        raise FennecInputError(f"{name}: expected a numeric array of shape (N, D), got {type(value).__name__} "
+                               f"({exc})") from None
+
+
+def _check_labels(labels: object, n_rows: int | None, *, min_per_class: int, rows_of: str) -> np.ndarray:
+    """:func:`~fennec.validation.check_labels`, with labels numpy cannot sort (None, ints mixed with strings)
+    refused in one line naming ``labels`` instead of numpy's TypeError."""
+    try:
+        arr = np.asarray(labels)
+    except (TypeError, ValueError) as exc:
+        raise FennecInputError(f"labels: expected one label per example, a 1-D array of shape (N,), got nested "
+                               f"sequences numpy cannot make an array of ({exc})") from None
+    if arr.dtype == object and arr.ndim == 1:
+        n_none = sum(v is None for v in arr)
+        if n_none:
+            raise FennecInputError(f"labels: {n_none} of {arr.shape[0]} labels are None; every example needs a "
+                                   "class label (drop the unlabelled examples)")
+    try:
+        return check_labels(labels, n_rows, "labels", min_classes=2, min_per_class=min_per_class, rows_of=rows_of)
+    except TypeError:
+        kinds = sorted({type(v).__name__ for v in arr.ravel().tolist()})
+        what = f"mixes values of types {', '.join(kinds)}" if len(kinds) > 1 else f"holds values of type {kinds[0]}"
+        raise FennecInputError(f"labels: {what} that cannot be sorted into classes; give labels of one sortable "
+                               "type, ints or strings (e.g. convert every label with str())") from None
 
 
 def one_hot(labels: np.ndarray, n_classes: int | None = None) -> np.ndarray:

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import numbers
+
 import numpy as np
 import scipy.linalg
 
 from fennec.scores.base import SCORERS, Scorer, class_means, gram
+from fennec.validation import FennecInputError
 
 
 def _between_class_terms(features: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -28,7 +31,8 @@ class HScore(Scorer):
     Transfer Learning", ICIP 2019.
 
     Args:
-        rcond: Relative eigenvalue cut-off of the pseudo-inverse (numpy's pinv default, as in the reference).
+        rcond: Relative eigenvalue cut-off of the pseudo-inverse, in [0, 1) (numpy's pinv default, as in the
+            reference).
     """
 
     name = "hscore"
@@ -36,6 +40,14 @@ class HScore(Scorer):
 
     def __init__(self, rcond: float = 1e-15) -> None:
         self.rcond = rcond
+
+    def _check_params(self) -> None:
+        # A negative cut keeps the null space (division by ~0); one of 1 or more keeps nothing and scores 0; NaN
+        # compares false and kept nothing either.
+        rcond = self.rcond
+        if isinstance(rcond, bool) or not isinstance(rcond, numbers.Real) or not 0.0 <= float(rcond) < 1.0:
+            raise FennecInputError(f"rcond: expected a number in [0, 1), got {rcond!r}; it is the eigenvalue cut-off "
+                                   "relative to the largest (default 1e-15)")
 
     def _score(self, labels: np.ndarray, features: np.ndarray) -> float:
         n = features.shape[0]

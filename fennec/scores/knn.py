@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from fennec.scores.base import SCORERS, Scorer
-from fennec.validation import check_choice, check_positive_int
+from fennec.validation import FennecInputError, check_choice, check_positive_int
 
 _BLOCK = 1024  # rows of the distance matrix held at once (memory O(block x N))
 
@@ -18,7 +18,7 @@ class KNN(Scorer):
     are Euclidean (``"l2"``) or cosine; they are computed block-wise, never as a full N x N matrix.
 
     Args:
-        k: Number of neighbours (1 as in PARC's baseline).
+        k: Number of neighbours (1 as in PARC's baseline); at most N - 1, the other examples there are.
         metric: "l2" or "cosine".
     """
 
@@ -40,7 +40,11 @@ class KNN(Scorer):
             norms = np.linalg.norm(x, axis=1, keepdims=True)
             x = x / np.where(norms > 0, norms, 1.0)
         n = x.shape[0]
-        k = min(self.k, n - 1)
+        k = self.k
+        if k > n - 1:
+            # Capping k at N - 1 would vote with every other example: one majority class, a meaningless score.
+            raise FennecInputError(f"k: {k} neighbours asked for, but each of the N={n} examples has only {n - 1} "
+                                   f"others; give k <= {n - 1} (or more examples)")
         sq = np.einsum("ij,ij->i", x, x)
         n_classes = int(labels.max()) + 1
         correct = 0

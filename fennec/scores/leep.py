@@ -6,7 +6,7 @@ import numpy as np
 
 from fennec.scores.base import SCORERS, Scorer, leep_from_probs, pca
 from fennec.scores.mixture import gaussian_mixture_posteriors
-from fennec.validation import check_choice, check_fraction, check_positive_int
+from fennec.validation import check_choice, check_fraction, check_positive_int, check_seed
 
 
 @SCORERS.register("leep")
@@ -71,10 +71,11 @@ class NLEEP(Scorer):
     Reference: Li, Jia, Zhu, et al., "Ranking Neural Checkpoints", CVPR 2021.
 
     Args:
-        components_per_class: Mixture components per target class (5 in the paper).
+        components_per_class: Mixture components per target class (5 in the paper); the mixture has at most N
+            components in all.
         variance: Fraction of variance the PCA keeps (0.8 in the paper).
         covariance_type: scikit-learn covariance type of the mixture ("full" as in the reference code).
-        random_state: Seed of the mixture's k-means initialisation.
+        random_state: Seed of the mixture's k-means initialisation, an integer in [0, 2**32 - 1].
         max_iter: EM iterations (scikit-learn's default 100).
     """
 
@@ -93,6 +94,7 @@ class NLEEP(Scorer):
         check_positive_int(self.components_per_class, "components_per_class")
         check_fraction(self.variance, "variance", low=1e-6, high=1.0)
         check_choice(self.covariance_type, "covariance_type", ("full", "tied", "diag", "spherical"))
+        check_seed(self.random_state, "random_state")
         check_positive_int(self.max_iter, "max_iter")
 
     def _score(self, labels: np.ndarray, features: np.ndarray) -> float:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from fennec.scores.base import SCORERS, Scorer, eigh_project, gram, one_hot
-from fennec.validation import check_positive_int
+from fennec.validation import check_positive_int, check_positive_number
 
 _EPS = 1e-5  # the reference's guard in the alpha / beta updates
 
@@ -28,7 +28,8 @@ class LogME(Scorer):
 
     Args:
         max_iter: Maximum fixed-point iterations per class (the reference uses 11).
-        tol: Relative change of alpha / beta below which a class has converged (the reference uses 1e-3).
+        tol: Relative change of alpha / beta below which a class has converged, >= 0 (the reference uses 1e-3;
+            0 runs all ``max_iter`` iterations).
     """
 
     name = "logme"
@@ -40,6 +41,7 @@ class LogME(Scorer):
 
     def _check_params(self) -> None:
         check_positive_int(self.max_iter, "max_iter")
+        check_positive_number(self.tol, "tol", allow_zero=True)  # 0 runs every iteration; NaN would do so silently
 
     def _score(self, labels: np.ndarray, features: np.ndarray) -> float:
         f = features
