@@ -26,3 +26,22 @@ def bench_script() -> Callable[[str], ModuleType]:
         return module
 
     return load
+
+
+@pytest.fixture
+def no_evaluation(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Any evaluation fails the test: argument checks must come before the first one (both import paths)."""
+
+    def refuse(*args: object, **kwargs: object) -> dict:
+        pytest.fail("an evaluation ran before the options were checked")
+
+    monkeypatch.setattr("fennec.evaluation.evaluate", refuse)
+    monkeypatch.setattr("fennec.evaluation.protocols.evaluate", refuse)
+
+
+@pytest.fixture
+def afile(tmp_path: Path) -> Path:
+    """A plain file, where a folder or a store is expected."""
+    path = tmp_path / "afile"
+    path.write_text("not a folder, not a database")
+    return path

@@ -115,17 +115,8 @@ def _one_line_error(err: str, script: str) -> bool:
 
 
 def test_bad_run_options_exit_2_before_anything_is_evaluated_or_written(bench_script, shipped_store_file, tmp_path,
-                                                                        capsys, monkeypatch):
-    import pytest
-
+                                                                        capsys, no_evaluation, afile):
     script = bench_script("space_eval")
-
-    def no_evaluation(*args: object, **kwargs: object) -> dict:
-        pytest.fail("an evaluation ran before the options were checked")
-
-    monkeypatch.setattr("fennec.evaluation.evaluate", no_evaluation)
-    afile = tmp_path / "afile"
-    afile.write_text("not a folder")
     out = tmp_path / "o.json"
     store = ["--store", str(shipped_store_file)]
     cases = {"--threads: expected a positive integer, got 0": ["--threads", "0", "--out", str(out)],

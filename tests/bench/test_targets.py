@@ -72,17 +72,8 @@ def test_the_spread_weighted_prior_weighs_each_training_dataset_by_its_relative_
     assert not np.isclose(want, np.mean([zz for zz, _ in mine]))
 
 
-def test_bad_out_and_store_exit_2_before_the_tables(bench_script, tmp_path, capsys, monkeypatch):
-    import pytest
-
+def test_bad_out_and_store_exit_2_before_the_tables(bench_script, tmp_path, capsys, no_evaluation, afile):
     script = bench_script("targets")
-
-    def no_evaluation(*args: object, **kwargs: object) -> dict:
-        pytest.fail("an evaluation ran before the options were checked")
-
-    monkeypatch.setattr("fennec.evaluation.protocols.evaluate", no_evaluation)
-    afile = tmp_path / "afile"
-    afile.write_text("not a folder, not a database")
     cases = {"is a directory": ["--out", str(tmp_path)],
              "is a file, not a folder": ["--out", str(afile / "t.json")],
              "--out: empty path": ["--out", ""],

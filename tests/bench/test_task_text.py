@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import json
 
-import pytest
-
 
 def _report(values: list[float]) -> dict:
     return {"per_dataset": {f"d{i}": {"weighted_tau": v} for i, v in enumerate(values)},
@@ -41,15 +39,8 @@ def test_a_table_that_is_no_result_file_is_a_one_line_error(bench_script, tmp_pa
 
 
 def test_bad_run_options_exit_2_before_any_evaluation(bench_script, shipped_store_file, tmp_path, capsys,
-                                                     monkeypatch):
+                                                     no_evaluation, afile):
     script = bench_script("task_text")
-
-    def no_evaluation(*args: object, **kwargs: object) -> dict:
-        pytest.fail("an evaluation ran before the options were checked")
-
-    monkeypatch.setattr("fennec.evaluation.evaluate", no_evaluation)
-    afile = tmp_path / "afile"
-    afile.write_text("not a folder")
     out = tmp_path / "t.json"
     store = ["--store", str(shipped_store_file)]
     cases = {"did you mean sfda_supervised": [*store, "--benchmark", "sfda_supervise", "--out", str(out)],
