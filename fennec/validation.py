@@ -26,7 +26,12 @@ class FennecInputWarning(UserWarning):
 def check_matrix(value: object, name: str, *, dtype: type = np.float64, min_rows: int = 1) -> np.ndarray:
     """Check a finite (N, D) matrix of at least ``min_rows`` rows; return it C-contiguous in ``dtype`` (no copy
     when it already is)."""
-    if np.iscomplexobj(value):  # numpy would drop the imaginary parts with a warning and go on
+    try:  # rows of different lengths: numpy's own error, inside iscomplexobj, would escape as a traceback
+        complex_values = np.iscomplexobj(value)
+    except ValueError as exc:
+        raise FennecInputError(f"{name}: rows of different lengths do not form an (N, D) array ({exc}); give every "
+                               "example the same number of values") from None
+    if complex_values:  # numpy would drop the imaginary parts with a warning and go on
         raise FennecInputError(f"{name}: complex values; give real-valued features (e.g. the magnitudes)")
     try:
         arr = np.ascontiguousarray(value, dtype=dtype)
@@ -87,9 +92,16 @@ def check_labels(labels: object, n: int | None = None, name: str = "labels", *,
     Returns:
         int64 array of shape (N,) with values in [0, C).
     """
-    arr = np.asarray(labels)
+    try:
+        arr = np.asarray(labels)
+    except (TypeError, ValueError) as exc:
+        raise FennecInputError(f"{name}: expected one label per example, a 1-D array of shape (N,), got nested "
+                               f"sequences numpy cannot make an array of ({exc})") from None
     if arr.ndim != 1:
         raise FennecInputError(f"{name}: expected a 1-D array of shape (N,), got shape {arr.shape}")
+    if arr.dtype == object and (n_none := sum(v is None for v in arr)):
+        raise FennecInputError(f"{name}: {n_none} of {arr.shape[0]} labels are None; every example needs a class "
+                               "label (drop the unlabelled examples)")
     if n is not None and arr.shape[0] != n:
         raise FennecInputError(f"{name}: length {arr.shape[0]} does not match the {n} rows of {rows_of}; give one "
                                f"label per example (or check the shape of {rows_of})")
@@ -99,7 +111,13 @@ def check_labels(labels: object, n: int | None = None, name: str = "labels", *,
         # 0.5, 1.5 are regression targets, not classes: each distinct value would become a class of its own
         raise FennecInputError(f"{name}: holds fractional values such as {float(arr[arr != np.round(arr)][0])!r}; "
                                "class labels are integers or strings")
-    values, inverse, counts = np.unique(arr, return_inverse=True, return_counts=True)
+    try:
+        values, inverse, counts = np.unique(arr, return_inverse=True, return_counts=True)
+    except TypeError:  # values numpy cannot order (ints mixed with strings)
+        kinds = sorted({type(v).__name__ for v in arr.tolist()})
+        what = f"mixes values of types {', '.join(kinds)}" if len(kinds) > 1 else f"holds values of type {kinds[0]}"
+        raise FennecInputError(f"{name}: {what} that cannot be sorted into classes; give labels of one sortable "
+                               "type, ints or strings (e.g. convert every label with str())") from None
     if len(values) < min_classes:
         raise FennecInputError(f"{name}: found {len(values)} class(es), need at least {min_classes}; "
                                "a ranking needs examples of several classes")

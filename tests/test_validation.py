@@ -86,3 +86,22 @@ def test_complex_features_and_fractional_labels_are_refused() -> None:
     with pytest.raises(FennecInputError, match=r"labels: holds fractional values such as 0\.5"):
         check_labels(np.array([0.5, 1.5, 0.5, 1.5]))
     assert check_labels(np.array([0.0, 1.0, 0.0, 1.0])).tolist() == [0, 1, 0, 1]  # integral floats are labels
+
+
+@pytest.mark.parametrize(("labels", "message"), [
+    ([0, None, 1], r"labels: 1 of 3 labels are None"),
+    (np.array([0, "a", 1], dtype=object), r"labels: mixes values of types int, str that cannot be sorted"),
+    ([[0], [1, 2]], r"labels: expected one label per example"),
+])
+def test_labels_numpy_cannot_sort_are_one_line_errors_for_every_caller(labels, message) -> None:
+    from fennec.validation import check_labels
+
+    with pytest.raises(FennecInputError, match=message):
+        check_labels(labels)
+
+
+def test_ragged_rows_are_a_one_line_error_for_every_caller() -> None:
+    from fennec.validation import check_matrix
+
+    with pytest.raises(FennecInputError, match=r"vectors: rows of different lengths do not form an \(N, D\) array"):
+        check_matrix([[1.0, 2.0], [3.0]], "vectors")

@@ -136,7 +136,8 @@ class Scorer:
             arrays[key] = arr
         if labels is None:
             raise FennecInputError("labels: required by every scorer but not given; pass one class label per example")
-        y = _check_labels(labels, n_rows, min_per_class=self.min_per_class, rows_of=first or "features")
+        y = check_labels(labels, n_rows, "labels", min_classes=2, min_per_class=self.min_per_class,
+                         rows_of=first or "features")
         if y.shape[0] == int(y.max()) + 1:
             # Every estimator compares how examples of a class gather against how classes differ; with one
             # example per class the two coincide and each returns a constant (H-score its rank, kNN 0).
@@ -180,28 +181,6 @@ def _rectangular(value: object, name: str) -> np.ndarray:
     except TypeError as exc:
         raise FennecInputError(f"{name}: expected a numeric array of shape (N, D), got {type(value).__name__} "
                                f"({exc})") from None
-
-
-def _check_labels(labels: object, n_rows: int | None, *, min_per_class: int, rows_of: str) -> np.ndarray:
-    """:func:`~fennec.validation.check_labels`, with labels numpy cannot sort (None, ints mixed with strings)
-    refused in one line naming ``labels`` instead of numpy's TypeError."""
-    try:
-        arr = np.asarray(labels)
-    except (TypeError, ValueError) as exc:
-        raise FennecInputError(f"labels: expected one label per example, a 1-D array of shape (N,), got nested "
-                               f"sequences numpy cannot make an array of ({exc})") from None
-    if arr.dtype == object and arr.ndim == 1:
-        n_none = sum(v is None for v in arr)
-        if n_none:
-            raise FennecInputError(f"labels: {n_none} of {arr.shape[0]} labels are None; every example needs a "
-                                   "class label (drop the unlabelled examples)")
-    try:
-        return check_labels(labels, n_rows, "labels", min_classes=2, min_per_class=min_per_class, rows_of=rows_of)
-    except TypeError:
-        kinds = sorted({type(v).__name__ for v in arr.ravel().tolist()})
-        what = f"mixes values of types {', '.join(kinds)}" if len(kinds) > 1 else f"holds values of type {kinds[0]}"
-        raise FennecInputError(f"labels: {what} that cannot be sorted into classes; give labels of one sortable "
-                               "type, ints or strings (e.g. convert every label with str())") from None
 
 
 def one_hot(labels: np.ndarray, n_classes: int | None = None) -> np.ndarray:
