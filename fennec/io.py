@@ -34,7 +34,9 @@ def atomic_open(path: str | os.PathLike[str], mode: str = "w", *, name: str = "o
     if mode not in ("w", "wb"):
         raise ValueError(f"atomic_open mode must be 'w' or 'wb', got {mode!r}")
     # a directory, or a parent that is a file, is caught before anything is written, in words
-    path = check_output_file(path, name, create=True)
+    # no trial entry: the temporary file made next is the trial, so each write (cache entries come by the thousand)
+    # costs one file, not a folder made and removed first
+    path = check_output_file(path, name, create=True, try_write=False)
     try:
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     except OSError as exc:

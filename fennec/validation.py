@@ -313,16 +313,17 @@ def check_output_parent(path: str | os.PathLike[str], name: str, *, create: bool
 
 
 def check_output_file(path: str | os.PathLike[str], name: str, *, create: bool = False,
-                      suffix: str | None = None) -> Path:
+                      suffix: str | None = None, try_write: bool = True) -> Path:
     """Check that a file can be written at ``path``: not a directory, in a folder that exists or can be made
-    (made with ``create``; see :func:`check_output_parent`) and takes a new entry (:func:`check_can_write_in`),
-    and named ``*suffix`` when one is given."""
+    (made with ``create``; see :func:`check_output_parent`) and takes a new entry (:func:`check_can_write_in`;
+    ``try_write=False`` for a writer about to make its temporary file there, which is the same test), and named
+    ``*suffix`` when one is given."""
     p = check_output_parent(path, name, create=create)
     if suffix is not None and not str(path).lower().endswith(suffix):
         raise FennecInputError(f"{name} {str(path)!r}: should end with {suffix}")
     if p.is_dir():  # caught before anything is written: a rename over a directory fails only at the end
         raise FennecInputError(f"{name} {str(p)!r}: is a directory; give a file path to write")
-    return check_can_write_in(p, name)
+    return check_can_write_in(p, name) if try_write else p
 
 
 def check_can_write_in(path: str | os.PathLike[str], name: str) -> Path:

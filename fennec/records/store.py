@@ -22,6 +22,7 @@ import contextlib
 import csv
 import datetime as _dt
 import json
+import math
 import os
 import sqlite3
 from collections.abc import Iterator, Sequence
@@ -32,8 +33,10 @@ import numpy as np
 
 from fennec.records.aliases import ModelAlias, canonical_dataset, normalize_name
 from fennec.records.cards import TaskCard
+from fennec.records.metrics import PROTOCOLS
 from fennec.records.record import ModelInfo, Record
 from fennec.records.schema import MIGRATIONS, SCHEMA_VERSION
+from fennec.registry import unknown_name_message
 from fennec.validation import FennecInputError, check_output_parent, check_path_option
 
 
@@ -69,11 +72,6 @@ def _check_record(rec: Record) -> float:
     Raises:
         FennecInputError: naming the field.
     """
-    import math
-
-    from fennec.records.metrics import PROTOCOLS
-    from fennec.registry import unknown_name_message
-
     for field_name in ("model", "dataset", "benchmark", "metric"):
         value = getattr(rec, field_name)
         if not isinstance(value, str) or not value.strip():

@@ -44,7 +44,7 @@ from fennec.io import load_npz, write_npz
 from fennec.tasks.cache import cache_dir, cache_key, file_stamp, writing_cache
 from fennec.tasks.images import load_image
 from fennec.tasks.proxies import shared_proxy
-from fennec.tasks.sampler import DEFAULT_PROBE_SIZE, default_split, sample_probe_set
+from fennec.tasks.sampler import DEFAULT_PROBE_SIZE, ProbeSet, default_split, sample_probe_set
 from fennec.tasks.task import Task, clean_class_name
 
 # v2: class geometry from classes of two or more probe images, and null values for what a probe cannot measure
@@ -414,18 +414,20 @@ def _warn_undefined_geometry(task: Task, info: dict[str, Any], max_images: int) 
                   FennecInputWarning, stacklevel=3)
 
 
-def _probe_stamps(task: Task, max_images: int, seed: int) -> list[tuple[str, int, int]]:
+def _probe_stamps(task: Task, probe: ProbeSet) -> list[tuple[str, int, int]]:
     """Size and modification time of the probe set's files (:func:`fennec.tasks.cache.file_stamp`), for the cache
     keys: the images the descriptor is computed from, edited, must not be served from the cache."""
     assert task.paths is not None
-    return [file_stamp(task.paths[i]) for i in sample_probe_set(task, max_images=max_images, seed=seed).indices]
+    return [file_stamp(task.paths[i]) for i in probe.indices]
 
 
 def _describe_images(task: Task, img_enc: Any, max_images: int, seed: int, use_cache: bool,
-                     cache: str | Path | None, classify: bool = False) -> ImageStatistics:
-    """:func:`describe_images` with the encoder made (also the image part of :func:`describe_task`)."""
-    key = cache_key(VERSION, "image", task.fingerprint, img_enc.name, (max_images, seed),
-                    _probe_stamps(task, max_images, seed))
+                     cache: str | Path | None, classify: bool = False,
+                     probe: ProbeSet | None = None) -> ImageStatistics:
+    """:func:`describe_images` with the encoder made (also the image part of :func:`describe_task`, which passes
+    the probe set it drew for its own cache key: drawn and stat-ed once)."""
+    probe = probe if probe is not None else sample_probe_set(task, max_images=max_images, seed=seed)
+    key = cache_key(VERSION, "image", task.fingerprint, img_enc.name, (max_images, seed), _probe_stamps(task, probe))
     path = (Path(cache) if cache is not None else cache_dir("descriptors")) / f"{key}.npz"
     if use_cache and path.is_file():
         try:
@@ -434,7 +436,6 @@ def _describe_images(task: Task, img_enc: Any, max_images: int, seed: int, use_c
             return ImageStatistics(part=z["image"], proxy=header["proxy"], info={**header["info"], "cached": True})
         except (OSError, ValueError, KeyError):  # NpzError is a ValueError
             pass  # a damaged cache entry is recomputed and overwritten
-    probe = sample_probe_set(task, max_images=max_images, seed=seed)
     assert task.paths is not None and task.labels is not None
     paths = task.paths
     failed: dict[int, str] = {}
@@ -502,8 +503,9 @@ def describe_task(task: Task, proxy: str | None = None, text_encoder: str | None
     img_enc, txt_enc = _encoders(proxy, text_encoder)
     layout = descriptor_layout(int(txt_enc.dim), int(img_enc.dim))
     has_images = task.kind == "images"
+    probe = sample_probe_set(task, max_images=max_images, seed=seed) if has_images else None
     key = cache_key(VERSION, task.fingerprint, img_enc.name, txt_enc.name, PROMPT,
-                    (max_images, seed, _probe_stamps(task, max_images, seed)) if has_images else None)
+                    (max_images, seed, _probe_stamps(task, probe)) if probe is not None else None)
     path = Path(cache) if cache is not None else cache_dir("descriptors")
     path = path / f"{key}.npz"
     if use_cache and path.is_file():
@@ -520,7 +522,7 @@ def describe_task(task: Task, proxy: str | None = None, text_encoder: str | None
     image = None
     info: dict[str, Any] = {"n_probe": 0, "n_skipped": 0, "skipped": [], "cached": False}
     if has_images:
-        stats = _describe_images(task, img_enc, max_images, seed, use_cache, cache)
+        stats = _describe_images(task, img_enc, max_images, seed, use_cache, cache, probe=probe)
         image = stats.part
         info.update({**stats.info, "cached": False})  # the descriptor was assembled here, whatever its image part
     dt = layout["text.names"][1] - layout["text.names"][0]
