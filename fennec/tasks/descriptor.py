@@ -41,7 +41,7 @@ import numpy as np
 
 from fennec.encoders.base import resolve_proxy_id
 from fennec.io import load_npz, write_npz
-from fennec.tasks.cache import cache_dir, cache_key, file_stamp, writing_cache
+from fennec.tasks.cache import cache_dir, cache_key, writing_cache
 from fennec.tasks.images import load_image
 from fennec.tasks.proxies import shared_proxy
 from fennec.tasks.sampler import DEFAULT_PROBE_SIZE, ProbeSet, default_split, sample_probe_set
@@ -414,20 +414,13 @@ def _warn_undefined_geometry(task: Task, info: dict[str, Any], max_images: int) 
                   FennecInputWarning, stacklevel=3)
 
 
-def _probe_stamps(task: Task, probe: ProbeSet) -> list[tuple[str, int, int]]:
-    """Size and modification time of the probe set's files (:func:`fennec.tasks.cache.file_stamp`), for the cache
-    keys: the images the descriptor is computed from, edited, must not be served from the cache."""
-    assert task.paths is not None
-    return [file_stamp(task.paths[i]) for i in probe.indices]
-
-
 def _describe_images(task: Task, img_enc: Any, max_images: int, seed: int, use_cache: bool,
                      cache: str | Path | None, classify: bool = False,
                      probe: ProbeSet | None = None) -> ImageStatistics:
     """:func:`describe_images` with the encoder made (also the image part of :func:`describe_task`, which passes
     the probe set it drew for its own cache key: drawn and stat-ed once)."""
     probe = probe if probe is not None else sample_probe_set(task, max_images=max_images, seed=seed)
-    key = cache_key(VERSION, "image", task.fingerprint, img_enc.name, (max_images, seed), _probe_stamps(task, probe))
+    key = cache_key(VERSION, "image", task.fingerprint, img_enc.name, (max_images, seed), probe.key())
     path = (Path(cache) if cache is not None else cache_dir("descriptors")) / f"{key}.npz"
     if use_cache and path.is_file():
         try:
@@ -505,7 +498,7 @@ def describe_task(task: Task, proxy: str | None = None, text_encoder: str | None
     has_images = task.kind == "images"
     probe = sample_probe_set(task, max_images=max_images, seed=seed) if has_images else None
     key = cache_key(VERSION, task.fingerprint, img_enc.name, txt_enc.name, PROMPT,
-                    (max_images, seed, _probe_stamps(task, probe)) if probe is not None else None)
+                    (max_images, seed, probe.key()) if probe is not None else None)
     path = Path(cache) if cache is not None else cache_dir("descriptors")
     path = path / f"{key}.npz"
     if use_cache and path.is_file():

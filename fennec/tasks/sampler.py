@@ -17,10 +17,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import TYPE_CHECKING, TypeVar
 
 import numpy as np
 
+from fennec.tasks.cache import cache_key, file_stamp
 from fennec.tasks.images import LoadReport, TaskImageError, load_image
 from fennec.tasks.task import Task
 from fennec.validation import FennecInputError, check_positive_int
@@ -93,8 +95,19 @@ class ProbeSet:
         return self.task.labels[self.indices]
 
     def key(self) -> str:
-        """Identifies the sample (for cache keys)."""
-        return f"n={len(self.indices)},seed={self.seed},split={self.split}"
+        """Identifies the sample for cache keys, with the size and modification time of its files: the task's
+        fingerprint reads each file's size and first 64 KiB only, so an image edited further in (a bottom-up
+        BMP's top rows) would be served stale; the files' paths are left out, so a moved dataset keeps its
+        entries."""
+        return f"n={len(self.indices)},seed={self.seed},split={self.split},files={self._files_digest}"
+
+    @cached_property
+    def _files_digest(self) -> str:
+        """A digest of (size, mtime_ns) of the sampled files, stat-ed once per probe set ("" for features)."""
+        if self.task.paths is None:
+            return ""
+        stamps = [file_stamp(self.task.paths[i])[1:] for i in self.indices.tolist()]
+        return cache_key(stamps)
 
     def iter_images(self, *, min_size: int | None = None,
                     loaded: list[int] | None = None) -> Iterator[Image.Image]:
