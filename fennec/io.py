@@ -13,7 +13,7 @@ from typing import IO, Any
 
 import numpy as np
 
-from fennec.validation import FennecInputError, check_output_file
+from fennec.validation import check_output_file, write_refused
 
 
 @contextlib.contextmanager
@@ -40,8 +40,7 @@ def atomic_open(path: str | os.PathLike[str], mode: str = "w", *, name: str = "o
     try:
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     except OSError as exc:
-        raise FennecInputError(f"{name} {str(path)!r}: cannot write in {str(path.parent)!r} "
-                               f"({exc.strerror or exc}); give a path in a writable folder") from None
+        raise write_refused(name, path, path.parent, exc) from None
     try:
         os.chmod(tmp, 0o666 & ~current_umask())  # mkstemp makes 0600 files; give the usual permissions
         if "b" not in mode:

@@ -326,6 +326,13 @@ def check_output_file(path: str | os.PathLike[str], name: str, *, create: bool =
     return check_can_write_in(p, name) if try_write else p
 
 
+def write_refused(name: str, path: str | os.PathLike[str], folder: str | os.PathLike[str],
+                  exc: OSError) -> FennecInputError:
+    """The one wording of "this folder takes no new entry", for every writer that found it out by trying."""
+    return FennecInputError(f"{name} {str(path)!r}: cannot write in {str(folder)!r} ({exc.strerror or exc}); give a "
+                            "path in a writable folder")
+
+
 def check_can_write_in(path: str | os.PathLike[str], name: str) -> Path:
     """Check that a new entry can be made where ``path`` will be written, by making and removing one.
 
@@ -355,8 +362,7 @@ def check_can_write_in(path: str | os.PathLike[str], name: str) -> Path:
     try:
         os.rmdir(tempfile.mkdtemp(prefix=".fennec-write-check-", dir=folder))
     except OSError as exc:
-        raise FennecInputError(f"{name} {str(p)!r}: cannot write in {str(folder)!r} ({exc.strerror or exc}); give "
-                               "a path in a writable folder") from None
+        raise write_refused(name, p, folder, exc) from None
     return p
 
 

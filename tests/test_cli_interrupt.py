@@ -37,4 +37,4 @@ def test_archi2vec_command_interrupted(handler, argv, resumes, monkeypatch, caps
     assert archi2vec.cli.main(argv) == 130
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and err.startswith(f"archi2vec {argv[0]}: interrupted")
-    assert ("resume" in err) is resumes
+    assert ("rerun the same command to resume" in err) is resumes

@@ -48,7 +48,6 @@ def run(args: argparse.Namespace) -> int:
     from fennec.space.recommend import rank_batch
     from fennec.space.store import load_index, load_space
     from fennec.tasks import read_task
-    from fennec.tasks.readers import detect_reader
     from fennec.validation import FennecInputError, check_output_file, check_path_option, check_positive_int
 
     top_k = check_positive_int(args.top_k, "--top-k")
@@ -71,9 +70,6 @@ def run(args: argparse.Namespace) -> int:
     tasks = []
     for where, r in rows:
         try:
-            if r.get("classes") and detect_reader(r["task"]) == "names":
-                raise FennecInputError(f"task {r['task']!r} is class names already, and the classes column names "
-                                       "them again; leave one of the two empty")
             tasks.append(read_task(r["task"], r.get("classes") or None, description=r.get("description") or None))
         except FennecInputError as exc:
             raise FennecInputError(f"{where}{exc}") from None

@@ -69,10 +69,11 @@ def run(args: argparse.Namespace) -> int:
             # spaces saved before the flag: a model without records there was one zoo add gave
             if meta.get("added", not init.has_records(m)):
                 models.setdefault(m, ZooModel(m, meta.get("architecture"), meta.get("pretraining"), added=True))
-    if init is not None and "dim" not in params:
-        # retraining keeps the previous space's width unless --dim asks for another (it fell back to the default
-        # and trained from scratch; found by a probe)
-        params["dim"] = init.dim
+    if init is not None:
+        # retraining keeps the previous space's widths unless asked for others (they fell back to the defaults
+        # and trained from scratch; found by a probe): the two the warm start compares
+        for width in ("dim", "text_components"):
+            params.setdefault(width, getattr(init, width))
     space = TransferSpace(**params).fit(records, models, tasks, init=init)
     path = save_space(space, out)
     info = space.train_info_

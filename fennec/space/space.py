@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from fennec.registry import UnknownNameError, unknown_name_message
+from fennec.registry import UnknownNameError, check_param_names, unknown_name_message
 from fennec.space import features as feats
 from fennec.space.cold import COLD_HEADS, ColdHead
 from fennec.space.cold_fit import cold_head_targets, fit_cold_head, set_cold_layers, zoo_weights
@@ -211,10 +211,8 @@ class TransferSpace:
         Raises:
             FennecInputError: an unknown name, with the close ones.
         """
-        known = self.get_params()
+        check_param_names("TransferSpace", params, list(self.get_params()))  # all checked before any is set
         for name, value in params.items():
-            if name not in known:
-                raise FennecInputError(unknown_name_message("TransferSpace hyper-parameter", name, list(known)))
             setattr(self, name, value)
         return self
 

@@ -26,7 +26,7 @@ from fennec.space.columns import ImageBasis
 from fennec.space.index import ModelIndex
 from fennec.space.net import TransferNet
 from fennec.space.space import TransferSpace
-from fennec.validation import FennecInputError, check_can_write_in, check_output_parent
+from fennec.validation import FennecInputError, check_can_write_in, check_output_parent, write_refused
 
 FORMAT = "fennec-space-v4"
 
@@ -49,7 +49,8 @@ def _versions() -> dict[str, str]:
             "faiss": faiss.__version__, "numpy": np.__version__}
 
 
-def check_space_dir(out_dir: str | os.PathLike[str], name: str = "--out", *, create: bool = False) -> Path:
+def check_space_dir(out_dir: str | os.PathLike[str], name: str = "--out", *, create: bool = False,
+                    try_write: bool = True) -> Path:
     """``out_dir`` as a place to write a space: new, empty, or holding a space (which is replaced), in a folder
     that exists or can be made; anything else (an empty path, a file, a folder of other things, a parent that is
     a file) is refused, since writing a space replaces the whole directory.
@@ -58,12 +59,15 @@ def check_space_dir(out_dir: str | os.PathLike[str], name: str = "--out", *, cre
         out_dir: The space directory to write.
         name: The option that gave it (``--out`` of train, ``--space`` of zoo add).
         create: Make the folder it goes in (else nothing is created).
+        try_write: Make and remove a trial entry there (:func:`~fennec.validation.check_can_write_in`); False for
+            a writer whose own temporary folder, made next, is that trial.
 
     Raises:
         FennecInputError: naming the path and what to do instead.
     """
     out = check_output_parent(out_dir, name, create=create)  # before minutes of training, not after
-    check_can_write_in(out, name)  # /proc, a read-only mount or a full disk refuse what permission bits allow
+    if try_write:  # /proc, a read-only mount or a full disk refuse what permission bits allow
+        check_can_write_in(out, name)
     if not out.exists():
         return out
     if not out.is_dir():
@@ -97,8 +101,11 @@ def save_space(space: TransferSpace, out_dir: str | os.PathLike[str], name: str 
             cannot be made (:func:`check_space_dir`).
     """
     space._check_fitted()
-    out = check_space_dir(out_dir, name, create=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+    out = check_space_dir(out_dir, name, create=True, try_write=False)  # the temporary folder next is the trial
+    try:
+        tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+    except OSError as exc:
+        raise write_refused(name, out, out.parent, exc) from None
     try:
         os.chmod(tmp, 0o777 & ~current_umask())  # mkdtemp makes a 0700 directory
         np.savez(tmp / "space.npz", model_ids=np.array(space.model_ids_), model_vectors=space.model_vectors_,

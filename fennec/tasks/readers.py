@@ -162,7 +162,8 @@ def read_names(spec: str, classes: str | list[str] | None = None, *, name: str |
     also be given (which of the two would be meant?)."""
     if classes is not None and (not isinstance(classes, str) or classes.strip()):
         raise FennecInputError(f"task {_short(spec)}: is class names already, and classes were given too; give "
-                               "the names once, as the task or with --classes")
+                               "the names once, as the task or as its classes (--classes, a manifest's classes "
+                               "column)")
     names = parse_class_names(spec)
     if name is None:
         # a comma list is named by its classes, so that several text-only tasks stay apart in a batch

@@ -26,8 +26,9 @@ def test_params_round_trip_clone_and_repr() -> None:
     assert space.set_params(lr=0.01) is space and space.lr == 0.01
     assert repr(space) == "TransferSpace(dim=4, epochs=7, lr=0.01)"
     assert repr(TransferSpace()) == "TransferSpace()"
-    with pytest.raises(FennecInputError, match=r"unknown TransferSpace hyper-parameter 'epoch'; did you mean epochs"):
-        space.set_params(epoch=3)
+    with pytest.raises(FennecInputError, match=r"TransferSpace: unknown hyper-parameter 'epoch'; did you mean epochs"):
+        space.set_params(lr=0.5, epoch=3)
+    assert space.lr == 0.01  # nothing set when one name is wrong
 
 
 @pytest.mark.parametrize("use", ["model_vectors", "score", "task_vectors", "nearest_tasks", "add_models", "save"])
@@ -54,20 +55,22 @@ def test_anything_but_a_task_is_refused(fitted, task) -> None:
 @pytest.mark.parametrize(("kwargs", "message"), [
     ({"candidates": []}, r"candidates: expected a non-empty list of model ids, got \[\]; pass None"),
     ({"candidates": "timm:resnet18"}, r"candidates: expected a non-empty list"),
-    ({"top_k": 0}, r"top_k"), ({"top_k": 2.5}, r"top_k"), ({"n_nearest": -1}, r"n_nearest"),
+    ({"top_k": 0}, r"^top_k: expected a positive integer, got 0"),
+    ({"top_k": 2.5}, r"^top_k: expected a positive integer, got 2.5"),
+    ({"n_nearest": -1}, r"^n_nearest: expected a positive integer, got -1"),
 ])
 def test_recommend_arguments_are_checked(fitted, kwargs, message) -> None:
     with pytest.raises(FennecInputError, match=message):
         recommend(fitted, BIRDS, **kwargs)
     if "top_k" in kwargs:
-        with pytest.raises(FennecInputError, match="top_k"):
+        with pytest.raises(FennecInputError, match=message):
             rank_batch(fitted, [BIRDS], **kwargs)
 
 
 def test_nearest_tasks_checks_k_and_the_vector(fitted) -> None:
     vec = fitted.task_vectors([BIRDS])[0]
     assert len(fitted.nearest_tasks(vec, k=2)) == 2
-    with pytest.raises(FennecInputError, match=r"\bk\b"):
+    with pytest.raises(FennecInputError, match=r"^k: expected a positive integer, got -1"):
         fitted.nearest_tasks(vec, k=-1)  # dropped the last task of the list
     with pytest.raises(FennecInputError, match=r"task_vector: expected shape \(\d+,\)"):
         fitted.nearest_tasks(vec[:7])  # answered [] as if nothing were near
@@ -75,7 +78,7 @@ def test_nearest_tasks_checks_k_and_the_vector(fitted) -> None:
 
 @pytest.mark.parametrize(("models", "message"), [
     (["timm:resnet34"], r"models: expected a mapping of model id to metadata, got list"),
-    ({"x": model_from_id("timm:resnet34")}, r"models: expected 'source:id'|models.*source:id"),
+    ({"x": model_from_id("timm:resnet34")}, r"^models: expected 'source:id'"),
     ({"timm:resnet34": "supervised on photos of birds"}, r"models\['timm:resnet34'\]: expected metadata with "
                                                          r"architecture and pretraining .*got str"),
 ])
