@@ -179,17 +179,10 @@ def check_names(benchmarks: list[str] | None, methods: list[str] | None, store: 
         FennecInputError: naming the input, with the close matches of an unknown name.
     """
     from fennec.evaluation.methods import METHODS as REGISTERED
-    from fennec.evaluation.protocols import get_benchmark
+    from fennec.evaluation.protocols import check_benchmarks
     from fennec.registry import UnknownNameError
 
-    labels = set(store.benchmarks())
-    for name in benchmarks or BENCHMARKS:
-        bench = get_benchmark(name, store)  # unknown: one line with the close matches
-        if bench.record_benchmark not in labels:
-            given = f"--benchmark {name!r}" if benchmarks else f"benchmark {name!r} (run by default)"
-            raise FennecInputError(f"{given}: the store {str(store.path)!r} has no records labelled "
-                                   f"{bench.record_benchmark!r}; ingest them, or pick others with --benchmark "
-                                   f"(it has: {', '.join(sorted(labels)) or 'none'})")
+    check_benchmarks(benchmarks or list(BENCHMARKS), store, given=bool(benchmarks))
     for name in methods or ():
         try:
             REGISTERED.get(name)

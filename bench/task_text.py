@@ -35,16 +35,12 @@ import sys
 import time
 from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import numpy as np
 
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
 
 from fennec.validation import FennecInputError, check_file, check_output_file, check_path_option  # noqa: E402
-
-if TYPE_CHECKING:
-    from fennec.records.store import RecordStore
 
 BENCHMARKS = ("sfda_supervised", "logme_tllib", "parc_controlled", "parc_external", "transfergraph")
 VIEWS = ("card", "names", "none", "labels")
@@ -134,20 +130,6 @@ def read_results(path: str) -> dict:
     return results
 
 
-def check_benchmarks(names: list[str], store: RecordStore) -> None:
-    """Refuse an unknown ``--benchmark`` (with the close matches) or one the store has no records of, before the
-    first fit: the harness would find it only after the benchmarks before it had run."""
-    from fennec.evaluation.protocols import get_benchmark
-
-    labels = set(store.benchmarks())
-    for name in names:
-        bench = get_benchmark(name, store)
-        if bench.record_benchmark not in labels:
-            raise FennecInputError(f"--benchmark {name!r}: the store {str(store.path)!r} has no records labelled "
-                                   f"{bench.record_benchmark!r}; ingest them, or pick others with --benchmark "
-                                   f"(it has: {', '.join(sorted(labels)) or 'none'})")
-
-
 def main(argv: list[str] | None = None) -> int:
     """Run the bench (or print the tables of a result file); bad input is one line on stderr and exit code 2."""
     try:
@@ -175,12 +157,13 @@ def _main(argv: list[str] | None) -> int:
     torch.set_num_threads(1)
     from fennec.commands.records import open_store
     from fennec.evaluation import evaluate
+    from fennec.evaluation.protocols import check_benchmarks
     from fennec.io import write_json
 
     results: dict = {}
     # a --store typo must not become a new store of the shipped records, evaluated as if it were the user's
     with open_store(args, must_exist=True) as store:
-        check_benchmarks(args.benchmark, store)
+        check_benchmarks(args.benchmark, store)  # before the first fit
         for bench in args.benchmark:
             results[bench] = {}
             for mode in VIEWS:

@@ -27,6 +27,7 @@ from fennec.records.cards import TaskCard
 from fennec.records.metrics import higher_is_better, main_metric_records, oriented
 from fennec.records.record import ModelInfo, Record
 from fennec.records.store import RecordStore, default_store_path
+from fennec.registry import unknown_name_message
 from fennec.validation import FennecInputError, check_choice, check_seed
 
 PROTOCOLS = ("lodo", "lomo")
@@ -79,7 +80,12 @@ _BENCHMARK_ALIASES = {"transfergraph_records": "transfergraph", "modelspider": "
 
 
 def get_benchmark(name: str, store: RecordStore | None = None) -> Benchmark:
-    """The benchmark called ``name``; any other benchmark label present in the store is accepted as is."""
+    """The benchmark called ``name``; any other benchmark label present in the store is accepted as is.
+
+    Raises:
+        FennecInputError: ``--benchmark 'x': unknown benchmark 'x'; did you mean ...?`` (close matches ignore
+            case, as the registries' do).
+    """
     name = _BENCHMARK_ALIASES.get(name, name)
     if name in BENCHMARKS:
         return BENCHMARKS[name]
@@ -90,11 +96,33 @@ def get_benchmark(name: str, store: RecordStore | None = None) -> Benchmark:
             return Benchmark(name, name)
         # the built-in benchmarks this store has records of, and its own labels: not benchmarks it cannot evaluate
         known = sorted({b for b in known if BENCHMARKS[b].record_benchmark in labels} | labels)
-    import difflib
+    raise FennecInputError(f"--benchmark {name!r}: {unknown_name_message('benchmark', name, known)}")
 
-    close = difflib.get_close_matches(name, known, n=3, cutoff=0.5)
-    hint = f"; did you mean {', '.join(close)}?" if close else ""
-    raise FennecInputError(f"--benchmark {name!r}: unknown{hint} (known: {', '.join(known)})")
+
+def check_benchmarks(names: Sequence[str], store: RecordStore, *, given: bool = True) -> list[Benchmark]:
+    """The benchmarks ``names``, refused up front when unknown or when ``store`` has no records of them, so that
+    a run over several benchmarks fails before its first fit rather than after the ones before it.
+
+    Args:
+        names: Benchmark names, as given to ``--benchmark``.
+        store: The records store the runs will read.
+        given: False when ``names`` are a script's defaults rather than the user's ``--benchmark`` (the message
+            then says so).
+
+    Raises:
+        FennecInputError: naming the benchmark, with the close matches or the labels the store has.
+    """
+    labels = set(store.benchmarks())
+    out = []
+    for name in names:
+        bench = get_benchmark(name, store)
+        if bench.record_benchmark not in labels:
+            what = f"--benchmark {name!r}" if given else f"benchmark {name!r} (run by default)"
+            raise FennecInputError(f"{what}: the store {str(store.path)!r} has no records labelled "
+                                   f"{bench.record_benchmark!r}; ingest them, or pick others with --benchmark "
+                                   f"(it has: {', '.join(sorted(labels)) or 'none'})")
+        out.append(bench)
+    return out
 
 
 MethodSpec = str | type[Method] | Callable[[], Method]
@@ -318,4 +346,5 @@ def evaluate(benchmark: str, method: MethodSpec, protocol: str = "lodo", *, stor
     return make_report(bench.name, protocol, name, per_dataset)
 
 
-__all__ = ["BENCHMARKS", "METRIC_KEYS", "PROTOCOLS", "Benchmark", "ModelInfo", "evaluate", "get_benchmark"]
+__all__ = ["BENCHMARKS", "METRIC_KEYS", "PROTOCOLS", "Benchmark", "ModelInfo", "check_benchmarks", "evaluate",
+           "get_benchmark"]

@@ -9,7 +9,7 @@ import pytest
 
 from fennec.evaluation import METHODS, FitContext, Method, evaluate
 from fennec.evaluation.methods import RandomMethod, create_method
-from fennec.evaluation.protocols import get_benchmark
+from fennec.evaluation.protocols import check_benchmarks, get_benchmark
 from fennec.evaluation.report import format_table
 from fennec.records import RecordStore, ingest_file
 from fennec.validation import FennecInputError
@@ -125,6 +125,23 @@ def test_an_unknown_benchmark_lists_only_those_the_store_can_evaluate(empty_stor
     ingest_file(empty_store, tmp_path / "r.csv")
     with pytest.raises(FennecInputError, match=r"\(known: mine\)$"):  # not the built-in ones it has no records of
         get_benchmark("mien", empty_store)
+
+
+def test_benchmark_close_matches_ignore_case(store):
+    with pytest.raises(FennecInputError, match=r"--benchmark 'PARC_controled': unknown benchmark .*did you mean "
+                                               r"parc_controlled"):
+        get_benchmark("PARC_controled", store)
+
+
+def test_check_benchmarks_refuses_one_the_store_has_no_records_of(empty_store, tmp_path):
+    (tmp_path / "r.csv").write_text("benchmark,model,dataset,metric,value\nmine,timm:resnet18,pets,top1_acc,80\n")
+    ingest_file(empty_store, tmp_path / "r.csv")
+    assert [b.name for b in check_benchmarks(["mine"], empty_store)] == ["mine"]
+    with pytest.raises(FennecInputError, match=r"^--benchmark 'sfda_supervised': the store .* has no records "
+                                               r"labelled 'sfda_supervised'.*\(it has: mine\)$"):
+        check_benchmarks(["mine", "sfda_supervised"], empty_store)
+    with pytest.raises(FennecInputError, match=r"^benchmark 'sfda_supervised' \(run by default\)"):
+        check_benchmarks(["sfda_supervised"], empty_store, given=False)
 
 
 def test_lomo_hides_every_record_of_held_out_models(store, spy):
