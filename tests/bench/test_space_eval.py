@@ -150,3 +150,27 @@ def test_a_benchmark_the_store_has_no_records_of_is_refused_up_front(bench_scrip
     err = capsys.readouterr().err
     assert "has no records labelled 'sfda_supervised'" in err and _one_line_error(err, "space_eval")
     assert not out.exists()
+
+
+def test_a_run_that_fails_midway_is_named_and_makes_the_exit_code_1(bench_script, shipped_store_file, tmp_path,
+                                                                     capsys, monkeypatch):
+    """A method failing mid-run was a "skipped" line and exit code 0, so a script over seeds took it for done."""
+    import fennec.evaluation
+
+    script = bench_script("space_eval")
+    real = fennec.evaluation.evaluate
+
+    def flaky(bench, method, protocol, **kw):
+        if method == "params":
+            raise RuntimeError("out of memory")
+        return real(bench, method, protocol, **kw)
+
+    monkeypatch.setattr(fennec.evaluation, "evaluate", flaky)
+    out = tmp_path / "r.json"
+    argv = ["--benchmark", "sfda_supervised", "--protocol", "lomo", "--methods", "random", "params",
+            "--store", str(shipped_store_file), "--out", str(out)]
+    assert script.main(argv) == 1
+    err = capsys.readouterr().err
+    assert "sfda_supervised lomo params: failed (RuntimeError: out of memory)" in err
+    assert err.strip().splitlines()[-1] == f"1 run(s) failed and are not in {out}: sfda_supervised lomo params"
+    assert list(json.loads(out.read_text())["sfda_supervised"]["lomo"]) == ["random"]  # the others are kept
