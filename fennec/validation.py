@@ -19,6 +19,24 @@ class FennecInputError(ValueError):
     """Bad user input: the message is one line naming the input, the expectation and the fix."""
 
 
+class OutputPathError(FennecInputError):
+    """An output path that cannot be written (a directory, a file in the way, a folder that refuses new entries).
+
+    Attributes:
+        reason: Why, without the path or the fix (e.g. ``"permission denied"``), for callers that word their own
+            message, such as a cache that goes on without writing.
+    """
+
+    def __init__(self, message: str, *, reason: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+
+
+def _output_error(name: str, path: str | os.PathLike[str], reason: str, fix: str) -> OutputPathError:
+    """``NAME 'PATH': REASON; FIX``, the one wording of every output-path error."""
+    return OutputPathError(f"{name} {str(path)!r}: {reason}; {fix}", reason=reason)
+
+
 class FennecInputWarning(UserWarning):
     """Input that is unusual but still gives a defined result (e.g. fewer samples than dimensions)."""
 
@@ -298,17 +316,17 @@ def check_output_parent(path: str | os.PathLike[str], name: str, *, create: bool
     while not existing.exists() and existing != existing.parent:  # the nearest ancestor that exists decides
         existing = existing.parent
     if not existing.is_dir():
-        raise FennecInputError(f"{name} {str(p)!r}: {str(existing)!r} is a file, not a folder; give a path in a "
-                               "folder (or move the file away)")
+        raise _output_error(name, p, f"{str(existing)!r} is a file, not a folder",
+                            "give a path in a folder (or move the file away)")
     if not os.access(existing, os.W_OK | os.X_OK):
-        raise FennecInputError(f"{name} {str(p)!r}: cannot write in {str(existing)!r} (permission denied); give a "
-                               "path in a writable folder")
+        raise _output_error(name, p, f"cannot write in {str(existing)!r} (permission denied)",
+                            "give a path in a writable folder")
     if create:
         try:
             parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
-            raise FennecInputError(f"{name} {str(p)!r}: cannot create the folder {str(parent)!r} "
-                                   f"({exc.strerror or exc}); give a path in a writable folder") from None
+            raise _output_error(name, p, f"cannot create the folder {str(parent)!r} ({exc.strerror or exc})",
+                                "give a path in a writable folder") from None
     return p
 
 
@@ -322,15 +340,15 @@ def check_output_file(path: str | os.PathLike[str], name: str, *, create: bool =
     if suffix is not None and not str(path).lower().endswith(suffix):
         raise FennecInputError(f"{name} {str(path)!r}: should end with {suffix}")
     if p.is_dir():  # caught before anything is written: a rename over a directory fails only at the end
-        raise FennecInputError(f"{name} {str(p)!r}: is a directory; give a file path to write")
+        raise _output_error(name, p, "is a directory", "give a file path to write")
     return check_can_write_in(p, name) if try_write else p
 
 
 def write_refused(name: str, path: str | os.PathLike[str], folder: str | os.PathLike[str],
-                  exc: OSError) -> FennecInputError:
+                  exc: OSError) -> OutputPathError:
     """The one wording of "this folder takes no new entry", for every writer that found it out by trying."""
-    return FennecInputError(f"{name} {str(path)!r}: cannot write in {str(folder)!r} ({exc.strerror or exc}); give a "
-                            "path in a writable folder")
+    return _output_error(name, path, f"cannot write in {str(folder)!r} ({exc.strerror or exc})",
+                         "give a path in a writable folder")
 
 
 def check_can_write_in(path: str | os.PathLike[str], name: str) -> Path:

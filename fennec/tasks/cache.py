@@ -53,17 +53,15 @@ def writing_cache(path: str | os.PathLike[str]) -> Iterator[None]:
     """Run a write of the cache entry ``path``; if the cache cannot be written (a read-only folder, a full disk, a
     file in the way), warn once per folder and go on: a cache that cannot keep a result costs the next run the
     work again, not this run its answer."""
-    from fennec.validation import FennecInputError, FennecInputWarning
+    from fennec.validation import FennecInputWarning, OutputPathError
 
     try:
         yield
-    except (OSError, FennecInputError) as exc:
+    except (OSError, OutputPathError) as exc:
         folder = str(Path(path).parent)
         if folder not in _UNWRITABLE:
             _UNWRITABLE.add(folder)
-            # an atomic write's error names the entry first ("output file 'ENTRY': WHY; FIX"): keep the WHY
-            why = exc.strerror if isinstance(exc, OSError) and exc.strerror else \
-                str(exc).split("; ")[0].split("': ", 1)[-1]
+            why = exc.reason if isinstance(exc, OutputPathError) else (exc.strerror or str(exc))
             warnings.warn(f"cache {folder!r}: cannot write ({why}); going on without caching, so the next run "
                           "repeats this work (point $FENNEC_CACHE at a writable folder)", FennecInputWarning,
                           stacklevel=3)

@@ -37,6 +37,21 @@ def test_a_write_that_fails_warns_once_per_folder(tmp_path: Path) -> None:
     assert (tmp_path / "fine.npy").read_bytes() == b"ok"
 
 
+def test_the_warning_gives_the_writer_s_reason_whole_and_other_errors_pass(tmp_path: Path) -> None:
+    """The reason was cut out of the message text, so a path holding "; " or "': " came out mangled."""
+    from fennec.io import atomic_open
+    from fennec.validation import FennecInputError
+
+    blocker = tmp_path / "x; it's"
+    blocker.write_text("x")
+    entry = blocker / "sub" / "entry.json"
+    with pytest.warns(FennecInputWarning) as caught, cache.writing_cache(entry), atomic_open(entry) as fh:
+        fh.write("{}")
+    assert f"cannot write ({str(blocker)!r} is a file, not a folder); going on" in str(caught[0].message)
+    with pytest.raises(FennecInputError, match="not a cache problem"), cache.writing_cache(tmp_path / "e.json"):
+        raise FennecInputError("not a cache problem")  # only a write that fails is the cache's to forgive
+
+
 def test_recommend_under_a_cache_it_cannot_write_gives_the_same_ranking(tmp_path, monkeypatch, run_cli) -> None:
     argv = ["recommend", "--classes", "sparrow,owl,heron", "--format", "json", "--top-k", "5"]
     code, out, err = run_cli(*argv)
