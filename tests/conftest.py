@@ -125,6 +125,7 @@ def fake_proxy(monkeypatch: pytest.MonkeyPatch):
     """``fake_proxy(dim=16) -> built``: every image proxy is a :class:`ColourProxy` from then on, and ``built``
     lists each one the factory (``fennec.encoders.create_image_encoder``) made, in order."""
     import fennec.encoders
+    from fennec.encoders.base import EncoderEntry
 
     def install(dim: int = 16) -> list[ColourProxy]:
         built: list[ColourProxy] = []
@@ -134,6 +135,10 @@ def fake_proxy(monkeypatch: pytest.MonkeyPatch):
             return built[-1]
 
         monkeypatch.setattr(fennec.encoders, "create_image_encoder", factory)
+        # the planted worlds' proxy ids (``test:...``) pass the commands' registry check of --proxy while installed
+        entry = EncoderEntry(lambda model_id, modality: factory(model_id), ("image",),
+                             "a test's ColourProxy (tests/conftest.py fake_proxy)")
+        monkeypatch.setitem(fennec.encoders.ENCODERS._entries, "test:*", entry)
         return built
 
     return install

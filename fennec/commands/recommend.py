@@ -50,12 +50,12 @@ def add_image_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def check_image_options(args: argparse.Namespace) -> None:
-    """``--proxy`` checked before any task is read (an empty or malformed id is one line naming the option; a
-    well-formed one the registry does not know fails when the proxy is built, with close matches)."""
+    """``--proxy`` checked against the encoder registry before any task is read, as embed-task checks it: an
+    empty, malformed or unknown id, or an encoder without an image tower, is one line naming the option."""
     if getattr(args, "proxy", None) is not None:
-        from fennec.encoders import resolve_proxy_id
+        from fennec.encoders import check_encoder_id
 
-        resolve_proxy_id(args.proxy, name="--proxy")
+        check_encoder_id(args.proxy, "image", name="--proxy")
 
 
 def space_option(value: str | None) -> Path | None:

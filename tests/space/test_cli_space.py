@@ -473,7 +473,8 @@ def test_bad_input_is_one_line_and_exit_2(trained, tmp_path, run_cli, case):
 
 
 @pytest.mark.parametrize("case", ["empty manifest", "space not there", "space is a file", "empty candidates",
-                                  "task swallowed by candidates", "empty proxy"])
+                                  "task swallowed by candidates", "empty proxy", "unknown proxy",
+                                  "proxy without an image tower"])
 def test_bad_input_messages_say_what_is_wrong(trained, tmp_path, run_cli, case):
     """Found by a probe: an empty manifest was told to give a manifest, a missing --space that it held no space."""
     (tmp_path / "empty.csv").write_text("task\n")
@@ -489,6 +490,13 @@ def test_bad_input_messages_say_what_is_wrong(trained, tmp_path, run_cli, case):
                              r"--candidates: no model id given \(an empty value\)"),
         "empty proxy": (["rank-batch", BIRDS, "--space", trained["space"], "--proxy", ""],
                         r"--proxy: empty encoder id; leave it out for the default"),
+        # checked against the registry before the task is read, as embed-task checks it (it was checked for
+        # form only, and an unknown source failed when the proxy was built)
+        "unknown proxy": (["recommend", tmp_path, "--space", trained["space"], "--proxy", "tim:resnet18"],
+                          r"--proxy: unknown encoder 'tim:resnet18'.*timm"),
+        "proxy without an image tower": (["rank-batch", BIRDS, "--space", trained["space"], "--proxy",
+                                          "sentence:all-MiniLM-L6-v2"], r"--proxy: .* has no image "
+                                         "tower"),
         "task swallowed by candidates": (["recommend", "--space", trained["space"], "--candidates",
                                           "timm:resnet18", tmp_path], r"--candidates took '.*' for a model id: put "
                                          "TASK before --candidates"),
