@@ -25,7 +25,7 @@ from pathlib import Path
 from fennec.records.aliases import _TORCHVISION_TO_TIMM, ModelAlias, data_dir, model_aliases, parc_model, resolve_model
 from fennec.records.cards import shipped_cards
 from fennec.records.metrics import PRETRAIN, PROTOCOLS, is_percent_metric
-from fennec.records.record import Record
+from fennec.records.record import Record, value_problem
 from fennec.records.store import RecordStore
 from fennec.registry import unknown_name_message
 from fennec.validation import FennecInputError, check_file, read_csv_text
@@ -37,9 +37,6 @@ PARC_METRIC = "oracle_finetune_acc_pct"
 PARC_CONTROLLED_ARCHS = {"resnet50", "resnet18", "googlenet", "alexnet"}
 PARC_CONTROLLED_SOURCES = {"imagenet", "nabird", "oxford_pets", "cub200", "caltech101", "stanford_dogs", "voc2007",
                            "cifar10"}
-#: The largest magnitude a result may have: published accuracies, losses and scores are far below it, and the
-#: training standardises (squares) values, which must stay finite.
-MAX_ABS_VALUE = 1e9
 
 #: The shipped record files loaded into a new store, in order.
 SHIPPED_RECORD_FILES = (
@@ -87,8 +84,8 @@ def _fail(path: Path, line: int, reason: str) -> FennecInputError:
     return FennecInputError(f"{path}:{line}: {reason}")
 
 
-def _parse_value(path: Path, line: int, text: str, column: str = "value") -> float:
-    """The number in a value cell; finite and of a plausible magnitude (:data:`MAX_ABS_VALUE`)."""
+def _parse_value(path: Path, line: int, text: str) -> float:
+    """The number in a value cell (NaN and inf included: :func:`_check_value` words those)."""
     text = text.strip()
     if not text:
         raise _fail(path, line, "empty value; give a number")
@@ -98,20 +95,15 @@ def _parse_value(path: Path, line: int, text: str, column: str = "value") -> flo
         raise _fail(path, line, f"value {text!r} is not a number") from None
     if text.endswith("%"):
         raise _fail(path, line, f"value {text!r} has a percent sign; write the number without it")
-    if not math.isfinite(value):
-        raise _fail(path, line, f"value {text!r} is not a finite number (NaN/inf); drop the row")
-    if abs(value) > MAX_ABS_VALUE:
-        raise _fail(path, line, f"column {column!r}: value {text!r} is implausibly large (|value| > "
-                    f"{MAX_ABS_VALUE:g}); check the number")
     return value
 
 
-def _check_share(path: Path, line: int, column: str, metric: str, value: float) -> None:
-    """An accuracy-like metric (:func:`~fennec.records.metrics.is_percent_metric`) lies in [0, 100] (percent, or
-    [0, 1] as a fraction, which :func:`_check_units` tells apart)."""
-    if is_percent_metric(metric) and not 0.0 <= value <= 100.0:
-        raise _fail(path, line, f"column {column!r}: value {value!r} is outside [0, 100] for the accuracy-like "
-                    f"metric {metric!r}; give a percentage (or a fraction in [0, 1])")
+def _check_value(path: Path, line: int, column: str, text: str, value: float, metric: str) -> None:
+    """The record rule of :func:`~fennec.records.record.value_problem`, worded for a cell of the file."""
+    problem = value_problem(value, metric)
+    if problem is not None:
+        reason, fix = problem
+        raise _fail(path, line, f"column {column!r}: value {text.strip()!r} {reason}; {fix}")
 
 
 def _same(a: float, b: float) -> bool:
@@ -178,7 +170,7 @@ def _tidy_row(store: RecordStore, path: Path, line: int, f: dict[str, str], benc
         if not f[col].strip():
             raise _fail(path, line, f"empty {col}")
     value = _parse_value(path, line, f["value"])
-    _check_share(path, line, "value", f["metric"].strip(), value)
+    _check_value(path, line, "value", f["value"], value, f["metric"].strip())
     try:
         model = resolve_model(f["model"], f.get("architecture", "").strip() or None,
                               f.get("pretraining", "").strip() or None)
@@ -199,10 +191,10 @@ def _parc_row(store: RecordStore, path: Path, line: int, f: dict[str, str], benc
     arch, source, target = f["Architecture"].strip(), f["Source Dataset"].strip(), f["Target Dataset"].strip()
     if not (arch and source and target):
         raise _fail(path, line, "empty Architecture, Source Dataset or Target Dataset")
-    value = _parse_value(path, line, f["Oracle"], "Oracle")
-    if value < 0:  # PARC writes -1 for "no result" (its metrics keep only oracle > 0)
+    value = _parse_value(path, line, f["Oracle"])
+    if math.isfinite(value) and value < 0:  # PARC writes -1 for "no result" (its metrics keep only oracle > 0)
         return None
-    _check_share(path, line, "Oracle", PARC_METRIC, value)
+    _check_value(path, line, "Oracle", f["Oracle"], value, PARC_METRIC)
     name = f"{arch}/{source}"
     model = model_aliases().get(name)
     if model is None:

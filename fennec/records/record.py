@@ -3,13 +3,35 @@ models x datasets matrix (:func:`record_matrix`); the store (:mod:`fennec.record
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
-from fennec.records.metrics import oriented
+from fennec.records.metrics import is_percent_metric, oriented
+
+#: The largest magnitude a result may have: published accuracies, losses and scores are far below it, and the
+#: training standardises (squares) values, which must stay finite.
+MAX_ABS_VALUE = 1e9
+
+
+def value_problem(value: float, metric: str) -> tuple[str, str] | None:
+    """Why ``value`` cannot be a result of ``metric``, as ``(reason, fix)``, or None when it can.
+
+    The one rule for CSV ingest and :meth:`~fennec.records.store.RecordStore.insert_record`: a finite number of a
+    plausible magnitude (:data:`MAX_ABS_VALUE`), in [0, 100] for an accuracy-like metric
+    (:func:`~fennec.records.metrics.is_percent_metric`; a percentage, or a fraction in [0, 1]).
+    """
+    if not math.isfinite(value):
+        return "is not a finite number (NaN/inf)", "drop it"
+    if abs(value) > MAX_ABS_VALUE:
+        return f"is implausibly large (|value| > {MAX_ABS_VALUE:g})", "check the number"
+    if is_percent_metric(metric) and not 0.0 <= value <= 100.0:
+        return (f"is outside [0, 100] for the accuracy-like metric {metric!r}",
+                "give a percentage (or a fraction in [0, 1])")
+    return None
 
 
 @dataclass(frozen=True)

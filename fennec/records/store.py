@@ -22,7 +22,6 @@ import contextlib
 import csv
 import datetime as _dt
 import json
-import math
 import os
 import sqlite3
 from collections.abc import Iterator, Sequence
@@ -34,7 +33,7 @@ import numpy as np
 from fennec.records.aliases import ModelAlias, canonical_dataset, normalize_name
 from fennec.records.cards import TaskCard
 from fennec.records.metrics import PROTOCOLS
-from fennec.records.record import ModelInfo, Record
+from fennec.records.record import ModelInfo, Record, value_problem
 from fennec.records.schema import MIGRATIONS, SCHEMA_VERSION
 from fennec.registry import unknown_name_message
 from fennec.validation import FennecInputError, check_output_parent, check_path_option
@@ -66,8 +65,9 @@ def _card(row: Sequence[Any], aliases: Sequence[str], images: dict[str, np.ndarr
 
 
 def _check_record(rec: Record) -> float:
-    """The record's value as a float, after the checks CSV ingest makes: named fields, a finite number (NaN was
-    dropped without a word, inf stored), a known protocol.
+    """The record's value as a float, after the checks CSV ingest makes: named fields, a number that
+    :func:`~fennec.records.record.value_problem` accepts (NaN was dropped without a word, inf stored), a known
+    protocol.
 
     Raises:
         FennecInputError: naming the field.
@@ -77,13 +77,16 @@ def _check_record(rec: Record) -> float:
         if not isinstance(value, str) or not value.strip():
             raise FennecInputError(f"record {field_name}: expected a non-empty string, got {value!r}")
     raw = rec.value
+    what = f"record value of {rec.model!r} on {rec.dataset!r}"
     try:  # a number, or its text as a CSV holds it ("100.0")
-        value = float("nan") if isinstance(raw, bool) else float(raw)
+        value = float(raw) if not isinstance(raw, bool) else None
     except (TypeError, ValueError):
-        value = float("nan")
-    if not math.isfinite(value):
-        raise FennecInputError(f"record value of {rec.model!r} on {rec.dataset!r}: expected a finite number, got "
-                               f"{raw!r}")
+        value = None
+    if value is None:
+        raise FennecInputError(f"{what}: expected a number, got {raw!r}")
+    problem = value_problem(value, rec.metric)
+    if problem is not None:
+        raise FennecInputError(f"{what}: {raw!r} {problem[0]}; {problem[1]}")
     if rec.protocol not in PROTOCOLS:
         raise FennecInputError(f"record protocol: {unknown_name_message('protocol', str(rec.protocol), PROTOCOLS)}")
     return value

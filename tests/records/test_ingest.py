@@ -97,9 +97,9 @@ def test_interrupt_rolls_back(store, tmp_path, monkeypatch):
     ("b,mystery_net,cifar10,acc,0.5,s\n", 2, "not in the alias table"),
     ("b,timm:resnet18,,acc,0.5,s\n", 2, "empty dataset"),
     ("b,timm:resnet18,cifar10,top1_acc,-5,s\n", 2,
-     "column 'value': value -5.0 is outside [0, 100] for the accuracy-like metric 'top1_acc'"),
+     "column 'value': value '-5' is outside [0, 100] for the accuracy-like metric 'top1_acc'"),
     ("b,timm:resnet18,cifar10,top1_acc,80,s\nb,timm:resnet34,cifar10,top1_acc,150,s\n", 3,
-     "column 'value': value 150.0 is outside [0, 100]"),
+     "column 'value': value '150' is outside [0, 100]"),
     ("b,timm:resnet18,cifar10,top1_acc,1e300,s\n", 2, "column 'value': value '1e300' is implausibly large"),
     ("b,timm:resnet18,cifar10,logme,-2e9,s\n", 2, "implausibly large"),
     ("b,timm:resnet18,cifar10,acc,0.5\n", 2, "5 fields"),
@@ -209,9 +209,16 @@ def test_a_parc_file_takes_the_protocol_given(empty_store, tmp_path):
     assert [r.protocol for r in empty_store.records()] == ["linear_probe"]
 
 
+def test_parc_oracle_minus_inf_is_refused_not_taken_for_no_result(empty_store, tmp_path):
+    """PARC's -1 means "no result" and is skipped; -inf was skipped with it, as any negative number."""
+    p = _write(tmp_path, "Architecture,Source Dataset,Target Dataset,Oracle\nresnet50,imagenet,cifar10,-inf\n")
+    with pytest.raises(FennecInputError, match=re.escape(f"{p}:2: column 'Oracle': value '-inf' is not a finite")):
+        ingest_file(empty_store, p)
+
+
 def test_parc_oracle_over_100_is_rejected(empty_store, tmp_path):
     p = _write(tmp_path, "Architecture,Source Dataset,Target Dataset,Oracle\nresnet50,imagenet,cifar10,101.5\n")
-    with pytest.raises(FennecInputError, match=re.escape(f"{p}:2: column 'Oracle': value 101.5 is outside [0, 100]")):
+    with pytest.raises(FennecInputError, match=re.escape(f"{p}:2: column 'Oracle': value '101.5' is outside [0, 100]")):
         ingest_file(empty_store, p)
     assert empty_store.records() == []
 

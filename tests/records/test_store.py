@@ -291,10 +291,13 @@ def test_a_task_with_a_card_of_its_own_is_not_folded_into_another_as_its_alias(e
 
 
 @pytest.mark.parametrize(("change", "message"), [
-    ({"value": float("nan")}, r"expected a finite number, got nan"),
-    ({"value": float("inf")}, r"expected a finite number, got inf"),
-    ({"value": True}, r"expected a finite number, got True"),
-    ({"value": "abc"}, r"expected a finite number, got 'abc'"),
+    ({"value": float("nan")}, r"nan is not a finite number \(NaN/inf\); drop it"),
+    ({"value": float("inf")}, r"inf is not a finite number"),
+    ({"value": True}, r"expected a number, got True"),
+    ({"value": "abc"}, r"expected a number, got 'abc'"),
+    # the same value rules as CSV ingest (they were ingest's alone)
+    ({"value": 2e9, "metric": "logme"}, r"2000000000.0 is implausibly large \(\|value\| > 1e\+09\)"),
+    ({"value": 150.0, "metric": "top1_acc"}, r"150.0 is outside \[0, 100\] for the accuracy-like metric 'top1_acc'"),
     ({"dataset": ""}, r"record dataset: expected a non-empty string"),
     ({"metric": None}, r"record metric: expected a non-empty string"),
     ({"protocol": "bogus"}, r"unknown protocol 'bogus'"),
