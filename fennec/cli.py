@@ -21,9 +21,6 @@ from collections.abc import Iterator, Sequence
 from fennec.registry import UnknownNameError
 from fennec.validation import FennecInputError
 
-# Commands that keep what they finished and pick up where they stopped when rerun with the same arguments.
-RESUMABLE = frozenset({"finetune", "score-zoo"})
-
 # Order is the order of `fennec --help`.
 COMMAND_MODULES = (
     "score",
@@ -88,7 +85,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     except KeyboardInterrupt:
         # Ctrl-C is the user's choice, not a failure to explain with a traceback; 130 is the shell's 128 + SIGINT.
-        again = "; rerun the same command to resume" if args.command in RESUMABLE else ""
+        # a command that keeps what it finished says so when it registers (``set_defaults(resumable=True)``)
+        again = "; rerun the same command to resume" if getattr(args, "resumable", False) else ""
         print(f"fennec {args.command}: interrupted{again}", file=sys.stderr)
         return 130
 

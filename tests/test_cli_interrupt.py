@@ -8,6 +8,7 @@ import pytest
 import archi2vec.cli
 import fennec.commands.finetune
 import fennec.commands.recommend
+import fennec.commands.score_zoo
 from fennec.cli import main
 
 
@@ -18,6 +19,7 @@ def _interrupt(*_args: object) -> int:
 @pytest.mark.parametrize(("module", "argv", "resumes"), [
     (fennec.commands.recommend, ["recommend", "--classes", "cat,dog"], False),
     (fennec.commands.finetune, ["finetune", "--models", "timm:resnet10t", "--task", "x"], True),
+    (fennec.commands.score_zoo, ["score-zoo", "--models", "timm:resnet10t", "--task", "x", "--method", "logme"], True),
 ])
 def test_fennec_command_interrupted(module, argv, resumes, monkeypatch, capsys) -> None:
     monkeypatch.setattr(module, "run", _interrupt)

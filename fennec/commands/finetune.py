@@ -64,7 +64,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--allow-random", action="store_true",
                    help="fine-tune models without pretrained weights from a seeded random init (marked in 'source')")
     p.add_argument("--fail-fast", action="store_true", help="stop at the first failing model")
-    p.set_defaults(func=run)
+    p.set_defaults(func=run, resumable=True)  # picks up where it stopped when rerun (Ctrl-C says so)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -37,7 +37,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="score models without pretrained weights with seeded random weights (marked in 'source')")
     p.add_argument("--fail-fast", action="store_true", help="stop at the first failing model")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
-    p.set_defaults(func=run)
+    p.set_defaults(func=run, resumable=True)  # picks up where it stopped when rerun (Ctrl-C says so)
 
 
 def run(args: argparse.Namespace) -> int:
