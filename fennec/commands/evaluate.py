@@ -21,7 +21,10 @@ import json
 
 from fennec.commands.records import add_store_argument, open_store
 
-DEFAULT_FOLDS = 5  # lomo's folds of held-out models when --folds is not given
+# The harness's fennec.evaluation.protocols.LOMO_FOLDS, not imported from it: the harness loads scipy (2 s) and
+# this parser is built for every command; tests/evaluation/test_evaluate_cli_probe.py keeps the two equal.
+LOMO_FOLDS = 5
+
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -44,7 +47,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="evaluate only these target datasets (repeatable; default: the benchmark's)")
     p.add_argument("--seed", type=int, default=0, help="seed of random methods and of the lomo folds")
     p.add_argument("--folds", type=int, default=None, metavar="K",
-                   help=f"lomo only: folds of held-out models (default {DEFAULT_FOLDS}; at least 2, at most the "
+                   help=f"lomo only: folds of held-out models (default {LOMO_FOLDS}; at least 2, at most the "
                    "number of models)")
     add_store_argument(p)
     p.set_defaults(func=run)
@@ -94,7 +97,7 @@ def run(args: argparse.Namespace) -> int:
     store = open_store(args, must_exist=True)
     try:
         reports = [evaluate(args.benchmark, m, args.protocol, store=store, seed=args.seed, datasets=args.dataset,
-                            n_folds=DEFAULT_FOLDS if folds is None else folds) for m in methods]
+                            n_folds=LOMO_FOLDS if folds is None else folds) for m in methods]
     finally:
         store.close()
     if args.format == "json":
@@ -113,7 +116,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _check_folds(folds: int | None, protocol: str) -> int | None:
-    """lomo's number of folds (``DEFAULT_FOLDS`` when not given); None under lodo, which refuses ``--folds``.
+    """lomo's number of folds (``LOMO_FOLDS`` when not given); None under lodo, which refuses ``--folds``.
 
     Args:
         folds: ``--folds`` as given, None when left out.
@@ -134,7 +137,7 @@ def _check_folds(folds: int | None, protocol: str) -> int | None:
                                    "--protocol lomo")
         return None
     if folds is None:
-        return DEFAULT_FOLDS
+        return LOMO_FOLDS
     if check_positive_int(folds, "--folds") < 2:
         raise FennecInputError(f"--folds {folds}: expected at least 2 folds of held-out models")
     return folds

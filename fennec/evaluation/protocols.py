@@ -264,8 +264,13 @@ def run_lodo(store: RecordStore, bench: Benchmark, factory: Callable[[], Method]
     return out
 
 
+#: lomo's folds of held-out models when none are asked for (the harness, `fennec evaluate`, bench scripts).
+LOMO_FOLDS = 5
+
+
 def run_lomo(store: RecordStore, bench: Benchmark, factory: Callable[[], Method], method_name: str, *,
-             seed: int = 0, n_folds: int = 5, datasets: Sequence[str] | None = None) -> dict[str, dict[str, float]]:
+             seed: int = 0, n_folds: int = LOMO_FOLDS,
+             datasets: Sequence[str] | None = None) -> dict[str, dict[str, float]]:
     """Leave-models-out (cold start), ``n_folds`` seeded folds over the benchmark's models; per-dataset metrics."""
     recs = store.records()
     targets, by_ds = _benchmark_records(bench, recs, datasets)
@@ -310,7 +315,7 @@ def run_lomo(store: RecordStore, bench: Benchmark, factory: Callable[[], Method]
 
 
 def evaluate(benchmark: str, method: MethodSpec, protocol: str = "lodo", *, store: RecordStore | None = None,
-             seed: int = 0, datasets: Sequence[str] | None = None, n_folds: int = 5) -> dict[str, Any]:
+             seed: int = 0, datasets: Sequence[str] | None = None, n_folds: int = LOMO_FOLDS) -> dict[str, Any]:
     """Evaluate one method on one benchmark.
 
     Args:

@@ -97,6 +97,14 @@ def test_json_of_lomo_names_its_folds(store_path: str, run_cli: RunCli) -> None:
     assert (summary["protocol"], summary["seed"], summary["folds"]) == ("lomo", 3, 5)  # the default, written out
 
 
+def test_the_command_s_default_folds_are_the_harness_s() -> None:
+    """The command keeps its own copy (importing the harness would load scipy for every command's parser)."""
+    import fennec.commands.evaluate
+    from fennec.evaluation.protocols import LOMO_FOLDS
+
+    assert fennec.commands.evaluate.LOMO_FOLDS == LOMO_FOLDS
+
+
 # ------------------------------------------------------------------------------------ 2. one-model benchmarks
 
 
