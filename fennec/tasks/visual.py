@@ -125,7 +125,7 @@ def summarize_labels(probs: np.ndarray, labels: np.ndarray, n_classes: int, labe
 def _proxy_stamp(proxy_id: str) -> list[Any]:
     """The proxy id plus, for a weights file given by path (``timm:NAME:/path``), that file's size and time."""
     tail = proxy_id.rsplit(":", 1)[-1]
-    return [proxy_id, *(file_stamp(Path(tail)) if os.sep in tail and os.path.isfile(tail) else ())]
+    return [proxy_id, *(file_stamp(tail) if os.sep in tail else ())]  # a missing file stamps as (path, -1, -1)
 
 
 def label_task_images(task: Task, proxy: str | None = None, *, max_images: int | None = None, seed: int = 0,
