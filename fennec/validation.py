@@ -264,6 +264,20 @@ def check_model_id(model_id: object, name: str = "model") -> tuple[str, str]:
     return source, rest
 
 
+def split_timm_id(rest: str) -> tuple[str, str | None]:
+    """Split the part after ``timm:`` into (model name, weights file or None): ``NAME`` or ``NAME:/path``, where
+    NAME is ``arch`` or ``arch.tag``.
+
+    Raises:
+        FennecInputError: for an empty name.
+    """
+    name, sep, path = rest.partition(":")
+    name = name.strip()
+    if not name:
+        raise FennecInputError(f"model: expected 'timm:NAME' or 'timm:NAME:/path/to/weights', got 'timm:{rest}'")
+    return name, (path.strip() or None) if sep else None
+
+
 def check_path_option(value: str | os.PathLike[str] | None, name: str, *, what: str = "a path",
                       left_out: str = "") -> Path | None:
     """A path option as a :class:`Path`, None when it was left out; an explicitly empty value is an error.

@@ -58,15 +58,6 @@ class WeightsInfo:
     key: str
 
 
-def split_timm_id(rest: str) -> tuple[str, str | None]:
-    """Split the part after ``timm:`` into (model name, weights file or None): ``NAME`` or ``NAME:/path``."""
-    name, sep, path = rest.partition(":")
-    name = name.strip()
-    if not name:
-        raise FennecInputError(f"model: expected 'timm:NAME' or 'timm:NAME:/path/to/weights', got 'timm:{rest}'")
-    return name, (path.strip() or None) if sep else None
-
-
 def _file_key(path: Path) -> str:
     try:
         return f"{path.resolve()}#{path.stat().st_size}"

@@ -18,10 +18,10 @@ from fennec.encoders.timm_models import (
     create_eval_transform,
     create_timm_model,
     run_model,
-    split_timm_id,
     timm_data_config,
     timm_pretrained_cfg,
 )
+from fennec.validation import split_timm_id
 
 if TYPE_CHECKING:
     from PIL import Image

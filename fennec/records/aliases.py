@@ -25,7 +25,7 @@ import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
-from fennec.validation import FennecInputError, FennecInputWarning, check_model_id
+from fennec.validation import FennecInputError, FennecInputWarning, check_model_id, split_timm_id
 
 
 def data_dir() -> Path:
@@ -192,8 +192,8 @@ def id_metadata(source: str, rest: str, pretraining: str | None = None) -> tuple
     timm ``arch.tag`` and open_clip ``arch:tag`` read their pre-trained tag (:func:`pretraining_from_tag`);
     torchvision ids are the timm architecture of the same network with ImageNet-1k weights.
     """
-    if source == "timm":
-        arch, _, tag = rest.partition(".")
+    if source == "timm":  # NAME or NAME:/path/to/weights: the weights file is no part of the architecture
+        arch, _, tag = split_timm_id(rest)[0].partition(".")
         return arch, pretraining or _timm_words(arch, tag)
     if source == "open_clip":
         tag = rest.partition(":")[2]

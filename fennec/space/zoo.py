@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from fennec.records.aliases import id_metadata, timm_close_names, timm_knows, timm_tag_problem
 from fennec.registry import unknown_name_message
-from fennec.validation import FennecInputError, check_model_id
+from fennec.validation import FennecInputError, check_model_id, split_timm_id
 
 
 @dataclass(frozen=True)
@@ -81,7 +81,7 @@ def model_from_id(model_id: str, pretraining: str | None = None) -> ZooModel:
         return ZooModel(model_id, info.architecture, pretraining or info.pretraining)
     arch, words = id_metadata(source, rest, pretraining)
     if source == "timm":
-        _check_timm_model(model_id, arch, rest.partition(":")[0])
+        _check_timm_model(model_id, arch, split_timm_id(rest)[0])
     elif source == "torchvision":
         _check_torchvision_model(model_id, rest)
     else:

@@ -25,14 +25,13 @@ from fennec.encoders.timm_models import (
     preprocessing_key,
     resolve_timm_weights,
     run_model,
-    split_timm_id,
     timm_data_config,
 )
 from fennec.io import load_npz, write_json, write_npz
 from fennec.tasks.cache import cache_dir, cache_key, writing_cache
 from fennec.tasks.sampler import DEFAULT_PROBE_SIZE, sample_probe_set
 from fennec.tasks.task import Task
-from fennec.validation import FennecInputError, check_model_id
+from fennec.validation import FennecInputError, check_model_id, split_timm_id
 
 VERSION = "fennec-extract-v1"
 

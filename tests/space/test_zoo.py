@@ -49,3 +49,13 @@ def test_a_timm_id_without_its_tag_is_the_model_timm_loads_by_default(bare, tagg
     a, b = model_from_id(bare), model_from_id(tagged)
     assert (a.architecture, a.pretraining) == (b.architecture, b.pretraining)
     assert a.pretraining != TIMM_DEFAULT_PRETRAINING  # what a bare id read before, whatever its default tag
+
+
+@pytest.mark.parametrize("model_id", ["timm:resnet50:/weights/mine.pth", "timm:resnet50.a1_in1k:/weights/mine.pth"])
+def test_a_timm_weights_file_is_no_part_of_the_architecture(model_id):
+    """``timm:NAME:/path`` (weights of one's own, as the proxy and zoo runs take them) was read as architecture
+    'resnet50:/weights/mine' by ingest and refused by zoo add as an unknown timm architecture."""
+    from fennec.records.aliases import id_metadata
+
+    assert model_from_id(model_id).architecture == "resnet50"
+    assert id_metadata("timm", model_id.partition(":")[2])[0] == "resnet50"
