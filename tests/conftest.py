@@ -155,11 +155,17 @@ def shipped_store_file(tmp_path_factory):
 
 
 @pytest.fixture
-def store(shipped_store_file, tmp_path):
-    """A private, writable copy of the seeded store."""
+def store_path(shipped_store_file, tmp_path) -> str:
+    """The path of a private, writable copy of the seeded store, for commands' ``--store``."""
     path = tmp_path / "records.sqlite"
     shutil.copy(shipped_store_file, path)
-    s = RecordStore(path)
+    return str(path)
+
+
+@pytest.fixture
+def store(store_path):
+    """A private, writable copy of the seeded store, open."""
+    s = RecordStore(store_path)
     yield s
     s.close()
 

@@ -1,20 +1,11 @@
 """`fennec records`, `fennec tasks`, `fennec evaluate` through the CLI entry point (in-process)."""
 
 import json
-import shutil
 
 import pytest
 
 from fennec.cli import main
 from fennec.records import RecordStore
-
-
-@pytest.fixture
-def store_path(shipped_store_file, tmp_path):
-    """A private copy of the seeded store (``shipped_store_file`` is built once, in tests/conftest.py)."""
-    path = tmp_path / "records.sqlite"
-    shutil.copy(shipped_store_file, path)
-    return str(path)
 
 
 def test_records_init_is_idempotent(tmp_path, capsys):

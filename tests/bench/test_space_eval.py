@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+from tests.bench.script_errors import one_line_error
+
 
 def test_seed_draws_other_cold_start_folds_and_repeats_itself(shipped_store_file, tmp_path, bench_script):
     script = bench_script("space_eval")
@@ -109,11 +111,6 @@ def test_a_param_value_that_is_not_json_is_read_as_text(bench_script):
                                                                "learned_scale": 0.5, "benchmark_scales": False}
 
 
-def _one_line_error(err: str, script: str) -> bool:
-    """A bad-input report: one line, prefixed with the script's name, no traceback."""
-    return err.startswith(f"{script}: error: ") and err.count("\n") == 1 and "Traceback" not in err
-
-
 def test_bad_run_options_exit_2_before_anything_is_evaluated_or_written(bench_script, shipped_store_file, tmp_path,
                                                                         capsys, no_evaluation, afile):
     script = bench_script("space_eval")
@@ -134,7 +131,7 @@ def test_bad_run_options_exit_2_before_anything_is_evaluated_or_written(bench_sc
     for match, argv in cases.items():
         assert script.main(argv) == 2, argv
         err = capsys.readouterr().err
-        assert match in err and _one_line_error(err, "space_eval"), err
+        assert match in err and one_line_error(err, "space_eval"), err
     assert not out.exists() and not (tmp_path / "x.json").exists()
     assert not (tmp_path / "typo.sqlite").exists()  # a typo is not a new store of the shipped records
 
@@ -148,7 +145,7 @@ def test_a_benchmark_the_store_has_no_records_of_is_refused_up_front(bench_scrip
     out = tmp_path / "o.json"
     assert script.main(["--store", str(empty), "--benchmark", "sfda_supervised", "--out", str(out)]) == 2
     err = capsys.readouterr().err
-    assert "has no records labelled 'sfda_supervised'" in err and _one_line_error(err, "space_eval")
+    assert "has no records labelled 'sfda_supervised'" in err and one_line_error(err, "space_eval")
     assert not out.exists()
 
 

@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import json
 
+from tests.bench.script_errors import one_line_error
+
 
 def _report(values: list[float]) -> dict:
     return {"per_dataset": {f"d{i}": {"weighted_tau": v} for i, v in enumerate(values)},
             "mean": {"weighted_tau": sum(values) / len(values)}}
-
-
-def _one_line_error(err: str) -> bool:
-    return err.startswith("task_text: error: ") and err.count("\n") == 1 and "Traceback" not in err
 
 
 def test_the_table_of_a_result_file_prints(bench_script, tmp_path, capsys):
@@ -35,7 +33,7 @@ def test_a_table_that_is_no_result_file_is_a_one_line_error(bench_script, tmp_pa
     for match, path in cases.items():
         assert script.main(["--table", str(path)]) == 2, path
         err = capsys.readouterr().err
-        assert match in err and _one_line_error(err), err
+        assert match in err and one_line_error(err, "task_text"), err
 
 
 def test_bad_run_options_exit_2_before_any_evaluation(bench_script, shipped_store_file, tmp_path, capsys,
@@ -52,5 +50,5 @@ def test_bad_run_options_exit_2_before_any_evaluation(bench_script, shipped_stor
     for match, argv in cases.items():
         assert script.main(argv) == 2, argv
         err = capsys.readouterr().err
-        assert match in err and _one_line_error(err), err
+        assert match in err and one_line_error(err, "task_text"), err
     assert not out.exists() and not (tmp_path / "typo.sqlite").exists()

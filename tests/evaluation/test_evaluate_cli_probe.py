@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import errno
 import json
-import shutil
 from collections.abc import Callable
 from pathlib import Path
 
@@ -18,14 +17,6 @@ from fennec.validation import check_can_write_in
 RunCli = Callable[..., tuple[int, str, str]]
 TOP_KEYS = ["benchmark", "protocol", "seed", "folds", "reports", "paired"]
 PAIRED_KEYS = ["method", "versus", "key", "n", "mean", "low", "high", "wins", "losses", "confidence"]
-
-
-@pytest.fixture
-def store_path(shipped_store_file: Path, tmp_path: Path) -> str:
-    """A private copy of the seeded store."""
-    path = tmp_path / "records.sqlite"
-    shutil.copy(shipped_store_file, path)
-    return str(path)
 
 
 @pytest.fixture

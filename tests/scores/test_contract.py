@@ -11,6 +11,7 @@ import pytest
 from fennec.registry import UnknownNameError
 from fennec.scores import INPUTS, Scorer, create_scorer, get_scorer_class, list_scorers
 from fennec.validation import FennecInputError, FennecInputWarning
+from tests.scores.toy import scorer_inputs as _inputs
 
 ALL = list_scorers()
 N_PER, C, D, CS = 30, 4, 10, 12
@@ -35,11 +36,6 @@ def _task(seed: int = 0, informative: bool = True) -> dict[str, np.ndarray]:
     probs = np.exp(logits)
     probs /= probs.sum(axis=1, keepdims=True)
     return {"features": features, "labels": labels, "probs": probs, "grads": features * 0.5 + 1.0}
-
-
-def _inputs(name: str, task: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-    cls = get_scorer_class(name)
-    return {"labels": task["labels"], **{k: task[k] for k in cls.requires}}
 
 
 def test_registry_has_the_thirteen_names() -> None:

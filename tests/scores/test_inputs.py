@@ -9,22 +9,10 @@ import torch
 
 from fennec.scores import create_scorer, get_scorer_class, list_scorers
 from fennec.validation import FennecInputError
+from tests.scores.toy import scorer_inputs as _inputs
+from tests.scores.toy import toy_task as _task
 
 ALL = list_scorers()
-N_PER, C, D, CS = 10, 3, 6, 5
-
-
-def _task(seed: int = 0) -> dict[str, np.ndarray]:
-    rng = np.random.default_rng(seed)
-    labels = np.repeat(np.arange(C), N_PER)
-    features = rng.normal(size=(labels.shape[0], D)) + 3.0 * np.eye(C, D)[labels]
-    logits = rng.normal(size=(labels.shape[0], CS))
-    probs = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
-    return {"features": features, "labels": labels, "probs": probs, "grads": features * 0.5 + 1.0}
-
-
-def _inputs(name: str, task: dict[str, np.ndarray]) -> dict[str, object]:
-    return {"labels": task["labels"], **{k: task[k] for k in get_scorer_class(name).requires}}
 
 
 @pytest.mark.parametrize("name", ALL)
@@ -58,7 +46,7 @@ def test_ragged_rows_are_an_input_error_naming_the_argument(name: str, arg: str)
 @pytest.mark.parametrize("name", ALL)
 def test_labels_with_none_name_labels(name: str) -> None:
     inputs = _inputs(name, _task())
-    labels = np.array(["a", "b", "c"] * N_PER, dtype=object)
+    labels = np.array(["a", "b", "c"] * 10, dtype=object)  # toy_task: 10 per class
     labels[[0, 4]] = None
     with pytest.raises(FennecInputError, match=r"^labels: 2 of 30 labels are None; every example needs a class"):
         create_scorer(name).score(**dict(inputs, labels=labels))
@@ -67,7 +55,7 @@ def test_labels_with_none_name_labels(name: str) -> None:
 @pytest.mark.parametrize("name", ALL)
 def test_labels_mixing_ints_and_strings_name_labels(name: str) -> None:
     inputs = _inputs(name, _task())
-    labels = np.array([1, "1", 2] * N_PER, dtype=object)
+    labels = np.array([1, "1", 2] * 10, dtype=object)  # toy_task: 10 per class
     with pytest.raises(FennecInputError, match=r"^labels: mixes values of types int, str .* convert every label"):
         create_scorer(name).score(**dict(inputs, labels=labels))
 

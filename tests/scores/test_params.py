@@ -9,23 +9,12 @@ import numpy as np
 import pytest
 import sklearn.base
 
-from fennec.scores import create_scorer, get_scorer_class, list_scorers
+from fennec.scores import create_scorer, list_scorers
 from fennec.validation import FennecInputError
+from tests.scores.toy import scorer_inputs as _inputs
+from tests.scores.toy import toy_task as _task
 
 ALL = list_scorers()
-
-
-def _task(n_per: int = 10, n_classes: int = 3, d: int = 6, seed: int = 0) -> dict[str, np.ndarray]:
-    rng = np.random.default_rng(seed)
-    labels = np.repeat(np.arange(n_classes), n_per)
-    features = rng.normal(size=(labels.shape[0], d)) + 3.0 * np.eye(n_classes, d)[labels]
-    logits = rng.normal(size=(labels.shape[0], 5))
-    probs = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
-    return {"features": features, "labels": labels, "probs": probs, "grads": features * 0.5 + 1.0}
-
-
-def _inputs(name: str, task: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-    return {"labels": task["labels"], **{k: task[k] for k in get_scorer_class(name).requires}}
 
 
 def _bad_values(default: object) -> list[object]:
