@@ -104,6 +104,14 @@ def test_paired_gain_is_the_weighted_mean_over_groups_of_their_mean_gain_over_fo
         assert gain_even == pytest.approx(diff.mean()) and se_even == pytest.approx(sem(diff))
     scaled = Batch(**{**batch.__dict__, "group_weight": 7.0 * w})
     assert paired_gain(parts, scaled, (1.0, 1.0), (0.0, 0.0)) == pytest.approx((gain, se))
+    # with unequal weights: the HC1 heteroskedasticity-consistent standard error of the intercept of a weighted
+    # least-squares fit of the gains on a constant (MacKinnon & White 1985), in its general matrix form
+    x = np.ones((N_TASKS, 1))
+    bread = np.linalg.inv(x.T @ (w[:, None] * x))
+    beta = bread @ x.T @ (w * diff)
+    meat = x.T @ (((w * (diff - x @ beta)) ** 2)[:, None] * x)
+    hc1 = bread @ meat @ bread * N_TASKS / (N_TASKS - 1)
+    assert (gain, se) == pytest.approx((beta[0], np.sqrt(hc1[0, 0])))
     # against itself: no gain; with one held-out group: no standard error to trust
     assert paired_gain(parts, batch, (1.0, 1.0), (1.0, 1.0)) == (0.0, 0.0)
     one = [(fixed, main, zero, batch.task == 0)]
