@@ -14,6 +14,7 @@ import argparse
 import contextlib
 import importlib
 import os
+import sqlite3
 import sys
 import warnings
 from collections.abc import Iterator, Sequence
@@ -83,6 +84,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except BrokenPipeError:  # `fennec ... | head` is not an error
         return 0
+    except sqlite3.DatabaseError as exc:
+        # raised past the store's own checks when a page of its file is damaged ("database disk image is
+        # malformed") or its text is not UTF-8: the store's file, not fennec, is what needs mending
+        print(f"fennec {args.command}: error: the records store cannot be read ({exc}); if its file is damaged, "
+              "restore a copy or make a new store with `fennec records init --store NEW.sqlite`", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         # Ctrl-C is the user's choice, not a failure to explain with a traceback; 130 is the shell's 128 + SIGINT.
         # a command that keeps what it finished says so when it registers (``set_defaults(resumable=True)``)

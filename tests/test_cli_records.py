@@ -46,6 +46,74 @@ def test_a_command_that_reads_a_store_refuses_one_that_is_not_there(tmp_path, ca
     assert err.count("\n") == 1 and list(tmp_path.iterdir()) == []  # nothing created
 
 
+def test_a_fennec_store_variable_with_a_typo_is_refused_as_the_option_is(tmp_path, capsys, monkeypatch):
+    """$FENNEC_STORE pointing at no file made and seeded a new store, answered from as if it were the user's."""
+    typo = str(tmp_path / "recrods.sqlite")
+    monkeypatch.setenv("FENNEC_STORE", typo)
+    assert main(["records", "list", "--limit", "1"]) == 2
+    err = capsys.readouterr().err
+    assert err == (f"fennec records: error: $FENNEC_STORE {typo!r}: no such store; create it with `fennec records "
+                   f"init --store {typo}` (the shipped records; --empty for none), or unset FENNEC_STORE for the "
+                   "default store\n")
+    assert list(tmp_path.iterdir()) == []
+    assert main(["records", "init", "--empty"]) == 0  # a command that makes the store still does
+    assert (tmp_path / "recrods.sqlite").is_file()
+
+
+@pytest.mark.parametrize("table", ["invoices", "records"])
+def test_a_database_of_something_else_is_not_made_into_a_store(tmp_path, capsys, table):
+    """Any SQLite file was taken for a new store and seeded beside its own tables (even by `records stats`); one
+    with a table called records was a traceback."""
+    import hashlib
+    import sqlite3
+
+    path = tmp_path / "other.sqlite"
+    with sqlite3.connect(path) as conn:
+        conn.execute(f"CREATE TABLE {table}(x)")
+    conn.close()
+    before = hashlib.sha256(path.read_bytes()).hexdigest()
+    assert main(["records", "stats", "--store", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert err == (f"fennec records: error: --store {str(path)!r}: an SQLite database but not a fennec records store "
+                   f"(it holds the tables {table}); give a fennec store, or a new path for one\n")
+    assert hashlib.sha256(path.read_bytes()).hexdigest() == before
+
+
+def test_a_damaged_store_is_one_line_not_a_traceback(store_path, capsys):
+    """A page overwritten inside the file passed the store's opening checks and raised sqlite3.DatabaseError."""
+    import os
+
+    size = os.path.getsize(store_path)
+    with open(store_path, "r+b") as fh:  # a page in the middle: the header and schema still read
+        fh.seek(size // 4096 // 2 * 4096)
+        fh.write(b"\xff" * 4096)
+    code = main(["records", "stats", "--store", store_path])
+    err = capsys.readouterr().err
+    assert code == 2 and err.count("\n") == 1 and "Traceback" not in err
+    assert err.startswith("fennec records: error: the records store cannot be read (")
+    assert "restore a copy or make a new store with `fennec records init --store NEW.sqlite`" in err
+
+
+def test_records_list_says_which_filter_named_nothing_in_the_store(store_path, capsys):
+    """A typo in --model or --dataset printed the header alone, exit 0, as if there were no such records."""
+    assert main(["records", "list", "--model", "torchvision:resnet5", "--dataset", "cifar1",
+                 "--store", store_path]) == 0
+    out, err = capsys.readouterr()
+    assert out == "benchmark\tmodel\tdataset\tmetric\tvalue\n"
+    assert ("note: --model 'torchvision:resnet5' is not in the store; did you mean torchvision:resnet50" in err
+            and "note: --dataset 'cifar1' is not in the store; did you mean cifar10" in err)
+    # filters that name what the store holds but match no record together: no note
+    assert main(["records", "list", "--model", "torchvision:resnet50", "--dataset", "utkface",
+                 "--store", store_path]) == 0
+    assert capsys.readouterr().err == ""
+
+
+def test_init_empty_on_a_store_with_records_says_it_kept_them(store_path, capsys):
+    assert main(["records", "init", "--empty", "--store", store_path]) == 0
+    assert capsys.readouterr().out.strip() == (f"store {store_path}: 3045 records (--empty: it already held them; "
+                                               "none were added or removed)")
+
+
 @pytest.mark.parametrize(("argv", "message"), [
     (["records", "list", "--benchmark", "sfda_suprvised"], "unknown benchmark 'sfda_suprvised'; did you mean "
                                                            "sfda_supervised?"),

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 
 
 def add_store_argument(parser: argparse.ArgumentParser) -> None:
@@ -29,9 +30,9 @@ def open_store(args: argparse.Namespace, *, must_exist: bool = False, seed: bool
     """Open (and on first use create and, with ``seed``, fill with the shipped records) the store named by
     ``args.store``.
 
-    With ``must_exist`` (commands that only read it), a store named by ``--store`` must be there already: a typo
-    would otherwise create a new store of the shipped records and answer from it as if it were the user's. The
-    default store (no ``--store``) is still created on first use.
+    With ``must_exist`` (commands that only read it), a store named by ``--store`` or ``$FENNEC_STORE`` must be
+    there already: a typo would otherwise create a new store of the shipped records and answer from it as if it
+    were the user's. The default store (neither given) is still created on first use.
     """
     import os
     from pathlib import Path
@@ -41,15 +42,35 @@ def open_store(args: argparse.Namespace, *, must_exist: bool = False, seed: bool
 
     # `--store ""` is an error, not the default store (an empty string is falsy: `or` would take the default)
     path = path_or_default(args.store, "--store", default_store_path, what="a store file such as records.sqlite")
-    if must_exist and args.store is not None and not Path(path).expanduser().exists():
-        check_output_parent(Path(path).expanduser(), "--store")  # a file where a folder should be says so first
-        raise FennecInputError(f"--store {str(path)!r}: no such store; create it with `fennec records init --store "
-                               f"{path}` (the shipped records; --empty for none), or leave --store out for the "
-                               "default store")
     # errors name what gave the path: the option, the variable, or the default
     name = ("--store" if args.store is not None else "$FENNEC_STORE" if os.environ.get("FENNEC_STORE")
             else "the default store")
+    if must_exist and name != "the default store" and not Path(path).expanduser().exists():
+        check_output_parent(Path(path).expanduser(), name)  # a file where a folder should be says so first
+        left_out = "leave --store out" if name == "--store" else "unset FENNEC_STORE"
+        raise FennecInputError(f"{name} {str(path)!r}: no such store; create it with `fennec records init --store "
+                               f"{path}` (the shipped records; --empty for none), or {left_out} for the default "
+                               "store")
     return RecordStore(path, seed=seed, name=name)
+
+
+def _say_why_none_matched(store, args: argparse.Namespace) -> None:
+    """A note on stderr when ``records list`` finds nothing and a filter names a model or dataset the store does
+    not hold (with the close matches): an empty list read as "no records" where the filter had a typo."""
+    from fennec.registry import close_matches
+
+    for option, value, known in (("--model", args.model, lambda: [m.id for m in store.models()]),
+                                 ("--dataset", args.dataset, store.task_names)):
+        if value is None:
+            continue
+        names = known()
+        if option == "--dataset" and store.canonical_task(value) in names:
+            continue
+        if option == "--model" and value in names:
+            continue
+        close = close_matches(value, names) or [n for n in names if n.partition(":")[2].startswith(value)][:3]
+        hint = f"; did you mean {', '.join(close)}?" if close else ""
+        print(f"fennec records list: note: {option} {value!r} is not in the store{hint}", file=sys.stderr)
 
 
 def _check_benchmark(store, name: str) -> None:
@@ -106,8 +127,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Dispatch `fennec records SUBCOMMAND`."""
-    import sys
-
     from fennec.records import ingest_file, seed_shipped
 
     cmd = getattr(args, "records_command", None)
@@ -131,7 +150,10 @@ def run(args: argparse.Namespace) -> int:
             if not args.empty:
                 for res in seed_shipped(store):
                     print(res.summary())
-            print(f"store {store.path}: {store.stats()['records']} records")
+            n = store.stats()["records"]
+            # --empty makes a store without records; one that has some keeps them (nothing is removed)
+            kept = " (--empty: it already held them; none were added or removed)" if args.empty and n else ""
+            print(f"store {store.path}: {n} records{kept}")
         elif cmd == "ingest":
             with store.transaction():  # several files: all or nothing
                 results = [ingest_file(store, f, benchmark=args.benchmark, protocol=args.protocol)
@@ -147,6 +169,8 @@ def run(args: argparse.Namespace) -> int:
             recs = store.records(args.benchmark, dataset=args.dataset, model=args.model)
             limit = args.limit if args.limit == 0 else check_positive_int(args.limit, "--limit")
             print("benchmark\tmodel\tdataset\tmetric\tvalue")
+            if not recs:
+                _say_why_none_matched(store, args)
             for r in recs[: limit or None]:
                 print(f"{r.benchmark}\t{r.model}\t{r.dataset}\t{r.metric}\t{r.value:g}")
             if limit and len(recs) > limit:

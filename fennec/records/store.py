@@ -123,14 +123,20 @@ class RecordStore:
             else:
                 # isolation_level=None: we issue BEGIN/COMMIT ourselves so a whole ingest is one transaction.
                 self.conn = sqlite3.connect(str(self.path), isolation_level=None, timeout=30.0)
-                self.conn.execute("PRAGMA journal_mode=WAL")
         except sqlite3.DatabaseError as exc:
             raise FennecInputError(f"{name} {str(self.path)!r}: not a fennec SQLite store ({exc})") from None
-        self.conn.execute("PRAGMA foreign_keys=ON")
         self.conn.execute("PRAGMA busy_timeout=30000")
         self._alias_cache: dict[str, str] | None = None
+        try:
+            version = self._check_schema()  # before any write: a database of something else is left as it was
+        except FennecInputError:
+            self.conn.close()
+            raise
+        if not self.read_only:
+            self.conn.execute("PRAGMA journal_mode=WAL")
+        self.conn.execute("PRAGMA foreign_keys=ON")
         # A current store opens without the write lock, so readers do not wait behind a writer (an ingest).
-        if self._check_schema() == SCHEMA_VERSION or self.read_only:  # a read-only one that is not current raised
+        if version == SCHEMA_VERSION or self.read_only:  # a read-only one that is not current raised
             return
         # Schema creation and seeding are one transaction: a crash leaves no half-seeded store behind, and two
         # processes opening a new store at once serialise on the write lock (and the second finds it done).
@@ -182,8 +188,19 @@ class RecordStore:
         store must also be current (it cannot be migrated)."""
         try:
             current = self.schema_version()
+            if current == 0:
+                # a database of something else: made into a store, its tables would sit beside the shipped records
+                # (or clash with them: a table of its own called "records")
+                tables = [r[0] for r in self.conn.execute("SELECT name FROM sqlite_master WHERE type='table' "
+                                                          "ORDER BY name LIMIT 6")]
+            else:
+                tables = []
         except sqlite3.DatabaseError as exc:
             raise FennecInputError(f"{self.name} {str(self.path)!r}: not a fennec SQLite store ({exc})") from None
+        if tables:
+            shown = ", ".join(tables[:5]) + (", ..." if len(tables) > 5 else "")
+            raise FennecInputError(f"{self.name} {str(self.path)!r}: an SQLite database but not a fennec records "
+                                   f"store (it holds the tables {shown}); give a fennec store, or a new path for one")
         if current > SCHEMA_VERSION:
             raise FennecInputError(f"{self.name} {str(self.path)!r}: schema version {current} is newer than this "
                                    f"fennec ({SCHEMA_VERSION}); upgrade fennec")
