@@ -49,7 +49,7 @@ def run(args: argparse.Namespace) -> int:
     init = None
     if not args.no_warm_start:
         try:
-            init = load_space(out)
+            init = load_space(out, name="--out")
         except FennecInputError as exc:
             init = None  # nothing (usable) there yet: a cold training
             if Path(out, "manifest.json").exists():  # a space is there, but not one this version can start from

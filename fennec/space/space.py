@@ -276,8 +276,12 @@ class TransferSpace:
         recs, copies = usable_records(records)
         self.benchmark_alias_ = benchmark_aliases(recs, copies)
         if not recs:
-            raise FennecInputError("records: no usable records to train on; ingest some with "
-                                   "`fennec records ingest FILE.csv`")
+            # a store of pre-training results (ImageNet top-1 of ImageNet weights) only has records, none of
+            # them a transfer result: "ingest some" alone read as if the store were empty
+            held = f"the {len(records)} records given are results on the models' own pre-training data, or not " \
+                "finite, which the space does not learn from; " if len(records) else ""
+            raise FennecInputError(f"records: no usable records to train on; {held}ingest transfer results "
+                                   "(fine-tuning accuracies or cheap scores) with `fennec records ingest FILE.csv`")
         missing = sorted({r.dataset for r in recs} - set(tasks))
         if missing:
             raise FennecInputError(f"tasks: no task card for {missing[:5]}; add them with `fennec tasks add`")

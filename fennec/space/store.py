@@ -29,6 +29,8 @@ from fennec.space.space import TransferSpace
 from fennec.validation import FennecInputError, check_can_write_in, check_output_parent, write_refused
 
 FORMAT = "fennec-space-v4"
+#: What :func:`save_space` writes in a space directory (and all it may hold: the directory is replaced whole).
+SPACE_FILES = frozenset({"config.json", "index.faiss", "manifest.json", "meta.json", "space.npz", "tower.pt"})
 
 
 def default_space_dir() -> Path:
@@ -66,6 +68,10 @@ def check_space_dir(out_dir: str | os.PathLike[str], name: str = "--out", *, cre
         FennecInputError: naming the path and what to do instead.
     """
     out = check_output_parent(out_dir, name, create=create)  # before minutes of training, not after
+    if out.is_symlink():
+        # the space goes where the link points: replacing the link itself left its target stale and a dangling
+        # link to the old space behind
+        out = Path(os.path.realpath(out))
     if try_write:  # /proc, a read-only mount or a full disk refuse what permission bits allow
         check_can_write_in(out, name)
     if not out.exists():
@@ -75,17 +81,29 @@ def check_space_dir(out_dir: str | os.PathLike[str], name: str = "--out", *, cre
     if os.path.ismount(out):  # a volume: the new space is renamed over the directory, which a mount point refuses
         raise FennecInputError(f"{name} {str(out)!r}: is a mount point, which cannot be replaced by a new space "
                                f"directory; give a folder inside it, e.g. {str(out / 'space')!r}")
-    if any(out.iterdir()) and not _holds_space(out):
+    entries = sorted(e.name for e in out.iterdir())
+    if not entries:
+        return out
+    manifest = out / "manifest.json"
+    if not manifest.is_file():
         raise FennecInputError(f"{name} {str(out)!r}: holds files but no trained space (no fennec manifest.json); "
                                "writing a space replaces the whole directory, so give a new or empty one")
-    return out
-
-
-def _holds_space(path: Path) -> bool:
     try:
-        return str(json.loads((path / "manifest.json").read_text()).get("format", "")).startswith("fennec-space")
-    except (OSError, ValueError, AttributeError):
-        return False
+        info = json.loads(manifest.read_text())
+    except (OSError, ValueError) as exc:
+        raise FennecInputError(f"{name} {str(out)!r}: its manifest.json cannot be read ({' '.join(str(exc).split())})"
+                               "; if the folder is a damaged fennec space, delete it and rerun, else give a new or "
+                               "empty directory") from None
+    if not (isinstance(info, dict) and str(info.get("format", "")).startswith("fennec-space")):
+        raise FennecInputError(f"{name} {str(out)!r}: its manifest.json is not a fennec space's; writing a space "
+                               "replaces the whole directory, so give a new or empty one")
+    others = [e for e in entries if e not in SPACE_FILES]
+    if others:  # a space folder used as a workspace: the records store trained from was deleted with it
+        shown = ", ".join(others[:5]) + (f" and {len(others) - 5} more" if len(others) > 5 else "")
+        raise FennecInputError(f"{name} {str(out)!r}: holds a space and other files ({shown}), which writing the new "
+                               "space would delete (it replaces the whole directory); move them out, or give "
+                               "another directory")
+    return out
 
 
 def save_space(space: TransferSpace, out_dir: str | os.PathLike[str], name: str = "--out") -> Path:
@@ -172,20 +190,28 @@ def _bench_scale_arrays(space: TransferSpace) -> dict[str, np.ndarray]:
             "bench_vectors": np.stack([space.bench_vectors_[b] for b in names])}
 
 
-def load_space(path: str | os.PathLike[str] | None = None) -> TransferSpace:
-    """Load a space written by :func:`save_space` (default: the shipped one)."""
+def load_space(path: str | os.PathLike[str] | None = None, name: str = "--space") -> TransferSpace:
+    """Load a space written by :func:`save_space` (default: the shipped one).
+
+    Args:
+        path: The space directory; None for the shipped one.
+        name: The option that gave ``path``, for error messages (``--out`` when train warm-starts from it).
+
+    Raises:
+        FennecInputError: a missing, damaged or inconsistent space, naming the file and the fix.
+    """
     p = Path(path) if path is not None else default_space_dir()
     manifest = p / "manifest.json"
     if not manifest.is_file():
         what = ("does not exist" if not p.exists() else "is a file, not a space directory" if not p.is_dir()
                 else "holds no trained space (manifest.json missing)")
-        raise FennecInputError(f"--space: {str(p)!r} {what}; train one with `python train.py --out DIR`")
+        raise FennecInputError(f"{name}: {str(p)!r} {what}; train one with `python train.py --out DIR`")
     try:
         info = json.loads(manifest.read_text())
     except (OSError, ValueError) as exc:
-        raise FennecInputError(f"--space: {str(manifest)!r} is not readable JSON ({exc}); retrain the space") from None
+        raise FennecInputError(f"{name}: {str(manifest)!r} is not readable JSON ({exc}); retrain the space") from None
     if not isinstance(info, dict):
-        raise FennecInputError(f"--space: {str(manifest)!r} holds a JSON {type(info).__name__}, not a fennec space "
+        raise FennecInputError(f"{name}: {str(manifest)!r} holds a JSON {type(info).__name__}, not a fennec space "
                                "manifest; retrain the space with `python train.py --out DIR --no-warm-start`")
     if info.get("format") != FORMAT:
         found = info.get("format")
@@ -193,21 +219,21 @@ def load_space(path: str | os.PathLike[str] | None = None) -> TransferSpace:
             _format_number(FORMAT)
         fix = ("it was written by a newer fennec: upgrade fennec" if newer else
                "retrain it with this version (`python train.py --out DIR --no-warm-start`)")
-        raise FennecInputError(f"--space: {str(p)!r} has format {found!r}, expected {FORMAT!r}; {fix}")
+        raise FennecInputError(f"{name}: {str(p)!r} has format {found!r}, expected {FORMAT!r}; {fix}")
     try:
         space = _read(p, info)
         _check_consistent(space, info)
     except SpaceMismatchError as exc:
-        raise FennecInputError(f"--space: {str(p)!r}: {exc}; retrain the space with `python train.py --out DIR "
+        raise FennecInputError(f"{name}: {str(p)!r}: {exc}; retrain the space with `python train.py --out DIR "
                                "--no-warm-start`") from None
     except FennecInputError as exc:  # a config.json value out of range
-        raise FennecInputError(f"--space: {str(p / 'config.json')!r}: {exc}; retrain the space with `python "
+        raise FennecInputError(f"{name}: {str(p / 'config.json')!r}: {exc}; retrain the space with `python "
                                "train.py --out DIR --no-warm-start`") from None
     except (OSError, ValueError, KeyError, TypeError, RuntimeError, EOFError, zipfile.BadZipFile,
             pickle.UnpicklingError) as exc:
         # one line: torch's state-dict errors span several
         detail = " ".join(str(exc).split())
-        raise FennecInputError(f"--space: {str(p)!r} is damaged ({type(exc).__name__}: {detail}); retrain it with "
+        raise FennecInputError(f"{name}: {str(p)!r} is damaged ({type(exc).__name__}: {detail}); retrain it with "
                                "`python train.py --out DIR --no-warm-start`") from None
     space.path_ = p
     return space

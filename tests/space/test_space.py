@@ -3,6 +3,7 @@ test_space_cold.py, the folds' scale choices in test_space_scales.py)."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import numpy as np
@@ -212,9 +213,14 @@ def test_an_error_rate_benchmark_is_learned_upside_up(world):
 
 def test_no_usable_records_is_a_clear_error(world):
 
-    _, models, tasks = world
-    with pytest.raises(FennecInputError, match="no usable records"):
+    records, models, tasks = world
+    with pytest.raises(FennecInputError, match=r"no usable records to train on; ingest transfer results"):
         TransferSpace(**FAST).fit([], models, tasks)
+    # a store of pre-training results only (a probe): it has records, none a transfer result, and says so
+    own = [dataclasses.replace(r, protocol="pretrain") for r in records]
+    with pytest.raises(FennecInputError, match=rf"the {len(own)} records given are results on the models' own "
+                                               "pre-training data"):
+        TransferSpace(**FAST).fit(own, models, tasks)
 
 
 def test_records_of_two_models_a_dataset_are_a_clear_error_not_a_space_that_learned_nothing(world):

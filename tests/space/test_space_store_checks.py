@@ -129,3 +129,65 @@ def test_a_failed_swap_puts_the_previous_space_back(shipped_copy, monkeypatch) -
     monkeypatch.setattr("os.replace", real_replace)
     assert (shipped_copy / "space.npz").read_bytes() == before
     assert sorted(p.name for p in shipped_copy.parent.iterdir()) == ["space"]  # no temp or old copy left
+
+
+def test_the_shipped_space_holds_exactly_the_files_a_space_is_made_of(shipped_copy) -> None:
+    from fennec.space.store import SPACE_FILES
+
+    assert {p.name for p in shipped_copy.iterdir()} == SPACE_FILES
+
+
+def test_a_space_folder_with_other_files_is_refused_not_emptied(shipped_copy) -> None:
+    """`train.py --store sp/records.sqlite --out sp` deleted the store it trained from with the old space (a probe):
+    a space is written by replacing the whole directory."""
+    from fennec.space.store import check_space_dir
+    from fennec.validation import FennecInputError
+
+    (shipped_copy / "records.sqlite").write_bytes(b"x")
+    (shipped_copy / "README.txt").write_text("notes")
+    with pytest.raises(FennecInputError, match=r"^--out '.*space': holds a space and other files \(README.txt, "
+                                               r"records.sqlite\), which writing the new space would delete"):
+        check_space_dir(shipped_copy)
+    assert (shipped_copy / "records.sqlite").exists()
+
+
+@pytest.mark.parametrize(("manifest", "message"), [
+    ("{x", r"its manifest.json cannot be read \(.*\); if the folder is a damaged fennec space, delete it and rerun"),
+    ('{"format": "other-tool-v1"}', r"its manifest.json is not a fennec space's"),
+    ("[1, 2]", r"its manifest.json is not a fennec space's"),
+])
+def test_a_manifest_that_is_not_a_space_s_says_so(shipped_copy, manifest, message) -> None:
+    """A damaged manifest.json was reported as "no fennec manifest.json", and the advice to retrain with
+    --no-warm-start could not work."""
+    from fennec.space.store import check_space_dir
+    from fennec.validation import FennecInputError
+
+    (shipped_copy / "manifest.json").write_text(manifest)
+    with pytest.raises(FennecInputError, match=message):
+        check_space_dir(shipped_copy)
+
+
+def test_a_space_dir_given_as_a_link_is_written_where_the_link_points(shipped_copy, tmp_path) -> None:
+    """The link itself was replaced by a directory, its target left stale and a dangling link left behind."""
+    from fennec.space.store import check_space_dir, save_space
+
+    link = tmp_path / "links" / "space"
+    link.parent.mkdir()
+    link.symlink_to(shipped_copy)
+    assert check_space_dir(link) == shipped_copy.resolve()
+    space = load_space(shipped_copy)
+    before = (shipped_copy / "manifest.json").stat().st_mtime_ns
+    save_space(space, link)
+    assert link.is_symlink() and link.resolve() == shipped_copy.resolve()
+    assert (shipped_copy / "manifest.json").stat().st_mtime_ns != before  # the target holds the new space
+    assert sorted(p.name for p in link.parent.iterdir()) == ["space"]  # no stale link, no leftover
+
+
+def test_train_s_warm_start_note_names_out(shipped_copy) -> None:
+    """train reads its previous space through --out; the note on why it could not warm-start named --space, an
+    option train does not have (train passes name="--out", fennec/commands/train.py)."""
+    from fennec.validation import FennecInputError
+
+    _edit_json(shipped_copy / "config.json", lambda c: c.update(dim=-3))
+    with pytest.raises(FennecInputError, match=rf"^--out: '{re.escape(str(shipped_copy / 'config.json'))}'"):
+        load_space(shipped_copy, name="--out")
