@@ -226,7 +226,7 @@ def read_imagefolder(spec: str, classes: str | list[str] | None = None, *, name:
         loose = [f for f in root.iterdir() if f.is_file() and is_image_file(f)]
         hint = " (found images directly in it: move them into one folder per class)" if loose else ""
         raise FennecInputError(f"task {spec}: no class folders found{hint}; expected {spec}/<class>/<image>")
-    folder_names = sorted(class_dirs)
+    folder_names = _sorted_labels(set(class_dirs))  # 0, 1, 2, 10 as a manifest orders them, so --classes maps alike
     paths: list[Path] = []
     labels: list[int] = []
     split_of: list[str] = []
@@ -309,7 +309,8 @@ def _integral_labels(values: list[str]) -> list[str]:
 
 
 def _sorted_labels(values: set[str]) -> list[str]:
-    """Label values in numeric order when they are all numbers, else alphabetically."""
+    """Label values in numeric order when they are all numbers, else alphabetically: the class order of every
+    reader (folder names, a manifest's labels, an npz's string labels), which ``--classes`` names in turn."""
     try:
         return sorted(values, key=lambda v: (float(v), v))  # ties ('1', '1.0') broken by the text
     except ValueError:
@@ -423,9 +424,11 @@ def read_npz(spec: str, classes: str | list[str] | None = None, *, name: str | N
             names = [f"class_{v}" for v in values.tolist()]
             named = False
     elif raw.dtype.kind in "USO":
-        values, labels = np.unique(raw.astype(str), return_inverse=True)
-        labels = labels.astype(np.int64).reshape(-1)
-        names = values.tolist()
+        values, inverse = np.unique(raw.astype(str), return_inverse=True)
+        names = _sorted_labels(set(values.tolist()))  # the order every reader gives labels (numbers as numbers)
+        rank = {v: i for i, v in enumerate(names)}
+        position = np.array([rank[v] for v in values.tolist()], dtype=np.int64)
+        labels = position[inverse.reshape(-1)]
     else:
         raise FennecInputError(f"task {spec}: labels must be integers or strings, got dtype {raw.dtype}")
     named = named and not placeholder_names(names)

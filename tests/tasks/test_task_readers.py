@@ -85,6 +85,29 @@ def test_imagefolder_with_splits(tmp_path: Path, make_folder) -> None:
     assert "splits test/train/val" in task.summary()
 
 
+def test_numbered_classes_take_the_names_of_classes_in_one_order_whatever_the_reader(tmp_path: Path,
+                                                                                      make_folder) -> None:
+    """Folders 0, 1, 2, 10 were ordered as text (10 before 2), a manifest of the same images numerically: the same
+    --classes named folder 10 'two' and label 10 'ten' (a probe)."""
+    folder = make_folder(tmp_path / "numbered", {"0": (200, 0, 0), "1": (0, 200, 0), "2": (0, 0, 200),
+                                                 "10": (200, 200, 0)}, per_class=2)
+    rows = [(str(p), p.parent.name) for p in sorted(folder.rglob("*.png"))]
+    manifest = _write_manifest(tmp_path / "m.csv", rows, header=("path", "label"))
+    feats = tmp_path / "f.npz"
+    np.savez(feats, features=np.eye(8), labels=np.array([p.parent.name for p in sorted(folder.rglob("*.png"))]))
+    named = {}
+    for spec in (folder, manifest, feats):
+        task = read_task(str(spec), classes="zero,one,two,ten")
+        assert task.class_names == ("zero", "one", "two", "ten")
+        if task.paths is not None:
+            named[spec] = {Path(task.paths[i]).parent.name: task.class_names[task.labels[i]]
+                           for i in range(len(task.labels))}
+    assert named[folder] == named[manifest] == {"0": "zero", "1": "one", "2": "two", "10": "ten"}
+    npz = read_task(str(feats), classes="zero,one,two,ten")
+    order = [p.parent.name for p in sorted(folder.rglob("*.png"))]
+    assert {order[i]: npz.class_names[npz.labels[i]] for i in range(8)} == named[folder]
+
+
 def test_folders_named_like_splits_with_images_are_classes(tmp_path: Path, make_color_image) -> None:
     for name in ("train", "test"):
         (tmp_path / "odd" / name).mkdir(parents=True)
