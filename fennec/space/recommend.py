@@ -62,7 +62,9 @@ def recommend(space: TransferSpace, task: Any, *, top_k: int = 10, candidates: S
         historical task is near.
     """
     _check_counts(top_k, n_nearest)
-    if candidates is not None and (isinstance(candidates, str) or not list(candidates)):
+    if candidates is not None and not isinstance(candidates, str):
+        candidates = list(candidates)  # once: a generator checked for emptiness would be spent before the ranking
+    if candidates is not None and (isinstance(candidates, str) or not candidates):
         raise FennecInputError(f"candidates: expected a non-empty list of model ids, got {candidates!r}; pass None "
                                "to rank the whole zoo")
     tvecs, rows = space.read_tasks([task])
@@ -90,7 +92,10 @@ def rank_batch(space: TransferSpace, tasks: Sequence[Any], *, top_k: int = 10,
                index: ModelIndex | None = None, n_nearest: int = 3) -> list[dict[str, Any]]:
     """Rank the zoo for many tasks with one index search; one :func:`recommend`-shaped dict per task."""
     _check_counts(top_k, n_nearest)
-    tvecs, rows = space.read_tasks(list(tasks))
+    tasks = list(tasks)  # read twice below: a generator would be spent by the first pass
+    if not tasks:
+        raise FennecInputError("tasks: expected at least one task to rank, got none")
+    tvecs, rows = space.read_tasks(tasks)
     index = index or ModelIndex(space.model_vectors_)
     scores, pos = index.search(tvecs, top_k)
     return [_result(space, task, tvec, [space.model_ids_[i] for i in p], s, n_nearest, row)

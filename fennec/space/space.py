@@ -598,6 +598,11 @@ class TransferSpace:
             if not (hasattr(meta, "architecture") and hasattr(meta, "pretraining")):
                 raise FennecInputError(f"models[{model_id!r}]: expected metadata with architecture and pretraining "
                                        f"(fennec.space.zoo.model_from_id({model_id!r})), got {type(meta).__name__}")
+            for field in ("architecture", "pretraining"):  # a number or a list failed deep in the featurisation
+                value = getattr(meta, field)
+                if value is not None and not isinstance(value, str):
+                    raise FennecInputError(f"models[{model_id!r}].{field}: expected text or None, got "
+                                           f"{type(value).__name__} {value!r}")
         known = self.model_positions()
         new = [m for m in models if m not in known]
         if not new:

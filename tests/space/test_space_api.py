@@ -12,7 +12,7 @@ from sklearn.exceptions import NotFittedError
 from fennec.space import TransferSpace
 from fennec.space.recommend import rank_batch, recommend
 from fennec.space.store import save_space
-from fennec.space.zoo import model_from_id
+from fennec.space.zoo import ZooModel, model_from_id
 from fennec.tasks import task_from_class_names
 from fennec.validation import FennecInputError
 
@@ -81,6 +81,10 @@ def test_nearest_tasks_checks_k_and_the_vector(fitted) -> None:
     ({"x": model_from_id("timm:resnet34")}, r"^models: expected 'source:id'"),
     ({"timm:resnet34": "supervised on photos of birds"}, r"models\['timm:resnet34'\]: expected metadata with "
                                                          r"architecture and pretraining .*got str"),
+    # an AttributeError deep in the featurisation before (a probe)
+    ({"timm:resnet34": ZooModel("timm:resnet34", 123, ["a"])}, r"models\['timm:resnet34'\].architecture: expected "
+                                                               r"text or None, got int 123"),
+    ({"timm:resnet34": ZooModel("timm:resnet34", "resnet34", 5)}, r"\.pretraining: expected text or None, got int"),
 ])
 def test_add_models_refuses_what_it_would_take_wrongly(fitted, models, message) -> None:
     import copy
@@ -90,3 +94,17 @@ def test_add_models_refuses_what_it_would_take_wrongly(fitted, models, message) 
     with pytest.raises(FennecInputError, match=message):
         space.add_models(models)
     assert space.model_ids_ == before
+
+
+def test_candidates_and_tasks_may_be_any_iterable(fitted) -> None:
+    """A generator of candidates gave an empty ranking (the emptiness check spent it), and a generator of tasks a
+    ValueError from zip (a probe)."""
+    ids = ["timm:resnet18", "torchvision:resnet50"]
+    as_list = recommend(fitted, BIRDS, candidates=ids)
+    assert [r["model"] for r in recommend(fitted, BIRDS, candidates=(m for m in ids))["ranking"]] == \
+        [r["model"] for r in as_list["ranking"]]
+    assert len(as_list["ranking"]) == 2
+    both = rank_batch(fitted, [BIRDS, BIRDS], top_k=3)
+    assert rank_batch(fitted, (t for t in [BIRDS, BIRDS]), top_k=3) == both
+    with pytest.raises(FennecInputError, match=r"^tasks: expected at least one task to rank, got none"):
+        rank_batch(fitted, [])
