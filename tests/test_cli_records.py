@@ -168,6 +168,27 @@ def test_tasks_add_list_show(store_path, capsys):
     assert main(["tasks", "add", "x", "--classes", "solo", "--store", store_path]) == 2
 
 
+def test_tasks_add_on_a_known_task_keeps_what_it_does_not_give(store_path, capsys):
+    """Giving cifar10's class names again wiped its 60000 images and its description, and made utkface, a
+    regression task, a classification one without its notes (a probe)."""
+    store = RecordStore(store_path)
+    before = store.task_card("cifar10")
+    store.close()
+    assert before.n_images > 0 and before.description
+    names = ",".join(before.class_names)
+    assert main(["tasks", "add", "cifar10", "--classes", names, "--store", store_path]) == 0
+    assert capsys.readouterr().out.strip() == "task cifar10: 10 classes; kept its images and description"
+    store = RecordStore(store_path)
+    after = store.task_card("cifar10")
+    assert (after.n_images, after.description, after.task_type, after.notes, after.aliases) == \
+        (before.n_images, before.description, before.task_type, before.notes, before.aliases)
+    assert main(["tasks", "add", "cifar10", "--classes", names, "--n-images", "5", "--description", "tiny photos",
+                 "--store", store_path]) == 0
+    after = store.task_card("cifar10")
+    assert (after.n_images, after.description) == (5, "tiny photos")
+    store.close()
+
+
 def test_evaluate_json_and_plot(store_path, tmp_path, capsys):
     png = tmp_path / "bars.png"
     assert main(["evaluate", "--benchmark", "parc_controlled", "--method", "prior", "--method", "params",

@@ -13,6 +13,7 @@ image part of the descriptor with the task, so a transfer space can learn from w
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 from typing import TYPE_CHECKING
 
@@ -31,14 +32,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     sub = p.add_subparsers(dest="tasks_command", metavar="SUBCOMMAND", parser_class=type(p))
     p.set_defaults(func=run)
 
-    q = sub.add_parser("add", help="add or replace a task card")
+    q = sub.add_parser("add", help="add a task card, or change a task's class names (what is not given is kept)")
     q.add_argument("name", metavar="NAME")
     q.add_argument("--classes", required=True, metavar='FILE|"a,b,c"',
                    help="file with one class name per line (or a JSON list), or a comma-separated list")
-    q.add_argument("--description", default="", metavar="TEXT", help="one line: what the images show")
+    q.add_argument("--description", default=None, metavar="TEXT",
+                   help="one line: what the images show (default: a known task's own, else none)")
     q.add_argument("--alias", action="append", default=[], metavar="OTHER_NAME",
                    help="another spelling of the task (repeatable)")
-    q.add_argument("--n-images", type=int, default=0, metavar="N", help="number of images")
+    q.add_argument("--n-images", type=int, default=None, metavar="N",
+                   help="number of images (default: a known task's own, else unknown)")
     add_store_argument(q)
 
     q = sub.add_parser("add-images", help="store a proxy's statistics of a task's images (for the transfer space)",
@@ -90,16 +93,24 @@ def run(args: argparse.Namespace) -> int:
             name = normalize_name(args.name)
             if not name:
                 raise FennecInputError("NAME: empty task name")
-            if args.n_images < 0:
+            if args.n_images is not None and args.n_images < 0:
                 raise FennecInputError(f"--n-images: expected a non-negative integer, got {args.n_images}")
             classes = parse_classes(args.classes)
             canon = store.canonical_task(name)
-            card = TaskCard(name=canon, n_classes=len(classes), n_images=args.n_images, class_names=tuple(classes),
-                            description=args.description, classes_complete=True,
-                            aliases=tuple(normalize_name(a) for a in args.alias))
+            # a known task keeps what the command does not give: its size, description, type and notes were wiped
+            # by a change of class names (a probe: cifar10's 60000 images became 0)
+            old = store.task_cards().get(canon) or TaskCard(name=canon)
+            card = dataclasses.replace(
+                old, n_classes=len(classes), class_names=tuple(classes), classes_complete=True,
+                n_images=old.n_images if args.n_images is None else args.n_images,
+                description=old.description if args.description is None else args.description,
+                aliases=tuple(normalize_name(a) for a in args.alias), image_parts={})
             store.add_task(card)
+            kept = [f for f, given in (("images", args.n_images), ("description", args.description))
+                    if given is None and getattr(old, "n_images" if f == "images" else f)]
             print(f"task {canon}: {len(classes)} classes" + (f" (aliases: {', '.join(card.aliases)})"
-                                                            if card.aliases else ""))
+                                                            if card.aliases else "")
+                  + (f"; kept its {' and '.join(kept)}" if kept else ""))
         elif cmd == "add-images":
             _add_images(store, args)
         elif cmd == "list":
