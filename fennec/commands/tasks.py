@@ -175,11 +175,17 @@ def _add_images(store: RecordStore, args: argparse.Namespace) -> None:
         raise FennecInputError("add-images: give NAME PATH (a task in the store and its images) or --manifest "
                                "FILE.csv with task,path columns")
     tasks = []
+    first: dict[str, str] = {}
     for name, path, where in jobs:
         try:
             tasks.append(_image_task(store, name, path))
         except FennecInputError as exc:
             raise FennecInputError(f"{where}: {exc}" if where else str(exc)) from None
+        canon = tasks[-1][0]
+        if canon in first:  # computed twice and the last kept, without a word (a probe)
+            raise FennecInputError(f"{where}: task {canon!r} again (first at {first[canon].rpartition(' ')[2]}); "
+                                   "a task has one set of image statistics per proxy: keep one row for it")
+        first[canon] = where
     for canon, _path, task in tasks:
         # the image part alone: the class names of the folder are not what the store's card says of the task
         s = describe_images(task, proxy=args.proxy, max_images=args.max_images, seed=args.seed)

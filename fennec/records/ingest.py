@@ -95,6 +95,8 @@ def _parse_value(path: Path, line: int, text: str) -> float:
         raise _fail(path, line, f"value {text!r} is not a number") from None
     if text.endswith("%"):
         raise _fail(path, line, f"value {text!r} has a percent sign; write the number without it")
+    if "_" in text:  # Python reads 9_1.2 as 91.2: a typo taken for a number
+        raise _fail(path, line, f"value {text!r} is not a number (an underscore in it); write the digits alone")
     return value
 
 
@@ -265,6 +267,11 @@ def ingest_file(store: RecordStore, path: str | Path, benchmark: str | None = No
         FennecInputError: ``FILE:LINE: reason`` for the first bad row; nothing is written then.
     """
     path = check_file(path, "records file", suffixes=(".csv",))
+    if benchmark is not None:
+        if not isinstance(benchmark, str) or not benchmark.strip():  # read as a missing --benchmark before
+            raise FennecInputError(f"--benchmark: expected a benchmark name, got {benchmark!r}; leave it out to "
+                                   "read the file's benchmark column")
+        benchmark = benchmark.strip()
     if protocol is not None:
         protocol = protocol.strip().lower()
         if protocol not in PROTOCOLS:

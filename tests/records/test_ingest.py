@@ -102,6 +102,7 @@ def test_interrupt_rolls_back(store, tmp_path, monkeypatch):
      "column 'value': value '150' is outside [0, 100]"),
     ("b,timm:resnet18,cifar10,top1_acc,1e300,s\n", 2, "column 'value': value '1e300' is implausibly large"),
     ("b,timm:resnet18,cifar10,logme,-2e9,s\n", 2, "implausibly large"),
+    ("b,timm:resnet18,cifar10,top1_acc,9_1.2,s\n", 2, "value '9_1.2' is not a number (an underscore in it)"),
     ("b,timm:resnet18,cifar10,acc,0.5\n", 2, "5 fields"),
     ("b,timm:,cifar10,acc,0.5,s\n", 2, "model 'timm:': expected 'source:id'"),
     ("b,local:,cifar10,acc,0.5,s\n", 2, "model 'local:': expected 'source:id'"),
@@ -259,3 +260,11 @@ def test_a_file_in_the_other_unit_from_the_stores_is_refused(empty_store, tmp_pa
     failed_run = HEADER + "pb,timm:resnet18,cars,top1_acc,0.5,me\npb,timm:resnet34,cars,top1_acc,70,me\n"
     if first_unit == "percent":  # one value below 1 among percentages is kept: a run that failed
         assert ingest_file(empty_store, _write(tmp_path, failed_run, "c.csv")).added == 2
+
+
+@pytest.mark.parametrize("benchmark", ["", "   "])
+def test_a_blank_benchmark_option_is_named(empty_store, tmp_path, benchmark):
+    """'' read as a missing --benchmark (\"give --benchmark NAME\"), '   ' as a record without a benchmark."""
+    path = _write(tmp_path, "model,dataset,metric,value\ntimm:resnet18,cifar10,top1_acc,80\n")
+    with pytest.raises(FennecInputError, match=r"^--benchmark: expected a benchmark name, got '\s*'; leave it out"):
+        ingest_file(empty_store, path, benchmark=benchmark)

@@ -210,6 +210,9 @@ def test_tasks_add_images_reads_a_manifests_relative_paths_from_its_folder(
     ("task,path,notes\nwarm,{warm},x\n", [], "unknown column 'notes'"),
     ("task,path\n", [], "no rows"),
     ("task,path\nwarm,{warm}\n", ["warm"], "not both"),
+    # the same task twice was computed twice, the last row kept without a word (a probe)
+    ("task,path\nwarm,{warm}\nwarm,{warm}\n", [], "line 3: task 'warm' again (first at 2); a task has one set of "
+                                                   "image statistics per proxy: keep one row for it"),
 ])
 def test_tasks_add_images_manifest_errors_before_any_image_is_read(make_folder, tmp_path: Path,
                                                                    capsys: pytest.CaptureFixture[str], rows: str,
