@@ -53,14 +53,22 @@ def parse_class_names(classes: str | list[str] | tuple[str, ...]) -> list[str]:
     string."""
     if isinstance(classes, list | tuple):
         names = [str(c).strip() for c in classes]
+    elif not isinstance(classes, str | os.PathLike):
+        raise FennecInputError(f"classes: expected a file, a comma list \"a,b,c\" or a list of names, got "
+                               f"{type(classes).__name__} {classes!r}")
+    elif os.path.isdir(classes):  # one class named like the folder, before
+        raise FennecInputError(f"classes: {str(classes)!r} is a folder; give a file (one name per line, or a JSON "
+                               "list) or the names as a comma list \"a,b,c\" (an image folder is a TASK)")
     elif os.path.isfile(classes):
         try:
             text = Path(classes).read_text(encoding="utf-8-sig")  # a byte-order mark is not part of a name
         except (OSError, UnicodeDecodeError) as exc:
             raise FennecInputError(f"classes: cannot read {classes!r} as UTF-8 text ({exc})") from None
-        if text.lstrip().startswith(("[", "{")):
+        if "\x00" in text:  # UTF-16 without its byte-order mark reads as UTF-8 with a NUL beside every letter
+            raise FennecInputError(f"classes: {str(classes)!r} holds NUL characters (UTF-16 text?); save it as UTF-8")
+        if text.lstrip().startswith(("[", "{")) and (str(classes).lower().endswith(".json") or _is_json(text)):
             names = _json_class_names(text, classes)
-        else:
+        else:  # a list whose first name starts with a bracket ("[unknown]") is a list, not broken JSON
             names = [ln.strip() for ln in text.splitlines() if ln.strip() and not ln.lstrip().startswith("#")]
     elif "," not in classes and _looks_like_path(classes):
         # "classes.txt" or "lists/pets" is a file that is missing, not one class of that name
@@ -80,6 +88,14 @@ def parse_class_names(classes: str | list[str] | tuple[str, ...]) -> list[str]:
 def _looks_like_path(text: str) -> bool:
     """True for a string that names a file rather than a class: a folder separator or a list file's suffix."""
     return "/" in text or os.sep in text or Path(text).suffix.lower() in (".txt", ".json", ".csv", ".lst", ".names")
+
+
+def _is_json(text: str) -> bool:
+    try:
+        json.loads(text)
+    except json.JSONDecodeError:
+        return False
+    return True
 
 
 def _json_class_names(text: str, source: str) -> list[str]:

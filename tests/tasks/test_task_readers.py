@@ -360,6 +360,26 @@ def test_class_names_from_json_and_a_missing_file_is_said_missing(tmp_path: Path
     assert parse_class_names("a/c unit,t.v.") == ["a/c unit", "t.v."]
 
 
+def test_class_name_files_found_misread_by_a_probe(tmp_path: Path) -> None:
+    from fennec.tasks.readers import parse_class_names
+
+    # a plain list whose first name starts with a bracket was parsed as broken JSON
+    (tmp_path / "names.txt").write_text("[unknown]\nrobin\n{other}\n")
+    assert parse_class_names(str(tmp_path / "names.txt")) == ["[unknown]", "robin", "{other}"]
+    (tmp_path / "broken.json").write_text('["robin", ')
+    with pytest.raises(FennecInputError, match="is not a valid JSON list"):  # a .json file is JSON, or an error
+        parse_class_names(str(tmp_path / "broken.json"))
+    # a folder was one class named like it; UTF-16 without a byte-order mark gave names full of NUL characters
+    with pytest.raises(FennecInputError, match=r"is a folder; give a file .*an image folder is a TASK"):
+        parse_class_names(str(tmp_path))
+    (tmp_path / "utf16.txt").write_bytes("robin\njay\n".encode("utf-16-le"))
+    with pytest.raises(FennecInputError, match=r"holds NUL characters \(UTF-16 text\?\); save it as UTF-8"):
+        parse_class_names(str(tmp_path / "utf16.txt"))
+    for bad in (None, 5):  # a bare TypeError before
+        with pytest.raises(FennecInputError, match=r"^classes: expected a file, a comma list"):
+            parse_class_names(bad)
+
+
 def test_detect_reader(tmp_path: Path, folder: Path) -> None:
     assert detect_reader(str(folder)) == "imagefolder"
     assert detect_reader("a,b") == "names"
