@@ -25,7 +25,7 @@ import json
 import os
 import re
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 import numpy as np
@@ -165,6 +165,15 @@ def _split_name(value: object) -> str:
     """A split value, lower-cased, with its aliases (``validation``, ``dev`` ...) mapped to ``train/val/test``."""
     low = str(value).lower()
     return SPLIT_ALIASES.get(low, low)
+
+
+def _warn_odd_splits(splits: Iterable[str], spec: str) -> None:
+    """Warn about split values that are none of train/val/test (after aliases): fine-tuning skips their rows."""
+    odd = sorted(set(splits) - {"train", "val", "test"})
+    if odd:
+        warnings.warn(f"task {spec}: split value(s) {', '.join(map(repr, odd))} are none of train, val, test "
+                      f"(or {', '.join(a for a in SPLIT_ALIASES if a not in ('train', 'val', 'test'))}); fine-tuning "
+                      "does not use those rows", FennecInputWarning, stacklevel=3)
 
 
 def _short(text: str, width: int = 40) -> str:
@@ -383,11 +392,7 @@ def read_manifest(spec: str, classes: str | list[str] | None = None, *, name: st
     if skipped:
         warnings.warn(f"task {spec}: skipped {len(skipped)} listed path(s) that are no image file, e.g. "
                       f"{skipped[0][0]} ({skipped[0][1]})", FennecInputWarning, stacklevel=2)
-    odd = sorted(set(kept_splits) - {"train", "val", "test"})
-    if odd:
-        warnings.warn(f"task {spec}: split value(s) {', '.join(map(repr, odd))} are none of train, val, test "
-                      f"(or {', '.join(a for a in SPLIT_ALIASES if a not in ('train', 'val', 'test'))}); fine-tuning "
-                      "does not use those rows", FennecInputWarning, stacklevel=2)
+    _warn_odd_splits(kept_splits, spec)
     # Classes come from every listed row, so a class whose files are all missing is an error, not silently gone.
     values = _sorted_labels({row.get(lcol, "") for row in rows})
     index = {v: k for k, v in enumerate(values)}
@@ -424,6 +429,9 @@ def read_npz(spec: str, classes: str | list[str] | None = None, *, name: str | N
         raw = raw.astype(np.int64)  # 0.0, 1.0, ...: integer labels saved as floats (what `fennec score` accepts)
     if raw.ndim != 1:
         raise FennecInputError(f"task {spec}: labels must have shape (N,), got {raw.shape}")
+    if feats.ndim == 2 and feats.shape[1] == 0:
+        raise FennecInputError(f"task {spec}: features have no columns (shape {feats.shape}); give (N, D) features "
+                               "with D >= 1")
     if feats.ndim != 2 or feats.shape[0] != raw.shape[0]:
         raise FennecInputError(f"task {spec}: features must have shape (N, D) with N = {raw.shape[0]} labels, got "
                                f"{feats.shape}")
@@ -450,9 +458,15 @@ def read_npz(spec: str, classes: str | list[str] | None = None, *, name: str | N
     named = named and not placeholder_names(names)
     names, renamed = _rename(names, classes, spec)
     splits = None
-    for key in ("splits", "split"):
-        if key in arrays:
-            splits = np.asarray([_split_name(s) for s in arrays[key].tolist()], dtype=object)
+    keys = [k for k in ("splits", "split") if k in arrays]
+    if len(keys) == 2:  # the second silently won
+        raise FennecInputError(f"task {spec}: holds both 'splits' and 'split'; keep one array of split names")
+    if keys:
+        splits = np.asarray([_split_name(s) for s in arrays[keys[0]].tolist()], dtype=object)
+        if splits.shape != (labels.shape[0],):
+            raise FennecInputError(f"task {spec}: {keys[0]!r} has {splits.size} values for {labels.shape[0]} "
+                                   "examples; give one split name per example")
+        _warn_odd_splits(splits.tolist(), spec)  # as a manifest's split column is
     return Task(name=name or path.stem, class_names=tuple(names), kind="features", labels=labels, features=feats,
                 splits=splits, description=description, source=spec, named_classes=named or renamed)
 

@@ -324,6 +324,27 @@ def test_npz_errors(tmp_path: Path) -> None:
         read_task(tmp_path / "half.npz")
 
 
+def test_npz_split_arrays_and_empty_features_found_by_a_probe(tmp_path: Path) -> None:
+    """'split' silently overrode 'splits', odd split names passed without the warning a manifest gives, and
+    (N, 0) features were accepted."""
+    labels = np.array([0, 1, 0, 1])
+    np.savez(tmp_path / "both.npz", features=np.ones((4, 2)), labels=labels, splits=np.array(["train"] * 4),
+             split=np.array(["test"] * 4))
+    with pytest.raises(FennecInputError, match="holds both 'splits' and 'split'; keep one"):
+        read_task(tmp_path / "both.npz")
+    np.savez(tmp_path / "short.npz", features=np.ones((4, 2)), labels=labels, split=np.array(["train"] * 3))
+    with pytest.raises(FennecInputError, match="'split' has 3 values for 4 examples"):
+        read_task(tmp_path / "short.npz")
+    np.savez(tmp_path / "odd.npz", features=np.ones((4, 2)), labels=labels,
+             splits=np.array(["train", "Holdout", "test", "validation"]))
+    with pytest.warns(FennecInputWarning, match=r"split value\(s\) 'holdout' are none of train, val, test"):
+        task = read_task(tmp_path / "odd.npz")
+    assert task.splits.tolist() == ["train", "holdout", "test", "val"]
+    np.savez(tmp_path / "nocols.npz", features=np.ones((4, 0)), labels=labels)
+    with pytest.raises(FennecInputError, match=r"features have no columns \(shape \(4, 0\)\)"):
+        read_task(tmp_path / "nocols.npz")
+
+
 def test_class_names_from_list_file_and_function(tmp_path: Path) -> None:
     t = read_task("cat, dog ,hamster")
     assert t.kind == "names" and t.class_names == ("cat", "dog", "hamster") and t.n_examples == 0
