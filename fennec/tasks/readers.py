@@ -375,7 +375,8 @@ def read_manifest(spec: str, classes: str | list[str] | None = None, *, name: st
             raise FennecInputError(f"task {spec}: line {i} has an empty {'path' if not p else 'label'}; every row "
                                    "needs a path and a label")
         full = Path(p) if os.path.isabs(p) else base / p
-        first = labelled.setdefault(full, (i, lab))
+        # one file under two spellings (a/../a/x.jpg, a link to it) is one image: compare where they lead
+        first = labelled.setdefault(Path(os.path.realpath(full)), (i, lab))
         if first[1] != lab:  # one image, two classes: a single-label task cannot hold both
             raise FennecInputError(f"task {spec}: line {i} labels {p} {lab!r}, line {first[0]} {first[1]!r}; an image "
                                    "belongs to one class")

@@ -222,6 +222,11 @@ def test_manifest_misreadings_found_by_a_probe_are_errors_or_warnings(folder: Pa
                                                    ("colors/blue/0.png", "blue")], header=("path", "label"))
     with pytest.raises(FennecInputError, match=r"line 3 labels colors/red/0\.png 'blue', line 2 'red'"):
         read_task(two_labels)
+    spelt_twice = _write_manifest(base / "spelt.csv", [("colors/red/0.png", "red"),
+                                                       ("colors/blue/../red/0.png", "blue"),
+                                                       ("colors/blue/0.png", "blue")], header=("path", "label"))
+    with pytest.raises(FennecInputError, match=r"line 3 labels colors/blue/\.\./red/0\.png 'blue', line 2 'red'"):
+        read_task(spelt_twice)  # the same file under another spelling passed
     floats = _write_manifest(base / "floats.csv", [(f"colors/{c}/{i}.png", v) for c, v in (("red", "0.0"),
                              ("green", "1"), ("blue", "1.0")) for i in range(2)], header=("path", "label"))
     task = read_task(floats)
