@@ -84,7 +84,8 @@ def load_image(path: str | os.PathLike[str], *, min_size: int | None = None) -> 
         ImageLoadError: the file is missing or not a decodable image.
     """
     try:
-        with Image.open(path) as im:
+        im = _open_naming_big_images(path)
+        with im:
             if min_size and im.format == "JPEG":
                 im.draft("RGB", (min_size, min_size))
             if getattr(im, "n_frames", 1) > 1:
@@ -99,6 +100,21 @@ def load_image(path: str | os.PathLike[str], *, min_size: int | None = None) -> 
     except (OSError, SyntaxError, ValueError, Image.DecompressionBombError, EOFError, TypeError) as exc:
         reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise ImageLoadError(f"{path}: {reason}") from None
+
+
+def _open_naming_big_images(path: str | os.PathLike[str]) -> Image.Image:
+    """``Image.open``, with PIL's warning on a very large image (a decompression bomb?) said with the file's path:
+    PIL's own names no file, so in a folder of thousands nobody could tell which one it meant."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", Image.DecompressionBombWarning)
+        try:
+            return Image.open(path)
+        except Image.DecompressionBombWarning as exc:
+            big = exc
+    warnings.warn(f"image {path}: {big}", FennecInputWarning, stacklevel=3)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+        return Image.open(path)
 
 
 @dataclass

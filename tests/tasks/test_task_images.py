@@ -127,3 +127,23 @@ def test_skimage_photos_load(tmp_path: Path) -> None:
     for name in ("camera.png", "chelsea.jpg"):
         img = load_image(tmp_path / name, min_size=64)
         assert img.mode == "RGB" and min(img.size) >= 64
+
+
+def test_a_very_large_image_is_warned_about_with_its_path(tmp_path, monkeypatch) -> None:
+    """PIL's decompression-bomb warning names no file (a probe's 10000 x 10000 PNG in a folder)."""
+    import warnings
+
+    from PIL import Image
+
+    from fennec.tasks.images import load_image
+    from fennec.validation import FennecInputWarning
+
+    path = tmp_path / "big.png"
+    Image.new("RGB", (40, 30), (10, 20, 30)).save(path)
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 1000)  # 1200 pixels: over PIL's limit, under twice it
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        img = load_image(path)
+    assert img.size == (40, 30)
+    assert [str(w.message)[: len(f"image {path}: ")] for w in caught] == [f"image {path}: "]
+    assert caught[0].category is FennecInputWarning
