@@ -301,8 +301,10 @@ def _ingest(store: RecordStore, path: Path, benchmark: str | None, protocol: str
         if stored is not None:
             if not _same(stored[0], r.record.value):
                 raise _fail(path, r.line, f"{r.record.model} on {r.record.dataset} ({r.record.metric}, "
-                            f"{r.record.benchmark}) is stored as {stored[0]!r} (source {stored[1]}), the file says "
-                            f"{r.record.value!r}")
+                            f"{r.record.benchmark}) already has the value {stored[0]!r} (source {stored[1]}; in the "
+                            f"store, or from an earlier file of this ingest), the file says {r.record.value!r}; a "
+                            "record has one value: correct the file, or ingest it under another benchmark name to "
+                            "keep both")
             if r.protocol_given and stored[2] != r.record.protocol:
                 raise _fail(path, r.line, f"{r.record.model} on {r.record.dataset} ({r.record.metric}, "
                             f"{r.record.benchmark}) is stored with protocol {stored[2]!r}, the file (or --protocol) "

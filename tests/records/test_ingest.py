@@ -128,7 +128,8 @@ def test_unknown_and_missing_columns(empty_store, tmp_path):
 
 def test_conflict_with_stored_value(store, tmp_path):
     p = _write(tmp_path, HEADER + "sfda_supervised,resnet50,cifar10,finetune_top1_acc,12.5,me\n")
-    with pytest.raises(FennecInputError, match=r":2: .* is stored as"):
+    with pytest.raises(FennecInputError, match=r":2: .* already has the value \S+ \(source .*\), the file says 12.5; "
+                                               r"a record has one value: correct the file"):
         ingest_file(store, p)
 
 
