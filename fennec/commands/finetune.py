@@ -5,8 +5,10 @@
                     [--save-to FILE.pt [--pretraining TEXT]]
 
 One record per model (``<protocol>_top1_acc_pct`` on the task's test split, or a seeded 80/20 split of a task
-without splits). Rerunning with the same ``--out``/``--store`` skips finished models and resumes an interrupted
-one from its last epoch (``--checkpoints``), so a long sweep can run under ``nohup`` and survive a stop.
+without splits), with its protocol, so ``fennec records ingest`` of the ``--out`` CSV stores what ``--store`` does;
+an existing ``--out`` keeps its other rows and columns. Model ids and names are checked before any work (exit 2).
+Rerunning with the same ``--out``/``--store`` skips finished models and resumes an interrupted one from its last
+epoch (``--checkpoints``), so a long sweep can run under ``nohup`` and survive a stop.
 ``--save-to`` keeps the fine-tuned model as a checkpoint, a zoo model ``local:FILE.pt`` (a zoo pre-trained here).
 """
 
@@ -72,18 +74,23 @@ def run(args: argparse.Namespace) -> int:
     from fennec.commands._run_output import check_run_outputs, finish_run
     from fennec.tasks import read_task
     from fennec.validation import check_path_option, check_seed
+    from fennec.zoo.extract import check_zoo_models
     from fennec.zoo.finetune import Finetuner
     from fennec.zoo.finetune_sweep import finetune_zoo
+    from fennec.zoo.runner import check_name_option
 
     check_seed(args.seed, "--seed")
     check_run_outputs(args.out, args.store)
+    check_name_option(args.benchmark, "--benchmark", "the default")
+    check_name_option(args.dataset, "--dataset", "the task's name")
     check_path_option(args.checkpoints, "--checkpoints")  # an empty path is the current directory: refused
     check_path_option(args.save_to, "--save-to")
     tuner = Finetuner(protocol=args.protocol, epochs=args.epochs, lr=args.lr, head_lr_mult=args.head_lr_mult,
                       weight_decay=args.weight_decay, batch_size=args.batch_size, image_size=args.image_size,
                       max_train=args.max_train, max_test=args.max_test, seed=args.seed,
                       allow_random=args.allow_random)
-    tuner.check(args.save_to, args.checkpoints)  # bad settings fail before the task is read
+    tuner.check(args.save_to, args.checkpoints, args.pretraining)  # bad settings fail before the task is read
+    check_zoo_models(args.models)  # likewise; finetune_zoo checks them again (a library entry)
     task = read_task(args.task, args.classes)
     res = finetune_zoo(args.models, task, tuner, out=args.out, store=args.store, benchmark=args.benchmark,
                        dataset=args.dataset, checkpoints=args.checkpoints, fail_fast=args.fail_fast,

@@ -4,8 +4,11 @@
                      [--out FILE.csv] [--store FILE.sqlite] [--fail-fast] [--max-images N] [--allow-random]
 
 Each model runs over the task's class-balanced probe set (features cached under $FENNEC_CACHE); results are rows
-``benchmark,model,dataset,metric,value,source``. A failing model is reported and skipped (``--fail-fast`` stops);
-rerunning with the same ``--out``/``--store`` skips what is already there.
+``benchmark,model,dataset,metric,value,source,protocol,architecture,pretraining`` (protocol ``score``), which
+``fennec records ingest`` stores as ``--store`` does. Model ids, names and the task are checked before any model
+runs (exit 2); a model failing at run time is reported and skipped (exit 1; ``--fail-fast`` stops). Rerunning
+with the same ``--out``/``--store`` skips what is already there; an existing ``--out`` keeps its other rows and
+columns.
 """
 
 from __future__ import annotations
@@ -46,11 +49,16 @@ def run(args: argparse.Namespace) -> int:
     from fennec.tasks import read_task
     from fennec.validation import FennecInputError, check_positive_int, check_seed
     from fennec.zoo import score_zoo
+    from fennec.zoo.extract import check_zoo_models
+    from fennec.zoo.runner import check_name_option
 
     check_positive_int(args.max_images, "--max-images")
     check_positive_int(args.batch_size, "--batch-size")
     check_seed(args.seed, "--seed")
     check_run_outputs(args.out, args.store)
+    check_name_option(args.benchmark, "--benchmark", "the default")
+    check_name_option(args.dataset, "--dataset", "the task's name")
+    check_zoo_models(args.models)  # before the task is read; score_zoo checks them again (a library entry)
     task = read_task(args.task, args.classes)
     if task.kind != "images":
         raise FennecInputError(f"--task {args.task}: score-zoo needs images (an image folder or a manifest), got a "

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -31,7 +32,7 @@ from fennec.io import load_npz, write_json, write_npz
 from fennec.tasks.cache import cache_dir, cache_key, writing_cache
 from fennec.tasks.sampler import DEFAULT_PROBE_SIZE, sample_probe_set
 from fennec.tasks.task import Task
-from fennec.validation import FennecInputError, check_model_id, split_timm_id
+from fennec.validation import FennecInputError, check_file, check_model_id, split_timm_id
 
 VERSION = "fennec-extract-v1"
 
@@ -97,6 +98,46 @@ def record_id(model_id: str) -> str:
         canonical, _, weights = parse_zoo_id(model_id)
         return f"{canonical}:{weights}" if weights else canonical
     return model_id
+
+
+def check_zoo_models(models: Sequence[str], name: str = "--models") -> list[str]:
+    """The record ids (:func:`record_id`) of zoo model ids, each checked before any model runs, so a typo is bad
+    input said once (exit 2) rather than one model's failure at run time: the form ``source:id`` (a bare timm name
+    is ``timm:NAME``), a source the runners load (``timm`` or ``local``), an architecture and pre-trained tag timm
+    knows, or a readable ``local:`` checkpoint (the checks of :func:`fennec.space.zoo.model_from_id`), and a
+    ``timm:NAME:/path`` weights file that exists. Weights not found offline stay a failure of that model.
+
+    Args:
+        models: The ids as given.
+        name: The option that gave them, for the messages.
+
+    Returns:
+        The record ids, each once, in the order given.
+
+    Raises:
+        FennecInputError: ``NAME: model ...: why; fix`` for the first bad id.
+    """
+    from fennec.space.zoo import model_from_id
+
+    if not models:
+        raise FennecInputError(f"{name}: give at least one model id such as timm:tf_efficientnet_lite0")
+    ids: list[str] = []
+    for given in models:
+        try:
+            model = record_id(given.strip()) if isinstance(given, str) else given
+            source, _ = check_model_id(model)  # the form 'source:id' (a non-string refused too)
+            if source not in ("timm", "local"):
+                raise FennecInputError(f"model {given!r}: a zoo model is timm:NAME, timm:NAME:/path/to/weights.pth "
+                                       f"or local:FILE.pt (a model trained here), not a {source}: id")
+            model_from_id(model)
+            weights = parse_zoo_id(model)[2] if source == "timm" else None
+            if weights is not None:
+                check_file(Path(weights).expanduser(), f"model {given!r}: weights")
+        except FennecInputError as exc:
+            raise FennecInputError(f"{name}: {exc}") from None
+        if model not in ids:
+            ids.append(model)
+    return ids
 
 
 def extract_features(model_id: str, task: Task, *, max_images: int = DEFAULT_PROBE_SIZE, seed: int = 0,

@@ -169,9 +169,11 @@ class Finetuner:
                                               "batch_size", "image_size", "max_train", "max_test", "seed",
                                               "allow_random")}
 
-    def check(self, save_to: str | Path | None = None, checkpoints: str | Path | None = None) -> None:
-        """Validate the hyper-parameters, that a model kept with ``save_to`` is a fine-tuned one and that
-        ``checkpoints`` is no file (every entry point calls this before reading a task's images).
+    def check(self, save_to: str | Path | None = None, checkpoints: str | Path | None = None,
+              pretraining: str | None = None) -> None:
+        """Validate the hyper-parameters, that a model kept with ``save_to`` is a fine-tuned one, that its
+        ``pretraining`` text is no empty one (and describes a kept model) and that ``checkpoints`` is no file (every
+        entry point calls this before reading a task's images).
 
         Raises:
             FennecInputError: the first bad one, named.
@@ -189,6 +191,13 @@ class Finetuner:
             raise FennecInputError("--save-to: only a fine-tuned model can be kept; use --protocol finetune")
         if save_to is not None:  # a path that cannot be written fails now, not after hours of training
             check_output_file(save_to, "--save-to")
+        if pretraining is not None and save_to is None:  # it would be dropped without a word
+            raise FennecInputError("--pretraining: describes the model kept with --save-to; give --save-to FILE.pt "
+                                   "too, or leave --pretraining out")
+        if pretraining is not None and (not isinstance(pretraining, str) or not pretraining.strip()):
+            # a kept model with no pre-training text means nothing to the space's text tower
+            raise FennecInputError(f"--pretraining: expected a non-empty text, got {pretraining!r}; say what the "
+                                   "model was trained on, or leave the option out for the default")
         if checkpoints is not None and Path(checkpoints).exists() and not Path(checkpoints).is_dir():
             raise FennecInputError(f"--checkpoints {str(checkpoints)!r}: is a file; give a directory")
 
@@ -235,7 +244,7 @@ class Finetuner:
         """
         import torch
 
-        self.check(save_to, checkpoints)
+        self.check(save_to, checkpoints, pretraining)
         ck_dir = Path(checkpoints) if checkpoints is not None else None
         t0 = time.perf_counter()
         train_idx, test_idx = self.check_task(task)

@@ -11,20 +11,20 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 from fennec.tasks.task import Task
 from fennec.validation import FennecInputError
-from fennec.zoo.extract import record_id
+from fennec.zoo.extract import check_zoo_models, record_id
 from fennec.zoo.finetune import Finetuner, FinetuneResult, ModelLoader, load_zoo_model
 from fennec.zoo.finetune_data import TaskImageError
 from fennec.zoo.runner import (
     RunResult,
+    check_name_option,
     insert_records,
-    model_meta,
+    model_columns,
     one_line,
     open_store,
-    read_records_csv,
+    read_records_table,
     same_settings,
     write_records_csv,
 )
@@ -64,9 +64,12 @@ def finetune_zoo(models: list[str], task: Task, finetuner: Finetuner, *, out: st
 
     Args:
         models: Zoo model ids (``timm:NAME``, ``timm:NAME:/path/weights.pth``, ``local:PATH``); repeats count once.
+            With the default ``loader`` they are checked before any model runs
+            (:func:`fennec.zoo.extract.check_zoo_models`); a substituted loader reads ids of its own.
         task: A task with images and labels.
         finetuner: The protocol and hyper-parameters.
-        out: Tidy records CSV (``benchmark,model,dataset,metric,value,source``), resumed if it exists.
+        out: Tidy records CSV (:data:`fennec.zoo.runner.COLUMNS`, the protocol included, so that ingesting it
+            stores what ``store`` stores), resumed if it exists; its other rows and columns are kept whole.
         store: A records store file; records go in with the finetuner's protocol.
         benchmark: The ``benchmark`` column: one protocol and one setting per benchmark.
         dataset: The ``dataset`` column (default: the task's name).
@@ -81,26 +84,29 @@ def finetune_zoo(models: list[str], task: Task, finetuner: Finetuner, *, out: st
         A :class:`fennec.zoo.runner.RunResult` (new records, skipped (model, metric) pairs, failures, out).
 
     Raises:
-        FennecInputError: bad settings, a task image that cannot be read (bad input for every model), or a record
-            of the same key measured under other settings.
+        FennecInputError: bad settings, model ids, an empty benchmark or dataset, a task image that cannot be read
+            (bad input for every model), or a record of the same key measured under other settings.
     """
     if log is None:
 
         def log(msg: str) -> None:
             print(msg, file=sys.stderr, flush=True)
 
-    finetuner.check(save_to, checkpoints)
+    finetuner.check(save_to, checkpoints, pretraining)
     if not models:
         raise FennecInputError("--models: give at least one model id such as timm:tf_efficientnet_lite0")
+    # record ids, loadable too (a timm id keeps its weights file); what they name is the loader's to say
+    ids = (check_zoo_models(models) if loader is load_zoo_model
+           else list(dict.fromkeys(record_id(m) for m in models)))
+    benchmark = check_name_option(benchmark, "--benchmark", f"{DEFAULT_BENCHMARK!r}") or DEFAULT_BENCHMARK
+    dataset = check_name_option(dataset, "--dataset", "the task's name") or task.name
     finetuner.check_task(task)  # what would fail every model is bad input, said once
-    if save_to is not None and len(set(models)) != 1:
-        raise FennecInputError(f"--save-to: keeps one model; give one --models id, not {len(set(models))}")
-    ids = list(dict.fromkeys(record_id(m) for m in models))  # loadable too: a timm id keeps its weights file
-    dataset = dataset or task.name
+    if save_to is not None and len(ids) != 1:
+        raise FennecInputError(f"--save-to: keeps one model; give one --models id, not {len(ids)}")
     metric = metric_name(finetuner.protocol)
     settings = settings_text(finetuner, task)
     result = RunResult(out=Path(out) if out is not None else None)
-    rows: list[dict[str, Any]] = read_records_csv(out) if out is not None else []
+    columns, rows = read_records_table(out) if out is not None else ([], [])
     key = (benchmark, dataset, metric)
     in_csv = {r["model"]: r for r in rows if (r["benchmark"], r["dataset"], r["metric"]) == key}
     db = open_store(store) if store is not None else None
@@ -113,12 +119,18 @@ def finetune_zoo(models: list[str], task: Task, finetuner: Finetuner, *, out: st
             if have is not None or stored is not None:
                 same_settings(_TOOL, have["source"] if have is not None else stored[1], settings, where)
                 if have is None and out is not None:  # recorded in the store only: copy it to the CSV
+                    info = db.model(model)  # the model as stored: the CSV's route stores the same
                     have = {"benchmark": benchmark, "model": model, "dataset": dataset, "metric": metric,
-                            "value": stored[0], "source": stored[1]}
+                            "value": stored[0], "source": stored[1], "protocol": stored[2],
+                            "architecture": info.architecture, "pretraining": info.pretraining}
                     rows.append(have)
-                    write_records_csv(out, rows)
+                    write_records_csv(out, rows, columns)
                 if stored is None and db is not None:  # in the CSV only: copy it to the store
-                    insert_records(db, [have], model, db_task, "", finetuner.protocol, model_meta(model))
+                    # a row of a file written before these columns were: the settings matched, so the protocol
+                    # is this run's; the weights are unknown (a random start is said in the source only)
+                    filled = {"protocol": finetuner.protocol, **model_columns(model, ""),
+                              **{k: v for k, v in have.items() if v}}
+                    insert_records(db, [filled], db_task)
                 result.skipped.append((model, metric))
                 continue
             try:
@@ -127,11 +139,14 @@ def finetune_zoo(models: list[str], task: Task, finetuner: Finetuner, *, out: st
                                     on_epoch=lambda e, loss, m=model: log(f"finetune: {m}: epoch {e}/"
                                                                           f"{finetuner.epochs} loss {loss:.4f}"))
                 row = {"benchmark": benchmark, "model": model, "dataset": dataset, "metric": metric,
-                       "value": round(res.top1, 4), "source": _source(settings, res)}
-                if out is not None:
-                    write_records_csv(out, [*rows, row])
+                       "value": round(res.top1, 4), "source": _source(settings, res), "protocol": res.protocol,
+                       **model_columns(model, res.weights)}
+                # the store first: a record it refuses (a model stored otherwise) is in neither output, and a
+                # record in the store only is copied to the CSV by a rerun
                 if db is not None:
-                    insert_records(db, [row], model, db_task, res.weights, res.protocol, model_meta(model))
+                    insert_records(db, [row], db_task)
+                if out is not None:
+                    write_records_csv(out, [*rows, row], columns)
             except TaskImageError:
                 raise  # the task is bad for every model: bad input, not one model's failure
             except Exception as exc:

@@ -2,32 +2,45 @@
 
 For each model the probe-set features and source probabilities come from :func:`fennec.zoo.extract.extract_features`
 (cached), then every requested scorer of :mod:`fennec.scores` runs on them. Results are records in the tidy format
-``benchmark,model,dataset,metric,value,source`` written to a CSV (rewritten atomically after every model) and/or
-inserted into a :class:`fennec.records.RecordStore`. A model that fails (missing weights, a broken file, a scorer
-error) is reported and skipped unless ``fail_fast``; pairs already present in the output are not recomputed, so an
+of ``fennec records ingest`` (:data:`COLUMNS`: the record, its protocol, and the model's architecture and
+pre-training text where its id does not tell them) written to a CSV (rewritten atomically after every model) and/or
+inserted into a :class:`fennec.records.RecordStore`, both read the same way, so ingesting the CSV stores what
+``store`` stores. A model that fails at run time (missing weights, a broken file, a scorer error) is reported and
+skipped unless ``fail_fast``; bad input (a malformed or unknown model id, an empty benchmark, a class the scorers
+cannot use) is refused before any model runs. Pairs already present in the output are not recomputed, so an
 interrupted run resumes where it stopped.
 """
 
 from __future__ import annotations
 
 import csv
+import io
 import math
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from fennec.io import atomic_open
 from fennec.tasks.images import TaskImageError
-from fennec.tasks.sampler import DEFAULT_PROBE_SIZE
+from fennec.tasks.sampler import DEFAULT_PROBE_SIZE, sample_probe_set
 from fennec.tasks.task import Task
-from fennec.validation import FennecInputError
-from fennec.zoo.extract import extract_features, record_id
+from fennec.validation import FennecInputError, read_csv_text
+from fennec.zoo.extract import check_zoo_models, extract_features
 
-COLUMNS = ("benchmark", "model", "dataset", "metric", "value", "source")
+#: The columns a runner writes: a record in ingest's tidy format with its protocol, and the model's architecture
+#: and pre-training text where its id does not tell them (blank: the id says it), so that `fennec records ingest`
+#: of the CSV stores the same records and model metadata as ``--store`` does.
+COLUMNS = ("benchmark", "model", "dataset", "metric", "value", "source", "protocol", "architecture", "pretraining")
+#: The columns an existing CSV needs to be resumed (files written before the protocol was a column lack the rest).
+REQUIRED_COLUMNS = COLUMNS[:6]
 DEFAULT_BENCHMARK = "fennec_score_zoo"
+#: The pre-training text of a model run from seeded random weights (``allow_random``).
+RANDOM_PRETRAINING = "random init (no pretrained weights)"
 
 
 @dataclass
@@ -47,30 +60,62 @@ class RunResult:
     out: Path | None = None
 
 
-def read_records_csv(path: str | os.PathLike[str]) -> list[dict[str, str]]:
-    """Rows of a tidy records CSV (empty list when the file does not exist)."""
+def read_records_table(path: str | os.PathLike[str]) -> tuple[list[str], list[dict[str, str]]]:
+    """(header, rows) of a tidy records CSV a runner resumes: every column kept (``([], [])`` when the file does
+    not exist or is empty), so rewriting it loses nothing.
+
+    Raises:
+        FennecInputError: a file that cannot be read, lacks a column of :data:`REQUIRED_COLUMNS`, names a column
+            twice, or has a row longer than its header (a rewrite could not keep those whole).
+    """
     p = Path(path)
     if not p.exists():
-        return []
+        return [], []
+    text = read_csv_text(p, "--out")  # UTF-8 (a byte-order mark dropped), one-line errors
+    if not text.strip():
+        return [], []  # an empty file holds nothing to keep
     try:
-        with open(p, newline="", encoding="utf-8") as fh:
-            reader = csv.DictReader(fh)
-            missing = [c for c in COLUMNS if c not in (reader.fieldnames or [])]
-            if missing:
-                raise FennecInputError(f"--out {str(p)!r}: existing file lacks column(s) {', '.join(missing)}; give a "
-                                       "new file or one written by score-zoo")
-            return [dict(row) for row in reader]
-    except (OSError, UnicodeDecodeError, csv.Error) as exc:
+        reader = csv.DictReader(io.StringIO(text, newline=""))
+        header = list(reader.fieldnames or [])
+        missing = [c for c in REQUIRED_COLUMNS if c not in header]
+        if missing:
+            raise FennecInputError(f"--out {str(p)!r}: existing file lacks column(s) {', '.join(missing)}; give a "
+                                   "new file or a records CSV with columns "
+                                   f"{','.join(REQUIRED_COLUMNS)}")
+        if len(set(header)) != len(header):  # a dict row keeps one of the two: a rewrite would drop the other
+            twice = sorted({c for c in header if header.count(c) > 1})
+            raise FennecInputError(f"--out {str(p)!r}: column(s) {twice} appear twice in the header; rename one "
+                                   "or give another --out")
+        rows = []
+        for row in reader:
+            if None in row:  # DictReader's key of the fields beyond the header
+                raise FennecInputError(f"--out {str(p)!r}: line {reader.line_num} has more fields than the "
+                                       f"header's {len(header)}; fix that line or give another --out")
+            rows.append({k: "" if v is None else v for k, v in row.items()})  # a short row: blanks
+    except csv.Error as exc:
         raise FennecInputError(f"--out {str(p)!r}: cannot read the existing file ({exc})") from None
+    return header, rows
 
 
-def write_records_csv(path: str | os.PathLike[str], rows: list[dict[str, Any]]) -> None:
-    """Write tidy records atomically (extra keys are dropped)."""
+def read_records_csv(path: str | os.PathLike[str]) -> list[dict[str, str]]:
+    """Rows of a tidy records CSV (empty list when the file does not exist); see :func:`read_records_table`."""
+    return read_records_table(path)[1]
+
+
+def write_records_csv(path: str | os.PathLike[str], rows: list[dict[str, Any]], columns: Sequence[str] = ()) -> None:
+    """Write records atomically, keeping every column: ``columns`` (the existing file's header) first, then the
+    missing ones of :data:`COLUMNS`, then any other key of a row; a row without a column gets a blank.
+
+    A value read from the file is written as it was read; a new (numeric) value as its shortest exact repr, so it
+    reads back equal.
+    """
+    fields = list(dict.fromkeys([*columns, *COLUMNS, *(k for r in rows for k in r)]))
     with atomic_open(path, "w", newline="") as fh:
-        w = csv.DictWriter(fh, fieldnames=list(COLUMNS), extrasaction="ignore")
+        w = csv.DictWriter(fh, fieldnames=fields, restval="")
         w.writeheader()
         for row in rows:
-            w.writerow({k: (repr(float(row[k])) if k == "value" else row[k]) for k in COLUMNS})
+            w.writerow({k: (repr(float(v)) if k == "value" and not isinstance(v, str) else v)
+                        for k, v in row.items()})
 
 
 def one_line(exc: BaseException) -> str:
@@ -79,7 +124,29 @@ def one_line(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {text}" if not isinstance(exc, FennecInputError) else text
 
 
+def check_name_option(value: object, name: str, left_out: str) -> str | None:
+    """A ``--benchmark``/``--dataset`` value, stripped (as ingest strips a cell, so both routes store one name);
+    None when the option was left out.
+
+    Args:
+        value: The option's value (None when not given).
+        name: The option, e.g. ``--benchmark``.
+        left_out: What leaving the option out gives, for the message.
+
+    Raises:
+        FennecInputError: an empty or blank value, before any model runs (its records could not be stored).
+    """
+    if value is None:
+        return None
+    if not isinstance(value, str) or not value.strip():
+        raise FennecInputError(f"{name}: expected a non-empty name, got {value!r}; give one or leave the option "
+                               f"out for {left_out}")
+    return value.strip()
+
+
 _SCORE_TOOL = "fennec score-zoo: "
+#: The protocol of score-zoo's records (a transferability score, not an accuracy the space learns from).
+SCORE_PROTOCOL = "score"
 
 
 def same_settings(tool: str, source: str, settings: str, where: str, *, legacy: bool = False) -> None:
@@ -129,6 +196,31 @@ def _check_methods(methods: list[str]) -> list[str]:
     return out
 
 
+def class_problem(labels: np.ndarray, class_names: Sequence[str], method: str) -> str | None:
+    """Why scorer ``method`` cannot score probe images of these labels, naming the classes (the scorer's own check
+    sees labels re-indexed to 0..C-1 and would name those indices); None when it can.
+
+    Args:
+        labels: The task's labels of the probe images (indices into ``class_names``).
+        class_names: The task's class names.
+        method: A scorer name of :mod:`fennec.scores`.
+    """
+    from fennec.scores import get_scorer_class
+
+    present, counts = np.unique(np.asarray(labels, dtype=np.int64), return_counts=True)
+    if len(present) < 2:
+        return f"the probe set holds {len(present)} class(es), and scoring needs two or more; raise --max-images"
+    if counts.max() < 2:  # the rule of Scorer.score: one image per class tells nothing of how a class gathers
+        return (f"each of the {len(present)} classes in the probe set has a single image, and no score can tell how "
+                "a class's images gather; raise --max-images or add images")
+    need = get_scorer_class(method).min_per_class
+    small = [str(class_names[c]) for c in present[counts < need]]
+    if small:
+        return (f"{method} needs {need} images of every class, and class(es) {small[:5]} have fewer in the probe "
+                "set; add images of those classes (or raise --max-images if it left some out) or drop them")
+    return None
+
+
 def open_store(store: str | os.PathLike[str]) -> Any:
     """The records store a runner writes to."""
     try:
@@ -148,10 +240,11 @@ def score_zoo(models: list[str], task: Task, methods: list[str], *, out: str | o
     """Score zoo models on a task and write records.
 
     Args:
-        models: Zoo model ids (``timm:NAME``, ``timm:NAME:/path/weights``).
+        models: Zoo model ids (``timm:NAME``, ``timm:NAME:/path/weights``, ``local:FILE.pt``), checked before any
+            model runs (:func:`fennec.zoo.extract.check_zoo_models`).
         task: A task with images.
         methods: Scorer names of :mod:`fennec.scores` (``parc``, ``logme``, ``leep``, ...).
-        out: Tidy records CSV; existing rows are kept and their (model, metric) pairs skipped.
+        out: Tidy records CSV; existing rows (every column) are kept and their (model, metric) pairs skipped.
         store: A records store file; records are inserted there too and pairs already stored are skipped.
         benchmark: The ``benchmark`` column.
         dataset: The ``dataset`` column (default the task name).
@@ -166,6 +259,10 @@ def score_zoo(models: list[str], task: Task, methods: list[str], *, out: str | o
 
     Returns:
         :class:`RunResult`.
+
+    Raises:
+        FennecInputError: bad input (methods, model ids, an empty benchmark or dataset, a task without images or
+            whose probe set a scorer cannot use), before any model runs.
     """
     from tqdm import tqdm
 
@@ -175,12 +272,20 @@ def score_zoo(models: list[str], task: Task, methods: list[str], *, out: str | o
             tqdm.write(msg, file=sys.stderr)  # keeps the progress bar intact
 
     methods = _check_methods(list(methods))
-    if not models:
-        raise FennecInputError("--models: give at least one model id such as timm:tf_efficientnet_lite0")
-    ids = [(m, record_id(m)) for m in models]
-    dataset = dataset or task.name
+    ids = check_zoo_models(models)
+    benchmark = check_name_option(benchmark, "--benchmark", f"{DEFAULT_BENCHMARK!r}") or DEFAULT_BENCHMARK
+    dataset = check_name_option(dataset, "--dataset", "the task's name") or task.name
+    if task.kind != "images":
+        raise FennecInputError(f"task {task.source or task.name}: score-zoo needs images (an image folder or a "
+                               f"manifest), got a {task.kind} task")
+    # the probe set is every model's, so a class a scorer cannot use is the task's problem, said once and now
+    probe = sample_probe_set(task, max_images=max_images, seed=seed)
+    assert task.labels is not None
+    for m in methods:
+        if (problem := class_problem(task.labels[probe.indices], task.class_names, m)) is not None:
+            raise FennecInputError(f"task {task.source or task.name}: {problem}")
     result = RunResult(out=Path(out) if out is not None else None)
-    rows: list[dict[str, Any]] = read_records_csv(out) if out is not None else []
+    columns, rows = read_records_table(out) if out is not None else ([], [])
     done = {(r["model"], r["metric"]): r["source"] for r in rows
             if r["benchmark"] == benchmark and r["dataset"] == dataset}
     settings = f"probe {max_images} images seed {seed}, task {task.fingerprint[:16]}"
@@ -191,7 +296,7 @@ def score_zoo(models: list[str], task: Task, methods: list[str], *, out: str | o
 
     bar = tqdm(total=len(ids) * len(methods), desc="score-zoo", unit="score", file=sys.stderr, disable=not progress)
     try:
-        for raw_id, model in ids:
+        for model in ids:
             todo = []
             for m in methods:
                 stored = db.find_record(benchmark, model, db_task, m) if db is not None else None
@@ -207,8 +312,10 @@ def score_zoo(models: list[str], task: Task, methods: list[str], *, out: str | o
             if not todo:
                 continue
             try:
-                ext = extractor(raw_id, task, max_images=max_images, seed=seed, batch_size=batch_size,
+                ext = extractor(model, task, max_images=max_images, seed=seed, batch_size=batch_size,
                                 allow_random=allow_random)
+                wsrc = getattr(getattr(ext, "weights", None), "source", "unknown")
+                meta = model_columns(model, wsrc)
             except TaskImageError:
                 raise  # the task's fault: bad input for every model, said once (exit 2)
             except Exception as exc:
@@ -219,13 +326,14 @@ def score_zoo(models: list[str], task: Task, methods: list[str], *, out: str | o
                 log(f"score-zoo: {model}: skipped ({msg})")
                 bar.update(len(todo))
                 continue
-            weights = getattr(ext, "weights", None)
-            wsrc = getattr(weights, "source", "unknown")
             source = (f"{_SCORE_TOOL}{settings} | {len(ext.labels)} images, weights {wsrc}, "
                       f"{'cached' if getattr(ext, 'cached', False) else 'extracted'} features")
             new_rows = []
             for m in todo:
                 try:
+                    # images that could not be read may have left a class short: named here, not by index
+                    if (problem := class_problem(ext.labels, task.class_names, m)) is not None:
+                        raise FennecInputError(f"the probe images that could be read: {problem}")
                     value = create_scorer(m).score(features=ext.features, labels=ext.labels, probs=ext.probs)
                     if not math.isfinite(value):  # written, it would be a result no rerun ever recomputes
                         raise ValueError(f"the score is {value} (too few images per class for {m}?)")
@@ -237,17 +345,17 @@ def score_zoo(models: list[str], task: Task, methods: list[str], *, out: str | o
                     log(f"score-zoo: {model} / {m}: skipped ({msg})")
                 else:
                     new_rows.append({"benchmark": benchmark, "model": model, "dataset": dataset, "metric": m,
-                                     "value": float(value), "source": source})
+                                     "value": float(value), "source": source, "protocol": SCORE_PROTOCOL, **meta})
                 finally:
                     bar.update(1)
             if not new_rows:
                 continue
+            if db is not None:  # first: rows the store refuses (a model stored otherwise) go to neither output
+                insert_records(db, new_rows, db_task)
+            if out is not None:
+                write_records_csv(out, [*rows, *new_rows], columns)  # after every model: a stop keeps what finished
             rows.extend(new_rows)
             result.records.extend(new_rows)
-            if out is not None:
-                write_records_csv(out, rows)  # after every model: an interrupted run keeps what it finished
-            if db is not None:
-                insert_records(db, new_rows, model, db_task, wsrc, meta=model_meta(model))
     finally:
         bar.close()
         if db is not None:
@@ -255,25 +363,45 @@ def score_zoo(models: list[str], task: Task, methods: list[str], *, out: str | o
     return result
 
 
-def insert_records(db: Any, rows: list[dict[str, Any]], model: str, task_name: str, weights_source: str,
-            protocol: str = "score", meta: tuple[str, str] | None = None) -> None:
-    """Add the model to the store and insert its new rows in one transaction.
+def model_columns(model: str, weights_source: str) -> dict[str, str]:
+    """The ``architecture`` and ``pretraining`` cells of a model's records: blank where the id tells them (ingest
+    reads a ``timm:`` id's architecture and pre-trained tag), filled where it does not: a ``local:`` checkpoint's
+    own, and the random initialisation of a model run without pre-trained weights (the id's tag would say
+    ImageNet).
 
     Args:
-        meta: (architecture, pre-training text) when the id does not tell them (a ``local:PATH`` checkpoint);
-            by default a ``timm:NAME.TAG`` id's architecture is NAME.
+        model: The record id.
+        weights_source: Where its weights came from (``random`` for a seeded random initialisation).
     """
-    from fennec.records import ModelInfo, Record
+    meta = model_meta(model)
+    if meta is not None:  # stripped as ingest strips a cell, so the CSV's route reads the same text
+        return {"architecture": meta[0].strip(), "pretraining": meta[1].strip()}
+    return {"architecture": "", "pretraining": RANDOM_PRETRAINING if weights_source == "random" else ""}
 
-    name = model.partition(":")[2]
-    pre = "random init (no pretrained weights)" if weights_source == "random" else ""
-    # timm:NAME.TAG[:/path/weights] -> NAME
-    arch, pre = meta if meta is not None else (name.partition(":")[0].partition(".")[0], pre)
+
+def insert_records(db: Any, rows: list[dict[str, Any]], task_name: str) -> None:
+    """Add the rows' models and insert the rows in one transaction, each read as ``fennec records ingest`` reads
+    the same row of the CSV: the model resolved from its id and ``architecture``/``pretraining`` cells
+    (:func:`fennec.records.aliases.resolve_model`), the record with the row's ``protocol``.
+
+    Args:
+        db: An open :class:`fennec.records.RecordStore`.
+        rows: Rows with the keys of :data:`COLUMNS`.
+        task_name: The canonical task of the rows' dataset (``db.ensure_task``).
+
+    Raises:
+        FennecInputError: a model stored with another architecture or pre-training text (nothing is written).
+    """
+    from fennec.records import Record
+    from fennec.records.aliases import resolve_model
+
     with db.transaction():  # the model and its records land together or not at all
-        db.add_model(ModelInfo(id=model, name=name, architecture=arch, pretraining=pre))
         for r in rows:
+            arch, pre = r.get("architecture") or None, r.get("pretraining") or None
+            model = db.add_model(resolve_model(r["model"], arch, pre), pretraining_given=pre is not None)
             db.insert_record(Record(model=model, dataset=task_name, benchmark=r["benchmark"], metric=r["metric"],
-                                    value=r["value"], source=r["source"], protocol=protocol), r["dataset"])
+                                    value=float(r["value"]), source=r["source"], protocol=r["protocol"]),
+                             r["dataset"])
 
 
 def model_meta(model: str) -> tuple[str, str] | None:

@@ -72,10 +72,13 @@ def test_runner_scores_skips_failures_and_resumes(folder: Path, tmp_path: Path) 
     out = tmp_path / "scores.csv"
     calls: list[str] = []
     logs: list[str] = []
-    res = score_zoo([TINY, "timm:resnet5000", "timm:tf_efficientnet_lite0"], task, ["logme", "leep"], out=out,
+    junk = tmp_path / "junk.pth"  # a weights file that exists (the id passes) but fails when the model loads
+    junk.write_bytes(b"not a state dict")
+    broken = f"timm:resnet10t:{junk}"
+    res = score_zoo([TINY, broken, "timm:tf_efficientnet_lite0"], task, ["logme", "leep"], out=out,
                     max_images=9, allow_random=True, progress=False, extractor=_counting(calls), log=logs.append)
-    assert [f[:2] for f in res.failures] == [("timm:resnet5000", "extract")]
-    assert "unknown timm model" in res.failures[0][2] and "resnet5000" in logs[0]
+    assert [f[:2] for f in res.failures] == [(broken, "extract")]
+    assert "cannot read weights file" in res.failures[0][2] and broken in logs[0]
     assert len(res.records) == 4
     rows = read_records_csv(out)
     assert [tuple(r) for r in [list(rows[0])]] == [COLUMNS]
@@ -98,8 +101,8 @@ def test_runner_scores_skips_failures_and_resumes(folder: Path, tmp_path: Path) 
 
 def test_runner_fail_fast_and_bad_methods(folder: Path, tmp_path: Path) -> None:
     task = read_task(folder)
-    with pytest.raises(FennecInputError, match="unknown timm model"):
-        score_zoo(["timm:resnet5000", TINY], task, ["logme"], fail_fast=True, progress=False)
+    with pytest.raises(FennecInputError, match="timm has no architecture 'resnet5000'"):
+        score_zoo([TINY, "timm:resnet5000"], task, ["logme"], fail_fast=True, progress=False)
     with pytest.raises(FennecInputError, match="gradients"):
         score_zoo([TINY], task, ["lgc"], progress=False)
     from fennec.registry import UnknownNameError
