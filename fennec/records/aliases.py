@@ -241,7 +241,7 @@ def resolve_model(name: str, architecture: str | None = None, pretraining: str |
                           "are kept, without an architecture vector", FennecInputWarning, stacklevel=2)
             arch = ""
         elif source == "timm" and not pretraining:
-            _warn_unknown_tag(name, rest, words)
+            _warn_unknown_tag(name, split_timm_id(rest)[0], words)  # the tag, not a weights file's suffix
         # an explicit id without a known architecture (local:, hf:) is still a model the space can learn from
         # its records; it just has no archi2vec vector ("" is "unknown" for the towers)
         return ModelAlias(name, name, architecture or arch or "", words or "")

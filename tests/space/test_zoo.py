@@ -59,3 +59,10 @@ def test_a_timm_weights_file_is_no_part_of_the_architecture(model_id):
 
     assert model_from_id(model_id).architecture == "resnet50"
     assert id_metadata("timm", model_id.partition(":")[2])[0] == "resnet50"
+    import warnings
+
+    from fennec.records.aliases import resolve_model
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # ingest warned "no pre-trained tag 'pth'" of the file's suffix
+        assert resolve_model(model_id).architecture == "resnet50"

@@ -60,12 +60,14 @@ def test_embed_task_single_class_folder(tmp_path: Path, make_folder, capsys: pyt
 
 def test_score_zoo_cli(folder: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     out = tmp_path / "s.csv"
-    argv = ["score-zoo", "--models", "timm:test_convnext", "timm:nope_model", "--task", str(folder), "--method",
-            "logme", "--method", "parc", "--out", str(out), "--allow-random", "--no-progress"]
+    junk = tmp_path / "junk.pth"
+    junk.write_bytes(b"not a checkpoint")  # found only when the model is built: a failure of that model alone
+    argv = ["score-zoo", "--models", "timm:test_convnext", f"timm:test_convnext:{junk}", "--task", str(folder),
+            "--method", "logme", "--method", "parc", "--out", str(out), "--allow-random", "--no-progress"]
     with pytest.warns(UserWarning):
         assert main(argv) == 1  # one model failed: reported, the other one scored
     err = capsys.readouterr().err
-    assert "timm:nope_model: skipped" in err and "2 new record(s)" in err and "1 failure(s)" in err
+    assert f"timm:test_convnext:{junk}: skipped" in err and "2 new record(s)" in err and "1 failure(s)" in err
     assert out.read_text().startswith("benchmark,model,dataset,metric,value,source")
     assert main(["score-zoo", "--models", "timm:test_convnext", "--task", str(folder), "--method", "logme",
                  "--out", str(out), "--allow-random", "--no-progress"]) == 0
