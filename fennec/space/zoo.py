@@ -1,10 +1,23 @@
 """Models named by the user (``timm:NAME``, ``open_clip:ARCH:TAG``, ``local:PATH``) as model metadata for the
 towers: an architecture for archi2vec and a pre-training text, read from the id's pre-trained tag when the user
-gives none."""
+gives none.
+
+Also what ``fennec zoo add`` / ``zoo remove`` need around a space: one spelling per model (a ``local:`` id holds
+its file's absolute path), the inter-process lock that serialises writers of one space directory
+(:func:`locked_space`), and the removal of models that were added with ``zoo add`` (:func:`remove_added_models`).
+"""
 
 from __future__ import annotations
 
+import contextlib
+import os
+import sys
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
 
 from fennec.records.aliases import id_metadata, timm_close_names, timm_knows, timm_tag_problem
 from fennec.registry import unknown_name_message
@@ -20,6 +33,72 @@ class ZooModel:
     architecture: str | None
     pretraining: str | None
     added: bool = False
+
+
+def check_id_characters(model_id: str) -> None:
+    """Refuse a model id holding a comma or a control character (tab, newline, ...).
+
+    ``--candidates`` splits its values on commas, so such a model could never be named there; a tab or a newline
+    breaks ``fennec zoo list``'s one-line, tab-separated rows.
+
+    Raises:
+        FennecInputError: naming the id (escaped, so the message stays one line) and the character.
+    """
+    bad = next((c for c in model_id if c == "," or not c.isprintable()), None)
+    if bad is not None:
+        what = "a comma" if bad == "," else f"the control character {bad!r}"
+        raise FennecInputError(f"model {model_id!r}: holds {what}, which no model id may hold (--candidates splits "
+                               "on commas; zoo list writes one tab-separated line per model); rename the file or "
+                               "folder so its path has none")
+
+
+def _absolute(path: str) -> str:
+    """``path`` (``~`` expanded) made absolute and normalised, links resolved: the one spelling of a file, so
+    ``ck/good.pt``, ``./ck/good.pt`` and ``/abs/ck//good.pt`` are one model, and a relative id does not mean
+    another file when read from another directory."""
+    return os.path.realpath(Path(path).expanduser())
+
+
+def _is_open_clip_file_tag(arch: str, tag: str) -> bool:
+    """True when the TAG of ``open_clip:ARCH:TAG`` names a weights file rather than one of open_clip's
+    pre-trained tags: not a tag of ARCH, and a path (a folder in it, a weights suffix, or a file that is there).
+    A tag wins over a file of the same name in the working directory, as in
+    :mod:`fennec.encoders.open_clip_encoder`; anything else is a mistyped tag."""
+    import open_clip
+
+    from fennec.encoders.timm_models import WEIGHT_SUFFIXES
+
+    if not tag or tag in open_clip.list_pretrained_tags_by_model(arch):
+        return False
+    return os.sep in tag or tag.endswith(WEIGHT_SUFFIXES) or Path(tag).expanduser().exists()
+
+
+def canonical_model_id(model_id: str) -> str:
+    """The one spelling of a model id: a ``local:PATH`` checkpoint, an ``open_clip:ARCH:FILE`` or a
+    ``timm:NAME:FILE`` weights file with the file's absolute path (:func:`_absolute`); other ids as given.
+
+    Cheap (no file is read), and the file need not exist, so a model whose file was deleted can still be named
+    (``fennec zoo remove``).
+
+    Raises:
+        FennecInputError: an id not of the form ``source:id``.
+    """
+    source, rest = check_model_id(model_id, "model")
+    if source == "local":
+        return f"local:{_absolute(rest)}"
+    if source == "timm":
+        name, weights = split_timm_id(rest)
+        return f"timm:{name}:{_absolute(weights)}" if weights else model_id
+    if source == "open_clip":
+        arch, _, tag = rest.partition(":")
+        if tag:
+            try:
+                is_file = _is_open_clip_file_tag(arch, tag)
+            except ImportError:  # without open_clip the id cannot be checked either; model_from_id says so
+                is_file = False
+            if is_file:
+                return f"open_clip:{arch}:{_absolute(tag)}"
+    return model_id
 
 
 def _check_timm_model(model_id: str, arch: str, name: str) -> None:
@@ -42,11 +121,41 @@ def _check_torchvision_model(model_id: str, name: str) -> None:
                                + unknown_name_message("torchvision classification model", name, known))
 
 
-def _check_open_clip_model(model_id: str, rest: str) -> None:
-    """An ``open_clip:ARCH[:TAG]`` id must name a model config open_clip ships and, with a tag, one of its
-    pre-trained tags or a weights file (open_clip takes either)."""
-    from pathlib import Path
+#: First bytes of the weights files open_clip and torch read: a zip archive (torch.save since torch 1.6) or a
+#: pickle of protocol 2 to 5 (the legacy torch.save format). A safetensors file is checked by its header instead.
+_ZIP_MAGIC = b"PK\x03\x04"
+_PICKLE_PROTOCOLS = (b"\x80\x02", b"\x80\x03", b"\x80\x04", b"\x80\x05")
 
+
+def _weights_file_problem(path: Path) -> str | None:
+    """Why ``path`` is not a weights file (missing, a folder, empty, text, or some other format), or None.
+
+    Reads the first 16 bytes only: a text file or a typo'd path gave a cold-start vector whose pre-training text
+    claimed weights that cannot be loaded.
+    """
+    if not path.exists():
+        return "does not exist; check the path"
+    if not path.is_file():
+        return "is not a file; give the weights file itself"
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(16)
+    except OSError as exc:
+        return f"cannot be read ({exc.strerror or exc})"
+    if head.startswith(_ZIP_MAGIC) or head[:2] in _PICKLE_PROTOCOLS:
+        return None
+    if len(head) >= 9:  # safetensors: a little-endian u64 header length, then the JSON header
+        size = int.from_bytes(head[:8], "little")
+        if head[8:9] == b"{" and 0 < size < path.stat().st_size:
+            return None
+    what = "is empty" if not head else "is not a torch checkpoint (zip or pickle) or a safetensors file"
+    return f"{what}; give the weights file open_clip saved (.pt, .bin or .safetensors)"
+
+
+def _check_open_clip_model(model_id: str, rest: str) -> None:
+    """An ``open_clip:ARCH:TAG`` id must name a model config open_clip ships and one of its pre-trained tags or a
+    weights file (open_clip takes either). A bare ``ARCH`` names no weights, and the encoders and zoo runners
+    require ``ARCH:TAG``: it is refused with the tags there are."""
     import open_clip
 
     arch, _, tag = rest.partition(":")
@@ -54,22 +163,53 @@ def _check_open_clip_model(model_id: str, rest: str) -> None:
     if arch not in archs:
         raise FennecInputError(f"model {model_id!r}: " + unknown_name_message("open_clip model", arch, archs))
     tags = open_clip.list_pretrained_tags_by_model(arch)
-    if tag and tag not in tags and not Path(tag).expanduser().is_file():
+    listed = ", ".join(tags) or "(none: give a weights file)"
+    if not tag:
+        raise FennecInputError(f"model {model_id!r}: names no pre-trained weights; give open_clip:{arch}:TAG with "
+                               f"TAG one of {listed}, or open_clip:{arch}:/path/to/weights.bin")
+    if tag in tags:
+        return
+    if not _is_open_clip_file_tag(arch, tag):
         raise FennecInputError(f"model {model_id!r}: open_clip has no pre-trained tag {tag!r} for {arch!r}; "
-                               f"expected one of {', '.join(tags) or '(none)'} or a weights file")
+                               f"expected one of {listed} or a weights file")
+    path = Path(tag).expanduser()
+    if (problem := _weights_file_problem(path)) is not None:
+        raise FennecInputError(f"model {model_id!r}: weights file {str(path)!r} {problem}")
+
+
+def check_pretraining(text: str | None, name: str = "pretraining") -> str | None:
+    """A pre-training text as given, None when left out; an empty or blank text is refused.
+
+    ``--pretraining ""`` fell back to the tag's text while ``"   "`` was stored as a blank text: both meant "no
+    text" and neither was said.
+
+    Raises:
+        FennecInputError: for an empty or blank text.
+    """
+    if text is None:
+        return None
+    if not isinstance(text, str) or not text.strip():
+        raise FennecInputError(f"{name}: empty text {text!r}; say what the weights were pre-trained on (e.g. "
+                               f"'supervised on ImageNet-1k'), or leave {name} out to read it from the id's tag "
+                               "or checkpoint")
+    return text
 
 
 def model_from_id(model_id: str, pretraining: str | None = None) -> ZooModel:
     """Metadata for a ``source:id`` model id the space has not seen, for its cold-start vector.
 
-    A ``local:PATH`` checkpoint (:mod:`fennec.zoo.checkpoints`) says its own architecture and pre-training text;
-    ``pretraining`` overrides what the id or the checkpoint says.
+    The returned ``id`` is the id's one spelling (:func:`canonical_model_id`: a ``local:`` checkpoint's absolute
+    path). A ``local:PATH`` checkpoint (:mod:`fennec.zoo.checkpoints`) says its own architecture and pre-training
+    text; ``pretraining`` overrides what the id or the checkpoint says.
 
     Raises:
-        FennecInputError: for a malformed id, a source that cannot give a cold-start vector, or a name its source
-            does not know (a typo would otherwise rank as an average model).
+        FennecInputError: for a malformed id, an id holding a comma or a control character, a source that cannot
+            give a cold-start vector, a name its source does not know (a typo would otherwise rank as an average
+            model), an open_clip id without weights, a weights file that is none, or a blank ``pretraining``.
     """
     source, rest = check_model_id(model_id, "model")
+    check_id_characters(model_id)
+    pretraining = check_pretraining(pretraining)
     if source not in ("timm", "open_clip", "torchvision", "local"):
         raise FennecInputError(f"model {model_id!r}: not in the space, and a {source}: id cannot get a cold-start "
                                "vector; a model new to the space is timm:, open_clip:, torchvision: or local: "
@@ -78,12 +218,127 @@ def model_from_id(model_id: str, pretraining: str | None = None) -> ZooModel:
         from fennec.zoo.checkpoints import read_checkpoint_info
 
         info = read_checkpoint_info(model_id)
-        return ZooModel(model_id, info.architecture, pretraining or info.pretraining)
-    arch, words = id_metadata(source, rest, pretraining)
+        canonical = canonical_model_id(model_id)
+        check_id_characters(canonical)  # a link may lead to a path holding one
+        return ZooModel(canonical, info.architecture, pretraining or info.pretraining)
+    if source == "open_clip":
+        _check_open_clip_model(model_id, rest)  # before canonical_model_id, which asks open_clip for the tags
+    canonical = canonical_model_id(model_id)
+    check_id_characters(canonical)
+    arch, words = id_metadata(source, canonical.partition(":")[2], pretraining)
     if source == "timm":
         _check_timm_model(model_id, arch, split_timm_id(rest)[0])
     elif source == "torchvision":
         _check_torchvision_model(model_id, rest)
-    else:
-        _check_open_clip_model(model_id, rest)
-    return ZooModel(model_id, arch, words)
+    return ZooModel(canonical, arch, words)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Writers of a space directory: one at a time.
+
+
+def lock_path(space_dir: str | os.PathLike[str]) -> Path:
+    """The lock file of a space directory: ``.NAME.lock`` beside it (links resolved, so every spelling of the
+    space shares it), never inside it, since saving a space replaces the whole directory."""
+    real = Path(os.path.realpath(space_dir))
+    return real.with_name(f".{real.name}.lock")
+
+
+@contextlib.contextmanager
+def locked_space(space_dir: str | os.PathLike[str], name: str = "--space") -> Iterator[Path]:
+    """Hold the space's inter-process lock (:func:`lock_path`) for the block: a command that loads, changes and
+    saves a space inside it cannot lose another's change (two ``zoo add`` at once both said "added", and the
+    space held one of the models).
+
+    Waits for the lock, saying so on stderr when another process holds it. The lock file is left in place:
+    removing it would let a third process lock a new file while a second still holds the old one. Without
+    ``fcntl`` (not POSIX) the block runs unlocked.
+
+    Args:
+        space_dir: The space directory (which need not exist yet).
+        name: The option that gave it, for the messages.
+
+    Yields:
+        The lock file.
+
+    Raises:
+        FennecInputError: when the lock file cannot be made beside the space (a read-only folder).
+    """
+    try:
+        import fcntl
+    except ImportError:  # Windows: no advisory locks in the standard library worth the name
+        yield lock_path(space_dir)
+        return
+    path = lock_path(space_dir)
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o666)
+    except OSError as exc:
+        raise FennecInputError(f"{name} {str(space_dir)!r}: cannot make its lock file {str(path)!r} "
+                               f"({exc.strerror or exc}); changing a space needs a folder you can write in") from None
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            print(f"fennec: waiting for another command changing the space {str(space_dir)!r} (lock {str(path)!r})",
+                  file=sys.stderr)
+            fcntl.flock(fd, fcntl.LOCK_EX)
+        yield path
+    finally:
+        os.close(fd)  # closing the descriptor releases the lock
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Removing models added by mistake.
+
+
+def find_model(space: Any, model_id: str) -> str | None:
+    """The id under which ``space`` holds ``model_id`` (as given, else its one spelling), or None."""
+    known = space.model_positions()
+    if model_id in known:
+        return model_id
+    canonical = canonical_model_id(model_id)
+    return canonical if canonical in known else None
+
+
+def removal_problem(space: Any, model_id: str) -> str | None:
+    """Why ``model_id`` (as the space holds it) cannot be removed, or None: only a model added with ``zoo add``
+    can; a model with records, or one its records store brought, is part of the trained space."""
+    info = space.model_info_.get(model_id) or {}
+    # spaces saved before the flag: a model without records there was one zoo add gave (as train reads them)
+    if info.get("added", not space.has_records(model_id)):
+        return None
+    why = "has records" if space.has_records(model_id) else "came with the records store the space was trained on"
+    return (f"{why}: it is part of the trained space, not added with zoo add; to drop it, retrain the space on a "
+            "store without it (`fennec train --out DIR`)")
+
+
+def remove_added_models(space: Any, model_ids: Sequence[str]) -> list[str]:
+    """Take models added with ``zoo add`` out of a loaded space (its vectors, protocol offsets, history rows and
+    metadata; the FAISS index is rebuilt from the vectors when the space is saved); returns the ids removed.
+
+    Args:
+        space: A loaded :class:`~fennec.space.space.TransferSpace`.
+        model_ids: Ids as the space holds them (:func:`find_model`).
+
+    Raises:
+        FennecInputError: for an id the space does not hold, or one :func:`removal_problem` refuses; nothing is
+            changed then.
+    """
+    pos = space.model_positions()
+    for m in model_ids:
+        if m not in pos:
+            raise FennecInputError(f"model {m!r}: not in the space (`fennec zoo list` lists its models)")
+        if (problem := removal_problem(space, m)) is not None:
+            raise FennecInputError(f"model {m!r}: {problem}")
+    gone = list(dict.fromkeys(model_ids))
+    drop = {pos[m] for m in gone}
+    keep = np.array([i for i in range(len(space.model_ids_)) if i not in drop], dtype=np.int64)
+    # every per-model array of the space, in the order of model_ids_ (what add_models appends to)
+    space.model_vectors_ = space.model_vectors_[keep]
+    space.bench_vectors_ = {b: v[keep] for b, v in space.bench_vectors_.items()}
+    space.bench_offset_ = space.bench_offset_[keep]
+    space.history_ = space.history_[keep]
+    space.model_ids_ = [space.model_ids_[i] for i in keep]  # a new list: the space's id lookup is rebuilt
+    for m in gone:
+        del space.model_info_[m]
+    return gone
