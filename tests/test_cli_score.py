@@ -25,11 +25,15 @@ def task(tmp_path: Path) -> Path:
     return path
 
 
-def _one_line_error(capsys: pytest.CaptureFixture[str], *needles: str) -> str:
-    err = capsys.readouterr().err
+def _one_line_error(capsys: pytest.CaptureFixture[str], *needles: str, out: str | None = None) -> str:
+    """Read stderr (and, when ``out`` is given, check stdout equals it); stderr must be one line with the needles."""
+    captured = capsys.readouterr()
+    err = captured.err
     assert err.count("\n") == 1 and "Traceback" not in err, err
     for needle in needles:
         assert needle in err, err
+    if out is not None:
+        assert captured.out == out, captured.out
     return err
 
 
@@ -155,7 +159,7 @@ def test_help_lists_every_scorer(capsys: pytest.CaptureFixture[str]) -> None:
     assert "reg_hscore" in capsys.readouterr().out
 
 
-def test_all_on_inputs_no_scorer_can_read_is_bad_input(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_all_on_nan_features_is_bad_input(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """Found by a probe: every score undefined, printed as a table, exit 0."""
     rng = np.random.default_rng(0)
     x = rng.normal(size=(60, 16))
@@ -164,7 +168,67 @@ def test_all_on_inputs_no_scorer_can_read_is_bad_input(tmp_path: Path, capsys: p
     assert main(["score", "--features", str(tmp_path / "nan.npz"), "--method", "all"]) == 2
     captured = capsys.readouterr()
     assert captured.out == "" and captured.err.count("\n") == 1
-    assert "--method all: no scorer is defined on" in captured.err and "NaN or inf" in captured.err
+    assert "--method all (gbc): features: 1 row(s) contain NaN or inf" in captured.err
+
+
+def test_all_on_inputs_no_scorer_is_defined_on_is_bad_input(tmp_path: Path,
+                                                            capsys: pytest.CaptureFixture[str]) -> None:
+    """Well-formed arrays, but one example per class: every scorer is undefined, so nothing is printed but one
+    error line (not a table of "undefined", exit 0)."""
+    np.savez(tmp_path / "single.npz", features=np.random.default_rng(0).normal(size=(30, 4)), labels=np.arange(30))
+    assert main(["score", "--features", str(tmp_path / "single.npz"), "--method", "all"]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == "" and captured.err.count("\n") == 1
+    assert "--method all: no scorer is defined on" in captured.err and "(gbc: labels: " in captured.err
+
+
+def _malformed_probs(probs: np.ndarray) -> dict[str, tuple[np.ndarray, str]]:
+    """The probe's broken probs arrays, each with the words the error must say."""
+    nan = probs.copy()
+    nan[5, 1] = np.nan
+    logits = np.log(probs)
+    return {
+        "wrong rows": (probs[:-1], "labels: length 60 does not match the 59 rows of probs"),
+        "logits": (logits, "probs: has negative entries"),
+        "unnormalised": (np.exp(logits * 2.0), "probs: rows must sum to 1"),
+        "1-D": (probs[:, 0], "probs: expected a 2-D array"),
+        "NaN": (nan, "probs: 1 row(s) contain NaN or inf"),
+    }
+
+
+@pytest.mark.parametrize("case", ["wrong rows", "logits", "unnormalised", "1-D", "NaN"])
+def test_all_reports_malformed_probs_as_bad_input(case: str, tmp_path: Path,
+                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    """Found by a probe: under --method all these were "leep is undefined here" with exit 0, while --method leep
+    exited 2. Wide features (N=60 < D=80) make the scorers run before leep warn: the error stays the one line."""
+    rng = np.random.default_rng(0)
+    labels = np.repeat(np.arange(3), 20)
+    feats = rng.normal(size=(60, 80)) + np.eye(3, 80)[labels] * 3
+    probs, words = _malformed_probs(rng.dirichlet(np.ones(5), size=60))[case]
+    path = tmp_path / "bad_probs.npz"
+    np.savez(path, features=feats, labels=labels, probs=probs)
+    assert main(["score", "--features", str(path), "--method", "all"]) == 2
+    _one_line_error(capsys, "--method all (leep): " + words, out="")
+    assert main(["score", "--features", str(path), "--method", "leep"]) == 2
+    _one_line_error(capsys, "--method leep: " + words)
+
+
+def test_nleep_separates_features_on_score_zoos_probe_size(tmp_path: Path,
+                                                           capsys: pytest.CaptureFixture[str]) -> None:
+    """Found by a probe: with 200 classes and N=500 (score-zoo's probe size) NLEEP gave 0 for random and for
+    separable features alike; the capped mixture scores separable features clearly higher, with one warning."""
+    from tests.scores.toy import few_shot_task
+
+    values = {}
+    for separable in (True, False):
+        path = tmp_path / f"sep{separable}.npz"
+        np.savez(path, **few_shot_task(n_classes=200, n=500, d=64, separable=separable))
+        assert main(["score", "--features", str(path), "--method", "nleep", "--format", "json"]) == 0
+        captured = capsys.readouterr()
+        values[separable] = json.loads(captured.out)["nleep"]
+        assert captured.err.count("\n") == 1 and "not the 1000 asked for" in captured.err
+    # Measured: 0.0 vs -0.99 (both exactly 0 before the cap).
+    assert values[True] - values[False] > 0.5 and values[False] < -0.5, values
 
 
 def test_a_length_mismatch_names_the_array_whose_rows_were_counted(tmp_path: Path,

@@ -5,6 +5,11 @@
 The npz holds ``features`` (N, D), ``labels`` (N,), and optionally ``probs`` (N, Cs) source-class
 probabilities and ``grads`` (N, P) per-example gradients. ``--method all`` runs every scorer whose inputs the
 file has. Bad input prints one line on stderr and exits with code 2.
+
+Under ``--method all`` two failures differ. A malformed input (wrong shape, NaN, probabilities that do not sum
+to one, row counts that disagree) is bad input, as it is for a named method: one line, exit 2. Well-formed
+inputs on which one scorer is undefined (it raises :class:`fennec.scores.ScoreUndefinedError`, e.g. constant
+features for a correlation) leave that scorer "undefined" in the output, with a warning, and the rest run.
 """
 
 from __future__ import annotations
@@ -50,7 +55,7 @@ def run(args: argparse.Namespace) -> int:
     import math
     import warnings
 
-    from fennec.scores import INPUTS, get_scorer_class, list_scorers
+    from fennec.scores import INPUTS, ScoreUndefinedError, get_scorer_class, list_scorers
     from fennec.validation import FennecInputError, check_file
 
     path = check_file(args.features, "--features", suffixes=(".npz",))
@@ -86,28 +91,34 @@ def run(args: argparse.Namespace) -> int:
 
     results: dict[str, float] = {}
     undefined: dict[str, str] = {}  # method -> why, for the scorers only "all" asked for
-    seen: set[str] = set()
+    notes: list[str] = []  # warnings, printed once every scorer has run: an error must stay the only line
     for name, scorer in scorers:
+        option = f"--method all ({name})" if name in via_all else f"--method {name}"
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             inputs = {k: data[k] for k in scorer.requires}
             try:
                 results[name] = scorer.score(labels=data["labels"], **inputs)
-            except FennecInputError as exc:
+            except ScoreUndefinedError as exc:
+                # Valid inputs this one scorer has no value on: reported, the other scorers still run.
                 if name not in via_all:
-                    raise FennecInputError(f"--method {name}: {exc}") from None
+                    raise FennecInputError(f"{option}: {exc}") from None
                 results[name] = math.nan
                 undefined[name] = str(exc)
+            except FennecInputError as exc:
+                # A malformed array is bad input whichever scorer read it first, "all" or not.
+                raise FennecInputError(f"{option}: {exc}") from None
         for w in caught:
             msg = str(w.message).splitlines()[0] if str(w.message) else type(w.message).__name__
-            if msg not in seen:
-                seen.add(msg)
-                print(f"fennec score: warning: {msg}", file=sys.stderr)
+            if msg not in notes:
+                notes.append(msg)
 
     if undefined and not any(math.isfinite(v) for v in results.values()):
-        # every scorer found the inputs bad: that is bad input, not a table of undefined scores (exit 0)
+        # every scorer is undefined on these inputs: that is bad input, not a table of undefined scores (exit 0)
         name, why = next(iter(undefined.items()))
         raise FennecInputError(f"--method all: no scorer is defined on {str(path)!r} ({name}: {why})")
+    for msg in notes:
+        print(f"fennec score: warning: {msg}", file=sys.stderr)
     for name, why in undefined.items():
         print(f"fennec score: warning: --method {name} is undefined here ({why})", file=sys.stderr)
     if args.format == "json":

@@ -4,8 +4,10 @@
 >>> create_scorer("logme").score(features=feats, labels=labels)          # doctest: +SKIP
 
 Each scorer declares what it needs in ``requires`` (a subset of {"features", "probs", "grads"}); a higher
-score always means better expected transfer. :func:`fennec.scores.gradients.per_example_grads` computes the
-per-example gradients LGC needs from a torch model.
+score always means better expected transfer. Bad input raises :class:`fennec.validation.FennecInputError`;
+well-formed input on which one scorer has no value raises its subclass :class:`ScoreUndefinedError`.
+:func:`fennec.scores.gradients.per_example_grads` computes the per-example gradients LGC needs from a torch
+model.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from __future__ import annotations
 from typing import Any
 
 from fennec.scores import gbc, hscore, knn, leep, linearized, logme, parc, sfda, transrate  # noqa: F401  (register)
-from fennec.scores.base import INPUTS, SCORERS, Scorer
+from fennec.scores.base import INPUTS, SCORERS, Scorer, ScoreUndefinedError
 
 
 def list_scorers() -> list[str]:
@@ -41,4 +43,4 @@ def create_scorer(name: str, **params: Any) -> Scorer:
     return scorer
 
 
-__all__ = ["INPUTS", "SCORERS", "Scorer", "create_scorer", "get_scorer_class", "list_scorers"]
+__all__ = ["INPUTS", "SCORERS", "ScoreUndefinedError", "Scorer", "create_scorer", "get_scorer_class", "list_scorers"]

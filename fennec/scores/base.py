@@ -24,6 +24,19 @@ from fennec.validation import (
     check_same_rows,
 )
 
+
+class ScoreUndefinedError(FennecInputError):
+    """Valid inputs on which one scorer's value is undefined, or that this scorer cannot use.
+
+    Examples: constant features (a correlation is undefined), a class with one example where a scorer estimates
+    per-class variances, examples the Gaussian mixture of NLEEP cannot fit. The inputs themselves are well
+    formed, so another scorer may still be defined on them; malformed inputs (wrong shape, NaN, probabilities
+    that do not sum to one, lengths that disagree) raise a plain :class:`FennecInputError` instead. It is a
+    ``FennecInputError``, so a caller that asked for this one scorer gets the same one-line error; ``fennec
+    score --method all`` tells the two apart by type, reporting this scorer as undefined and running the rest.
+    """
+
+
 #: Every scorer registers itself here with ``@SCORERS.register("name")``.
 SCORERS: Registry[type[Scorer]] = Registry("scorer")
 
@@ -105,6 +118,8 @@ class Scorer:
 
         Raises:
             FennecInputError: when a required input is missing or invalid; the message names the argument.
+            ScoreUndefinedError: (a FennecInputError) when the inputs are valid but this score is undefined on
+                them, e.g. a class with one example where per-class variances are needed.
         """
         self._check_params()
         given = {"features": _plain(features), "probs": _plain(probs), "grads": _plain(grads)}
@@ -136,13 +151,20 @@ class Scorer:
             arrays[key] = arr
         if labels is None:
             raise FennecInputError("labels: required by every scorer but not given; pass one class label per example")
-        y = check_labels(labels, n_rows, "labels", min_classes=2, min_per_class=self.min_per_class,
-                         rows_of=first or "features")
+        y = check_labels(labels, n_rows, "labels", min_classes=2, rows_of=first or "features")
+        if np.bincount(y).min() < self.min_per_class:
+            # Well-formed labels that this scorer alone cannot use (it estimates per-class variances): checked
+            # again only to word the message with the caller's class names.
+            try:
+                check_labels(labels, n_rows, "labels", min_classes=2, min_per_class=self.min_per_class,
+                             rows_of=first or "features")
+            except FennecInputError as exc:
+                raise ScoreUndefinedError(str(exc)) from None
         if y.shape[0] == int(y.max()) + 1:
             # Every estimator compares how examples of a class gather against how classes differ; with one
             # example per class the two coincide and each returns a constant (H-score its rank, kNN 0).
-            raise FennecInputError(f"labels: each of the {y.shape[0]} classes has a single example, so no score "
-                                   "can tell how examples of a class gather; give some classes two or more")
+            raise ScoreUndefinedError(f"labels: each of the {y.shape[0]} classes has a single example, so no "
+                                      "score can tell how examples of a class gather; give some classes two or more")
         return float(self._score(labels=y, **arrays))
 
     def _score(self, labels: np.ndarray, **arrays: np.ndarray) -> float:
@@ -339,6 +361,9 @@ def kernel_alignment(x: np.ndarray, labels: np.ndarray, name: str = "features") 
     centered by their overall mean. It is computed without forming an N x N matrix when D < N: with S the
     same-class indicator, Y = 2S - 1, so <K_c, Y_c> = 2 (<K, S> - mean(S) sum(K)), <K, S> = sum_c ||sum of
     class c rows||^2, sum(K) = ||sum of rows||^2, and ||K||_F = ||x^T x||_F.
+
+    Raises:
+        ScoreUndefinedError: when K is constant (e.g. all rows zero), so the correlation is 0 / 0.
     """
     n, d = x.shape
     sums = one_hot(labels).T @ x  # (C, D) class sums
@@ -355,8 +380,8 @@ def kernel_alignment(x: np.ndarray, labels: np.ndarray, name: str = "features") 
     y_c2 = 4.0 * (s_sum - s_sum**2 / n**2)
     denom = np.sqrt(max(k_c2, 0.0) * y_c2)
     if denom == 0.0:
-        raise FennecInputError(f"{name}: the kernel is constant over all pairs (e.g. all rows zero); the "
-                               "correlation is undefined")
+        raise ScoreUndefinedError(f"{name}: the kernel is constant over all pairs (e.g. all rows zero); the "
+                                  "correlation is undefined")
     return inner / denom
 
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from fennec.scores.base import SCORERS, Scorer
-from fennec.validation import FennecInputError, check_choice, check_positive_int
+from fennec.scores.base import SCORERS, Scorer, ScoreUndefinedError
+from fennec.validation import check_choice, check_positive_int
 
 _BLOCK = 1024  # rows of the distance matrix held at once (memory O(block x N))
 
@@ -43,8 +43,8 @@ class KNN(Scorer):
         k = self.k
         if k > n - 1:
             # Capping k at N - 1 would vote with every other example: one majority class, a meaningless score.
-            raise FennecInputError(f"k: {k} neighbours asked for, but each of the N={n} examples has only {n - 1} "
-                                   f"others; give k <= {n - 1} (or more examples)")
+            raise ScoreUndefinedError(f"k: {k} neighbours asked for, but each of the N={n} examples has only "
+                                      f"{n - 1} others; give k <= {n - 1} (or more examples)")
         sq = np.einsum("ij,ij->i", x, x)
         n_classes = int(labels.max()) + 1
         correct = 0

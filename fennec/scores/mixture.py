@@ -19,7 +19,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.linalg.lapack import dpotrf, dtrtri
 
-from fennec.validation import FennecInputError
+from fennec.scores.base import ScoreUndefinedError
 
 _MARGIN = 800.0  # > 745.2 = -log(smallest float64 subnormal): pairs further below the max are exact zeros
 _BOUND_COLUMNS = 8  # columns of each precision factor used for the lower bound of the Mahalanobis norm
@@ -40,8 +40,9 @@ def _m_step(x: np.ndarray, resp: np.ndarray, reg_covar: float) -> tuple[np.ndarr
         if info == 0:
             inv, info = dtrtri(chol, lower=1)  # the inverse of a triangular factor, in place of a solve
         if info != 0:
-            raise FennecInputError("features: a Gaussian-mixture component has an ill-defined covariance "
-                                   "(collapsed or duplicated examples); use fewer components per class")
+            # Well-formed features on which this one mixture cannot be fitted: NLEEP is undefined, not the input bad.
+            raise ScoreUndefinedError("features: a Gaussian-mixture component has an ill-defined covariance "
+                                      "(collapsed or duplicated examples); use fewer components per class")
         prec_chol[k] = inv.T
     return nk, means, prec_chol
 
@@ -99,6 +100,9 @@ def gaussian_mixture_posteriors(x: np.ndarray, n_components: int, random_state: 
 
     Returns:
         (N, K) responsibilities; rows sum to one.
+
+    Raises:
+        ScoreUndefinedError: when a component's covariance is not positive definite even with ``reg_covar``.
     """
     from sklearn.cluster import KMeans
     from threadpoolctl import threadpool_limits

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from fennec.scores.base import SCORERS, Scorer, pca
-from fennec.validation import FennecInputError, check_positive_int
+from fennec.scores.base import SCORERS, Scorer, ScoreUndefinedError, pca
+from fennec.validation import check_positive_int
 
 
 def _feature_correlation(features: np.ndarray) -> np.ndarray:
@@ -15,8 +15,8 @@ def _feature_correlation(features: np.ndarray) -> np.ndarray:
     z -= z.mean(axis=1, keepdims=True)
     norms = np.linalg.norm(z, axis=1)
     if (norms == 0).any():
-        raise FennecInputError("features: some rows are constant after standardisation, so their correlation "
-                               "with other examples is undefined; drop duplicate/constant examples")
+        raise ScoreUndefinedError("features: some rows are constant after standardisation, so their "
+                                  "correlation with other examples is undefined; drop duplicate/constant examples")
     z /= norms[:, None]
     return z @ z.T
 

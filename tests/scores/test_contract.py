@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from fennec.registry import UnknownNameError
-from fennec.scores import INPUTS, Scorer, create_scorer, get_scorer_class, list_scorers
+from fennec.scores import INPUTS, Scorer, ScoreUndefinedError, create_scorer, get_scorer_class, list_scorers
 from fennec.validation import FennecInputError, FennecInputWarning
 from tests.scores.toy import scorer_inputs as _inputs
 
@@ -185,7 +185,7 @@ def test_one_example_per_class_is_an_error(name: str) -> None:
     # gbc and sfda need two examples of every class, which their own check says first
     match = (r"^labels: class\(es\) \[0, 1, 2, 3, 4\] have fewer than 2" if name in ("gbc", "sfda") else
              r"^labels: each of the 120 classes has a single example")
-    with pytest.raises(FennecInputError, match=match):
+    with pytest.raises(ScoreUndefinedError, match=match):  # well-formed labels, no score: undefined
         create_scorer(name).score(**dict(_inputs(name, task), labels=labels))
 
 
@@ -194,8 +194,51 @@ def test_class_with_one_example_is_an_error_where_variances_are_needed(name: str
     task = _task(0)
     labels = task["labels"].copy()
     labels[0] = 99
-    with pytest.raises(FennecInputError, match=r"^labels: class\(es\) \[99\] have fewer than 2"):
+    # Undefined for this scorer only (logme takes these labels): not a malformed input.
+    with pytest.raises(ScoreUndefinedError, match=r"^labels: class\(es\) \[99\] have fewer than 2"):
         create_scorer(name).score(features=task["features"], labels=labels)
+
+
+@pytest.mark.parametrize(("name", "params", "change", "match"), [
+    ("lfc", {}, {"features": np.ones((120, D))}, r"^features: the kernel is constant"),
+    ("lgc", {}, {"grads": np.zeros((120, D))}, r"^grads: the kernel is constant"),
+    ("parc", {}, {"features": np.ones((120, D))}, r"^features: some rows are constant"),
+    ("knn", {"k": 120}, {}, r"^k: 120 neighbours asked for"),
+])
+def test_valid_inputs_a_scorer_has_no_value_on_are_score_undefined(name: str, params: dict, change: dict,
+                                                                  match: str) -> None:
+    """ScoreUndefinedError (a FennecInputError) marks well-formed inputs on which this one scorer is undefined:
+    `fennec score --method all` reports it and runs the rest, where a malformed input stops the command."""
+    inputs = dict(_inputs(name, _task(0)), **change)
+    with pytest.raises(ScoreUndefinedError, match=match):
+        create_scorer(name, **params).score(**inputs)
+    assert issubclass(ScoreUndefinedError, FennecInputError)
+
+
+def _malformed_variants(name: str) -> dict[str, dict[str, np.ndarray]]:
+    """Inputs of scorer ``name`` broken in one way each (what the CLI probe fed ``--method all``)."""
+    inputs = _inputs(name, _task(0))
+    labels = inputs["labels"]
+    cases = {"labels short": dict(inputs, labels=labels[:-1]), "one class": dict(inputs, labels=labels * 0)}
+    for key in sorted(get_scorer_class(name).requires):
+        arr = inputs[key]
+        nan = arr.copy()
+        nan[3, 0] = np.nan
+        cases[f"{key} NaN"] = dict(inputs, **{key: nan})
+        cases[f"{key} 1-D"] = dict(inputs, **{key: arr[:, 0]})
+        cases[f"{key} rows"] = dict(inputs, **{key: arr[:-1]})
+    if "probs" in get_scorer_class(name).requires:
+        cases["probs are logits"] = dict(inputs, probs=np.log(inputs["probs"]))
+        cases["probs unnormalised"] = dict(inputs, probs=inputs["probs"] * 3.0)
+    return cases
+
+
+@pytest.mark.parametrize("name", ALL)
+def test_malformed_inputs_are_input_errors_not_undefined_scores(name: str) -> None:
+    for case, inputs in _malformed_variants(name).items():
+        with pytest.raises(FennecInputError) as info:
+            create_scorer(name).score(**inputs)
+        assert not isinstance(info.value, ScoreUndefinedError), (case, str(info.value))
 
 
 def test_class_with_one_example_is_allowed_where_defined() -> None:

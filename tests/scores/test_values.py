@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import warnings
 
 import numpy as np
 import pytest
@@ -11,6 +12,8 @@ import scipy.stats
 
 from fennec.scores import create_scorer
 from fennec.scores.base import pca
+from fennec.validation import FennecInputWarning
+from tests.scores.toy import few_shot_task
 
 
 def _blobs(n_per: int = 25, c: int = 3, d: int = 6, seed: int = 0, spread: float = 2.0):
@@ -338,7 +341,67 @@ def test_nleep_is_leep_on_mixture_posteriors() -> None:
     joint = np.stack([resp[labels == c].sum(axis=0) for c in range(3)])
     cond = joint / joint.sum(axis=0)
     expected = np.mean(np.log(np.sum(resp * cond[labels], axis=1)))
-    assert create_scorer("nleep").score(features=feats, labels=labels) == pytest.approx(expected, rel=1e-9)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", FennecInputWarning)  # 90 examples support the paper's 5 x 3 components
+        assert create_scorer("nleep").score(features=feats, labels=labels) == pytest.approx(expected, rel=1e-9)
+
+
+def _leep_direct(resp: np.ndarray, labels: np.ndarray) -> float:
+    """LEEP restated from its definition on (N, K) posteriors (no class or component dropped: all are used)."""
+    n_classes = int(labels.max()) + 1
+    joint = np.stack([resp[labels == c].sum(axis=0) for c in range(n_classes)])
+    cond = joint / joint.sum(axis=0)
+    return float(np.mean(np.log(np.sum(resp * cond[labels], axis=1))))
+
+
+def test_nleep_separable_beats_random_with_many_classes_and_few_examples() -> None:
+    """Found by a probe: 5 x C = 600 components for 120 classes x 4 examples gave every example a component of
+    its own, so NLEEP was 0, its best value, for random features as for separable ones (kNN: 0.002 vs 1.0)."""
+    scorer = create_scorer("nleep")
+    separable, random = few_shot_task(separable=True), few_shot_task(separable=False)
+    assert create_scorer("knn").score(**separable) == 1.0  # the planted answer: these classes are separable
+    with pytest.warns(FennecInputWarning, match=r"^features: N=480 examples support at most 240 Gaussian "
+                                                r"components .* not the 600 asked for"):
+        good = scorer.score(**separable)
+    with pytest.warns(FennecInputWarning, match="not the 600 asked for"):
+        bad = scorer.score(**random)
+    # Measured: 0.0 (separable: every component holds one class) vs -0.93 (random); before the cap both were 0.
+    assert bad < -0.5, bad  # random features no longer get the best value
+    assert good - bad > 0.5, (good, bad)
+    with pytest.warns(FennecInputWarning):
+        assert scorer.score(**random) == bad  # deterministic for the default seed
+
+
+@pytest.mark.parametrize("covariance_type", ["full", "diag", "spherical", "tied"])
+def test_nleep_caps_the_components_at_two_examples_each(covariance_type: str) -> None:
+    """N // 2 components when 5 x C would leave fewer than two examples per component, whatever the covariance
+    type and the PCA dimension; the value is LEEP on the posteriors of a mixture with exactly that many."""
+    from sklearn.mixture import GaussianMixture
+
+    from fennec.scores.mixture import gaussian_mixture_posteriors
+
+    task = few_shot_task(n_classes=40, n=120, d=8, separable=False, seed=3)
+    reduced = pca(task["features"], 0.8)
+    with pytest.warns(FennecInputWarning, match=r"at most 60 Gaussian components \(2 examples each on average\), "
+                                                r"not the 200 asked for"):
+        value = create_scorer("nleep", covariance_type=covariance_type).score(**task)
+    if covariance_type == "full":
+        resp = gaussian_mixture_posteriors(reduced, 60)
+    else:
+        resp = GaussianMixture(60, covariance_type=covariance_type, random_state=0).fit(reduced).predict_proba(reduced)
+    assert value == pytest.approx(_leep_direct(resp, task["labels"]), rel=1e-9)
+    assert value < -0.5  # noise features: with two examples per component NLEEP is no longer the one-hot 0
+
+
+def test_nleep_component_count_does_not_depend_on_the_model() -> None:
+    """Two models of one task, with PCA dimensions 3 and 30, get the same mixture size (the cap is N // 2, not
+    N // (d + 1)), so their scores compare the features, not the feature dimension."""
+    task = few_shot_task(n_classes=40, n=120, d=40, separable=False, seed=4)
+    narrow = task["features"][:, :3]
+    assert pca(narrow, 0.8).shape[1] <= 3 < 20 < pca(task["features"], 0.8).shape[1]
+    for feats in (narrow, task["features"]):
+        with pytest.warns(FennecInputWarning, match="at most 60 Gaussian components"):
+            create_scorer("nleep").score(features=feats, labels=task["labels"])
 
 
 @pytest.mark.parametrize("d", [3, 20])  # 20 > 8 bound columns: the pruned E-step is exercised

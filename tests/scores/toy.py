@@ -21,3 +21,15 @@ def toy_task(n_per: int = 10, n_classes: int = 3, d: int = 6, seed: int = 0) -> 
 def scorer_inputs(name: str, task: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     """The keyword arguments of scorer ``name``'s ``score``: the labels and the inputs it requires."""
     return {"labels": task["labels"], **{k: task[k] for k in get_scorer_class(name).requires}}
+
+
+def few_shot_task(n_classes: int = 120, n: int = 480, d: int = 32, separable: bool = True,
+                  seed: int = 0) -> dict[str, np.ndarray]:
+    """Many classes, few examples each (labels ``arange(n) % n_classes``): features are unit noise, plus, when
+    ``separable``, a class mean drawn with scale 3 (classes then lie far apart: leave-one-out 1-NN is exact)."""
+    rng = np.random.default_rng(seed)
+    labels = np.arange(n) % n_classes
+    features = rng.normal(size=(n, d))
+    if separable:
+        features += 3.0 * rng.normal(size=(n_classes, d))[labels]
+    return {"features": features, "labels": labels}
