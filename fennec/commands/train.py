@@ -46,36 +46,40 @@ def run(args: argparse.Namespace) -> int:
         params["dim"] = check_positive_int(args.dim, "--dim")
     # before minutes of training, not after; `--out ""` is an error, never the shipped space
     out = check_space_dir(path_or_default(args.out, "--out", default_space_dir, what="a directory"))
-    init = None
-    if not args.no_warm_start:
-        try:
-            init = load_space(out, name="--out")
-        except FennecInputError as exc:
-            init = None  # nothing (usable) there yet: a cold training
-            if Path(out, "manifest.json").exists():  # a space is there, but not one this version can start from
-                print(f"note: not warm-starting: {exc}", file=sys.stderr)
-    t0 = time.perf_counter()
-    with open_store(args, must_exist=True) as store:
-        records = store.records()
-        models = {m.id: m for m in store.models()}
-        tasks = dict(store.task_cards(images=True))  # with the image statistics the space may train on
-    if init is not None:
-        # models added with `fennec zoo add` (marked so in the space): keep them in the retrained space (cold
-        # start). The previous space's other models come from the store or not at all: another store trained into
-        # the same folder must not inherit the old zoo, nor the old store's models without records
-        from fennec.space.zoo import ZooModel
+    from fennec.space.zoo import locked_space
 
-        for m, meta in init.model_info_.items():
-            # spaces saved before the flag: a model without records there was one zoo add gave
-            if meta.get("added", not init.has_records(m)):
-                models.setdefault(m, ZooModel(m, meta.get("architecture"), meta.get("pretraining"), added=True))
-    if init is not None:
-        # retraining keeps the previous space's widths unless asked for others (they fell back to the defaults
-        # and trained from scratch; found by a probe): the two the warm start compares
-        for width in ("dim", "text_components"):
-            params.setdefault(width, getattr(init, width))
-    space = TransferSpace(**params).fit(records, models, tasks, init=init)
-    path = save_space(space, out)
+    # from reading the previous space to writing the new one: a `zoo add` meanwhile would be lost
+    with locked_space(out, "--out"):
+        init = None
+        if not args.no_warm_start:
+            try:
+                init = load_space(out, name="--out")
+            except FennecInputError as exc:
+                init = None  # nothing (usable) there yet: a cold training
+                if Path(out, "manifest.json").exists():  # a space is there, but not one this version can start from
+                    print(f"note: not warm-starting: {exc}", file=sys.stderr)
+        t0 = time.perf_counter()
+        with open_store(args, must_exist=True) as store:
+            records = store.records()
+            models = {m.id: m for m in store.models()}
+            tasks = dict(store.task_cards(images=True))  # with the image statistics the space may train on
+        if init is not None:
+            # models added with `fennec zoo add` (marked so in the space): keep them in the retrained space (cold
+            # start). The previous space's other models come from the store or not at all: another store trained into
+            # the same folder must not inherit the old zoo, nor the old store's models without records
+            from fennec.space.zoo import ZooModel
+
+            for m, meta in init.model_info_.items():
+                # spaces saved before the flag: a model without records there was one zoo add gave
+                if meta.get("added", not init.has_records(m)):
+                    models.setdefault(m, ZooModel(m, meta.get("architecture"), meta.get("pretraining"), added=True))
+        if init is not None:
+            # retraining keeps the previous space's widths unless asked for others (they fell back to the defaults
+            # and trained from scratch; found by a probe): the two the warm start compares
+            for width in ("dim", "text_components"):
+                params.setdefault(width, getattr(init, width))
+        space = TransferSpace(**params).fit(records, models, tasks, init=init)
+        path = save_space(space, out)
     info = space.train_info_
     print(f"trained on {info['n_records']} records in {info['n_groups']} (benchmark, dataset) groups, "
           f"{len(space.model_ids_)} models, {len(space.task_names_)} tasks, {info['epochs']} epochs"

@@ -10,7 +10,7 @@ import numpy as np
 
 from fennec.space.index import ModelIndex
 from fennec.space.space import TransferSpace
-from fennec.space.zoo import model_from_id
+from fennec.space.zoo import canonical_model_id, find_model, model_from_id
 from fennec.validation import FennecInputError, check_positive_int
 
 
@@ -70,7 +70,10 @@ def recommend(space: TransferSpace, task: Any, *, top_k: int = 10, candidates: S
     tvecs, rows = space.read_tasks([task])
     tvec = tvecs[0]
     if candidates is not None:
-        candidates = list(dict.fromkeys(candidates))  # a model named twice is ranked once
+        # as the space holds each model (local:ck/a.pt and local:/abs/ck/a.pt are one checkpoint, stored whole by
+        # zoo add), so a model added with its own pre-training text is ranked with its vector, not a new one;
+        # a model named twice is ranked once
+        candidates = list(dict.fromkeys(find_model(space, m) or canonical_model_id(m) for m in candidates))
         in_space = space.model_positions()
         known = [m for m in candidates if m in in_space]
         new = [m for m in candidates if m not in in_space]

@@ -617,6 +617,34 @@ class TransferSpace:
         self.model_info_.update({m: {**_info_dict(models[m], m), "added": True} for m in new})
         return new
 
+    def remove_models(self, model_ids: Sequence[str]) -> list[str]:
+        """Take models out of the space (their vectors, protocol offsets, history rows and metadata: every
+        per-model array :meth:`add_models` appends to); returns the ids removed, each once.
+
+        Which models may go is the caller's rule (``fennec zoo remove`` takes only those ``zoo add`` gave:
+        :func:`fennec.space.zoo.remove_added_models`); a model with records leaves the learned parts that its
+        records shaped as they are.
+
+        Raises:
+            FennecInputError: for an id the space does not hold; nothing is changed then.
+        """
+        self._check_fitted()
+        pos = self.model_positions()
+        for m in model_ids:
+            if m not in pos:
+                raise FennecInputError(f"model {m!r}: not in the space (`fennec zoo list` lists its models)")
+        gone = list(dict.fromkeys(model_ids))
+        drop = {pos[m] for m in gone}
+        keep = np.array([i for i in range(len(self.model_ids_)) if i not in drop], dtype=np.int64)
+        self.model_vectors_ = self.model_vectors_[keep]
+        self.bench_vectors_ = {b: v[keep] for b, v in self.bench_vectors_.items()}
+        self.bench_offset_ = self.bench_offset_[keep]
+        self.history_ = self.history_[keep]
+        self.model_ids_ = [self.model_ids_[i] for i in keep]  # a new list: the id lookup is rebuilt
+        for m in gone:
+            del self.model_info_[m]
+        return gone
+
     def score(self, task: Any, model_ids: Sequence[str] | None = None, benchmark: str | None = None) -> np.ndarray:
         """Predicted standardised fine-tuning result of each model on ``task``; (M,), higher is better.
 

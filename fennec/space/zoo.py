@@ -17,8 +17,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from fennec.records.aliases import id_metadata, timm_close_names, timm_knows, timm_tag_problem
 from fennec.registry import unknown_name_message
 from fennec.validation import FennecInputError, check_model_id, split_timm_id
@@ -326,19 +324,6 @@ def remove_added_models(space: Any, model_ids: Sequence[str]) -> list[str]:
     """
     pos = space.model_positions()
     for m in model_ids:
-        if m not in pos:
-            raise FennecInputError(f"model {m!r}: not in the space (`fennec zoo list` lists its models)")
-        if (problem := removal_problem(space, m)) is not None:
+        if m in pos and (problem := removal_problem(space, m)) is not None:
             raise FennecInputError(f"model {m!r}: {problem}")
-    gone = list(dict.fromkeys(model_ids))
-    drop = {pos[m] for m in gone}
-    keep = np.array([i for i in range(len(space.model_ids_)) if i not in drop], dtype=np.int64)
-    # every per-model array of the space, in the order of model_ids_ (what add_models appends to)
-    space.model_vectors_ = space.model_vectors_[keep]
-    space.bench_vectors_ = {b: v[keep] for b, v in space.bench_vectors_.items()}
-    space.bench_offset_ = space.bench_offset_[keep]
-    space.history_ = space.history_[keep]
-    space.model_ids_ = [space.model_ids_[i] for i in keep]  # a new list: the space's id lookup is rebuilt
-    for m in gone:
-        del space.model_info_[m]
-    return gone
+    return space.remove_models(model_ids)  # an id the space does not hold is refused there

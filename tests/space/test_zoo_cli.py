@@ -3,6 +3,7 @@ replacement of added models, and ids or texts refused before any work (findings 
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -106,6 +107,15 @@ def test_every_spelling_of_a_checkpoint_is_one_model_stored_with_its_absolute_pa
     monkeypatch.chdir(tmp_path / "elsewhere")
     code, _, err = run_cli("zoo", "add", "local:../ck/good.pt", "--space", space)
     assert (code, err) == (0, f"local:../ck/good.pt: already in the space as {canonical}\n")
+    # named as a candidate under another spelling: the added model, with its vector, under the space's id
+    code, out, err = run_cli("recommend", "--classes", "a,b,c", "--space", space, "--format", "json",
+                             "--candidates", "local:../ck/good.pt", "local:../ck//good.pt")
+    assert code == 0, err
+    ranking = json.loads(out)["ranking"]
+    assert [(r["model"], r["cold_start"]) for r in ranking] == [(canonical, True)]
+    code, out, err = run_cli("recommend", "--classes", "a,b,c", "--space", space, "--format", "json",
+                             "--candidates", canonical)
+    assert code == 0 and json.loads(out)["ranking"] == ranking
     code, _, err = run_cli("zoo", "remove", "local:../ck/./good.pt", "--space", space)
     assert code == 0 and "removed" in err and set(listed(run_cli, space)) == before
 
