@@ -48,6 +48,12 @@ def run(args: argparse.Namespace) -> int:
     out = check_space_dir(path_or_default(args.out, "--out", default_space_dir, what="a directory"))
     from fennec.space.zoo import locked_space
 
+    t0 = time.perf_counter()
+    # the store first: a bad --store is refused before anything (the space's lock file) is made
+    with open_store(args, must_exist=True) as store:
+        records = store.records()
+        models = {m.id: m for m in store.models()}
+        tasks = dict(store.task_cards(images=True))  # with the image statistics the space may train on
     # from reading the previous space to writing the new one: a `zoo add` meanwhile would be lost
     with locked_space(out, "--out"):
         init = None
@@ -58,11 +64,6 @@ def run(args: argparse.Namespace) -> int:
                 init = None  # nothing (usable) there yet: a cold training
                 if Path(out, "manifest.json").exists():  # a space is there, but not one this version can start from
                     print(f"note: not warm-starting: {exc}", file=sys.stderr)
-        t0 = time.perf_counter()
-        with open_store(args, must_exist=True) as store:
-            records = store.records()
-            models = {m.id: m for m in store.models()}
-            tasks = dict(store.task_cards(images=True))  # with the image statistics the space may train on
         if init is not None:
             # models added with `fennec zoo add` (marked so in the space): keep them in the retrained space (cold
             # start). The previous space's other models come from the store or not at all: another store trained into
