@@ -23,7 +23,7 @@ from torch_geometric.data import Data
 
 from archi2vec import cache
 from archi2vec.graph import GraphExtractionError, exception_line, graph_from_timm, graph_from_torchvision
-from archi2vec.names import canonical_name, catalog_names
+from archi2vec.names import canonical_name, catalog_names, name_list
 
 
 class _TimeoutError(Exception):
@@ -64,14 +64,16 @@ def extract(name: str, **kwargs: Any) -> Data:
 
 
 def get_graph(name: str, *, use_cache: bool = True) -> Data:
-    """Graph of an architecture, from the cache when present (a hit costs a few ms), else extracted and cached."""
+    """Graph of an architecture, from the cache when present (a hit costs a few ms), else extracted and cached.
+
+    A damaged cache entry is treated as missing: extracted again and overwritten, with a warning naming the file.
+    """
     canonical = canonical_name(name)
-    path = cache.graph_path(canonical)
-    if use_cache and path.exists():
-        return cache.load_graph(path)
+    if use_cache and (data := cache.cached_graph(canonical)) is not None:
+        return data
     data = extract(canonical)
     if use_cache:
-        cache.save_graph(path, data)
+        cache.write_entry(cache.graph_path(canonical), lambda p: cache.save_graph(p, data))
     return data
 
 
@@ -175,15 +177,15 @@ def get_graphs(names: Sequence[str], *, use_cache: bool = True, workers: int = 1
         GraphExtractionError: with ``workers > 1``, after every other graph has been extracted and cached, naming
             each architecture that failed and why (with one worker, the first failure's own exception).
     """
+    names = name_list(names)
+    canon = [canonical_name(n) for n in names]  # every name checked before any extraction
     if workers <= 1:
-        return [get_graph(n, use_cache=use_cache) for n in names]
-    canon = [canonical_name(n) for n in names]
+        return [get_graph(c, use_cache=use_cache) for c in canon]
     found: dict[str, Data] = {}
     if use_cache:
         for c in set(canon):
-            path = cache.graph_path(c)
-            if path.exists():
-                found[c] = cache.load_graph(path)
+            if (data := cache.cached_graph(c)) is not None:
+                found[c] = data
     todo = sorted(set(canon) - set(found))
     errors: list[str] = []
     for name, data, reason, _ in extract_many(todo, workers=workers):
@@ -191,7 +193,7 @@ def get_graphs(names: Sequence[str], *, use_cache: bool = True, workers: int = 1
             errors.append(f"{name} ({reason})")
             continue
         if use_cache:
-            cache.save_graph(cache.graph_path(name), data)
+            cache.write_entry(cache.graph_path(name), lambda p, d=data: cache.save_graph(p, d))
         found[name] = data
     if errors:
         raise GraphExtractionError(f"{len(errors)} of {len(todo)} graphs failed: " + "; ".join(sorted(errors)))
@@ -208,12 +210,15 @@ def catalog_order(names: list[str] | None = None, seed: int = 0) -> list[str]:
     return tv + rest
 
 
-def build_catalog(names: list[str] | None = None, *, timeout: int = 240, retry_failures: bool = False,
+def build_catalog(names: Sequence[str] | str | None = None, *, timeout: int = 240, retry_failures: bool = False,
                   workers: int = 1, log: Callable[[str], None] | None = None) -> dict[str, Any]:
     """Extract and cache the graph of every architecture (default: timm's catalog plus torchvision's).
 
+    A damaged cache entry (a graph or failure record that cannot be read) is extracted again and overwritten.
+
     Args:
-        names: Canonical names; default all.
+        names: Architecture names in any spelling :func:`~archi2vec.names.canonical_name` accepts (one string is
+            one name); default all.
         timeout: Seconds allowed per architecture before it counts as a failure.
         retry_failures: Retry architectures that failed in an earlier run.
         workers: Extraction processes (one torch thread each); this process writes every cache file.
@@ -221,22 +226,31 @@ def build_catalog(names: list[str] | None = None, *, timeout: int = 240, retry_f
 
     Returns:
         Summary dict: ``done``, ``failed``, ``skipped`` counts, ``seconds``, ``failures`` {name: reason}.
+
+    Raises:
+        UnknownNameError: for a name that is not an architecture, before any work (bad input is not an
+            extraction failure, so it is never recorded as one).
+        FennecInputError: when the cache folder cannot be written (``$ARCHI2VEC_CACHE``), before any work.
     """
     if log is None:
         def log(msg: str) -> None:
             print(msg, flush=True)
 
-    order = catalog_order(names)
+    canon = None if names is None else list(dict.fromkeys(canonical_name(n) for n in name_list(names)))
+    cache.check_writable()  # the cache is this command's only output: a folder that refuses it is said up front
+    order = catalog_order(canon)
     position = {n: i for i, n in enumerate(order)}
     t_all = time.time()
     done = failed = skipped = 0
     failures: dict[str, str] = {}
     todo: list[str] = []
     for name in order:
-        if cache.graph_path(name).exists():
+        graph, prior, damage = _entry(name)
+        if damage:
+            cache.warn_damaged(cache.DamagedCacheError(damage), stacklevel=2)
+        if graph is not None:
             skipped += 1
             continue
-        prior = cache.load_failure(name)
         if prior is not None and not retry_failures:
             failures[name] = prior["reason"]
             skipped += 1
@@ -246,12 +260,13 @@ def build_catalog(names: list[str] | None = None, *, timeout: int = 240, retry_f
         tag = f"[{position[name] + 1}/{len(order)}] {name}"
         if data is not None:
             cache.save_graph(cache.graph_path(name), data)
-            if retry_failures:  # a failure recorded by an earlier run no longer holds
-                cache.failure_path(name).unlink(missing_ok=True)
+            # a failure recorded by an earlier run (or a damaged record of one) no longer holds
+            cache.failure_path(name).unlink(missing_ok=True)
             done += 1
             log(f"{tag} {data.trace_path} nodes={data.num_nodes} edges={data.edge_index.shape[1]} {seconds:.2f}s")
         else:
             cache.save_failure(name, reason, seconds)
+            cache.graph_path(name).unlink(missing_ok=True)  # a damaged graph file would contradict the record
             failures[name] = reason
             failed += 1
             log(f"{tag} FAILED {reason}")
@@ -261,15 +276,57 @@ def build_catalog(names: list[str] | None = None, *, timeout: int = 240, retry_f
     return summary
 
 
-def catalog_status(names: list[str] | None = None) -> dict[str, Any]:
-    """Which architectures have a cached graph, a recorded failure, or nothing yet."""
-    names = list(names) if names is not None else catalog_names()
-    ok, failures, pending = [], {}, []
+def _entry(name: str) -> tuple[Data | None, dict[str, Any] | None, str]:
+    """What the cache holds for a canonical name: (graph or None, failure record or None, why a file of it is
+    damaged or ""). A damaged file counts as absent, so that the name is extracted again."""
+    damage = ""
+    try:
+        return cache.load_graph(cache.graph_path(name)), None, ""
+    except FileNotFoundError:
+        pass
+    except cache.DamagedCacheError as exc:
+        damage = str(exc)
+    try:
+        prior = cache.load_failure(name)
+    except cache.DamagedCacheError as exc:
+        prior, damage = None, damage or str(exc)
+    return None, prior, damage
+
+
+def scan(names: Sequence[str] | str | None = None, *,
+         keep_graphs: bool = False) -> tuple[dict[str, Any], dict[str, Data]]:
+    """Read the cache entry of every architecture: the status of :func:`catalog_status` and, with
+    ``keep_graphs``, the graphs read on the way ({name: graph}, else empty), so that a caller needing both reads
+    each file once."""
+    names = [canonical_name(n) for n in name_list(names)] if names is not None else catalog_names()
+    ok: list[str] = []
+    failures: dict[str, str] = {}
+    pending: list[str] = []
+    damaged: dict[str, str] = {}
+    graphs: dict[str, Data] = {}
     for n in names:
-        if cache.graph_path(n).exists():
+        graph, prior, damage = _entry(n)
+        if damage:
+            damaged[n] = damage
+        if graph is not None:
             ok.append(n)
-        elif (f := cache.load_failure(n)) is not None:
-            failures[n] = f["reason"]
+            if keep_graphs:
+                graphs[n] = graph
+        elif prior is not None:
+            failures[n] = prior["reason"]
         else:
             pending.append(n)
-    return {"ok": ok, "failures": failures, "pending": pending}
+    return {"ok": ok, "failures": failures, "pending": pending, "damaged": damaged}, graphs
+
+
+def catalog_status(names: Sequence[str] | str | None = None) -> dict[str, Any]:
+    """Which architectures have a cached graph, a recorded failure, or nothing yet.
+
+    Every file is read and checked, so a damaged one is never counted as extracted or failed.
+
+    Returns:
+        ``ok`` (names with a readable graph), ``failures`` ({name: reason}), ``pending`` (neither; names whose
+        files are damaged are here, since ``archi2vec catalog`` extracts them again) and ``damaged`` ({name: which
+        file is damaged and why}).
+    """
+    return scan(names)[0]

@@ -163,12 +163,53 @@ def torchvision_family(name: str) -> str:
     return torchvision.models.get_model_builder(name).__module__.rsplit(".", 1)[-1]
 
 
+def _arch_for(name: str, source: str) -> str:
+    """The architecture part of ``name`` for ``source`` (``"timm"`` or ``"torchvision"``): ``resnet50``,
+    ``timm:resnet50`` or ``timm:resnet50.a1_in1k`` -> ``resnet50`` for timm; ``alexnet`` or
+    ``torchvision:alexnet`` -> ``alexnet``.
+
+    Raises:
+        UnknownNameError: one line, for a name of another source or one that ``source`` does not define (with the
+            close matches), instead of the library's own error from deep inside model building.
+    """
+    from archi2vec.names import SOURCES, timm_architectures, unknown_message
+    from fennec.registry import UnknownNameError
+
+    if not isinstance(name, str) or not name.strip():
+        raise UnknownNameError(f"architecture name: expected a non-empty string such as '{source}:NAME', "
+                               f"got {name!r}")
+    raw = name.strip()
+    prefix, sep, rest = raw.partition(":")
+    if sep:
+        if prefix != source:
+            other = f" (use graph_from_{prefix} for {prefix} architectures)" if prefix in SOURCES else ""
+            raise UnknownNameError(f"graph_from_{source}: {name!r} is not a {source} architecture name; give "
+                                   f"'NAME' or '{source}:NAME'{other}")
+        raw = rest.strip()
+    if source == "timm":
+        arch = raw.split(".", 1)[0]  # the pretrained tag does not change the architecture
+        known = timm_architectures()
+    else:
+        import torchvision.models
+
+        arch = raw
+        known = tuple(torchvision.models.list_models())  # every kind, as torchvision's get_model takes them
+    if arch not in known:
+        raise UnknownNameError(unknown_message(f"{source}:{arch}"))
+    return arch
+
+
 def graph_from_timm(name: str, **kwargs: Any) -> Data:
-    """Graph of the timm architecture ``name`` (``resnet50``; a pretrained tag ``.a1_in1k`` is dropped),
-    built with ``pretrained=False`` on the meta device at its default input size."""
+    """Graph of the timm architecture ``name`` (``resnet50`` or ``timm:resnet50``; a pretrained tag ``.a1_in1k``
+    is dropped), built with ``pretrained=False`` on the meta device at its default input size.
+
+    Raises:
+        UnknownNameError: for a name timm does not define, or one of another source (``torchvision:alexnet``).
+        GraphExtractionError: if no trace path works.
+    """
     import timm
 
-    arch = name.split(".", 1)[0]
+    arch = _arch_for(name, "timm")
     model = build_on_meta(lambda: timm.create_model(arch, pretrained=False))
     cfg = getattr(model, "pretrained_cfg", None) or {}
     input_size = tuple(cfg.get("input_size", DEFAULT_INPUT_SIZE))
@@ -176,10 +217,16 @@ def graph_from_timm(name: str, **kwargs: Any) -> Data:
 
 
 def graph_from_torchvision(name: str, **kwargs: Any) -> Data:
-    """Graph of a torchvision classification architecture (``alexnet``, ``googlenet``, ...), ``weights=None``,
-    on the meta device at 224 px."""
+    """Graph of a torchvision architecture (``alexnet`` or ``torchvision:alexnet``), ``weights=None``, on the meta
+    device at 224 px (299 for inception_v3).
+
+    Raises:
+        UnknownNameError: for a name torchvision does not define, or one of another source (``timm:resnet50``).
+        GraphExtractionError: if no trace path works.
+    """
     import torchvision.models
 
+    name = _arch_for(name, "torchvision")
     extra: dict[str, Any] = {"init_weights": False} if name in ("googlenet", "inception_v3") else {}
     model = build_on_meta(lambda: torchvision.models.get_model(name, weights=None, **extra))
     size = (3, 299, 299) if name == "inception_v3" else DEFAULT_INPUT_SIZE

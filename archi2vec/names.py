@@ -7,9 +7,11 @@ A bare name is looked up in timm first, then in torchvision.
 from __future__ import annotations
 
 import difflib
+from collections.abc import Iterable
 from functools import lru_cache
 
 from fennec.registry import UnknownNameError
+from fennec.validation import FennecInputError
 
 SOURCES = ("timm", "torchvision")
 
@@ -37,6 +39,24 @@ def _known() -> tuple[frozenset[str], frozenset[str]]:
 def catalog_names() -> list[str]:
     """Canonical names of every architecture archi2vec knows (timm's catalog, then torchvision's)."""
     return [f"timm:{n}" for n in timm_architectures()] + [f"torchvision:{n}" for n in torchvision_architectures()]
+
+
+def name_list(names: object, what: str = "names") -> list[str]:
+    """``names`` as a list: a single string is one name, not a sequence of one-letter names.
+
+    Args:
+        names: One name or an iterable of names (each checked later by :func:`canonical_name`).
+        what: The argument, for the message.
+
+    Raises:
+        FennecInputError: when ``names`` is neither a string nor an iterable.
+    """
+    if isinstance(names, str):
+        return [names]
+    if isinstance(names, bytes) or not isinstance(names, Iterable):
+        raise FennecInputError(f"{what}: expected an architecture name or a list of names such as "
+                               f"['timm:resnet50', 'torchvision:alexnet'], got {names!r}")
+    return list(names)
 
 
 def canonical_name(name: str) -> str:

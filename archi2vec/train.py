@@ -20,7 +20,7 @@ from __future__ import annotations
 import math
 import time
 import zlib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -31,8 +31,55 @@ from torch_geometric.data import Batch, Data
 
 from archi2vec.baseline import handcrafted_matrix
 from archi2vec.encoder import Archi2VecEncoder
+from fennec.validation import (
+    FennecInputError,
+    check_fraction,
+    check_positive_int,
+    check_positive_number,
+    check_seed,
+)
 
 REG_TARGETS = ("log_params", "log_flops", "log_depth")
+LOSS_WEIGHTS = ("w_contrast", "w_reg", "w_family", "w_desc")
+
+
+class TrainingDivergedError(RuntimeError):
+    """The training loss (or a weight) stopped being finite: the run is stopped before NaN weights are kept."""
+
+
+def _time_budget(value: object, name: str) -> float | None:
+    return None if value is None else check_positive_number(value, name)
+
+
+# how each option of train_encoder is checked; options not listed (graphs, log) are not values to check
+_CHECKS: dict[str, Callable[[object, str], object]] = {
+    **dict.fromkeys(("dim", "hidden", "num_layers", "epochs", "batch_size"), check_positive_int),
+    **dict.fromkeys(("lr", "temperature"), check_positive_number),
+    # a weight of 0 turns that loss off, which is a legitimate ablation; weight decay 0 is plain Adam
+    **dict.fromkeys(("weight_decay", *LOSS_WEIGHTS),
+                    lambda v, n: check_positive_number(v, n, allow_zero=True)),
+    **dict.fromkeys(("mask_p", "drop_p"), check_fraction),
+    "seed": check_seed,
+    "time_budget": _time_budget,
+}
+
+
+def check_options(options: Mapping[str, Any]) -> None:
+    """Check the values of :func:`train_encoder`'s options, before any work: finite, in range.
+
+    Args:
+        options: Option name -> value (names this does not check are ignored); when every loss weight is there,
+            at least one must be positive.
+
+    Raises:
+        FennecInputError: naming the first bad option.
+    """
+    for name, value in options.items():
+        if name in _CHECKS:
+            _CHECKS[name](value, name)
+    if all(w in options for w in LOSS_WEIGHTS) and not any(options[w] > 0 for w in LOSS_WEIGHTS):
+        raise FennecInputError(f"{', '.join(LOSS_WEIGHTS)}: all 0, so nothing would be learnt; give at least one "
+                               "loss a positive weight")
 
 
 def is_held_out(name: str, test_fraction: float = 0.2) -> bool:
@@ -99,7 +146,14 @@ def train_encoder(graphs: Sequence[Data], *, dim: int = 64, hidden: int = 32, nu
 
     Returns:
         (encoder in eval mode, info dict with the loss history, target statistics and family list).
+
+    Raises:
+        FennecInputError: a bad option value (:func:`check_options`), or fewer than 2 graphs.
+        TrainingDivergedError: the loss or a weight stopped being finite (e.g. a learning rate far too high).
     """
+    check_options(locals())
+    if len(graphs) < 2:
+        raise FennecInputError(f"graphs: training needs at least 2 graphs, got {len(graphs)}")
     torch.manual_seed(seed)
     gen = torch.Generator().manual_seed(seed)
     families = sorted({str(getattr(g, "family", "")) for g in graphs})
@@ -153,6 +207,11 @@ def train_encoder(graphs: Sequence[Data], *, dim: int = 64, hidden: int = 32, nu
                 l_fam = l_fam + 0.5 * F.cross_entropy(logits, b.y_fam)
                 acc += 0.5 * float((logits.argmax(1) == b.y_fam).float().mean())
             loss = w_contrast * l_con + w_reg * l_reg + w_family * l_fam + w_desc * l_desc
+            if not torch.isfinite(loss):  # one NaN step makes every weight NaN: stop while the cause is known
+                raise TrainingDivergedError(
+                    f"training diverged: the loss became {loss.item()} in epoch {epoch + 1} (contrast "
+                    f"{l_con.item():.4g}, reg {l_reg.item():.4g}, family {l_fam.item():.4g}, desc "
+                    f"{l_desc.item():.4g}); nothing was written; lower the learning rate (--lr) or the loss weights")
             opt.zero_grad()
             loss.backward()
             torch.nn.utils.clip_grad_norm_(params, 5.0)
@@ -174,6 +233,9 @@ def train_encoder(graphs: Sequence[Data], *, dim: int = 64, hidden: int = 32, nu
             if log is not None:
                 log(f"time budget of {time_budget} s reached after {epoch + 1} epochs")
             break
+    if not all(torch.isfinite(p).all() for p in params):  # an optimiser step can overflow after a finite loss
+        raise TrainingDivergedError("training diverged: some weights are not finite after the last step; nothing "
+                                    "was written; lower the learning rate (--lr)")
     enc.eval()
     info = {"history": history, "families": families, "target_mean": mean.tolist(), "target_std": std.tolist(),
             "epochs_run": len(history), "seconds": round(time.time() - t0, 1), "n_graphs": len(items),

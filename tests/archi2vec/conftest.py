@@ -39,3 +39,18 @@ def small_graphs():
     return [graph_from_timm("resnet10t"), graph_from_timm("mobilenetv3_small_050"), graph_from_timm("resnet18"),
             graph_from_torchvision("alexnet"), graph_from_timm("vit_tiny_patch16_224"),
             graph_from_timm("convnext_atto")]
+
+
+@pytest.fixture
+def data_dir(tmp_path, monkeypatch, small_graphs):
+    """A data dir with a tiny encoder trained on a few graphs, so the tests do not depend on shipped files; its
+    own empty cache."""
+    from archi2vec.api import save_encoder
+    from archi2vec.train import train_encoder
+
+    enc, info = train_encoder(small_graphs[:3], dim=8, hidden=16, num_layers=2, epochs=1, batch_size=3, log=None)
+    d = tmp_path / "data"
+    save_encoder(d / "encoder.pt", enc, info)
+    monkeypatch.setenv("ARCHI2VEC_DATA", str(d))
+    monkeypatch.setenv("ARCHI2VEC_CACHE", str(tmp_path / "cache"))
+    return d

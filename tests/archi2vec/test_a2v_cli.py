@@ -10,20 +10,6 @@ import pytest
 from archi2vec.cli import main
 
 
-@pytest.fixture
-def data_dir(tmp_path, monkeypatch, small_graphs):
-    """A data dir with a tiny encoder trained on a few graphs, so the tests do not depend on shipped files."""
-    from archi2vec.api import save_encoder
-    from archi2vec.train import train_encoder
-
-    enc, info = train_encoder(small_graphs[:3], dim=8, hidden=16, num_layers=2, epochs=1, batch_size=3, log=None)
-    d = tmp_path / "data"
-    save_encoder(d / "encoder.pt", enc, info)
-    monkeypatch.setenv("ARCHI2VEC_DATA", str(d))
-    monkeypatch.setenv("ARCHI2VEC_CACHE", str(tmp_path / "cache"))
-    return d
-
-
 def test_embed_json(data_dir, capsys) -> None:
     rc = main(["embed", "resnet10t", "torchvision:alexnet", "--format", "json"])
     assert rc == 0
@@ -90,7 +76,7 @@ def test_catalog_list_and_failures(data_dir, capsys) -> None:
     assert len(names) > 1300 and "torchvision:alexnet" in names and "timm:resnet50" in names
     assert main(["failures", "--format", "json"]) == 0
     out = json.loads(capsys.readouterr().out)
-    assert set(out) == {"failures", "n_ok", "pending"}
+    assert set(out) == {"failures", "n_ok", "pending", "damaged"}
 
 
 def test_missing_encoder_exit_1(tmp_path, monkeypatch, capsys) -> None:
