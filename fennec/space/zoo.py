@@ -269,6 +269,7 @@ def locked_space(space_dir: str | os.PathLike[str], name: str = "--space") -> It
         return
     path = lock_path(space_dir)
     try:
+        path.parent.mkdir(parents=True, exist_ok=True)  # a new space's folder (train --out a/new/space) is made here
         fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o666)
     except OSError as exc:
         raise FennecInputError(f"{name} {str(space_dir)!r}: cannot make its lock file {str(path)!r} "
