@@ -176,8 +176,9 @@ def timm_close_names(name: str) -> str:
     return f"; did you mean {', '.join(close)}?" if close else ""
 
 
-#: open_clip architecture -> timm architecture of its image tower, for archi2vec (the towers' vector and size):
-#: without it every open_clip model had no architecture, and RN50, ViT-B-32 and ViT-bigG-14 scored alike.
+#: ``data/aliases/open_clip_to_timm.csv``: open_clip architecture -> timm architecture of its image tower, for
+#: archi2vec (the towers' vector and size): without it every open_clip model had no architecture, and RN50, ViT-B-32
+#: and ViT-bigG-14 scored alike.
 #: Derived from open_clip 3.3's ``open_clip/model_configs/ARCH.json`` against ``timm.list_models()`` (timm 1.0):
 #: - a config whose ``vision_cfg`` names a ``timm_model_name`` maps to that name (open_clip builds its tower with timm);
 #: - open_clip's own ResNet towers (``vision_cfg.layers`` a list: attention-pool head, three-conv stem) map to timm's
@@ -185,103 +186,19 @@ def timm_close_names(name: str) -> str:
 #: - open_clip's own ViT towers map to timm's ``vit_*_clip_*`` of the same depth, width, patch and input size
 #:   (``layers``, ``width``, ``patch_size``, ``image_size``; ``-quickgelu`` to timm's ``*_clip_quickgelu_*`` where timm
 #:   has one); the text tower (roberta-, mt5-, nllb-, coca_) does not matter, only the image tower is ranked;
-#: - where timm has no tower of that shape, the closest one, marked "closest" below (same family and width, the
+#: - where timm has no tower of that shape, the closest one, its note "closest" (same family and width, the
 #:   nearest patch or input size).
 #: An architecture the table lacks (a newer open_clip) gets no architecture vector, as before.
-OPEN_CLIP_TO_TIMM: dict[str, str] = {
-    # open_clip ResNets (ModifiedResNet)
-    "RN50": "resnet50_clip", "RN50-quickgelu": "resnet50_clip", "RN101": "resnet101_clip",
-    "RN101-quickgelu": "resnet101_clip", "RN50x4": "resnet50x4_clip", "RN50x4-quickgelu": "resnet50x4_clip",
-    "RN50x16": "resnet50x16_clip", "RN50x16-quickgelu": "resnet50x16_clip", "RN50x64": "resnet50x64_clip",
-    "RN50x64-quickgelu": "resnet50x64_clip",
-    # open_clip ViTs (VisionTransformer): depth, width, patch, input size as timm's *_clip_* models
-    "ViT-S-16": "vit_small_patch16_224", "ViT-S-16-alt": "vit_small_patch16_224",  # closest: timm has no CLIP ViT-S
-    "ViT-S-32": "vit_small_patch32_224", "ViT-S-32-alt": "vit_small_patch32_224",  # closest
-    "ViT-M-16": "vit_medium_patch16_clip_224", "ViT-M-16-alt": "vit_medium_patch16_clip_224",
-    "ViT-M-32": "vit_medium_patch32_clip_224", "ViT-M-32-alt": "vit_medium_patch32_clip_224",
-    "ViT-B-32": "vit_base_patch32_clip_224", "ViT-B-32-quickgelu": "vit_base_patch32_clip_quickgelu_224",
-    "ViT-B-32-256": "vit_base_patch32_clip_256",
-    "ViT-B-32-plus-256": "vit_base_patch32_clip_256",  # closest: width 896 in open_clip, 768 in timm
-    "ViT-B-16": "vit_base_patch16_clip_224", "ViT-B-16-quickgelu": "vit_base_patch16_clip_quickgelu_224",
-    "ViT-B-16-plus": "vit_base_patch16_plus_clip_240",  # closest: the same tower at 240 px
-    "ViT-B-16-plus-240": "vit_base_patch16_plus_clip_240",
-    "ViT-L-14": "vit_large_patch14_clip_224", "ViT-L-14-quickgelu": "vit_large_patch14_clip_quickgelu_224",
-    "ViT-L-14-280": "vit_large_patch14_clip_224",  # closest
-    "ViT-L-14-336": "vit_large_patch14_clip_336", "ViT-L-14-336-quickgelu": "vit_large_patch14_clip_quickgelu_336",
-    "ViT-L-14-CLIPA": "vit_large_patch14_clip_224", "ViT-L-14-CLIPA-336": "vit_large_patch14_clip_336",
-    "ViT-L-14-worldwide": "vit_large_patch14_clip_224",
-    "ViT-L-14-worldwide-quickgelu": "vit_large_patch14_clip_quickgelu_224",
-    "ViT-L-16": "vit_large_patch16_224", "ViT-L-16-320": "vit_large_patch16_384",  # closest: no CLIP ViT-L/16
-    "ViT-H-14": "vit_huge_patch14_clip_224", "ViT-H-14-quickgelu": "vit_huge_patch14_clip_quickgelu_224",
-    "ViT-H-14-378": "vit_huge_patch14_clip_378", "ViT-H-14-378-quickgelu": "vit_huge_patch14_clip_quickgelu_378",
-    "ViT-H-14-CLIPA": "vit_huge_patch14_clip_224", "ViT-H-14-CLIPA-336": "vit_huge_patch14_clip_336",
-    "ViT-H-14-worldwide": "vit_huge_patch14_clip_224",
-    "ViT-H-14-worldwide-quickgelu": "vit_huge_patch14_clip_quickgelu_224",
-    "ViT-H-14-worldwide-378": "vit_huge_patch14_clip_378",
-    "ViT-H-16": "vit_huge_patch14_clip_224",  # closest: patch 14
-    "ViT-g-14": "vit_giant_patch14_clip_224",
-    "ViT-bigG-14": "vit_gigantic_patch14_clip_224",
-    "ViT-bigG-14-quickgelu": "vit_gigantic_patch14_clip_quickgelu_224",
-    "ViT-bigG-14-CLIPA": "vit_gigantic_patch14_clip_224",
-    "ViT-bigG-14-CLIPA-336": "vit_gigantic_patch14_clip_378",  # closest input size
-    "ViT-bigG-14-worldwide": "vit_gigantic_patch14_clip_224",
-    "ViT-bigG-14-worldwide-378": "vit_gigantic_patch14_clip_378",
-    "ViT-e-14": "vit_gigantic_patch14_clip_224",  # closest: the largest CLIP ViT timm has
-    # the same ViT image towers with other text towers
-    "coca_ViT-B-32": "vit_base_patch32_clip_224", "coca_roberta-ViT-B-32": "vit_base_patch32_clip_224",
-    "coca_ViT-L-14": "vit_large_patch14_clip_224",
-    "coca_base": "vit_base_patch16_clip_224",  # closest: patch 18 at 288 px in open_clip
-    "roberta-ViT-B-32": "vit_base_patch32_clip_224", "xlm-roberta-base-ViT-B-32": "vit_base_patch32_clip_224",
-    "mt5-base-ViT-B-32": "vit_base_patch32_clip_224", "nllb-clip-base": "vit_base_patch32_clip_224",
-    "xlm-roberta-large-ViT-H-14": "vit_huge_patch14_clip_224", "mt5-xl-ViT-H-14": "vit_huge_patch14_clip_224",
-    "nllb-clip-large": "vit_huge_patch14_clip_224",
-    # towers open_clip builds with timm: its config's timm_model_name
-    "EVA01-g-14": "eva_giant_patch14_224", "EVA01-g-14-plus": "eva_giant_patch14_224",
-    "EVA02-B-16": "eva02_base_patch16_clip_224", "EVA02-L-14": "eva02_large_patch14_clip_224",
-    "EVA02-L-14-336": "eva02_large_patch14_clip_336", "EVA02-E-14": "eva02_enormous_patch14_clip_224",
-    "EVA02-E-14-plus": "eva02_enormous_patch14_clip_224",
-    "MobileCLIP-S1": "fastvit_mci1", "MobileCLIP-S2": "fastvit_mci2", "MobileCLIP-B": "vit_base_mci_224",
-    "MobileCLIP2-S0": "fastvit_mci0", "MobileCLIP2-S2": "fastvit_mci2", "MobileCLIP2-S3": "fastvit_mci3",
-    "MobileCLIP2-S4": "fastvit_mci4", "MobileCLIP2-B": "vit_base_mci_224",
-    "MobileCLIP2-L-14": "vit_large_patch14_clip_224",
-    "PE-Core-T-16-384": "vit_pe_core_tiny_patch16_384", "PE-Core-S-16-384": "vit_pe_core_small_patch16_384",
-    "PE-Core-B-16": "vit_pe_core_base_patch16_224", "PE-Core-L-14-336": "vit_pe_core_large_patch14_336",
-    "PE-Core-bigG-14-448": "vit_pe_core_gigantic_patch14_448",
-    "ViT-B-16-SigLIP": "vit_base_patch16_siglip_224", "ViT-B-16-SigLIP-256": "vit_base_patch16_siglip_256",
-    "ViT-B-16-SigLIP-i18n-256": "vit_base_patch16_siglip_256", "ViT-B-16-SigLIP-384": "vit_base_patch16_siglip_384",
-    "ViT-B-16-SigLIP-512": "vit_base_patch16_siglip_512", "ViT-B-16-SigLIP2": "vit_base_patch16_siglip_224",
-    "ViT-B-16-SigLIP2-256": "vit_base_patch16_siglip_256", "ViT-B-16-SigLIP2-384": "vit_base_patch16_siglip_384",
-    "ViT-B-16-SigLIP2-512": "vit_base_patch16_siglip_512", "ViT-B-32-SigLIP2-256": "vit_base_patch32_siglip_256",
-    "ViT-L-16-SigLIP-256": "vit_large_patch16_siglip_256", "ViT-L-16-SigLIP-384": "vit_large_patch16_siglip_384",
-    "ViT-L-16-SigLIP2-256": "vit_large_patch16_siglip_256", "ViT-L-16-SigLIP2-384": "vit_large_patch16_siglip_384",
-    "ViT-L-16-SigLIP2-512": "vit_large_patch16_siglip_512",
-    "ViT-SO400M-14-SigLIP": "vit_so400m_patch14_siglip_224",
-    "ViT-SO400M-14-SigLIP-378": "vit_so400m_patch14_siglip_378",
-    "ViT-SO400M-14-SigLIP-384": "vit_so400m_patch14_siglip_384",
-    "ViT-SO400M-14-SigLIP2": "vit_so400m_patch14_siglip_224",
-    "ViT-SO400M-14-SigLIP2-378": "vit_so400m_patch14_siglip_378",
-    "ViT-SO400M-16-SigLIP-i18n-256": "vit_so400m_patch16_siglip_256",
-    "ViT-SO400M-16-SigLIP2-256": "vit_so400m_patch16_siglip_256",
-    "ViT-SO400M-16-SigLIP2-384": "vit_so400m_patch16_siglip_384",
-    "ViT-SO400M-16-SigLIP2-512": "vit_so400m_patch16_siglip_512",
-    "ViT-gopt-16-SigLIP2-256": "vit_giantopt_patch16_siglip_256",
-    "ViT-gopt-16-SigLIP2-384": "vit_giantopt_patch16_siglip_384",
-    "nllb-clip-base-siglip": "vit_base_patch16_siglip_384", "nllb-clip-large-siglip": "vit_so400m_patch14_siglip_384",
-    "ViTamin-S": "vitamin_small_224", "ViTamin-S-LTT": "vitamin_small_224", "ViTamin-B": "vitamin_base_224",
-    "ViTamin-B-LTT": "vitamin_base_224", "ViTamin-L": "vitamin_large_224", "ViTamin-L-256": "vitamin_large_256",
-    "ViTamin-L-336": "vitamin_large_336", "ViTamin-L-384": "vitamin_large_384", "ViTamin-L2": "vitamin_large2_224",
-    "ViTamin-L2-256": "vitamin_large2_256", "ViTamin-L2-336": "vitamin_large2_336",
-    "ViTamin-L2-384": "vitamin_large2_384", "ViTamin-XL-256": "vitamin_xlarge_256",
-    "ViTamin-XL-336": "vitamin_xlarge_336", "ViTamin-XL-384": "vitamin_xlarge_384",
-    "convnext_tiny": "convnext_tiny", "convnext_small": "convnext_small", "convnext_base": "convnext_base",
-    "convnext_base_w": "convnext_base", "convnext_base_w_320": "convnext_base", "convnext_large": "convnext_large",
-    "convnext_large_d": "convnext_large", "convnext_large_d_320": "convnext_large",
-    "convnext_xlarge": "convnext_xlarge",
-    "convnext_xxlarge": "convnext_xxlarge", "convnext_xxlarge_320": "convnext_xxlarge",
-    "swin_base_patch4_window7_224": "swin_base_patch4_window7_224",
-    "vit_medium_patch16_gap_256": "vit_medium_patch16_gap_256",
-    "vit_relpos_medium_patch16_cls_224": "vit_relpos_medium_patch16_cls_224",
-}
+def open_clip_to_timm() -> dict[str, str]:
+    """The shipped table of ``data/aliases/open_clip_to_timm.csv``: open_clip architecture -> timm architecture
+    of its image tower (how it was derived: the comment above; its ``note`` column marks the closest matches)."""
+    return _open_clip_table(str(data_dir() / "aliases" / "open_clip_to_timm.csv"))
+
+
+@functools.lru_cache(maxsize=4)
+def _open_clip_table(path: str) -> dict[str, str]:
+    with open(path, newline="", encoding="utf-8") as fh:
+        return {r["open_clip"]: r["timm"] for r in csv.DictReader(fh)}
 
 
 def _timm_words(arch: str, tag: str) -> str:
@@ -298,7 +215,7 @@ def id_metadata(source: str, rest: str, pretraining: str | None = None) -> tuple
     The one reading of an id for ingest (:func:`resolve_model`) and ``fennec zoo add``
     (:func:`fennec.space.zoo.model_from_id`), so a model means the same to the space whichever way it arrived:
     timm ``arch.tag`` and open_clip ``arch:tag`` read their pre-trained tag (:func:`pretraining_from_tag`);
-    an open_clip architecture is the timm architecture of its image tower (:data:`OPEN_CLIP_TO_TIMM`; None for
+    an open_clip architecture is the timm architecture of its image tower (:func:`open_clip_to_timm`; None for
     one the table lacks); torchvision ids are the timm architecture of the same network with ImageNet-1k weights.
     """
     if source == "timm":  # NAME or NAME:/path/to/weights: the weights file is no part of the architecture
@@ -306,7 +223,7 @@ def id_metadata(source: str, rest: str, pretraining: str | None = None) -> tuple
         return arch, pretraining or _timm_words(arch, tag)
     if source == "open_clip":  # ARCH:TAG; the image tower is a timm architecture where timm has one
         arch, _, tag = rest.partition(":")
-        return (OPEN_CLIP_TO_TIMM.get(arch), pretraining or pretraining_from_tag(tag)
+        return (open_clip_to_timm().get(arch), pretraining or pretraining_from_tag(tag)
                 or f"CLIP image-text contrastive pre-training ({tag or 'unknown data'})")
     if source == "torchvision":
         return (_TORCHVISION_TO_TIMM.get(rest, f"torchvision:{rest}"),

@@ -107,7 +107,9 @@ def test_the_open_clip_table_names_timm_architectures_and_covers_open_clip():
 
     import open_clip
 
-    from fennec.records.aliases import OPEN_CLIP_TO_TIMM, timm_knows
+    from fennec.records.aliases import open_clip_to_timm, timm_knows
+
+    OPEN_CLIP_TO_TIMM = open_clip_to_timm()
 
     assert [a for a in OPEN_CLIP_TO_TIMM.values() if not timm_knows(a)] == []
     assert sorted(set(open_clip.list_models()) - set(OPEN_CLIP_TO_TIMM)) == []
