@@ -278,6 +278,26 @@ def split_timm_id(rest: str) -> tuple[str, str | None]:
     return name, (path.strip() or None) if sep else None
 
 
+def check_text_option(value: object, name: str, *, what: str, left_out: str) -> str | None:
+    """A text option (a name, a pre-training text) stripped, None when it was left out; empty, blank or not text
+    is refused: ``--benchmark ""`` or ``--pretraining "  "`` fell back to a default here, stored blanks there.
+
+    Args:
+        value: The option's value (None when not given).
+        name: The option, e.g. ``--benchmark``.
+        what: What to give, e.g. ``a benchmark name``.
+        left_out: What leaving the option out gives, e.g. ``the file's benchmark column``.
+
+    Raises:
+        FennecInputError: ``NAME: expected WHAT, got VALUE; give one or leave NAME out for LEFT_OUT``.
+    """
+    if value is None:
+        return None
+    if not isinstance(value, str) or not value.strip():
+        raise FennecInputError(f"{name}: expected {what}, got {value!r}; give one or leave {name} out for {left_out}")
+    return value.strip()
+
+
 def check_path_option(value: str | os.PathLike[str] | None, name: str, *, what: str = "a path",
                       left_out: str = "") -> Path | None:
     """A path option as a :class:`Path`, None when it was left out; an explicitly empty value is an error.

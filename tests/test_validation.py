@@ -105,3 +105,14 @@ def test_ragged_rows_are_a_one_line_error_for_every_caller() -> None:
 
     with pytest.raises(FennecInputError, match=r"vectors: rows of different lengths do not form an \(N, D\) array"):
         check_matrix([[1.0, 2.0], [3.0]], "vectors")
+
+
+@pytest.mark.parametrize("value", ["", "   ", 5, ["a"]])
+def test_a_text_option_is_text_with_something_in_it(value) -> None:
+    from fennec.validation import check_text_option
+
+    with pytest.raises(FennecInputError, match=r"^--dataset: expected a dataset name, got .*; give one or leave "
+                                               r"--dataset out for the task's name$"):
+        check_text_option(value, "--dataset", what="a dataset name", left_out="the task's name")
+    assert check_text_option(None, "--dataset", what="a dataset name", left_out="x") is None
+    assert check_text_option("  pets ", "--dataset", what="a dataset name", left_out="x") == "pets"

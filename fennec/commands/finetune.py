@@ -73,16 +73,15 @@ def run(args: argparse.Namespace) -> int:
     """Handler of `fennec finetune`; returns the exit code (1 when some model failed)."""
     from fennec.commands._run_output import check_run_outputs, finish_run
     from fennec.tasks import read_task
-    from fennec.validation import check_path_option, check_seed
+    from fennec.validation import check_path_option, check_seed, check_text_option
     from fennec.zoo.extract import check_zoo_models
     from fennec.zoo.finetune import Finetuner
     from fennec.zoo.finetune_sweep import finetune_zoo
-    from fennec.zoo.runner import check_name_option
 
     check_seed(args.seed, "--seed")
     check_run_outputs(args.out, args.store)
-    check_name_option(args.benchmark, "--benchmark", "the default")
-    check_name_option(args.dataset, "--dataset", "the task's name")
+    check_text_option(args.benchmark, "--benchmark", what="a benchmark name", left_out="the default")
+    check_text_option(args.dataset, "--dataset", what="a dataset name", left_out="the task's name")
     check_path_option(args.checkpoints, "--checkpoints")  # an empty path is the current directory: refused
     check_path_option(args.save_to, "--save-to")
     tuner = Finetuner(protocol=args.protocol, epochs=args.epochs, lr=args.lr, head_lr_mult=args.head_lr_mult,

@@ -47,17 +47,16 @@ def run(args: argparse.Namespace) -> int:
     """Handler of `fennec score-zoo`; returns the exit code (1 when some model failed)."""
     from fennec.commands._run_output import check_run_outputs, finish_run
     from fennec.tasks import read_task
-    from fennec.validation import FennecInputError, check_positive_int, check_seed
+    from fennec.validation import FennecInputError, check_positive_int, check_seed, check_text_option
     from fennec.zoo import score_zoo
     from fennec.zoo.extract import check_zoo_models
-    from fennec.zoo.runner import check_name_option
 
     check_positive_int(args.max_images, "--max-images")
     check_positive_int(args.batch_size, "--batch-size")
     check_seed(args.seed, "--seed")
     check_run_outputs(args.out, args.store)
-    check_name_option(args.benchmark, "--benchmark", "the default")
-    check_name_option(args.dataset, "--dataset", "the task's name")
+    check_text_option(args.benchmark, "--benchmark", what="a benchmark name", left_out="the default")
+    check_text_option(args.dataset, "--dataset", what="a dataset name", left_out="the task's name")
     check_zoo_models(args.models)  # before the task is read; score_zoo checks them again (a library entry)
     task = read_task(args.task, args.classes)
     if task.kind != "images":

@@ -28,7 +28,7 @@ from fennec.records.metrics import PRETRAIN, PROTOCOLS, is_percent_metric
 from fennec.records.record import Record, value_problem
 from fennec.records.store import RecordStore
 from fennec.registry import unknown_name_message
-from fennec.validation import FennecInputError, check_file, read_csv_text
+from fennec.validation import FennecInputError, check_file, check_text_option, read_csv_text
 
 TIDY_REQUIRED = ("model", "dataset", "metric", "value")
 TIDY_OPTIONAL = ("benchmark", "source", "architecture", "pretraining", "protocol")
@@ -267,11 +267,9 @@ def ingest_file(store: RecordStore, path: str | Path, benchmark: str | None = No
         FennecInputError: ``FILE:LINE: reason`` for the first bad row; nothing is written then.
     """
     path = check_file(path, "records file", suffixes=(".csv",))
-    if benchmark is not None:
-        if not isinstance(benchmark, str) or not benchmark.strip():  # read as a missing --benchmark before
-            raise FennecInputError(f"--benchmark: expected a benchmark name, got {benchmark!r}; leave it out to "
-                                   "read the file's benchmark column")
-        benchmark = benchmark.strip()
+    # "" was read as a missing --benchmark, "  " as a record without one
+    benchmark = check_text_option(benchmark, "--benchmark", what="a benchmark name",
+                                  left_out="the file's benchmark column")
     if protocol is not None:
         protocol = protocol.strip().lower()
         if protocol not in PROTOCOLS:

@@ -19,7 +19,7 @@ from typing import Any
 
 from fennec.records.aliases import id_metadata, timm_close_names, timm_knows, timm_tag_problem
 from fennec.registry import unknown_name_message
-from fennec.validation import FennecInputError, check_model_id, split_timm_id
+from fennec.validation import FennecInputError, check_model_id, check_text_option, split_timm_id
 
 
 @dataclass(frozen=True)
@@ -176,21 +176,14 @@ def _check_open_clip_model(model_id: str, rest: str) -> None:
 
 
 def check_pretraining(text: str | None, name: str = "pretraining") -> str | None:
-    """A pre-training text as given, None when left out; an empty or blank text is refused.
-
-    ``--pretraining ""`` fell back to the tag's text while ``"   "`` was stored as a blank text: both meant "no
-    text" and neither was said.
+    """A pre-training text, stripped; None when left out (the id's tag or checkpoint says it). An empty or blank
+    text is refused: ``--pretraining ""`` fell back to the tag's text while ``"   "`` was stored as blank.
 
     Raises:
         FennecInputError: for an empty or blank text.
     """
-    if text is None:
-        return None
-    if not isinstance(text, str) or not text.strip():
-        raise FennecInputError(f"{name}: empty text {text!r}; say what the weights were pre-trained on (e.g. "
-                               f"'supervised on ImageNet-1k'), or leave {name} out to read it from the id's tag "
-                               "or checkpoint")
-    return text
+    return check_text_option(text, name, what="what the weights were pre-trained on (e.g. 'supervised on "
+                             "ImageNet-1k')", left_out="the text the id's tag or checkpoint gives")
 
 
 def model_from_id(model_id: str, pretraining: str | None = None) -> ZooModel:

@@ -41,6 +41,7 @@ from fennec.validation import (
     check_positive_int,
     check_positive_number,
     check_seed,
+    check_text_option,
 )
 from fennec.zoo.finetune_data import augment, capped, decoded, task_split
 
@@ -194,10 +195,8 @@ class Finetuner:
         if pretraining is not None and save_to is None:  # it would be dropped without a word
             raise FennecInputError("--pretraining: describes the model kept with --save-to; give --save-to FILE.pt "
                                    "too, or leave --pretraining out")
-        if pretraining is not None and (not isinstance(pretraining, str) or not pretraining.strip()):
-            # a kept model with no pre-training text means nothing to the space's text tower
-            raise FennecInputError(f"--pretraining: expected a non-empty text, got {pretraining!r}; say what the "
-                                   "model was trained on, or leave the option out for the default")
+        # a kept model with no pre-training text means nothing to the space's text tower
+        check_text_option(pretraining, "--pretraining", what="what the model was trained on", left_out="the default")
         if checkpoints is not None and Path(checkpoints).exists() and not Path(checkpoints).is_dir():
             raise FennecInputError(f"--checkpoints {str(checkpoints)!r}: is a file; give a directory")
 

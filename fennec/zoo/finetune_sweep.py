@@ -13,13 +13,12 @@ from collections.abc import Callable
 from pathlib import Path
 
 from fennec.tasks.task import Task
-from fennec.validation import FennecInputError
+from fennec.validation import FennecInputError, check_text_option
 from fennec.zoo.extract import check_zoo_models, record_id
 from fennec.zoo.finetune import Finetuner, FinetuneResult, ModelLoader, load_zoo_model
 from fennec.zoo.finetune_data import TaskImageError
 from fennec.zoo.runner import (
     RunResult,
-    check_name_option,
     insert_records,
     model_columns,
     one_line,
@@ -98,8 +97,9 @@ def finetune_zoo(models: list[str], task: Task, finetuner: Finetuner, *, out: st
     # record ids, loadable too (a timm id keeps its weights file); what they name is the loader's to say
     ids = (check_zoo_models(models) if loader is load_zoo_model
            else list(dict.fromkeys(record_id(m) for m in models)))
-    benchmark = check_name_option(benchmark, "--benchmark", f"{DEFAULT_BENCHMARK!r}") or DEFAULT_BENCHMARK
-    dataset = check_name_option(dataset, "--dataset", "the task's name") or task.name
+    benchmark = check_text_option(benchmark, "--benchmark", what="a benchmark name",
+                                  left_out=f"{DEFAULT_BENCHMARK!r}") or DEFAULT_BENCHMARK
+    dataset = check_text_option(dataset, "--dataset", what="a dataset name", left_out="the task's name") or task.name
     finetuner.check_task(task)  # what would fail every model is bad input, said once
     if save_to is not None and len(ids) != 1:
         raise FennecInputError(f"--save-to: keeps one model; give one --models id, not {len(ids)}")

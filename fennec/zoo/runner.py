@@ -29,7 +29,7 @@ from fennec.io import atomic_open
 from fennec.tasks.images import TaskImageError
 from fennec.tasks.sampler import DEFAULT_PROBE_SIZE, sample_probe_set
 from fennec.tasks.task import Task
-from fennec.validation import FennecInputError, read_csv_text
+from fennec.validation import FennecInputError, check_text_option, read_csv_text
 from fennec.zoo.extract import check_zoo_models, extract_features
 
 #: The columns a runner writes: a record in ingest's tidy format with its protocol, and the model's architecture
@@ -122,26 +122,6 @@ def one_line(exc: BaseException) -> str:
     """A failure as one line for a report: an input error's own message, else its type and first line."""
     text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
     return f"{type(exc).__name__}: {text}" if not isinstance(exc, FennecInputError) else text
-
-
-def check_name_option(value: object, name: str, left_out: str) -> str | None:
-    """A ``--benchmark``/``--dataset`` value, stripped (as ingest strips a cell, so both routes store one name);
-    None when the option was left out.
-
-    Args:
-        value: The option's value (None when not given).
-        name: The option, e.g. ``--benchmark``.
-        left_out: What leaving the option out gives, for the message.
-
-    Raises:
-        FennecInputError: an empty or blank value, before any model runs (its records could not be stored).
-    """
-    if value is None:
-        return None
-    if not isinstance(value, str) or not value.strip():
-        raise FennecInputError(f"{name}: expected a non-empty name, got {value!r}; give one or leave the option "
-                               f"out for {left_out}")
-    return value.strip()
 
 
 _SCORE_TOOL = "fennec score-zoo: "
@@ -273,8 +253,10 @@ def score_zoo(models: list[str], task: Task, methods: list[str], *, out: str | o
 
     methods = _check_methods(list(methods))
     ids = check_zoo_models(models)
-    benchmark = check_name_option(benchmark, "--benchmark", f"{DEFAULT_BENCHMARK!r}") or DEFAULT_BENCHMARK
-    dataset = check_name_option(dataset, "--dataset", "the task's name") or task.name
+    # stripped, as ingest strips a cell, so both routes store one name; blank is refused before any model runs
+    benchmark = check_text_option(benchmark, "--benchmark", what="a benchmark name",
+                                  left_out=f"{DEFAULT_BENCHMARK!r}") or DEFAULT_BENCHMARK
+    dataset = check_text_option(dataset, "--dataset", what="a dataset name", left_out="the task's name") or task.name
     if task.kind != "images":
         raise FennecInputError(f"task {task.source or task.name}: score-zoo needs images (an image folder or a "
                                f"manifest), got a {task.kind} task")

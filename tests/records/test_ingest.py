@@ -267,5 +267,6 @@ def test_a_file_in_the_other_unit_from_the_stores_is_refused(empty_store, tmp_pa
 def test_a_blank_benchmark_option_is_named(empty_store, tmp_path, benchmark):
     """'' read as a missing --benchmark (\"give --benchmark NAME\"), '   ' as a record without a benchmark."""
     path = _write(tmp_path, "model,dataset,metric,value\ntimm:resnet18,cifar10,top1_acc,80\n")
-    with pytest.raises(FennecInputError, match=r"^--benchmark: expected a benchmark name, got '\s*'; leave it out"):
+    with pytest.raises(FennecInputError, match=r"^--benchmark: expected a benchmark name, got '\s*'; give one or "
+                                               r"leave --benchmark out for the file's benchmark column$"):
         ingest_file(empty_store, path, benchmark=benchmark)

@@ -159,5 +159,5 @@ def test_an_id_with_a_comma_or_a_control_character_is_refused_in_one_line(model_
 
 @pytest.mark.parametrize("text", ["", "   ", "\t"])
 def test_a_blank_pretraining_text_is_refused(text):
-    with pytest.raises(FennecInputError, match=r"pretraining: empty text"):
+    with pytest.raises(FennecInputError, match=r"pretraining: expected what the weights were pre-trained on"):
         model_from_id("timm:resnet18", pretraining=text)

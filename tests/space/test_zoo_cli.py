@@ -177,8 +177,9 @@ def test_zoo_add_replace_makes_the_vector_anew(space, run_cli):
     (["local:/x/comma,x.pt"], r"holds a comma.*rename the file"),
     (["local:/x/tab\tx.pt"], r"holds the control character '\\t'.*rename the file"),
     (["local:/x/nl\nx.pt"], r"holds the control character '\\n'.*rename the file"),
-    (["timm:resnet18", "--pretraining", ""], r"--pretraining: empty text ''"),
-    (["timm:resnet18", "--pretraining", "   "], r"--pretraining: empty text '   '"),
+    (["timm:resnet18", "--pretraining", ""], r"--pretraining: expected what the weights were pre-trained on .*, "
+                                             r"got ''; give one or leave --pretraining out"),
+    (["timm:resnet18", "--pretraining", "   "], r"--pretraining: expected what the weights .*, got '   '"),
     (["open_clip:RN50"], r"names no pre-trained weights; give open_clip:RN50:TAG with TAG one of openai"),
 ])
 def test_bad_ids_and_texts_are_one_line_and_leave_the_space_alone(space, run_cli, argv, message):

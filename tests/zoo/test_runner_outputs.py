@@ -187,9 +187,9 @@ def test_a_record_finetune_copies_between_its_outputs_keeps_protocol_and_model(t
 
 @pytest.mark.parametrize("command", ["score-zoo", "finetune"])
 @pytest.mark.parametrize(("extra", "match"), [
-    pytest.param(["--benchmark", ""], "--benchmark: expected a non-empty name, got ''", id="empty-benchmark"),
-    pytest.param(["--benchmark", "  "], "--benchmark: expected a non-empty name", id="blank-benchmark"),
-    pytest.param(["--dataset", ""], "--dataset: expected a non-empty name", id="empty-dataset"),
+    pytest.param(["--benchmark", ""], "--benchmark: expected a benchmark name, got ''", id="empty-benchmark"),
+    pytest.param(["--benchmark", "  "], "--benchmark: expected a benchmark name", id="blank-benchmark"),
+    pytest.param(["--dataset", ""], "--dataset: expected a dataset name", id="empty-dataset"),
     pytest.param(["--models", "bogus"], "--models: model 'timm:bogus': timm has no architecture 'bogus'",
                  id="unknown-name"),
     pytest.param(["--models", "timm:x:/nonexist.pth"],
@@ -218,11 +218,11 @@ def test_bad_names_and_model_ids_are_refused_before_any_work(tmp_path: Path, run
 
 def test_the_library_refuses_them_too(folder: Path, tmp_path: Path) -> None:
     task = read_task(folder)
-    with pytest.raises(FennecInputError, match="--dataset: expected a non-empty name"):
+    with pytest.raises(FennecInputError, match="--dataset: expected a dataset name"):
         score_zoo([TINY], task, ["logme"], dataset=" ", progress=False)
     with pytest.raises(FennecInputError, match="--models: model 'timm:bogus'"):
         score_zoo(["bogus"], task, ["logme"], progress=False)
-    with pytest.raises(FennecInputError, match="--benchmark: expected a non-empty name"):
+    with pytest.raises(FennecInputError, match="--benchmark: expected a benchmark name"):
         finetune_zoo([TINY], task, Finetuner(), benchmark="")
     with pytest.raises(FennecInputError, match="--models: model 'timm:bogus'"):
         finetune_zoo(["bogus"], task, Finetuner())
@@ -233,7 +233,7 @@ def test_the_library_refuses_them_too(folder: Path, tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(("extra", "match"), [
-    pytest.param(["--save-to", "m.pt", "--pretraining", " "], "--pretraining: expected a non-empty text",
+    pytest.param(["--save-to", "m.pt", "--pretraining", " "], "--pretraining: expected what the model was trained on",
                  id="blank"),
     pytest.param(["--pretraining", "birds"], "--pretraining: describes the model kept with --save-to",
                  id="without-save-to"),
