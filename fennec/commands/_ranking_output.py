@@ -48,6 +48,11 @@ def to_table(results: list[dict[str, Any]]) -> str:
             rng = r["accuracy_range"]
             span = f"{rng[0]:.1f}-{rng[1]:.1f}" if rng else ("cold start" if r["cold_start"] else "-")
             lines.append(f"{r['rank']:>4}  {r['model']:<{width}} {r['score']:>8.3f}  {span:>24}")
+        if res["nearest_tasks"] and any(not r["accuracy_range"] and not r["cold_start"] for r in res["ranking"]):
+            # a bare "-" under the flagship example's every row read as a fault
+            names = ", ".join(t["task"] for t in res["nearest_tasks"])
+            lines.append(f"(-: no published accuracy of the model on {names}; its score comes from its records on "
+                         "other tasks)")
         lines.append("")
     return "\n".join(lines).rstrip() + "\n"
 

@@ -21,22 +21,18 @@ from fennec.records.metrics import (
     PRETRAIN,
     higher_is_better,
     is_cheap_metric,
+    is_percent_metric,
     is_transfer,
     main_metric_records,
     oriented,
 )
-from fennec.space.fit import Batch
+from fennec.space.fit import CLIP_SIGMA, Batch
 
 
 def records_hash(records: Sequence[Any]) -> str:
     """A stable hash of (benchmark, model, dataset, metric, value) over the records, order-free."""
     rows = sorted(f"{r.benchmark}|{r.model}|{r.dataset}|{r.metric}|{float(r.value)!r}" for r in records)
     return hashlib.sha256("\n".join(rows).encode()).hexdigest()
-
-
-def as_percent(value: float, metric: str) -> float:
-    """Fine-tuning results on one scale for display: fractions in [0, 1] become percentages."""
-    return value * 100.0 if ("fraction" in metric or 0.0 <= value <= 1.0) else value
 
 
 def usable_records(records: Sequence[Any]) -> tuple[list[Any], list[tuple[str, str]]]:
@@ -84,19 +80,49 @@ def benchmark_aliases(kept: list[Any], copies: list[tuple[str, str]], share: flo
     return out
 
 
-def result_history(recs: Sequence[Any], model_ids: list[str], task_names: list[str]) -> np.ndarray:
-    """(M, T) mean published result in percent (NaN where none), the accuracy ranges of recommendations: cheap
-    scores and lower-is-better metrics (errors, losses) left out."""
+def result_history(recs: Sequence[Any], model_ids: list[str], task_names: list[str],
+                   n_classes: Sequence[int] | None = None) -> np.ndarray:
+    """(M, T) mean published result in percent (NaN where none): the accuracy ranges of recommendations.
+
+    Only accuracy-like results count (:func:`~fennec.records.metrics.is_percent_metric`, higher is better, not a
+    cheap score): a regression score (Model Spider's utkface, -395 to 0) shown under "published (%)" made ranges
+    such as -384.6-75.0. A group of results (benchmark, dataset, metric) is in percent, or in fractions when none
+    is above 1 (the unit of a whole table, not of each value: a failed run at 0.99 % is not 99 %). Failed runs
+    are left out, since a range says what a model reaches: a result at or below chance, 100 / classes percent
+    (TransferGraph's Food-101 table holds 0.99 % for most of its models), and one that sigma clipping sets aside
+    in its group, as training does (:data:`~fennec.space.fit.CLIP_SIGMA`).
+
+    Args:
+        recs: Usable records (:func:`usable_records`).
+        model_ids, task_names: The space's models and historical tasks (rows and columns).
+        n_classes: Classes of each task of ``task_names`` (0: unknown, no chance level applied).
+    """
+    from scipy.stats import sigmaclip
+
     mpos = {m: i for i, m in enumerate(model_ids)}
     tpos = {t: i for i, t in enumerate(task_names)}
+    classes = dict(zip(task_names, n_classes or [0] * len(task_names), strict=True))
+    groups: dict[tuple[str, str, str], list[Any]] = {}
+    for r in recs:
+        if is_percent_metric(r.metric) and higher_is_better(r.metric) and not is_cheap_metric(r.metric):
+            groups.setdefault((r.benchmark, r.dataset, r.metric), []).append(r)
     total = np.zeros((len(model_ids), len(task_names)))
     count = np.zeros_like(total)
-    for r in recs:
-        if is_cheap_metric(r.metric) or not higher_is_better(r.metric):
-            continue
-        i, j = mpos[r.model], tpos[r.dataset]
-        total[i, j] += as_percent(float(r.value), r.metric)
-        count[i, j] += 1
+    for (_, dataset, _), rows in groups.items():
+        percent = np.array([float(r.value) for r in rows])
+        if percent.max() <= 1.0:
+            percent = percent * 100.0
+        # chance with a margin for rounding (a table gives 0.99 for 1 / 101)
+        chance = 100.0 / classes[dataset] * 1.05 if classes[dataset] > 1 else -np.inf
+        kept = percent > chance
+        if kept.sum() >= 3 and np.ptp(percent[kept]) > 0:
+            _, low, high = sigmaclip(percent[kept], CLIP_SIGMA, CLIP_SIGMA)
+            kept &= (percent >= low) & (percent <= high)
+        for r, v, keep in zip(rows, percent, kept, strict=True):
+            if keep:
+                i, j = mpos[r.model], tpos[r.dataset]
+                total[i, j] += v
+                count[i, j] += 1
     with np.errstate(invalid="ignore"):
         return np.where(count > 0, total / np.maximum(count, 1), np.nan)
 

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import hashlib
 import os
+import warnings
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 
 import numpy as np
 
-from fennec.validation import FennecInputError
+from fennec.validation import FennecInputError, FennecInputWarning
 
 KINDS = ("images", "features", "names")
 # Bytes of each image file that go into the fingerprint (with its path, size and label): enough to notice a changed
@@ -146,6 +147,23 @@ def clean_class_name(name: str) -> str:
     return " ".join(str(name).replace("_", " ").split())
 
 
+def _warn_names_read_alike(names: list[str], where: str) -> None:
+    """Warn about distinct class names that differ only in case, underscores or spacing (``Owl``/``owl``,
+    ``red_fox``/``red fox``): two classes to the task, one name to a reader, and likely one class split in two."""
+    seen: dict[str, str] = {}
+    alike = []
+    for n in names:
+        key = clean_class_name(n).casefold()
+        if key in seen:
+            alike.append((seen[key], n))
+        else:
+            seen[key] = n
+    if alike:
+        shown = ", ".join(f"{a!r} and {b!r}" for a, b in alike[:3]) + (" ..." if len(alike) > 3 else "")
+        warnings.warn(f"task {where}: class names {shown} differ only in case, underscores or spaces; if each pair "
+                      "is one class, merge them", FennecInputWarning, stacklevel=3)
+
+
 def validate_task(task: Task) -> None:
     """Check a task; raises FennecInputError (one line) for an empty task, a single class, a class without
     examples, duplicate class names or inconsistent arrays."""
@@ -161,6 +179,7 @@ def validate_task(task: Task) -> None:
     dupes = sorted({n for n in names if names.count(n) > 1})
     if dupes:
         raise FennecInputError(f"task {where}: duplicate class name(s) {dupes[:5]}; class names must be unique")
+    _warn_names_read_alike(names, where)
     if len(names) < 2:
         raise FennecInputError(f"task {where}: only one class ({names[0]!r}); a task needs at least 2 classes")
     if task.kind == "names":

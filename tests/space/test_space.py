@@ -181,6 +181,21 @@ def test_nearest_tasks_and_accuracy_range(fitted, world):
     assert 80 < lo <= hi < 90
 
 
+def test_a_task_known_by_its_class_names_is_compared_by_them_alone(fitted, world):
+    """A task without a description is compared by the parts it has: the same class names as a historical task
+    are a similarity of 1, whatever that task's description (the cosine of the concatenated text parts was lower
+    the longer a historical task's description, so tasks with short descriptions came first: a probe)."""
+    import dataclasses
+
+    _, _, tasks = world
+    names_only = dataclasses.replace(tasks["birds"], name="my birds", description="")
+    nearest = fitted.nearest_tasks(fitted.task_vectors([names_only])[0], k=3)
+    assert nearest[0][0] == "birds" and nearest[0][1] == pytest.approx(1.0, abs=1e-5)
+    # a task with both parts: the mean of the two cosines, each 1 for the task itself
+    own = fitted.nearest_tasks(fitted.task_vectors([tasks["birds"]])[0], k=1)
+    assert own == [("birds", pytest.approx(1.0, abs=1e-5))]
+
+
 def test_a_ranking_without_nearest_tasks_says_whose_text_is_missing(fitted, world):
     """A space trained on tasks without cards said the new task had no class names when it had some."""
     from fennec.records.cards import TaskCard

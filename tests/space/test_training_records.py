@@ -9,7 +9,6 @@ import numpy as np
 
 from fennec.records import Record
 from fennec.space.training_records import (
-    as_percent,
     benchmark_aliases,
     records_hash,
     result_history,
@@ -73,4 +72,30 @@ def test_history_keeps_accuracies_in_percent_and_leaves_out_errors_and_scores():
     h = result_history([acc, frac, again, err, score], ["a", "b"], ["x", "y"])
     np.testing.assert_allclose(h[0], [82.0, 50.0])  # the mean of two papers' runs; a fraction as percent
     assert np.isnan(h[1]).all()
-    assert as_percent(0.5, "top1_acc") == 50.0 and as_percent(81.0, "top1_acc") == 81.0
+
+
+def test_history_leaves_out_regression_scores_and_failed_runs_and_reads_units_per_table():
+    """A probe found "published (%)" ranges of -384.6-75.0 (Model Spider's regression scores of utkface) and
+    1.0-92.0 (TransferGraph's runs that failed at chance on Food-101, which training sets aside)."""
+    models = [f"m{i}" for i in range(40)]
+    regression = [Record(model="m0", dataset="age", benchmark="b",
+                         metric="regression_finetune_score_as_given_higher_better", value=-384.6)]
+    # a table in fractions: 39 runs near 0.8 and one that failed at chance (0.0099, i.e. 0.99 %, not 99 %)
+    fractions = [Record(model=m, dataset="food", benchmark="tg", metric="test_accuracy",
+                        value=0.0099 if m == "m0" else 0.80 + 0.001 * i) for i, m in enumerate(models)]
+    h = result_history(regression + fractions, models, ["age", "food"])
+    assert np.isnan(h[:, 0]).all()  # not an accuracy: no range
+    assert np.isnan(h[0, 1])  # the failed run is set aside, as sigma clipping does in training
+    np.testing.assert_allclose(h[1:, 1], [80.0 + 0.1 * i for i in range(1, 40)])
+
+
+def test_history_leaves_out_runs_at_chance_even_when_most_runs_failed():
+    """TransferGraph's Food-101 table holds 0.99 % (chance for 101 classes) for most of its models: sigma
+    clipping keeps those, so chance is what sets them aside."""
+    models = [f"m{i}" for i in range(40)]
+    recs = [Record(model=m, dataset="food", benchmark="tg", metric="test_accuracy",
+                   value=0.0099 if i < 30 else 0.85 + 0.001 * i) for i, m in enumerate(models)]
+    h = result_history(recs, models, ["food"], [101])[:, 0]
+    assert np.isnan(h[:30]).all()
+    np.testing.assert_allclose(h[30:], [85.0 + 0.1 * i for i in range(30, 40)])
+    assert np.isfinite(result_history(recs, models, ["food"])[:, 0]).sum() == 40  # classes unknown: no chance level

@@ -37,3 +37,20 @@ def test_names_and_description_must_be_text(names, description, message) -> None
 
 def test_integer_labels_stay_usable_as_names() -> None:
     assert task_from_class_names("t", [0, np.int64(1)]).class_names == ("0", "1")
+
+
+def test_class_names_that_read_alike_are_warned_about() -> None:
+    """'owl' and 'Owl' (or red_fox and 'red fox') were two classes with nothing said: likely one class in two."""
+    import warnings
+
+    import pytest
+
+    from fennec.tasks import task_from_class_names
+    from fennec.validation import FennecInputWarning
+
+    with pytest.warns(FennecInputWarning, match=r"class names 'owl' and 'Owl', 'red_fox' and 'Red  Fox' differ only "
+                                                r"in case, underscores or spaces"):
+        task_from_class_names("t", ["owl", "Owl", "red_fox", "eagle", "Red  Fox"])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        task_from_class_names("t", ["owl", "eagle", "red fox"])  # nothing alike: no warning
