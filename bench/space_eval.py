@@ -152,7 +152,23 @@ def read_results(path: str | Path) -> dict:
     if not isinstance(results, dict):
         raise FennecInputError(f"{path}: not a result file of bench/space_eval.py (expected a JSON object of "
                                "benchmarks)")
+    check_results(results, path)
     return results
+
+
+def check_results(results: dict, path: str | Path) -> None:
+    """Refuse a JSON object that is not ``{benchmark: {protocol: {method: report}}}``: another script's result
+    file would otherwise be merged into (and overwritten by ``--out``) or fail in the tables with a traceback."""
+    for bench, by_protocol in results.items():
+        where = f"{path}: not a result file of bench/space_eval.py"
+        if bench not in BENCHMARKS:
+            raise FennecInputError(f"{where} (its key {bench!r} is not a benchmark; expected one of "
+                                   f"{', '.join(BENCHMARKS)})")
+        if not isinstance(by_protocol, dict) or not set(by_protocol) <= {"lodo", "lomo"}:
+            raise FennecInputError(f"{where} (expected {{{bench!r}: {{'lodo' or 'lomo': {{method: report}}}}}})")
+        for by_method in by_protocol.values():
+            if not isinstance(by_method, dict) or not all(isinstance(rep, dict) for rep in by_method.values()):
+                raise FennecInputError(f"{where} (expected each method's report to be a JSON object)")
 
 
 def parse_params(items: list[str]) -> dict:
@@ -224,11 +240,19 @@ def _main(argv: list[str] | None) -> int:
     args = ap.parse_args(argv)
     if args.versus:
         first, second = ([read_results(f) for f in side.split(",")] for side in args.versus)
-        print(runs_table(first, second))
+        table = runs_table(first, second)
+        if table.count("\n") < 2:  # the header alone
+            raise FennecInputError(f"--versus {' '.join(args.versus)}: nothing to compare (the two sides share no "
+                                   "benchmark and protocol that fennec ran on in every file)")
+        print(table)
         return 0
     if args.seeds_table:
         runs = [read_results(p) for p in args.seeds_table]
-        protocol = next(p for r in runs for by in r.values() for p in by)
+        protocols = sorted({p for r in runs for by in r.values() for p in by})
+        if len(protocols) != 1:
+            raise FennecInputError(f"--seeds-table: expected runs of one protocol, the files hold "
+                                   f"{' and '.join(protocols) if protocols else 'no runs'}")
+        protocol = protocols[0]
         print(seeds_table(runs, protocol, "params" if protocol == "lomo" else "prior"))
         return 0
     if args.table:
@@ -262,6 +286,10 @@ def _main(argv: list[str] | None) -> int:
         if key not in known:  # found now, not as a skipped method after minutes of other methods' runs
             message = unknown_name_message("TransferSpace hyper-parameter", key, known)
             raise FennecInputError(f"--fennec-param: {message}")
+    try:  # the values too (dim=-3), not only the names: fit checks them only after the other methods' runs
+        TransferSpace(**params)._check_params()
+    except FennecInputError as err:
+        raise FennecInputError(f"--fennec-param: {err}") from None
     # a --store typo must not become a new store of the shipped records, evaluated as if it were the user's
     store = open_store(args, must_exist=True)
     check_names(args.benchmark, args.methods, store)

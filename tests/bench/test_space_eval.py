@@ -171,3 +171,28 @@ def test_a_run_that_fails_midway_is_named_and_makes_the_exit_code_1(bench_script
     assert "sfda_supervised lomo params: failed (RuntimeError: out of memory)" in err
     assert err.strip().splitlines()[-1] == f"1 run(s) failed and are not in {out}: sfda_supervised lomo params"
     assert list(json.loads(out.read_text())["sfda_supervised"]["lomo"]) == ["random"]  # the others are kept
+
+
+def test_other_scripts_files_and_empty_comparisons_are_refused_and_never_overwritten(bench_script, tmp_path,
+                                                                                      capsys, no_evaluation):
+    script = bench_script("space_eval")
+    other = tmp_path / "task_text.json"
+    other.write_text(json.dumps({"results": {"logme_tllib": {"text": {"mean": {}}}}}))
+    kept = other.read_text()
+    rep = {"per_dataset": {"d0": {"weighted_tau": 0.5}}, "mean": {"weighted_tau": 0.5}}
+    lodo, lomo, empty = tmp_path / "lodo.json", tmp_path / "lomo.json", tmp_path / "empty.json"
+    lodo.write_text(json.dumps({"logme_tllib": {"lodo": {"fennec": rep}}}))
+    lomo.write_text(json.dumps({"logme_tllib": {"lomo": {"fennec": rep}}}))
+    empty.write_text("{}")
+    cases = {"not a result file of bench/space_eval.py": ["--out", str(other)],
+             "not a benchmark": ["--table", str(other)],
+             "nothing to compare": ["--versus", str(lodo), str(lomo)],
+             "no runs": ["--seeds-table", str(empty)],
+             "expected runs of one protocol": ["--seeds-table", str(lodo), str(lomo)],
+             "--fennec-param: dim: expected a positive integer, got -3": ["--fennec-param", "dim=-3", "--out",
+                                                                         str(tmp_path / "o.json")]}
+    for match, argv in cases.items():
+        assert script.main(argv) == 2, argv
+        err = capsys.readouterr().err
+        assert match in err and one_line_error(err, "space_eval"), err
+    assert other.read_text() == kept and not (tmp_path / "o.json").exists()
