@@ -83,6 +83,9 @@ def check_args(args: argparse.Namespace) -> None:
     if args.models < FILTER_MIN:  # (a) times the certified scan, which a smaller zoo never builds
         raise FennecInputError(f"--models {args.models}: the certified 8-bit scan timed in (a) needs a zoo of at "
                                f"least {FILTER_MIN:,} models (FILTER_MIN); give --models {FILTER_MIN} or more")
+    if args.batch_models < K:  # (b) is a top-K search: argpartition needs K models
+        raise FennecInputError(f"--batch-models {args.batch_models}: the batched search (b) is a top-{K} search; "
+                               f"give --batch-models {K} or more")
     if args.e2e_repeats < 1:
         raise FennecInputError(f"--e2e-repeats {args.e2e_repeats}: give at least 1 (the warm time is a median of "
                                "these runs)")
@@ -386,11 +389,12 @@ def bench_e2e(args: argparse.Namespace) -> dict:
 def main(argv: list[str] | None = None) -> int:
     """Run the bench, print its table and write the JSON; bad input is one line on stderr and exit code 2."""
     args = parse_args(argv)
-    if args.threads < 1:
-        # refused before the pins (libgomp reads OMP_NUM_THREADS=0 as an error), which come before numpy loads,
-        # and fennec.validation imports numpy
-        print(f"bench/recommend.py: error: --threads: expected a positive integer, got {args.threads}",
-              file=sys.stderr)
+    cores = os.cpu_count() or 1
+    if args.threads < 1 or args.threads > cores:
+        # refused before the pins (libgomp reads OMP_NUM_THREADS=0 as an error and 50000 as out of memory; 100000
+        # segfaults), which come before numpy loads, and fennec.validation imports numpy
+        print(f"bench/recommend.py: error: --threads: expected a positive integer of at most {cores} (the cores "
+              f"of this machine), got {args.threads}", file=sys.stderr)
         return 2
     pin_threads(args.threads)
     from fennec.validation import FennecInputError

@@ -39,6 +39,7 @@ def test_bad_options_exit_2_with_one_line_before_any_work(script, tmp_path, caps
              "--batch-tasks: expected a positive integer, got 0": ["--batch-tasks", "0"],
              "--batch-models: expected a positive integer, got -1": ["--batch-models", "-1"],
              "needs a zoo of at least": ["--models", "1000"],
+             "--batch-models 3: the batched search (b) is a top-10 search": ["--batch-models", "3", "--skip-e2e"],
              "--e2e-repeats 0: give at least 1": ["--e2e-repeats", "0"],
              "is a directory": ["--out", str(tmp_path)],
              "is a file, not a folder": ["--out", str(afile / "x.json")],
@@ -53,12 +54,14 @@ def test_bad_options_exit_2_with_one_line_before_any_work(script, tmp_path, caps
     assert not out.exists()
 
 
-@pytest.mark.parametrize("threads", ["0", "-1"])
-def test_threads_below_one_are_refused_before_the_pools_are_pinned(script, tmp_path, capsys, threads):
+@pytest.mark.parametrize("threads", ["0", "-1", "50000", "100000", str((os.cpu_count() or 1) + 1)])
+def test_threads_below_one_or_above_the_cores_are_refused_before_the_pools_are_pinned(script, tmp_path, capsys,
+                                                                                         threads):
     before = {var: os.environ.get(var) for var in PINNED}
     assert script.main(["--threads", threads, "--out", str(tmp_path / "r.json")]) == 2
     err = capsys.readouterr().err
-    assert err == f"bench/recommend.py: error: --threads: expected a positive integer, got {threads}\n"
+    assert err == (f"bench/recommend.py: error: --threads: expected a positive integer of at most "
+                   f"{os.cpu_count() or 1} (the cores of this machine), got {threads}\n")
     assert {var: os.environ.get(var) for var in PINNED} == before  # OMP_NUM_THREADS=0 was never set
 
 
