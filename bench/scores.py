@@ -15,6 +15,7 @@ import argparse
 import os
 import platform
 import statistics
+import sys
 import time
 from pathlib import Path
 
@@ -23,6 +24,7 @@ from threadpoolctl import threadpool_info, threadpool_limits
 
 from fennec.io import write_json
 from fennec.scores import create_scorer, get_scorer_class, list_scorers
+from fennec.validation import FennecInputError, check_output_file, check_positive_int
 
 #: Fastest public reference implementation measured on this machine, 1 thread (seconds; issue 2).
 REFERENCE_1T = {"logme": 0.96, "parc": 3.7, "sfda": 1.7, "hscore": 0.8, "gbc": 2.6, "nleep": 2.1,
@@ -63,13 +65,39 @@ def time_scorer(name: str, data: dict[str, np.ndarray], repeats: int) -> tuple[f
     return statistics.median(times), min(times), value
 
 
-def main() -> None:
+def check_args(args: argparse.Namespace) -> None:
+    """Every option checked before the first scorer is timed: a bad --repeats or --methods was a traceback, and an
+    --out that cannot be written was found only after the whole run.
+
+    Raises:
+        FennecInputError: naming the option, what was expected and how to fix it.
+    """
+    from fennec.registry import UnknownNameError
+
+    check_positive_int(args.repeats, "--repeats")
+    for threads in args.threads:
+        check_positive_int(threads, "--threads")
+    for name in args.methods or ():
+        try:
+            get_scorer_class(name)
+        except UnknownNameError as err:
+            raise FennecInputError(f"--methods: {err}") from None
+    check_output_file(args.out, "--out")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Time the scorers, print the table and write the JSON; bad input is one line on stderr and exit code 2."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--threads", type=int, nargs="+", default=[1, 2])
     parser.add_argument("--methods", nargs="+", default=None, help="subset of scorers (default: all)")
     parser.add_argument("--out", type=Path, default=OUT)
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
+    try:
+        check_args(args)
+    except FennecInputError as err:
+        print(f"scores: error: {err}", file=sys.stderr)
+        return 2
 
     load_before = os.getloadavg()  # the machine is shared: record how busy it was
     data = make_data()
@@ -101,7 +129,8 @@ def main() -> None:
                                      "load_average_after": load_after},
                           "results": rows})
     print(f"\nload average (1, 5, 15 min) before {load_before}, after {load_after}; wrote {args.out}")
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())
