@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import sys
 import tempfile
 import zipfile
 from collections.abc import Iterator
@@ -54,6 +55,56 @@ def atomic_open(path: str | os.PathLike[str], mode: str = "w", *, name: str = "o
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
         raise
+
+
+def lock_path(target: str | os.PathLike[str]) -> str:
+    """The lock file of ``target`` (a file or a directory): ``.NAME.lock`` beside it, links resolved, so every
+    spelling shares it; never inside a directory, which a writer may replace whole."""
+    real = os.path.realpath(target)
+    return os.path.join(os.path.dirname(real), f".{os.path.basename(real)}.lock")
+
+
+@contextlib.contextmanager
+def exclusive_lock(target: str | os.PathLike[str], name: str, what: str) -> Iterator[str]:
+    """Hold ``target``'s inter-process lock (:func:`lock_path`) for the block, so that commands which read,
+    change and rewrite the same file or directory take turns instead of losing one another's change.
+
+    Waits for the lock, saying so on stderr when another process holds it. The lock file is left in place:
+    removing it would let a third process lock a new file while a second still holds the old one. Without
+    ``fcntl`` (not POSIX) the block runs unlocked.
+
+    Args:
+        target: What is changed (it need not exist yet); the folder it goes in is made.
+        name: The option that gave it, for the messages (``--out``).
+        what: What it is, for the waiting message (``the space``, ``the records file``).
+
+    Yields:
+        The lock file's path.
+
+    Raises:
+        FennecInputError: when the lock file cannot be made beside ``target``.
+    """
+    path = lock_path(target)
+    try:
+        import fcntl
+    except ImportError:  # Windows: no advisory locks in the standard library worth the name
+        yield path
+        return
+    try:
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o666)
+    except OSError as exc:
+        raise write_refused(name, target, os.path.dirname(path), exc) from None
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            print(f"fennec: waiting for another command changing {what} {str(target)!r} (lock {path!r})",
+                  file=sys.stderr)
+            fcntl.flock(fd, fcntl.LOCK_EX)
+        yield path
+    finally:
+        os.close(fd)  # closing the descriptor releases the lock
 
 
 def current_umask() -> int:

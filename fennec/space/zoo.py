@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import contextlib
 import os
-import sys
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from fennec.io import exclusive_lock
+from fennec.io import lock_path as io_lock_path
 from fennec.records.aliases import id_metadata, timm_close_names, timm_knows, timm_tag_problem
 from fennec.registry import unknown_name_message
 from fennec.validation import FennecInputError, check_model_id, check_text_option, split_timm_id
@@ -229,54 +230,21 @@ def model_from_id(model_id: str, pretraining: str | None = None) -> ZooModel:
 
 
 def lock_path(space_dir: str | os.PathLike[str]) -> Path:
-    """The lock file of a space directory: ``.NAME.lock`` beside it (links resolved, so every spelling of the
-    space shares it), never inside it, since saving a space replaces the whole directory."""
-    real = Path(os.path.realpath(space_dir))
-    return real.with_name(f".{real.name}.lock")
+    """The lock file of a space directory: ``.NAME.lock`` beside it (:func:`fennec.io.lock_path`)."""
+    return Path(io_lock_path(space_dir))
 
 
 @contextlib.contextmanager
 def locked_space(space_dir: str | os.PathLike[str], name: str = "--space") -> Iterator[Path]:
-    """Hold the space's inter-process lock (:func:`lock_path`) for the block: a command that loads, changes and
-    saves a space inside it cannot lose another's change (two ``zoo add`` at once both said "added", and the
-    space held one of the models).
-
-    Waits for the lock, saying so on stderr when another process holds it. The lock file is left in place:
-    removing it would let a third process lock a new file while a second still holds the old one. Without
-    ``fcntl`` (not POSIX) the block runs unlocked.
-
-    Args:
-        space_dir: The space directory (which need not exist yet).
-        name: The option that gave it, for the messages.
-
-    Yields:
-        The lock file.
+    """Hold the space's inter-process lock for the block (:func:`fennec.io.exclusive_lock`): a command that loads,
+    changes and saves a space inside it cannot lose another's change (two ``zoo add`` at once both said "added",
+    and the space held one of the models).
 
     Raises:
         FennecInputError: when the lock file cannot be made beside the space (a read-only folder).
     """
-    try:
-        import fcntl
-    except ImportError:  # Windows: no advisory locks in the standard library worth the name
-        yield lock_path(space_dir)
-        return
-    path = lock_path(space_dir)
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)  # a new space's folder (train --out a/new/space) is made here
-        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o666)
-    except OSError as exc:
-        raise FennecInputError(f"{name} {str(space_dir)!r}: cannot make its lock file {str(path)!r} "
-                               f"({exc.strerror or exc}); changing a space needs a folder you can write in") from None
-    try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            print(f"fennec: waiting for another command changing the space {str(space_dir)!r} (lock {str(path)!r})",
-                  file=sys.stderr)
-            fcntl.flock(fd, fcntl.LOCK_EX)
-        yield path
-    finally:
-        os.close(fd)  # closing the descriptor releases the lock
+    with exclusive_lock(space_dir, name, "the space") as path:
+        yield Path(path)
 
 
 # ---------------------------------------------------------------------------------------------------------------

@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from fennec.io import atomic_open
+from fennec.io import atomic_open, exclusive_lock
 from fennec.tasks.images import TaskImageError
 from fennec.tasks.sampler import DEFAULT_PROBE_SIZE, sample_probe_set
 from fennec.tasks.task import Task
@@ -108,14 +108,26 @@ def write_records_csv(path: str | os.PathLike[str], rows: list[dict[str, Any]], 
 
     A value read from the file is written as it was read; a new (numeric) value as its shortest exact repr, so it
     reads back equal.
+
+    The file is read again and rewritten under its lock (:func:`fennec.io.exclusive_lock`): rows another run
+    wrote since this one read it are kept (two ``finetune --out`` on one file each rewrote it with their own rows,
+    and one run's records were lost); a record both hold, (benchmark, model, dataset, metric), is this run's.
     """
-    fields = list(dict.fromkeys([*columns, *COLUMNS, *(k for r in rows for k in r)]))
-    with atomic_open(path, "w", newline="") as fh:
-        w = csv.DictWriter(fh, fieldnames=fields, restval="")
-        w.writeheader()
-        for row in rows:
-            w.writerow({k: (repr(float(v)) if k == "value" and not isinstance(v, str) else v)
-                        for k, v in row.items()})
+    with exclusive_lock(path, "--out", "the records file"):
+        disk_columns, disk_rows = read_records_table(path)
+        mine = {_row_key(r) for r in rows}
+        rows = [*(r for r in disk_rows if _row_key(r) not in mine), *rows]
+        fields = list(dict.fromkeys([*disk_columns, *columns, *COLUMNS, *(k for r in rows for k in r)]))
+        with atomic_open(path, "w", newline="") as fh:
+            w = csv.DictWriter(fh, fieldnames=fields, restval="")
+            w.writeheader()
+            for row in rows:
+                w.writerow({k: (repr(float(v)) if k == "value" and not isinstance(v, str) else v)
+                            for k, v in row.items()})
+
+
+def _row_key(row: dict[str, Any]) -> tuple[str, ...]:
+    return tuple(str(row.get(k, "")) for k in ("benchmark", "model", "dataset", "metric"))
 
 
 def one_line(exc: BaseException) -> str:

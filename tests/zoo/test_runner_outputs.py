@@ -274,3 +274,20 @@ def test_a_class_left_short_by_unreadable_images_is_named_for_that_scorer(tmp_pa
     assert [r["metric"] for r in res.records] == ["logme"]
     ((model, metric, msg),) = res.failures
     assert (model, metric) == (TINY, "gbc") and "class(es) ['bird']" in msg and "could be read" in msg
+
+
+def test_two_runs_writing_one_csv_keep_each_other_s_records(tmp_path: Path) -> None:
+    """Two `finetune --out same.csv` at once each rewrote the file with the rows they had read at their start
+    plus their own: both said "1 new record", the file held one (a probe). A write reads the file again under
+    its lock and keeps what another run added."""
+    from fennec.zoo.runner import read_records_csv, write_records_csv
+
+    out = tmp_path / "par.csv"
+    row = {"benchmark": "b", "dataset": "d", "metric": "top1_acc", "source": "s", "protocol": "finetune",
+           "architecture": "", "pretraining": ""}
+    first, second = {**row, "model": "timm:a", "value": 80.0}, {**row, "model": "timm:b", "value": 70.0}
+    write_records_csv(out, [first])  # the first run finished its model...
+    write_records_csv(out, [second])  # ...the second had read the file empty and now writes its own
+    assert [(r["model"], r["value"]) for r in read_records_csv(out)] == [("timm:a", "80.0"), ("timm:b", "70.0")]
+    write_records_csv(out, [{**first, "value": 81.0}])  # a record both hold: this run's value
+    assert [(r["model"], r["value"]) for r in read_records_csv(out)] == [("timm:b", "70.0"), ("timm:a", "81.0")]
