@@ -90,7 +90,35 @@ def parse_catalog_log(path: str) -> dict[str, float]:
     return out
 
 
+def check_args(args: argparse.Namespace) -> None:
+    """Every option checked before torch is imported and anything is timed: a bad count was accepted (``--sample
+    -1`` sliced the whole catalog but its last name, ``--workers 0`` ran) and an --out that cannot be written was
+    an error after the whole run.
+
+    Raises:
+        FennecInputError: naming the option, what was expected and how to fix it.
+    """
+    from fennec.validation import check_output_file, check_positive_int
+
+    check_positive_int(args.sample, "--sample")
+    check_positive_int(args.workers_sample, "--workers-sample")
+    for workers in args.workers:
+        check_positive_int(workers, "--workers")
+    check_output_file(args.out, "--out")
+
+
 def main(argv: list[str] | None = None) -> int:
+    """Run the bench and write the JSON; bad input is one line on stderr and exit code 2."""
+    from fennec.validation import FennecInputError
+
+    try:
+        return _main(argv)
+    except FennecInputError as err:
+        print(f"archi2vec: error: {err}", file=sys.stderr)
+        return 2
+
+
+def _main(argv: list[str] | None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--sample", type=int, default=30, help="architectures extracted from scratch for timing")
     ap.add_argument("--catalog-log", default=None, help="log of `archi2vec catalog` for whole-catalog timings")
@@ -99,6 +127,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--workers", type=int, nargs="+", default=[1, 2], help="worker counts compared (default 1 2)")
     ap.add_argument("--out", default=str(Path(__file__).resolve().parent / "results" / "archi2vec.json"))
     args = ap.parse_args(argv)
+    check_args(args)
 
     import torch
 
@@ -118,6 +147,12 @@ def main(argv: list[str] | None = None) -> int:
     # ---- coverage
     st = catalog_status()
     ok, fails, pending = st["ok"], st["failures"], st["pending"]
+    if not ok:  # the graph sizes and the quality need extracted graphs: say so, not `max() arg is an empty sequence`
+        from fennec.validation import FennecInputError
+
+        where = os.environ.get("ARCHI2VEC_CACHE") or "the archi2vec cache"
+        raise FennecInputError(f"no extracted architecture graph in {where}; run `archi2vec catalog` (and "
+                               "`archi2vec train`) first, or point ARCHI2VEC_CACHE at a cache that has them")
     attempted = len(ok) + len(fails)
     timm_ok = [n for n in ok if n.startswith("timm:")]
     timm_att = timm_ok + [n for n in fails if n.startswith("timm:")]
