@@ -8,7 +8,8 @@ tell the models apart has no correlation). Conventions follow REFERENCE.md secti
 - :func:`weighted_tau_ms`: Model Spider's ``weightedtau(gt, score, rank=None)``.
 - :func:`pearson_parc`: PARC's Pearson x 100 over models with ground truth > 0 (Bolya et al., NeurIPS 2021).
 - :func:`rel_at_k`: best ground truth among the top-k by score divided by the best ground truth; ties in the score
-  are broken uniformly at random and the expectation is returned (so a constant score gets the random level).
+  are broken uniformly at random and the expectation is returned (so a constant score gets the random level);
+  NaN (reported as None) when the best ground truth of a higher-is-better metric is not positive.
 """
 
 from __future__ import annotations
@@ -83,7 +84,9 @@ def rel_at_k(score: object, gt: object, k: int, *, higher_is_better: bool = True
 
     Args:
         score: Shape (M,).
-        gt: Shape (M,); the best value should be positive for the ratio to mean anything.
+        gt: Shape (M,). With ``higher_is_better``, the ratio means something only when the best value is positive
+            (an accuracy, a positive score): a metric whose best value is 0 or negative (a mean log-likelihood)
+            gives NaN, reported as None (a ratio of negatives exceeded 1 for a random pick).
         k: Number of recommended models.
         higher_is_better: False when ``gt`` holds a lower-is-better metric negated (an error rate as the harness
             orients it, :func:`fennec.records.metrics.oriented`): the ratio is then the best error over the
@@ -93,7 +96,7 @@ def rel_at_k(score: object, gt: object, k: int, *, higher_is_better: bool = True
     if s.size == 0:
         return math.nan
     best = g.max()
-    if best == 0 and higher_is_better:
+    if best <= 0 and higher_is_better:
         return math.nan
     k = min(k, s.size)
     order = np.argsort(-s, kind="stable")

@@ -14,6 +14,7 @@ per dataset and judged against the published results, so each dataset's ranking 
 from __future__ import annotations
 
 import math
+import os
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -28,7 +29,7 @@ from fennec.records.metrics import higher_is_better, main_metric_records, orient
 from fennec.records.record import ModelInfo, Record
 from fennec.records.store import RecordStore, default_store_path
 from fennec.registry import unknown_name_message
-from fennec.validation import FennecInputError, check_choice, check_seed
+from fennec.validation import FennecInputError, check_choice, check_positive_int, check_seed
 
 PROTOCOLS = ("lodo", "lomo")
 
@@ -132,6 +133,10 @@ def _factory(method: MethodSpec) -> tuple[str, Callable[[], Method]]:
     if isinstance(method, str):
         create_method(method)  # fail early on an unknown name
         return method, lambda: create_method(method)
+    if not callable(method):  # an instance would be shared by every fold: each fold needs a fresh method
+        raise FennecInputError(f"method: expected a registered method name, a Method class or a zero-argument "
+                               f"factory, got a {type(method).__name__} instance; pass the class, or a factory "
+                               "such as lambda: MyMethod(...)")
     name = getattr(method, "name", None) or getattr(method, "__name__", type(method).__name__)
     return str(name), method  # a class or a zero-argument factory
 
@@ -314,7 +319,8 @@ def run_lomo(store: RecordStore, bench: Benchmark, factory: Callable[[], Method]
     return out
 
 
-def evaluate(benchmark: str, method: MethodSpec, protocol: str = "lodo", *, store: RecordStore | None = None,
+def evaluate(benchmark: str, method: MethodSpec, protocol: str = "lodo", *,
+             store: RecordStore | str | os.PathLike[str] | None = None,
              seed: int = 0, datasets: Sequence[str] | None = None, n_folds: int = LOMO_FOLDS) -> dict[str, Any]:
     """Evaluate one method on one benchmark.
 
@@ -323,10 +329,10 @@ def evaluate(benchmark: str, method: MethodSpec, protocol: str = "lodo", *, stor
             ``parc_controlled``, ``parc_external``, ``transfergraph``, or any benchmark label in the store).
         method: A registered method name, a :class:`Method` subclass, or a zero-argument factory.
         protocol: ``lodo`` or ``lomo``.
-        store: Records store (default: the user's store).
+        store: Records store, or the path of a store file (default: the user's store).
         seed: Seed passed to the method (and the lomo folds).
-        datasets: Target datasets (default: the benchmark's).
-        n_folds: Folds of ``lomo``.
+        datasets: Target datasets, a list of names (default: the benchmark's).
+        n_folds: Folds of ``lomo`` (at least 2).
 
     Returns:
         ``{"benchmark", "protocol", "method", "per_dataset": {name: {"weighted_tau", "weighted_tau_ms", "pearson",
@@ -336,11 +342,20 @@ def evaluate(benchmark: str, method: MethodSpec, protocol: str = "lodo", *, stor
 
     check_choice(protocol, "--protocol", PROTOCOLS)
     check_seed(seed, "--seed")
-    if store is None:
-        with RecordStore(default_store_path()) as own:
+    if check_positive_int(n_folds, "n_folds") < 2:
+        raise FennecInputError(f"n_folds: expected an integer >= 2 (lomo holds out one fold of models and trains on "
+                               f"the rest), got {n_folds!r}")
+    if isinstance(datasets, str | bytes):  # iterated, a name was read as one dataset per character
+        raise FennecInputError(f"datasets: expected a list of dataset names, got the string {datasets!r}; "
+                               f"pass [{datasets!r}]")
+    if store is None or isinstance(store, str | os.PathLike):
+        with RecordStore(default_store_path() if store is None else store) as own:
             return evaluate(benchmark, method, protocol, store=own, seed=seed, datasets=datasets, n_folds=n_folds)
-    bench = get_benchmark(benchmark, store)
+    if not isinstance(store, RecordStore):
+        raise FennecInputError(f"store: expected a RecordStore or the path of a store file, got "
+                               f"{type(store).__name__}; e.g. RecordStore('records.sqlite')")
     name, factory = _factory(method)
+    bench = get_benchmark(benchmark, store)
     if datasets is not None:  # each once, in the order given (aliases of one task are one task)
         datasets = list(dict.fromkeys(store.canonical_task(d) for d in datasets))
     runner = run_lodo if protocol == "lodo" else run_lomo

@@ -4,13 +4,15 @@ models x datasets matrix (:func:`record_matrix`); the store (:mod:`fennec.record
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
-from fennec.records.metrics import is_percent_metric, oriented
+from fennec.records.metrics import PROTOCOLS, is_percent_metric, oriented
+from fennec.registry import unknown_name_message
+from fennec.validation import FennecInputError
 
 #: The largest magnitude a result may have: published accuracies, losses and scores are far below it, and the
 #: training standardises (squares) values, which must stay finite.
@@ -50,6 +52,42 @@ class Record:
     value: float
     source: str = ""
     protocol: str = "finetune"
+
+
+def check_record(rec: Any) -> float:
+    """The record's value as a float, after the checks CSV ingest makes: named fields, a number that
+    :func:`value_problem` accepts (NaN was dropped without a word, inf stored), a known protocol.
+
+    The one check of a record for :meth:`~fennec.records.store.RecordStore.insert_record` and
+    :meth:`~fennec.space.space.TransferSpace.fit`. ``rec`` is a :class:`Record` or an object with its attributes
+    (a missing ``protocol`` is ``finetune``).
+
+    Raises:
+        FennecInputError: naming the field.
+    """
+    if isinstance(rec, Mapping) or not all(hasattr(rec, f) for f in ("model", "dataset", "benchmark", "metric",
+                                                                      "value")):
+        raise FennecInputError(f"record: expected a fennec.records.Record (model, dataset, benchmark, metric, value), "
+                               f"got {type(rec).__name__}; build one with Record(model=..., dataset=..., ...)")
+    for field_name in ("model", "dataset", "benchmark", "metric"):
+        value = getattr(rec, field_name)
+        if not isinstance(value, str) or not value.strip():
+            raise FennecInputError(f"record {field_name}: expected a non-empty string, got {value!r}")
+    raw = rec.value
+    what = f"record value of {rec.model!r} on {rec.dataset!r}"
+    try:  # a number, or its text as a CSV holds it ("100.0")
+        number = float(raw) if not isinstance(raw, bool) else None
+    except (TypeError, ValueError):
+        number = None
+    if number is None:
+        raise FennecInputError(f"{what}: expected a number, got {raw!r}")
+    problem = value_problem(number, rec.metric)
+    if problem is not None:
+        raise FennecInputError(f"{what}: {raw!r} {problem[0]}; {problem[1]}")
+    protocol = getattr(rec, "protocol", "finetune")
+    if protocol not in PROTOCOLS:
+        raise FennecInputError(f"record protocol: {unknown_name_message('protocol', str(protocol), PROTOCOLS)}")
+    return number
 
 
 @dataclass(frozen=True)

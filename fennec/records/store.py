@@ -32,10 +32,8 @@ import numpy as np
 
 from fennec.records.aliases import ModelAlias, canonical_dataset, normalize_name
 from fennec.records.cards import TaskCard
-from fennec.records.metrics import PROTOCOLS
-from fennec.records.record import ModelInfo, Record, value_problem
+from fennec.records.record import ModelInfo, Record, check_record
 from fennec.records.schema import MIGRATIONS, SCHEMA_VERSION
-from fennec.registry import unknown_name_message
 from fennec.validation import FennecInputError, check_output_parent, check_path_option
 
 
@@ -62,34 +60,6 @@ def _card(row: Sequence[Any], aliases: Sequence[str], images: dict[str, np.ndarr
     return TaskCard(name=row[0], n_classes=row[1], n_images=row[2], class_names=tuple(json.loads(row[3])),
                     description=row[4], classes_complete=bool(row[5]), aliases=tuple(aliases), task_type=row[6],
                     notes=row[7], image_parts=images)
-
-
-def _check_record(rec: Record) -> float:
-    """The record's value as a float, after the checks CSV ingest makes: named fields, a number that
-    :func:`~fennec.records.record.value_problem` accepts (NaN was dropped without a word, inf stored), a known
-    protocol.
-
-    Raises:
-        FennecInputError: naming the field.
-    """
-    for field_name in ("model", "dataset", "benchmark", "metric"):
-        value = getattr(rec, field_name)
-        if not isinstance(value, str) or not value.strip():
-            raise FennecInputError(f"record {field_name}: expected a non-empty string, got {value!r}")
-    raw = rec.value
-    what = f"record value of {rec.model!r} on {rec.dataset!r}"
-    try:  # a number, or its text as a CSV holds it ("100.0")
-        value = float(raw) if not isinstance(raw, bool) else None
-    except (TypeError, ValueError):
-        value = None
-    if value is None:
-        raise FennecInputError(f"{what}: expected a number, got {raw!r}")
-    problem = value_problem(value, rec.metric)
-    if problem is not None:
-        raise FennecInputError(f"{what}: {raw!r} {problem[0]}; {problem[1]}")
-    if rec.protocol not in PROTOCOLS:
-        raise FennecInputError(f"record protocol: {unknown_name_message('protocol', str(rec.protocol), PROTOCOLS)}")
-    return value
 
 
 class RecordStore:
@@ -466,7 +436,7 @@ class RecordStore:
         ``rec.dataset`` should be a canonical task name (see :meth:`ensure_task`); a task row is created if missing.
         The model must have been added (:meth:`add_model`). Call inside :meth:`transaction` to batch inserts.
         """
-        value = _check_record(rec)
+        value = check_record(rec)
         self.conn.execute("INSERT OR IGNORE INTO tasks(name) VALUES (?)", (rec.dataset,))
         try:
             cur = self.conn.execute(

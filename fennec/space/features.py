@@ -109,8 +109,8 @@ def task_features(cards: Sequence[object], text_encoder: str | None = None) -> T
         # unnamed classes (integer labels of a feature file) carry no text
         classes = list(getattr(card, "class_names", None) or []) if getattr(card, "named_classes", True) else []
         description = getattr(card, "description", None) or ""
-        n_classes = getattr(card, "n_classes", None) or len(getattr(card, "class_names", None) or ())
-        n_images = getattr(card, "n_images", None) or getattr(card, "n_examples", None) or 0
+        n_classes = _card_size(card, "n_classes") or len(getattr(card, "class_names", None) or ())
+        n_images = _card_size(card, "n_images") or _card_size(card, "n_examples") or 0
         if classes:
             task = task_from_class_names(str(card.name), classes, description=description or None)
             # Evaluation featurizes the same cards for every fold: embed each card once per process.
@@ -125,6 +125,24 @@ def task_features(cards: Sequence[object], text_encoder: str | None = None) -> T
         meta[i] = [float(bool(classes)), float(bool(description)), math.log1p(float(n_classes)) / 7.0,
                    math.log1p(float(n_images)) / 14.0]
     return TaskFeatures(names, desc, meta, images)
+
+
+def _card_size(card: object, field: str) -> int:
+    """A card's count (``n_classes``, ``n_images``) as a non-negative integer (None and 0: unknown).
+
+    Raises:
+        FennecInputError: NaN, a negative or fractional count, or not a number, naming the card and field.
+    """
+    value = getattr(card, field, None)
+    if value is None:
+        return 0
+    ok = isinstance(value, int | float | np.integer | np.floating) and not isinstance(value, bool)
+    if not ok or not math.isfinite(value) or value < 0 or value != int(value):
+        from fennec.validation import FennecInputError
+
+        raise FennecInputError(f"task {getattr(card, 'name', '?')!r}: {field} expected a non-negative integer "
+                               f"(0 when unknown), got {value!r}; fix the card")
+    return int(value)
 
 
 def _text_part_or_zeros(task: object, enc: object) -> np.ndarray:

@@ -12,12 +12,13 @@ from __future__ import annotations
 import inspect
 import math
 import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
 import torch
 
+from fennec.records.record import check_record
 from fennec.registry import UnknownNameError, check_param_names, unknown_name_message
 from fennec.space import features as feats
 from fennec.space.cold import COLD_HEADS, ColdHead
@@ -266,6 +267,7 @@ class TransferSpace:
     def _fit(self, records: Sequence[Any], models: Mapping[str, Any], tasks: Mapping[str, Any],
              init: TransferSpace | None) -> TransferSpace:
         self._check_params()
+        records = _check_fit_inputs(records, models, tasks, init)
         widths = (self.dim, self.text_components)
         if init is not None and (init.dim, init.text_components) != widths:
             # a member's vectors cannot be copied into vectors of another width: say so before minutes of training
@@ -591,19 +593,7 @@ class TransferSpace:
                 (a bare string was taken for a model of unknown architecture and pre-training).
         """
         self._check_fitted()
-        if not isinstance(models, Mapping):
-            raise FennecInputError(f"models: expected a mapping of model id to metadata, got {type(models).__name__}; "
-                                   "e.g. {id: fennec.space.zoo.model_from_id(id)}")
-        for model_id, meta in models.items():
-            check_model_id(model_id, "models")
-            if not (hasattr(meta, "architecture") and hasattr(meta, "pretraining")):
-                raise FennecInputError(f"models[{model_id!r}]: expected metadata with architecture and pretraining "
-                                       f"(fennec.space.zoo.model_from_id({model_id!r})), got {type(meta).__name__}")
-            for field in ("architecture", "pretraining"):  # a number or a list failed deep in the featurisation
-                value = getattr(meta, field)
-                if value is not None and not isinstance(value, str):
-                    raise FennecInputError(f"models[{model_id!r}].{field}: expected text or None, got "
-                                           f"{type(value).__name__} {value!r}")
+        _check_models(models)
         known = self.model_positions()
         new = [m for m in models if m not in known]
         if not new:
@@ -657,6 +647,9 @@ class TransferSpace:
                 published numbers (:func:`~fennec.space.training_records.benchmark_aliases`) under the other's.
         """
         self._check_fitted()
+        if isinstance(model_ids, str | bytes):  # iterated, an id was read one character per model
+            raise FennecInputError(f"model_ids: expected a list of model ids, got the string {model_ids!r}; pass "
+                                   f"[{model_ids!r}]")
         ids = list(self.model_ids_) if model_ids is None else list(model_ids)
         vectors = self.model_vectors(ids)
         # a benchmark whose records repeat another's numbers is scored under the other's protocol offsets
@@ -740,7 +733,17 @@ class TransferSpace:
 
     def accuracy_range(self, model_id: str, tasks: Sequence[str]) -> tuple[float, float] | None:
         """(min, max) published result (percent) of a model on the given historical tasks, or None."""
-        i = self.model_positions()[model_id]
+        self._check_fitted()
+        positions = self.model_positions()
+        if model_id not in positions:
+            raise FennecInputError(unknown_name_message("model in the space", str(model_id), self.model_ids_))
+        if isinstance(tasks, str | bytes):
+            raise FennecInputError(f"tasks: expected a list of task names, got the string {tasks!r}; pass [{tasks!r}]")
+        unknown = [t for t in tasks if t not in self.task_names_]
+        if unknown:
+            raise FennecInputError(f"tasks {unknown[:5]}: not among this space's training tasks; pick from "
+                                   "task_names_")
+        i = positions[model_id]
         cols = [self.task_names_.index(t) for t in tasks]
         vals = self.history_[i, cols]
         vals = vals[np.isfinite(vals)]
@@ -751,6 +754,64 @@ def _cosines(a: np.ndarray, q: np.ndarray) -> np.ndarray:
     """Cosine of each row of ``a`` (T, D) with ``q`` (D,)."""
     return a @ q / (np.linalg.norm(a, axis=1) * np.linalg.norm(q) + 1e-12)
 
+
+
+def _check_models(models: object) -> None:
+    """Refuse model metadata :meth:`TransferSpace.fit` and :meth:`TransferSpace.add_models` cannot read: not a
+    mapping, an id not in ``source:id`` form, metadata without ``architecture`` and ``pretraining`` text (a bare
+    string was taken for a model of unknown architecture and pre-training).
+
+    Raises:
+        FennecInputError: naming the model.
+    """
+    if not isinstance(models, Mapping):
+        raise FennecInputError(f"models: expected a mapping of model id to metadata, got {type(models).__name__}; "
+                               "e.g. {id: fennec.space.zoo.model_from_id(id)}")
+    for model_id, meta in models.items():
+        check_model_id(model_id, "models")
+        if not (hasattr(meta, "architecture") and hasattr(meta, "pretraining")):
+            raise FennecInputError(f"models[{model_id!r}]: expected metadata with architecture and pretraining "
+                                   f"(fennec.space.zoo.model_from_id({model_id!r})), got {type(meta).__name__}")
+        for field in ("architecture", "pretraining"):  # a number or a list failed deep in the featurisation
+            value = getattr(meta, field)
+            if value is not None and not isinstance(value, str):
+                raise FennecInputError(f"models[{model_id!r}].{field}: expected text or None, got "
+                                       f"{type(value).__name__} {value!r}")
+
+
+def _check_fit_inputs(records: object, models: object, tasks: object, init: object) -> list[Any]:
+    """The records as a list, after :meth:`TransferSpace.fit`'s checks of its inputs: every record passes the
+    store's :func:`~fennec.records.record.check_record` with a ``source:id`` model id, one value per (benchmark,
+    model, dataset, metric), models as :meth:`TransferSpace.add_models` takes them, tasks a mapping, ``init`` a
+    fitted space.
+
+    Raises:
+        FennecInputError: one line naming the input.
+    """
+    if isinstance(records, str | bytes | Mapping) or not isinstance(records, Iterable):
+        raise FennecInputError(f"records: expected a list of fennec.records.Record, got {type(records).__name__}; "
+                               "e.g. RecordStore(path).records()")
+    recs = list(records)
+    values: dict[tuple[str, str, str, str], float] = {}
+    for rec in recs:
+        value = check_record(rec)
+        check_model_id(rec.model, "record model")
+        key = (rec.benchmark, rec.model, rec.dataset, rec.metric)
+        if values.setdefault(key, value) != value:
+            raise FennecInputError(f"records: two values ({values[key]!r} and {value!r}) for (benchmark, model, "
+                                   f"dataset, metric) {key}; keep one record per key")
+    _check_models(models)
+    if not isinstance(tasks, Mapping):
+        raise FennecInputError(f"tasks: expected a mapping of task name to TaskCard, got {type(tasks).__name__}; "
+                               "e.g. RecordStore(path).task_cards()")
+    if init is not None:
+        if not isinstance(init, TransferSpace):
+            raise FennecInputError(f"init: expected a fitted TransferSpace, got {type(init).__name__}; load one "
+                                   "with fennec.space.store.load_space(DIR)")
+        if not hasattr(init, "nets_"):
+            raise FennecInputError("init: the TransferSpace given is not fitted; pass a fitted one (e.g. "
+                                   "fennec.space.store.load_space(DIR)) or init=None")
+    return recs
 
 def _info_dict(info: Any, model_id: str) -> dict[str, Any]:
     return {"id": model_id, "architecture": getattr(info, "architecture", None),

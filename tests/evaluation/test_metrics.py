@@ -92,3 +92,15 @@ def test_all_metrics_keys():
     m = all_metrics([1, 2, 3], [1, 2, 3], parc=True)
     assert list(m) == ["weighted_tau", "weighted_tau_ms", "pearson", "spearman", "rel1", "rel3", "pearson_parc"]
     assert stats.weightedtau([1, 2, 3], [1, 2, 3]).statistic == pytest.approx(m["weighted_tau"])
+
+
+def test_rel_at_k_is_undefined_when_the_best_value_is_not_positive():
+    # a mean log-likelihood: higher is better, every value negative; the ratio read 1.6 for a poor pick
+    gt = np.array([-0.5, -0.8, -1.2])
+    score = np.array([0.0, 1.0, 2.0])
+    assert math.isnan(rel_at_k(score, gt, 1))
+    assert math.isnan(rel_at_k(score, gt, 3))
+    assert math.isnan(rel_at_k(score, np.array([0.0, -1.0, -2.0]), 1))
+    # an error rate oriented (negated) keeps its ratio, at most 1
+    assert rel_at_k(score, gt, 1, higher_is_better=False) == pytest.approx(0.5 / 1.2)
+    assert rel_at_k(score, np.array([10.0, 5.0, -1.0]), 1) == pytest.approx(-0.1)

@@ -239,3 +239,20 @@ def test_params_counts_an_architecture_the_table_lacks_the_way_the_table_was_mad
     assert counted_params("resnet50") == float(row["n_params"])  # the same count as the shipped table's
     assert param_count("mobilenetv3_small_100") == counted_params("mobilenetv3_small_100") > 1e6
     assert math.isnan(param_count("no_such_net")) and math.isnan(param_count(""))
+
+
+def test_evaluate_refuses_bad_arguments_in_one_line(empty_store):
+    for folds in (0, -1, 1):
+        with pytest.raises(FennecInputError, match=r"^n_folds: expected "):
+            evaluate("sfda_supervised", "prior", "lomo", store=empty_store, n_folds=folds)
+    with pytest.raises(FennecInputError, match=r"^datasets: expected a list of dataset names, got the string 'pets'"):
+        evaluate("sfda_supervised", "prior", store=empty_store, datasets="pets")
+    with pytest.raises(FennecInputError, match=r"^store: expected a RecordStore or the path of a store file, got int"):
+        evaluate("sfda_supervised", "prior", store=3)
+    with pytest.raises(FennecInputError, match=r"^method: .* got a RandomMethod instance; pass the class"):
+        evaluate("sfda_supervised", RandomMethod(), store=empty_store)
+
+
+def test_evaluate_takes_a_store_path(store_path):
+    rep = evaluate("sfda_supervised", "prior", "lodo", store=store_path, datasets=["cifar10"])
+    assert list(rep["per_dataset"]) == ["cifar10"]

@@ -1,4 +1,5 @@
 import numpy as np
+import pytest
 
 from fennec.records import Record, record_matrix
 
@@ -26,3 +27,15 @@ def test_record_matrix_orients_error_metrics_and_follows_the_given_order():
     assert np.isnan(mat[:, 1]).all()
     assert models[int(np.nanargmax(mat[:, 0]))] == "a"
 
+
+
+def test_check_record_is_the_one_check_of_store_and_fit():
+    from fennec.records.record import check_record
+    from fennec.validation import FennecInputError
+
+    ok = Record(model="timm:a", dataset="d", benchmark="b", metric="top1_acc", value="80.5")
+    assert check_record(ok) == 80.5
+    with pytest.raises(FennecInputError, match=r"^record: expected a fennec.records.Record .* got dict"):
+        check_record({"model": "timm:a"})
+    with pytest.raises(FennecInputError, match=r"^record value of 'timm:a' on 'd': expected a number, got True"):
+        check_record(Record(model="timm:a", dataset="d", benchmark="b", metric="top1_acc", value=True))

@@ -108,3 +108,80 @@ def test_candidates_and_tasks_may_be_any_iterable(fitted) -> None:
     assert rank_batch(fitted, (t for t in [BIRDS, BIRDS]), top_k=3) == both
     with pytest.raises(FennecInputError, match=r"^tasks: expected at least one task to rank, got none"):
         rank_batch(fitted, [])
+
+
+def _fit_inputs() -> tuple[list, dict, dict]:
+    from fennec.space.planted import make_world
+
+    records, models, tasks = make_world()
+    return list(records), dict(models), dict(tasks)
+
+
+@pytest.mark.parametrize(("change", "message"), [
+    ({"value": 1e12}, r"record value of 'test:\w+' on '\w+': 1000000000000.0 is implausibly large"),
+    ({"value": 150.0}, r"is outside \[0, 100\] for the accuracy-like metric"),
+    ({"value": -20.0}, r"is outside \[0, 100\]"),
+    ({"value": True}, r"expected a number, got True"),
+    ({"value": "abc"}, r"expected a number, got 'abc'"),
+    ({"value": None}, r"expected a number, got None"),
+    ({"protocol": "bogus"}, r"record protocol: unknown protocol 'bogus'"),
+    ({"metric": ""}, r"record metric: expected a non-empty string, got ''"),
+    ({"benchmark": None}, r"record benchmark: expected a non-empty string, got None"),
+    ({"model": "resnet18"}, r"record model: expected 'source:id'"),
+    ({"model": 3}, r"record model: expected a non-empty string, got 3"),
+])
+def test_fit_checks_each_record_as_the_store_does(change: dict, message: str) -> None:
+    import dataclasses
+
+    records, models, tasks = _fit_inputs()
+    records[0] = dataclasses.replace(records[0], **change)
+    with pytest.raises(FennecInputError, match=message):
+        TransferSpace().fit(records, models, tasks)
+
+
+def test_fit_refuses_two_values_for_one_key_and_bad_containers() -> None:
+    import dataclasses
+
+    records, models, tasks = _fit_inputs()
+    twin = dataclasses.replace(records[0], value=records[0].value / 2 + 1.0)
+    with pytest.raises(FennecInputError, match=r"records: two values .* for \(benchmark, model, dataset, metric\)"):
+        TransferSpace().fit([*records, twin], models, tasks)
+    TransferSpace(epochs=1, val_fraction=0.0, n_members=1).fit([*records, records[0]], models, tasks)  # same value
+    with pytest.raises(FennecInputError, match=r"^record: expected a fennec.records.Record .* got dict"):
+        TransferSpace().fit([dataclasses.asdict(r) for r in records], models, tasks)
+    with pytest.raises(FennecInputError, match=r"^models: expected a mapping of model id to metadata, got list"):
+        TransferSpace().fit(records, list(models), tasks)
+    with pytest.raises(FennecInputError, match=r"^models\['test:generic'\]: expected metadata .* got str"):
+        TransferSpace().fit(records, {**models, "test:generic": "resnet"}, tasks)
+    with pytest.raises(FennecInputError, match=r"^tasks: expected a mapping of task name to TaskCard, got list"):
+        TransferSpace().fit(records, models, list(tasks))
+    with pytest.raises(FennecInputError, match=r"^init: the TransferSpace given is not fitted"):
+        TransferSpace().fit(records, models, tasks, init=TransferSpace())
+    with pytest.raises(FennecInputError, match=r"^init: expected a fitted TransferSpace, got str; .*load_space"):
+        TransferSpace().fit(records, models, tasks, init="/some/path")
+
+
+def test_card_sizes_are_checked_where_cards_become_features(fitted: TransferSpace) -> None:
+    from fennec.records.cards import TaskCard
+
+    for bad in (float("nan"), -5, 2.5, "ten"):
+        card = TaskCard(name="n", n_classes=bad, class_names=("a", "b"))
+        with pytest.raises(FennecInputError, match=r"^task 'n': n_classes expected a non-negative integer"):
+            fitted.score(card)
+    card = TaskCard(name="n", n_images=-1, class_names=("a", "b"))
+    with pytest.raises(FennecInputError, match=r"^task 'n': n_images expected a non-negative integer"):
+        fitted.score(card)
+    assert np.isfinite(fitted.score(TaskCard(name="n", n_classes=2.0, class_names=("a", "b")))).all()
+
+
+def test_score_and_accuracy_range_refuse_bad_names(fitted: TransferSpace) -> None:
+    with pytest.raises(FennecInputError, match=r"^model_ids: expected a list of model ids, got the string"):
+        fitted.score(BIRDS, model_ids="test:generic")
+    model = fitted.model_ids_[0]
+    task = fitted.task_names_[0]
+    low, high = fitted.accuracy_range(model, [task])
+    assert low <= high
+    with pytest.raises(FennecInputError, match=r"^tasks \['nosuch'\]: not among this space's training tasks"):
+        fitted.accuracy_range(model, ["nosuch"])
+    with pytest.raises(FennecInputError, match=r"nosuch:model"):
+        fitted.accuracy_range("nosuch:model", [task])
