@@ -12,6 +12,7 @@ examples, so that LEEP / NCE see a real source-to-target label shift. No gradien
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -19,6 +20,7 @@ from sklearn.datasets import load_digits
 from sklearn.linear_model import LogisticRegression
 
 from fennec.io import write_npz
+from fennec.validation import FennecInputError, check_output_file
 
 DEFAULT_OUT = Path(__file__).resolve().parent.parent / "data" / "examples" / "example_task.npz"
 
@@ -37,15 +39,22 @@ def make_task() -> dict[str, np.ndarray]:
     }
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> int:
+    """Write the example task; a bad --out is one line on stderr and exit code 2."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
-    args = parser.parse_args()
-    arrays = make_task()
-    write_npz(args.out, **arrays)
+    args = parser.parse_args(argv)
+    try:
+        check_output_file(args.out, "--out")
+        arrays = make_task()
+        write_npz(args.out, **arrays)
+    except FennecInputError as err:
+        print(f"make_example_task: error: {err}", file=sys.stderr)
+        return 2
     print(f"wrote {args.out} ({args.out.stat().st_size // 1024} KB): "
           + ", ".join(f"{k} {v.shape} {v.dtype}" for k, v in arrays.items()))
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -110,14 +110,47 @@ def bench_zoo(task, models: list[str], n_images: int) -> list[dict]:
     return rows
 
 
-def main() -> int:
+def check_args(args: argparse.Namespace) -> None:
+    """Every option checked before torch is imported and anything is timed: torch refused 0 threads with a
+    RuntimeError, too few images made a task with empty classes, and an --out that cannot be written was found
+    only after the whole run.
+
+    Raises:
+        FennecInputError: naming the option, what was expected and how to fix it.
+    """
+    from fennec.validation import FennecInputError, check_output_file, check_positive_int
+
+    check_positive_int(args.threads, "--threads")
+    check_positive_int(args.images, "--images")
+    if args.images < len(PHOTOS):
+        raise FennecInputError(f"--images {args.images}: give at least {len(PHOTOS)}, one image per class of the "
+                               "generated task")
+    if isinstance(args.models, bool) or not 0 <= args.models <= len(SMALL_MODELS):
+        raise FennecInputError(f"--models {args.models}: give a number from 0 (the proxy only) to "
+                               f"{len(SMALL_MODELS)} (all the small models)")
+    check_output_file(args.out, "--out")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the bench, print its tables and write the JSON; bad input is one line on stderr and exit code 2."""
+    from fennec.validation import FennecInputError
+
+    try:
+        return _main(argv)
+    except FennecInputError as err:
+        print(f"proxy: error: {err}", file=sys.stderr)
+        return 2
+
+
+def _main(argv: list[str] | None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--threads", type=int, default=2, help="torch threads (default 2: the speed goals' setting)")
     ap.add_argument("--images", type=int, default=500)
     ap.add_argument("--models", type=int, default=len(SMALL_MODELS), help="how many of the 10 small models")
     ap.add_argument("--compare-layouts", action="store_true", help="also time the proxy without channels_last")
     ap.add_argument("--out", default=str(ROOT / "results" / "proxy.json"))
-    args = ap.parse_args()
+    args = ap.parse_args(argv)
+    check_args(args)
 
     import torch
 
