@@ -102,17 +102,36 @@ def lodo_rows(sources: list[str], targets: list[str], z: np.ndarray) -> list[dic
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Print the affinity table and write the JSON; bad input is one line on stderr and exit code 2."""
     args = parse_args(argv)
+    from fennec.validation import FennecInputError
+
+    try:
+        return run(args)
+    except FennecInputError as err:
+        print(f"source_affinity: error: {err}", file=sys.stderr)
+        return 2
+
+
+def run(args: argparse.Namespace) -> int:
+    from fennec.commands.records import open_store
     from fennec.evaluation.protocols import get_benchmark
     from fennec.io import write_json
-    from fennec.records.store import RecordStore, default_store_path
+    from fennec.validation import FennecInputError, check_output_file
 
     bench = get_benchmark(args.benchmark)
-    store = RecordStore(args.store or default_store_path())
+    check_output_file(args.out, "--out")
+    store = open_store(args, must_exist=True)  # a --store typo is not a new store of the shipped records
     records = [r for r in store.records() if r.benchmark == bench.record_benchmark]
     if not records:
-        sys.exit(f"bench/source_affinity.py: --benchmark {args.benchmark!r} has no records in the store")
+        raise FennecInputError(f"--benchmark {args.benchmark!r} has no records in the store")
     sources, targets, z = affinity_table(records, {m.id: m for m in store.models()})
+    if len(sources) < 2 or np.all(np.isnan(z)):
+        found = f"only one pre-training source ({sources[0]!r})" if len(sources) == 1 else \
+            "no architecture with 3 or more pre-training sources" if sources else "no model with both an " \
+            "architecture and a pre-training source"
+        raise FennecInputError(f"--benchmark {args.benchmark!r}: {found}; nothing to compare (the table needs "
+                               "architectures trained on several sources, e.g. --benchmark parc_controlled)")
     rows = lodo_rows(sources, targets, z)
     res = {"benchmark": args.benchmark, "sources": sources, "targets": targets,
            "z": [[None if np.isnan(v) else round(float(v), 3) for v in row] for row in z], "lodo": rows}

@@ -34,3 +34,20 @@ def test_the_planted_specialist_needs_a_swing_no_other_target_shows(bench_script
     assert rows["cub"]["needed_swing"] > 3.0 > rows["cub"]["in_fold_max_swing"]
     # any other target held out, the birds-on-cub swing is in the fold
     assert rows["pets"]["in_fold_max_pair"] == ["supervised on birds", "cub"]
+
+
+def test_bad_benchmarks_and_a_single_source_are_one_line_errors(bench_script, shipped_store_file, tmp_path, capsys):
+    from tests.bench.script_errors import one_line_error
+
+    script = bench_script("source_affinity")
+    out = tmp_path / "a.json"
+    store = ["--store", str(shipped_store_file)]
+    cases = {"'nosuch'": [*store, "--benchmark", "nosuch", "--out", str(out)],
+             "only one pre-training source": [*store, "--benchmark", "sfda_supervised", "--out", str(out)],
+             "is a directory": [*store, "--out", str(tmp_path)],
+             "no such store": ["--store", str(tmp_path / "typo.sqlite"), "--out", str(out)]}
+    for match, argv in cases.items():
+        assert script.main(argv) == 2, argv
+        err = capsys.readouterr().err
+        assert match in err and one_line_error(err, "source_affinity"), err
+    assert not out.exists() and not (tmp_path / "typo.sqlite").exists()
