@@ -619,7 +619,38 @@ def tables(results: dict, benchmark: str = "fennec_real_finetune") -> str:
     return "\n".join(lines)
 
 
+def read_report(path: Path) -> dict:
+    """A report of this script (``report`` writes it), or a one-line error that says what is wrong with the file:
+    another script's JSON was an AttributeError in :func:`tables`."""
+    what = f"{path}: not a report of bench/real_benchmark.py"
+    try:
+        results = json.loads(path.read_text())
+    except (UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise FennecInputError(f"{what} (not JSON: {err})") from None
+    if not isinstance(results, dict):
+        raise FennecInputError(f"{what} (expected a JSON object of protocols)")
+    keys = ("per_target", "seeds", "mean", "min", "max")
+    for protocol, reps in results.items():
+        if protocol.startswith("_"):
+            continue
+        if not isinstance(reps, dict) or not reps or not all(
+                isinstance(rep, dict) and isinstance(rep.get("per_target"), dict) and all(k in rep for k in keys)
+                for rep in reps.values()):
+            raise FennecInputError(f"{what} (expected {{{protocol!r}: {{method: {{{', '.join(keys)}}}}}}}; write "
+                                   "one with `report --root DIR`)")
+    return results
+
+
 def main(argv: list[str] | None = None) -> int:
+    """Run a stage; bad input is one line on stderr and exit code 2."""
+    try:
+        return _main(argv)
+    except FennecInputError as err:
+        print(f"real_benchmark: error: {err}", file=sys.stderr)
+        return 2
+
+
+def _main(argv: list[str] | None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("stage", choices=("pretrain", "sweep", "score", "report", "table", "status", "noise"))
     ap.add_argument("--root", type=Path, help="the tasks of bench/real_tasks.py (every stage but table)")
@@ -645,6 +676,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--models", choices=("all", "here", "imagenet"), default="all",
                     help="sweep only the models pre-trained here or only the ImageNet ones")
     args = ap.parse_args(argv)
+    from fennec.validation import check_positive_int
+
+    check_positive_int(args.threads, "--threads")  # torch refuses 0 threads with a RuntimeError
     import torch
 
     torch.set_num_threads(args.threads)
@@ -678,7 +712,7 @@ def main(argv: list[str] | None = None) -> int:
         if not path.is_file():
             print(f"real_benchmark: {path} not found; write it with `report --root DIR`", file=sys.stderr)
             return 2
-        print(tables(json.loads(path.read_text()), args.benchmark))
+        print(tables(read_report(path), args.benchmark))
         return 0
     if args.root is None:
         print(f"real_benchmark: {args.stage} needs --root DIR, the folder of bench/real_tasks.py's tasks",

@@ -296,3 +296,25 @@ def test_a_report_on_the_mean_trains_and_judges_on_the_averaged_records(tmp_path
 
     with pytest.raises(FennecInputError, match="ground_truth"):
         rb.report(tmp_path, tmp_path, tmp_path / "out.json", ground_truth="median")
+
+
+def test_zero_threads_and_another_scripts_json_are_one_line_errors(tmp_path: Path, capsys: Any,
+                                                                   bench_script: Any) -> None:
+    from tests.bench.script_errors import one_line_error
+
+    rb = bench_script("real_benchmark")
+    out = ["--out", str(tmp_path / "real_records.csv")]
+    for threads in ("0", "-1"):
+        assert rb.main(["table", "--threads", threads, *out]) == 2
+        err = capsys.readouterr().err
+        assert f"--threads: expected a positive integer, got {threads}" in err
+        assert one_line_error(err, "real_benchmark"), err
+    report = tmp_path / "fennec_real_finetune.json"
+    for other in ({"logme_tllib": {"lodo": {"fennec": {"mean": {}}}}}, [1, 2], {"lodo": {}}):
+        report.write_text(json.dumps(other))
+        assert rb.main(["table", *out]) == 2
+        err = capsys.readouterr().err
+        assert "not a report of bench/real_benchmark.py" in err and one_line_error(err, "real_benchmark"), err
+    report.write_text("{ half")
+    assert rb.main(["table", *out]) == 2
+    assert "(not JSON: " in capsys.readouterr().err
