@@ -127,6 +127,10 @@ def param_groups(model: Any, lr: float, head_lr: float, weight_decay: float) -> 
             for (h, d), ps in groups.items() if ps]
 
 
+#: The smallest input side accepted: below it a network's stem (strides of 16-32) pads more than the image holds.
+MIN_IMAGE_SIZE = 16
+
+
 class Finetuner:
     """Fine-tune a pre-trained model on a task and measure its test accuracy.
 
@@ -184,6 +188,10 @@ class Finetuner:
             check_positive_int(getattr(self, name), name)
         for name in ("image_size", "max_train", "max_test"):
             check_positive_int(getattr(self, name), name, allow_none=True)
+        if self.image_size is not None and self.image_size < MIN_IMAGE_SIZE:
+            # found only inside the model (a padding error), where it read as that model's failure (a probe)
+            raise FennecInputError(f"image_size: {self.image_size} px is below the {MIN_IMAGE_SIZE} px a network's "
+                                   f"downsampling stem needs; give --image-size {MIN_IMAGE_SIZE} or more")
         check_positive_number(self.lr, "lr")
         check_positive_number(self.head_lr_mult, "head_lr_mult")
         check_positive_number(self.weight_decay, "weight_decay", allow_zero=True)
@@ -210,7 +218,15 @@ class Finetuner:
         if task.kind != "images" or task.paths is None:
             raise FennecInputError(f"task {task.source or task.name}: fine-tuning needs images (an image folder or "
                                    f"a manifest), got a {task.kind} task")
-        return task_split(task, self.seed)
+        train_idx, test_idx = task_split(task, self.seed)
+        for part, idx, cap in (("train", train_idx, self.max_train), ("test", test_idx, self.max_test)):
+            n = len(idx) if cap is None else min(len(idx), cap)
+            if n < task.n_classes:
+                # "top-1 100% on 1 test image" of a 3-class task was recorded as an ordinary result (a probe)
+                warnings.warn(f"task {task.source or task.name}: {n} {part} image(s) for {task.n_classes} classes; "
+                              "its accuracy says little (give more images, or a larger --max-"
+                              f"{part})", FennecInputWarning, stacklevel=1)  # one place: said once per run
+        return train_idx, test_idx
 
     def run_key(self, model_id: str, weights: str, task: Task) -> str:
         """Identifies a run (model and its weights, task content, hyper-parameters): its checkpoint's name."""

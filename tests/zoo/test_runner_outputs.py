@@ -12,7 +12,7 @@ import pytest
 
 from fennec.records import RecordStore
 from fennec.tasks import read_task
-from fennec.validation import FennecInputError
+from fennec.validation import FennecInputError, FennecInputWarning
 from fennec.zoo import COLUMNS, score_zoo
 from fennec.zoo.finetune import Finetuner
 from fennec.zoo.finetune_sweep import finetune_zoo
@@ -291,3 +291,14 @@ def test_two_runs_writing_one_csv_keep_each_other_s_records(tmp_path: Path) -> N
     assert [(r["model"], r["value"]) for r in read_records_csv(out)] == [("timm:a", "80.0"), ("timm:b", "70.0")]
     write_records_csv(out, [{**first, "value": 81.0}])  # a record both hold: this run's value
     assert [(r["model"], r["value"]) for r in read_records_csv(out)] == [("timm:b", "70.0"), ("timm:a", "81.0")]
+
+
+def test_finetune_settings_that_measure_nothing_are_said(tmp_path: Path, make_folder: Any, run_cli: Any) -> None:
+    """--image-size 1 failed inside the model as that model's failure (exit 1); --max-test 1 on a task of three
+    classes recorded "100 % on 1 test image" as an ordinary result (a probe)."""
+    task = make_folder(tmp_path / "hues", HUES, per_class=5, size=24)
+    code, _, err = run_cli("finetune", "--models", TINY, "--task", task, "--image-size", "1", "--allow-random")
+    assert code == 2 and "image_size: 1 px is below the 16 px" in err and err.count("\n") == 1, err
+    tuner = Finetuner(protocol="linear_probe", image_size=16, allow_random=True, max_test=1)
+    with pytest.warns(FennecInputWarning, match=r"1 test image\(s\) for \d+ classes; its accuracy says little"):
+        tuner.check_task(read_task(str(task)))
