@@ -477,6 +477,13 @@ def main(argv: list[str] | None = None) -> int:
         return _missing(missing)
     emoji = parse_emoji_test(EMOJI_TEST.read_text(encoding="utf-8"))
     every = specs(emoji)
+    for name in args.only or ():  # a typo built nothing and wrote an empty tasks.json, exit 0
+        if name not in {s.name for s in every}:
+            from fennec.registry import unknown_name_message
+
+            print(f"real_tasks: error: --only: {unknown_name_message('task', name, [s.name for s in every])}",
+                  file=sys.stderr)
+            return 2
     todo = [s for s in every if args.only is None or s.name in args.only]
     if args.list:
         for s in todo:

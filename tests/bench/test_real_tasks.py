@@ -153,3 +153,25 @@ def test_a_script_task_holds_out_whole_letters_of_both_cases_and_caps_each_class
     for r in rows:
         with Image.open(tmp_path / "scripts" / r["path"]) as img:
             assert np.asarray(img).std() > 5  # ink on a background, not a blank image
+
+
+def test_an_unknown_only_name_is_refused_with_its_close_matches(tmp_path: Path, bench_script, monkeypatch,
+                                                                 capsys) -> None:
+    from types import SimpleNamespace
+
+    import pytest
+
+    from tests.bench.script_errors import one_line_error
+
+    rt = bench_script("real_tasks")
+    listing = tmp_path / "emoji-test.txt"
+    listing.write_text(EMOJI_TEST, encoding="utf-8")
+    monkeypatch.setattr(rt, "EMOJI_TEST", listing)
+    monkeypatch.setattr(rt, "EMOJI_FONT", listing)  # only looked for: nothing is drawn
+    monkeypatch.setattr(rt, "specs", lambda emoji: [SimpleNamespace(name=n) for n in ("emoji_faces", "icons_apps")])
+    monkeypatch.setattr(rt, "build", lambda *a, **k: pytest.fail("a task was built"))
+    root = tmp_path / "tasks"
+    assert rt.main(["--root", str(root), "--only", "emoji_face"]) == 2
+    err = capsys.readouterr().err
+    assert "unknown task 'emoji_face'; did you mean emoji_faces" in err and one_line_error(err, "real_tasks"), err
+    assert not (root / "tasks.json").exists()
