@@ -180,8 +180,11 @@ def _main(argv: list[str] | None) -> int:
                               "mean_s_per_graph": statistics.mean(secs.values()),
                               "sum_s": round(sum(secs.values()), 1)}
     elif Path(args.out).exists():  # no log this time: keep the numbers of the last run that had one
-        previous = json.loads(Path(args.out).read_text(encoding="utf-8"))
-        if "catalog_log" in previous:
+        try:
+            previous = json.loads(Path(args.out).read_text(encoding="utf-8"))
+        except (UnicodeDecodeError, json.JSONDecodeError):
+            previous = None  # not a result of this script: nothing to keep
+        if isinstance(previous, dict) and "catalog_log" in previous:
             res["catalog_log"] = previous["catalog_log"]
 
     # ---- from-scratch timing on a fixed sample (graph extraction + encoding, empty caches)

@@ -393,7 +393,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.threads < 1 or args.threads > cores:
         # refused before the pins (libgomp reads OMP_NUM_THREADS=0 as an error and 50000 as out of memory; 100000
         # segfaults), which come before numpy loads, and fennec.validation imports numpy
-        print(f"bench/recommend.py: error: --threads: expected a positive integer of at most {cores} (the cores "
+        print(f"recommend: error: --threads: expected a positive integer of at most {cores} (the cores "
               f"of this machine), got {args.threads}", file=sys.stderr)
         return 2
     pin_threads(args.threads)
@@ -402,7 +402,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return run(args)
     except FennecInputError as err:
-        print(f"bench/recommend.py: error: {err}", file=sys.stderr)
+        print(f"recommend: error: {err}", file=sys.stderr)
         return 2
 
 

@@ -8,6 +8,8 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
+from tests.bench.script_errors import one_line_error
+
 PINNED = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 
 
@@ -50,7 +52,7 @@ def test_bad_options_exit_2_with_one_line_before_any_work(script, tmp_path, caps
             argv = [*argv, "--out", str(out)]
         assert script.main(argv) == 2, argv
         err = capsys.readouterr().err
-        assert match in err and err.startswith("bench/recommend.py: error: ") and err.count("\n") == 1, err
+        assert match in err and one_line_error(err, "recommend"), err
     assert not out.exists()
 
 
@@ -60,7 +62,7 @@ def test_threads_below_one_or_above_the_cores_are_refused_before_the_pools_are_p
     before = {var: os.environ.get(var) for var in PINNED}
     assert script.main(["--threads", threads, "--out", str(tmp_path / "r.json")]) == 2
     err = capsys.readouterr().err
-    assert err == (f"bench/recommend.py: error: --threads: expected a positive integer of at most "
+    assert err == (f"recommend: error: --threads: expected a positive integer of at most "
                    f"{os.cpu_count() or 1} (the cores of this machine), got {threads}\n")
     assert {var: os.environ.get(var) for var in PINNED} == before  # OMP_NUM_THREADS=0 was never set
 
