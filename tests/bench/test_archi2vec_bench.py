@@ -8,7 +8,7 @@ from types import ModuleType
 import pytest
 
 from tests.bench.conftest import BENCH
-from tests.bench.script_errors import one_line_error
+from tests.bench.script_errors import one_line_error, refused_before_work
 
 
 @pytest.fixture
@@ -29,13 +29,7 @@ def script() -> ModuleType:
     (["--out", "{tmp}"], "is a directory"),
 ])
 def test_bad_options_exit_2_with_one_line_before_any_work(script, tmp_path, capsys, argv, match):
-    argv = [a.replace("{tmp}", str(tmp_path)) for a in argv]
-    if "--out" not in argv:
-        argv = [*argv, "--out", str(tmp_path / "a.json")]
-    assert script.main(argv) == 2
-    err = capsys.readouterr().err
-    assert match in err and one_line_error(err, "archi2vec"), err
-    assert not (tmp_path / "a.json").exists()
+    assert match in refused_before_work(script, argv, tmp_path, capsys, "archi2vec", "a.json")
 
 
 def test_an_empty_cache_is_a_one_line_error(script, tmp_path, monkeypatch, capsys):

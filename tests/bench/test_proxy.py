@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.bench.script_errors import one_line_error
+from tests.bench.script_errors import one_line_error, refused_before_work
 
 
 @pytest.mark.parametrize(("argv", "match"), [
@@ -18,18 +18,8 @@ from tests.bench.script_errors import one_line_error
 def test_proxy_bad_options_exit_2_with_one_line_before_any_work(bench_script, monkeypatch, tmp_path, capsys,
                                                                 argv, match):
     script = bench_script("proxy")
-
-    def no_work(*args: object, **kwargs: object) -> None:
-        pytest.fail("the bench ran before the options were checked")
-
-    monkeypatch.setattr(script, "make_task", no_work)
-    argv = [a.replace("{tmp}", str(tmp_path)) for a in argv]
-    if "--out" not in argv:
-        argv = [*argv, "--out", str(tmp_path / "p.json")]
-    assert script.main(argv) == 2
-    err = capsys.readouterr().err
-    assert match in err and one_line_error(err, "proxy"), err
-    assert not (tmp_path / "p.json").exists()
+    monkeypatch.setattr(script, "make_task", lambda *a, **k: pytest.fail("ran before the options were checked"))
+    assert match in refused_before_work(script, argv, tmp_path, capsys, "proxy", "p.json")
 
 
 def test_make_example_task_refuses_a_directory_out(bench_script, monkeypatch, tmp_path, capsys):

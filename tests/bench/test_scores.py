@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.bench.script_errors import one_line_error
+from tests.bench.script_errors import refused_before_work
 
 
 @pytest.mark.parametrize(("argv", "match"), [
@@ -18,15 +18,5 @@ from tests.bench.script_errors import one_line_error
 ])
 def test_bad_options_exit_2_with_one_line_before_any_work(bench_script, monkeypatch, tmp_path, capsys, argv, match):
     script = bench_script("scores")
-
-    def no_work(*args: object, **kwargs: object) -> dict:
-        pytest.fail("the bench ran before the options were checked")
-
-    monkeypatch.setattr(script, "make_data", no_work)
-    argv = [a.replace("{tmp}", str(tmp_path)) for a in argv]
-    if "--out" not in argv:
-        argv = [*argv, "--out", str(tmp_path / "s.json")]
-    assert script.main(argv) == 2
-    err = capsys.readouterr().err
-    assert match in err and one_line_error(err, "scores"), err
-    assert not (tmp_path / "s.json").exists()
+    monkeypatch.setattr(script, "make_data", lambda *a, **k: pytest.fail("ran before the options were checked"))
+    assert match in refused_before_work(script, argv, tmp_path, capsys, "scores", "s.json")
