@@ -348,6 +348,10 @@ def evaluate(benchmark: str, method: MethodSpec, protocol: str = "lodo", *,
     if isinstance(datasets, str | bytes):  # iterated, a name was read as one dataset per character
         raise FennecInputError(f"datasets: expected a list of dataset names, got the string {datasets!r}; "
                                f"pass [{datasets!r}]")
+    if store is not None and isinstance(store, str | os.PathLike) and not os.path.exists(store):
+        # a typo would make and seed a new store of the shipped records, evaluated as if it were the caller's
+        raise FennecInputError(f"store {str(store)!r}: no such store; give an existing store file, or "
+                               "RecordStore(path) to make one")
     if store is None or isinstance(store, str | os.PathLike):
         with RecordStore(default_store_path() if store is None else store) as own:
             return evaluate(benchmark, method, protocol, store=own, seed=seed, datasets=datasets, n_folds=n_folds)

@@ -253,6 +253,14 @@ def test_evaluate_refuses_bad_arguments_in_one_line(empty_store):
         evaluate("sfda_supervised", RandomMethod(), store=empty_store)
 
 
+def test_evaluate_refuses_a_store_path_that_names_no_file(tmp_path):
+    """A mistyped path made and seeded a new store of the shipped records, evaluated as if it were the caller's."""
+    typo = tmp_path / "recrods.sqlite"
+    with pytest.raises(FennecInputError, match=r"^store '.*recrods.sqlite': no such store"):
+        evaluate("sfda_supervised", "prior", store=str(typo))
+    assert not typo.exists()
+
+
 def test_evaluate_takes_a_store_path(store_path):
     rep = evaluate("sfda_supervised", "prior", "lodo", store=store_path, datasets=["cifar10"])
     assert list(rep["per_dataset"]) == ["cifar10"]
