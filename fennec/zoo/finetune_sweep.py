@@ -25,6 +25,7 @@ from fennec.zoo.runner import (
     open_store,
     read_records_table,
     same_settings,
+    task_in_store,
     write_records_csv,
 )
 
@@ -111,7 +112,7 @@ def finetune_zoo(models: list[str], task: Task, finetuner: Finetuner, *, out: st
     in_csv = {r["model"]: r for r in rows if (r["benchmark"], r["dataset"], r["metric"]) == key}
     db = open_store(store) if store is not None else None
     try:
-        db_task = db.ensure_task(dataset) if db is not None else ""
+        db_task = task_in_store(db, dataset, task) if db is not None else ""
         for model in ids:
             where = f"--benchmark {benchmark!r}, model {model}, dataset {dataset!r}"
             stored = db.find_record(benchmark, model, db_task, metric) if db is not None else None

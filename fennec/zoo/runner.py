@@ -223,6 +223,30 @@ def open_store(store: str | os.PathLike[str]) -> Any:
     return RecordStore(store)
 
 
+def task_in_store(db: Any, dataset: str, task: Task) -> str:
+    """The store's task a run's records go under (the canonical name of ``dataset``), given a card made from
+    ``task`` when the store has none (its class names and size: a bare row told a space nothing of it).
+
+    Raises:
+        FennecInputError: when the store's card of that name is another dataset's (another class count): a
+            folder named ``cars`` of three colour classes was recorded as Stanford Cars, and a space trained on
+            the store would learn it as that.
+    """
+    from fennec.records.cards import TaskCard
+
+    canon = db.canonical_task(dataset)
+    card = db.task_cards().get(canon)
+    if card is not None and card.n_classes and task.n_classes and card.n_classes != task.n_classes:
+        raise FennecInputError(f"--dataset {dataset!r}: the store's task {canon!r} has {card.n_classes} classes and "
+                               f"this task {task.n_classes}, so its records would be learned as that dataset's; give "
+                               "--dataset NAME, a name of its own")
+    if card is None or not (card.n_classes or card.class_names):
+        db.ensure_task(canon)
+        db.add_task(TaskCard(name=canon, n_classes=task.n_classes, n_images=task.n_examples,
+                             class_names=tuple(task.class_names) if task.named_classes else ()), replace=False)
+    return canon
+
+
 def score_zoo(models: list[str], task: Task, methods: list[str], *, out: str | os.PathLike[str] | None = None,
               store: str | os.PathLike[str] | None = None, benchmark: str = DEFAULT_BENCHMARK,
               dataset: str | None = None, fail_fast: bool = False, max_images: int = DEFAULT_PROBE_SIZE,
@@ -284,7 +308,7 @@ def score_zoo(models: list[str], task: Task, methods: list[str], *, out: str | o
             if r["benchmark"] == benchmark and r["dataset"] == dataset}
     settings = f"probe {max_images} images seed {seed}, task {task.fingerprint[:16]}"
     db = open_store(store) if store is not None else None
-    db_task = db.ensure_task(dataset) if db is not None else None
+    db_task = task_in_store(db, dataset, task) if db is not None else None
 
     from fennec.scores import create_scorer
 

@@ -302,3 +302,16 @@ def test_finetune_settings_that_measure_nothing_are_said(tmp_path: Path, make_fo
     tuner = Finetuner(protocol="linear_probe", image_size=16, allow_random=True, max_test=1)
     with pytest.warns(FennecInputWarning, match=r"1 test image\(s\) for \d+ classes; its accuracy says little"):
         tuner.check_task(read_task(str(task)))
+
+
+def test_a_task_named_like_another_dataset_of_the_store_is_refused(folder: Path, store_path: str) -> None:
+    """A folder called cars of three colour classes was recorded as the store's Stanford Cars (196 classes), and a
+    new name got a bare task without the class names the run knew (a probe)."""
+    task = read_task(str(folder))
+    with pytest.raises(FennecInputError, match=r"^--dataset 'cars': the store's task 'cars' has 196 classes and "
+                                               r"this task 3, so its records would be learned as that dataset's"):
+        score_zoo([TINY], task, ["logme"], dataset="cars", store=store_path, allow_random=True, progress=False)
+    score_zoo([TINY], task, ["logme"], dataset="colours", store=store_path, allow_random=True, progress=False)
+    with RecordStore(store_path) as store:
+        card = store.task_card("colours")
+    assert (card.n_classes, card.n_images, card.class_names) == (3, task.n_examples, task.class_names)
