@@ -10,6 +10,7 @@ inputs it needs, and ``score(features=..., labels=..., probs=..., grads=...)`` v
 from __future__ import annotations
 
 import inspect
+import math
 from typing import Any, ClassVar
 
 import numpy as np
@@ -165,7 +166,18 @@ class Scorer:
             # example per class the two coincide and each returns a constant (H-score its rank, kNN 0).
             raise ScoreUndefinedError(f"labels: each of the {y.shape[0]} classes has a single example, so no "
                                       "score can tell how examples of a class gather; give some classes two or more")
-        return float(self._score(labels=y, **arrays))
+        try:
+            value = float(self._score(labels=y, **arrays))
+        except (OverflowError, FloatingPointError) as exc:  # lfc, lgc, reg_hscore near 1e80: below MAX_FEATURE
+            value, why = math.nan, f"{type(exc).__name__}: {exc}"
+        else:
+            why = "the result is not a finite number"
+        if not math.isfinite(value):
+            # LogME of features scaled by 1e-12 returned NaN as if it were a score (a probe)
+            scale = max((float(np.abs(a).max()) for a in arrays.values()), default=0.0)
+            raise ScoreUndefinedError(f"scorer {self.name!r}: {why} on these inputs (largest magnitude {scale:.3g});"
+                                      " rescale the features (e.g. standardise them) and score again")
+        return value
 
     def _score(self, labels: np.ndarray, **arrays: np.ndarray) -> float:
         """Compute the score on validated inputs: labels are int64 in [0, C), arrays are float64."""

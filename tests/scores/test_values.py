@@ -434,3 +434,16 @@ def test_eigh_project_equals_eigh(n: int) -> None:
     np.testing.assert_allclose(evals, ref_vals, rtol=1e-10, atol=1e-10)
     # Eigenvector signs are arbitrary: compare squared projections (what LogME uses).
     np.testing.assert_allclose(proj**2, (ref_vecs.T @ rhs) ** 2, rtol=1e-8, atol=1e-10)
+
+
+@pytest.mark.parametrize(("name", "scale"), [("logme", 1e-12), ("lfc", 1e80), ("reg_hscore", 1e85)])
+def test_a_score_that_is_not_finite_is_undefined_not_a_value(name: str, scale: float) -> None:
+    """LogME returned NaN as a score for features scaled by 1e-12; lfc and reg_hscore raised OverflowError near
+    1e80, below the features' limit (a probe): undefined on those inputs, with the fix."""
+    from fennec.scores import ScoreUndefinedError, create_scorer
+    from tests.scores.toy import toy_task
+
+    task = toy_task()
+    with pytest.raises(ScoreUndefinedError, match=rf"^scorer '{name}': .* rescale the features"):
+        create_scorer(name).score(features=task["features"] * scale, labels=task["labels"])
+    assert np.isfinite(create_scorer(name).score(features=task["features"], labels=task["labels"]))
