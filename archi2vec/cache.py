@@ -32,7 +32,7 @@ from torch_geometric.data import Data
 
 from archi2vec.ops import NUM_FEATURES
 from fennec.io import NpzError, atomic_open, load_npz, write_json, write_npz
-from fennec.validation import FennecInputError, OutputPathError
+from fennec.validation import FennecInputError
 
 GRAPH_META_KEYS = ("trace_path", "n_params", "flops", "depth", "input_size", "name", "family", "fx_error")
 ENV = "ARCHI2VEC_CACHE"
@@ -131,23 +131,13 @@ def warn_damaged(exc: DamagedCacheError, *, stacklevel: int = 3) -> None:
     warnings.warn(f"{exc}; ignored, it is recomputed and overwritten", DamagedCacheWarning, stacklevel=stacklevel)
 
 
-_UNWRITABLE: set[str] = set()  # cache folders already warned about in this process
-
-
 def write_entry(path: Path, write: Callable[[Path], None]) -> None:
-    """Write a cache entry with ``write(path)``; if the cache cannot take it (a read-only folder, a full disk),
-    warn once per folder and go on: a cache that cannot keep a result costs the next run the work again, not
-    this run its answer."""
-    try:
+    """Write a cache entry with ``write(path)``; a cache that cannot take it is warned about once per folder and
+    the run goes on (:func:`fennec.tasks.cache.writing_cache`, which fennec's own caches use)."""
+    from fennec.tasks.cache import writing_cache
+
+    with writing_cache(path, env=ENV, category=CacheWarning):
         write(path)
-    except (OSError, OutputPathError) as exc:
-        folder = str(path.parent)
-        if folder not in _UNWRITABLE:
-            _UNWRITABLE.add(folder)
-            why = exc.reason if isinstance(exc, OutputPathError) else (exc.strerror or str(exc))
-            warnings.warn(f"cache {folder!r}: cannot write ({why}); going on without caching, so the next run "
-                          f"repeats this work (point ${ENV} at a writable folder)", CacheWarning,
-                          stacklevel=3)
 
 
 def save_graph(path: str | os.PathLike[str], data: Data) -> None:

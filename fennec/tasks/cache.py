@@ -49,10 +49,17 @@ _UNWRITABLE: set[str] = set()  # cache folders already warned about in this proc
 
 
 @contextlib.contextmanager
-def writing_cache(path: str | os.PathLike[str]) -> Iterator[None]:
+def writing_cache(path: str | os.PathLike[str], *, env: str = "FENNEC_CACHE",
+                  category: type[Warning] | None = None) -> Iterator[None]:
     """Run a write of the cache entry ``path``; if the cache cannot be written (a read-only folder, a full disk, a
     file in the way), warn once per folder and go on: a cache that cannot keep a result costs the next run the
-    work again, not this run its answer."""
+    work again, not this run its answer.
+
+    Args:
+        path: The entry written in the block.
+        env: The variable that points the cache elsewhere, for the warning's fix (archi2vec's: ARCHI2VEC_CACHE).
+        category: The warning's class (default :class:`~fennec.validation.FennecInputWarning`).
+    """
     from fennec.validation import FennecInputWarning, OutputPathError
 
     try:
@@ -63,5 +70,5 @@ def writing_cache(path: str | os.PathLike[str]) -> Iterator[None]:
             _UNWRITABLE.add(folder)
             why = exc.reason if isinstance(exc, OutputPathError) else (exc.strerror or str(exc))
             warnings.warn(f"cache {folder!r}: cannot write ({why}); going on without caching, so the next run "
-                          "repeats this work (point $FENNEC_CACHE at a writable folder)", FennecInputWarning,
+                          f"repeats this work (point ${env} at a writable folder)", category or FennecInputWarning,
                           stacklevel=3)
