@@ -99,15 +99,16 @@ def run(args: argparse.Namespace) -> int:
             canon = store.canonical_task(name)
             # a known task keeps what the command does not give: its size, description, type and notes were wiped
             # by a change of class names (a probe: cifar10's 60000 images became 0)
-            old = store.task_cards().get(canon) or TaskCard(name=canon)
+            old = store.task_card(canon) if canon in store.task_names() else TaskCard(name=canon)
             card = dataclasses.replace(
                 old, n_classes=len(classes), class_names=tuple(classes), classes_complete=True,
                 n_images=old.n_images if args.n_images is None else args.n_images,
                 description=old.description if args.description is None else args.description,
                 aliases=tuple(normalize_name(a) for a in args.alias), image_parts={})
             store.add_task(card)
-            kept = [f for f, given in (("images", args.n_images), ("description", args.description))
-                    if given is None and getattr(old, "n_images" if f == "images" else f)]
+            kept = [what for what, given, had in (("images", args.n_images, old.n_images),
+                                                  ("description", args.description, old.description))
+                    if given is None and had]
             print(f"task {canon}: {len(classes)} classes" + (f" (aliases: {', '.join(card.aliases)})"
                                                             if card.aliases else "")
                   + (f"; kept its {' and '.join(kept)}" if kept else ""))

@@ -66,9 +66,8 @@ def parse_class_names(classes: str | list[str] | tuple[str, ...]) -> list[str]:
             raise FennecInputError(f"classes: cannot read {classes!r} as UTF-8 text ({exc})") from None
         if "\x00" in text:  # UTF-16 without its byte-order mark reads as UTF-8 with a NUL beside every letter
             raise FennecInputError(f"classes: {str(classes)!r} holds NUL characters (UTF-16 text?); save it as UTF-8")
-        if text.lstrip().startswith(("[", "{")) and (str(classes).lower().endswith(".json") or _is_json(text)):
-            names = _json_class_names(text, classes)
-        else:  # a list whose first name starts with a bracket ("[unknown]") is a list, not broken JSON
+        names = _json_class_names(text, classes) if text.lstrip().startswith(("[", "{")) else None
+        if names is None:  # a list whose first name starts with a bracket ("[unknown]") is a list, not broken JSON
             names = [ln.strip() for ln in text.splitlines() if ln.strip() and not ln.lstrip().startswith("#")]
     elif "," not in classes and _looks_like_path(classes):
         # "classes.txt" or "lists/pets" is a file that is missing, not one class of that name
@@ -90,19 +89,14 @@ def _looks_like_path(text: str) -> bool:
     return "/" in text or os.sep in text or Path(text).suffix.lower() in (".txt", ".json", ".csv", ".lst", ".names")
 
 
-def _is_json(text: str) -> bool:
-    try:
-        json.loads(text)
-    except json.JSONDecodeError:
-        return False
-    return True
-
-
-def _json_class_names(text: str, source: str) -> list[str]:
-    """Class names from a file holding a JSON list of strings (or numbers)."""
+def _json_class_names(text: str, source: str) -> list[str] | None:
+    """Class names from a file holding a JSON list of strings (or numbers); None for text that is not JSON in a
+    file not named ``.json`` (a plain list whose first name starts with a bracket), read then as lines."""
     try:
         value = json.loads(text)
     except json.JSONDecodeError as exc:
+        if not str(source).lower().endswith(".json"):
+            return None
         raise FennecInputError(f"classes: {source!r} is not a valid JSON list ({exc})") from None
     if not isinstance(value, list) or not all(isinstance(x, str | int | float) for x in value):
         raise FennecInputError(f"classes: {source!r} holds JSON that is not a flat list of class names; expected "

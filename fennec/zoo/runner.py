@@ -235,13 +235,12 @@ def task_in_store(db: Any, dataset: str, task: Task) -> str:
     from fennec.records.cards import TaskCard
 
     canon = db.canonical_task(dataset)
-    card = db.task_cards().get(canon)
+    card = db.task_card(canon) if canon in db.task_names() else None
     if card is not None and card.n_classes and task.n_classes and card.n_classes != task.n_classes:
         raise FennecInputError(f"--dataset {dataset!r}: the store's task {canon!r} has {card.n_classes} classes and "
                                f"this task {task.n_classes}, so its records would be learned as that dataset's; give "
                                "--dataset NAME, a name of its own")
-    if card is None or not (card.n_classes or card.class_names):
-        db.ensure_task(canon)
+    if card is None or not (card.n_classes or card.class_names):  # none yet, or a bare row an ingest made
         db.add_task(TaskCard(name=canon, n_classes=task.n_classes, n_images=task.n_examples,
                              class_names=tuple(task.class_names) if task.named_classes else ()), replace=False)
     return canon
