@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import Any
 
 from fennec.io import exclusive_lock
-from fennec.io import lock_path as io_lock_path
 from fennec.records.aliases import id_metadata, timm_close_names, timm_knows, timm_tag_problem
 from fennec.registry import unknown_name_message
 from fennec.validation import FennecInputError, check_model_id, check_text_option, split_timm_id
@@ -227,11 +226,6 @@ def model_from_id(model_id: str, pretraining: str | None = None) -> ZooModel:
 
 # ---------------------------------------------------------------------------------------------------------------
 # Writers of a space directory: one at a time.
-
-
-def lock_path(space_dir: str | os.PathLike[str]) -> Path:
-    """The lock file of a space directory: ``.NAME.lock`` beside it (:func:`fennec.io.lock_path`)."""
-    return Path(io_lock_path(space_dir))
 
 
 @contextlib.contextmanager

@@ -17,8 +17,9 @@ import pytest
 import torch
 
 from fennec.cli import main
+from fennec.io import lock_path
 from fennec.space.store import load_space, save_space
-from fennec.space.zoo import lock_path, locked_space, model_from_id
+from fennec.space.zoo import locked_space, model_from_id
 from fennec.zoo.checkpoints import save_checkpoint
 
 
@@ -78,7 +79,7 @@ def test_the_lock_is_beside_the_space_and_excludes_other_processes(space):
     probe = ("import fcntl, os, sys\nfd = os.open(sys.argv[1], os.O_RDWR)\ntry:\n"
              "    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)\nexcept BlockingIOError:\n    sys.exit(3)\n")
     with locked_space(space) as path:
-        assert path == lock_path(space) == space.parent / ".space.lock"  # not inside: a save replaces the folder
+        assert path == Path(lock_path(space)) == space.parent / ".space.lock"  # not inside: a save replaces the folder
         assert subprocess.run([sys.executable, "-c", probe, str(path)], check=False).returncode == 3
         save_space(load_space(space), space, "--space")  # saving under the lock leaves the lock file alone
         assert path.is_file()
